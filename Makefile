@@ -1,0 +1,56 @@
+# Two commands for a newcomer: `make run` (the app on demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.run-installed
+DEV_STAMP := $(VENV)/.dev-installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8501
+
+.PHONY: run test lint typecheck unit e2e browser bench demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUN_STAMP)
+
+## run: create the virtual environment if needed, install, serve the app (demo data without config.toml)
+run: $(RUN_STAMP)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+## test: install what tests need (dev requirements, Debian's chromium), lint, type-check, run every test
+test: $(DEV_STAMP) browser lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+unit: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "not e2e"
+
+e2e: $(DEV_STAMP) browser
+	$(BIN)/python -m pytest -m e2e
+
+## browser: Debian's chromium for the end-to-end tests (never a downloaded browser build)
+browser:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@[ -x $(CHROMIUM) ] && echo "chromium: $$($(CHROMIUM) --version)"
+
+## demo: rebuild the embedded demo snapshot
+demo: $(RUN_STAMP)
+	$(BIN)/python -m carto demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data/demo.sqlite*

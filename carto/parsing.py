@@ -1,0 +1,110 @@
+"""Tolerant parsers for what field volunteers type: numbers, coordinates, personal data.
+
+Each parser takes one raw value and never raises: it returns ``None`` when the value
+cannot be read, so that the caller decides whether to flag or to quarantine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+# Île-de-France, generously: anything outside is not a Paris-area camp.
+IDF_BOUNDS = (48.1, 49.25, 1.4, 3.6)  # lat_min, lat_max, lon_min, lon_max
+
+_NUMBER_IN_TEXT = re.compile(r"(?<![\d.,])(-\s*)?(\d+(?:[.,]\d+)?)")
+
+
+def parse_number(value: object) -> float | None:
+    """A number from a JSON number or from text such as "env. 30", "30+", "~15", "12 pers".
+
+    Returns the first number found in the text; a leading minus sign is kept so that
+    negative counts can be set aside by the caller.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    match = _NUMBER_IN_TEXT.search(value)
+    if match is None:
+        return None
+    number = float(match.group(2).replace(",", "."))
+    return -number if match.group(1) else number
+
+
+@dataclass(frozen=True)
+class LatLon:
+    lat: float
+    lon: float
+
+
+_DEC = r"-?\d{1,3}(?:\.\d+)?"
+_DEC_COMMA = r"-?\d{1,3}(?:,\d+)?"
+_LINK_PATTERNS = (
+    re.compile(rf"mlat=({_DEC}).*?mlon=({_DEC})"),
+    re.compile(rf"@({_DEC}),\s*({_DEC})"),
+    re.compile(rf"[?&](?:q|query|ll|daddr|destination)=(?:loc:)?({_DEC})(?:,|%2C)\s*({_DEC})"),
+    re.compile(rf"geo:({_DEC}),({_DEC})"),
+)
+_PLAIN_DOT = re.compile(rf"(?<![\d.,])({_DEC})\s*[,;/ ]\s*({_DEC})(?![\d.])")
+_PLAIN_COMMA = re.compile(rf"(?<![\d.,])({_DEC_COMMA})\s*[; /]\s*({_DEC_COMMA})(?![\d,])")
+
+
+def parse_latlon_text(text: object) -> LatLon | None:
+    """Coordinates from free text: "48.8841, 2.3601", "48,8841 2,3601" or a map link.
+
+    Only pairs with decimals are taken, so that an address number is not read as a
+    coordinate. The pair is returned as written; swaps are handled by ``fix_swapped``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
+    for pattern in _LINK_PATTERNS:
+        m = pattern.search(text)
+        if m:
+            return _pair(m.group(1), m.group(2))
+    for pattern in (_PLAIN_DOT, _PLAIN_COMMA):
+        for m in pattern.finditer(text):
+            a, b = m.group(1), m.group(2)
+            if any(sep in a for sep in ".,") and any(sep in b for sep in ".,"):
+                pair = _pair(a, b)
+                if pair is not None:
+                    return pair
+    return None
+
+
+def _pair(a: str, b: str) -> LatLon | None:
+    lat, lon = float(a.replace(",", ".")), float(b.replace(",", "."))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return LatLon(lat, lon)
+
+
+def in_area(lat: float, lon: float, bounds: tuple[float, float, float, float] = IDF_BOUNDS) -> bool:
+    """True when the point lies in the covered area (default: Île-de-France)."""
+    lat_min, lat_max, lon_min, lon_max = bounds
+    return lat_min <= lat <= lat_max and lon_min <= lon <= lon_max
+
+
+def fix_swapped(
+    lat: float, lon: float, bounds: tuple[float, float, float, float] = IDF_BOUNDS
+) -> tuple[float, float, bool]:
+    """Swap latitude and longitude when only the swapped pair lies in the area."""
+    if not in_area(lat, lon, bounds) and in_area(lon, lat, bounds):
+        return lon, lat, True
+    return lat, lon, False
+
+
+# French phone numbers: 06 12 34 56 78, 06.12.34.56.78, 0612345678, +33 6 12 34 56 78,
+# +33 (0)6 12 34 56 78, 0033 6 12 34 56 78.
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?|0)[1-9](?:[\s.\-]?\d{2}){4}(?!\d)"
+)
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def scrub_pii(text: str, phone_label: str, email_label: str) -> str:
+    """Replace e-mail addresses and French phone numbers in free text by labels."""
+    return _PHONE.sub(phone_label, _EMAIL.sub(email_label, text))

@@ -1,0 +1,274 @@
+"""Every setting of the application, declared once with its default and help text.
+
+Settings are read from a TOML file (``--config`` / ``CARTO_CONFIG`` / ``config.toml``).
+Without a config file the application runs on the embedded demo. Secrets (the Airtable
+token) never live in the config file: they come from the environment or from
+``.streamlit/secrets.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_ENV = "CARTO_CONFIG"
+TOKEN_ENV = "AIRTABLE_TOKEN"
+DEFAULT_CONFIG_PATH = Path("config.toml")
+SECRETS_PATH = Path(".streamlit/secrets.toml")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting: ``section.name``, its default and what it is for."""
+
+    section: str
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "general",
+        "demo",
+        False,
+        "Run on the embedded demo data instead of Airtable. Implied when no config file exists.",
+    ),
+    Setting("general", "timezone", "Europe/Paris", "Time zone of every date shown or parsed."),
+    Setting(
+        "airtable",
+        "base_id",
+        "",
+        "Airtable base id (starts with 'app'). The token comes from AIRTABLE_TOKEN "
+        "or .streamlit/secrets.toml, never from this file.",
+    ),
+    Setting(
+        "airtable",
+        "endpoint_url",
+        "https://api.airtable.com",
+        "Airtable API root; change it only for a proxy or a local test server.",
+    ),
+    Setting("airtable", "passages_table", "Passages", "Name or id of the Passages table."),
+    Setting("airtable", "sites_table", "Sites", "Name or id of the Sites table."),
+    Setting("airtable", "timeout_seconds", 30, "Connect and read timeout of one API request."),
+    Setting(
+        "airtable",
+        "passages_fields",
+        {},
+        "Map a canonical Passages field key to the Airtable field name of your base, "
+        'e.g. {people = "Nb personnes"}. Keys are listed in carto/schema.py.',
+    ),
+    Setting(
+        "airtable",
+        "sites_fields",
+        {},
+        "Map a canonical Sites field key to the Airtable field name of your base.",
+    ),
+    Setting(
+        "store",
+        "path",
+        "data/snapshot.sqlite",
+        "SQLite file holding the local snapshot of the Airtable base.",
+    ),
+    Setting(
+        "store",
+        "demo_path",
+        "data/demo.sqlite",
+        "SQLite file holding the generated demo snapshot (rebuilt when missing or stale).",
+    ),
+    Setting("demo", "seed", 56, "Random seed of the demo generator (same seed, same data)."),
+    Setting("demo", "days", 120, "Number of days of history the demo covers, ending today."),
+    Setting(
+        "analysis",
+        "population_window_days",
+        7,
+        "A camp counts in the estimated population with its latest count no older than this.",
+    ),
+    Setting(
+        "analysis",
+        "coverage_gap_days",
+        3,
+        "An active camp not visited for more than this many days is a coverage gap.",
+    ),
+    Setting(
+        "analysis",
+        "camp_radius_m",
+        150,
+        "Passages without a Site link within this distance of a camp belong to it.",
+    ),
+    Setting(
+        "analysis",
+        "camp_gap_days",
+        30,
+        "A camp with no passage for this many days is not joined by a new nearby passage.",
+    ),
+    Setting(
+        "quality",
+        "max_count",
+        2000,
+        "A count (people, tents, items) above this is absurd: the record is set aside.",
+    ),
+    Setting(
+        "quality",
+        "area_bounds",
+        [48.1, 49.25, 1.4, 3.6],
+        "Covered area as [lat_min, lat_max, lon_min, lon_max] (default: Ile-de-France); "
+        "positions outside it are set aside.",
+    ),
+    Setting(
+        "filters",
+        "default_period_days",
+        30,
+        "Period shown by default on the dashboard (days up to today).",
+    ),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or holds an unknown or mistyped setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings: declared defaults overlaid with the config file's values."""
+
+    values: Mapping[str, Any]
+    source: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _BY_KEY:
+            raise KeyError(f"undeclared setting {key!r}")
+        return self.values.get(key, _BY_KEY[key].default)
+
+    @property
+    def demo(self) -> bool:
+        return self.source is None or bool(self["general.demo"])
+
+    def path(self, key: str) -> Path:
+        """A path setting, resolved against the config file's folder."""
+        p = Path(self[key])
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def store_path(self) -> Path:
+        return self.path("store.demo_path" if self.demo else "store.path")
+
+    def with_values(self, **overrides: Any) -> Settings:
+        """A copy with some settings replaced; keys use ``section__name``."""
+        merged = dict(self.values)
+        for k, v in overrides.items():
+            key = k.replace("__", ".")
+            if key not in _BY_KEY:
+                raise KeyError(f"undeclared setting {key!r}")
+            merged[key] = v
+        return Settings(merged, self.source, self.base_dir)
+
+
+def _check_type(setting: Setting, value: Any) -> Any:
+    expected = type(setting.default)
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{setting.key}: expected a number, got {value!r}")
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected):
+        raise ConfigError(
+            f"{setting.key}: expected {expected.__name__}, got {type(value).__name__} ({value!r})"
+        )
+    return value
+
+
+def parse_config(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten a parsed TOML document into ``section.name`` keys, rejecting unknown ones."""
+    values: dict[str, Any] = {}
+    for section, body in data.items():
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"top-level key {section!r} must be a [section]")
+        for name, value in body.items():
+            key = f"{section}.{name}"
+            if key not in _BY_KEY:
+                known = ", ".join(sorted(_BY_KEY))
+                raise ConfigError(f"unknown setting {key!r}; known settings: {known}")
+            values[key] = _check_type(_BY_KEY[key], value)
+    return values
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to read: explicit argument, else $CARTO_CONFIG, else config.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    """Load settings; a missing default config file means demo mode."""
+    path = config_path(explicit)
+    if not path.exists():
+        if explicit or os.environ.get(CONFIG_ENV):
+            raise ConfigError(f"config file not found: {path}")
+        return Settings({}, None, Path.cwd())
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    return Settings(parse_config(data), path.resolve(), path.resolve().parent)
+
+
+def airtable_token(secrets_path: Path = SECRETS_PATH) -> str | None:
+    """The Airtable token from $AIRTABLE_TOKEN, else from .streamlit/secrets.toml."""
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return token
+    if secrets_path.exists():
+        data = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
+        value = data.get(TOKEN_ENV) or data.get("airtable", {}).get("token")
+        return str(value) if value else None
+    return None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + (f" {inner} " if inner else "") + "}"
+    raise TypeError(f"cannot render {value!r} as TOML")
+
+
+def render_example_config() -> str:
+    """The text of config.example.toml: every setting, its default and its help."""
+    lines = [
+        "# CartoCampement configuration. Copy to config.toml and adapt.",
+        "# Every setting is listed with its default value. Without config.toml the app",
+        "# runs on the embedded demo data. Generated by `python -m carto config-example`.",
+        "",
+    ]
+    section = None
+    for s in SETTINGS:
+        if s.section != section:
+            if section is not None:
+                lines.append("")
+            lines.append(f"[{s.section}]")
+            section = s.section
+        lines.extend(textwrap.wrap(s.help, 88, initial_indent="# ", subsequent_indent="# "))
+        lines.append(f"{s.name} = {_toml_value(s.default)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,124 @@
+"""Tolerant parsers: numbers, coordinates, personal data."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from carto import parsing
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (12, 12.0),
+        (12.5, 12.5),
+        ("12", 12.0),
+        ("env. 30", 30.0),
+        ("30+", 30.0),
+        ("~15", 15.0),
+        ("12 personnes", 12.0),
+        ("environ 7,5", 7.5),
+        ("-4", -4.0),
+        ("- 4", -4.0),
+        ("beaucoup", None),
+        ("", None),
+        (None, None),
+        (True, None),
+        (float("nan"), None),
+    ],
+)
+def test_parse_number(raw: object, expected: float | None) -> None:
+    assert parsing.parse_number(raw) == expected
+
+
+@given(st.text())
+def test_parse_number_never_raises(text: str) -> None:
+    result = parsing.parse_number(text)
+    assert result is None or isinstance(result, float)
+
+
+@given(st.integers(min_value=0, max_value=100_000))
+def test_parse_number_round_trips_integers(n: int) -> None:
+    assert parsing.parse_number(str(n)) == n
+    assert parsing.parse_number(f"env. {n} personnes") == n
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "48.8841, 2.3601",
+        "48.8841,2.3601",
+        "48,8841 2,3601",
+        "48,8841; 2,3601",
+        "sous le pont 48.8841 2.3601",
+        "https://www.google.com/maps/@48.8841,2.3601,17z",
+        "https://maps.google.com/?q=48.8841,2.3601",
+        "https://www.openstreetmap.org/?mlat=48.8841&mlon=2.3601#map=17/48.8841/2.3601",
+        "geo:48.8841,2.3601",
+    ],
+)
+def test_parse_latlon_text(text: str) -> None:
+    assert parsing.parse_latlon_text(text) == parsing.LatLon(48.8841, 2.3601)
+
+
+@pytest.mark.parametrize("text", ["près du métro", "12 rue de Flandre", "", None, "75019"])
+def test_parse_latlon_text_refuses_non_coordinates(text: str | None) -> None:
+    assert parsing.parse_latlon_text(text) is None
+
+
+@given(st.text())
+def test_parse_latlon_never_raises(text: str) -> None:
+    parsing.parse_latlon_text(text)
+
+
+@given(
+    st.floats(min_value=48.1, max_value=49.2, allow_nan=False),
+    st.floats(min_value=1.5, max_value=3.5, allow_nan=False),
+    st.sampled_from(["{a}, {b}", "{a} {b}", "https://maps.google.com/?q={a},{b}", "@{a},{b},15z"]),
+    st.booleans(),
+)
+def test_coordinates_round_trip(lat: float, lon: float, template: str, comma: bool) -> None:
+    a, b = f"{lat:.6f}", f"{lon:.6f}"
+    if comma and template in ("{a} {b}",):
+        a, b = a.replace(".", ","), b.replace(".", ",")
+    found = parsing.parse_latlon_text(template.format(a=a, b=b))
+    assert found is not None
+    assert found.lat == pytest.approx(lat, abs=1e-6)
+    assert found.lon == pytest.approx(lon, abs=1e-6)
+
+
+def test_fix_swapped() -> None:
+    assert parsing.fix_swapped(2.36, 48.88) == (48.88, 2.36, True)
+    assert parsing.fix_swapped(48.88, 2.36) == (48.88, 2.36, False)
+    assert parsing.fix_swapped(0.0, 0.0) == (0.0, 0.0, False)
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "06 12 34 56 78",
+        "06.12.34.56.78",
+        "06-12-34-56-78",
+        "0612345678",
+        "+33 6 12 34 56 78",
+        "+33612345678",
+        "+33 (0)6 12 34 56 78",
+        "0033 6 12 34 56 78",
+        "01 42 00 00 00",
+    ],
+)
+def test_scrub_phones(phone: str) -> None:
+    out = parsing.scrub_pii(f"appeler {phone} demain", "[téléphone]", "[email]")
+    assert out == "appeler [téléphone] demain"
+
+
+def test_scrub_email_and_keeps_other_numbers() -> None:
+    text = "contact: jean.dupont+asso@exemple.fr, 45 personnes, 3 tentes, code 75019"
+    out = parsing.scrub_pii(text, "[téléphone]", "[email]")
+    assert out == "contact: [email], 45 personnes, 3 tentes, code 75019"
+
+
+@given(st.text())
+def test_scrub_never_raises_and_leaves_no_email(text: str) -> None:
+    out = parsing.scrub_pii(text + " a.b@c.fr", "[téléphone]", "[email]")
+    assert "a.b@c.fr" not in out
