@@ -1,0 +1,224 @@
+"""Normalisation: typed frames, quarantine with reasons, and the exactly-once invariant."""
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from carto import schema
+from carto.normalise import NormaliseOptions, normalise
+
+NOW = pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris")
+OPTIONS = NormaliseOptions(
+    passages_map=schema.field_mapping(schema.PASSAGES),
+    sites_map=schema.field_mapping(schema.SITES),
+    now=NOW,
+    base_id="appTEST",
+)
+SITE = {
+    "id": "recSITE000000001",
+    "createdTime": "2026-01-01T10:00:00.000Z",
+    "fields": {"Nom": "Pont de Flandre", "Latitude": 48.8917, "Longitude": 2.3794},
+}
+
+
+def passage(i: int, **fields: Any) -> dict[str, Any]:
+    base = {"Date": "2026-11-20T19:30:00.000Z", "Association": "Utopia 56"}
+    base.update(fields)
+    return {
+        "id": f"recP{i:013d}",
+        "createdTime": "2026-11-20T19:40:00.000Z",
+        "fields": {k: v for k, v in base.items() if v is not None},
+    }
+
+
+def run(*passages: dict[str, Any], sites: list[dict[str, Any]] | None = None):
+    return normalise([SITE] if sites is None else sites, list(passages), OPTIONS)
+
+
+def one(result) -> pd.Series:
+    assert len(result.passages) == 1, result.quarantine
+    return result.passages.iloc[0]
+
+
+def test_typed_columns_and_local_time() -> None:
+    row = one(run(passage(1, Latitude=48.88, Longitude=2.36, Personnes=12, Besoins=["Eau"])))
+    assert row["date"] == pd.Timestamp("2026-11-20 20:30", tz="Europe/Paris")
+    assert row["day"] == pd.Timestamp("2026-11-20")
+    assert row["people"] == 12.0
+    assert row["needs"] == ["Eau"]
+    assert row["referrals"] == []
+    assert row["position_source"] == "passage"
+    assert row["flags"] == []
+
+
+def test_position_falls_back_to_site_then_text() -> None:
+    res = run(
+        passage(1, Site=["recSITE000000001"]),
+        passage(2, Localisation="https://maps.google.com/?q=48.8841,2.3601"),
+        passage(3, Localisation="48,8841 2,3601"),
+    )
+    p = res.passages.set_index("record_id")
+    assert p.loc["recP0000000000001", ["latitude", "longitude"]].tolist() == [48.8917, 2.3794]
+    assert p.loc["recP0000000000001", "position_source"] == "site"
+    assert p.loc["recP0000000000002", "position_source"] == "localisation"
+    assert p.loc["recP0000000000003", "latitude"] == pytest.approx(48.8841)
+    assert "Position lue dans la localisation" in p.loc["recP0000000000003", "flags"][0]
+
+
+def test_swapped_coordinates_are_corrected_and_flagged() -> None:
+    row = one(run(passage(1, Latitude=2.36, Longitude=48.88)))
+    assert (row["latitude"], row["longitude"]) == (48.88, 2.36)
+    assert row["flags"] == ["Latitude et longitude inversées : corrigées"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"Date": None, "Latitude": 48.88, "Longitude": 2.36}, "Date manquante"),
+        ({"Date": "hier soir", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible"),
+        ({"Localisation": "près du métro"}, "Aucune position"),
+        ({"Latitude": 0, "Longitude": 0}, "Position (0, 0)"),
+        ({"Latitude": 43.3, "Longitude": 5.4}, "hors de la zone"),
+        ({"Latitude": 48.88, "Longitude": 2.36, "Personnes": -3}, "Nombre négatif"),
+        ({"Latitude": 48.88, "Longitude": 2.36, "Tentes": 50000}, "invraisemblable"),
+    ],
+)
+def test_unusable_records_are_quarantined_with_reason(fields: dict[str, Any], reason: str) -> None:
+    res = run(passage(1, **fields))
+    assert res.passages.empty
+    q = res.quarantine.iloc[0]
+    assert q["record_id"] == "recP0000000000001"
+    assert q["table"] == "passages"
+    assert reason in q["reason"]
+    assert q["airtable_url"] == "https://airtable.com/appTEST/Passages/recP0000000000001"
+
+
+def test_zero_position_with_a_site_uses_the_site() -> None:
+    row = one(run(passage(1, Latitude=0, Longitude=0, Site=["recSITE000000001"])))
+    assert row["position_source"] == "site"
+    assert any("(0, 0)" in f for f in row["flags"])
+
+
+def test_numbers_as_text_are_read_and_flagged() -> None:
+    row = one(run(passage(1, Latitude=48.88, Longitude=2.36, Personnes="env. 30", Tentes="12+")))
+    assert row["people"] == 30 and row["tents"] == 12
+    assert any("« env. 30 » lu comme 30" in f for f in row["flags"])
+
+
+def test_selects_aliases_and_unknown_values() -> None:
+    row = one(
+        run(
+            passage(
+                1,
+                Latitude=48.88,
+                Longitude=2.36,
+                Association="Croix Rouge",
+                Besoins=["Couvertures", "Eau", "Chaussures"],
+            )
+        )
+    )
+    assert row["association"] == "Croix-Rouge française"
+    assert row["needs"] == ["Couvertures/duvets", "Eau", "Autre"]
+    assert any("Chaussures" in f and "Autre" in f for f in row["flags"])
+    assert any("« Couvertures » lue comme" in f or "Couvertures" in f for f in row["flags"])
+
+
+def test_personal_data_is_scrubbed() -> None:
+    row = one(
+        run(
+            passage(
+                1,
+                Latitude=48.88,
+                Longitude=2.36,
+                Commentaire="Rappeler Ali au 06 12 34 56 78 ou ali@exemple.fr",
+                **{"Équipe": "Nord 07.12.34.56.78"},
+            )
+        )
+    )
+    assert row["comment"] == "Rappeler Ali au [téléphone] ou [email]"
+    assert row["team"] == "Nord [téléphone]"
+
+
+def test_subcount_over_total_and_future_date_are_flagged() -> None:
+    row = one(
+        run(
+            passage(
+                1,
+                Date="2026-12-25T19:00:00.000Z",
+                Latitude=48.88,
+                Longitude=2.36,
+                Personnes=10,
+                **{"Mineurs non accompagnés": 14},
+            )
+        )
+    )
+    assert "Date dans le futur" in row["flags"]
+    assert any("dépasse le total" in f for f in row["flags"])
+
+
+def test_date_without_time_is_local() -> None:
+    row = one(run(passage(1, Date="2026-11-20", Latitude=48.88, Longitude=2.36)))
+    assert row["date"] == pd.Timestamp("2026-11-20 00:00", tz="Europe/Paris")
+
+
+def test_custom_field_names_from_config() -> None:
+    options = NormaliseOptions(
+        passages_map=schema.field_mapping(schema.PASSAGES, {"people": "Nb personnes"}),
+        sites_map=schema.field_mapping(schema.SITES),
+        now=NOW,
+    )
+    res = normalise([], [passage(1, Latitude=48.88, Longitude=2.36, **{"Nb personnes": 7})], options)
+    assert one(res)["people"] == 7
+
+
+def test_site_without_coordinates_is_quarantined_and_links_fall_back() -> None:
+    bad_site = {"id": "recSITEBAD", "createdTime": "2026-01-01T10:00:00.000Z", "fields": {"Nom": "X"}}
+    res = run(passage(1, Site=["recSITEBAD"], Localisation="48.88, 2.36"), sites=[bad_site])
+    assert res.sites.empty
+    assert res.quarantine["reason"].tolist() == ["Site sans coordonnées utilisables"]
+    row = one(res)
+    assert row["position_source"] == "localisation"
+    assert "Site lié introuvable" in row["flags"]
+
+
+# --- the invariant, on arbitrary records -------------------------------------------------
+
+values = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.integers(min_value=-10, max_value=10_000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.text(max_size=8), max_size=3),
+    st.sampled_from(["2026-11-20T19:30:00.000Z", "2026-11-20", "48.88, 2.36", "Eau"]),
+)
+field_names = st.sampled_from([f.airtable for f in schema.PASSAGES.fields] + ["Inconnu"])
+records = st.lists(
+    st.dictionaries(field_names, values, max_size=8).map(
+        lambda f: {k: v for k, v in f.items() if v is not None}
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records)
+def test_every_record_lands_exactly_once(fields_list: list[dict[str, Any]]) -> None:
+    raw = [
+        {"id": f"recH{i:013d}", "createdTime": "2026-11-20T19:40:00.000Z", "fields": f}
+        for i, f in enumerate(fields_list)
+    ]
+    res = run(*raw)
+    placed = list(res.passages["record_id"]) + list(
+        res.quarantine.loc[res.quarantine["table"] == "passages", "record_id"]
+    )
+    assert sorted(placed) == sorted(r["id"] for r in raw)
+    assert res.quarantine["reason"].str.len().gt(0).all()
+    assert res.passages["latitude"].notna().all() and res.passages["date"].notna().all()
+
+
+def test_french_date_in_text() -> None:
+    row = one(run(passage(1, Date="20/11/2026", Latitude=48.88, Longitude=2.36)))
+    assert row["day"] == pd.Timestamp("2026-11-20")
