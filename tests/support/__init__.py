@@ -1,0 +1,1 @@
+"""Test helpers (fake services) shared by tests and benchmarks."""
