@@ -68,6 +68,7 @@ FR: Mapping[str, str] = {
         "additionné. Ce n'est jamais la somme des passages : un campement visité trois "
         "fois ne compte qu'une fois."
     ),
+    "dash.vs_previous": "par rapport à la période précédente",
     "dash.active_camps": "Campements actifs",
     "dash.passages": "Passages",
     "dash.services": "Services délivrés sur la période",
@@ -84,6 +85,35 @@ FR: Mapping[str, str] = {
     "service.blankets_given": "Couvertures",
     "service.hygiene_kits_given": "Kits hygiène",
     "service.clothes_given": "Vêtements",
+    # data-quality page
+    "nav.quality": "Qualité des données",
+    "quality.title": "Qualité des données",
+    "quality.caption": (
+        "Chaque fiche Airtable est soit utilisée, soit utilisée avec un avertissement "
+        "(signalée), soit mise de côté (quarantaine) avec sa raison. Corrigez-les dans "
+        "Airtable : la correction apparaît à la prochaine synchronisation."
+    ),
+    "quality.records": "Fiches",
+    "quality.used": "Utilisées",
+    "quality.flagged": "Signalées",
+    "quality.quarantined": "En quarantaine",
+    "quality.by_kind": "Par type de problème",
+    "quality.trend": "Évolution par semaine",
+    "quality.list": "Fiches à vérifier",
+    "quality.empty": "Aucun problème détecté : toutes les fiches sont utilisées telles quelles.",
+    "quality.col.status": "État",
+    "quality.col.table": "Table",
+    "quality.col.when": "Date",
+    "quality.col.reason": "Raison",
+    "quality.col.link": "Fiche Airtable",
+    "quality.col.kind": "Type",
+    "quality.col.records": "Fiches",
+    "quality.col.week": "Semaine du",
+    "quality.link_text": "Ouvrir",
+    "quality.show": "Afficher",
+    "quality.status.quarantined": "Quarantaine",
+    "quality.status.flagged": "Signalée",
+    "quality.no_link_demo": "En démonstration, les fiches n'ont pas de lien vers Airtable.",
     # quarantine and warnings (normalisation)
     "reason.no_date": "Date manquante",
     "reason.bad_date": "Date illisible : « {value} »",
@@ -93,12 +123,10 @@ FR: Mapping[str, str] = {
     "reason.negative_count": "Nombre négatif dans « {field} » : {value}",
     "reason.absurd_count": "Nombre invraisemblable dans « {field} » : {value} (maximum {max})",
     "reason.site_no_position": "Site sans coordonnées utilisables",
-    "reason.site_no_name": "Site sans nom",
     "reason.empty_record": "Fiche vide",
     "flag.number_text": "Nombre saisi en texte dans « {field} » : « {value} » lu comme {number}",
     "flag.unreadable_number": "Nombre illisible dans « {field} » : « {value} » ignoré",
     "flag.swapped": "Latitude et longitude inversées : corrigées",
-    "flag.position_from_site": "Position reprise du site lié",
     "flag.position_from_text": "Position lue dans la localisation : « {value} »",
     "flag.future_date": "Date dans le futur",
     "flag.alias": "Valeur « {value} » lue comme « {canonical} » dans « {field} »",
@@ -106,6 +134,27 @@ FR: Mapping[str, str] = {
     "flag.subcount": "« {field} » ({sub}) dépasse le total de personnes ({total})",
     "flag.duplicate": "Doublon probable d'une fiche envoyée peu avant",
     "flag.unknown_site": "Site lié introuvable",
+    "camp.unnamed": "Campement sans nom",
+    # short labels of each kind of data-quality issue (grouping on the quality page)
+    "kind.reason.no_date": "Date manquante",
+    "kind.reason.bad_date": "Date illisible",
+    "kind.reason.no_position": "Aucune position",
+    "kind.reason.out_of_area": "Position hors zone",
+    "kind.reason.zero_position": "Position (0, 0)",
+    "kind.reason.negative_count": "Nombre négatif",
+    "kind.reason.absurd_count": "Nombre invraisemblable",
+    "kind.reason.site_no_position": "Site sans coordonnées",
+    "kind.reason.empty_record": "Fiche vide",
+    "kind.flag.number_text": "Nombre saisi en texte",
+    "kind.flag.unreadable_number": "Nombre illisible ignoré",
+    "kind.flag.swapped": "Latitude et longitude inversées",
+    "kind.flag.position_from_text": "Position lue dans la localisation",
+    "kind.flag.future_date": "Date dans le futur",
+    "kind.flag.alias": "Valeur reconnue sous un autre nom",
+    "kind.flag.unknown_option": "Valeur inconnue classée « Autre »",
+    "kind.flag.subcount": "Sous-total supérieur au total",
+    "kind.flag.duplicate": "Doublon probable",
+    "kind.flag.unknown_site": "Site lié introuvable",
     "pii.phone": "[téléphone]",
     "pii.email": "[email]",
     # command line
@@ -119,8 +168,166 @@ FR: Mapping[str, str] = {
         "{total} fiches, {used} utilisées, {flagged} signalées, {quarantined} en quarantaine."
     ),
     "cli.config_error": "Erreur de configuration : {error}",
+    "cli.sync.progress": "{table} : {records} fiches reçues ({pages} pages)…",
+    "cli.sync.done.full": (
+        "Synchronisation complète : {fetched} fiches reçues, {changed} nouvelles ou "
+        "modifiées, {deleted} supprimées."
+    ),
+    "cli.sync.done.incremental": (
+        "Synchronisation des changements : {fetched} fiches reçues, {changed} nouvelles ou "
+        "modifiées, {deleted} supprimées."
+    ),
+    "cli.sync.table": (
+        "  {table} : {fetched} reçues, {changed} nouvelles ou modifiées, {deleted} supprimées"
+    ),
+    "cli.sync.reconciled": "  Liste complète des fiches comparée : fiches supprimées retirées.",
+    "cli.sync.quarantined": (
+        "En quarantaine : {quarantined} fiches (détail : python -m carto check)."
+    ),
+    "cli.sync.calls": (
+        "Appels à l'API : {calls} en {seconds} s (ce mois-ci : {used} sur {budget})."
+    ),
+    "cli.sync.calls_unlimited": "Appels à l'API : {calls} en {seconds} s (ce mois-ci : {used}).",
+    "cli.sync.failed": (
+        "Échec de la synchronisation : {error}\nLes données locales n'ont pas été modifiées."
+    ),
+    "cli.init.created": "Table « {table} » créée ({fields} champs).",
+    "cli.init.exists": "Table « {table} » déjà présente : laissée telle quelle.",
+    "cli.init.problem": "  - {problem}",
+    "cli.init.ok": "La base {base} contient toutes les tables et tous les champs attendus.",
+    "cli.init.problems": (
+        "{count} problème(s) à corriger dans Airtable, ou à déclarer dans config.toml "
+        "([airtable] passages_fields / sites_fields)."
+    ),
+    "cli.init.failed": "Échec de la préparation de la base : {error}",
+    "cli.init.calls": "Appels à l'API : {calls}.",
+    # Airtable connection and sync
+    "airtable.error.no_token": (
+        "Aucun jeton Airtable : définissez la variable d'environnement AIRTABLE_TOKEN, ou "
+        "AIRTABLE_TOKEN dans .streamlit/secrets.toml (jamais dans config.toml)."
+    ),
+    "airtable.error.no_base": (
+        "Aucune base Airtable configurée : renseignez [airtable] base_id dans {config}."
+    ),
+    "airtable.error.unavailable": "Airtable est injoignable après {attempts} essai(s) : {detail}.",
+    "airtable.error.401": "Jeton Airtable refusé (401) : vérifiez AIRTABLE_TOKEN. {detail}",
+    "airtable.error.403": (
+        "Accès refusé par Airtable (403 {type}) : le jeton n'a pas accès à cette base ou "
+        "n'a pas la permission nécessaire. {detail}"
+    ),
+    "airtable.error.404": (
+        "Introuvable dans Airtable (404 {type}) : vérifiez [airtable] base_id et les noms "
+        "de tables. {detail}"
+    ),
+    "airtable.error.refused": "Airtable a refusé la requête ({status} {type}) : {detail}",
+    "airtable.detail.timeout": "délai d'attente dépassé",
+    "airtable.detail.dropped": "connexion interrompue",
+    "airtable.detail.rate_limited": "limite de requêtes dépassée (429)",
+    "airtable.detail.server_error": "erreur du serveur Airtable ({status})",
+    "sync.error.demo": (
+        "Mode démonstration : il n'y a rien à synchroniser. Créez un config.toml avec "
+        "[airtable] base_id (et general.demo = false)."
+    ),
+    "sync.error.budget": (
+        "Budget mensuel d'appels à l'API épuisé ({used} sur {budget}) : synchronisation "
+        "refusée. Relancez avec --force pour passer outre, ou augmentez "
+        "[sync] monthly_call_budget."
+    ),
+    "sync.error.budget_auto": (
+        "Budget mensuel d'appels à l'API épuisé ({used} sur {budget}) : l'actualisation "
+        "automatique est suspendue jusqu'au mois prochain."
+    ),
+    "sync.error.unexpected": (
+        "L'actualisation a échoué sur une erreur inattendue (voir le journal du serveur)."
+    ),
+    "schema.missing_table": "La table « {table} » est introuvable dans la base {base}.",
+    "schema.missing_field": "{table} : le champ « {field} » ({key}) est introuvable.",
+    "schema.wrong_type": (
+        "{table} : le champ « {field} » ({key}) est de type « {actual} » au lieu de « {expected} »."
+    ),
+    "schema.wrong_link": (
+        "{table} : le champ « {field} » ({key}) ne pointe pas vers la table « {target} »."
+    ),
+    "airtable.type.singleLineText": "texte sur une ligne",
+    "airtable.type.multilineText": "texte long",
+    "airtable.type.richText": "texte mis en forme",
+    "airtable.type.number": "nombre",
+    "airtable.type.percent": "pourcentage",
+    "airtable.type.currency": "montant",
+    "airtable.type.dateTime": "date et heure",
+    "airtable.type.date": "date",
+    "airtable.type.singleSelect": "choix unique",
+    "airtable.type.multipleSelects": "choix multiples",
+    "airtable.type.multipleRecordLinks": "lien vers une autre table",
+    "airtable.type.checkbox": "case à cocher",
+    "airtable.type.email": "adresse e-mail",
+    "airtable.type.url": "lien web",
+    "airtable.type.phoneNumber": "numéro de téléphone",
+    "airtable.type.formula": "formule",
+    "airtable.type.rollup": "agrégat",
+    "airtable.type.multipleLookupValues": "recherche",
+    "airtable.type.multipleAttachments": "pièces jointes",
+    "airtable.type.createdTime": "date de création",
+    "airtable.type.lastModifiedTime": "date de modification",
+    "airtable.type.autoNumber": "numérotation automatique",
     "table.passages": "Passages",
     "table.sites": "Sites",
+    # camps over time (carto/analytics: events, successors, coverage, needs, alerts)
+    "weekday.0": "Lundi",
+    "weekday.1": "Mardi",
+    "weekday.2": "Mercredi",
+    "weekday.3": "Jeudi",
+    "weekday.4": "Vendredi",
+    "weekday.5": "Samedi",
+    "weekday.6": "Dimanche",
+    "camp.status.active": "Actif",
+    "camp.status.closed": "Fermé (vide, évacué ou démantelé)",
+    "camp.status.stale": "Sans nouvelles",
+    "event.kind.unknown": "Évacuation (type non précisé)",
+    "event.shelter.all": "Mise à l'abri de toutes les personnes",
+    "event.shelter.partial": "Mise à l'abri d'une partie des personnes",
+    "event.shelter.none": "Aucune mise à l'abri",
+    "event.shelter.unknown": "Mise à l'abri non renseignée",
+    "event.people_source.reported": "Nombre signalé lors de l'évacuation",
+    "event.people_source.last_count": "Dernier comptage avant l'évacuation",
+    "event.definition": (
+        "Une évacuation par campement et par jour, même si plusieurs associations l'ont "
+        "signalée. « Sans solution » : personnes concernées moins personnes mises à l'abri."
+    ),
+    "successor.definition": (
+        "Un campement apparu à moins de {distance} m et dans les {days} jours suivant "
+        "l'évacuation d'un campement en est considéré comme la suite."
+    ),
+    "successor.link": "Réinstallé à {distance} m, {delay} jours après l'évacuation du {date}",
+    "coverage.gap_definition": "Campements actifs sans passage depuis plus de {days} jours.",
+    "coverage.duplicate_definition": (
+        "Deux associations différentes au même campement à moins de {hours} h d'intervalle."
+    ),
+    "coverage.items_twice": "Distribué deux fois : {items}",
+    "coverage.zone_gap": "Zone sans passage depuis plus de {days} jours",
+    "needs.item.tents": "Tentes",
+    "needs.item.blankets": "Couvertures",
+    "needs.item.meals": "Repas",
+    "needs.item.hygiene_kits": "Kits hygiène",
+    "needs.reports": "Signalements du besoin",
+    "needs.camps": "Campements concernés",
+    "needs.people": "Personnes concernées",
+    "needs.delivered": "Distribués",
+    "needs.forecast": "Prévision pour la semaine prochaine",
+    "needs.forecast_method": (
+        "Prévision : moyenne des {weeks} dernières semaines complètes (la semaine en cours, "
+        "incomplète, n'est pas prise en compte). Elle suppose que la semaine prochaine "
+        "ressemblera aux précédentes et ne prévoit ni le froid, ni les évacuations."
+    ),
+    "alert.title": "Alertes de protection",
+    "alert.badge": "{count} alerte(s) de protection",
+    "alert.definition": (
+        "Campements où des mineurs non accompagnés ou des familles ont été signalés ces "
+        "{hours} dernières heures, sans mise à l'abri depuis."
+    ),
+    "alert.reason.minors": "Mineurs non accompagnés",
+    "alert.reason.families": "Familles",
+    "alert.none": "Aucune alerte de protection ces {hours} dernières heures.",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}

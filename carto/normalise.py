@@ -87,6 +87,7 @@ PASSAGE_COLUMNS = [
     "site_status",
     "comment",
     "flags",
+    "flag_codes",
 ]
 SITE_COLUMNS = [
     "record_id",
@@ -99,8 +100,16 @@ SITE_COLUMNS = [
     "status",
     "notes",
     "flags",
+    "flag_codes",
 ]
-QUARANTINE_COLUMNS = ["record_id", "table", "reason", "created_time", "airtable_url"]
+QUARANTINE_COLUMNS = [
+    "record_id",
+    "table",
+    "reason",
+    "reason_code",
+    "created_time",
+    "airtable_url",
+]
 
 
 @dataclass(frozen=True)
@@ -128,19 +137,27 @@ class Normalised:
     quarantine: pd.DataFrame
 
 
+# (catalogue key, French text): the key groups issues by kind, the text says what to fix.
+Issue = tuple[str, str]
+
+
+def _msg(key: str, **values: object) -> Issue:
+    return key, t(key, **values)
+
+
 class _Issues:
     """Per-row quarantine reasons and flags, collected while parsing columns."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.reasons: dict[int, list[str]] = defaultdict(list)
-        self.flags: dict[int, list[str]] = defaultdict(list)
+        self.reasons: dict[int, list[Issue]] = defaultdict(list)
+        self.flags: dict[int, list[Issue]] = defaultdict(list)
 
-    def quarantine(self, rows: Iterable[int], make: Callable[[int], str]) -> None:
+    def quarantine(self, rows: Iterable[int], make: Callable[[int], Issue]) -> None:
         for i in rows:
             self.reasons[i].append(make(i))
 
-    def flag(self, rows: Iterable[int], make: Callable[[int], str]) -> None:
+    def flag(self, rows: Iterable[int], make: Callable[[int], Issue]) -> None:
         for i in rows:
             self.flags[i].append(make(i))
 
@@ -150,16 +167,40 @@ class _Issues:
             mask[list(self.reasons)] = False
         return mask
 
-    def flag_column(self) -> list[list[str]]:
-        return [self.flags.get(i, []) for i in range(self.n)]
+    def flag_columns(self) -> tuple[list[list[str]], list[list[str]]]:
+        """(flag texts, flag keys) per row."""
+        rows = [self.flags.get(i, []) for i in range(self.n)]
+        return [[text for _, text in r] for r in rows], [[key for key, _ in r] for r in rows]
 
 
 def _fields_frame(records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -> pd.DataFrame:
-    """One column per canonical field key (missing fields as None), in record order."""
-    rows = [mapping.canonical(r.get("fields") or {}) for r in records]
-    frame = pd.DataFrame.from_records(rows, columns=[f.key for f in mapping.table.fields])
+    """One column per canonical field key (missing values as NA), in record order.
+
+    Columns keep the dtype pandas infers: a column whose values are all numbers is numeric,
+    so the per-value checks below only run on columns that really hold mixed values.
+    """
+    frame = pd.DataFrame(
+        [r.get("fields") or {} for r in records], index=pd.RangeIndex(len(records))
+    )
+    frame = frame.rename(columns={name: key for key, name in mapping.names.items()})
+    frame = frame.reindex(columns=[f.key for f in mapping.table.fields])
     frame.index = pd.RangeIndex(len(records))
-    return frame.astype(object).where(frame.notna(), None)
+    return frame
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _numeric_column(col: pd.Series) -> tuple[np.ndarray, list[int]]:
+    """(float values of the plain numbers, rows holding something else than a number)."""
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan, copy=True), []
+    plain = col.map(_is_plain_number).to_numpy(dtype=bool)
+    values = pd.to_numeric(col.where(plain), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan, copy=True
+    )
+    return values, _where(~plain & col.notna().to_numpy())
 
 
 def _fold(text: str) -> str:
@@ -175,16 +216,16 @@ def _option_lookup(key: str, options: Sequence[str]) -> dict[str, str]:
 
 def _clean_option(
     value: object, key: str, lookup: Mapping[str, str], label: str
-) -> tuple[str | None, str | None]:
+) -> tuple[str | None, Issue | None]:
     """(canonical option, flag or None) for one select value."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if _missing(value) or (isinstance(value, str) and not value.strip()):
         return None, None
     text = str(value).strip()
     canonical = lookup.get(_fold(text))
     if canonical is None:
-        return OTHER, t("flag.unknown_option", value=text, field=label)
+        return OTHER, _msg("flag.unknown_option", value=text, field=label)
     if canonical != text:
-        return canonical, t("flag.alias", value=text, canonical=canonical, field=label)
+        return canonical, _msg("flag.alias", value=text, canonical=canonical, field=label)
     return canonical, None
 
 
@@ -206,13 +247,13 @@ def _parse_selects(
                     issues.flags[i].append(flag)
             frame[f.key] = pd.Series(values, index=frame.index, dtype="str")
         else:
-            options = set(f.options)
-            out: list[list[str]] = []
-            for i, value in enumerate(col.tolist()):
-                items = value if isinstance(value, list) else ([] if value is None else [value])
-                if all(item in options for item in items):
-                    out.append(list(items))
-                    continue
+            out = [v if isinstance(v, list) else [] for v in col.tolist()]
+            exploded = col.explode()
+            odd = exploded.notna() & ~exploded.isin(f.options)
+            not_lists = col.notna() & ~col.map(lambda v: isinstance(v, list)).astype(bool)
+            for i in sorted(set(exploded.index[odd]) | set(col.index[not_lists])):
+                value = col.iat[i]
+                items = value if isinstance(value, list) else [value]
                 cleaned: list[str] = []
                 for item in items:
                     canonical, flag = _clean_option(item, f.key, lookup, label)
@@ -220,7 +261,7 @@ def _parse_selects(
                         issues.flags[i].append(flag)
                     if canonical and canonical not in cleaned:
                         cleaned.append(canonical)
-                out.append(cleaned)
+                out[i] = cleaned
             frame[f.key] = pd.Series(out, index=frame.index, dtype=object)
 
 
@@ -230,24 +271,25 @@ def _parse_numbers(
     for key in keys:
         col = frame[key]
         label = mapping.airtable_name(key)
-        numbers = pd.to_numeric(col.where(col.map(_is_plain_number), None), errors="coerce")
-        values = numbers.to_numpy(dtype=float, na_value=np.nan, copy=True)
-        for i in _where(np.isnan(values) & col.notna().to_numpy()):
+        values, text_rows = _numeric_column(col)
+        for i in text_rows:
             raw = col.iat[i]
             parsed = parsing.parse_number(raw)
             if parsed is None:
-                issues.flags[i].append(t("flag.unreadable_number", field=label, value=raw))
+                issues.flags[i].append(_msg("flag.unreadable_number", field=label, value=raw))
             else:
                 values[i] = parsed
                 issues.flags[i].append(
-                    t("flag.number_text", field=label, value=raw, number=_fmt(parsed))
+                    _msg("flag.number_text", field=label, value=raw, number=_fmt(parsed))
                 )
         for i in _where(values < 0):
-            issues.reasons[i].append(t("reason.negative_count", field=label, value=_fmt(values[i])))
+            issues.reasons[i].append(
+                _msg("reason.negative_count", field=label, value=_fmt(values[i]))
+            )
         if key not in ("latitude", "longitude"):
             for i in _where(values > max_count):
                 issues.reasons[i].append(
-                    t("reason.absurd_count", field=label, value=_fmt(values[i]), max=max_count)
+                    _msg("reason.absurd_count", field=label, value=_fmt(values[i]), max=max_count)
                 )
         frame[key] = values
 
@@ -266,12 +308,11 @@ def _fmt(number: float) -> str:
 
 
 def _parse_coordinates(frame: pd.DataFrame) -> None:
-    """Turn the latitude/longitude columns to floats, keeping them only as a valid pair."""
+    """Turn the latitude/longitude columns to floats (text with a decimal comma is read)."""
     for key in ("latitude", "longitude"):
         col = frame[key]
-        numeric = pd.to_numeric(col.where(col.map(_is_plain_number), None), errors="coerce")
-        values = numeric.to_numpy(dtype=float, na_value=np.nan, copy=True)
-        for i in _where(np.isnan(values) & col.notna().to_numpy()):
+        values, text_rows = _numeric_column(col)
+        for i in text_rows:
             parsed = parsing.parse_number(str(col.iat[i]).replace(",", "."))
             values[i] = np.nan if parsed is None else parsed
         frame[key] = values
@@ -296,16 +337,16 @@ def _resolve_positions(
     for i in _where(~inside):
         sid = site_ids[i]
         if sid is not None and sid not in known_sites:
-            issues.flags[i].append(t("flag.unknown_site"))
-        rejected: str | None = None
+            issues.flags[i].append(_msg("flag.unknown_site"))
+        rejected: Issue | None = None
         if has_pair[i]:
             a, b, swapped = parsing.fix_swapped(lat[i], lon[i], bounds)
             if swapped:
                 lat[i], lon[i], source[i] = a, b, "passage"
-                issues.flags[i].append(t("flag.swapped"))
+                issues.flags[i].append(_msg("flag.swapped"))
                 continue
             key = "reason.zero_position" if lat[i] == 0 and lon[i] == 0 else "reason.out_of_area"
-            rejected = t(key, lat=_fmt(lat[i]), lon=_fmt(lon[i]))
+            rejected = _msg(key, lat=_fmt(lat[i]), lon=_fmt(lon[i]))
         if sid in site_coords:
             lat[i], lon[i] = site_coords[sid]
             source[i] = "site"
@@ -318,12 +359,12 @@ def _resolve_positions(
             a, b, swapped = parsing.fix_swapped(found.lat, found.lon, bounds)
             if parsing.in_area(a, b, bounds):
                 lat[i], lon[i], source[i] = a, b, "localisation"
-                issues.flags[i].append(t("flag.position_from_text", value=text))
+                issues.flags[i].append(_msg("flag.position_from_text", value=text))
                 if swapped:
-                    issues.flags[i].append(t("flag.swapped"))
+                    issues.flags[i].append(_msg("flag.swapped"))
                 continue
-            rejected = rejected or t("reason.out_of_area", lat=_fmt(a), lon=_fmt(b))
-        issues.reasons[i].append(rejected or t("reason.no_position"))
+            rejected = rejected or _msg("reason.out_of_area", lat=_fmt(a), lon=_fmt(b))
+        issues.reasons[i].append(rejected or _msg("reason.no_position"))
         lat[i] = lon[i] = np.nan
     frame["latitude"] = lat
     frame["longitude"] = lon
@@ -346,19 +387,22 @@ def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | N
         result = result.where(~date_only, local)
     missing = col.isna().to_numpy()
     unreadable = result.isna().to_numpy() & ~missing
-    issues.quarantine(_where(missing), lambda i: t("reason.no_date"))
-    issues.quarantine(_where(unreadable), lambda i: t("reason.bad_date", value=col.iat[i]))
+    issues.quarantine(_where(missing), lambda i: _msg("reason.no_date"))
+    issues.quarantine(_where(unreadable), lambda i: _msg("reason.bad_date", value=col.iat[i]))
     if now is not None:
         future = (result > now + pd.Timedelta(minutes=10)).fillna(False).to_numpy()
-        issues.flag(_where(future), lambda i: t("flag.future_date"))
+        issues.flag(_where(future), lambda i: _msg("flag.future_date"))
     return result
 
 
 def _scrub(col: pd.Series) -> pd.Series:
+    """Free text with e-mails and phone numbers replaced; the regexes only run on texts
+    that hold an @ or enough digits to be a phone number."""
+    text = col.astype("str")
+    suspect = text.str.contains("@", regex=False, na=False) | text.str.count(r"\d").fillna(0).ge(9)
     phone, email = t("pii.phone"), t("pii.email")
-    return col.map(lambda v: None if v is None else parsing.scrub_pii(str(v), phone, email)).astype(
-        "str"
-    )
+    scrubbed = text[suspect].map(lambda v: parsing.scrub_pii(v, phone, email))
+    return text.mask(suspect, scrubbed)
 
 
 def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
@@ -379,7 +423,10 @@ def _quarantine_frame(
         {
             "record_id": pd.Series([records[i]["id"] for i in rows], dtype="str"),
             "table": pd.Series([table_key] * len(rows), dtype="str"),
-            "reason": pd.Series(["; ".join(issues.reasons[i]) for i in rows], dtype="str"),
+            "reason": pd.Series(
+                ["; ".join(text for _, text in issues.reasons[i]) for i in rows], dtype="str"
+            ),
+            "reason_code": pd.Series([issues.reasons[i][0][0] for i in rows], dtype="str"),
             "created_time": created.iloc[rows].reset_index(drop=True),
             "airtable_url": pd.Series(
                 [
@@ -409,14 +456,14 @@ def normalise_sites(
     lon = frame["longitude"].to_numpy(dtype=float, copy=True)
     for i in range(len(frame)):
         if np.isnan(lat[i]) or np.isnan(lon[i]):
-            issues.reasons[i].append(t("reason.site_no_position"))
+            issues.reasons[i].append(_msg("reason.site_no_position"))
             continue
         a, b, swapped = parsing.fix_swapped(lat[i], lon[i], options.area_bounds)
         if swapped:
             lat[i], lon[i] = a, b
-            issues.flags[i].append(t("flag.swapped"))
+            issues.flags[i].append(_msg("flag.swapped"))
         elif not parsing.in_area(a, b, options.area_bounds):
-            issues.reasons[i].append(t("reason.out_of_area", lat=_fmt(a), lon=_fmt(b)))
+            issues.reasons[i].append(_msg("reason.out_of_area", lat=_fmt(a), lon=_fmt(b)))
     frame["latitude"], frame["longitude"] = lat, lon
     _parse_selects(frame, schema.SITES, mapping, issues)
     for key in ("name", "notes"):
@@ -424,7 +471,9 @@ def normalise_sites(
     created = _created(records, options.timezone)
     frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
     frame.insert(1, "created_time", created)
-    frame["flags"] = pd.Series(issues.flag_column(), dtype=object)
+    texts, keys = issues.flag_columns()
+    frame["flags"] = pd.Series(texts, dtype=object)
+    frame["flag_codes"] = pd.Series(keys, dtype=object)
     kept = issues.kept()
     sites = frame.loc[kept, SITE_COLUMNS].reset_index(drop=True)
     return sites, _quarantine_frame(records, issues, "sites", options, created)
@@ -439,7 +488,7 @@ def normalise_passages(
     issues = _Issues(len(records))
     for i, fields in enumerate(records):
         if not fields.get("fields"):
-            issues.reasons[i].append(t("reason.empty_record"))
+            issues.reasons[i].append(_msg("reason.empty_record"))
     frame["date"] = _parse_dates(frame["date"], issues, options.timezone, options.now)
     frame["site_id"] = pd.Series(
         [v[0] if isinstance(v, list) and v else None for v in frame["site"].tolist()],
@@ -465,7 +514,9 @@ def normalise_passages(
     frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
     frame.insert(1, "created_time", created)
     frame["day"] = frame["date"].dt.tz_localize(None).dt.normalize()
-    frame["flags"] = pd.Series(issues.flag_column(), dtype=object)
+    texts, keys = issues.flag_columns()
+    frame["flags"] = pd.Series(texts, dtype=object)
+    frame["flag_codes"] = pd.Series(keys, dtype=object)
     kept = issues.kept()
     passages = frame.loc[kept, PASSAGE_COLUMNS].reset_index(drop=True)
     return passages, _quarantine_frame(records, issues, "passages", options, created)
@@ -491,7 +542,7 @@ def _flag_subcounts(frame: pd.DataFrame, mapping: FieldMapping, issues: _Issues)
         label = mapping.airtable_name(key)
         for i in _where(sub > total):  # NaN compares False: only known totals
             issues.flags[i].append(
-                t("flag.subcount", field=label, sub=_fmt(sub[i]), total=_fmt(total[i]))
+                _msg("flag.subcount", field=label, sub=_fmt(sub[i]), total=_fmt(total[i]))
             )
 
 

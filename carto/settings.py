@@ -62,6 +62,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("airtable", "timeout_seconds", 30, "Connect and read timeout of one API request."),
     Setting(
         "airtable",
+        "requests_per_second",
+        5.0,
+        "Most API requests sent per second to the base, across every session of the "
+        "process (Airtable's limit is 5; going over blocks the base for 30 s).",
+    ),
+    Setting(
+        "airtable",
+        "max_retries",
+        5,
+        "Retries of one request after a 429, a 5xx, a timeout or a dropped connection, "
+        "before the sync gives up and keeps the previous snapshot.",
+    ),
+    Setting(
+        "airtable",
+        "backoff_seconds",
+        1.0,
+        "Wait before the first retry after a 5xx, a timeout or a dropped connection; "
+        "doubled at each further retry.",
+    ),
+    Setting(
+        "airtable",
+        "penalty_seconds",
+        30.0,
+        "Wait after a 429 answer when Airtable sends no Retry-After (its penalty is 30 s).",
+    ),
+    Setting(
+        "airtable",
         "passages_fields",
         {},
         "Map a canonical Passages field key to the Airtable field name of your base, "
@@ -84,6 +111,41 @@ SETTINGS: tuple[Setting, ...] = (
         "demo_path",
         "data/demo.sqlite",
         "SQLite file holding the generated demo snapshot (rebuilt when missing or stale).",
+    ),
+    Setting(
+        "sync",
+        "refresh_interval_seconds",
+        120,
+        "The app syncs at most once per this interval for the whole process (lengthened "
+        "automatically as the monthly call budget runs out).",
+    ),
+    Setting(
+        "sync",
+        "overlap_seconds",
+        300,
+        "An incremental sync asks for records modified since the last successful sync "
+        "minus this overlap (covers clock differences with Airtable).",
+    ),
+    Setting(
+        "sync",
+        "reconcile_interval_hours",
+        24.0,
+        "How often a sync also lists every record id to remove records deleted in "
+        "Airtable (sync --full always does).",
+    ),
+    Setting(
+        "sync",
+        "monthly_call_budget",
+        100000,
+        "API calls allowed per calendar month (Airtable Team plan: 100000, Free: 1000); "
+        "beyond it a sync refuses unless forced. 0 means no limit.",
+    ),
+    Setting(
+        "sync",
+        "listing_restarts",
+        3,
+        "Times a listing restarts from the beginning when Airtable expires its "
+        "pagination offset (LIST_RECORDS_ITERATOR_NOT_AVAILABLE).",
     ),
     Setting("demo", "seed", 56, "Random seed of the demo generator (same seed, same data)."),
     Setting("demo", "days", 120, "Number of days of history the demo covers, ending today."),
@@ -110,6 +172,51 @@ SETTINGS: tuple[Setting, ...] = (
         "camp_gap_days",
         30,
         "A camp with no passage for this many days is not joined by a new nearby passage.",
+    ),
+    Setting(
+        "analysis",
+        "successor_distance_m",
+        600,
+        "A camp first seen within this distance of an evacuated camp is its successor.",
+    ),
+    Setting(
+        "analysis",
+        "successor_days",
+        14,
+        "A camp first seen at most this many days after an evacuation nearby is its successor.",
+    ),
+    Setting(
+        "analysis",
+        "evacuation_merge_days",
+        1,
+        "Evacuation reports of the same camp within this many days of the first one are "
+        "one event (several associations witnessing the same evacuation).",
+    ),
+    Setting(
+        "analysis",
+        "duplicate_visit_hours",
+        4.0,
+        "Two associations visiting the same camp within this many hours make a duplicate visit.",
+    ),
+    Setting(
+        "analysis",
+        "forecast_weeks",
+        4,
+        "Next week's needs are forecast as the mean of this many last complete weeks.",
+    ),
+    Setting(
+        "analysis",
+        "alert_hours",
+        48,
+        "Camps where unaccompanied minors or families were reported within this many hours, "
+        "with nobody sheltered since, raise a protection alert.",
+    ),
+    Setting(
+        "zones",
+        "h3_resolution",
+        9,
+        "H3 resolution of the zones used for coverage and hotspots (9: hexagons of about "
+        "200 m a side; 8: about 530 m).",
     ),
     Setting(
         "quality",

@@ -170,12 +170,18 @@ def test_custom_field_names_from_config() -> None:
         sites_map=schema.field_mapping(schema.SITES),
         now=NOW,
     )
-    res = normalise([], [passage(1, Latitude=48.88, Longitude=2.36, **{"Nb personnes": 7})], options)
+    res = normalise(
+        [], [passage(1, Latitude=48.88, Longitude=2.36, **{"Nb personnes": 7})], options
+    )
     assert one(res)["people"] == 7
 
 
 def test_site_without_coordinates_is_quarantined_and_links_fall_back() -> None:
-    bad_site = {"id": "recSITEBAD", "createdTime": "2026-01-01T10:00:00.000Z", "fields": {"Nom": "X"}}
+    bad_site = {
+        "id": "recSITEBAD",
+        "createdTime": "2026-01-01T10:00:00.000Z",
+        "fields": {"Nom": "X"},
+    }
     res = run(passage(1, Site=["recSITEBAD"], Localisation="48.88, 2.36"), sites=[bad_site])
     assert res.sites.empty
     assert res.quarantine["reason"].tolist() == ["Site sans coordonnées utilisables"]

@@ -40,9 +40,7 @@ def test_select_options_match_design() -> None:
     arr = schema.SITES.field("arrondissement").options
     assert arr[0] == "75001" and arr[19] == "75020" and "93 Saint-Denis" in arr
     assert len(schema.PASSAGES.field("needs").options) == 11
-    every_select = [
-        f for t in schema.TABLES.values() for f in t.fields if "Select" in f.type.value
-    ]
+    every_select = [f for t in schema.TABLES.values() for f in t.fields if "Select" in f.type.value]
     assert all(f.options for f in every_select)
 
 

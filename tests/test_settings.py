@@ -57,7 +57,9 @@ def test_config_file_overrides_defaults(tmp_path: Path, monkeypatch: pytest.Monk
     assert conf.store_path == tmp_path / "snap.db"
 
 
-def test_explicit_path_wins_over_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_path_wins_over_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = tmp_path / "a.toml", tmp_path / "b.toml"
     a.write_text("[demo]\nseed = 1\n", encoding="utf-8")
     b.write_text("[demo]\nseed = 2\n", encoding="utf-8")
@@ -87,7 +89,9 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
         s.load_settings(tmp_path / "nope.toml")
 
 
-def test_token_from_environment_then_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_from_environment_then_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secrets = tmp_path / "secrets.toml"
     monkeypatch.delenv(s.TOKEN_ENV, raising=False)
     assert s.airtable_token(secrets) is None

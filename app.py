@@ -1,0 +1,14 @@
+"""CartoCampement: the router. Page config, the page list, navigation. No data work here."""
+
+import streamlit as st
+
+from carto.i18n import t
+
+st.set_page_config(page_title=t("app.title"), page_icon=":material/map:", layout="wide")
+
+pages = [
+    st.Page("pages/carte.py", title=t("nav.map"), icon=":material/map:", default=True),
+    st.Page("pages/tableau_de_bord.py", title=t("nav.dashboard"), icon=":material/monitoring:"),
+    st.Page("pages/qualite.py", title=t("nav.quality"), icon=":material/fact_check:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,7 @@
+"""``python -m carto``."""
+
+import sys
+
+from carto.cli import main
+
+sys.exit(main())

@@ -1,0 +1,192 @@
+"""Camps: which passages belong together, duplicate submissions, and each camp's state.
+
+A passage belongs to a camp through its Site link; without one, to the nearest camp
+within ``radius_m`` that was visited within ``gap_days`` (DESIGN §4). Camp ids are
+derived from record ids (``S-<site record>``, ``P-<first passage record>``), so they stay
+the same when new passages arrive or a sync returns records in another order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carto import schema
+from carto.i18n import t
+
+DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
+_M_PER_DEG_LAT = 110_540.0
+_M_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+def assign_camps(
+    passages: pd.DataFrame, sites: pd.DataFrame, radius_m: float, gap_days: int
+) -> pd.Series:
+    """The camp id of each passage, aligned on ``passages.index``."""
+    camp = pd.Series(pd.NA, index=passages.index, dtype="str")
+    linked = passages["site_id"].isin(sites["record_id"])
+    camp[linked] = "S-" + passages.loc[linked, "site_id"]
+
+    gap = gap_days * 86_400
+    site_span = passages[linked].groupby("site_id")["date"].agg(["min", "max"])
+    site_pos = sites.set_index("record_id").loc[site_span.index, ["latitude", "longitude"]]
+    loose = passages[~linked].sort_values(["date", "record_id"])
+
+    # Candidate camps (sites first, then the camps loose passages start) indexed in a grid
+    # of cells at least ``radius_m`` wide, so that a passage only looks at the 3×3 cells
+    # around it. A camp's time span grows as passages join it.
+    lat_step = radius_m / _M_PER_DEG_LAT
+    lon_step = 2 * radius_m / _M_PER_DEG_LON_EQUATOR  # wide enough up to 60° of latitude
+    cand_id = ["S-" + s for s in site_span.index]
+    cand_lat = site_pos["latitude"].to_list()
+    cand_lon = site_pos["longitude"].to_list()
+    cand_first = epoch_seconds(site_span["min"]).tolist()
+    cand_last = epoch_seconds(site_span["max"]).tolist()
+    grid: dict[tuple[int, int], list[int]] = {}
+    for c, (la, lo) in enumerate(zip(cand_lat, cand_lon, strict=True)):
+        grid.setdefault((int(la // lat_step), int(lo // lon_step)), []).append(c)
+
+    ids = loose["record_id"].to_list()
+    assigned: list[str] = []
+    for pos, (when, lat, lon) in enumerate(
+        zip(
+            epoch_seconds(loose["date"]).tolist(),
+            loose["latitude"].to_list(),
+            loose["longitude"].to_list(),
+            strict=True,
+        )
+    ):
+        cy, cx = int(lat // lat_step), int(lon // lon_step)
+        m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
+        chosen, best = -1, math.inf
+        for cell in ((cy + dy, cx + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
+            for c in grid.get(cell, ()):
+                if not cand_first[c] - gap <= when <= cand_last[c] + gap:
+                    continue
+                d = math.hypot(
+                    (cand_lat[c] - lat) * _M_PER_DEG_LAT, (cand_lon[c] - lon) * m_per_deg_lon
+                )
+                if d <= radius_m and (d < best or (d == best and c < chosen)):
+                    chosen, best = c, d
+        if chosen >= 0:
+            cand_last[chosen] = max(cand_last[chosen], when)
+        else:
+            chosen = len(cand_id)
+            cand_id.append("P-" + ids[pos])
+            cand_lat.append(lat)
+            cand_lon.append(lon)
+            cand_first.append(when)
+            cand_last.append(when)
+            grid.setdefault((cy, cx), []).append(chosen)
+        assigned.append(cand_id[chosen])
+    camp.loc[loose.index] = assigned
+    return camp
+
+
+def epoch_seconds(dates: pd.Series) -> np.ndarray:
+    """Aware timestamps as whole seconds since the epoch (any pandas resolution)."""
+    utc = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    return utc.to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
+def mark_duplicates(passages: pd.DataFrame) -> pd.Series:
+    """True for a passage sent again by the same association for the same camp within 30 min."""
+    order = passages.sort_values(["camp_id", "association", "date", "created_time", "record_id"])
+    same = (order["camp_id"] == order["camp_id"].shift()) & (
+        order["association"].fillna("") == order["association"].fillna("").shift()
+    )
+    close = (order["date"] - order["date"].shift()) <= DUPLICATE_WINDOW
+    return (same & close).fillna(False).astype(bool).reindex(passages.index)
+
+
+def with_camps(
+    passages: pd.DataFrame, sites: pd.DataFrame, radius_m: float, gap_days: int
+) -> pd.DataFrame:
+    """Passages with ``camp_id`` and ``is_duplicate`` columns; duplicates are flagged."""
+    out = passages.assign(camp_id=assign_camps(passages, sites, radius_m, gap_days))
+    dup = mark_duplicates(out)
+    text, key = t("flag.duplicate"), "flag.duplicate"
+    flags = [[*f, text] if d else f for f, d in zip(out["flags"], dup, strict=True)]
+    codes = [[*c, key] if d else c for c, d in zip(out["flag_codes"], dup, strict=True)]
+    return out.assign(
+        is_duplicate=dup,
+        flags=pd.Series(flags, index=out.index, dtype=object),
+        flag_codes=pd.Series(codes, index=out.index, dtype=object),
+    )
+
+
+def counted(passages: pd.DataFrame) -> pd.DataFrame:
+    """The passages that count in figures: duplicates are counted once."""
+    return passages[~passages["is_duplicate"]]
+
+
+def camp_states(
+    passages: pd.DataFrame, sites: pd.DataFrame, as_of: pd.Timestamp, active_days: int
+) -> pd.DataFrame:
+    """One row per camp at its latest known state on ``as_of`` (end of that day).
+
+    ``active`` is false for a camp whose latest passage closed it (Vide, Évacué,
+    Démantelé) or that nobody has seen for more than ``active_days`` days.
+    """
+    end = as_of.normalize() + pd.Timedelta(days=1)
+    seen = counted(passages[passages["date"] < end])
+    if seen.empty:
+        return _empty_states()
+    seen = seen.sort_values(["date", "record_id"])
+    last = seen.groupby("camp_id").tail(1).set_index("camp_id")
+    counted_rows = seen[seen["people"].notna()]
+    last_count = counted_rows.groupby("camp_id").tail(1).set_index("camp_id")
+    stats = seen.groupby("camp_id").agg(
+        first_visit=("date", "min"),
+        n_passages=("record_id", "size"),
+        latitude=("latitude", "median"),
+        longitude=("longitude", "median"),
+    )
+    states = stats.join(last[["date", "association", "site_status", "needs", "arrondissement"]])
+    states = states.rename(columns={"date": "last_visit", "association": "last_association"})
+    people_cols = ["people", "families", "unaccompanied_minors", "single_women", "children"]
+    states = states.join(last_count[people_cols])
+    site_info = sites.set_index("S-" + sites["record_id"])[["name", "latitude", "longitude"]]
+    on_site = states.index.isin(site_info.index)
+    states.loc[on_site, ["latitude", "longitude"]] = site_info.loc[
+        states.index[on_site], ["latitude", "longitude"]
+    ].to_numpy()
+    names = site_info["name"].reindex(states.index)
+    fallback = last["location_text"].reindex(states.index)
+    unnamed = t("camp.unnamed") + " " + states["arrondissement"].fillna("").astype("str")
+    states["name"] = names.fillna(fallback).fillna(unnamed)
+    last_day = states["last_visit"].dt.tz_localize(None).dt.normalize()
+    days_since = (as_of.tz_localize(None).normalize() - last_day).dt.days
+    states["days_since_visit"] = days_since.astype(int)
+    closed = states["site_status"].isin(schema.CLOSING_SITE_STATUSES)
+    states["active"] = ~closed & (states["days_since_visit"] <= active_days)
+    states["closed"] = closed
+    return states.reset_index(names="camp_id")
+
+
+def _empty_states() -> pd.DataFrame:
+    cols: dict[str, Any] = {
+        "camp_id": "str",
+        "name": "str",
+        "latitude": float,
+        "longitude": float,
+        "first_visit": "datetime64[ns, Europe/Paris]",
+        "last_visit": "datetime64[ns, Europe/Paris]",
+        "days_since_visit": int,
+        "n_passages": int,
+        "people": float,
+        "families": float,
+        "unaccompanied_minors": float,
+        "single_women": float,
+        "children": float,
+        "last_association": "str",
+        "site_status": "str",
+        "needs": object,
+        "arrondissement": "str",
+        "active": bool,
+        "closed": bool,
+    }
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})

@@ -1,0 +1,77 @@
+"""The data-quality report: what was set aside, what is used with a warning, and why."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from carto.i18n import t
+from carto.normalise import AIRTABLE_RECORD_URL
+
+QUARANTINED = "quarantined"
+FLAGGED = "flagged"
+
+
+def record_url(base_id: str, table: str, record_id: str) -> str | None:
+    """The record's page in Airtable, where it can be fixed at the source."""
+    if not base_id:
+        return None
+    return AIRTABLE_RECORD_URL.format(base=base_id, table=table, record=record_id)
+
+
+def issue_list(
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    base_id: str,
+    table_names: dict[str, str],
+) -> pd.DataFrame:
+    """One row per quarantined or flagged record: status, table, codes, reasons, link, date."""
+    flagged = []
+    for table_key, frame in (("passages", passages), ("sites", sites)):
+        rows = frame[frame["flag_codes"].map(len) > 0]
+        when = rows["date"] if "date" in rows else rows["created_time"]
+        flagged.append(
+            pd.DataFrame(
+                {
+                    "status": FLAGGED,
+                    "table": table_key,
+                    "record_id": rows["record_id"],
+                    "codes": rows["flag_codes"],
+                    "reason": rows["flags"].map("; ".join),
+                    "when": when,
+                    "airtable_url": [
+                        record_url(base_id, table_names.get(table_key, table_key), r)
+                        for r in rows["record_id"]
+                    ],
+                }
+            )
+        )
+    quarantined = pd.DataFrame(
+        {
+            "status": QUARANTINED,
+            "table": quarantine["table"],
+            "record_id": quarantine["record_id"],
+            "codes": quarantine["reason_code"].map(lambda c: [c]),
+            "reason": quarantine["reason"],
+            "when": quarantine["created_time"],
+            "airtable_url": quarantine["airtable_url"],
+        }
+    )
+    out = pd.concat([quarantined, *flagged], ignore_index=True)
+    return out.sort_values(["status", "when"], ascending=[False, False], ignore_index=True)
+
+
+def counts_by_kind(issues: pd.DataFrame) -> pd.DataFrame:
+    """How many records carry each kind of issue (a record may count under several kinds)."""
+    exploded = issues[["status", "codes"]].explode("codes").dropna()
+    counts = exploded.groupby(["status", "codes"]).size().rename("records").reset_index()
+    counts["kind"] = counts["codes"].map(lambda c: t(f"kind.{c}"))
+    return counts.sort_values(["status", "records"], ascending=[False, False], ignore_index=True)
+
+
+def weekly_trend(issues: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Quarantined and flagged records per week (week of the record's date or creation)."""
+    when = pd.to_datetime(issues["when"], utc=True).dt.tz_convert(tz)
+    week = when.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    table = issues.assign(week=week).groupby(["week", "status"]).size().unstack(fill_value=0)
+    return table.reindex(columns=[QUARANTINED, FLAGGED], fill_value=0)

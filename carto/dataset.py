@@ -1,0 +1,129 @@
+"""From settings to analysis-ready frames: open the snapshot, normalise, group into camps.
+
+The demo goes through the same path as live data: the generator's records are written
+into a snapshot store (rebuilt when the day or the demo settings change, so the demo
+always looks current), then read back and normalised like Airtable records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from carto import demo, schema
+from carto.analytics.camps import with_camps
+from carto.normalise import Normalised, NormaliseOptions, normalise
+from carto.settings import Settings
+from carto.store import SnapshotStore
+
+# Bump when the generator changes, so that existing demo snapshots are rebuilt.
+DEMO_GENERATOR_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Normalised frames of one snapshot version, passages grouped into camps."""
+
+    passages: pd.DataFrame
+    sites: pd.DataFrame
+    quarantine: pd.DataFrame
+    version: int
+    is_demo: bool
+    synced_at: pd.Timestamp | None
+    today: dt.date
+
+
+def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> NormaliseOptions:
+    """Normalisation options from settings (field mappings, area, limits)."""
+    tz = settings["general.timezone"]
+    lat_min, lat_max, lon_min, lon_max = (float(x) for x in settings["quality.area_bounds"])
+    return NormaliseOptions(
+        passages_map=schema.field_mapping(schema.PASSAGES, settings["airtable.passages_fields"]),
+        sites_map=schema.field_mapping(schema.SITES, settings["airtable.sites_fields"]),
+        timezone=tz,
+        now=now if now is not None else pd.Timestamp.now(tz=tz),
+        max_count=int(settings["quality.max_count"]),
+        area_bounds=(lat_min, lat_max, lon_min, lon_max),
+        base_id="" if settings.demo else settings["airtable.base_id"],
+        table_names={
+            "passages": settings["airtable.passages_table"],
+            "sites": settings["airtable.sites_table"],
+        },
+    )
+
+
+def demo_key(settings: Settings, today: dt.date) -> dict[str, object]:
+    """What identifies a demo snapshot: generator version, seed, length and day."""
+    return {
+        "demo_generator": DEMO_GENERATOR_VERSION,
+        "demo_seed": int(settings["demo.seed"]),
+        "demo_days": int(settings["demo.days"]),
+        "demo_today": today.isoformat(),
+    }
+
+
+def write_demo_snapshot(store: SnapshotStore, base: demo.DemoBase, key: dict[str, object]) -> None:
+    """Store a generated demo base the way a sync stores Airtable records."""
+    now = pd.Timestamp.now(tz="UTC").isoformat()
+    with store.transaction() as conn:
+        store.replace_table(conn, "sites", base.sites)
+        store.replace_table(conn, "passages", base.passages)
+        store.set_meta(conn, {**key, "source": "demo", "synced_at": now})
+
+
+def ensure_demo_snapshot(settings: Settings, today: dt.date | None = None) -> SnapshotStore:
+    """The demo snapshot store, generated when missing or stale."""
+    today = today or pd.Timestamp.now(tz=settings["general.timezone"]).date()
+    store = SnapshotStore(settings.store_path)
+    key = demo_key(settings, today)
+    if any(store.meta(k) != v for k, v in key.items()):
+        base = demo.generate(
+            seed=int(settings["demo.seed"]), days=int(settings["demo.days"]), today=today
+        )
+        write_demo_snapshot(store, base, key)
+    return store
+
+
+def open_store(settings: Settings, today: dt.date | None = None) -> SnapshotStore:
+    """The snapshot store the settings point to (the demo one in demo mode)."""
+    if settings.demo:
+        return ensure_demo_snapshot(settings, today)
+    return SnapshotStore(settings.store_path)
+
+
+def normalise_store(store: SnapshotStore, options: NormaliseOptions) -> Normalised:
+    """Normalise every record of a store."""
+    return normalise(store.records("sites"), store.records("passages"), options)
+
+
+def build_dataset(
+    settings: Settings, store: SnapshotStore, now: pd.Timestamp | None = None
+) -> Dataset:
+    """Read the store and build the analysis-ready dataset."""
+    options = normalise_options(settings, now)
+    version = store.version
+    data = normalise_store(store, options)
+    passages = with_camps(
+        data.passages,
+        data.sites,
+        radius_m=float(settings["analysis.camp_radius_m"]),
+        gap_days=int(settings["analysis.camp_gap_days"]),
+    )
+    synced = store.meta("synced_at")
+    demo_today = store.meta("demo_today")
+    today = (
+        dt.date.fromisoformat(demo_today)
+        if settings.demo and demo_today
+        else (options.now or pd.Timestamp.now(tz=options.timezone)).date()
+    )
+    return Dataset(
+        passages=passages,
+        sites=data.sites,
+        quarantine=data.quarantine,
+        version=version,
+        is_demo=settings.demo,
+        synced_at=pd.Timestamp(synced).tz_convert(options.timezone) if synced else None,
+        today=today,
+    )

@@ -1,0 +1,556 @@
+"""Airtable → snapshot store: full or incremental, reconciled, committed in one transaction.
+
+- The first sync (or ``full=True``, or a change of base or tables) lists every record.
+- Later syncs ask only for records modified since the last successful sync, minus an
+  overlap (``LAST_MODIFIED_TIME()`` in ``filterByFormula``): one call per table when
+  nothing changed.
+- Deleted records never show up in such a query: on the reconciliation interval (and in
+  every full sync) the sync also lists every record id, with a single field per record,
+  and removes from the snapshot the records Airtable no longer has.
+- Everything is fetched first, then written in one store transaction: a failure at any
+  point leaves the previous snapshot, and its version, untouched.
+- API calls are counted per calendar month in the store; a sync refuses to start once
+  the monthly budget is spent unless forced.
+
+``refresh_if_due`` is the app's entry point: at most one incremental sync per interval
+for the whole process, and it never raises on Airtable trouble.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pyairtable import formulas
+from pyairtable.api.table import Table
+
+from carto import dataset, schema
+from carto.airtable_client import (
+    AirtableClient,
+    AirtableError,
+    AirtableRequestError,
+    client_from_settings,
+    configured_tables,
+)
+from carto.i18n import format_int, t
+from carto.settings import Settings
+from carto.store import Record, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+# Sites first: passages link to them.
+TABLE_KEYS = ("sites", "passages")
+
+Clock = Callable[[], dt.datetime]
+# Called after each page received: (table key, pages so far, records so far).
+Progress = Callable[[str, int, int], None]
+
+
+class SyncRefused(AirtableError):
+    """The sync did not start: demo mode, or the monthly call budget is spent."""
+
+
+class BudgetExhausted(SyncRefused):
+    """The monthly API call budget is spent (``force`` overrides)."""
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    return _aware(dt.datetime.fromisoformat(value)) if isinstance(value, str) else None
+
+
+# ------------------------------------------------------------------------ call budget
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """API calls used this month against the budget, and how often to refresh."""
+
+    month: str
+    used: int
+    budget: int
+    refresh_interval_seconds: float | None  # None: no automatic refresh any more
+
+    @property
+    def fraction(self) -> float:
+        """Share of the budget used (0 when there is no budget)."""
+        return self.used / self.budget if self.budget > 0 else 0.0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.budget > 0 and self.used >= self.budget
+
+
+def month_key(now: dt.datetime, timezone: str) -> str:
+    """The calendar month (``YYYY-MM``) of ``now`` in the configured time zone."""
+    return _aware(now).astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+def recommended_interval(base_seconds: float, fraction: float) -> float | None:
+    """The refresh interval for a budget used up to ``fraction``: normal below 80 %,
+    doubled below 95 %, four times longer below 100 %, then no automatic refresh."""
+    if fraction >= 1.0:
+        return None
+    if fraction >= 0.95:
+        return base_seconds * 4
+    if fraction >= 0.80:
+        return base_seconds * 2
+    return base_seconds
+
+
+def budget_status(
+    settings: Settings, store: SnapshotStore, now: dt.datetime | None = None
+) -> BudgetStatus:
+    """How much of this month's call budget the store has counted."""
+    month = month_key(now or _utc_now(), settings["general.timezone"])
+    used = store.api_calls(month)
+    budget = int(settings["sync.monthly_call_budget"])
+    fraction = used / budget if budget > 0 else 0.0
+    interval = recommended_interval(float(settings["sync.refresh_interval_seconds"]), fraction)
+    return BudgetStatus(month, used, budget, interval)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """What one table's sync did."""
+
+    fetched: int
+    changed: int
+    deleted: int
+    full: bool
+    reconciled: bool
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a committed sync did: records fetched, changed (new or different), deleted."""
+
+    full: bool
+    tables: Mapping[str, TableStats]
+    api_calls: int
+    duration_seconds: float
+    started_at: dt.datetime
+    version: int
+
+    @property
+    def mode(self) -> str:
+        return "full" if self.full else "incremental"
+
+    @property
+    def fetched(self) -> int:
+        return sum(s.fetched for s in self.tables.values())
+
+    @property
+    def changed(self) -> int:
+        return sum(s.changed for s in self.tables.values())
+
+    @property
+    def deleted(self) -> int:
+        return sum(s.deleted for s in self.tables.values())
+
+    @property
+    def reconciled(self) -> bool:
+        return all(s.reconciled for s in self.tables.values())
+
+
+# ---------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class _Plan:
+    full: bool
+    since: dt.datetime | None  # records modified after this (incremental only)
+    reconcile: bool
+
+
+def _source(settings: Settings) -> dict[str, str]:
+    """What the snapshot is a copy of: a change means the next sync must be full."""
+    return {
+        "base_id": settings["airtable.base_id"],
+        "sites_table": settings["airtable.sites_table"],
+        "passages_table": settings["airtable.passages_table"],
+    }
+
+
+def _plan(settings: Settings, store: SnapshotStore, started: dt.datetime, full: bool) -> _Plan:
+    last = _parse_time(store.meta("last_sync_at"))
+    if full or last is None or store.meta("sync_source") != _source(settings):
+        return _Plan(full=True, since=None, reconcile=True)
+    since = last - dt.timedelta(seconds=float(settings["sync.overlap_seconds"]))
+    reconciled = _parse_time(store.meta("last_reconciled_at"))
+    interval = dt.timedelta(hours=float(settings["sync.reconcile_interval_hours"]))
+    reconcile = reconciled is None or started - reconciled >= interval
+    return _Plan(full=False, since=since, reconcile=reconcile)
+
+
+# ----------------------------------------------------------------------- fetching
+
+
+@dataclass
+class _Fetched:
+    records: list[Record]
+    live_ids: set[str] | None  # every id Airtable has, when listed
+    full: bool
+    reconciled: bool
+
+
+def _list(
+    table: Table, key: str, restarts: int, progress: Progress | None, **options: Any
+) -> list[Record]:
+    """Every page of one listing; restarts from the start when the offset expires."""
+    for attempt in range(restarts + 1):
+        records: list[Record] = []
+        try:
+            for pages, page in enumerate(table.iterate(**options), start=1):
+                records.extend(dict(r) for r in page)
+                if progress is not None:
+                    progress(key, pages, len(records))
+            return records
+        except AirtableRequestError as exc:
+            if not exc.offset_expired or attempt == restarts:
+                raise
+            log.warning("%s: pagination offset expired, restarting the listing", key)
+    raise AssertionError("unreachable")
+
+
+def _fetch(
+    settings: Settings,
+    key: str,
+    table: Table,
+    plan: _Plan,
+    stored_ids: set[str],
+    progress: Progress | None,
+) -> _Fetched:
+    restarts = int(settings["sync.listing_restarts"])
+    if plan.full:
+        records = _list(table, key, restarts, progress)
+        return _Fetched(records, {r["id"] for r in records}, full=True, reconciled=True)
+    assert plan.since is not None
+    since = formulas.GT(formulas.LAST_MODIFIED_TIME(), plan.since.astimezone(dt.UTC))
+    records = _list(table, key, restarts, progress, formula=since)
+    if not plan.reconcile:
+        return _Fetched(records, None, full=False, reconciled=False)
+    # Ids listed after the changes: a record fetched above but missing here was deleted
+    # in between. One small field per record keeps the pages light.
+    mapping = _mapping(settings, key)
+    first_field = mapping.airtable_name(mapping.table.fields[0].key)
+    live = {r["id"] for r in _list(table, key, restarts, progress, fields=[first_field])}
+    if live - stored_ids - {r["id"] for r in records}:
+        # Records Airtable has that the snapshot lacks and the query missed (a record
+        # restored from the trash keeps its old modification time): list them all.
+        records = _list(table, key, restarts, progress)
+        return _Fetched(records, {r["id"] for r in records}, full=True, reconciled=True)
+    return _Fetched(records, live, full=False, reconciled=True)
+
+
+def _mapping(settings: Settings, key: str) -> schema.FieldMapping:
+    return schema.field_mapping(schema.TABLES[key], settings[f"airtable.{key}_fields"])
+
+
+# ---------------------------------------------------------------------- committing
+
+
+def _apply(store: SnapshotStore, conn: Any, key: str, fetched: _Fetched) -> TableStats:
+    """Inside the transaction: write one table's changes; returns its statistics."""
+    ids = None if fetched.full else [r["id"] for r in fetched.records]
+    old = store.records_by_id(conn, key, ids)
+    deleted: set[str] = set()
+    if fetched.live_ids is not None:
+        known = (set(old) if fetched.full else store.table_ids(conn, key)) | {
+            r["id"] for r in fetched.records
+        }
+        deleted = known - fetched.live_ids
+    changed = [r for r in fetched.records if r["id"] not in deleted and old.get(r["id"]) != r]
+    store.upsert(conn, key, changed)
+    removed = store.delete_ids(conn, key, sorted(deleted)) if deleted else 0
+    return TableStats(
+        fetched=len(fetched.records),
+        changed=len(changed),
+        deleted=removed,
+        full=fetched.full,
+        reconciled=fetched.reconciled,
+    )
+
+
+def _log_entry(
+    started: dt.datetime, mode: str, calls: int, error: str | None = None, **counts: int
+) -> dict[str, Any]:
+    return {
+        "started_at": started.isoformat(),
+        "finished_at": _utc_now().isoformat(),
+        "mode": mode,
+        "ok": error is None,
+        "api_calls": calls,
+        "error": error,
+        **counts,
+    }
+
+
+def _commit(
+    settings: Settings,
+    store: SnapshotStore,
+    fetched: Mapping[str, _Fetched],
+    entry: dict[str, Any],
+    month: str,
+) -> dict[str, TableStats]:
+    """Write both tables, the sync metadata and the bookkeeping in one transaction; the
+    version is bumped only when a record changed (or after a full listing)."""
+    started = entry["started_at"]
+    with store.transaction(bump_version=False) as conn:
+        stats = {key: _apply(store, conn, key, fetched[key]) for key in TABLE_KEYS}
+        if entry["mode"] == "full" or any(s.changed or s.deleted for s in stats.values()):
+            store.bump_version(conn)  # else keep every cache built on the snapshot
+        meta: dict[str, Any] = {
+            "source": "airtable",
+            "sync_source": _source(settings),
+            "last_sync_at": started,
+            "synced_at": started,
+        }
+        if all(s.reconciled for s in stats.values()):
+            meta["last_reconciled_at"] = started
+        store.set_meta(conn, meta)
+        store.add_api_calls(conn, month, int(entry["api_calls"]))
+        for name in ("fetched", "changed", "deleted"):
+            entry[name] = sum(getattr(s, name) for s in stats.values())
+        store.log_sync(conn, {**entry, "finished_at": _utc_now().isoformat()})
+    return stats
+
+
+def sync(
+    settings: Settings,
+    *,
+    full: bool = False,
+    force: bool = False,
+    store: SnapshotStore | None = None,
+    client: AirtableClient | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """Bring the snapshot up to date with Airtable, in one transaction.
+
+    Raises ``SyncRefused`` (demo mode, budget spent without ``force``),
+    ``AirtableConfigError`` (no token, no base id) or another ``AirtableError`` (Airtable
+    unreachable or refusing); the snapshot is then left exactly as it was.
+    """
+    if settings.demo:
+        raise SyncRefused(t("sync.error.demo"))
+    store = store if store is not None else SnapshotStore(settings.store_path)
+    clock = clock or _utc_now
+    started = _aware(clock())
+    month = month_key(started, settings["general.timezone"])
+    budget = budget_status(settings, store, started)
+    if budget.exhausted and not force:
+        raise BudgetExhausted(
+            t("sync.error.budget", used=format_int(budget.used), budget=format_int(budget.budget))
+        )
+    client = client if client is not None else client_from_settings(settings)
+    calls_before = client.calls
+    timer = time.monotonic()
+    plan = _plan(settings, store, started, full)
+    mode = "full" if plan.full else "incremental"
+    try:
+        tables = configured_tables(settings, client)
+        stored = {key: store.ids(key) for key in TABLE_KEYS}
+        fetched = {
+            key: _fetch(settings, key, tables[key], plan, stored[key], progress)
+            for key in TABLE_KEYS
+        }
+        calls = client.calls - calls_before
+        any_full = plan.full or any(f.full for f in fetched.values())
+        mode = "full" if any_full else mode
+        stats = _commit(settings, store, fetched, _log_entry(started, mode, calls), month)
+    except BaseException as exc:
+        _record_failure(store, started, mode, month, client.calls - calls_before, exc)
+        raise
+    return SyncResult(
+        full=any_full,
+        tables=stats,
+        api_calls=calls,
+        duration_seconds=time.monotonic() - timer,
+        started_at=started,
+        version=store.version,
+    )
+
+
+def _record_failure(
+    store: SnapshotStore,
+    started: dt.datetime,
+    mode: str,
+    month: str,
+    calls: int,
+    error: BaseException,
+) -> None:
+    """Count the calls of a failed sync and log it, without touching the snapshot."""
+    message = str(error) if isinstance(error, AirtableError) else repr(error)
+    try:
+        with store.transaction(bump_version=False) as conn:
+            store.add_api_calls(conn, month, calls)
+            store.log_sync(conn, _log_entry(started, mode, calls, message))
+    except Exception:  # never hide the sync's own error behind a bookkeeping one
+        log.exception("could not record the failed sync")
+
+
+def count_api_calls(
+    settings: Settings, store: SnapshotStore, calls: int, now: dt.datetime | None = None
+) -> None:
+    """Add calls made outside a sync (init-base, schema check) to this month's count."""
+    month = month_key(now or _utc_now(), settings["general.timezone"])
+    with store.transaction(bump_version=False) as conn:
+        store.add_api_calls(conn, month, calls)
+
+
+def last_synced_at(store: SnapshotStore) -> dt.datetime | None:
+    """When the snapshot was last brought up to date with Airtable (a successful sync,
+    changes or not); unlike the version, it moves at every successful refresh."""
+    return _parse_time(store.meta("synced_at"))
+
+
+def count_quarantined(settings: Settings, store: SnapshotStore) -> int:
+    """How many records of the snapshot normalisation sets aside (for the sync report)."""
+    options = dataset.normalise_options(settings)
+    return len(dataset.normalise_store(store, options).quarantine)
+
+
+# ---------------------------------------------------------------- refresh for the app
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What an automatic refresh did: a sync result, or why there was none (French)."""
+
+    result: SyncResult | None
+    error: str | None
+    synced_at: dt.datetime | None  # age of the data now served
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class RefreshGuard:
+    """At most one automatic sync per interval for the whole process (all sessions)."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_attempt: dt.datetime | None = None
+    last_outcome: RefreshOutcome | None = None  # of the latest refresh that ran
+
+    def _due(self, settings: Settings, store: SnapshotStore, now: dt.datetime) -> bool:
+        interval = budget_status(settings, store, now).refresh_interval_seconds
+        if interval is None:  # budget spent: only report it, once per normal interval
+            interval = float(settings["sync.refresh_interval_seconds"])
+        previous = [x for x in (self._last_attempt, last_synced_at(store)) if x is not None]
+        return not previous or now - max(previous) >= dt.timedelta(seconds=interval)
+
+    def refresh_if_due(
+        self,
+        settings: Settings,
+        now: dt.datetime | None = None,
+        *,
+        store: SnapshotStore | None = None,
+        client: AirtableClient | None = None,
+    ) -> RefreshOutcome | None:
+        """Sync if the interval has passed since the last attempt of this process and
+        the last successful sync; None when not due or when another thread is syncing.
+        Never raises for Airtable trouble: the outcome carries the French message."""
+        if settings.demo:
+            return None
+        now = _aware(now or _utc_now())
+        store = store if store is not None else SnapshotStore(settings.store_path)
+        if not self._lock.acquire(blocking=False):
+            return None  # another session is syncing right now
+        try:
+            if not self._due(settings, store, now):
+                return None
+            outcome = self._run(settings, store, client, now)
+            self.last_outcome = outcome
+            return outcome
+        finally:
+            self._lock.release()
+
+    def _run(
+        self,
+        settings: Settings,
+        store: SnapshotStore,
+        client: AirtableClient | None,
+        now: dt.datetime,
+    ) -> RefreshOutcome:
+        self._last_attempt = now
+        budget = budget_status(settings, store, now)
+        if budget.exhausted:
+            used, total = format_int(budget.used), format_int(budget.budget)
+            error = t("sync.error.budget_auto", used=used, budget=total)
+            return RefreshOutcome(None, error, last_synced_at(store))
+        try:
+            result = sync(settings, store=store, client=client, clock=lambda: now)
+        except AirtableError as exc:
+            return RefreshOutcome(None, str(exc), last_synced_at(store))
+        except Exception:  # a bug must not take the dashboard down with it
+            log.exception("automatic refresh failed")
+            return RefreshOutcome(None, t("sync.error.unexpected"), last_synced_at(store))
+        return RefreshOutcome(result, None, last_synced_at(store))
+
+    def refresh_in_background(
+        self, settings: Settings, now: dt.datetime | None = None
+    ) -> threading.Thread | None:
+        """When a refresh is due, run it in a daemon thread so that no page waits on
+        Airtable (retries can take minutes); its outcome lands in ``last_outcome``.
+        Returns the thread started, or None."""
+        if settings.demo or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            when = _aware(now or _utc_now())
+            store = SnapshotStore(settings.store_path)
+            if not self._due(settings, store, when):
+                self._lock.release()
+                return None
+            thread = threading.Thread(
+                target=self._background, args=(settings, store, when), daemon=True
+            )
+            thread.start()  # the thread releases the lock when done
+        except BaseException:
+            self._lock.release()
+            raise
+        return thread
+
+    def _background(self, settings: Settings, store: SnapshotStore, now: dt.datetime) -> None:
+        try:
+            self.last_outcome = self._run(settings, store, None, now)
+        finally:
+            self._lock.release()
+
+
+_GUARD = RefreshGuard()
+
+
+def refresh_if_due(settings: Settings, now: dt.datetime | None = None) -> RefreshOutcome | None:
+    """The process-wide automatic refresh, run in the caller's thread."""
+    return _GUARD.refresh_if_due(settings, now)
+
+
+def refresh_in_background(
+    settings: Settings, now: dt.datetime | None = None
+) -> threading.Thread | None:
+    """The process-wide automatic refresh, in a daemon thread when due."""
+    return _GUARD.refresh_in_background(settings, now)
+
+
+def last_refresh() -> RefreshOutcome | None:
+    """The outcome of the latest automatic refresh of this process (None before any)."""
+    return _GUARD.last_outcome

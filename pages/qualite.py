@@ -1,0 +1,87 @@
+"""Qualité des données: what was set aside or flagged, why, and a link to fix it."""
+
+import plotly.express as px
+import streamlit as st
+
+from carto.analytics import quality
+from carto.i18n import format_int, t
+from carto.ui import data, layout
+
+ds = data.dataset()
+conf = data.settings()
+layout.page_header(t("quality.title"), ds)
+st.caption(t("quality.caption"))
+
+issues = data.quality_issues(ds)
+flagged = int((issues["status"] == quality.FLAGGED).sum())
+quarantined = len(ds.quarantine)
+used = len(ds.passages) + len(ds.sites)
+cols = st.columns(4)
+cols[0].metric(t("quality.records"), format_int(used + quarantined))
+cols[1].metric(t("quality.used"), format_int(used))
+cols[2].metric(t("quality.flagged"), format_int(flagged))
+cols[3].metric(t("quality.quarantined"), format_int(quarantined))
+
+if issues.empty:
+    st.success(t("quality.empty"))
+    st.stop()
+
+status_label = {
+    quality.QUARANTINED: t("quality.status.quarantined"),
+    quality.FLAGGED: t("quality.status.flagged"),
+}
+st.subheader(t("quality.by_kind"))
+kinds = quality.counts_by_kind(issues).assign(status=lambda f: f["status"].map(status_label))
+st.dataframe(
+    kinds[["status", "kind", "records"]],
+    hide_index=True,
+    column_config={
+        "status": t("quality.col.status"),
+        "kind": t("quality.col.kind"),
+        "records": t("quality.col.records"),
+    },
+)
+
+st.subheader(t("quality.trend"))
+trend = quality.weekly_trend(issues, conf["general.timezone"]).rename(columns=status_label)
+long = trend.reset_index().melt(id_vars="week", var_name="status", value_name="records")
+fig = px.bar(
+    long,
+    x="week",
+    y="records",
+    color="status",
+    labels={"week": t("quality.col.week"), "records": t("quality.col.records"), "status": ""},
+)
+fig.update_xaxes(tickformat="%d/%m/%Y")
+fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=280, legend_title_text="")
+st.plotly_chart(fig, config={"displayModeBar": False})
+
+st.subheader(t("quality.list"))
+shown = st.segmented_control(
+    t("quality.show"),
+    [quality.QUARANTINED, quality.FLAGGED],
+    format_func=status_label.get,
+    default=quality.QUARANTINED,
+    key="quality_status",
+)
+rows = issues if shown is None else issues[issues["status"] == shown]
+table = rows.assign(
+    status=rows["status"].map(status_label),
+    table=rows["table"].map(lambda k: t(f"table.{k}")),
+    when=rows["when"].dt.strftime("%d/%m/%Y %H:%M"),
+)
+if ds.is_demo:
+    st.caption(t("quality.no_link_demo"))
+st.dataframe(
+    table[["status", "table", "when", "reason", "airtable_url"]],
+    hide_index=True,
+    column_config={
+        "status": t("quality.col.status"),
+        "table": t("quality.col.table"),
+        "when": t("quality.col.when"),
+        "reason": st.column_config.TextColumn(t("quality.col.reason"), width="large"),
+        "airtable_url": st.column_config.LinkColumn(
+            t("quality.col.link"), display_text=t("quality.link_text")
+        ),
+    },
+)

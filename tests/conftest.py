@@ -1,0 +1,50 @@
+"""Shared fixtures: an isolated demo configuration and the demo dataset on a fixed day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carto import demo
+from carto.dataset import Dataset, build_dataset, ensure_demo_snapshot
+from carto.settings import CONFIG_ENV, Settings, load_settings
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def write_demo_config(folder: Path) -> Path:
+    """A config file that runs the demo with its snapshot inside ``folder``."""
+    path = folder / "config.toml"
+    path.write_text(
+        f'[general]\ndemo = true\n[store]\ndemo_path = "{folder / "demo.sqlite"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings(write_demo_config(tmp_path_factory.mktemp("demo")))
+
+
+@pytest.fixture(scope="session")
+def demo_base() -> demo.DemoBase:
+    return demo.generate(seed=56, days=120, today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(demo_settings: Settings) -> Dataset:
+    store = ensure_demo_snapshot(demo_settings, today=TODAY)
+    now = pd.Timestamp(TODAY, tz="Europe/Paris") + pd.Timedelta(hours=23, minutes=59)
+    return build_dataset(demo_settings, store, now=now)
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at an isolated demo configuration (never the developer's config.toml)."""
+    path = write_demo_config(tmp_path)
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    return path

@@ -1,0 +1,529 @@
+"""The sync against a local Airtable look-alike: exact, incremental, atomic, within budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carto import cli, demo
+from carto.airtable_client import AirtableUnavailable
+from carto.base_setup import table_spec
+from carto.settings import TOKEN_ENV, Settings, load_settings
+from carto.store import SnapshotStore
+from carto.sync import (
+    BudgetExhausted,
+    RefreshGuard,
+    SyncRefused,
+    budget_status,
+    last_synced_at,
+    recommended_interval,
+    sync,
+)
+from tests.support.fake_airtable import FakeAirtable
+
+TOKEN = "patTEST"
+BASE = "appCARTOSYNC00001"
+TODAY = dt.date(2026, 11, 26)
+T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)  # after every demo record
+
+
+class FakeClock:
+    """A settable aware-UTC clock shared by the server and the sync."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.value = start
+
+    def __call__(self) -> dt.datetime:
+        return self.value
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.value += dt.timedelta(**delta)
+        return self.value
+
+
+def write_settings(folder: Path, server: FakeAirtable, **extra: dict[str, Any]) -> Settings:
+    """A live (non-demo) config pointing at the fake server, with quick retries."""
+    sections: dict[str, dict[str, Any]] = {
+        "airtable": {
+            "base_id": BASE,
+            "endpoint_url": server.url,
+            "timeout_seconds": 5,
+            "requests_per_second": 20.0,
+            "backoff_seconds": 0.01,
+            "penalty_seconds": 0.6,
+        },
+        "store": {"path": str(folder / "snapshot.sqlite")},
+    }
+    for section, values in extra.items():
+        sections.setdefault(section, {}).update(values)
+    lines = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [
+            f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v!r}" for k, v in values.items()
+        ]
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_settings(path)
+
+
+def make_server(clock: FakeClock, rate_limit: float, days: int) -> FakeAirtable:
+    """A started fake base with the contract tables, filled with demo records."""
+    server = FakeAirtable(token=TOKEN, rate_limit=rate_limit, penalty_seconds=0.5, clock=clock)
+    server.start()
+    plain = Settings({})
+    sites_id = server.add_table(BASE, "Sites", table_spec(plain, "sites", {})["fields"])
+    spec = table_spec(plain, "passages", {"sites": sites_id})
+    server.add_table(BASE, "Passages", spec["fields"])
+    base = demo.generate(seed=56, days=days, today=TODAY)
+    server.load_records(BASE, "Sites", base.sites)
+    server.load_records(BASE, "Passages", base.passages)
+    return server
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def server(clock: FakeClock) -> Iterator[FakeAirtable]:
+    """About 340 records (5 pages): quick, still paged. Rate limit on, above our pace."""
+    fake = make_server(clock, rate_limit=25, days=20)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, server: FakeAirtable) -> Settings:
+    return write_settings(tmp_path, server)
+
+
+def by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in records}
+
+
+def assert_snapshot_is_server(store: SnapshotStore, server: FakeAirtable) -> None:
+    for key, name in (("sites", "Sites"), ("passages", "Passages")):
+        assert by_id(store.records(key)) == by_id(server.records(BASE, name))
+
+
+def max_per_second(server: FakeAirtable) -> int:
+    """The most requests the server received within any one-second window."""
+    times = sorted(entry.timestamp for entry in server.requests)
+    return max((sum(1 for u in times if t <= u < t + 1.0) for t in times), default=0)
+
+
+# ----------------------------------------------------------------- full and incremental
+
+
+def test_full_sync_of_2500_records_is_exact(tmp_path: Path, clock: FakeClock) -> None:
+    server = make_server(clock, rate_limit=25, days=150)
+    try:
+        settings = write_settings(tmp_path, server)
+        n_sites = len(server.records(BASE, "Sites"))
+        n_passages = len(server.records(BASE, "Passages"))
+        assert n_sites + n_passages > 2400
+
+        result = sync(settings, clock=clock)
+
+        store = SnapshotStore(settings.store_path)
+        assert_snapshot_is_server(store, server)
+        assert result.full and result.mode == "full"
+        assert result.fetched == result.changed == n_sites + n_passages
+        assert result.deleted == 0
+        assert result.api_calls == math.ceil(n_sites / 100) + math.ceil(n_passages / 100)
+        assert result.api_calls == server.count()
+        assert store.version == result.version == 1
+        assert last_synced_at(store) == T0
+        assert server.count(status=429) == 0
+    finally:
+        server.stop()
+
+
+def test_no_change_refresh_costs_one_call_per_table(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    store = SnapshotStore(settings.store_path)
+    version = store.version
+    server.reset_log()
+    clock.advance(minutes=2)
+
+    result = sync(settings, clock=clock)
+
+    assert not result.full
+    assert (result.api_calls, server.count()) == (2, 2)
+    assert all("LAST_MODIFIED_TIME()" in e.params["filterByFormula"] for e in server.requests)
+    assert (result.fetched, result.changed, result.deleted) == (0, 0, 0)
+    assert store.version == version  # nothing changed: caches stay valid
+    assert last_synced_at(store) == clock.value  # ...but the data is known fresh
+
+
+def test_additions_and_edits_reach_the_snapshot(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    store = SnapshotStore(settings.store_path)
+    version = store.version
+    clock.advance(minutes=10)
+    edited = server.records(BASE, "Passages")[5]["id"]
+    server.edit(BASE, "Passages", edited, {"Personnes": 99, "Commentaire": "Revu"})
+    added = server.add(BASE, "Passages", {"Date": clock.value.isoformat(), "Personnes": 4})
+    site = server.add(BASE, "Sites", {"Nom": "Nouveau campement", "Latitude": 48.9})
+    clock.advance(minutes=2)
+
+    result = sync(settings, clock=clock)
+
+    assert not result.full
+    assert result.tables["passages"].changed == 2
+    assert result.tables["sites"].changed == 1
+    assert store.version == version + 1
+    assert by_id(store.records("passages"))[edited]["fields"]["Personnes"] == 99
+    assert {added, site} <= store.ids("passages") | store.ids("sites")
+    assert_snapshot_is_server(store, server)
+
+
+def test_deletions_are_removed_by_reconciliation(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    store = SnapshotStore(settings.store_path)
+    gone = server.records(BASE, "Passages")[0]["id"]
+    server.delete(BASE, "Passages", gone)
+    clock.advance(minutes=5)
+
+    quick = sync(settings, clock=clock)  # reconciliation not due: deletions unseen
+    assert not quick.reconciled and gone in store.ids("passages")
+
+    clock.advance(hours=24)
+    server.reset_log()
+    result = sync(settings, clock=clock)
+
+    assert result.reconciled and not result.full
+    assert result.deleted == 1 and gone not in store.ids("passages")
+    id_listings = [e for e in server.requests if "fields[]" in e.params]
+    assert {str(e.params["fields[]"]) for e in id_listings} == {"['Nom']", "['Date']"}
+    assert_snapshot_is_server(store, server)
+
+
+def test_full_sync_removes_deleted_records_at_once(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    gone = server.records(BASE, "Sites")[0]["id"]
+    server.delete(BASE, "Sites", gone)
+    clock.advance(minutes=1)
+
+    result = sync(settings, full=True, clock=clock)
+
+    assert result.full and result.deleted == 1
+    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+
+
+def test_a_record_the_query_missed_triggers_a_full_listing(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    # A record restored from the trash keeps its old modification time.
+    server.load_records(
+        BASE, "Sites", [{"createdTime": "2026-01-01T10:00:00.000Z", "fields": {"Nom": "Revenu"}}]
+    )
+    clock.advance(hours=25)
+
+    result = sync(settings, clock=clock)
+
+    assert result.tables["sites"].full and result.tables["sites"].changed == 1
+    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+
+
+# ------------------------------------------------------------------ rate limit, faults
+
+
+def test_burst_of_refreshes_triggers_no_429(tmp_path: Path, clock: FakeClock) -> None:
+    server = make_server(clock, rate_limit=5, days=3)
+    try:
+        settings = write_settings(tmp_path, server, airtable={"requests_per_second": 5.0})
+        sync(settings, clock=clock)
+
+        def refresh() -> None:
+            for _ in range(2):
+                sync(settings, clock=clock)
+
+        threads = [threading.Thread(target=refresh) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert server.count() == 2 + 3 * 2 * 2
+        assert server.count(status=429) == 0
+        assert max_per_second(server) <= 5
+    finally:
+        server.stop()
+
+
+def test_a_429_penalty_503s_and_a_dropped_connection_are_survived(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    server.rate_limit = 2  # anything above 2 per second now costs a 0.5 s penalty
+    server.inject("503", count=3, path_contains="Passages")
+    server.inject("drop", count=1, path_contains="Sites")
+
+    result = sync(settings, clock=clock)
+
+    assert server.count(status=429) >= 1
+    assert server.count(status=503) == 3
+    assert server.count(status=0) == 1
+    assert result.api_calls == server.count()  # every try is counted
+    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+
+
+def test_an_expired_offset_restarts_the_listing(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    expired: list[int] = []
+
+    def expire_once(table: str, pages: int, records: int) -> None:
+        if table == "passages" and pages == 2 and not expired:
+            expired.append(server.expire_offsets())
+
+    result = sync(settings, clock=clock, progress=expire_once)
+
+    assert expired == [1]
+    assert server.count(status=422) == 1
+    assert result.tables["passages"].fetched == len(server.records(BASE, "Passages"))
+    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+
+
+# ------------------------------------------------------------------------ atomicity
+
+
+def _changed_server(settings: Settings, server: FakeAirtable, clock: FakeClock) -> SnapshotStore:
+    """A synced store, then changes on the server that a failed sync must not bring."""
+    sync(settings, clock=clock)
+    clock.advance(minutes=10)
+    for record in server.records(BASE, "Passages")[:3]:
+        server.edit(BASE, "Passages", record["id"], {"Personnes": 77})
+    server.delete(BASE, "Sites", server.records(BASE, "Sites")[0]["id"])
+    clock.advance(hours=30)  # reconciliation due as well
+    return SnapshotStore(settings.store_path)
+
+
+def test_failure_mid_pagination_leaves_the_previous_snapshot(
+    tmp_path: Path, server: FakeAirtable, clock: FakeClock
+) -> None:
+    settings = write_settings(tmp_path, server, airtable={"max_retries": 2})
+    store = _changed_server(settings, server, clock)
+    before = (store.version, store.records("sites"), store.records("passages"))
+    synced = last_synced_at(store)
+
+    def fail_after_first_page(table: str, pages: int, records: int) -> None:
+        if table == "passages":
+            server.inject("503", count=50)
+
+    with pytest.raises(AirtableUnavailable, match="injoignable après 3 essai"):
+        sync(settings, clock=clock, progress=fail_after_first_page)
+
+    assert (store.version, store.records("sites"), store.records("passages")) == before
+    assert last_synced_at(store) == synced
+    failed = store.sync_log(1)[0]
+    assert not failed["ok"] and "injoignable" in failed["error"]
+
+
+def test_error_between_fetch_and_commit_leaves_the_previous_snapshot(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    store = _changed_server(settings, server, clock)
+    before = (store.version, store.records("sites"), store.records("passages"))
+
+    class BrokenStore(SnapshotStore):
+        def delete_ids(self, conn: Any, table_key: str, ids: Any) -> int:
+            super().delete_ids(conn, table_key, ids)
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        sync(settings, clock=clock, store=BrokenStore(settings.store_path))
+
+    assert (store.version, store.records("sites"), store.records("passages")) == before
+    # The calls were made all the same: they count against the budget.
+    assert budget_status(settings, store, clock.value).used > 0
+
+
+# --------------------------------------------------------------------------- budget
+
+
+def test_budget_is_enforced_unless_forced_and_counted_per_month(
+    tmp_path: Path, server: FakeAirtable, clock: FakeClock
+) -> None:
+    settings = write_settings(tmp_path, server, sync={"monthly_call_budget": 7})
+    store = SnapshotStore(settings.store_path)
+    first = sync(settings, clock=clock)  # 5 pages
+    sync(settings, clock=clock)  # 2 more: budget spent
+    assert budget_status(settings, store, clock.value).used == first.api_calls + 2 == 7
+    server.reset_log()
+
+    with pytest.raises(BudgetExhausted, match="Budget mensuel d'appels à l'API épuisé"):
+        sync(settings, clock=clock)
+    assert server.count() == 0  # refused before any request
+
+    assert sync(settings, clock=clock, force=True).api_calls == 2
+    assert budget_status(settings, store, clock.value).used == 9
+
+    # 23:30 UTC on 30 November is already December in Paris: a new month, a new budget.
+    clock.value = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
+    status = budget_status(settings, store, clock.value)
+    assert (status.month, status.used) == ("2026-12", 0)
+    december = sync(settings, clock=clock)
+    assert budget_status(settings, store, clock.value).used == december.api_calls > 0
+
+
+def test_refresh_interval_grows_as_the_budget_runs_out() -> None:
+    assert recommended_interval(120, 0.5) == 120
+    assert recommended_interval(120, 0.85) == 240
+    assert recommended_interval(120, 0.96) == 480
+    assert recommended_interval(120, 1.0) is None
+
+
+def test_demo_mode_has_nothing_to_sync(demo_settings: Settings) -> None:
+    with pytest.raises(SyncRefused, match="Mode démonstration"):
+        sync(demo_settings)
+
+
+# ------------------------------------------------------------------ automatic refresh
+
+
+def test_refresh_if_due_runs_once_per_interval_across_threads(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    guard = RefreshGuard()
+    server.reset_log()
+    now = clock.advance(seconds=150)
+    barrier = threading.Barrier(8)
+    outcomes: list[Any] = []
+
+    def refresh() -> None:
+        barrier.wait()
+        outcomes.append(guard.refresh_if_due(settings, now))
+
+    threads = [threading.Thread(target=refresh) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    ran = [o for o in outcomes if o is not None]
+    assert len(ran) == 1 and ran[0].ok and ran[0].result.api_calls == 2
+    assert server.count() == 2
+    assert guard.refresh_if_due(settings, now + dt.timedelta(seconds=60)) is None
+    later = guard.refresh_if_due(settings, now + dt.timedelta(seconds=121))
+    assert later is not None and later.ok and server.count() == 4
+
+
+def test_refresh_if_due_keeps_the_snapshot_when_airtable_is_unreachable(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    store = SnapshotStore(settings.store_path)
+    version, synced = store.version, last_synced_at(store)
+    server.inject("drop", count=100)
+
+    outcome = RefreshGuard().refresh_if_due(settings, clock.advance(minutes=5))
+
+    assert outcome is not None and not outcome.ok and outcome.result is None
+    assert outcome.error is not None and "Airtable est injoignable" in outcome.error
+    assert outcome.synced_at == synced
+    assert store.version == version
+
+
+def test_refresh_in_background_keeps_pages_waiting_for_nothing(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    guard = RefreshGuard()
+    server.inject("503", count=2)  # a slow refresh, retried
+
+    thread = guard.refresh_in_background(settings, clock.advance(minutes=3))
+    second = guard.refresh_in_background(settings, clock.value)
+    for started in (thread, second):
+        if started is not None:
+            started.join(timeout=30)
+
+    assert thread is not None
+    assert second is None  # the first is running, or done and the next is not due
+    assert guard.last_outcome is not None and guard.last_outcome.ok
+    assert guard.last_outcome.synced_at == clock.value
+
+
+def test_automatic_refresh_stops_when_the_budget_is_spent(
+    tmp_path: Path, server: FakeAirtable, clock: FakeClock
+) -> None:
+    settings = write_settings(tmp_path, server, sync={"monthly_call_budget": 5})
+    sync(settings, clock=clock)  # 5 pages: the budget is spent
+    guard = RefreshGuard()
+    server.reset_log()
+
+    outcome = guard.refresh_if_due(settings, clock.advance(minutes=3))
+
+    assert outcome is not None and outcome.error is not None
+    assert "actualisation automatique est suspendue" in outcome.error
+    assert server.count() == 0
+    assert guard.refresh_if_due(settings, clock.advance(seconds=10)) is None
+
+
+# ---------------------------------------------------------------------- command line
+
+
+def test_cli_sync_prints_what_it_did(
+    settings: Settings, server: FakeAirtable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert settings.source is not None
+    assert cli.main(["--config", str(settings.source), "sync", "--full"]) == 0
+    out = capsys.readouterr().out
+    total = len(server.records(BASE, "Sites")) + len(server.records(BASE, "Passages"))
+    assert f"Synchronisation complète : {total} fiches reçues, {total} nouvelles" in out
+    assert "En quarantaine :" in out
+    assert "Appels à l'API : 5 en" in out and "sur 100\u202f000" in out
+
+
+def test_cli_sync_fails_clearly(
+    settings: Settings, server: FakeAirtable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.stop()
+    assert settings.source is not None
+    assert cli.main(["--config", str(settings.source), "sync"]) == 1
+    err = capsys.readouterr().err
+    assert "Échec de la synchronisation" in err and "pas été modifiées" in err
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_logs_every_tenth_page() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log, terminal = io.StringIO(), Terminal()
+    for stream in (log, terminal):
+        progress = cli.ProgressLine(stream)
+        for page in range(1, 26):
+            progress("passages", page, page * 100)
+        progress.close()
+
+    assert log.getvalue().splitlines() == [
+        "Passages : 1\u202f000 fiches reçues (10 pages)…",
+        "Passages : 2\u202f000 fiches reçues (20 pages)…",
+    ]
+    assert terminal.getvalue().count("\r") == 25
+    assert terminal.getvalue().endswith("Passages : 2\u202f500 fiches reçues (25 pages)…\n")
