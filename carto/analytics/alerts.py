@@ -1,0 +1,111 @@
+"""Protection alerts: camps where unaccompanied minors or families were reported in the
+last ``hours`` hours and nobody was sheltered since.
+
+A camp is alerted when a passage from ``now - hours`` (inclusive) to ``now`` reports
+unaccompanied minors or families (count above 0) and no passage of the camp at or after
+the latest such report, up to ``now``, reports people sheltered (``Personnes mises à l'abri`` above
+0, or an evacuation "avec mise à l'abri"). The badge shows how many camps are alerted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from carto import schema
+from carto.analytics.camps import counted
+from carto.analytics.places import camp_places
+
+# Codes of the ``reasons`` column (labels: catalogue keys ``alert.reason.<code>``).
+REASON_MINORS, REASON_FAMILIES = "minors", "families"
+ALERT_COLUMNS = [
+    "camp_id",
+    "name",
+    "arrondissement",
+    "latitude",
+    "longitude",
+    "last_report",
+    "unaccompanied_minors",
+    "families",
+    "children",
+    "people",
+    "reasons",
+    "associations",
+]
+
+
+def protection_alerts(
+    passages: pd.DataFrame, sites: pd.DataFrame, now: pd.Timestamp, hours: float
+) -> pd.DataFrame:
+    """Alerted camps, columns ``ALERT_COLUMNS``, most minors and families first.
+
+    Counts are the largest reported in the window; ``last_report`` is the latest passage
+    reporting minors or families; ``reasons`` lists ``minors`` and/or ``families``.
+    """
+    since = now - pd.Timedelta(hours=hours)
+    seen = counted(passages)
+    window = seen[(seen["date"] >= since) & (seen["date"] <= now)]
+    vulnerable = (window["unaccompanied_minors"] > 0) | (window["families"] > 0)
+    reports = window[vulnerable]
+    if reports.empty:
+        return empty_alerts()
+    sheltering = window[
+        (window["sheltered"] > 0) | (window["evacuation"] == schema.EVACUATION_SHELTERED)
+    ]
+    last_report = reports.groupby("camp_id")["date"].max()
+    last_shelter = sheltering.groupby("camp_id")["date"].max().reindex(last_report.index)
+    alerted = last_report.index[~(last_shelter >= last_report).fillna(False).to_numpy()]
+    reports = reports[reports["camp_id"].isin(alerted)]
+    if reports.empty:
+        return empty_alerts()
+    alerts = reports.groupby("camp_id").agg(
+        last_report=("date", "max"),
+        unaccompanied_minors=("unaccompanied_minors", "max"),
+        families=("families", "max"),
+        children=("children", "max"),
+        people=("people", "max"),
+        associations=("association", lambda s: ", ".join(sorted(set(s.dropna())))),
+    )
+    minors = (alerts["unaccompanied_minors"] > 0).to_numpy()
+    families = (alerts["families"] > 0).to_numpy()
+    alerts["reasons"] = pd.Series(
+        [
+            [code for code, on in ((REASON_MINORS, m), (REASON_FAMILIES, f)) if on]
+            for m, f in zip(minors, families, strict=True)
+        ],
+        index=alerts.index,
+        dtype=object,
+    )
+    places = camp_places(passages, sites)
+    alerts = alerts.join(places[["name", "arrondissement", "latitude", "longitude"]])
+    alerts = alerts.reset_index()
+    weight = alerts["unaccompanied_minors"].fillna(0) + alerts["families"].fillna(0)
+    alerts = alerts.assign(_w=weight).sort_values(
+        ["_w", "last_report", "camp_id"], ascending=[False, False, True], ignore_index=True
+    )
+    return alerts[ALERT_COLUMNS]
+
+
+def alert_count(alerts: pd.DataFrame) -> int:
+    """The number shown in the badge: alerted camps."""
+    return len(alerts)
+
+
+def empty_alerts() -> pd.DataFrame:
+    """An alerts frame with no rows and the right columns and types."""
+    cols: dict[str, Any] = {
+        "camp_id": "str",
+        "name": "str",
+        "arrondissement": "str",
+        "latitude": float,
+        "longitude": float,
+        "last_report": "datetime64[us, Europe/Paris]",
+        "unaccompanied_minors": float,
+        "families": float,
+        "children": float,
+        "people": float,
+        "reasons": object,
+        "associations": "str",
+    }
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})

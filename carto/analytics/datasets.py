@@ -1,0 +1,118 @@
+"""The ``camps`` and ``events`` datasets of the export command (DESIGN §6): plain frames,
+one row per camp and one row per evacuation event, with explicit column names.
+
+Status codes (labels: catalogue keys ``camp.status.<code>``): ``active`` (seen within
+``active_days`` and not closed), ``closed`` (its latest passage says Vide, Évacué or
+Démantelé), ``stale`` (nobody has seen it for more than ``active_days`` days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from carto.analytics.camps import camp_states, counted
+from carto.analytics.events import evacuation_events
+from carto.analytics.places import camp_places
+from carto.analytics.successors import successor_links
+
+STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
+LATEST_COUNTS = ("people", "unaccompanied_minors", "families", "children", "single_women")
+CAMP_COLUMNS = [
+    "camp_id",
+    "name",
+    "latitude",
+    "longitude",
+    "arrondissement",
+    "site_id",
+    "site_type",
+    "first_visit",
+    "last_visit",
+    "days_since_visit",
+    "n_passages",
+    "status",
+    "last_site_status",
+    "last_count_date",
+    *LATEST_COUNTS,
+    "evacuations",
+    "last_evacuation",
+    "predecessor_id",
+    "successor_ids",
+]
+
+
+@dataclass(frozen=True)
+class CampDatasets:
+    """The camps and events datasets, and the successor links they were built from."""
+
+    camps: pd.DataFrame
+    events: pd.DataFrame
+    links: pd.DataFrame
+
+
+def camp_datasets(
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    as_of: dt.date,
+    active_days: int,
+    count_window_days: int,
+    successor_distance_m: float,
+    successor_days: int,
+    timezone: str = "Europe/Paris",
+) -> CampDatasets:
+    """Camps, events and links as known at the end of ``as_of`` (later passages ignored)."""
+    end = pd.Timestamp(as_of).tz_localize(timezone) + pd.Timedelta(days=1)
+    known = passages[passages["date"] < end]
+    events = evacuation_events(known, sites, count_window_days)
+    places = camp_places(known, sites)
+    links = successor_links(places, events, successor_distance_m, successor_days)
+    camps = camps_dataset(known, sites, events, links, pd.Timestamp(as_of).tz_localize(timezone))
+    return CampDatasets(camps=camps, events=events_dataset(events, links), links=links)
+
+
+def camps_dataset(
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    events: pd.DataFrame,
+    links: pd.DataFrame,
+    as_of: pd.Timestamp,
+    active_days: int = 30,
+) -> pd.DataFrame:
+    """One row per camp, columns ``CAMP_COLUMNS``: place, first and last visit, status,
+    latest counts (with their date), evacuations, predecessor and successors (ids
+    separated by ", ")."""
+    places = camp_places(passages, sites)
+    states = camp_states(passages, sites, as_of, active_days).set_index("camp_id")
+    camps = places.join(states[["days_since_visit", "site_status", "active", "closed"]])
+    status = pd.Series(STATUS_STALE, index=camps.index, dtype="str")
+    status[camps["closed"].fillna(False).astype(bool)] = STATUS_CLOSED
+    status[camps["active"].fillna(False).astype(bool)] = STATUS_ACTIVE
+    camps["status"] = status
+    camps = camps.rename(columns={"site_status": "last_site_status"})
+
+    seen = counted(passages).sort_values(["date", "record_id"])
+    last_count = seen[seen["people"].notna()].groupby("camp_id").tail(1).set_index("camp_id")
+    camps["last_count_date"] = last_count["date"].reindex(camps.index)
+    for col in LATEST_COUNTS:
+        camps[col] = last_count[col].reindex(camps.index).astype(float)
+
+    by_camp = events.groupby("camp_id")["date"]
+    camps["evacuations"] = by_camp.size().reindex(camps.index, fill_value=0).astype(int)
+    camps["last_evacuation"] = by_camp.max().reindex(camps.index)
+    pred = links.set_index("successor_id")["predecessor_id"]
+    camps["predecessor_id"] = pred.reindex(camps.index).astype("str")
+    succ = links.groupby("predecessor_id")["successor_id"].agg(", ".join)
+    camps["successor_ids"] = succ.reindex(camps.index).fillna("").astype("str")
+    camps["days_since_visit"] = camps["days_since_visit"].astype(int)
+    camps = camps.reset_index().sort_values(["first_visit", "camp_id"], ignore_index=True)
+    return camps[CAMP_COLUMNS]
+
+
+def events_dataset(events: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """``evacuation_events`` with ``successor_ids``: the camps that re-formed after it."""
+    succ = links.groupby("event_id")["successor_id"].agg(", ".join)
+    return events.assign(
+        successor_ids=succ.reindex(events["event_id"]).fillna("").astype("str").to_numpy()
+    )

@@ -1,0 +1,271 @@
+"""Evacuation events (DESIGN §4): one row per camp evacuated on a date.
+
+A passage *reports* an evacuation when its ``Évacuation`` field names one (with shelter,
+without solution, partial) or when its ``Statut du site`` says the camp was evacuated or
+dismantled. Reports of the same camp form one event when they come within ``merge_days``
+of the event's first report (several associations witnessing the same morning), or when
+they only repeat the site's status while the camp has not been seen inhabited again
+(teams passing by a dismantled site). The columns answer the shared questionnaire of the
+Observatoire des expulsions collectives: date, place (name, arrondissement, coordinates,
+type of site), number of people, shelter offered or not, and who was there (minors,
+families, children).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carto import schema
+from carto.analytics.camps import counted, epoch_seconds
+from carto.analytics.places import camp_places
+
+EVACUATION_KINDS = (
+    schema.EVACUATION_SHELTERED,
+    schema.EVACUATION_NO_SOLUTION,
+    schema.EVACUATION_PARTIAL,
+)
+# A passage with one of these site statuses (and no evacuation kind) reports an evacuation.
+EVACUATED_SITE_STATUSES = frozenset({"Évacué", "Démantelé"})
+GROUP_COUNTS = ("unaccompanied_minors", "families", "children")
+
+# Codes of the ``shelter`` column (labels: catalogue keys ``event.shelter.<code>``).
+SHELTER_ALL, SHELTER_PARTIAL, SHELTER_NONE = "all", "partial", "none"
+# Codes of the ``people_source`` column (labels: ``event.people_source.<code>``).
+PEOPLE_REPORTED, PEOPLE_LAST_COUNT = "reported", "last_count"
+
+EVENT_COLUMNS = [
+    "event_id",
+    "date",
+    "camp_id",
+    "name",
+    "arrondissement",
+    "latitude",
+    "longitude",
+    "site_type",
+    "kind",
+    "people",
+    "people_source",
+    "sheltered",
+    "without_solution",
+    "shelter",
+    "shelter_offered",
+    *GROUP_COUNTS,
+    "first_report",
+    "reports",
+    "associations",
+    "record_ids",
+]
+
+
+@dataclass
+class _Event:
+    camp_id: str
+    first_day: pd.Timestamp
+    rows: list[int] = field(default_factory=list)  # positions in the camp's rows
+
+
+def evacuation_events(
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    count_window_days: int = 7,
+    merge_days: int = 1,
+) -> pd.DataFrame:
+    """One row per evacuation event, columns ``EVENT_COLUMNS``, sorted by date and camp.
+
+    ``people`` is the largest count given by the reports, else the camp's latest count
+    within ``count_window_days`` before the first report (``people_source`` says which).
+    ``sheltered`` is the largest number reported sheltered (0 for an evacuation "sans
+    solution" that gives none); ``without_solution`` is people minus sheltered.
+    """
+    needed = ["record_id", "date", "day", "association", "camp_id", "people", "sheltered"]
+    needed += ["evacuation", "site_status", *GROUP_COUNTS]
+    seen = counted(passages)[needed].sort_values(["date", "record_id"])
+    explicit = seen["evacuation"].isin(EVACUATION_KINDS)
+    report = explicit | seen["site_status"].isin(EVACUATED_SITE_STATUSES)
+    if not report.any():
+        return empty_events()
+    seen = seen.assign(rep_explicit=explicit, rep_any=report)
+    # Only the passages of reporting camps from ``count_window_days`` before their first
+    # report matter (earlier counts never describe an event).
+    first = seen.loc[report].groupby("camp_id")["date"].min()
+    since = seen["camp_id"].map(first) - pd.Timedelta(days=count_window_days)
+    touched = seen[(seen["date"] >= since).fillna(False).to_numpy()]
+    described: list[dict[str, Any]] = []
+    for camp_id, rows in touched.groupby("camp_id", sort=True):
+        cols = _columns(rows)
+        for event in _camp_events(str(camp_id), cols, merge_days):
+            described.append(_describe(event, cols, count_window_days * 86_400))
+    events = pd.DataFrame(described)
+    places = camp_places(passages, sites)
+    place_cols = ["name", "arrondissement", "latitude", "longitude", "site_type"]
+    events = events.join(places[place_cols], on="camp_id")
+    events = events.sort_values(["date", "camp_id"], ignore_index=True)
+    return _typed(events)[EVENT_COLUMNS]
+
+
+def _columns(rows: pd.DataFrame) -> dict[str, Any]:
+    """One camp's rows (in time order) as plain arrays and lists, for fast event loops."""
+    cols: dict[str, Any] = {c: rows[c].to_numpy() for c in rows.columns}
+    cols["epoch"] = epoch_seconds(rows["date"])
+    cols["date"] = rows["date"].tolist()
+    cols["day"] = rows["day"].tolist()
+    return cols
+
+
+def _camp_events(camp_id: str, cols: dict[str, Any], merge_days: int) -> list[_Event]:
+    """Group one camp's reports into events (``rows`` are positions in ``cols``)."""
+    events: list[_Event] = []
+    current: _Event | None = None
+    merge = pd.Timedelta(days=merge_days)
+    for pos, (day, is_report, is_explicit, status, people) in enumerate(
+        zip(
+            cols["day"],
+            cols["rep_any"].tolist(),
+            cols["rep_explicit"].tolist(),
+            cols["site_status"].tolist(),
+            cols["people"].tolist(),
+            strict=True,
+        )
+    ):
+        if is_report:
+            if current is None or (is_explicit and day - current.first_day > merge):
+                current = _Event(camp_id, day)
+                events.append(current)
+            current.rows.append(pos)
+        elif current is not None and _inhabited(status, people):
+            current = None  # the camp is seen inhabited again: the event is over
+    return events
+
+
+def _inhabited(status: object, people: float) -> bool:
+    """A passage that is not a report shows people living at the camp again."""
+    if isinstance(status, str) and status in schema.CLOSING_SITE_STATUSES:
+        return False
+    return status == "Actif" or bool(people > 0)
+
+
+def _max(values: np.ndarray) -> float:
+    """The largest known value (NaN when none is known)."""
+    known = values[~np.isnan(values)]
+    return float(known.max()) if len(known) else np.nan
+
+
+def _latest(values: np.ndarray) -> float:
+    """The last known value (NaN when none is known)."""
+    known = values[~np.isnan(values)]
+    return float(known[-1]) if len(known) else np.nan
+
+
+def _describe(event: _Event, cols: dict[str, Any], window_s: int) -> dict[str, Any]:
+    """The fields of one event from its reports and the camp's counts just before."""
+    pos = np.asarray(event.rows)
+    when = cols["epoch"]
+    first_s = when[pos[0]]
+    before = slice(
+        int(np.searchsorted(when, first_s - window_s, side="left")),
+        int(np.searchsorted(when, first_s, side="left")),
+    )
+    kinds = cols["evacuation"][pos][cols["rep_explicit"][pos].astype(bool)]
+    kind = str(kinds[-1]) if len(kinds) else None
+    people_reported = cols["people"][pos].astype(float)
+    people = _max(np.where(people_reported > 0, people_reported, np.nan))
+    source: str | None = PEOPLE_REPORTED
+    if np.isnan(people):
+        earlier = cols["people"][before].astype(float)
+        people = _latest(np.where(earlier > 0, earlier, np.nan))
+        source = None if np.isnan(people) else PEOPLE_LAST_COUNT
+    sheltered = _max(cols["sheltered"][pos].astype(float))
+    if np.isnan(sheltered) and kind == schema.EVACUATION_NO_SOLUTION:
+        sheltered = 0.0
+    if not np.isnan(sheltered) and not np.isnan(people):
+        people = max(people, sheltered)
+    remaining_known = not np.isnan(people - sheltered)
+    groups = {}
+    for col in GROUP_COUNTS:
+        value = _max(cols[col][pos].astype(float))
+        groups[col] = _latest(cols[col][before].astype(float)) if np.isnan(value) else value
+    associations = sorted({a for a in cols["association"][pos] if isinstance(a, str)})
+    return {
+        "event_id": f"{event.camp_id}@{event.first_day:%Y-%m-%d}",
+        "date": event.first_day,
+        "camp_id": event.camp_id,
+        "kind": kind,
+        "people": people,
+        "people_source": source,
+        "sheltered": sheltered,
+        "without_solution": max(people - sheltered, 0.0) if remaining_known else np.nan,
+        "shelter": shelter_code(kind, people, sheltered),
+        **groups,
+        "first_report": cols["date"][pos[0]],
+        "reports": len(pos),
+        "associations": ", ".join(associations),
+        "record_ids": ", ".join(str(r) for r in cols["record_id"][pos]),
+    }
+
+
+def shelter_code(kind: str | None, people: float, sheltered: float) -> str | None:
+    """Whether shelter was offered to all, part or none of the people (None: unknown).
+
+    Numbers decide when both are known; otherwise the kind of evacuation reported does.
+    """
+    if not np.isnan(sheltered) and not np.isnan(people):
+        if sheltered <= 0:
+            return SHELTER_NONE
+        return SHELTER_ALL if sheltered >= people else SHELTER_PARTIAL
+    return {
+        schema.EVACUATION_SHELTERED: SHELTER_ALL,
+        schema.EVACUATION_PARTIAL: SHELTER_PARTIAL,
+        schema.EVACUATION_NO_SOLUTION: SHELTER_NONE,
+    }.get(kind or "")
+
+
+def _typed(events: pd.DataFrame) -> pd.DataFrame:
+    shelter = events["shelter"].astype("str")
+    offered = pd.Series(pd.NA, index=events.index, dtype="boolean")
+    offered[shelter.isin([SHELTER_ALL, SHELTER_PARTIAL]).fillna(False)] = True
+    offered[shelter.eq(SHELTER_NONE).fillna(False)] = False
+    return events.assign(
+        date=pd.to_datetime(events["date"]),
+        kind=events["kind"].astype("str"),
+        people_source=events["people_source"].astype("str"),
+        shelter=shelter,
+        shelter_offered=offered,
+        reports=events["reports"].astype(int),
+        without_solution=events["without_solution"].astype(float),
+    )
+
+
+def empty_events() -> pd.DataFrame:
+    """An events frame with no rows and the right columns and types."""
+    cols: dict[str, Any] = {
+        "event_id": "str",
+        "date": "datetime64[us]",
+        "camp_id": "str",
+        "name": "str",
+        "arrondissement": "str",
+        "latitude": float,
+        "longitude": float,
+        "site_type": "str",
+        "kind": "str",
+        "people": float,
+        "people_source": "str",
+        "sheltered": float,
+        "without_solution": float,
+        "shelter": "str",
+        "shelter_offered": "boolean",
+        **dict.fromkeys(GROUP_COUNTS, float),
+        "first_report": "datetime64[us, Europe/Paris]",
+        "reports": int,
+        "associations": "str",
+        "record_ids": "str",
+    }
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+
+
+def events_in(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The events dated from ``start`` to ``end`` inclusive (naive local days)."""
+    return events[(events["date"] >= start) & (events["date"] <= end)]

@@ -1,0 +1,120 @@
+"""Where each camp is: its name, position, arrondissement and type of site.
+
+A camp linked to a Sites record takes that record's name, position, arrondissement and
+type. A camp known only from passages takes the median position of its passages, the
+arrondissement they report most often and, as a name, the place description they give
+most often (never a pasted map link or pair of coordinates); else "Campement sans nom"
+and its arrondissement, as on the map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carto.analytics.camps import counted
+from carto.i18n import t
+
+PLACE_COLUMNS = [
+    "name",
+    "latitude",
+    "longitude",
+    "arrondissement",
+    "site_id",
+    "site_type",
+    "first_visit",
+    "last_visit",
+    "n_passages",
+]
+
+
+def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """One row per camp (index ``camp_id``) with the columns of ``PLACE_COLUMNS``.
+
+    Duplicate submissions are left out; first and last visits are aware timestamps.
+    """
+    seen = counted(passages)
+    if seen.empty:
+        return _empty_places()
+    by_camp = seen.groupby("camp_id")
+    places = by_camp.agg(
+        latitude=("latitude", "median"),
+        longitude=("longitude", "median"),
+        first_visit=("date", "min"),
+        last_visit=("date", "max"),
+        n_passages=("record_id", "size"),
+    )
+    places["arrondissement"] = _most_common(seen, "arrondissement").reindex(places.index)
+    texts = seen[_is_description(seen)]
+    names = _most_common(texts, "location_text").reindex(places.index)
+
+    site_rows = sites.set_index("S-" + sites["record_id"])
+    on_site = places.index.intersection(site_rows.index)
+    places["site_id"] = pd.Series(pd.NA, index=places.index, dtype="str")
+    places["site_type"] = pd.Series(pd.NA, index=places.index, dtype="str")
+    if len(on_site):
+        info = site_rows.loc[on_site]
+        places.loc[on_site, ["latitude", "longitude"]] = info[["latitude", "longitude"]].to_numpy()
+        places.loc[on_site, "site_id"] = info["record_id"].to_numpy()
+        places.loc[on_site, "site_type"] = info["type"].to_numpy()
+        site_arr = info["arrondissement"]
+        places.loc[on_site, "arrondissement"] = site_arr.fillna(
+            places.loc[on_site, "arrondissement"]
+        ).to_numpy()
+        names = info["name"].reindex(places.index).fillna(names)
+    unnamed = t("camp.unnamed") + " " + places["arrondissement"].fillna("").astype("str")
+    places["name"] = names.fillna(unnamed.str.strip()).astype("str")
+    places.index.name = "camp_id"
+    return places[PLACE_COLUMNS]
+
+
+def _is_description(passages: pd.DataFrame) -> pd.Series:
+    """Rows whose Localisation text describes the place (not coordinates or a map link)."""
+    text = passages["location_text"].astype("str")
+    from_text = passages["position_source"].astype("str").eq("localisation").fillna(False)
+    link = text.str.contains("http", regex=False, na=False)
+    return text.notna() & text.str.strip().ne("").fillna(False) & ~from_text & ~link
+
+
+def _most_common(passages: pd.DataFrame, column: str) -> pd.Series:
+    """Per camp, the value of ``column`` given most often (the latest one on a tie)."""
+    rows = passages[passages[column].notna()]
+    if rows.empty:
+        return pd.Series(dtype="str")
+    stats = (
+        rows.groupby(["camp_id", column], observed=True)["date"]
+        .agg(["size", "max"])
+        .reset_index()
+        .sort_values(["camp_id", "size", "max"])
+    )
+    return stats.groupby("camp_id").tail(1).set_index("camp_id")[column].astype("str")
+
+
+def _empty_places() -> pd.DataFrame:
+    cols: dict[str, Any] = {
+        "name": "str",
+        "latitude": float,
+        "longitude": float,
+        "arrondissement": "str",
+        "site_id": "str",
+        "site_type": "str",
+        "first_visit": "datetime64[us, Europe/Paris]",
+        "last_visit": "datetime64[us, Europe/Paris]",
+        "n_passages": int,
+    }
+    frame = pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+    frame.index = pd.Index([], dtype="str", name="camp_id")
+    return frame
+
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def distance_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """Great-circle distance in metres (haversine), element-wise on numbers or arrays."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = p2 - p1, np.radians(lon2) - np.radians(lon1)
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
