@@ -21,12 +21,24 @@ FR: Mapping[str, str] = {
         "Aucune donnée réelle n'est affichée."
     ),
     "banner.snapshot": "Données à jour au {when}",
+    "banner.stale": (
+        "Airtable ne répond pas : {error} Les données affichées datent du {when} "
+        "(il y a {age}). Nouvel essai automatique dans quelques minutes."
+    ),
+    "banner.budget": (
+        "Appels à l'API Airtable ce mois-ci : {used} sur {budget}. "
+        "L'actualisation automatique ralentit pour ne pas dépasser le quota."
+    ),
+    "age.minutes": "{n} min",
+    "age.hours": "{n} h",
+    "age.days": "{n} jours",
     "error.config": (
         "La configuration est invalide : {error}. Corrigez le fichier {path} puis rechargez."
     ),
     "error.no_snapshot": (
-        "Aucune donnée locale n'est encore disponible. Lancez « python -m carto sync » "
-        "(ou utilisez le mode démonstration sans fichier config.toml)."
+        "Aucune donnée locale n'est encore disponible : une première synchronisation avec "
+        "Airtable est lancée, rechargez la page dans une minute. Si rien ne vient, lancez "
+        "« python -m carto sync » pour voir l'erreur."
     ),
     "loading.data": "Chargement des données…",
     # filters
@@ -348,6 +360,16 @@ def format_date(value: dt.date | dt.datetime) -> str:
 def format_datetime(value: dt.datetime) -> str:
     """A date and time as DD/MM/YYYY à HH:MM."""
     return value.strftime("%d/%m/%Y à %H:%M")
+
+
+def format_age(seconds: float) -> str:
+    """A duration in words: "12 min", "3 h", "2 jours"."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 120:
+        return t("age.minutes", n=minutes)
+    if minutes < 48 * 60:
+        return t("age.hours", n=minutes // 60)
+    return t("age.days", n=minutes // (24 * 60))
 
 
 def format_int(value: float | None) -> str:

@@ -9,13 +9,16 @@ never on a DataFrame argument (Streamlit would only hash a sample of a large fra
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
+from carto import sync
 from carto.analytics import camps, population, quality
 from carto.dataset import Dataset, build_dataset, open_store
-from carto.i18n import t
+from carto.i18n import format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
 
 
@@ -46,6 +49,10 @@ def dataset() -> Dataset:
     conf = settings()
     with st.spinner(t("loading.data")):
         store = open_store(conf)
+        if store.version == 0:  # live mode, never synced: start one and say so
+            sync.refresh_in_background(conf)
+            st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
+            st.stop()
         return _dataset(str(store.path), store.version, conf)
 
 
@@ -87,3 +94,55 @@ def quality_issues(ds: Dataset) -> pd.DataFrame:
     conf = settings()
     base_id = "" if ds.is_demo else conf["airtable.base_id"]
     return _quality_issues(ds, ds.version, base_id)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the live snapshot is and what the automatic refresh last reported."""
+
+    synced_at: dt.datetime | None
+    age_seconds: float
+    error: str | None
+    interval_seconds: float | None
+    budget_used: str
+    budget_total: str
+    budget_slowed: bool
+
+
+def freshness() -> Freshness:
+    """Start a due refresh in the background (at most one per interval for the whole
+    process) and report the state of the snapshot; never waits for Airtable."""
+    conf = settings()
+    sync.refresh_in_background(conf)
+    store = open_store(conf)
+    synced = sync.last_synced_at(store)
+    outcome = sync.last_refresh()
+    budget = sync.budget_status(conf, store)
+    now = dt.datetime.now(dt.UTC)
+    tz = ZoneInfo(conf["general.timezone"])
+    base = float(conf["sync.refresh_interval_seconds"])
+    return Freshness(
+        synced_at=synced.astimezone(tz) if synced else None,
+        age_seconds=(now - synced).total_seconds() if synced else 0.0,
+        error=outcome.error if outcome is not None else None,
+        interval_seconds=budget.refresh_interval_seconds,
+        budget_used=format_int(budget.used),
+        budget_total=format_int(budget.budget),
+        budget_slowed=budget.refresh_interval_seconds is None
+        or budget.refresh_interval_seconds > base,
+    )
+
+
+def _check_snapshot(shown_version: int) -> None:
+    sync.refresh_in_background(settings())
+    if open_store(settings()).version != shown_version:
+        st.rerun(scope="app")
+
+
+def watch_for_new_snapshot(shown_version: int, interval_seconds: float | None) -> None:
+    """Every interval, start a due refresh and re-run the page when a new snapshot lands.
+
+    Only this small fragment reruns on the timer, not the page."""
+    if interval_seconds is None:
+        return
+    st.fragment(_check_snapshot, run_every=interval_seconds)(shown_version)

@@ -6,7 +6,8 @@ import streamlit as st
 
 from carto.analytics.figures import Period
 from carto.dataset import Dataset
-from carto.i18n import format_date, format_datetime, t
+from carto.i18n import format_age, format_date, format_datetime, t
+from carto.ui import data
 
 PERIOD_CHOICES = (7, 30, 90, 0)  # 0: the whole history
 _PERIOD_LABELS = {
@@ -18,12 +19,25 @@ _PERIOD_LABELS = {
 
 
 def page_header(title: str, ds: Dataset) -> None:
-    """Title, demo banner and the age of the data."""
+    """Title, demo banner, the age of the data and, live, what the refresh is doing."""
     st.title(title)
     if ds.is_demo:
         st.info(t("banner.demo"), icon=":material/science:")
-    if ds.synced_at is not None:
-        st.caption(t("banner.snapshot", when=format_datetime(ds.synced_at)))
+        if ds.synced_at is not None:
+            st.caption(t("banner.snapshot", when=format_datetime(ds.synced_at)))
+        return
+    fresh = data.freshness()
+    if fresh.synced_at is not None:
+        st.caption(t("banner.snapshot", when=format_datetime(fresh.synced_at)))
+    if fresh.error and fresh.synced_at is not None:
+        age = format_age(fresh.age_seconds)
+        when = format_datetime(fresh.synced_at)
+        st.warning(
+            t("banner.stale", error=fresh.error, when=when, age=age), icon=":material/cloud_off:"
+        )
+    if fresh.budget_slowed:
+        st.caption(t("banner.budget", used=fresh.budget_used, budget=fresh.budget_total))
+    data.watch_for_new_snapshot(ds.version, fresh.interval_seconds)
 
 
 def period_filter(ds: Dataset, default_days: int) -> Period:

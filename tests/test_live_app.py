@@ -1,0 +1,79 @@
+"""The app on a live (non-demo) snapshot: freshness line, background refresh, Airtable down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from carto import sync
+from carto.settings import CONFIG_ENV, TOKEN_ENV
+from carto.store import SnapshotStore
+from tests.support.fake_airtable import FakeAirtable
+from tests.test_sync import T0, TOKEN, FakeClock, make_server, write_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, FakeAirtable]]:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setattr(sync, "_GUARD", sync.RefreshGuard())  # no state from other tests
+    server = make_server(FakeClock(T0), rate_limit=None, days=20)
+    conf = write_settings(tmp_path, server, sync={"refresh_interval_seconds": 1})
+    monkeypatch.setenv(CONFIG_ENV, str(conf.source))
+    yield tmp_path, server
+    server.stop()
+
+
+def run(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def wait_for_refresh() -> sync.RefreshOutcome:
+    deadline = time.monotonic() + 30
+    while sync.last_refresh() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    outcome = sync.last_refresh()
+    assert outcome is not None
+    return outcome
+
+
+def test_first_visit_starts_a_sync_then_shows_the_data(live: tuple[Path, FakeAirtable]) -> None:
+    folder, _ = live
+    at = run()
+    assert "première synchronisation" in at.warning[0].value
+    assert not at.title  # nothing else is drawn without data
+    assert wait_for_refresh().ok
+    assert SnapshotStore(folder / "snapshot.sqlite").version >= 1
+    at = run("pages/tableau_de_bord.py")
+    assert at.title[0].value == "Tableau de bord"
+    assert any("Données à jour au" in c.value for c in at.caption)
+    assert not any("Données de démonstration" in i.value for i in at.info)
+
+
+def test_airtable_down_keeps_last_snapshot_with_a_warning(
+    live: tuple[Path, FakeAirtable],
+) -> None:
+    folder, server = live
+    conf_settings = write_settings(folder, server, sync={"refresh_interval_seconds": 1})
+    sync.sync(conf_settings)
+    server.stop()
+    time.sleep(1.1)  # the refresh interval passes
+    run("pages/carte.py")
+    outcome = wait_for_refresh()
+    assert not outcome.ok
+    at = run("pages/carte.py")
+    assert at.title[0].value == "Carte des campements"
+    warning = at.warning[0].value
+    assert "Airtable ne répond pas" in warning and "il y a" in warning
+    assert int(dict((m.label, m.value) for m in at.metric)["Campements actifs"]) > 0
