@@ -60,6 +60,7 @@ def demo_key(settings: Settings, today: dt.date) -> dict[str, object]:
         "demo_generator": DEMO_GENERATOR_VERSION,
         "demo_seed": int(settings["demo.seed"]),
         "demo_days": int(settings["demo.days"]),
+        "demo_camps": int(settings["demo.camps"]),
         "demo_today": today.isoformat(),
     }
 
@@ -73,15 +74,23 @@ def write_demo_snapshot(store: SnapshotStore, base: demo.DemoBase, key: dict[str
         store.set_meta(conn, {**key, "source": "demo", "synced_at": now})
 
 
+def generate_demo(settings: Settings, today: dt.date) -> demo.DemoBase:
+    """The demo base the settings describe."""
+    return demo.generate(
+        seed=int(settings["demo.seed"]),
+        days=int(settings["demo.days"]),
+        today=today,
+        n_camps=int(settings["demo.camps"]),
+    )
+
+
 def ensure_demo_snapshot(settings: Settings, today: dt.date | None = None) -> SnapshotStore:
     """The demo snapshot store, generated when missing or stale."""
     today = today or pd.Timestamp.now(tz=settings["general.timezone"]).date()
     store = SnapshotStore(settings.store_path)
     key = demo_key(settings, today)
     if any(store.meta(k) != v for k, v in key.items()):
-        base = demo.generate(
-            seed=int(settings["demo.seed"]), days=int(settings["demo.days"]), today=today
-        )
+        base = generate_demo(settings, today)
         write_demo_snapshot(store, base, key)
     return store
 

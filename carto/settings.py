@@ -150,6 +150,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo", "seed", 56, "Random seed of the demo generator (same seed, same data)."),
     Setting("demo", "days", 120, "Number of days of history the demo covers, ending today."),
     Setting(
+        "demo",
+        "camps",
+        20,
+        "Number of camps the demo starts with (the benchmark uses 400 over 365 days, "
+        "about 100,000 passages).",
+    ),
+    Setting(
         "analysis",
         "population_window_days",
         7,
