@@ -33,6 +33,13 @@ class Dataset:
     is_demo: bool
     synced_at: pd.Timestamp | None
     today: dt.date
+    # What distinguishes datasets of the same snapshot version (e.g. a role's privacy
+    # view): part of every cache key, with the version.
+    variant: str = ""
+
+    @property
+    def cache_key(self) -> tuple[int, str]:
+        return self.version, self.variant
 
 
 def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> NormaliseOptions:

@@ -44,10 +44,29 @@ FR: Mapping[str, str] = {
     # filters
     "filter.title": "Filtres",
     "filter.period": "Période",
-    "filter.period.7": "7 derniers jours",
-    "filter.period.30": "30 derniers jours",
-    "filter.period.90": "90 derniers jours",
-    "filter.period.all": "Tout l'historique",
+    "filter.period.24h": "Dernières 24 heures",
+    "filter.period.7j": "7 derniers jours",
+    "filter.period.30j": "30 derniers jours",
+    "filter.period.90j": "90 derniers jours",
+    "filter.period.tout": "Tout l'historique",
+    "filter.period.perso": "Dates choisies…",
+    "filter.dates": "Du … au …",
+    "filter.associations": "Associations",
+    "filter.arrondissements": "Arrondissements et communes",
+    "filter.publics": "Publics",
+    "filter.public.familles": "Familles",
+    "filter.public.mna": "Mineurs non accompagnés",
+    "filter.public.femmes": "Femmes seules",
+    "filter.needs": "Besoins signalés",
+    "filter.statuses": "État du campement",
+    "filter.status.actif": "Actif",
+    "filter.status.ferme": "Évacué ou vide",
+    "filter.status.sans_nouvelles": "Sans nouvelles",
+    "filter.all": "Toutes",
+    "filter.more": "Plus de filtres",
+    "filter.reset": "Effacer les filtres",
+    "filter.active": "Filtres actifs : les chiffres ne portent que sur la sélection.",
+    "filter.share": "L'adresse de la page garde les filtres : copiez-la pour les partager.",
     "filter.period_caption": "Du {start} au {end}",
     # map page
     "map.title": "Carte des campements",
@@ -66,6 +85,18 @@ FR: Mapping[str, str] = {
         "{n} campements fermés (évacués, vides ou démantelés) ne sont pas affichés."
     ),
     "map.empty": "Aucun campement actif à afficher pour l'instant.",
+    "map.state_on": "État au",
+    "map.layers": "Couches",
+    "map.layer.camps": "Campements",
+    "map.layer.zones": "Densité par zone",
+    "map.layer.gaps": "Sans passage depuis plus de {days} jours",
+    "map.layer.evacuations": "Évacuations",
+    "map.zone.people": "{people} personnes dans la zone",
+    "map.zone.camps": "{camps} campement(s)",
+    "map.evacuation": "Évacuation le {date} : {people} personnes",
+    "map.select_hint": "Touchez un campement pour voir son résumé.",
+    "map.selected": "Campement sélectionné",
+    "map.history_link": "Voir l'historique de ce campement",
     "map.tooltip.last_visit": "Dernier passage",
     "map.tooltip.people": "Personnes",
     "map.tooltip.minors": "Mineurs non accompagnés",
@@ -89,6 +120,20 @@ FR: Mapping[str, str] = {
     "dash.evac_without": "Sans solution",
     "dash.evac_people": "{people} personnes concernées, {sheltered} mises à l'abri",
     "dash.chart_title": "Population estimée par jour",
+    "dash.weekly_passages": "Passages par semaine et par association",
+    "dash.weekly_services": "Services délivrés par semaine et par association",
+    "dash.needs_vs_given": "Besoins signalés et articles distribués, par semaine",
+    "dash.needs_caption": (
+        "Personnes concernées : pour chaque campement où le besoin est signalé dans la "
+        "semaine, son dernier comptage (jamais la somme des passages)."
+    ),
+    "dash.measure": "Mesure",
+    "dash.measure.people": "Personnes concernées par le besoin",
+    "dash.measure.delivered": "Articles distribués",
+    "dash.evac_over_time": "Évacuations par semaine : personnes mises à l'abri ou non",
+    "dash.evac_sheltered_people": "Mises à l'abri",
+    "dash.no_evacuation": "Aucune évacuation signalée sur la période.",
+    "dash.evac_without_people": "Sans solution",
     "dash.chart_y": "Personnes",
     "dash.chart_x": "Jour",
     "dash.empty": "Aucun passage sur cette période.",
@@ -97,6 +142,90 @@ FR: Mapping[str, str] = {
     "service.blankets_given": "Couvertures",
     "service.hygiene_kits_given": "Kits hygiène",
     "service.clothes_given": "Vêtements",
+    # coordination page
+    "nav.coordination": "Coordination",
+    "coord.title": "Coordination entre associations",
+    "coord.who": "Qui passe quand : passages par association et jour de la semaine",
+    "coord.gaps": "Campements à couvrir",
+    "coord.duplicates": "Passages en double",
+    "coord.needs": "Anticiper les besoins",
+    "coord.no_gap": "Tous les campements actifs ont eu un passage ces {days} derniers jours.",
+    "coord.no_duplicate": "Aucun passage en double sur la période.",
+    "coord.col.camp": "Campement",
+    "coord.col.arrondissement": "Arrondissement",
+    "coord.col.days": "Jours sans passage",
+    "coord.col.last": "Dernier passage",
+    "coord.col.people": "Personnes (dernier comptage)",
+    "coord.col.when": "Quand",
+    "coord.col.associations": "Associations",
+    "coord.col.items": "Distribué deux fois",
+    "coord.col.item": "Article",
+    "coord.col.reasons": "Motif",
+    "coord.col.last_report": "Dernier signalement",
+    "coord.col.minors": "MNA",
+    "coord.col.families": "Familles",
+    # hotspots page
+    "nav.hotspots": "Points chauds",
+    "hotspot.title": "Points chauds",
+    "hotspot.caption": (
+        "Score = personnes × vulnérabilité (mineurs, familles, femmes) × besoins non "
+        "couverts × jours depuis le dernier passage. Chaque score est donné avec ses raisons."
+    ),
+    "hotspot.camps": "Campements",
+    "hotspot.zones": "Zones",
+    "hotspot.people": "{people} personnes",
+    "hotspot.including": "dont",
+    "hotspot.minors": "{n} MNA",
+    "hotspot.families": "{n} familles",
+    "hotspot.women": "{n} femmes seules",
+    "hotspot.days": "aucun passage depuis {days} jours",
+    "hotspot.today": "passage aujourd'hui",
+    "hotspot.unmet": "besoins non couverts : {needs}",
+    "hotspot.col.rank": "Rang",
+    "hotspot.col.camp": "Campement",
+    "hotspot.col.score": "Score",
+    "hotspot.col.reasons": "Raisons",
+    "hotspot.col.zone_camps": "Campements",
+    "hotspot.col.top_camp": "Campement principal",
+    "hotspot.none": "Aucun campement actif avec des personnes comptées.",
+    # camp history page
+    "nav.history": "Historique d'un campement",
+    "history.title": "Historique d'un campement",
+    "history.pick": "Campement",
+    "history.pick_help": "Choisissez dans la liste, ou touchez un campement sur la carte.",
+    "history.none": "Aucun campement ne correspond aux filtres.",
+    "history.summary": (
+        "{passages} passages du {first} au {last} · dernier comptage : {people} personnes"
+    ),
+    "history.people_chart": "Personnes comptées à chaque passage",
+    "history.weekly_chart": "Passages par semaine et par association",
+    "history.services_chart": "Services délivrés par semaine",
+    "history.evacuation_line": "Évacuation",
+    "history.chain": "Avant et après les évacuations",
+    "history.chain_caption": (
+        "Un campement réapparu à moins de {distance} m dans les {days} jours suivant une "
+        "évacuation est relié comme successeur."
+    ),
+    "history.passages": "Passages",
+    "history.col.date": "Date",
+    "history.col.association": "Association",
+    "history.col.team": "Équipe",
+    "history.col.people": "Personnes",
+    "history.col.needs": "Besoins",
+    "history.col.given": "Distribué",
+    "history.col.comment": "Commentaire",
+    "history.col.camp": "Campement",
+    "history.col.first": "Premier passage",
+    "history.col.last": "Dernier passage",
+    "history.col.status": "État",
+    "history.col.how": "Lien",
+    "chart.week": "Semaine du",
+    "chart.passages": "Passages",
+    "chart.items": "Articles",
+    "chart.item": "Article",
+    "chart.association": "Association",
+    "chart.people": "Personnes",
+    "chart.date": "Date",
     # data-quality page
     "nav.quality": "Qualité des données",
     "quality.title": "Qualité des données",
@@ -340,6 +469,214 @@ FR: Mapping[str, str] = {
     "alert.reason.minors": "Mineurs non accompagnés",
     "alert.reason.families": "Familles",
     "alert.none": "Aucune alerte de protection ces {hours} dernières heures.",
+    # accounts, sign-in and privacy (issue 6)
+    "role.admin": "Administrateur·rice",
+    "role.coordinateur": "Coordinateur·rice",
+    "role.benevole": "Bénévole",
+    "role.partenaire": "Partenaire",
+    "nav.account": "Mon compte",
+    "nav.admin_users": "Comptes",
+    "nav.admin_log": "Journal et API",
+    "nav.section.admin": "Administration",
+    "nav.section.account": "Compte",
+    "auth.login.title": "Connexion",
+    "auth.login.username": "Identifiant",
+    "auth.login.password": "Mot de passe",
+    "auth.login.submit": "Se connecter",
+    "auth.login.missing": "Saisissez votre identifiant et votre mot de passe.",
+    "auth.login.failed": "Identifiant ou mot de passe incorrect.",
+    "auth.login.locked": (
+        "Trop d'essais infructueux : ce compte est verrouillé jusqu'à {until}. "
+        "Réessayez plus tard, ou demandez à un·e administrateur·rice de le déverrouiller."
+    ),
+    "auth.login.just_locked": (
+        "Identifiant ou mot de passe incorrect. Trop d'essais infructueux : ce compte est "
+        "verrouillé jusqu'à {until}."
+    ),
+    "auth.demo.intro": (
+        "Démonstration : un compte par rôle, mot de passe « demo ». Ces comptes n'existent "
+        "qu'en démonstration."
+    ),
+    "auth.demo.col.account": "Identifiant",
+    "auth.demo.col.password": "Mot de passe",
+    "auth.demo.col.sees": "Ce que le rôle voit",
+    "auth.demo.sees.admin": "Tout, plus les comptes, le journal et l'usage de l'API",
+    "auth.demo.sees.coordinateur": "Positions exactes, toutes les pages de suivi",
+    "auth.demo.sees.benevole": "Positions exactes pour trouver les campements",
+    "auth.demo.sees.partenaire": (
+        "Positions par zone, petits nombres masqués (<5), aucun commentaire"
+    ),
+    "auth.signed_in": "Connecté·e : {name} ({role})",
+    "auth.logout": "Se déconnecter",
+    "auth.logged_out": "Vous êtes déconnecté·e, sur tous vos appareils.",
+    "auth.expired": "Session fermée après {minutes} minutes d'inactivité : reconnectez-vous.",
+    "auth.revoked": (
+        "Votre session a été fermée (déconnexion, changement de mot de passe ou compte "
+        "modifié) : reconnectez-vous."
+    ),
+    "auth.required": "Connectez-vous pour voir cette page : ouvrez l'accueil de l'application.",
+    "auth.forbidden": "Votre rôle ne donne pas accès à cette page.",
+    "safe_start.title": "CartoCampement ne peut pas démarrer",
+    "safe_start.intro": (
+        "Les données sont sensibles : l'application refuse de démarrer tant que ces "
+        "points ne sont pas corrigés."
+    ),
+    "safe_start.key_missing": (
+        "Aucune clé de cookie : définissez la variable d'environnement {env}, ou {env} dans "
+        ".streamlit/secrets.toml (jamais dans config.toml ni dans git), par exemple avec "
+        '« python -c "import secrets; print(secrets.token_urlsafe(48))" ».'
+    ),
+    "safe_start.key_default": (
+        "La clé de cookie ({env}) est une valeur d'exemple connue ou trop simple : "
+        "n'importe qui pourrait signer des cookies. Générez-en une aléatoire, par exemple "
+        'avec « python -c "import secrets; print(secrets.token_urlsafe(48))" ».'
+    ),
+    "safe_start.key_short": (
+        "La clé de cookie ({env}) fait moins de {n} caractères : générez-en une plus "
+        'longue, par exemple avec « python -c "import secrets; '
+        'print(secrets.token_urlsafe(48))" ».'
+    ),
+    "safe_start.no_accounts": (
+        "Aucun compte : le fichier {path} est absent ou vide. Créez un premier compte "
+        "administrateur avec « python -m carto users add NOM --role admin »."
+    ),
+    "safe_start.footer": (
+        "Corrigez puis rechargez la page (redémarrez l'application si vous avez changé une "
+        "variable d'environnement). Sans config.toml, l'application tourne sur les données "
+        "de démonstration."
+    ),
+    "accounts.error.username": (
+        "Identifiant invalide « {username} » : 2 à 32 caractères, lettres minuscules sans "
+        "accent, chiffres, point, tiret ou tiret bas."
+    ),
+    "accounts.error.role": "Rôle inconnu « {role} » : choisissez parmi {roles}.",
+    "accounts.error.password_short": "Mot de passe trop court : au moins {n} caractères.",
+    "accounts.error.password_long": "Mot de passe trop long : au plus {n} octets.",
+    "accounts.error.unreadable": "Fichier de comptes {path} illisible : {error}",
+    "accounts.error.entry": (
+        "Fichier de comptes {path} : le compte « {username} » n'a pas de mot de passe ou "
+        "pas de rôle connu."
+    ),
+    "accounts.error.exists": "Le compte « {username} » existe déjà.",
+    "accounts.error.unknown": "Aucun compte « {username} ».",
+    "account.title": "Mon compte",
+    "account.who": "**{name}** — identifiant « {username} », rôle : {role}.",
+    "account.password.title": "Changer de mot de passe",
+    "account.password.current": "Mot de passe actuel",
+    "account.password.new": "Nouveau mot de passe",
+    "account.password.repeat": "Nouveau mot de passe, à nouveau",
+    "account.password.submit": "Changer le mot de passe",
+    "account.password.rules": (
+        "Au moins {n} caractères ; une phrase de plusieurs mots est plus sûre et plus facile "
+        "à retenir. Vos autres sessions (autres appareils) seront fermées."
+    ),
+    "account.password.wrong": "Mot de passe actuel incorrect.",
+    "account.password.mismatch": "Les deux nouveaux mots de passe diffèrent.",
+    "account.password.changed": "Mot de passe changé. Vos autres sessions sont fermées.",
+    "account.password.demo": "En démonstration, les mots de passe ne changent pas.",
+    "account.sessions.title": "Sessions",
+    "account.sessions.help": (
+        "Se déconnecter ferme la session sur tous vos appareils. Une session inactive "
+        "pendant {minutes} minutes se ferme d'elle-même."
+    ),
+    "admin.users.title": "Comptes",
+    "admin.users.caption": (
+        "Les comptes sont dans le fichier {path} (hors de git). Mêmes opérations en ligne "
+        "de commande : python -m carto users add|list|remove|passwd|unlock."
+    ),
+    "admin.users.demo": (
+        "En démonstration, les comptes sont fixes (un par rôle, mot de passe « demo ») : "
+        "seul le déverrouillage est possible."
+    ),
+    "admin.users.col.username": "Identifiant",
+    "admin.users.col.name": "Nom",
+    "admin.users.col.role": "Rôle",
+    "admin.users.col.failures": "Échecs récents",
+    "admin.users.col.locked": "Verrouillé jusqu'à",
+    "admin.users.add": "Ajouter un compte",
+    "admin.users.name": "Nom affiché (prénom, association…)",
+    "admin.users.password": "Mot de passe provisoire (à changer dans « Mon compte »)",
+    "admin.users.add_submit": "Créer le compte",
+    "admin.users.added": "Compte « {username} » créé.",
+    "admin.users.manage": "Modifier un compte",
+    "admin.users.account": "Compte",
+    "admin.users.new_role": "Nouveau rôle",
+    "admin.users.set_role": "Changer le rôle",
+    "admin.users.role_changed": "Rôle de « {username} » : {role}.",
+    "admin.users.reset_password": "Nouveau mot de passe",
+    "admin.users.reset_submit": "Remplacer le mot de passe",
+    "admin.users.password_reset": (
+        "Mot de passe de « {username} » remplacé ; ses sessions sont fermées."
+    ),
+    "admin.users.unlock": "Déverrouiller",
+    "admin.users.unlocked": "« {username} » déverrouillé.",
+    "admin.users.not_locked": "« {username} » n'était pas verrouillé.",
+    "admin.users.remove": "Supprimer le compte",
+    "admin.users.remove_confirm": "Je confirme la suppression",
+    "admin.users.removed": "Compte « {username} » supprimé ; ses sessions sont fermées.",
+    "admin.users.not_self": "Vous ne pouvez pas supprimer votre propre compte.",
+    "admin.log.title": "Journal et usage de l'API",
+    "admin.log.api": "Appels à l'API Airtable ce mois-ci",
+    "admin.log.api_used": "Appels ce mois-ci",
+    "admin.log.api_budget": "Budget mensuel",
+    "admin.log.api_unlimited": "illimité",
+    "admin.log.api_demo": "En démonstration, aucune synchronisation n'appelle Airtable.",
+    "admin.log.syncs": "Dernières synchronisations",
+    "admin.log.no_sync": "Aucune synchronisation enregistrée.",
+    "admin.log.col.started": "Début",
+    "admin.log.col.mode": "Mode",
+    "admin.log.col.ok": "Réussie",
+    "admin.log.col.fetched": "Reçues",
+    "admin.log.col.changed": "Modifiées",
+    "admin.log.col.deleted": "Supprimées",
+    "admin.log.col.calls": "Appels",
+    "admin.log.col.error": "Erreur",
+    "admin.log.audit": "Journal d'audit",
+    "admin.log.audit_caption": (
+        "Connexions, échecs, verrouillages, déconnexions, changements de comptes et exports."
+    ),
+    "admin.log.event_filter": "Événement",
+    "admin.log.all_events": "Tous",
+    "admin.log.user_filter": "Compte",
+    "admin.log.empty": "Aucune entrée.",
+    "admin.log.col.at": "Quand",
+    "admin.log.col.event": "Événement",
+    "admin.log.col.username": "Compte",
+    "admin.log.col.details": "Détails",
+    "audit.event.login": "Connexion",
+    "audit.event.login_cookie": "Reprise de session (cookie)",
+    "audit.event.login_failed": "Échec de connexion",
+    "audit.event.login_locked": "Tentative sur un compte verrouillé",
+    "audit.event.lockout": "Verrouillage",
+    "audit.event.unlock": "Déverrouillage",
+    "audit.event.logout": "Déconnexion",
+    "audit.event.session_expired": "Session expirée (inactivité)",
+    "audit.event.session_revoked": "Session révoquée",
+    "audit.event.cookie_refused": "Cookie refusé",
+    "audit.event.password_changed": "Mot de passe changé",
+    "audit.event.user_added": "Compte créé",
+    "audit.event.user_removed": "Compte supprimé",
+    "audit.event.role_changed": "Rôle changé",
+    "audit.event.export": "Export",
+    "cli.users.added": "Compte « {username} » créé (rôle : {role}) dans {path}.",
+    "cli.users.removed": "Compte « {username} » supprimé ; ses sessions sont fermées.",
+    "cli.users.password_set": (
+        "Mot de passe de « {username} » remplacé ; ses sessions sont fermées."
+    ),
+    "cli.users.unlocked": "Compte « {username} » déverrouillé.",
+    "cli.users.not_locked": "Le compte « {username} » n'était pas verrouillé.",
+    "cli.users.none": "Aucun compte dans {path}.",
+    "cli.users.line": "{username:<20} {role:<13} {name}{lock}",
+    "cli.users.locked": "  [verrouillé jusqu'à {until}]",
+    "cli.users.prompt": "Mot de passe pour « {username} » : ",
+    "cli.users.prompt_again": "Le même, à nouveau : ",
+    "cli.users.mismatch": "Les deux mots de passe diffèrent.",
+    "cli.users.demo_note": (
+        "Attention : mode démonstration (pas de config.toml) ; ce fichier ne servira "
+        "qu'avec une configuration réelle (--config ou CARTO_CONFIG)."
+    ),
+    "cli.users.error": "Erreur : {error}",
+    "privacy.small_count": "<{n}",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}

@@ -79,25 +79,130 @@ def camp_points(states: pd.DataFrame, gap_days: int) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def camp_deck(points: pd.DataFrame) -> pdk.Deck:
-    """A pydeck Deck over Paris with the camps as scaled, coloured points."""
-    layer = pdk.Layer(
-        "ScatterplotLayer",
-        data=points,
-        id="camps",
-        get_position="[longitude, latitude]",
-        get_radius="radius",
-        get_fill_color="color",
-        get_line_color=[20, 20, 20, 200],
-        line_width_min_pixels=1,
-        stroked=True,
-        radius_min_pixels=6,
-        radius_max_pixels=45,
-        pickable=True,
-        auto_highlight=True,
+GAP_RING = (255, 70, 70, 255)
+EVACUATION = (170, 90, 230, 230)
+ZONE_LOW = (255, 200, 90)
+ZONE_HIGH = (230, 60, 30)
+
+
+def gap_points(points: pd.DataFrame, states: pd.DataFrame, gap_days: int) -> pd.DataFrame:
+    """The camps not visited for more than ``gap_days`` days, to ring on the map."""
+    late = states.loc[states["active"] & (states["days_since_visit"] > gap_days), "camp_id"]
+    return points[points["camp_id"].isin(late)].reset_index(drop=True)
+
+
+def zone_cells(zones: pd.DataFrame) -> pd.DataFrame:
+    """Density by H3 zone: people per hexagon, coloured from light to deep."""
+    if zones.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ("zone", "color", "tooltip_html")})
+    people = zones["people"].fillna(0).clip(lower=0)
+    share = (people / max(float(people.max()), 1.0)).to_numpy()
+    colours = [
+        [round(lo + (hi - lo) * s) for lo, hi in zip(ZONE_LOW, ZONE_HIGH, strict=True)] + [150]
+        for s in share
+    ]
+    tooltips = [
+        f"{t('map.zone.people', people=format_int(p))}<br/>{t('map.zone.camps', camps=int(c))}"
+        for p, c in zip(people, zones["camps"], strict=True)
+    ]
+    return pd.DataFrame(
+        {"zone": zones["zone"].astype(object), "color": colours, "tooltip_html": tooltips}
     )
+
+
+def evacuation_points(events: pd.DataFrame) -> pd.DataFrame:
+    """One point per evacuation event, with its date and people in the tooltip."""
+    if events.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("latitude", "longitude", "tooltip_html")}
+        )
+    tooltips = [
+        f"<b>{html.escape(str(name))}</b><br/>"
+        + html.escape(t("map.evacuation", date=format_date(day), people=format_int(people)))
+        for name, day, people in zip(events["name"], events["date"], events["people"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "latitude": events["latitude"].round(6),
+            "longitude": events["longitude"].round(6),
+            "tooltip_html": tooltips,
+        }
+    )
+
+
+def camp_deck(
+    points: pd.DataFrame,
+    *,
+    gaps: pd.DataFrame | None = None,
+    zones: pd.DataFrame | None = None,
+    evacuations: pd.DataFrame | None = None,
+    show_camps: bool = True,
+) -> pdk.Deck:
+    """A pydeck Deck over Paris: camps as scaled, coloured points, and the optional
+    layers (density by zone, rings around camps not visited lately, evacuations)."""
+    layers = []
+    if zones is not None and not zones.empty:
+        layers.append(
+            pdk.Layer(
+                "H3HexagonLayer",
+                data=zones,
+                id="zones",
+                get_hexagon="zone",
+                get_fill_color="color",
+                extruded=False,
+                stroked=False,
+                pickable=True,
+            )
+        )
+    if show_camps:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                data=points,
+                id="camps",
+                get_position="[longitude, latitude]",
+                get_radius="radius",
+                get_fill_color="color",
+                get_line_color=[20, 20, 20, 200],
+                line_width_min_pixels=1,
+                stroked=True,
+                radius_min_pixels=6,
+                radius_max_pixels=45,
+                pickable=True,
+                auto_highlight=True,
+            )
+        )
+    if gaps is not None and not gaps.empty:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                data=gaps[["latitude", "longitude", "radius"]],
+                id="gaps",
+                get_position="[longitude, latitude]",
+                get_radius="radius",
+                filled=False,
+                stroked=True,
+                get_line_color=list(GAP_RING),
+                line_width_min_pixels=3,
+                radius_min_pixels=11,
+                radius_max_pixels=52,
+            )
+        )
+    if evacuations is not None and not evacuations.empty:
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                data=evacuations,
+                id="evacuations",
+                get_position="[longitude, latitude]",
+                get_fill_color=list(EVACUATION),
+                get_radius=60,
+                radius_min_pixels=5,
+                pickable=True,
+            )
+        )
     return pdk.Deck(
-        layers=[layer],
+        layers=layers,
         initial_view_state=PARIS_VIEW,
         map_provider="carto",
         map_style=None,

@@ -226,6 +226,36 @@ SETTINGS: tuple[Setting, ...] = (
         "200 m a side; 8: about 530 m).",
     ),
     Setting(
+        "hotspots",
+        "weight_minors",
+        2.0,
+        "Hotspot score: weight of the share of unaccompanied minors among the people.",
+    ),
+    Setting(
+        "hotspots",
+        "weight_families",
+        1.0,
+        "Hotspot score: weight of the share of families' members (children counted).",
+    ),
+    Setting(
+        "hotspots",
+        "weight_women",
+        1.0,
+        "Hotspot score: weight of the share of single women among the people.",
+    ),
+    Setting(
+        "hotspots",
+        "weight_unmet_need",
+        0.25,
+        "Hotspot score: added to the needs factor for each need reported and not covered.",
+    ),
+    Setting(
+        "hotspots",
+        "days_scale",
+        3.0,
+        "Hotspot score: the days-since-visit factor is 1 + days / days_scale.",
+    ),
+    Setting(
         "quality",
         "max_count",
         2000,
@@ -240,9 +270,71 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "filters",
-        "default_period_days",
-        30,
-        "Period shown by default on the dashboard (days up to today).",
+        "default_period",
+        "30j",
+        "Period shown when a page opens: 24h, 7j, 30j, 90j or tout (the whole history).",
+    ),
+    Setting(
+        "auth",
+        "accounts_path",
+        "accounts.yaml",
+        "File holding the accounts (bcrypt hashes and roles), outside git; managed with "
+        "`python -m carto users`. Not used in demo mode, which has one account per role. "
+        "The cookie key comes from CARTO_COOKIE_KEY or .streamlit/secrets.toml, never "
+        "from this file.",
+    ),
+    Setting(
+        "auth",
+        "cookie_name",
+        "cartocampement_session",
+        "Name of the browser cookie that keeps a person signed in across page reloads.",
+    ),
+    Setting(
+        "auth",
+        "cookie_expiry_days",
+        7.0,
+        "A sign-in cookie is refused this many days after it was issued (0: no cookie, "
+        "sign in again on every visit).",
+    ),
+    Setting(
+        "auth",
+        "idle_timeout_minutes",
+        60,
+        "A session idle for this many minutes is closed, and its cookie refused (0: never).",
+    ),
+    Setting(
+        "auth",
+        "max_failed_logins",
+        5,
+        "Failed sign-ins in a row that lock an account (counted in the store, shared by "
+        "every session and kept across restarts).",
+    ),
+    Setting(
+        "auth",
+        "lockout_minutes",
+        15,
+        "How long a locked account stays locked (an admin can unlock it sooner: "
+        "`python -m carto users unlock NAME`).",
+    ),
+    Setting(
+        "privacy",
+        "partner_h3_resolution",
+        8,
+        "Partners see every position moved to the centre of its H3 zone at this resolution "
+        "(8: hexagons of about 530 m a side; 7: about 1.4 km).",
+    ),
+    Setting(
+        "privacy",
+        "small_count_threshold",
+        5,
+        "Partners never see a count between 1 and this minus one: it is shown as '<5'.",
+    ),
+    Setting(
+        "privacy",
+        "comment_retention_days",
+        180,
+        "Comments of passages older than this many days are removed from the snapshot at "
+        "each sync (0: kept).",
     ),
 )
 

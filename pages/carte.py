@@ -1,39 +1,100 @@
-"""Carte: one point per active camp at its latest state."""
+"""Carte: camps at their state on a chosen day, with optional layers."""
+
+import datetime as dt
 
 import streamlit as st
 
+from carto.analytics import events, zones
 from carto.i18n import format_int, t
-from carto.map_view import camp_deck, camp_points, legend
+from carto.map_view import camp_deck, camp_points, evacuation_points, gap_points, legend, zone_cells
 from carto.ui import data, layout
 
-ds = data.dataset()
+v = layout.start_page(t("map.title"))
 conf = data.settings()
 gap = int(conf["analysis.coverage_gap_days"])
-layout.page_header(t("map.title"), ds)
+first = v.passages["day"].min().date() if len(v.passages) else v.ds.today
 
-states = data.camp_states(ds, ds.today)
-points = camp_points(states, gap)
+day = v.ds.today
+if first < v.ds.today:
+    day = st.slider(
+        t("map.state_on"),
+        min_value=first,
+        max_value=v.ds.today,
+        value=v.ds.today,
+        step=dt.timedelta(days=1),
+        format="DD/MM/YYYY",
+        key="etat_au",
+    )
+layer_names = {
+    "camps": t("map.layer.camps"),
+    "zones": t("map.layer.zones"),
+    "gaps": t("map.layer.gaps", days=gap),
+    "evacuations": t("map.layer.evacuations"),
+}
+shown = (
+    st.pills(
+        t("map.layers"),
+        list(layer_names),
+        selection_mode="multi",
+        default=["camps", "gaps"],
+        format_func=layer_names.get,
+        key="couches",
+    )
+    or []
+)
+
+states = data.camp_states(v, day)
 active = states[states["active"]]
-
+points = camp_points(states, gap)
 cols = st.columns(3)
 cols[0].metric(t("map.metric.camps"), format_int(len(active)))
-today_pop = data.estimated_population(ds, ds.today, ds.today)["people"].iloc[-1]
-cols[1].metric(t("map.metric.people"), format_int(today_pop))
-cols[2].metric(
-    t("map.metric.not_visited", days=gap), format_int(int((active["days_since_visit"] > gap).sum()))
-)
+day_pop = data.estimated_population(v, day, day)["people"].iloc[-1]
+cols[1].metric(t("map.metric.people"), format_int(day_pop))
+late = int((active["days_since_visit"] > gap).sum())
+cols[2].metric(t("map.metric.not_visited", days=gap), format_int(late))
 
 if points.empty:
     st.info(t("map.empty"))
 else:
-    st.caption(t("map.caption"))
-    st.pydeck_chart(camp_deck(points), height=560, key="camp_map")
+    zone_layer = None
+    if "zones" in shown:
+        resolution = int(conf["zones.h3_resolution"])
+        zone_layer = zone_cells(zones.zone_coverage(states, resolution, gap))
+    evac_layer = None
+    if "evacuations" in shown:
+        found = data.evacuation_events(v)
+        evac_layer = evacuation_points(events.events_in(found, v.period.start, v.period.end))
+    deck = camp_deck(
+        points,
+        gaps=gap_points(points, states, gap) if "gaps" in shown else None,
+        zones=zone_layer,
+        evacuations=evac_layer,
+        show_camps="camps" in shown,
+    )
+    st.caption(t("map.caption") + " " + t("map.select_hint"))
+    event = st.pydeck_chart(
+        deck, height=520, key="camp_map", on_select="rerun", selection_mode="single-object"
+    )
     swatches = " ".join(
         f"<span style='display:inline-block;width:0.9em;height:0.9em;border-radius:50%;"
         f"background:rgba({r},{g},{b},{a / 255:.2f});margin:0 0.3em 0 0.8em'></span>{label}"
         for (r, g, b, a), label in legend(gap)
     )
     st.markdown(swatches, unsafe_allow_html=True)
+    picked = (event.selection.get("objects") or {}).get("camps") if event else None
+    if picked:
+        camp_id = picked[0]["camp_id"]
+        row = states[states["camp_id"] == camp_id]
+        if not row.empty:
+            with st.container(border=True):
+                st.markdown(f"**{t('map.selected')}**")
+                st.markdown(picked[0]["tooltip_html"], unsafe_allow_html=True)
+                st.page_link(
+                    "pages/historique.py",
+                    label=t("map.history_link"),
+                    icon=":material/timeline:",
+                    query_params={"camp": camp_id},
+                )
 
 closed = int(states["closed"].sum())
 if closed:

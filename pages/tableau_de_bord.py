@@ -1,26 +1,25 @@
-"""Tableau de bord: estimated population, camps, passages, services and evacuations."""
+"""Tableau de bord: figures against the previous period, weekly activity, needs, evacuations."""
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from carto import schema
-from carto.analytics import figures
+from carto.analytics import events, figures, needs
 from carto.i18n import format_int, t
 from carto.ui import data, layout
 
-ds = data.dataset()
-conf = data.settings()
-window = int(conf["analysis.population_window_days"])
-layout.page_header(t("dash.title"), ds)
-period = layout.period_filter(ds, int(conf["filters.default_period_days"]))
-previous = period.previous()
+v = layout.start_page(t("dash.title"))
+window = int(data.settings()["analysis.population_window_days"])
+period, previous = v.period, v.period.previous()
 
-pop = data.estimated_population(ds, previous.start.date(), period.end.date())
+pop = data.estimated_population(v, previous.start.date(), period.end.date())
 now, before = pop.loc[period.end], pop.loc[previous.end]
-passages = figures.in_period(ds.passages, period)
-passages_before = figures.in_period(ds.passages, previous)
-
+passages = figures.in_period(v.passages, period)
+passages_before = figures.in_period(v.passages, previous)
 vs = t("dash.vs_previous")
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend_title_text": ""}
+
 cols = st.columns(3)
 cols[0].metric(
     t("dash.population"),
@@ -43,41 +42,97 @@ cols[2].metric(
     delta=len(passages) - len(passages_before),
     delta_description=vs,
 )
-
 if passages.empty:
     st.info(t("dash.empty"))
 
 st.subheader(t("dash.services"))
-services = figures.services_delivered(ds.passages, period)
-services_before = figures.services_delivered(ds.passages, previous)
+services = figures.services_delivered(v.passages, period)
+services_before = figures.services_delivered(v.passages, previous)
 service_cols = st.columns(len(schema.DISTRIBUTIONS))
 for col, key in zip(service_cols, schema.DISTRIBUTIONS, strict=True):
     col.metric(
         t(f"service.{key}"),
         format_int(services[key]),
         delta=int(services[key] - services_before[key]),
+        delta_description=vs,
     )
 
 st.subheader(t("dash.evacuations"))
-summary = figures.evacuation_summary(figures.evacuation_events(ds.passages, period))
+all_events = data.evacuation_events(v)
+found = events.events_in(all_events, period.start, period.end)
+summary = figures.evacuation_summary(found)
 evac_cols = st.columns(len(summary))
 for col, (kind, row) in zip(evac_cols, summary.iterrows(), strict=True):
     col.metric(str(kind), format_int(row["events"]))
-    col.caption(
-        t(
-            "dash.evac_people",
-            people=format_int(row["people"]),
-            sheltered=format_int(row["sheltered"]),
-        )
-    )
+    people, sheltered = format_int(row["people"]), format_int(row["sheltered"])
+    col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
 
 st.subheader(t("dash.chart_title"))
 series = pop.loc[period.start : period.end].reset_index(names="day")
-fig = px.line(
-    series, x="day", y="people", labels={"day": t("dash.chart_x"), "people": t("dash.chart_y")}
-)
+labels = {
+    "day": t("dash.chart_x"),
+    "people": t("dash.chart_y"),
+    "week": t("chart.week"),
+    "passages": t("chart.passages"),
+    "items": t("chart.items"),
+    "association": t("chart.association"),
+    "item": t("chart.item"),
+    "value": t("chart.people"),
+    "measure": t("dash.measure"),
+}
+fig = px.line(series, x="day", y="people", labels=labels)
 fig.update_xaxes(tickformat="%d/%m/%Y")
 fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
 fig.update_yaxes(rangemode="tozero")
-fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=340)
+fig.update_layout(height=320, **LAYOUT)
 st.plotly_chart(fig, config={"displayModeBar": False})
+
+weekly = passages.assign(week=passages["day"].dt.to_period("W-SUN").dt.start_time)
+left, right = st.columns(2)
+with left:
+    st.subheader(t("dash.weekly_passages"))
+    per_week = weekly.groupby(["week", "association"]).size().rename("passages").reset_index()
+    fig = px.bar(per_week, x="week", y="passages", color="association", labels=labels)
+    fig.update_xaxes(tickformat="%d/%m/%Y")
+    fig.update_layout(height=300, **LAYOUT)
+    st.plotly_chart(fig, config={"displayModeBar": False})
+with right:
+    st.subheader(t("dash.weekly_services"))
+    given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum().sum(axis=1)
+    given = given.rename("items").reset_index()
+    fig = px.bar(given, x="week", y="items", color="association", labels=labels)
+    fig.update_xaxes(tickformat="%d/%m/%Y")
+    fig.update_layout(height=300, **LAYOUT)
+    st.plotly_chart(fig, config={"displayModeBar": False})
+
+st.subheader(t("dash.needs_vs_given"))
+st.caption(t("dash.needs_caption"))
+table = needs.weekly_needs(v.passages, period.start, period.end)
+long = table.melt(id_vars=["week", "item"], value_vars=["people", "delivered"], var_name="measure")
+long["measure"] = long["measure"].map(lambda m: t(f"dash.measure.{m}"))
+long["item"] = long["item"].map(lambda i: t(f"needs.item.{i}"))
+fig = px.bar(
+    long, x="week", y="value", color="measure", barmode="group", facet_col="item", labels=labels
+)
+fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+fig.update_xaxes(tickformat="%d/%m")
+fig.update_layout(height=320, **LAYOUT)
+st.plotly_chart(fig, config={"displayModeBar": False})
+
+st.subheader(t("dash.evac_over_time"))
+if found.empty:
+    st.caption(t("dash.no_evacuation"))
+else:
+    evac_week = found.assign(week=pd.to_datetime(found["date"]).dt.to_period("W-SUN").dt.start_time)
+    sums = evac_week.groupby("week")[["sheltered", "without_solution"]].sum().reset_index()
+    sums = sums.rename(
+        columns={
+            "sheltered": t("dash.evac_sheltered_people"),
+            "without_solution": t("dash.evac_without_people"),
+        }
+    )
+    evac_long = sums.melt(id_vars="week", var_name="measure", value_name="value")
+    fig = px.bar(evac_long, x="week", y="value", color="measure", labels=labels)
+    fig.update_xaxes(tickformat="%d/%m/%Y")
+    fig.update_layout(height=280, **LAYOUT)
+    st.plotly_chart(fig, config={"displayModeBar": False})

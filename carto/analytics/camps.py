@@ -139,25 +139,17 @@ def camp_states(
     last = seen.groupby("camp_id").tail(1).set_index("camp_id")
     counted_rows = seen[seen["people"].notna()]
     last_count = counted_rows.groupby("camp_id").tail(1).set_index("camp_id")
+    # Name, position and arrondissement as camp_places settles them (Site first).
+    from carto.analytics.places import camp_places  # places builds on this module
+
+    where = camp_places(seen, sites)[["name", "latitude", "longitude", "arrondissement"]]
     stats = seen.groupby("camp_id").agg(
-        first_visit=("date", "min"),
-        n_passages=("record_id", "size"),
-        latitude=("latitude", "median"),
-        longitude=("longitude", "median"),
+        first_visit=("date", "min"), n_passages=("record_id", "size")
     )
-    states = stats.join(last[["date", "association", "site_status", "needs", "arrondissement"]])
+    states = stats.join(where).join(last[["date", "association", "site_status", "needs"]])
     states = states.rename(columns={"date": "last_visit", "association": "last_association"})
     people_cols = ["people", "families", "unaccompanied_minors", "single_women", "children"]
     states = states.join(last_count[people_cols])
-    site_info = sites.set_index("S-" + sites["record_id"])[["name", "latitude", "longitude"]]
-    on_site = states.index.isin(site_info.index)
-    states.loc[on_site, ["latitude", "longitude"]] = site_info.loc[
-        states.index[on_site], ["latitude", "longitude"]
-    ].to_numpy()
-    names = site_info["name"].reindex(states.index)
-    fallback = last["location_text"].reindex(states.index)
-    unnamed = t("camp.unnamed") + " " + states["arrondissement"].fillna("").astype("str")
-    states["name"] = names.fillna(fallback).fillna(unnamed)
     last_day = states["last_visit"].dt.tz_localize(None).dt.normalize()
     days_since = (as_of.tz_localize(None).normalize() - last_day).dt.days
     states["days_since_visit"] = days_since.astype(int)

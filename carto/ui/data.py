@@ -15,11 +15,23 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from carto import sync
-from carto.analytics import camps, population, quality
+from carto import filters, privacy, sync
+from carto.analytics import (
+    alerts,
+    camps,
+    datasets,
+    events,
+    hotspots,
+    places,
+    population,
+    quality,
+)
+from carto.analytics.figures import Period
 from carto.dataset import Dataset, build_dataset, open_store
+from carto.filters import Filters
 from carto.i18n import format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
+from carto.ui import auth
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,46 +56,108 @@ def _dataset(store_path: str, version: int, _settings: Settings) -> Dataset:
     return build_dataset(_settings, open_store(_settings))
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _role_dataset(
+    store_path: str, version: int, policy: privacy.Policy, _settings: Settings
+) -> Dataset:
+    return privacy.apply(_dataset(store_path, version, _settings), policy)
+
+
 def dataset() -> Dataset:
-    """The current dataset, rebuilt only when the snapshot version changes."""
+    """The current dataset as the signed-in person's role may see it (DESIGN §5: privacy
+    applied here, so every page and every derived frame sees only that; its
+    ``cache_key`` tells the views apart), rebuilt only when the snapshot version
+    changes. Stops with a notice when nobody is signed in."""
     conf = settings()
+    policy = privacy.policy_for(auth.require_user(conf).role, conf)
     with st.spinner(t("loading.data")):
         store = open_store(conf)
         if store.version == 0:  # live mode, never synced: start one and say so
             sync.refresh_in_background(conf)
             st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
             st.stop()
-        return _dataset(str(store.path), store.version, conf)
+        return _role_dataset(str(store.path), store.version, policy, conf)
+
+
+@dataclass(frozen=True)
+class View:
+    """The dataset as the sidebar filters narrow it, over the chosen period."""
+
+    ds: Dataset
+    filters: Filters
+    period: Period
+    passages: pd.DataFrame
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        return (*self.ds.cache_key, self.filters)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _places(_ds: Dataset, key: tuple[int, str]) -> pd.DataFrame:
+    return places.camp_places(_ds.passages, _ds.sites)
+
+
+def camp_places(ds: Dataset) -> pd.DataFrame:
+    """Name, position and arrondissement of every camp (index ``camp_id``)."""
+    return _places(ds, ds.cache_key)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _filtered(
+    _ds: Dataset, key: tuple[int, str], f: Filters, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    period = Period(start, end)
+    states = camps.camp_states(_ds.passages, _ds.sites, _end_of(end), _active_days())
+    status = filters.camp_status(states)
+    arrondissement = camp_places(_ds)["arrondissement"]
+    return filters.apply(_ds.passages, arrondissement, status, period, f)
+
+
+def view(ds: Dataset, f: Filters, period: Period) -> View:
+    """The filtered view every page draws from (the whole dataset when nothing narrows)."""
+    passages = ds.passages
+    if f.narrows:
+        passages = _filtered(ds, ds.cache_key, f, period.start, period.end)
+    return View(ds, f, period, passages)
+
+
+def _active_days() -> int:
+    return int(settings()["analysis.camp_gap_days"])
+
+
+def _end_of(day: pd.Timestamp | dt.date) -> pd.Timestamp:
+    return pd.Timestamp(day).tz_localize(settings()["general.timezone"])
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _camp_states(_ds: Dataset, version: int, as_of: dt.date, active_days: int) -> pd.DataFrame:
-    as_of_ts = pd.Timestamp(as_of).tz_localize(settings()["general.timezone"])
-    return camps.camp_states(_ds.passages, _ds.sites, as_of_ts, active_days)
+def _camp_states(
+    _v: View, key: tuple[object, ...], as_of: dt.date, active_days: int
+) -> pd.DataFrame:
+    return camps.camp_states(_v.passages, _v.ds.sites, _end_of(as_of), active_days)
 
 
-def camp_states(ds: Dataset, as_of: dt.date) -> pd.DataFrame:
-    """Each camp's latest state at the end of ``as_of``."""
-    active_days = int(settings()["analysis.camp_gap_days"])
-    return _camp_states(ds, ds.version, as_of, active_days)
+def camp_states(v: View, as_of: dt.date) -> pd.DataFrame:
+    """Each camp's latest state at the end of ``as_of``, in the filtered view."""
+    return _camp_states(v, v.key, as_of, _active_days())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _population(
-    _ds: Dataset, version: int, start: dt.date, end: dt.date, window: int
+    _v: View, key: tuple[object, ...], start: dt.date, end: dt.date, window: int
 ) -> pd.DataFrame:
     days = population.day_range(pd.Timestamp(start), pd.Timestamp(end))
-    return population.estimated_population(_ds.passages, days, window)
+    return population.estimated_population(_v.passages, days, window)
 
 
-def estimated_population(ds: Dataset, start: dt.date, end: dt.date) -> pd.DataFrame:
+def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Estimated population and camps counted, per day from ``start`` to ``end``."""
     window = int(settings()["analysis.population_window_days"])
-    return _population(ds, ds.version, start, end, window)
+    return _population(v, v.key, start, end, window)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _quality_issues(_ds: Dataset, version: int, base_id: str) -> pd.DataFrame:
+def _quality_issues(_ds: Dataset, key: tuple[int, str], base_id: str) -> pd.DataFrame:
     conf = settings()
     tables = {"passages": conf["airtable.passages_table"], "sites": conf["airtable.sites_table"]}
     return quality.issue_list(_ds.passages, _ds.sites, _ds.quarantine, base_id, tables)
@@ -93,7 +167,7 @@ def quality_issues(ds: Dataset) -> pd.DataFrame:
     """Every quarantined or flagged record with its reasons and Airtable link."""
     conf = settings()
     base_id = "" if ds.is_demo else conf["airtable.base_id"]
-    return _quality_issues(ds, ds.version, base_id)
+    return _quality_issues(ds, ds.cache_key, base_id)
 
 
 @dataclass(frozen=True)
@@ -146,3 +220,67 @@ def watch_for_new_snapshot(shown_version: int, interval_seconds: float | None) -
     if interval_seconds is None:
         return
     st.fragment(_check_snapshot, run_every=interval_seconds)(shown_version)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _evacuation_events(_v: View, key: tuple[object, ...], window: int, merge: int) -> pd.DataFrame:
+    return events.evacuation_events(_v.passages, _v.ds.sites, window, merge)
+
+
+def evacuation_events(v: View) -> pd.DataFrame:
+    """Evacuation events of the filtered view (one per camp and evacuation)."""
+    conf = settings()
+    window = int(conf["analysis.population_window_days"])
+    return _evacuation_events(v, v.key, window, int(conf["analysis.evacuation_merge_days"]))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _camp_data(_ds: Dataset, key: tuple[int, str], as_of: dt.date) -> datasets.CampDatasets:
+    conf = settings()
+    return datasets.camp_datasets(
+        _ds.passages,
+        _ds.sites,
+        as_of,
+        active_days=_active_days(),
+        count_window_days=int(conf["analysis.population_window_days"]),
+        successor_distance_m=float(conf["analysis.successor_distance_m"]),
+        successor_days=int(conf["analysis.successor_days"]),
+        timezone=conf["general.timezone"],
+    )
+
+
+def camp_data(ds: Dataset) -> datasets.CampDatasets:
+    """Camps, evacuation events and successor links as known today (unfiltered)."""
+    return _camp_data(ds, ds.cache_key, ds.today)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame:
+    conf = settings()
+    weights = hotspots.Weights(
+        minors=float(conf["hotspots.weight_minors"]),
+        families=float(conf["hotspots.weight_families"]),
+        women=float(conf["hotspots.weight_women"]),
+        unmet_need=float(conf["hotspots.weight_unmet_need"]),
+        days_scale=float(conf["hotspots.days_scale"]),
+    )
+    window = int(conf["analysis.population_window_days"])
+    return hotspots.camp_scores(
+        _v.passages, camp_states(_v, as_of), _end_of(as_of), window, weights
+    )
+
+
+def hotspot_scores(v: View, as_of: dt.date) -> pd.DataFrame:
+    """Active camps ranked by hotspot score, with reasons."""
+    return _hotspots(v, v.key, as_of)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _alerts(_v: View, key: tuple[object, ...], now: pd.Timestamp, hours: float) -> pd.DataFrame:
+    return alerts.protection_alerts(_v.passages, _v.ds.sites, now, hours)
+
+
+def protection_alerts(v: View) -> pd.DataFrame:
+    """Camps with minors or families reported lately and nobody sheltered since."""
+    now = _end_of(v.ds.today) + pd.Timedelta(days=1)
+    return _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))

@@ -1,0 +1,147 @@
+"""Hotspots (DESIGN §4): where people are many, vulnerable, in need and not visited lately.
+
+score = people × vulnerability × unmet needs × days since the last visit, where
+
+- vulnerability = 1 + w_minors × MNA share + w_families × (families' members share)
+  + w_women × single women share (shares of the latest count);
+- unmet needs = 1 + w_need × the needs of the latest passage not covered by a delivery of
+  the matching item at that camp within the window (needs without an item to deliver,
+  such as medical care or shelter, always count as unmet);
+- days = 1 + days since the last visit / days_scale.
+
+Every score comes with its reasons in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carto.analytics.camps import counted
+from carto.analytics.zones import zone_center, zone_ids
+from carto.i18n import format_int, t
+
+# Need option → the distribution field that answers it.
+NEED_ITEM = {
+    "Nourriture": "meals_given",
+    "Tentes": "tents_given",
+    "Couvertures/duvets": "blankets_given",
+    "Hygiène": "hygiene_kits_given",
+    "Vêtements": "clothes_given",
+}
+
+
+@dataclass(frozen=True)
+class Weights:
+    minors: float = 2.0
+    families: float = 1.0
+    women: float = 1.0
+    unmet_need: float = 0.25
+    days_scale: float = 3.0
+
+
+def unmet_needs(
+    passages: pd.DataFrame, states: pd.DataFrame, as_of: pd.Timestamp, window_days: int
+) -> pd.Series:
+    """Per camp (index ``camp_id``): the needs of its latest passage left uncovered."""
+    end = as_of.normalize() + pd.Timedelta(days=1)
+    recent = counted(passages)
+    recent = recent[
+        (recent["date"] < end) & (recent["date"] >= end - pd.Timedelta(days=window_days))
+    ]
+    delivered = recent.groupby("camp_id")[list(NEED_ITEM.values())].sum()
+    out: dict[str, list[str]] = {}
+    for camp_id, asked in zip(states["camp_id"], states["needs"], strict=True):
+        items = list(asked) if isinstance(asked, (list, tuple, np.ndarray)) else []
+        given = delivered.loc[camp_id] if camp_id in delivered.index else None
+        out[camp_id] = [
+            need
+            for need in items
+            if need not in NEED_ITEM or given is None or given[NEED_ITEM[need]] <= 0
+        ]
+    return pd.Series(out, dtype=object)
+
+
+def camp_scores(
+    passages: pd.DataFrame,
+    states: pd.DataFrame,
+    as_of: pd.Timestamp,
+    window_days: int,
+    weights: Weights,
+) -> pd.DataFrame:
+    """Active camps ranked by hotspot score, with the score's factors and reasons."""
+    active = states[states["active"] & states["people"].fillna(0).gt(0)].copy()
+    if active.empty:
+        return active.assign(score=pd.Series(dtype=float), reasons=pd.Series(dtype="str"))
+    people = active["people"].astype(float)
+    family_members = active["children"].fillna(0) + active["families"].fillna(0)
+    vulnerability = (
+        1
+        + weights.minors * _share(active["unaccompanied_minors"], people)
+        + weights.families * _share(family_members, people)
+        + weights.women * _share(active["single_women"], people)
+    )
+    unmet = unmet_needs(passages, active, as_of, window_days).reindex(active["camp_id"])
+    needs_factor = 1 + weights.unmet_need * unmet.map(len).to_numpy()
+    days_factor = 1 + active["days_since_visit"].astype(float) / weights.days_scale
+    active["vulnerability"] = vulnerability.round(2)
+    active["unmet_needs"] = unmet.to_numpy()
+    active["score"] = (people * vulnerability * needs_factor * days_factor).round(1)
+    active["reasons"] = [_reasons(row) for row in active.itertuples()]
+    return active.sort_values("score", ascending=False, ignore_index=True)
+
+
+def _share(part: pd.Series, people: pd.Series) -> pd.Series:
+    return (part.fillna(0).astype(float) / people).clip(0, 1)
+
+
+def _reasons(row: Any) -> str:
+    people = format_int(row.people)
+    parts = [t("hotspot.people", people=people)]
+    details = []
+    mna = row.unaccompanied_minors
+    if pd.notna(mna) and mna > 0:
+        details.append(t("hotspot.minors", n=format_int(mna)))
+    families = row.families
+    if pd.notna(families) and families > 0:
+        details.append(t("hotspot.families", n=format_int(families)))
+    women = row.single_women
+    if pd.notna(women) and women > 0:
+        details.append(t("hotspot.women", n=format_int(women)))
+    if details:
+        parts[0] += " " + t("hotspot.including") + " " + ", ".join(details)
+    days = int(row.days_since_visit)
+    parts.append(t("hotspot.days", days=days) if days > 0 else t("hotspot.today"))
+    unmet = row.unmet_needs
+    if unmet:
+        parts.append(t("hotspot.unmet", needs=", ".join(n.lower() for n in unmet)))
+    return ", ".join(parts)
+
+
+def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
+    """Zones ranked by the sum of their camps' scores, with the leading camp's reasons."""
+    if scores.empty:
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=float)
+                for c in ("score", "people", "camps", "latitude", "longitude")
+            }
+        )
+    with_zone = scores.assign(zone=zone_ids(scores["latitude"], scores["longitude"], resolution))
+    grouped = with_zone.groupby("zone")
+    zones = pd.DataFrame(
+        {
+            "score": grouped["score"].sum().round(1),
+            "people": grouped["people"].sum(),
+            "camps": grouped.size(),
+            "top_camp": grouped["name"].first(),
+            "reasons": grouped["reasons"].first(),
+        }
+    )
+    centres = [zone_center(z) for z in zones.index]
+    zones["latitude"] = [c[0] for c in centres]
+    zones["longitude"] = [c[1] for c in centres]
+    return zones.sort_values("score", ascending=False).reset_index()

@@ -1,0 +1,147 @@
+"""Shared filters and hotspot scores, on the demo and on small hand-made frames."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from carto import filters
+from carto.analytics import camps, hotspots, places, population
+from carto.dataset import Dataset
+from tests.conftest import TODAY
+
+AS_OF = pd.Timestamp(TODAY, tz="Europe/Paris")
+
+
+def narrowed(ds: Dataset, f: filters.Filters) -> pd.DataFrame:
+    period = f.period_for(TODAY, ds.passages["day"].min().date())
+    states = camps.camp_states(ds.passages, ds.sites, AS_OF, active_days=30)
+    arr = places.camp_places(ds.passages, ds.sites)["arrondissement"]
+    return filters.apply(ds.passages, arr, filters.camp_status(states), period, f)
+
+
+def test_period_choices() -> None:
+    first = dt.date(2026, 8, 1)
+    assert filters.Filters("7j").period_for(TODAY, first).start == pd.Timestamp("2026-11-20")
+    assert filters.Filters("24h").period_for(TODAY, first).start == pd.Timestamp(TODAY)
+    assert filters.Filters("tout").period_for(TODAY, first).start == pd.Timestamp(first)
+    custom = filters.Filters("perso", custom=(dt.date(2026, 11, 10), dt.date(2026, 11, 1)))
+    span = custom.period_for(TODAY, first)
+    assert (span.start, span.end) == (pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-10"))
+
+
+def test_no_filter_keeps_everything(demo_dataset: Dataset) -> None:
+    assert len(narrowed(demo_dataset, filters.Filters())) == len(demo_dataset.passages)
+    assert not filters.Filters("7j").narrows
+
+
+def test_association_filter_keeps_only_its_passages(demo_dataset: Dataset) -> None:
+    kept = narrowed(demo_dataset, filters.Filters(associations=("Croix-Rouge française",)))
+    assert 0 < len(kept) < len(demo_dataset.passages)
+    assert set(kept["association"]) == {"Croix-Rouge française"}
+
+
+def test_arrondissement_filter_selects_camps(demo_dataset: Dataset) -> None:
+    arr = places.camp_places(demo_dataset.passages, demo_dataset.sites)["arrondissement"]
+    kept = narrowed(demo_dataset, filters.Filters(arrondissements=("75019",)))
+    assert len(kept) > 0
+    assert set(arr.reindex(kept["camp_id"].unique())) == {"75019"}
+
+
+def test_minors_filter_selects_camps_with_minors_in_period(demo_dataset: Dataset) -> None:
+    f = filters.Filters("7j", publics=("mna",))
+    kept = narrowed(demo_dataset, f)
+    week = kept[kept["day"] >= pd.Timestamp(TODAY) - pd.Timedelta(days=6)]
+    per_camp = week.groupby("camp_id")["unaccompanied_minors"].max()
+    assert len(per_camp) > 0 and (per_camp > 0).all()
+    all_camps = demo_dataset.passages["camp_id"].nunique()
+    assert kept["camp_id"].nunique() < all_camps
+
+
+def test_status_filter(demo_dataset: Dataset) -> None:
+    closed = narrowed(demo_dataset, filters.Filters(statuses=(filters.CLOSED,)))
+    states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
+    assert set(closed["camp_id"]) == set(states.loc[states["closed"], "camp_id"])
+
+
+def test_filtered_population_is_smaller(demo_dataset: Dataset) -> None:
+    days = pd.date_range(pd.Timestamp(TODAY) - pd.Timedelta(days=6), pd.Timestamp(TODAY))
+    all_pop = population.estimated_population(demo_dataset.passages, days, 7)["people"]
+    some = narrowed(demo_dataset, filters.Filters(arrondissements=("93 Saint-Denis",)))
+    part = population.estimated_population(some, days, 7)["people"]
+    assert (part < all_pop).all() and (part > 0).all()
+
+
+def _state(**values: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "camp_id": "A",
+        "name": "Camp A",
+        "latitude": 48.89,
+        "longitude": 2.37,
+        "people": 40.0,
+        "unaccompanied_minors": 0.0,
+        "families": 0.0,
+        "children": 0.0,
+        "single_women": 0.0,
+        "days_since_visit": 0,
+        "needs": [],
+        "active": True,
+    }
+    row.update(values)
+    return row
+
+
+def _passage(camp: str, **given: float) -> dict[str, object]:
+    date = AS_OF - pd.Timedelta(hours=4)
+    row: dict[str, object] = {
+        "record_id": f"r{camp}",
+        "camp_id": camp,
+        "date": date,
+        "is_duplicate": False,
+        "meals_given": 0.0,
+        "tents_given": 0.0,
+        "blankets_given": 0.0,
+        "hygiene_kits_given": 0.0,
+        "clothes_given": 0.0,
+    }
+    row.update(given)
+    return row
+
+
+def test_hotspot_score_and_reasons() -> None:
+    states = pd.DataFrame(
+        [
+            _state(),
+            _state(
+                camp_id="B",
+                name="Camp B",
+                people=42.0,
+                unaccompanied_minors=6.0,
+                days_since_visit=5,
+                needs=["Tentes", "Couvertures/duvets", "Nourriture"],
+            ),
+        ]
+    )
+    passages = pd.DataFrame([_passage("A"), _passage("B", meals_given=30.0)])
+    scores = hotspots.camp_scores(passages, states, AS_OF, 7, hotspots.Weights())
+    assert scores["camp_id"].tolist() == ["B", "A"]
+    b = scores.iloc[0]
+    # 42 × (1 + 2 × 6/42) × (1 + 0.25 × 2) × (1 + 5/3)
+    assert b["score"] == pytest.approx(42 * (1 + 12 / 42) * 1.5 * (1 + 5 / 3), rel=1e-3)
+    assert b["reasons"] == (
+        "42 personnes dont 6 MNA, aucun passage depuis 5 jours, "
+        "besoins non couverts : tentes, couvertures/duvets"
+    )
+    assert scores.iloc[1]["score"] == pytest.approx(40.0)
+
+
+def test_hotspots_on_demo_rank_every_active_camp(demo_dataset: Dataset) -> None:
+    states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
+    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, hotspots.Weights())
+    assert len(scores) == int((states["active"] & states["people"].gt(0)).sum())
+    assert scores["score"].is_monotonic_decreasing
+    assert scores["reasons"].str.contains("personnes").all()
+    zones = hotspots.zone_scores(scores, 8)
+    assert zones["score"].sum() == pytest.approx(scores["score"].sum(), rel=1e-6)
