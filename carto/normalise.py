@@ -468,15 +468,7 @@ def normalise_sites(
     _parse_selects(frame, schema.SITES, mapping, issues)
     for key in ("name", "notes"):
         frame[key] = _scrub(frame[key])
-    created = _created(records, options.timezone)
-    frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
-    frame.insert(1, "created_time", created)
-    texts, keys = issues.flag_columns()
-    frame["flags"] = pd.Series(texts, dtype=object)
-    frame["flag_codes"] = pd.Series(keys, dtype=object)
-    kept = issues.kept()
-    sites = frame.loc[kept, SITE_COLUMNS].reset_index(drop=True)
-    return sites, _quarantine_frame(records, issues, "sites", options, created)
+    return _split(frame, records, issues, "sites", SITE_COLUMNS, options)
 
 
 def normalise_passages(
@@ -510,16 +502,27 @@ def normalise_passages(
     for key in ("team", "comment"):
         frame[key] = _scrub(frame[key])
     frame["location_text"] = frame["location_text"].astype("str")
+    frame["day"] = frame["date"].dt.tz_localize(None).dt.normalize()
+    return _split(frame, records, issues, "passages", PASSAGE_COLUMNS, options)
+
+
+def _split(
+    frame: pd.DataFrame,
+    records: Sequence[Mapping[str, Any]],
+    issues: _Issues,
+    table_key: str,
+    columns: Sequence[str],
+    options: NormaliseOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add ids, creation times and flags; split kept rows from the quarantine."""
     created = _created(records, options.timezone)
     frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
     frame.insert(1, "created_time", created)
-    frame["day"] = frame["date"].dt.tz_localize(None).dt.normalize()
     texts, keys = issues.flag_columns()
     frame["flags"] = pd.Series(texts, dtype=object)
     frame["flag_codes"] = pd.Series(keys, dtype=object)
-    kept = issues.kept()
-    passages = frame.loc[kept, PASSAGE_COLUMNS].reset_index(drop=True)
-    return passages, _quarantine_frame(records, issues, "passages", options, created)
+    kept = frame.loc[issues.kept(), list(columns)].reset_index(drop=True)
+    return kept, _quarantine_frame(records, issues, table_key, options, created)
 
 
 def _resolve_into(

@@ -49,22 +49,10 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
             )
             if isinstance(value, tuple) and len(value) == 2:
                 custom = (value[0], value[1])
-        associations = st.multiselect(
-            t("filter.associations"),
-            schema.ASSOCIATIONS,
-            key="assoc",
-            placeholder=t("filter.all"),
-            bind="query-params",
-        )
+        associations = _choose_many("filter.associations", schema.ASSOCIATIONS, "assoc")
         opened = any(st.session_state.get(k) for k in ("arr", "public", "besoins", "statut"))
         with st.expander(t("filter.more"), expanded=opened):
-            arrondissements = st.multiselect(
-                t("filter.arrondissements"),
-                schema.ARRONDISSEMENTS,
-                key="arr",
-                placeholder=t("filter.all"),
-                bind="query-params",
-            )
+            arrondissements = _choose_many("filter.arrondissements", schema.ARRONDISSEMENTS, "arr")
             publics = st.pills(
                 t("filter.publics"),
                 list(filters.PUBLICS),
@@ -73,13 +61,7 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
                 key="public",
                 bind="query-params",
             )
-            needs = st.multiselect(
-                t("filter.needs"),
-                schema.NEEDS,
-                key="besoins",
-                placeholder=t("filter.all"),
-                bind="query-params",
-            )
+            needs = _choose_many("filter.needs", schema.NEEDS, "besoins")
             statuses = st.pills(
                 t("filter.statuses"),
                 list(filters.CAMP_STATUSES),
@@ -105,6 +87,13 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
             st.caption(t("filter.share"))
             st.button(t("filter.reset"), on_click=_reset, icon=":material/filter_alt_off:")
     return choice, span
+
+
+def _choose_many(label_key: str, options: tuple[str, ...], key: str) -> list[str]:
+    """A multiselect bound to the URL; nothing chosen means all."""
+    return st.multiselect(
+        t(label_key), options, key=key, placeholder=t("filter.all"), bind="query-params"
+    )
 
 
 def _reset() -> None:
