@@ -1,19 +1,18 @@
-"""CartoCampement: the router. Page config, the page list, navigation. No data work here."""
+"""CartoCampement: the router. Page config, sign-in, the pages of the person's role.
+
+No data work here. The page list is ``carto/ui/navigation.py``: a page a role may not
+open is not registered, so its URL leads nowhere.
+"""
 
 import streamlit as st
 
 from carto.i18n import t
+from carto.ui import auth, data, navigation
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/map:", layout="wide")
 
-pages = [
-    st.Page("pages/carte.py", title=t("nav.map"), icon=":material/map:", default=True),
-    st.Page("pages/tableau_de_bord.py", title=t("nav.dashboard"), icon=":material/monitoring:"),
-    st.Page(
-        "pages/points_chauds.py", title=t("nav.hotspots"), icon=":material/local_fire_department:"
-    ),
-    st.Page("pages/historique.py", title=t("nav.history"), icon=":material/timeline:"),
-    st.Page("pages/coordination.py", title=t("nav.coordination"), icon=":material/groups:"),
-    st.Page("pages/qualite.py", title=t("nav.quality"), icon=":material/fact_check:"),
-]
-st.navigation(pages).run()
+conf = data.settings()
+user = auth.gate(conf)  # safe-start page or login form, then stop, until signed in
+page = st.navigation(navigation.pages_for(user.role))
+auth.sidebar(conf, user)
+page.run()

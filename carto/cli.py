@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 import pandas as pd
 
-from carto import base_setup, dataset
+from carto import accounts, audit, base_setup, dataset
 from carto import sync as syncing
 from carto.airtable_client import AirtableError
+from carto.export import command as export_command
 from carto.i18n import format_date, format_int, t
 from carto.settings import ConfigError, load_settings, render_example_config
 
@@ -160,6 +163,103 @@ def _cmd_config_example(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------- users (issue 6)
+
+
+def _users_context(args: argparse.Namespace) -> tuple[Path, dataset.SnapshotStore]:
+    settings = load_settings(args.config)
+    if settings.demo:
+        print(t("cli.users.demo_note"), file=sys.stderr)
+    return accounts.accounts_path(settings), dataset.SnapshotStore(settings.store_path)
+
+
+def _read_password(args: argparse.Namespace, username: str) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(t("cli.users.prompt", username=username))
+    if getpass.getpass(t("cli.users.prompt_again")) != first:
+        raise accounts.AccountError(t("cli.users.mismatch"))
+    return first
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    path, store = _users_context(args)
+    actor = {"by": audit.cli_actor()}
+    try:
+        if args.action == "list":
+            known = accounts.read_accounts(path) if path.exists() else {}
+            if not known:
+                print(t("cli.users.none", path=path))
+            for account in sorted(known.values(), key=lambda a: a.username):
+                state = store.login_state(account.username)
+                lock = ""
+                if state.locked() and state.locked_until is not None:
+                    until = state.locked_until.astimezone().strftime("%d/%m/%Y %H:%M")
+                    lock = t("cli.users.locked", until=until)
+                line = t(
+                    "cli.users.line",
+                    username=account.username,
+                    role=account.role,
+                    name=account.name,
+                    lock=lock,
+                )
+                print(line.rstrip())
+            return 0
+        username = accounts.normalise_username(args.username)
+        if args.action == "add":
+            accounts.check_username(username)
+            role = accounts.check_role(args.role)
+            account = accounts.add_account(
+                path, username, _read_password(args, username), role, args.name, args.email
+            )
+            store.log_event(audit.USER_ADDED, account.username, {**actor, "role": role})
+            print(t("cli.users.added", username=account.username, role=role, path=path))
+        elif args.action == "remove":
+            account = accounts.remove_account(path, username)
+            store.bump_session_epoch(account.username)
+            store.clear_failed_logins(account.username)
+            store.log_event(audit.USER_REMOVED, account.username, actor)
+            print(t("cli.users.removed", username=account.username))
+        elif args.action == "passwd":
+            if username not in (accounts.read_accounts(path) if path.exists() else {}):
+                raise accounts.AccountError(t("accounts.error.unknown", username=username))
+            account = accounts.set_password(path, username, _read_password(args, username))
+            store.bump_session_epoch(account.username)
+            store.log_event(audit.PASSWORD_CHANGED, account.username, actor)
+            print(t("cli.users.password_set", username=account.username))
+        else:  # unlock
+            cleared = store.clear_failed_logins(username)
+            store.log_event(audit.UNLOCK, username, actor)
+            key = "cli.users.unlocked" if cleared else "cli.users.not_locked"
+            print(t(key, username=username))
+    except accounts.AccountError as exc:
+        print(t("cli.users.error", error=exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_users_parser(sub: Any) -> None:
+    users = sub.add_parser("users", help="accounts and roles (file: [auth] accounts_path)")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="create an account (password asked twice)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=accounts.ROLES)
+    add.add_argument("--name", default="", help="name shown in the app")
+    add.add_argument("--email", default="")
+    actions.add_parser("list", help="accounts, roles and locks")
+    remove = actions.add_parser("remove", help="delete an account and end its sessions")
+    remove.add_argument("username")
+    passwd = actions.add_parser("passwd", help="set a new password and end its sessions")
+    passwd.add_argument("username")
+    unlock = actions.add_parser("unlock", help="lift a lock after failed sign-ins")
+    unlock.add_argument("username")
+    for parser in (add, passwd):
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="read the password from stdin"
+        )
+    users.set_defaults(func=_cmd_users)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m carto``."""
     parser = argparse.ArgumentParser(prog="python -m carto", description="CartoCampement")
@@ -183,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "config-example", help="print config.example.toml (every setting, default, help)"
     ).set_defaults(func=_cmd_config_example)
+    _add_users_parser(sub)
+    export_command.add_parser(sub)
     return parser
 
 

@@ -514,7 +514,7 @@ FR: Mapping[str, str] = {
         "Votre session a été fermée (déconnexion, changement de mot de passe ou compte "
         "modifié) : reconnectez-vous."
     ),
-    "auth.required": "Connectez-vous pour voir cette page : ouvrez l'accueil de l'application.",
+    "auth.required": "Connectez-vous pour voir cette page.",
     "auth.forbidden": "Votre rôle ne donne pas accès à cette page.",
     "safe_start.title": "CartoCampement ne peut pas démarrer",
     "safe_start.intro": (
@@ -677,6 +677,248 @@ FR: Mapping[str, str] = {
     ),
     "cli.users.error": "Erreur : {error}",
     "privacy.small_count": "<{n}",
+    # exports and advocacy summary (issue 7)
+    "nav.export": "Exports",
+    "nav.summary": "Synthèse imprimable",
+    "export.title": "Exports",
+    "export.caption": (
+        "Les données exportées sont exactement celles des pages, pour les filtres et la "
+        "période choisis dans la barre latérale. Chaque téléchargement est inscrit au "
+        "journal d'audit (qui, quand, filtres, nombre de lignes)."
+    ),
+    "export.partner_note": (
+        "Export partenaire : positions ramenées au centre de leur zone, petits nombres "
+        "(moins de {threshold}) masqués, ni commentaires ni textes libres ; seules les données "
+        "agrégées sont proposées."
+    ),
+    "export.none_for_role": "Votre rôle ne donne accès à aucun export.",
+    "export.format": "Format",
+    "export.format.csv": "CSV",
+    "export.format.xlsx": "Excel (XLSX)",
+    "export.format.geojson": "GeoJSON (QGIS, ArcGIS)",
+    "export.format.kml": "KML (Google My Maps, Google Earth)",
+    "export.datasets": "Jeux de données",
+    "export.choose": "Choisissez au moins un jeu de données.",
+    "export.excel_fr": "CSV « Excel français » (séparateur ; et virgule décimale)",
+    "export.excel_fr_help": (
+        "Pour ouvrir le fichier d'un double clic dans Excel réglé en français. Sinon, le "
+        "CSV standard (virgule, point décimal, dates AAAA-MM-JJ) convient aux autres outils."
+    ),
+    "export.xlsx_note": "Excel : une feuille par jeu de données, dans un seul fichier.",
+    "export.one_file_each": "Un fichier par jeu de données.",
+    "export.rows": "{dataset} : lignes",
+    "export.download": "Télécharger {name}",
+    "export.preview": "Aperçu",
+    "export.preview_caption": "Les {shown} premières lignes sur {rows}.",
+    "export.not_mappable_skipped": (
+        "« {dataset} » n'a pas de position : il n'existe qu'en CSV ou en Excel."
+    ),
+    "export.unlocated": "{count} ligne(s) sans position ne figurent pas dans le fichier {name}.",
+    "export.my_maps_limit": (
+        "Google My Maps importe au plus 2 000 éléments par calque : réduisez la période ou "
+        "les filtres pour ce fichier ({rows} éléments), ou ouvrez-le dans Google Earth."
+    ),
+    "export.recorded": "Export inscrit au journal d'audit.",
+    "export.dataset.passages": "Passages",
+    "export.dataset.sites": "Sites",
+    "export.dataset.camps": "Campements",
+    "export.dataset.events": "Évacuations",
+    "export.dataset.zones": "Zones",
+    "export.dataset.population": "Population estimée",
+    "export.dataset_help.passages": (
+        "Un passage par ligne, avec son identifiant Airtable et son campement ; un passage "
+        "saisi deux fois ne compte qu'une fois, comme sur le tableau de bord."
+    ),
+    "export.dataset_help.sites": (
+        "Les sites (fiches Airtable) des campements visités sur la période."
+    ),
+    "export.dataset_help.camps": (
+        "Les campements visités sur la période, dans leur état au dernier jour de la période."
+    ),
+    "export.dataset_help.events": (
+        "Les évacuations de la période, une par campement et par jour (champs du "
+        "questionnaire de l'Observatoire des expulsions collectives)."
+    ),
+    "export.dataset_help.zones": (
+        "Les zones (hexagones H3) où se trouve un campement actif au dernier jour de la période."
+    ),
+    "export.dataset_help.population": (
+        "La population estimée chaque jour de la période : pour chaque campement actif, son "
+        "dernier comptage récent, additionné."
+    ),
+    "export.value.yes": "oui",
+    "export.value.no": "non",
+    "export.filters.none": "aucun filtre",
+    "export.filters.group": "{name} : {values}",
+    "export.kml.description": "{dataset} du {start} au {end} — filtres : {filters}.",
+    "export.kml.event": "Évacuation du {date} — {name}",
+    "export.kml.zone": "Zone : {people} personnes, {camps} campement(s)",
+    "export.col.suppressed": "{column} : masqué (moins de {threshold})",
+    "export.col.record_id": "Identifiant Airtable",
+    "export.col.camp_id": "Identifiant du campement",
+    "export.col.camp_name": "Campement",
+    "export.col.date": "Date",
+    "export.col.day": "Jour",
+    "export.col.association": "Association",
+    "export.col.team": "Équipe",
+    "export.col.site_id": "Identifiant du site",
+    "export.col.latitude": "Latitude",
+    "export.col.longitude": "Longitude",
+    "export.col.location_text": "Localisation",
+    "export.col.arrondissement": "Arrondissement ou commune",
+    "export.col.people": "Personnes",
+    "export.col.single_men": "Hommes seuls",
+    "export.col.single_women": "Femmes seules",
+    "export.col.families": "Familles",
+    "export.col.children": "Enfants",
+    "export.col.unaccompanied_minors": "Mineurs non accompagnés",
+    "export.col.tents": "Tentes",
+    "export.col.needs": "Besoins",
+    "export.col.meals_given": "Repas distribués",
+    "export.col.tents_given": "Tentes distribuées",
+    "export.col.blankets_given": "Couvertures distribuées",
+    "export.col.hygiene_kits_given": "Kits hygiène distribués",
+    "export.col.clothes_given": "Vêtements distribués",
+    "export.col.referrals": "Orientations",
+    "export.col.evacuation": "Évacuation",
+    "export.col.sheltered": "Personnes mises à l'abri",
+    "export.col.site_status": "Statut du site",
+    "export.col.comment": "Commentaire",
+    "export.col.name": "Nom",
+    "export.col.site_type": "Type de site",
+    "export.col.status": "Statut",
+    "export.col.notes": "Notes",
+    "export.col.period_passages": "Passages sur la période",
+    "export.col.first_visit": "Premier passage",
+    "export.col.last_visit": "Dernier passage",
+    "export.col.days_since_visit": "Jours depuis le dernier passage",
+    "export.col.n_passages": "Passages (depuis le début)",
+    "export.col.last_site_status": "Dernier statut signalé",
+    "export.col.last_count_date": "Date du dernier comptage",
+    "export.col.evacuations": "Évacuations",
+    "export.col.last_evacuation": "Dernière évacuation",
+    "export.col.predecessor_id": "Campement précédent (avant évacuation)",
+    "export.col.successor_ids": "Campements suivants (après évacuation)",
+    "export.col.event_id": "Identifiant de l'évacuation",
+    "export.col.kind": "Type d'évacuation",
+    "export.col.people_source": "Source du nombre de personnes",
+    "export.col.without_solution": "Personnes sans solution",
+    "export.col.shelter": "Mise à l'abri",
+    "export.col.shelter_offered": "Mise à l'abri proposée",
+    "export.col.first_report": "Premier signalement",
+    "export.col.reports": "Signalements",
+    "export.col.associations": "Associations",
+    "export.col.record_ids": "Identifiants Airtable des signalements",
+    "export.col.zone": "Zone (H3)",
+    "export.col.camps": "Campements",
+    "export.col.gap": "Sans passage récent",
+    "export.error.dataset": "Jeu de données inconnu « {dataset} » : choisissez parmi {datasets}.",
+    "export.error.role_dataset": (
+        "Le jeu de données « {dataset} » n'est pas exportable avec le rôle {role}."
+    ),
+    "export.error.format": "Format inconnu « {format} » : choisissez parmi {formats}.",
+    "export.error.one_dataset": (
+        "Le format {format} contient un seul jeu de données par fichier : seul XLSX en "
+        "réunit plusieurs (une feuille chacun)."
+    ),
+    "export.error.not_mappable": (
+        "« {dataset} » n'a pas de position : exportez-le en CSV ou en XLSX."
+    ),
+    "cli.export.done": (
+        "Export écrit dans {path} : {rows} ligne(s) ({datasets}, {format}), du {start} au "
+        "{end}, rôle {role}."
+    ),
+    "cli.export.error": "Export impossible : {error}",
+    "cli.export.bad_date": (
+        "Date invalide « {value} » : attendu AAAA-MM-JJ (par exemple 2026-11-26)."
+    ),
+    "cli.export.dates_order": "La date de début ({start}) est après la date de fin ({end}).",
+    "cli.export.unknown_association": (
+        "Association inconnue « {name} » : choisissez parmi {associations}."
+    ),
+    "cli.export.no_role_export": "Le rôle {role} n'a accès à aucun export.",
+    "cli.export.unlocated": "{count} ligne(s) sans position laissée(s) de côté.",
+    "cli.export.csv_only": "--excel-fr ne s'applique qu'au format csv.",
+    "cli.export.missing": "Option {option} manquante : choisissez parmi {values}.",
+    "summary.title": "Synthèse pour le plaidoyer",
+    "summary.caption": (
+        "Une page imprimable pour la période et les filtres choisis dans la barre latérale. "
+        "Téléchargez-la, ouvrez-la dans votre navigateur puis « Imprimer » → « Enregistrer "
+        "en PDF » (ou utilisez le bouton Imprimer ci-dessous)."
+    ),
+    "summary.download": "Télécharger la synthèse (HTML)",
+    "summary.document_title": "Synthèse CartoCampement du {start} au {end}",
+    "summary.print": "Imprimer ou enregistrer en PDF",
+    "summary.heading": "Campements de personnes exilées — Paris et petite couronne",
+    "summary.period": "Synthèse du {start} au {end}",
+    "summary.filters": (
+        "Filtres appliqués : {filters}. Les chiffres ne portent que sur cette sélection."
+    ),
+    "summary.demo": "Données de démonstration : campements, personnes et passages sont fictifs.",
+    "summary.box.population": "personnes estimées au {date}",
+    "summary.box.minors": "dont mineurs non accompagnés",
+    "summary.box.evacuations": "évacuations sur la période",
+    "summary.box.without_solution": "personnes évacuées sans solution",
+    "summary.population.title": "Population estimée",
+    "summary.population.end": "Au {date} : {people} personnes dans {camps} campement(s).",
+    "summary.population.mean": "En moyenne sur la période : {people} personnes par jour.",
+    "summary.population.peak": "Au plus haut : {people} personnes, le {date}.",
+    "summary.population.minors": (
+        "Mineurs non accompagnés dans ces comptages : {minors} au dernier jour, {peak} au "
+        "plus haut."
+    ),
+    "summary.chart_alt": "Population estimée chaque jour, du {start} au {end}",
+    "summary.evac.title": "Évacuations",
+    "summary.evac.col.events": "Évacuations",
+    "summary.evac.col.people": "Personnes concernées",
+    "summary.evac.col.sheltered": "Mises à l'abri",
+    "summary.evac.col.without_solution": "Sans solution",
+    "summary.evac.col.minors": "dont MNA",
+    "summary.evac.all": "Avec mise à l'abri de toutes les personnes",
+    "summary.evac.partial": "Avec mise à l'abri d'une partie des personnes",
+    "summary.evac.none": "Sans aucune mise à l'abri",
+    "summary.evac.unknown": "Mise à l'abri non renseignée",
+    "summary.evac.total": "Total",
+    "summary.evac.groups": "Familles concernées : {families} ; enfants : {children}.",
+    "summary.evac.unknown_people": (
+        "{count} évacuation(s) sans nombre de personnes connu (ni signalé, ni comptage "
+        "récent) : elles ne comptent pas dans les personnes concernées."
+    ),
+    "summary.services.title": "Services délivrés",
+    "summary.services.activity": (
+        "{passages} passages de maraude dans {camps} campements ; associations : {associations}."
+    ),
+    "summary.method.title": "Méthode",
+    "summary.method.population": (
+        "Population estimée : pour chaque campement actif un jour donné, son dernier "
+        "comptage des {window} derniers jours, additionné. Ce n'est jamais la somme des "
+        "passages : un campement visité trois fois ne compte qu'une fois."
+    ),
+    "summary.method.not_counted": (
+        "Ne sont pas comptées : les personnes hors des campements visités (à la rue de façon "
+        "isolée, hébergées chez des tiers, dans des lieux non visités), les campements sans "
+        "comptage depuis plus de {window} jours, et les maraudes des associations qui "
+        "n'utilisent pas l'outil. Les comptages se font à vue : ce sont des minimums."
+    ),
+    "summary.method.evacuations": (
+        "Évacuations : une par campement et par jour, même signalée par plusieurs "
+        "associations. Personnes concernées : le nombre signalé lors de l'évacuation, sinon "
+        "le dernier comptage de la semaine précédente ; « sans solution » : personnes "
+        "concernées moins personnes mises à l'abri."
+    ),
+    "summary.method.minors": (
+        "Mineurs non accompagnés : tels que signalés par les équipes (âge déclaré, non "
+        "vérifié), dans les mêmes comptages que la population estimée."
+    ),
+    "summary.method.services": (
+        "Services : articles distribués tels que saisis par les équipes ; une fiche envoyée "
+        "deux fois n'est comptée qu'une fois."
+    ),
+    "summary.method.small_counts": (
+        "Les nombres entre 1 et {threshold} exclu sont masqués et affichés « <{threshold} »."
+    ),
+    "summary.footer": "Source : CartoCampement, données des maraudes — édité le {when}.",
+    "summary.recorded": "Téléchargement inscrit au journal d'audit.",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}

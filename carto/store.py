@@ -4,14 +4,19 @@ Records are stored as the JSON Airtable sent, never reshaped, so that normalisat
 be rerun on the same input. Every committed change bumps ``version``, the key of every
 cache built on the snapshot. Sync bookkeeping lives beside the records: the API calls made
 per month and a log of sync attempts; writing it alone does not bump the version.
+Access control lives there too (DESIGN §5, issue 6), shared by every session and kept
+across restarts: the audit log, failed sign-ins and lockouts, and each account's session
+epoch (bumped to revoke every session and cookie already issued).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +48,27 @@ CREATE TABLE IF NOT EXISTS syncs (
     api_calls   INTEGER NOT NULL DEFAULT 0,
     error       TEXT
 );
+CREATE TABLE IF NOT EXISTS audit_log (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       TEXT NOT NULL,
+    event    TEXT NOT NULL,
+    username TEXT NOT NULL DEFAULT '',
+    details  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at);
+CREATE TABLE IF NOT EXISTS login_failures (
+    username     TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    last_failure TEXT NOT NULL,
+    locked_until TEXT
+);
+CREATE TABLE IF NOT EXISTS user_sessions (
+    username  TEXT PRIMARY KEY,
+    epoch     INTEGER NOT NULL DEFAULT 0,
+    last_seen TEXT
+);
 """
+AUDIT_COLUMNS = ("at", "event", "username", "details")
 SYNC_LOG_COLUMNS = (
     "started_at",
     "finished_at",
@@ -59,6 +84,26 @@ SYNC_LOG_COLUMNS = (
 _ID_CHUNK = 500
 
 Record = dict[str, Any]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime:
+    value = value or dt.datetime.now(dt.UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return _utc(dt.datetime.fromisoformat(value)) if value else None
+
+
+@dataclass(frozen=True)
+class LoginState:
+    """Failed sign-ins in a row for one account, and until when it is locked."""
+
+    failures: int = 0
+    locked_until: dt.datetime | None = None
+
+    def locked(self, now: dt.datetime | None = None) -> bool:
+        return self.locked_until is not None and _utc(now) < self.locked_until
 
 
 class SnapshotStore:
@@ -263,3 +308,147 @@ class SnapshotStore:
     def version(self) -> int:
         """Bumped by every committed write: the cache key of everything built on the store."""
         return int(self.meta("version", 0))
+
+    # ------------------------------------------------------------ access control
+
+    def log_event(
+        self,
+        event: str,
+        username: str = "",
+        details: Mapping[str, Any] | None = None,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Append one entry to the audit log (who, what, when, details as JSON)."""
+        with self.transaction(bump_version=False) as conn:
+            conn.execute(
+                "INSERT INTO audit_log(at, event, username, details) VALUES (?, ?, ?, ?)",
+                (
+                    _utc(at).isoformat(),
+                    event,
+                    username,
+                    json.dumps(dict(details or {}), ensure_ascii=False, default=str),
+                ),
+            )
+
+    def audit_log(
+        self, limit: int = 500, event: str | None = None, username: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest audit entries, newest first (``at`` as an aware datetime, ``details``
+        as a dict), optionally of one event or one account."""
+        where, args = [], []
+        if event:
+            where.append("event = ?")
+            args.append(event)
+        if username:
+            where.append("username = ?")
+            args.append(username)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_log {clause} "
+                "ORDER BY id DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        finally:
+            conn.close()
+        return [
+            {"at": _time(at), "event": ev, "username": user, "details": json.loads(details)}
+            for at, ev, user, details in rows
+        ]
+
+    def login_state(self, username: str) -> LoginState:
+        """Failed sign-ins in a row and lock of an account (an expired lock still shows
+        its time: ``LoginState.locked`` says whether it holds now)."""
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT failures, locked_until FROM login_failures WHERE username = ?",
+                (username,),
+            ).fetchone()
+        finally:
+            conn.close()
+        return LoginState() if row is None else LoginState(int(row[0]), _time(row[1]))
+
+    def record_failed_login(
+        self,
+        username: str,
+        max_failures: int,
+        lockout: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> LoginState:
+        """Count one failed sign-in; the ``max_failures``-th in a row locks the account
+        for ``lockout``. Atomic across processes; a lock that has expired starts a new
+        count."""
+        now = _utc(now)
+        with self.transaction(bump_version=False) as conn:
+            row = conn.execute(
+                "SELECT failures, locked_until FROM login_failures WHERE username = ?",
+                (username,),
+            ).fetchone()
+            failures = 0 if row is None else int(row[0])
+            until = None if row is None else _time(row[1])
+            if until is not None and until <= now:
+                failures, until = 0, None
+            failures += 1
+            if max_failures > 0 and failures >= max_failures and until is None:
+                until = now + lockout
+            conn.execute(
+                "INSERT INTO login_failures(username, failures, last_failure, locked_until) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+                "failures = excluded.failures, last_failure = excluded.last_failure, "
+                "locked_until = excluded.locked_until",
+                (username, failures, now.isoformat(), until.isoformat() if until else None),
+            )
+        return LoginState(failures, until)
+
+    def clear_failed_logins(self, username: str) -> bool:
+        """Forget an account's failed sign-ins and lift its lock; True when there was
+        something to clear."""
+        with self.transaction(bump_version=False) as conn:
+            cur = conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+        return cur.rowcount > 0
+
+    def session_epoch(self, username: str) -> int:
+        """The account's session epoch: sessions and cookies of another epoch are refused."""
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT epoch FROM user_sessions WHERE username = ?", (username,)
+            ).fetchone()
+        finally:
+            conn.close()
+        return 0 if row is None else int(row[0])
+
+    def bump_session_epoch(self, username: str) -> int:
+        """Revoke every session and cookie issued to the account; returns the new epoch."""
+        with self.transaction(bump_version=False) as conn:
+            conn.execute(
+                "INSERT INTO user_sessions(username, epoch) VALUES (?, 1) "
+                "ON CONFLICT(username) DO UPDATE SET epoch = epoch + 1",
+                (username,),
+            )
+            (epoch,) = conn.execute(
+                "SELECT epoch FROM user_sessions WHERE username = ?", (username,)
+            ).fetchone()
+        return int(epoch)
+
+    def last_seen(self, username: str) -> dt.datetime | None:
+        """When a session of the account was last active (for the idle timeout)."""
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                "SELECT last_seen FROM user_sessions WHERE username = ?", (username,)
+            ).fetchone()
+        finally:
+            conn.close()
+        return None if row is None else _time(row[0])
+
+    def touch_session(self, username: str, now: dt.datetime | None = None) -> None:
+        """Record activity of a session of the account."""
+        with self.transaction(bump_version=False) as conn:
+            conn.execute(
+                "INSERT INTO user_sessions(username, epoch, last_seen) VALUES (?, 0, ?) "
+                "ON CONFLICT(username) DO UPDATE SET last_seen = excluded.last_seen",
+                (username, _utc(now).isoformat()),
+            )

@@ -23,14 +23,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pyairtable import formulas
 from pyairtable.api.table import Table
 
-from carto import dataset, schema
+from carto import dataset, privacy, schema
 from carto.airtable_client import (
     AirtableClient,
     AirtableError,
@@ -312,9 +312,15 @@ def _commit(
     """Write both tables, the sync metadata and the bookkeeping in one transaction; the
     version is bumped only when a record changed (or after a full listing)."""
     started = entry["started_at"]
+    # Retention (DESIGN §5): comments past [privacy] comment_retention_days never enter
+    # the snapshot, and those that have aged past it leave it.
+    retention = privacy.CommentRetention.from_settings(settings, _parse_time(started) or _utc_now())
+    passages = fetched["passages"]
+    fetched = {**fetched, "passages": replace(passages, records=retention.strip(passages.records))}
     with store.transaction(bump_version=False) as conn:
         stats = {key: _apply(store, conn, key, fetched[key]) for key in TABLE_KEYS}
-        if entry["mode"] == "full" or any(s.changed or s.deleted for s in stats.values()):
+        purged = retention.purge(store, conn)
+        if entry["mode"] == "full" or purged or any(s.changed or s.deleted for s in stats.values()):
             store.bump_version(conn)  # else keep every cache built on the snapshot
         meta: dict[str, Any] = {
             "source": "airtable",

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.support.app import ROOT, TIMEOUT, metric_int, run_page
+from tests.support.app import login, metric_int, new_app, run_page
 
 PAGES = [
     "pages/carte.py",
@@ -42,10 +41,10 @@ def test_filters_are_kept_across_pages(app_config: Path) -> None:
 
 def test_url_query_parameters_restore_the_filters(app_config: Path) -> None:
     plain = run_page("pages/tableau_de_bord.py")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at = new_app()
     at.query_params["periode"] = "7 derniers jours"  # the URL holds the labels
     at.query_params["assoc"] = "Croix-Rouge française"
-    at.run()  # the link opens the map page
+    login(at)  # the link opens the map page, after signing in
     assert not at.exception
     assert at.sidebar.selectbox(key="periode").value == "7j"
     assert at.sidebar.multiselect(key="assoc").value == ["Croix-Rouge française"]

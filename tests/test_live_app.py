@@ -10,17 +10,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from carto import sync
+from carto.accounts import COOKIE_KEY_ENV
 from carto.settings import CONFIG_ENV, TOKEN_ENV
 from carto.store import SnapshotStore
+from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD, login, new_app, write_accounts
 from tests.support.fake_airtable import FakeAirtable
 from tests.test_sync import T0, TOKEN, FakeClock, make_server, write_settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, FakeAirtable]]:
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(COOKIE_KEY_ENV, TEST_COOKIE_KEY)
+    write_accounts(tmp_path / "accounts.yaml", ("coordinateur",))
     monkeypatch.setattr(sync, "_GUARD", sync.RefreshGuard())  # no state from other tests
     server = make_server(FakeClock(T0), rate_limit=None, days=20)
     conf = write_settings(tmp_path, server, sync={"refresh_interval_seconds": 1})
@@ -30,8 +32,7 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
 
 
 def run(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
+    at = login(new_app(), "coordinateur", TEST_PASSWORD)
     if page:
         at.switch_page(page)
         at.run()

@@ -15,13 +15,15 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from carto import filters, privacy, sync
+from carto import filters, privacy, schema, sync
 from carto.analytics import (
     alerts,
     camps,
     datasets,
     events,
+    figures,
     hotspots,
+    needs,
     places,
     population,
     quality,
@@ -284,3 +286,44 @@ def protection_alerts(v: View) -> pd.DataFrame:
     """Camps with minors or families reported lately and nobody sheltered since."""
     now = _end_of(v.ds.today) + pd.Timedelta(days=1)
     return _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the dashboard draws for one period, computed once per view and period."""
+
+    passages: int
+    passages_before: int
+    services: pd.Series
+    services_before: pd.Series
+    weekly_passages: pd.DataFrame
+    weekly_items: pd.DataFrame
+    needs_weekly: pd.DataFrame
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _activity(
+    _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
+) -> Activity:
+    period = Period(start, end)
+    previous = period.previous()
+    rows = figures.in_period(_v.passages, period)
+    weekly = rows.assign(week=rows["day"].dt.to_period("W-SUN").dt.start_time)
+    given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
+    return Activity(
+        passages=len(rows),
+        passages_before=len(figures.in_period(_v.passages, previous)),
+        services=figures.services_delivered(_v.passages, period),
+        services_before=figures.services_delivered(_v.passages, previous),
+        weekly_passages=weekly.groupby(["week", "association"])
+        .size()
+        .rename("passages")
+        .reset_index(),
+        weekly_items=given.sum(axis=1).rename("items").reset_index(),
+        needs_weekly=needs.weekly_needs(_v.passages, start, end),
+    )
+
+
+def activity(v: View) -> Activity:
+    """Passages, services, weekly activity and needs of the view's period (cached)."""
+    return _activity(v, v.key, v.period.start, v.period.end)

@@ -1,4 +1,7 @@
-"""A real app (`streamlit run app.py` on demo data) and Debian's chromium, for browser tests."""
+"""A real app (`streamlit run app.py` on demo data) and Debian's chromium, for browser tests.
+
+Tests sign in through the real login form (demo accounts, password "demo"); the
+``signed_in`` browser context keeps the sign-in cookie, as a person's browser would."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,7 +82,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a browser still connected: do not hang
+            proc.kill()
+            proc.wait(timeout=20)
         log.close()
 
 
@@ -98,3 +106,43 @@ def browser() -> Iterator[object]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+COOKIE_NAME = "cartocampement_session"
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def sign_in(context: Any, url: str, username: str, password: str = "demo") -> Any:
+    """Open ``url`` in a new tab, fill the login form and wait for the first page."""
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('h1')].some(h => h.innerText !== 'Connexion')",
+        timeout=60_000,
+    )
+    return page
+
+
+def wait_for_cookie(context: Any, present: bool = True, timeout: float = 15.0) -> str | None:
+    """The sign-in cookie's value once the browser holds it (or once it is gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c["value"] for c in context.cookies() if c["name"] == COOKIE_NAME]
+        if bool(found and found[0]) == present:
+            return found[0] if found else None
+        time.sleep(0.2)
+    raise AssertionError(f"cookie {'never set' if present else 'still there'}")
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Any, app_url: str) -> Iterator[Any]:
+    """A browser context signed in as the demo coordinator (cookie kept)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = sign_in(context, app_url, "coordinateur")
+    wait_for_cookie(context)
+    page.close()
+    yield context
+    context.close()

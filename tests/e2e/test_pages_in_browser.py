@@ -15,8 +15,9 @@ from carto.map_view import FORGOTTEN, FRESH, LATE, RECENT
 pytestmark = pytest.mark.e2e
 
 
-def open_page(browser: Any, url: str, width: int = 1280, height: int = 900) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": height})
+def open_page(context: Any, url: str) -> Any:
+    """A new tab of a signed-in browser (the cookie signs the new session in)."""
+    page = context.new_page()
     page.goto(url)
     page.wait_for_selector("h1", timeout=60_000)
     return page
@@ -30,8 +31,8 @@ def camp_pixels(png: bytes) -> int:
     return int(close.any(axis=-1).sum())
 
 
-def test_map_draws_camps_over_paris(browser: Any, app_url: str, artifacts: Path) -> None:
-    page = open_page(browser, app_url)
+def test_map_draws_camps_over_paris(signed_in: Any, app_url: str, artifacts: Path) -> None:
+    page = open_page(signed_in, app_url)
     assert page.locator("h1").first.inner_text() == "Carte des campements"
     assert page.get_by_text("Données de démonstration").count() >= 1
     chart = page.locator("[data-testid='stDeckGlJsonChart']")
@@ -47,8 +48,8 @@ def test_map_draws_camps_over_paris(browser: Any, app_url: str, artifacts: Path)
     page.close()
 
 
-def test_dashboard_shows_figures(browser: Any, app_url: str, artifacts: Path) -> None:
-    page = open_page(browser, app_url + "/tableau_de_bord")
+def test_dashboard_shows_figures(signed_in: Any, app_url: str, artifacts: Path) -> None:
+    page = open_page(signed_in, app_url + "/tableau_de_bord")
     assert page.locator("h1").first.inner_text() == "Tableau de bord"
     metric = page.locator("[data-testid='stMetric']", has_text="Population estimée")
     value = metric.locator("[data-testid='stMetricValue']").inner_text()

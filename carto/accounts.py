@@ -1,0 +1,408 @@
+"""Accounts, roles, passwords, sign-in cookies and the safe-start check (DESIGN §5, §6).
+
+Accounts live in a YAML file outside git (``[auth] accounts_path``), in
+streamlit-authenticator's layout (``credentials.usernames.<name>``: ``name``, ``email``,
+``password`` as a bcrypt hash, ``roles``), written only by ``python -m carto users`` and
+the admin page. Demo mode ignores the file: it has one account per role, named after the
+role, password ``demo``, and those accounts exist nowhere else.
+
+The sign-in cookie is a JWT signed (HS256) with the cookie key, holding the account, its
+session epoch and an expiry: the server refuses it when the signature, the expiry, the
+account or the epoch does not match (logout and password change bump the epoch).
+
+Plain Python: no Streamlit here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import tempfile
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import jwt
+import yaml
+
+from carto.i18n import t
+from carto.settings import SECRETS_PATH, Settings
+
+ADMIN, COORDINATOR, VOLUNTEER, PARTNER = "admin", "coordinateur", "benevole", "partenaire"
+ROLES: tuple[str, ...] = (ADMIN, COORDINATOR, VOLUNTEER, PARTNER)
+DEMO_PASSWORD = "demo"
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything longer
+BCRYPT_ROUNDS = 12
+COOKIE_KEY_ENV = "CARTO_COOKIE_KEY"
+MIN_COOKIE_KEY_LENGTH = 32
+# Keys copied from examples and tutorials (streamlit-authenticator's among them): anyone
+# can sign cookies with them.
+KNOWN_DEFAULT_KEYS = frozenset(
+    {
+        "some_key",
+        "some_signature_key",
+        "random_signature_key",
+        "abcdef",
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "cookie_key",
+        "cookie-key",
+        "remplacez-moi",
+        "a-long-random-string-of-at-least-32-characters",
+    }
+)
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+_TOKEN_ALGORITHM = "HS256"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way; C is faster
+
+
+class AccountError(ValueError):
+    """An account operation was refused; the message (French) says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One named person: who, with which role, and the bcrypt hash of the password."""
+
+    username: str
+    name: str
+    role: str
+    password_hash: str
+    email: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.username
+
+
+# ------------------------------------------------------------------------ passwords
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are compared without case and surrounding spaces."""
+    return username.strip().lower()
+
+
+def check_username(username: str) -> str:
+    """The normalised username, or AccountError when it is not a valid one."""
+    name = normalise_username(username)
+    if not _USERNAME.match(name):
+        raise AccountError(t("accounts.error.username", username=username))
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(t("accounts.error.role", role=role, roles=", ".join(ROLES)))
+    return role
+
+
+def check_password(password: str) -> None:
+    """Refuse passwords too short to resist guessing, or too long for bcrypt."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(t("accounts.error.password_short", n=MIN_PASSWORD_LENGTH))
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise AccountError(t("accounts.error.password_long", n=MAX_PASSWORD_BYTES))
+
+
+def hash_password(password: str, rounds: int | None = None) -> str:
+    """The bcrypt hash of a password (same format as streamlit-authenticator's Hasher);
+    ``rounds`` defaults to ``BCRYPT_ROUNDS``."""
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        raise AccountError(t("accounts.error.password_long", n=MAX_PASSWORD_BYTES))
+    return bcrypt.hashpw(encoded, bcrypt.gensalt(rounds or BCRYPT_ROUNDS)).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """True when the password matches the hash; never raises on odd input."""
+    encoded = password.encode("utf-8")
+    if len(encoded) > MAX_PASSWORD_BYTES:
+        return False
+    try:
+        return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def authenticate(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
+    """The account when the password is right; an unknown name costs the same bcrypt
+    check as a known one, so that timing does not tell which accounts exist."""
+    account = accounts.get(normalise_username(username))
+    if account is None:
+        verify_password(password, _dummy_hash())
+        return None
+    return account if verify_password(password, account.password_hash) else None
+
+
+# ------------------------------------------------------------------- accounts file
+
+
+def accounts_path(settings: Settings) -> Path:
+    return settings.path("auth.accounts_path")
+
+
+def read_accounts(path: Path) -> dict[str, Account]:
+    """The accounts of a file (AccountError when it is unreadable or malformed)."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise AccountError(t("accounts.error.unreadable", path=path, error=exc)) from exc
+    users = (data.get("credentials") or {}).get("usernames") or {}
+    if not isinstance(users, Mapping):
+        raise AccountError(t("accounts.error.unreadable", path=path, error="credentials"))
+    accounts: dict[str, Account] = {}
+    for raw_name, entry in users.items():
+        entry = entry or {}
+        roles = [r for r in entry.get("roles") or [] if r in ROLES]
+        if not roles or not entry.get("password"):
+            raise AccountError(t("accounts.error.entry", path=path, username=raw_name))
+        name = normalise_username(str(raw_name))
+        accounts[name] = Account(
+            username=name,
+            name=str(entry.get("name") or ""),
+            role=roles[0],
+            password_hash=str(entry["password"]),
+            email=str(entry.get("email") or ""),
+        )
+    return accounts
+
+
+def write_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
+    """Replace the file atomically, readable by its owner only."""
+    users: dict[str, Any] = {
+        a.username: {
+            "name": a.name,
+            "email": a.email,
+            "password": a.password_hash,
+            "roles": [a.role],
+        }
+        for a in sorted(accounts.values(), key=lambda a: a.username)
+    }
+    text = (
+        "# CartoCampement accounts (bcrypt hashes). Never commit this file.\n"
+        "# Managed with `python -m carto users` or the admin page.\n"
+        + yaml.safe_dump({"credentials": {"usernames": users}}, allow_unicode=True)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".accounts-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_for_update(path: Path) -> dict[str, Account]:
+    return read_accounts(path) if path.exists() else {}
+
+
+def add_account(
+    path: Path,
+    username: str,
+    password: str,
+    role: str,
+    name: str = "",
+    email: str = "",
+    rounds: int | None = None,
+) -> Account:
+    """Create an account (AccountError if it exists or anything is invalid)."""
+    username, role = check_username(username), check_role(role)
+    check_password(password)
+    accounts = _load_for_update(path)
+    if username in accounts:
+        raise AccountError(t("accounts.error.exists", username=username))
+    account = Account(username, name.strip(), role, hash_password(password, rounds), email)
+    write_accounts(path, {**accounts, username: account})
+    return account
+
+
+def _existing(accounts: Mapping[str, Account], username: str) -> Account:
+    account = accounts.get(normalise_username(username))
+    if account is None:
+        raise AccountError(t("accounts.error.unknown", username=username))
+    return account
+
+
+def remove_account(path: Path, username: str) -> Account:
+    accounts = _load_for_update(path)
+    account = _existing(accounts, username)
+    write_accounts(path, {k: v for k, v in accounts.items() if k != account.username})
+    return account
+
+
+def set_password(path: Path, username: str, password: str, rounds: int | None = None) -> Account:
+    check_password(password)
+    accounts = _load_for_update(path)
+    account = _existing(accounts, username)
+    updated = Account(
+        account.username, account.name, account.role, hash_password(password, rounds), account.email
+    )
+    write_accounts(path, {**accounts, account.username: updated})
+    return updated
+
+
+def set_role(path: Path, username: str, role: str) -> Account:
+    role = check_role(role)
+    accounts = _load_for_update(path)
+    account = _existing(accounts, username)
+    updated = Account(account.username, account.name, role, account.password_hash, account.email)
+    write_accounts(path, {**accounts, account.username: updated})
+    return updated
+
+
+@cache
+def demo_accounts() -> dict[str, Account]:
+    """Demo mode's accounts: one per role, named after it, password ``demo`` (public, so
+    hashed at bcrypt's lowest cost)."""
+    digest = hash_password(DEMO_PASSWORD, rounds=4)
+    return {role: Account(role, "", role, digest) for role in ROLES}
+
+
+def load_accounts(settings: Settings) -> dict[str, Account]:
+    """The accounts that may sign in: the demo ones in demo mode, else the file's."""
+    if settings.demo:
+        return demo_accounts()
+    return read_accounts(accounts_path(settings))
+
+
+# ---------------------------------------------------------------------- cookie key
+
+
+def cookie_key_from_environment(secrets_path: Path = SECRETS_PATH) -> str | None:
+    """The cookie signing key from $CARTO_COOKIE_KEY, else from .streamlit/secrets.toml
+    (``CARTO_COOKIE_KEY = "..."``); never from the config file."""
+    key = os.environ.get(COOKIE_KEY_ENV)
+    if key:
+        return key
+    if secrets_path.exists():
+        try:
+            data = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+        value = data.get(COOKIE_KEY_ENV)
+        return str(value) if value else None
+    return None
+
+
+def cookie_key_problem(key: str | None) -> str | None:
+    """Why a cookie key cannot be used (French), or None when it can."""
+    if not key:
+        return t("safe_start.key_missing", env=COOKIE_KEY_ENV)
+    if key.strip().lower() in KNOWN_DEFAULT_KEYS:
+        return t("safe_start.key_default", env=COOKIE_KEY_ENV)
+    if len(key) < MIN_COOKIE_KEY_LENGTH:
+        return t("safe_start.key_short", env=COOKIE_KEY_ENV, n=MIN_COOKIE_KEY_LENGTH)
+    if len(set(key)) < 8:
+        return t("safe_start.key_default", env=COOKIE_KEY_ENV)
+    return None
+
+
+@cache
+def _process_demo_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def effective_cookie_key(settings: Settings, key: str | None) -> str:
+    """The key that signs cookies: the configured one, or in demo mode (when none is
+    usable) a random key of this process (demo cookies then end with the process)."""
+    if key and cookie_key_problem(key) is None:
+        return key
+    if settings.demo:
+        return _process_demo_key()
+    raise AccountError(cookie_key_problem(key) or "")
+
+
+def startup_problems(
+    settings: Settings,
+    key: str | None,
+    read: Callable[[Path], Mapping[str, Account]] = read_accounts,
+) -> list[str]:
+    """What keeps the app from starting outside demo mode (French, each with its fix):
+    an unusable cookie key, a missing, unreadable or empty accounts file (read with
+    ``read``: the app passes a cached reader)."""
+    if settings.demo:
+        return []
+    problems = []
+    key_problem = cookie_key_problem(key)
+    if key_problem:
+        problems.append(key_problem)
+    path = accounts_path(settings)
+    if not path.exists():
+        problems.append(t("safe_start.no_accounts", path=path))
+    else:
+        try:
+            accounts = read(path)
+        except AccountError as exc:
+            problems.append(str(exc))
+        else:
+            if not accounts:
+                problems.append(t("safe_start.no_accounts", path=path))
+    return problems
+
+
+# ------------------------------------------------------------------ sign-in cookie
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a valid cookie says: the account and the session epoch it was issued in."""
+
+    username: str
+    epoch: int
+    issued_at: dt.datetime
+
+
+def issue_token(
+    username: str, epoch: int, key: str, expiry_days: float, now: dt.datetime | None = None
+) -> str:
+    """A signed cookie value for the account in its current session epoch."""
+    now = now or dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": username,
+        "epoch": epoch,
+        "iat": int(now.timestamp()),
+        "exp": int((now + dt.timedelta(days=expiry_days)).timestamp()),
+    }
+    return jwt.encode(claims, key, algorithm=_TOKEN_ALGORITHM)
+
+
+def read_token(token: str, key: str, now: dt.datetime | None = None) -> Claims | None:
+    """The claims of a cookie signed with ``key`` and not expired at ``now``; None for
+    anything else (another key, tampered, expired, issued in the future, malformed)."""
+    try:
+        data = jwt.decode(
+            token,
+            key,
+            algorithms=[_TOKEN_ALGORITHM],
+            options={"require": ["sub", "exp", "iat"], "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    moment = (now or dt.datetime.now(dt.UTC)).timestamp()
+    sub, epoch, iat, exp = data["sub"], data.get("epoch"), data["iat"], data["exp"]
+    if not isinstance(sub, str) or not isinstance(epoch, int) or isinstance(epoch, bool):
+        return None
+    if not isinstance(iat, int | float) or not isinstance(exp, int | float):
+        return None
+    if exp <= moment or iat > moment + 300:
+        return None
+    return Claims(sub, epoch, dt.datetime.fromtimestamp(iat, dt.UTC))

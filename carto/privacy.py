@@ -1,0 +1,320 @@
+"""Privacy by role, applied to the data before any page or export sees it (DESIGN §5).
+
+``for_role(dataset, role, settings)`` returns the dataset a role may see:
+
+- admin, coordinateur, benevole: the dataset as normalised (exact positions; free text
+  already scrubbed of phone numbers and e-mails by ``carto.normalise``);
+- partenaire: every position moved to the centre of its H3 zone (``[privacy]
+  partner_h3_resolution``), the same zone for every passage of a camp so that anything
+  derived (camp positions, medians, zones) is a zone centre too; counts between 1 and
+  the threshold minus one (``[privacy] small_count_threshold``) removed, with a boolean
+  ``<column>_suppressed`` column telling the interface to show "<5"; no comments, no
+  team names, no free-text place descriptions, site names or notes, no data-quality
+  details (they quote what was typed).
+
+Frames derived from a partner's dataset keep those properties for positions and for
+latest counts and sums; a derived *difference* or *mean* (people minus sheltered, a
+weekly average) can fall under the threshold again: ``protect_frame`` is the last guard
+for such frames and for every export.
+
+Exports: ``exportable(role, dataset)`` says which datasets a role may export at all;
+an export applies ``for_role`` to the dataset, then ``protect_frame`` to what it writes,
+and logs itself with ``carto.audit.record_export``.
+
+Retention (``[privacy] comment_retention_days``): ``CommentRetention`` removes comments
+of old passages from the snapshot, inside the sync's transaction.
+
+Plain Python: no Streamlit here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import h3
+import numpy as np
+import pandas as pd
+
+from carto import schema
+from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
+from carto.dataset import Dataset
+from carto.i18n import t
+from carto.settings import Settings
+from carto.store import Record, SnapshotStore
+
+# Counts of people and items in a passage; a partner never sees one in (0, threshold).
+COUNT_COLUMNS: tuple[str, ...] = (
+    "people",
+    *schema.PEOPLE_COUNTS,
+    "tents",
+    *schema.DISTRIBUTIONS,
+    "sheltered",
+)
+# Counts that frames derived from passages may hold besides those.
+DERIVED_COUNT_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, "without_solution")
+SUPPRESSED_SUFFIX = "_suppressed"
+POSITION_COLUMNS = ("latitude", "longitude")
+# Free text a partner never sees: it may name people, teams or describe the exact place.
+PARTNER_HIDDEN_PASSAGE_TEXT = ("comment", "team", "location_text")
+PARTNER_HIDDEN_SITE_TEXT = ("name", "notes")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """What a role may see. The default is everything (positions, comments, counts)."""
+
+    exact_positions: bool = True
+    comments: bool = True
+    free_text: bool = True
+    zone_resolution: int = 8
+    small_count_threshold: int = 0  # 0 or 1: no count is suppressed
+
+    @property
+    def variant(self) -> str:
+        """Distinguishes this view from others of the same snapshot in cache keys."""
+        if self == FULL:
+            return ""
+        parts = []
+        if not self.exact_positions:
+            parts.append(f"zone{self.zone_resolution}")
+        if not self.comments:
+            parts.append("nocomment")
+        if not self.free_text:
+            parts.append("notext")
+        if self.small_count_threshold > 1:
+            parts.append(f"min{self.small_count_threshold}")
+        return "-".join(parts) or repr(self)  # never "" unless FULL
+
+
+FULL = Policy()
+# Exports by role (DESIGN §5): admin and coordinateur everything, benevole nothing,
+# partenaire only aggregated datasets (through its policy: zone positions, "<5").
+AGGREGATED_DATASETS = frozenset({"zones", "population"})
+
+
+def exportable(role: str, dataset: str) -> bool:
+    """Whether ``role`` may export ``dataset`` (a name of ``export --dataset``)."""
+    if role in (ADMIN, COORDINATOR):
+        return True
+    return role == PARTNER and dataset in AGGREGATED_DATASETS
+
+
+def policy_for(role: str, settings: Settings) -> Policy:
+    """The policy of a role (ValueError for an unknown role: nothing is shown)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if role == PARTNER:
+        return Policy(
+            exact_positions=False,
+            comments=False,
+            free_text=False,
+            zone_resolution=int(settings["privacy.partner_h3_resolution"]),
+            small_count_threshold=int(settings["privacy.small_count_threshold"]),
+        )
+    return FULL
+
+
+def for_role(ds: Dataset, role: str, settings: Settings) -> Dataset:
+    """The dataset as ``role`` may see it."""
+    return apply(ds, policy_for(role, settings))
+
+
+def apply(ds: Dataset, policy: Policy) -> Dataset:
+    """The dataset with the policy applied (the same object under the full policy)."""
+    if policy == FULL:
+        return ds
+    passages, sites, quarantine = ds.passages, ds.sites, ds.quarantine
+    if not policy.exact_positions:
+        passages, sites = blur_positions(passages, sites, policy.zone_resolution)
+    if not policy.comments:
+        passages = _blank(passages, ["comment"])
+    if not policy.free_text:
+        passages = _blank(passages, PARTNER_HIDDEN_PASSAGE_TEXT)
+        passages = _without_flag_texts(passages)
+        sites = _without_flag_texts(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
+        quarantine = quarantine.iloc[0:0]
+    if policy.small_count_threshold > 1:
+        passages = suppress_small_counts(passages, COUNT_COLUMNS, policy.small_count_threshold)
+    return dataclasses.replace(
+        ds, passages=passages, sites=sites, quarantine=quarantine, variant=policy.variant
+    )
+
+
+def _blank(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    present = [c for c in columns if c in frame.columns]
+    return frame.assign(**{c: pd.Series(pd.NA, index=frame.index, dtype="str") for c in present})
+
+
+def _without_flag_texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Flags quote what was typed (a place, a number): keep their codes, drop the texts."""
+    if "flags" not in frame.columns:
+        return frame
+    empty: pd.Series = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
+    return frame.assign(flags=empty)
+
+
+# --------------------------------------------------------------------- positions
+
+
+def zone_centres(
+    latitude: pd.Series, longitude: pd.Series, resolution: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The centre of the H3 cell of each position (NaN where the position is unknown)."""
+    lat_out = np.full(len(latitude), np.nan)
+    lon_out = np.full(len(latitude), np.nan)
+    centres: dict[str, tuple[float, float]] = {}
+    for i, (la, lo) in enumerate(zip(latitude.tolist(), longitude.tolist(), strict=True)):
+        if la is None or lo is None or pd.isna(la) or pd.isna(lo):
+            continue
+        cell = h3.latlng_to_cell(float(la), float(lo), resolution)
+        if cell not in centres:
+            centres[cell] = h3.cell_to_latlng(cell)
+        lat_out[i], lon_out[i] = centres[cell]
+    return lat_out, lon_out
+
+
+def is_zone_centre(latitude: float, longitude: float, resolution: int) -> bool:
+    """True when the position is (to floating-point precision) an H3 cell centre."""
+    cell = h3.latlng_to_cell(latitude, longitude, resolution)
+    c_lat, c_lon = h3.cell_to_latlng(cell)
+    return abs(c_lat - latitude) < 1e-9 and abs(c_lon - longitude) < 1e-9
+
+
+def blur_positions(
+    passages: pd.DataFrame, sites: pd.DataFrame, resolution: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Passages and sites with every position moved to a zone centre.
+
+    Each camp gets one zone, that of its site (when the site is known) or of the median
+    position of its passages, and all its passages take that zone's centre: a camp's
+    position, however it is derived later (median, its site's), is that centre too.
+    Camp membership was decided on exact positions before, so it does not change."""
+    site_lat, site_lon = zone_centres(sites["latitude"], sites["longitude"], resolution)
+    blurred_sites = sites.assign(latitude=site_lat, longitude=site_lon)
+    if passages.empty or "camp_id" not in passages.columns:
+        p_lat, p_lon = zone_centres(passages["latitude"], passages["longitude"], resolution)
+        return passages.assign(latitude=p_lat, longitude=p_lon), blurred_sites
+    camps = passages.groupby("camp_id")[list(POSITION_COLUMNS)].median()
+    site_pos = sites.set_index("S-" + sites["record_id"])[list(POSITION_COLUMNS)]
+    on_site = camps.index.intersection(site_pos.index)
+    camps.loc[on_site, list(POSITION_COLUMNS)] = site_pos.loc[on_site].to_numpy()
+    c_lat, c_lon = zone_centres(camps["latitude"], camps["longitude"], resolution)
+    camp_lat = pd.Series(c_lat, index=camps.index)
+    camp_lon = pd.Series(c_lon, index=camps.index)
+    own_lat, own_lon = zone_centres(passages["latitude"], passages["longitude"], resolution)
+    lat = camp_lat.reindex(passages["camp_id"]).to_numpy()
+    lon = camp_lon.reindex(passages["camp_id"]).to_numpy()
+    lat = np.where(np.isnan(lat), own_lat, lat)
+    lon = np.where(np.isnan(lon), own_lon, lon)
+    return passages.assign(latitude=lat, longitude=lon), blurred_sites
+
+
+# ------------------------------------------------------------------------ counts
+
+
+def suppress_small_counts(
+    frame: pd.DataFrame, columns: Sequence[str], threshold: int
+) -> pd.DataFrame:
+    """Counts in (0, threshold) replaced by missing values, each counted column gaining
+    a boolean ``<column>_suppressed`` (true where the interface shows "<threshold")."""
+    changes: dict[str, pd.Series] = {}
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[col], errors="coerce")
+        small = (values > 0) & (values < threshold)
+        small = small.fillna(False).astype(bool)
+        flag = col + SUPPRESSED_SUFFIX
+        if flag in frame.columns:
+            small = small | frame[flag].fillna(False).astype(bool)
+        changes[col] = frame[col].mask(small)
+        changes[flag] = small
+    return frame.assign(**changes) if changes else frame
+
+
+def small_count_label(threshold: int) -> str:
+    """What the interface shows for a suppressed count: "<5"."""
+    return t("privacy.small_count", n=threshold)
+
+
+def protect_frame(
+    frame: pd.DataFrame, policy: Policy, count_columns: Sequence[str] = DERIVED_COUNT_COLUMNS
+) -> pd.DataFrame:
+    """The last guard for a derived frame or an export: under ``policy``, positions
+    snapped to zone centres and small counts suppressed (a no-op for the full policy).
+    Snapping is idempotent: a zone centre stays where it is."""
+    out = frame
+    if not policy.exact_positions and all(c in out.columns for c in POSITION_COLUMNS):
+        lat, lon = zone_centres(out["latitude"], out["longitude"], policy.zone_resolution)
+        out = out.assign(latitude=lat, longitude=lon)
+    if policy.small_count_threshold > 1:
+        out = suppress_small_counts(out, count_columns, policy.small_count_threshold)
+    return out
+
+
+# --------------------------------------------------------------------- retention
+
+
+@dataclasses.dataclass(frozen=True)
+class CommentRetention:
+    """Removes the comment of passages older than the retention period from Airtable
+    records (as fetched, and as stored): the visit date decides, else the creation."""
+
+    cutoff: dt.datetime | None  # None: comments are kept
+    date_field: str
+    comment_field: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, now: dt.datetime) -> CommentRetention:
+        days = int(settings["privacy.comment_retention_days"])
+        mapping = schema.field_mapping(schema.PASSAGES, settings["airtable.passages_fields"])
+        cutoff = now - dt.timedelta(days=days) if days > 0 else None
+        return cls(cutoff, mapping.airtable_name("date"), mapping.airtable_name("comment"))
+
+    def _expired(self, record: Record) -> bool:
+        if self.cutoff is None:
+            return False
+        when = _parse_time(record.get("fields", {}).get(self.date_field))
+        when = when or _parse_time(record.get("createdTime"))
+        return when is not None and when < self.cutoff
+
+    def strip(self, records: Sequence[Record]) -> list[Record]:
+        """The records with the comment removed where it has expired."""
+        out = []
+        for rec in records:
+            if self.comment_field in rec.get("fields", {}) and self._expired(rec):
+                fields = {k: v for k, v in rec["fields"].items() if k != self.comment_field}
+                rec = {**rec, "fields": fields}
+            out.append(rec)
+        return out
+
+    def purge(self, store: SnapshotStore, conn: sqlite3.Connection) -> int:
+        """Inside a transaction: remove expired comments from the stored passages;
+        returns how many records changed."""
+        if self.cutoff is None:
+            return 0
+        path = '$.fields."' + self.comment_field.replace('"', '\\"') + '"'
+        rows = conn.execute(
+            "SELECT record FROM records WHERE table_key = 'passages' "
+            "AND json_extract(record, ?) IS NOT NULL",
+            (path,),
+        ).fetchall()
+        expired = [r for r in (json.loads(row[0]) for row in rows) if self._expired(r)]
+        if expired:
+            store.upsert(conn, "passages", self.strip(expired))
+        return len(expired)
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)

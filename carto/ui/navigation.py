@@ -1,0 +1,119 @@
+"""The one registry of pages: path, title, icon and the roles that may open each.
+
+``app.py`` builds ``st.navigation`` from ``pages_for(role)`` once the person is signed
+in: a page a role may not open is not registered at all, so its URL leads nowhere
+(Streamlit falls back to the default page). Add a page here, nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.util import calc_hash
+
+from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES, VOLUNTEER
+from carto.i18n import t
+
+EVERYONE = frozenset(ROLES)
+STAFF = frozenset({ADMIN, COORDINATOR})
+MAIN_SECTION = ""
+ADMIN_SECTION = "nav.section.admin"
+ACCOUNT_SECTION = "nav.section.account"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app and who may open it."""
+
+    path: str  # relative to app.py
+    title_key: str  # catalogue key of the title
+    icon: str
+    roles: frozenset[str]
+    section_key: str = MAIN_SECTION  # catalogue key of the sidebar section ("" for none)
+    default: bool = False
+
+    @property
+    def url_path(self) -> str:
+        """The URL Streamlit gives the page (from its file name)."""
+        return self.path.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/carte.py", "nav.map", ":material/map:", EVERYONE, default=True),
+    PageSpec("pages/tableau_de_bord.py", "nav.dashboard", ":material/monitoring:", EVERYONE),
+    PageSpec(
+        "pages/points_chauds.py", "nav.hotspots", ":material/local_fire_department:", EVERYONE
+    ),
+    PageSpec(
+        "pages/historique.py",
+        "nav.history",
+        ":material/timeline:",
+        frozenset({ADMIN, COORDINATOR, VOLUNTEER}),
+    ),
+    PageSpec(
+        "pages/coordination.py",
+        "nav.coordination",
+        ":material/groups:",
+        frozenset({ADMIN, COORDINATOR, PARTNER}),
+    ),
+    PageSpec("pages/synthese.py", "nav.summary", ":material/summarize:", STAFF),
+    PageSpec(
+        "pages/export.py",
+        "nav.export",
+        ":material/download:",
+        frozenset({ADMIN, COORDINATOR, PARTNER}),  # partenaire: aggregated only (issue 7)
+    ),
+    PageSpec("pages/qualite.py", "nav.quality", ":material/fact_check:", STAFF),
+    PageSpec(
+        "pages/admin_utilisateurs.py",
+        "nav.admin_users",
+        ":material/manage_accounts:",
+        frozenset({ADMIN}),
+        ADMIN_SECTION,
+    ),
+    PageSpec(
+        "pages/admin_journal.py",
+        "nav.admin_log",
+        ":material/history:",
+        frozenset({ADMIN}),
+        ADMIN_SECTION,
+    ),
+    PageSpec("pages/mon_compte.py", "nav.account", ":material/person:", EVERYONE, ACCOUNT_SECTION),
+)
+
+
+def specs_for(role: str, pages: Collection[PageSpec] = PAGES) -> list[PageSpec]:
+    """The pages a role may open, in menu order (none for an unknown role)."""
+    return [p for p in pages if role in p.roles]
+
+
+def pages_for(role: str) -> dict[str, list[StreamlitPage]]:
+    """The ``st.navigation`` argument for a role: sections of ``st.Page``."""
+    sections: dict[str, list[StreamlitPage]] = {}
+    for spec in specs_for(role):
+        title = t(spec.section_key) if spec.section_key else ""
+        sections.setdefault(title, []).append(
+            st.Page(
+                spec.path,
+                title=t(spec.title_key),
+                icon=spec.icon,
+                default=spec.default,
+            )
+        )
+    return sections
+
+
+def current_page_allowed(role: str, pages: Collection[PageSpec] = PAGES) -> bool:
+    """Whether ``role`` may see the page this script run is drawing. A page file missing
+    from the registry is refused: Streamlit may still run it directly on the first run
+    of a process. Streamlit names a page run by the hash of its URL path."""
+    ctx = get_script_run_ctx()
+    if ctx is None:  # not inside a Streamlit run: nothing is shown to anyone
+        return True
+    by_hash = {calc_hash(spec.url_path): spec for spec in pages}
+    spec = by_hash.get(ctx.page_script_hash)
+    return spec is not None and role in spec.roles

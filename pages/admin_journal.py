@@ -1,0 +1,101 @@
+"""Journal et API: the audit log, the Airtable API calls of the month, the last syncs."""
+
+import json
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from carto import audit, sync
+from carto.accounts import ADMIN
+from carto.i18n import format_datetime, format_int, t
+from carto.ui import auth, data
+
+conf = data.settings()
+auth.require_role(conf, ADMIN)
+store = auth.store(conf)
+st.title(t("admin.log.title"))
+
+st.subheader(t("admin.log.api"))
+if conf.demo:
+    st.info(t("admin.log.api_demo"))
+else:
+    budget = sync.budget_status(conf, store)
+    cols = st.columns(2)
+    cols[0].metric(t("admin.log.api_used"), format_int(budget.used))
+    total = format_int(budget.budget) if budget.budget > 0 else t("admin.log.api_unlimited")
+    cols[1].metric(t("admin.log.api_budget"), total)
+    if budget.budget > 0:
+        st.progress(min(budget.fraction, 1.0))
+    if budget.exhausted:
+        st.warning(
+            t("sync.error.budget_auto", used=format_int(budget.used), budget=total),
+            icon=":material/block:",
+        )
+    st.subheader(t("admin.log.syncs"))
+    syncs = pd.DataFrame(store.sync_log(50))
+    if syncs.empty:
+        st.caption(t("admin.log.no_sync"))
+    else:
+        started = pd.to_datetime(syncs["started_at"], utc=True, format="ISO8601")
+        syncs["started_at"] = started.dt.tz_convert(conf["general.timezone"])
+        st.dataframe(
+            syncs[
+                ["started_at", "mode", "ok", "fetched", "changed", "deleted", "api_calls"]
+            ].assign(error=syncs["error"].fillna("")),
+            hide_index=True,
+            column_config={
+                "started_at": st.column_config.DatetimeColumn(
+                    t("admin.log.col.started"), format="DD/MM/YYYY HH:mm"
+                ),
+                "mode": t("admin.log.col.mode"),
+                "ok": st.column_config.CheckboxColumn(t("admin.log.col.ok")),
+                "fetched": t("admin.log.col.fetched"),
+                "changed": t("admin.log.col.changed"),
+                "deleted": t("admin.log.col.deleted"),
+                "api_calls": t("admin.log.col.calls"),
+                "error": st.column_config.TextColumn(t("admin.log.col.error"), width="large"),
+            },
+        )
+
+st.subheader(t("admin.log.audit"))
+st.caption(t("admin.log.audit_caption"))
+cols = st.columns(2)
+event = cols[0].selectbox(
+    t("admin.log.event_filter"),
+    [None, *audit.EVENTS],
+    format_func=lambda e: t("admin.log.all_events") if e is None else audit.label(e),
+    key="audit_event",
+)
+who = cols[1].text_input(t("admin.log.user_filter"), key="audit_user").strip().lower()
+entries = store.audit_log(1000, event=event, username=who or None)
+if not entries:
+    st.caption(t("admin.log.empty"))
+    st.stop()
+
+
+def _details(d: dict[str, object]) -> str:
+    return ", ".join(
+        f"{k} : {json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}"
+        for k, v in d.items()
+    )
+
+
+tz = ZoneInfo(conf["general.timezone"])
+st.dataframe(
+    pd.DataFrame(
+        {
+            "at": [format_datetime(e["at"].astimezone(tz)) for e in entries],
+            "event": [audit.label(e["event"]) for e in entries],
+            "username": [e["username"] for e in entries],
+            "details": [_details(e["details"]) for e in entries],
+        }
+    ),
+    hide_index=True,
+    column_config={
+        "at": t("admin.log.col.at"),
+        "event": t("admin.log.col.event"),
+        "username": t("admin.log.col.username"),
+        "details": st.column_config.TextColumn(t("admin.log.col.details"), width="large"),
+    },
+)

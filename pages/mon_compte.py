@@ -1,0 +1,19 @@
+"""Mon compte: who I am, my role, change my password, sign out everywhere."""
+
+import streamlit as st
+
+from carto.i18n import t
+from carto.ui import auth, data
+
+conf = data.settings()
+user = auth.require_user(conf)
+st.title(t("account.title"))
+st.markdown(t("account.who", name=user.label, username=user.username, role=t(f"role.{user.role}")))
+st.caption(t(f"auth.demo.sees.{user.role}"))
+
+st.subheader(t("account.password.title"))
+auth.password_form(conf)
+
+st.subheader(t("account.sessions.title"))
+st.caption(t("account.sessions.help", minutes=int(conf["auth.idle_timeout_minutes"])))
+auth.logout_button(conf)

@@ -1,0 +1,326 @@
+"""Accounts, passwords, cookies, the safe-start check, the store's lockouts and audit log,
+and `python -m carto users` (issue 6): plain Python, no Streamlit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import stat
+from pathlib import Path
+
+import pytest
+
+from carto import accounts, audit, cli
+from carto.accounts import AccountError
+from carto.settings import Settings, load_settings
+from carto.store import SnapshotStore
+from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD, write_accounts
+
+NOW = dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.UTC)
+
+
+def live_settings(folder: Path) -> Settings:
+    path = folder / "config.toml"
+    path.write_text(
+        f'[airtable]\nbase_id = "appTEST"\n[store]\npath = "{folder / "snap.sqlite"}"\n',
+        encoding="utf-8",
+    )
+    return load_settings(path)
+
+
+# --------------------------------------------------------------------- accounts file
+
+
+def test_accounts_file_round_trip_with_bcrypt_hashes(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yaml"
+    accounts.add_account(path, "Alice", TEST_PASSWORD, "coordinateur", "Alice M.", rounds=4)
+    text = path.read_text(encoding="utf-8")
+    assert TEST_PASSWORD not in text and "$2b$04$" in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    known = accounts.read_accounts(path)
+    assert list(known) == ["alice"]  # names are lower-cased
+    assert known["alice"].role == "coordinateur" and known["alice"].name == "Alice M."
+    assert accounts.authenticate(known, " ALICE ", TEST_PASSWORD) == known["alice"]
+    assert accounts.authenticate(known, "alice", "wrong password!") is None
+    assert accounts.authenticate(known, "nobody", TEST_PASSWORD) is None
+
+
+def test_streamlit_authenticator_layout(tmp_path: Path) -> None:
+    """The file uses streamlit-authenticator's credentials layout, roles as a list."""
+    import yaml
+
+    path = write_accounts(tmp_path / "accounts.yaml", ("partenaire",))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entry = data["credentials"]["usernames"]["partenaire"]
+    assert entry["roles"] == ["partenaire"] and entry["password"].startswith("$2b$")
+
+
+def test_account_changes(tmp_path: Path) -> None:
+    path = write_accounts(tmp_path / "accounts.yaml", ("admin", "benevole"))
+    with pytest.raises(AccountError, match="existe déjà"):
+        accounts.add_account(path, "admin", TEST_PASSWORD, "admin", rounds=4)
+    accounts.set_password(path, "benevole", "une autre phrase secrète", rounds=4)
+    known = accounts.read_accounts(path)
+    assert accounts.authenticate(known, "benevole", "une autre phrase secrète")
+    accounts.set_role(path, "benevole", "partenaire")
+    assert accounts.read_accounts(path)["benevole"].role == "partenaire"
+    accounts.remove_account(path, "benevole")
+    assert list(accounts.read_accounts(path)) == ["admin"]
+    with pytest.raises(AccountError, match="Aucun compte"):
+        accounts.remove_account(path, "benevole")
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "message"),
+    [
+        ("a b", TEST_PASSWORD, "admin", "Identifiant invalide"),
+        ("é", TEST_PASSWORD, "admin", "Identifiant invalide"),
+        ("bob", "court", "admin", "trop court"),
+        ("bob", "x" * 73, "admin", "trop long"),
+        ("bob", TEST_PASSWORD, "chef", "Rôle inconnu"),
+    ],
+)
+def test_invalid_accounts_are_refused(
+    tmp_path: Path, username: str, password: str, role: str, message: str
+) -> None:
+    with pytest.raises(AccountError, match=message):
+        accounts.add_account(tmp_path / "a.yaml", username, password, role, rounds=4)
+    assert not (tmp_path / "a.yaml").exists()
+
+
+def test_overlong_password_never_raises_on_check() -> None:
+    digest = accounts.hash_password("a" * 72, rounds=4)
+    assert accounts.verify_password("a" * 72, digest)
+    assert not accounts.verify_password("a" * 100, digest)
+    assert not accounts.verify_password("x", "not a hash")
+
+
+def test_demo_accounts_exist_only_in_demo_mode(tmp_path: Path, demo_settings: Settings) -> None:
+    demo = accounts.load_accounts(demo_settings)
+    assert sorted(demo) == sorted(accounts.ROLES)
+    assert all(demo[r].role == r for r in accounts.ROLES)
+    assert accounts.authenticate(demo, "admin", "demo")
+    live = live_settings(tmp_path)
+    write_accounts(tmp_path / "accounts.yaml", ("coordinateur",))
+    known = accounts.load_accounts(live)
+    assert list(known) == ["coordinateur"]
+    assert accounts.authenticate(known, "coordinateur", "demo") is None
+    assert accounts.authenticate(known, "admin", "demo") is None
+
+
+# -------------------------------------------------------------------- safe start
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "Aucune clé de cookie"),
+        ("", "Aucune clé de cookie"),
+        ("some_signature_key", "valeur d'exemple"),
+        ("abcdef", "valeur d'exemple"),
+        ("a" * 40, "valeur d'exemple"),
+        ("x7Fq9LmZ2", "moins de 32 caractères"),
+    ],
+)
+def test_unusable_cookie_keys(key: str | None, message: str) -> None:
+    problem = accounts.cookie_key_problem(key)
+    assert problem is not None and message in problem
+
+
+def test_safe_start_needs_a_key_and_accounts_outside_demo(
+    tmp_path: Path, demo_settings: Settings
+) -> None:
+    assert accounts.startup_problems(demo_settings, None) == []
+    live = live_settings(tmp_path)
+    problems = accounts.startup_problems(live, None)
+    assert len(problems) == 2
+    assert "CARTO_COOKIE_KEY" in problems[0] and "users add" in problems[1]
+    write_accounts(tmp_path / "accounts.yaml", ("admin",))
+    assert accounts.startup_problems(live, TEST_COOKIE_KEY) == []
+    (tmp_path / "accounts.yaml").write_text("credentials: [", encoding="utf-8")
+    assert "illisible" in accounts.startup_problems(live, TEST_COOKIE_KEY)[0]
+
+
+def test_cookie_key_from_environment_or_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.delenv(accounts.COOKIE_KEY_ENV, raising=False)
+    assert accounts.cookie_key_from_environment(secrets) is None
+    secrets.write_text(f'CARTO_COOKIE_KEY = "{TEST_COOKIE_KEY}"\n', encoding="utf-8")
+    assert accounts.cookie_key_from_environment(secrets) == TEST_COOKIE_KEY
+    monkeypatch.setenv(accounts.COOKIE_KEY_ENV, "from-env")
+    assert accounts.cookie_key_from_environment(secrets) == "from-env"
+
+
+def test_demo_mode_signs_with_a_random_key_when_none_is_set(
+    tmp_path: Path, demo_settings: Settings
+) -> None:
+    key = accounts.effective_cookie_key(demo_settings, None)
+    assert len(key) >= 32 and accounts.effective_cookie_key(demo_settings, "short") == key
+    with pytest.raises(AccountError):
+        accounts.effective_cookie_key(live_settings(tmp_path), None)
+
+
+# ------------------------------------------------------------------------ cookies
+
+
+def test_cookie_signed_with_another_key_is_rejected() -> None:
+    token = accounts.issue_token("alice", 3, TEST_COOKIE_KEY, 7, NOW)
+    claims = accounts.read_token(token, TEST_COOKIE_KEY, NOW)
+    assert claims is not None and (claims.username, claims.epoch) == ("alice", 3)
+    other = "another-key-of-sufficient-length-0123456789"
+    assert accounts.read_token(token, other, NOW) is None
+    forged = accounts.issue_token("alice", 3, other, 7, NOW)
+    assert accounts.read_token(forged, TEST_COOKIE_KEY, NOW) is None
+
+
+def test_tampered_expired_or_malformed_cookies_are_rejected() -> None:
+    token = accounts.issue_token("alice", 0, TEST_COOKIE_KEY, 1, NOW)
+    header, payload, signature = token.split(".")
+    import base64
+    import json
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "admin"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+    assert (
+        accounts.read_token(f"{header}.{forged_payload.decode()}.{signature}", TEST_COOKIE_KEY)
+        is None
+    )
+    assert accounts.read_token(token, TEST_COOKIE_KEY, NOW + dt.timedelta(days=2)) is None
+    assert accounts.read_token("not-a-jwt", TEST_COOKIE_KEY) is None
+    unsigned = f"{header}.{payload}."
+    assert accounts.read_token(unsigned, TEST_COOKIE_KEY) is None
+
+
+# --------------------------------------------------------------- store: lockouts
+
+
+def test_lockout_after_max_failures_persists_across_store_objects(tmp_path: Path) -> None:
+    path = tmp_path / "snap.sqlite"
+    lock = dt.timedelta(minutes=15)
+    for i in range(4):
+        state = SnapshotStore(path).record_failed_login("alice", 5, lock, NOW)
+        assert state.failures == i + 1 and not state.locked(NOW)
+    state = SnapshotStore(path).record_failed_login("alice", 5, lock, NOW)
+    assert state.locked(NOW) and state.locked_until == NOW + lock
+    fresh = SnapshotStore(path)  # another session, another process, after a restart
+    assert fresh.login_state("alice").locked(NOW + dt.timedelta(minutes=14))
+    assert not fresh.login_state("alice").locked(NOW + dt.timedelta(minutes=15))
+    assert not fresh.login_state("bob").locked(NOW)
+    # after the lock, a new failure starts a new count
+    later = NOW + dt.timedelta(minutes=20)
+    assert fresh.record_failed_login("alice", 5, lock, later).failures == 1
+    assert fresh.clear_failed_logins("alice")
+    assert fresh.login_state("alice").failures == 0
+
+
+def test_session_epoch_and_last_seen(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    assert store.session_epoch("alice") == 0 and store.last_seen("alice") is None
+    store.touch_session("alice", NOW)
+    assert store.last_seen("alice") == NOW and store.session_epoch("alice") == 0
+    assert store.bump_session_epoch("alice") == 1
+    assert SnapshotStore(store.path).session_epoch("alice") == 1
+    assert store.last_seen("alice") == NOW
+
+
+def test_access_control_bookkeeping_does_not_bump_the_version(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    store.record_failed_login("a", 5, dt.timedelta(minutes=1))
+    store.bump_session_epoch("a")
+    store.touch_session("a")
+    store.log_event(audit.LOGIN, "a")
+    assert store.version == 0
+
+
+def test_audit_log_newest_first_and_filtered(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    store.log_event(audit.LOGIN, "alice", at=NOW)
+    store.log_event(audit.LOGIN_FAILED, "bob", {"failures": 1}, at=NOW)
+    audit.record_export(
+        store, "alice", dataset="passages", fmt="csv", rows=12, filters={"assoc": "Utopia 56"}
+    )
+    entries = store.audit_log()
+    assert [e["event"] for e in entries] == [audit.EXPORT, audit.LOGIN_FAILED, audit.LOGIN]
+    assert entries[0]["details"] == {
+        "dataset": "passages",
+        "format": "csv",
+        "rows": 12,
+        "filters": {"assoc": "Utopia 56"},
+    }
+    assert [e["event"] for e in store.audit_log(username="alice")] == [audit.EXPORT, audit.LOGIN]
+    assert len(store.audit_log(event=audit.LOGIN_FAILED)) == 1
+    assert all(audit.label(e).strip() and audit.label(e) != e for e in audit.EVENTS)
+
+
+# ------------------------------------------------------------------ command line
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], config: Path, *args: str
+) -> tuple[int, str, str]:
+    code = cli.main(["--config", str(config), "users", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = live_settings(tmp_path)
+    config = Path(str(conf.source))
+    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr("sys.stdin", io.StringIO(TEST_PASSWORD + "\n"))
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        config,
+        "add",
+        "Alice",
+        "--role",
+        "admin",
+        "--name",
+        "Alice M.",
+        "--password-stdin",
+    )
+    assert code == 0 and "« alice » créé" in out
+    known = accounts.read_accounts(tmp_path / "accounts.yaml")
+    assert accounts.authenticate(known, "alice", TEST_PASSWORD)
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("court\n"))
+    code, _, err = run_cli(
+        monkeypatch, capsys, config, "add", "bob", "--role", "benevole", "--password-stdin"
+    )
+    assert code == 1 and "trop court" in err
+
+    store = SnapshotStore(conf.store_path)
+    for _ in range(5):
+        store.record_failed_login("alice", 5, dt.timedelta(minutes=15))
+    code, out, _ = run_cli(monkeypatch, capsys, config, "list")
+    assert code == 0 and "alice" in out and "admin" in out and "verrouillé" in out
+    code, out, _ = run_cli(monkeypatch, capsys, config, "unlock", "alice")
+    assert code == 0 and "déverrouillé" in out
+    assert not store.login_state("alice").locked()
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("une toute nouvelle phrase\n"))
+    code, out, _ = run_cli(monkeypatch, capsys, config, "passwd", "alice", "--password-stdin")
+    assert code == 0 and store.session_epoch("alice") == 1
+    known = accounts.read_accounts(tmp_path / "accounts.yaml")
+    assert accounts.authenticate(known, "alice", "une toute nouvelle phrase")
+
+    code, out, _ = run_cli(monkeypatch, capsys, config, "remove", "alice")
+    assert code == 0 and store.session_epoch("alice") == 2
+    assert accounts.read_accounts(tmp_path / "accounts.yaml") == {}
+    code, _, err = run_cli(monkeypatch, capsys, config, "remove", "alice")
+    assert code == 1 and "Aucun compte" in err
+
+    events = [e["event"] for e in store.audit_log()]
+    assert events == [
+        audit.USER_REMOVED,
+        audit.PASSWORD_CHANGED,
+        audit.UNLOCK,
+        audit.USER_ADDED,
+    ]
+    assert store.audit_log()[0]["details"]["by"].startswith("cli")

@@ -1,0 +1,448 @@
+"""Sign-in, roles and privacy as the app enforces them, under Streamlit's AppTest (issue 6).
+
+Pages a role may not open are not registered (not even reachable by URL); a lockout
+lives in the store and outlasts the app instance; cookies signed with another key, from
+a revoked session or after the idle timeout are refused; a partner's map holds only zone
+centres.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import h3
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+from carto import accounts, audit, sync
+from carto.accounts import COOKIE_KEY_ENV, ROLES
+from carto.dataset import demo_key, generate_demo, write_demo_snapshot
+from carto.settings import CONFIG_ENV, load_settings
+from carto.store import SnapshotStore
+from carto.ui import auth, navigation
+from tests.support.app import (
+    ROOT,
+    TEST_COOKIE_KEY,
+    TEST_PASSWORD,
+    login,
+    new_app,
+    submit_login,
+    write_accounts,
+)
+
+MAP_TITLE = "Carte des campements"
+
+
+def store_of(config: Path) -> SnapshotStore:
+    return SnapshotStore(load_settings(config).store_path)
+
+
+def is_login_page(at: AppTest) -> bool:
+    return "login_username" in [w.key for w in at.text_input]
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("error", "warning", "info", "success") for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def registered(at: AppTest) -> set[str]:
+    return {
+        Path(str(info["script_path"])).relative_to(ROOT).as_posix()
+        for info in at._registered_pages.values()
+        if info.get("script_path")
+    }
+
+
+def open_url(at: AppTest, url_path: str) -> AppTest:
+    """What a browser does when a URL is typed: ask for the page by its path, whether
+    registered or not (``AppTest.switch_page`` refuses unregistered pages itself).
+
+    AppTest starts every run as Streamlit does the first run of a process, treating
+    ``pages/`` as directly reachable pages (app.py and its navigation are skipped): the
+    worst case, where only the data layer's check stands. With the navigation, the
+    browser test shows the fallback to the map."""
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
+@pytest.fixture
+def demo_key_env(app_config: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Demo mode with a known cookie key (to forge and check cookies)."""
+    monkeypatch.setenv(COOKIE_KEY_ENV, TEST_COOKIE_KEY)
+    return app_config
+
+
+@pytest.fixture
+def live_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A live (non-demo) configuration: accounts file, cookie key, a snapshot holding the
+    demo records; no refresh ever reaches out for Airtable."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[airtable]\nbase_id = "appTEST"\n[store]\npath = "{tmp_path / "snap.sqlite"}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    monkeypatch.setenv(COOKIE_KEY_ENV, TEST_COOKIE_KEY)
+    monkeypatch.setattr(sync, "refresh_in_background", lambda *a, **k: None)
+    write_accounts(tmp_path / "accounts.yaml")
+    conf = load_settings(config)
+    today = dt.date.today()
+    base = generate_demo(conf.with_values(demo__days=30), today)
+    write_demo_snapshot(SnapshotStore(conf.store_path), base, demo_key(conf, today))
+    yield config
+
+
+# ------------------------------------------------------------------ login page
+
+
+def test_demo_login_page_lists_the_demo_accounts(app_config: Path) -> None:
+    at = new_app().run()
+    assert at.title[0].value == "Connexion"
+    assert is_login_page(at)
+    accounts_table = at.dataframe[0].value
+    assert sorted(accounts_table["account"]) == sorted(ROLES)
+    assert set(accounts_table["password"]) == {"demo"}
+    assert not at.metric and not at.get("deck_gl_json_chart")  # no data before sign-in
+
+
+def test_wrong_password_is_refused_in_french(app_config: Path) -> None:
+    at = submit_login(new_app().run(), "admin", "pas le bon")
+    assert is_login_page(at)
+    assert "Identifiant ou mot de passe incorrect" in texts(at)
+    assert at.text_input(key="login_password").value == ""
+
+
+def test_live_mode_has_no_demo_account(live_config: Path) -> None:
+    at = new_app().run()
+    assert is_login_page(at) and not at.dataframe
+    assert "demo" not in texts(at)
+    for role in ROLES:
+        submit_login(at, role, "demo")
+        assert is_login_page(at), role
+    login(at, "admin", TEST_PASSWORD)
+    assert at.title[0].value == MAP_TITLE
+
+
+# ------------------------------------------------------------------ safe start
+
+
+@pytest.mark.parametrize(
+    ("key", "accounts_file", "message"),
+    [
+        (None, True, "Aucune clé de cookie"),
+        ("some_signature_key", True, "valeur d'exemple"),
+        ("trop-courte-0123456789", True, "moins de 32 caractères"),
+        (TEST_COOKIE_KEY, False, "Aucun compte"),
+    ],
+)
+def test_safe_start_refuses_to_start(
+    live_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str | None,
+    accounts_file: bool,
+    message: str,
+) -> None:
+    if key is None:
+        monkeypatch.delenv(COOKIE_KEY_ENV)
+    else:
+        monkeypatch.setenv(COOKIE_KEY_ENV, key)
+    if not accounts_file:
+        (live_config.parent / "accounts.yaml").unlink()
+    at = new_app().run()
+    assert not at.exception
+    assert at.title[0].value == "CartoCampement ne peut pas démarrer"
+    assert any(message in m.value for m in at.markdown)
+    assert not is_login_page(at)
+    open_url(at, "tableau_de_bord")
+    assert at.title[0].value == "CartoCampement ne peut pas démarrer" and not at.metric
+
+
+def test_demo_mode_starts_without_a_cookie_key(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(COOKIE_KEY_ENV, raising=False)
+    at = login(new_app(), "benevole")
+    assert at.title[0].value == MAP_TITLE
+
+
+# ------------------------------------------------------------- pages by role
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_only_its_pages(app_config: Path, role: str) -> None:
+    at = login(new_app(), role)
+    allowed = navigation.specs_for(role)
+    forbidden = [spec for spec in navigation.PAGES if spec not in allowed]
+    assert registered(at) == {spec.path for spec in allowed}
+    for spec in forbidden:  # not registered by the navigation: no way to switch there
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(spec.path)
+    for spec in allowed:
+        at.switch_page(spec.path).run()
+        assert not at.exception, (role, spec.path, [e.value for e in at.exception])
+        assert at.title, (role, spec.path)
+        assert "Votre rôle" not in texts(at) and not is_login_page(at), (role, spec.path)
+    for spec in forbidden:
+        open_url(at, spec.url_path)
+        assert not at.exception
+        assert "Votre rôle ne donne pas accès" in texts(at), (role, spec.path)
+        assert not at.title and not at.metric and not at.dataframe, (role, spec.path)
+
+
+def test_page_registry_matches_the_pages_folder() -> None:
+    """Every file of pages/ is in the registry: an unlisted page would be refused to
+    everyone (Streamlit can still run a pages/ file directly)."""
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py")}
+    listed = {spec.path for spec in navigation.PAGES}
+    assert listed == on_disk
+    assert all(spec.roles <= set(ROLES) and spec.roles for spec in navigation.PAGES)
+    admin_only = {s.path for s in navigation.PAGES if s.roles == {"admin"}}
+    assert admin_only == {"pages/admin_utilisateurs.py", "pages/admin_journal.py"}
+    assert "pages/qualite.py" not in {s.path for s in navigation.specs_for("partenaire")}
+
+
+@pytest.mark.parametrize("url_path", ["qualite", "admin_journal", "tableau_de_bord"])
+def test_a_page_url_opened_first_shows_no_data(app_config: Path, url_path: str) -> None:
+    """The first run of a process treats pages/ as directly reachable pages (Streamlit's
+    multipage v1), skipping app.py: the data layer still asks for a signed-in person."""
+    at = new_app()
+    open_url(at, url_path)
+    assert not at.exception
+    assert not at.metric and not at.get("plotly_chart")
+    assert "Connectez-vous" in texts(at) and is_login_page(at)
+    login(at, "admin")  # signing in there opens the page asked for
+    assert at.title and not at.exception
+
+
+# ------------------------------------------------------------------- lockout
+
+
+def test_lockout_persists_across_a_fresh_app_instance(app_config: Path) -> None:
+    at = new_app().run()
+    for _ in range(4):
+        submit_login(at, "benevole", "mauvais mot de passe")
+        assert "incorrect" in texts(at) and "verrouillé" not in texts(at)
+    submit_login(at, "benevole", "mauvais mot de passe")
+    assert "verrouillé jusqu'à" in texts(at)
+
+    fresh = new_app().run()  # another session, as after a restart: state is in the store
+    submit_login(fresh, "benevole", "demo")
+    assert is_login_page(fresh) and "verrouillé jusqu'à" in texts(fresh)
+    login(new_app(), "admin")  # other accounts are not affected
+
+    store = store_of(app_config)
+    events = [e["event"] for e in store.audit_log(username="benevole")]
+    assert events[:3] == [audit.LOGIN_LOCKED, audit.LOCKOUT, audit.LOGIN_FAILED]
+    assert events.count(audit.LOGIN_FAILED) == 5
+
+    store.clear_failed_logins("benevole")  # what `users unlock` and the admin page do
+    login(new_app(), "benevole")
+
+
+def test_unknown_names_are_locked_too_without_keeping_the_name(app_config: Path) -> None:
+    at = new_app().run()
+    for _ in range(5):
+        submit_login(at, "MonMotDePasse2024", "x")
+    assert "verrouillé" in texts(at)
+    store = store_of(app_config)
+    assert all(e["username"] == "" for e in store.audit_log(event=audit.LOGIN_FAILED))
+    assert "monmotdepasse2024" not in json.dumps(store.audit_log(), default=str)
+
+
+def test_admin_page_unlocks(app_config: Path) -> None:
+    at = new_app().run()
+    for _ in range(5):
+        submit_login(at, "partenaire", "faux")
+    admin = login(new_app(), "admin")
+    admin.switch_page("pages/admin_utilisateurs.py").run()
+    table = admin.dataframe[0].value.set_index("username")
+    assert table.at["partenaire", "locked"] != "" and table.at["admin", "locked"] == ""
+    admin.selectbox(key="admin_target").set_value("partenaire")
+    admin.button(key="do_unlock").click().run()
+    assert "déverrouillé" in texts(admin)
+    assert admin.dataframe[0].value.set_index("username").at["partenaire", "locked"] == ""
+    login(new_app(), "partenaire")
+
+
+# --------------------------------------------------------- cookies and sessions
+
+
+def with_cookie(monkeypatch: pytest.MonkeyPatch, token: str | None) -> None:
+    monkeypatch.setattr(auth, "request_cookie", lambda name: token)
+
+
+def test_a_valid_cookie_signs_in(demo_key_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    login(new_app(), "coordinateur")  # issues a cookie of epoch 0 and records activity
+    with_cookie(monkeypatch, accounts.issue_token("coordinateur", 0, TEST_COOKIE_KEY, 7))
+    at = new_app().run()
+    assert not is_login_page(at) and at.title[0].value == MAP_TITLE
+    assert store_of(demo_key_env).audit_log(1)[0]["event"] == audit.LOGIN_COOKIE
+
+
+def test_a_cookie_signed_with_another_key_is_rejected(
+    demo_key_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(new_app(), "admin")
+    other = "an-attacker-s-own-key-of-enough-length-42!"
+    with_cookie(monkeypatch, accounts.issue_token("admin", 0, other, 7))
+    at = new_app().run()
+    assert is_login_page(at) and not at.metric
+    refused = store_of(demo_key_env).audit_log(1)[0]
+    assert refused["event"] == audit.COOKIE_REFUSED
+    assert refused["details"] == {"reason": "invalid"}
+
+
+def test_logout_revokes_sessions_and_cookies(
+    demo_key_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    laptop = login(new_app(), "coordinateur")
+    phone = login(new_app(), "coordinateur")
+    cookie = accounts.issue_token("coordinateur", 0, TEST_COOKIE_KEY, 7)
+    phone.button(key="logout").click().run()
+    assert is_login_page(phone) and "déconnecté" in texts(phone)
+
+    laptop.run()  # the other session is refused on its next run
+    assert is_login_page(laptop) and "session a été fermée" in texts(laptop)
+
+    with_cookie(monkeypatch, cookie)  # a cookie issued before the logout
+    at = new_app().run()
+    assert is_login_page(at)
+    assert store_of(demo_key_env).audit_log(1)[0]["details"] == {"reason": "revoked"}
+
+    events = [e["event"] for e in store_of(demo_key_env).audit_log(username="coordinateur")]
+    assert audit.LOGOUT in events and audit.SESSION_REVOKED in events
+
+
+def test_password_change_revokes_other_sessions(
+    live_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = login(new_app(), "benevole", TEST_PASSWORD)
+    other = login(new_app(), "benevole", TEST_PASSWORD)
+    store = store_of(live_config)
+    old_cookie = accounts.issue_token(
+        "benevole", store.session_epoch("benevole"), TEST_COOKIE_KEY, 7
+    )
+
+    mine.switch_page("pages/mon_compte.py").run()
+    mine.text_input(key="pw_current").input(TEST_PASSWORD)
+    mine.text_input(key="pw_new").input("une nouvelle phrase de passe")
+    mine.text_input(key="pw_repeat").input("une nouvelle phrase de passe")
+    mine.button(key="pw_submit").click().run()
+    assert "Mot de passe changé" in texts(mine)
+    mine.switch_page("pages/carte.py").run()
+    assert mine.title[0].value == MAP_TITLE  # this session goes on
+
+    other.run()
+    assert is_login_page(other)
+    with_cookie(monkeypatch, old_cookie)
+    assert is_login_page(new_app().run())
+    with_cookie(monkeypatch, None)
+    assert is_login_page(submit_login(new_app().run(), "benevole", TEST_PASSWORD))
+    login(new_app(), "benevole", "une nouvelle phrase de passe")
+
+
+def test_wrong_current_password_changes_nothing(live_config: Path) -> None:
+    at = login(new_app(), "coordinateur", TEST_PASSWORD)
+    at.switch_page("pages/mon_compte.py").run()
+    at.text_input(key="pw_current").input("pas le bon")
+    at.text_input(key="pw_new").input("une nouvelle phrase de passe")
+    at.text_input(key="pw_repeat").input("une nouvelle phrase de passe")
+    at.button(key="pw_submit").click().run()
+    assert "Mot de passe actuel incorrect" in texts(at)
+    login(new_app(), "coordinateur", TEST_PASSWORD)
+
+
+def test_idle_session_is_closed_and_its_cookie_refused(
+    demo_key_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = login(new_app(), "partenaire")
+    at.session_state["auth_last_activity"] = time.time() - 61 * 60
+    at.run()
+    assert is_login_page(at) and "inactivité" in texts(at)
+
+    store = store_of(demo_key_env)
+    store.touch_session("partenaire", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=61))
+    epoch = store.session_epoch("partenaire")
+    with_cookie(monkeypatch, accounts.issue_token("partenaire", epoch, TEST_COOKIE_KEY, 7))
+    assert is_login_page(new_app().run())
+    assert store.audit_log(1)[0]["details"] == {"reason": "idle"}
+
+
+# ------------------------------------------------------------ admin pages
+
+
+def test_admin_journal_shows_the_audit_log(app_config: Path) -> None:
+    submit_login(new_app().run(), "coordinateur", "faux")
+    at = login(new_app(), "admin")
+    at.switch_page("pages/admin_journal.py").run()
+    assert not at.exception
+    log = at.dataframe[-1].value
+    assert {"Connexion", "Échec de connexion"} <= set(log["event"])
+    at.selectbox(key="audit_event").set_value(audit.LOGIN_FAILED).run()
+    assert set(at.dataframe[-1].value["event"]) == {"Échec de connexion"}
+
+
+def test_admin_manages_accounts_in_live_mode(live_config: Path) -> None:
+    at = login(new_app(), "admin", TEST_PASSWORD)
+    at.switch_page("pages/admin_utilisateurs.py").run()
+    at.text_input(key="new_username").input("nadia")
+    at.text_input(key="new_name").input("Nadia (Utopia 56)")
+    at.selectbox(key="new_role").set_value("coordinateur")
+    at.text_input(key="new_password").input("phrase provisoire 1")
+    at.button[-1].click().run()
+    assert "« nadia » créé" in texts(at)
+    assert "nadia" in set(at.dataframe[0].value["username"])
+    login(new_app(), "nadia", "phrase provisoire 1")
+    events = store_of(live_config).audit_log(event=audit.USER_ADDED)
+    assert events[0]["username"] == "nadia" and events[0]["details"]["by"] == "admin"
+
+
+# ------------------------------------------------------------------ privacy
+
+
+def deck_positions(at: AppTest) -> list[tuple[float, float]]:
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    found = []
+    for layer in spec["layers"]:
+        data = layer.get("data")
+        if isinstance(data, list):
+            found += [(r["latitude"], r["longitude"]) for r in data if "latitude" in r]
+    return found
+
+
+def test_a_partners_map_shows_only_zone_centres(app_config: Path) -> None:
+    coordinator = login(new_app(), "coordinateur")  # fills the caches with exact frames
+    exact = deck_positions(coordinator)
+    at = login(new_app(), "partenaire")
+    at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
+    found = deck_positions(at)
+    assert len(found) >= 10 and set(found) != set(exact)
+    for lat, lon in found:
+        centre = h3.cell_to_latlng(h3.latlng_to_cell(lat, lon, 8))
+        assert (round(centre[0], 6), round(centre[1], 6)) == (lat, lon)
+    assert not any(
+        h3.cell_to_latlng(h3.latlng_to_cell(lat, lon, 8)) == (lat, lon) for lat, lon in exact
+    )  # a coordinator sees exact positions: the check above would catch them
+
+
+def test_admin_removes_an_account_and_its_sessions_end(live_config: Path) -> None:
+    victim = login(new_app(), "benevole", TEST_PASSWORD)
+    at = login(new_app(), "admin", TEST_PASSWORD)
+    at.switch_page("pages/admin_utilisateurs.py").run()
+    at.selectbox(key="admin_target").set_value("admin")
+    at.checkbox(key="remove_confirm").check().run()
+    at.button(key="do_remove").click().run()
+    assert "propre compte" in texts(at)
+    at.selectbox(key="admin_target").set_value("benevole").run()
+    at.button(key="do_remove").click().run()
+    assert "« benevole » supprimé" in texts(at)
+    assert "benevole" not in set(at.dataframe[0].value["username"])
+    victim.run()
+    assert is_login_page(victim)
+    assert is_login_page(submit_login(new_app().run(), "benevole", TEST_PASSWORD))

@@ -1,0 +1,296 @@
+"""Privacy in the data layer (DESIGN §5, issue 6): what each role's frames may hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carto import privacy, schema
+from carto.analytics import alerts, camps, datasets, events, hotspots, places, population, zones
+from carto.dataset import Dataset
+from carto.settings import Settings
+from carto.store import SnapshotStore
+from tests.conftest import TODAY
+
+RES = 8  # default partner_h3_resolution
+THRESHOLD = 5  # default small_count_threshold
+AS_OF = pd.Timestamp(TODAY, tz="Europe/Paris")
+
+
+@pytest.fixture(scope="module")
+def partner(demo_dataset: Dataset, demo_settings: Settings) -> Dataset:
+    return privacy.for_role(demo_dataset, "partenaire", demo_settings)
+
+
+def positions(frame: pd.DataFrame) -> list[tuple[float, float]]:
+    known = frame[frame["latitude"].notna() & frame["longitude"].notna()]
+    return list(zip(known["latitude"].astype(float), known["longitude"].astype(float), strict=True))
+
+
+def assert_zone_centres(frame: pd.DataFrame, what: str) -> None:
+    found = positions(frame)
+    exact = [p for p in found if not privacy.is_zone_centre(*p, RES)]
+    assert not exact, f"{what}: {len(exact)} exact positions, e.g. {exact[:3]}"
+
+
+def assert_no_small_count(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    for col in columns:
+        if col in frame.columns:
+            values = pd.to_numeric(frame[col], errors="coerce")
+            small = values[(values > 0) & (values < THRESHOLD)]
+            assert small.empty, f"{what}.{col}: {small.tolist()[:5]}"
+
+
+def derived_frames(ds: Dataset) -> dict[str, pd.DataFrame]:
+    """Every frame the pages and exports derive from a dataset, with default settings."""
+    states = camps.camp_states(ds.passages, ds.sites, AS_OF, 30)
+    built = datasets.camp_datasets(ds.passages, ds.sites, TODAY, 30, 7, 600, 14)
+    scores = hotspots.camp_scores(ds.passages, states, AS_OF, 7, hotspots.Weights())
+    return {
+        "passages": ds.passages,
+        "sites": ds.sites,
+        "camp_states": states,
+        "camp_places": places.camp_places(ds.passages, ds.sites),
+        "zones": zones.zone_coverage(states, 9, 3),
+        "hotspot_camps": scores,
+        "hotspot_zones": hotspots.zone_scores(scores, 9),
+        "events": events.evacuation_events(ds.passages, ds.sites),
+        "alerts": alerts.protection_alerts(ds.passages, ds.sites, AS_OF + pd.Timedelta(days=1), 48),
+        "camps_dataset": built.camps,
+        "events_dataset": built.events,
+    }
+
+
+# ------------------------------------------------------------------ positions
+
+
+def test_a_partners_frames_hold_no_exact_position(partner: Dataset) -> None:
+    frames = derived_frames(partner)
+    assert len(positions(frames["passages"])) > 1000
+    for name, frame in frames.items():
+        if "latitude" in frame.columns:
+            assert_zone_centres(frame, name)
+
+
+def test_the_demo_really_has_exact_positions(demo_dataset: Dataset) -> None:
+    """The check above would be empty if positions were already zone centres."""
+    found = positions(demo_dataset.passages)
+    assert sum(not privacy.is_zone_centre(*p, RES) for p in found) > 0.9 * len(found)
+
+
+def test_camps_keep_their_membership_and_one_zone_each(
+    demo_dataset: Dataset, partner: Dataset
+) -> None:
+    assert partner.passages["camp_id"].equals(demo_dataset.passages["camp_id"])
+    per_camp = partner.passages.groupby("camp_id")[["latitude", "longitude"]].nunique()
+    assert (per_camp <= 1).all().all()
+    # a zone is coarse: most camps share their zone centre with no other, some do
+    states = camps.camp_states(partner.passages, partner.sites, AS_OF, 30)
+    assert states[["latitude", "longitude"]].notna().all().all()
+
+
+def test_partner_positions_stay_near_the_truth(demo_dataset: Dataset, partner: Dataset) -> None:
+    """Moved to the zone centre, not anywhere: within a resolution-8 hexagon (~0.53 km
+    edge), plus the spread of a camp's passages."""
+    exact = demo_dataset.passages[["latitude", "longitude"]].to_numpy()
+    blurred = partner.passages[["latitude", "longitude"]].to_numpy()
+    d_lat = (exact[:, 0] - blurred[:, 0]) * 111_000
+    d_lon = (exact[:, 1] - blurred[:, 1]) * 73_000
+    assert np.nanmax(np.hypot(d_lat, d_lon)) < 1_200
+    assert np.nanmedian(np.hypot(d_lat, d_lon)) > 20
+
+
+# --------------------------------------------------------------------- counts
+
+
+def test_a_partners_frames_hold_no_count_under_the_threshold(partner: Dataset) -> None:
+    frames = derived_frames(partner)
+    days = population.day_range(pd.Timestamp(TODAY) - pd.Timedelta(days=60), pd.Timestamp(TODAY))
+    frames["population"] = population.estimated_population(partner.passages, days, 7)
+    for name, frame in frames.items():
+        if name in ("events", "events_dataset"):
+            # a difference (people minus sheltered) can be small again: the last guard
+            frame = privacy.protect_frame(frame, privacy.policy_for("partenaire", Settings({})))
+        assert_no_small_count(frame, privacy.DERIVED_COUNT_COLUMNS, name)
+
+
+def test_suppressed_counts_are_flagged_for_the_interface(
+    demo_dataset: Dataset, partner: Dataset
+) -> None:
+    total_flagged = 0
+    for col in privacy.COUNT_COLUMNS:
+        original = demo_dataset.passages[col]
+        flag = partner.passages[col + privacy.SUPPRESSED_SUFFIX]
+        small = (original > 0) & (original < THRESHOLD)
+        assert flag.dtype == bool
+        assert flag.equals(small.fillna(False).astype(bool)), col
+        assert partner.passages.loc[flag, col].isna().all()
+        kept = ~flag
+        pd.testing.assert_series_equal(
+            partner.passages.loc[kept, col], original[kept], check_names=False
+        )
+        total_flagged += int(flag.sum())
+    assert total_flagged > 50  # the demo has small counts: the test is not vacuous
+    assert privacy.small_count_label(THRESHOLD) == "<5"
+
+
+def test_protect_frame_is_a_last_guard(partner: Dataset) -> None:
+    policy = privacy.policy_for("partenaire", Settings({}))
+    frame = pd.DataFrame(
+        {
+            "latitude": [48.8841, np.nan],
+            "longitude": [2.3601, 2.35],
+            "people": [3.0, 12.0],
+            "without_solution": [0.0, 2.0],
+        }
+    )
+    out = privacy.protect_frame(frame, policy)
+    assert privacy.is_zone_centre(out.at[0, "latitude"], out.at[0, "longitude"], RES)
+    assert np.isnan(out.at[1, "latitude"])
+    assert np.isnan(out.at[0, "people"]) and out.at[1, "people"] == 12
+    assert out.at[0, "without_solution"] == 0 and np.isnan(out.at[1, "without_solution"])
+    assert out["without_solution_suppressed"].tolist() == [False, True]
+    again = privacy.protect_frame(out, policy)
+    pd.testing.assert_frame_equal(again, out)
+    assert privacy.protect_frame(frame, privacy.FULL) is frame
+
+
+# ---------------------------------------------------------------------- text
+
+
+def test_a_partner_sees_no_comment_team_or_place_text(partner: Dataset) -> None:
+    p, s = partner.passages, partner.sites
+    for col in ("comment", "team", "location_text"):
+        assert p[col].isna().all(), col
+    assert s["name"].isna().all() and s["notes"].isna().all()
+    assert partner.quarantine.empty
+    assert p["flags"].map(len).eq(0).all() and s["flags"].map(len).eq(0).all()
+    assert p["flag_codes"].map(len).gt(0).any()  # codes say what, never what was typed
+    names = places.camp_places(p, s)["name"]
+    assert names.str.startswith("Campement sans nom").all()
+
+
+def test_other_roles_see_the_normalised_data(
+    demo_dataset: Dataset, demo_settings: Settings
+) -> None:
+    for role in ("admin", "coordinateur", "benevole"):
+        assert privacy.for_role(demo_dataset, role, demo_settings) is demo_dataset
+    comments = demo_dataset.passages["comment"].dropna()
+    assert len(comments) > 0
+    assert not comments.str.contains(r"@|\d{2}[ .]?\d{2}[ .]?\d{2}[ .]?\d{2}[ .]?\d{2}").any()
+
+
+def test_views_are_told_apart_in_cache_keys(
+    demo_dataset: Dataset, partner: Dataset, demo_settings: Settings
+) -> None:
+    assert demo_dataset.cache_key == (demo_dataset.version, "")
+    assert partner.version == demo_dataset.version
+    assert partner.cache_key != demo_dataset.cache_key
+    coarser = demo_settings.with_values(privacy__partner_h3_resolution=7)
+    assert privacy.policy_for("partenaire", coarser).variant != partner.variant
+    with pytest.raises(ValueError):
+        privacy.policy_for("visiteur", demo_settings)
+
+
+# ----------------------------------------------------------------- retention
+
+
+def record(rid: str, when: str, comment: str | None = "Tentes mouillées") -> dict[str, object]:
+    fields: dict[str, object] = {"Date": when, "Personnes": 12}
+    if comment is not None:
+        fields["Commentaire"] = comment
+    return {"id": rid, "createdTime": when, "fields": fields}
+
+
+def retention(days: int, now: dt.datetime) -> privacy.CommentRetention:
+    return privacy.CommentRetention.from_settings(
+        Settings({"privacy.comment_retention_days": days}), now
+    )
+
+
+NOW = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+
+
+def test_retention_strips_old_comments_only() -> None:
+    records = [
+        record("recOLD", "2026-01-10T20:00:00.000Z"),
+        record("recNEW", "2026-11-20T20:00:00.000Z"),
+        record("recNOC", "2026-01-10T20:00:00.000Z", comment=None),
+    ]
+    out = retention(180, NOW).strip(records)
+    assert "Commentaire" not in out[0]["fields"] and out[0]["fields"]["Personnes"] == 12
+    assert out[1] == records[1] and out[2] == records[2]
+    assert "Commentaire" in records[0]["fields"]  # the input is not changed
+    assert retention(0, NOW).strip(records) == records
+
+
+def test_retention_purges_the_snapshot(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    with store.transaction() as conn:
+        store.upsert(
+            conn,
+            "passages",
+            [record("recOLD", "2026-01-10T20:00:00.000Z"), record("recNEW", "2026-11-20T20:00Z")],
+        )
+    with store.transaction(bump_version=False) as conn:
+        assert retention(180, NOW).purge(store, conn) == 1
+    kept = {r["id"]: r["fields"] for r in store.records("passages")}
+    assert "Commentaire" not in kept["recOLD"] and kept["recNEW"]["Commentaire"]
+    with store.transaction(bump_version=False) as conn:
+        assert retention(180, NOW).purge(store, conn) == 0
+
+
+def test_sync_applies_the_retention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from carto import sync
+    from carto.settings import TOKEN_ENV
+    from tests.test_sync import T0, TOKEN, FakeClock, make_server, write_settings
+
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    clock = FakeClock(T0)
+    server = make_server(clock, rate_limit=None, days=20)
+    try:
+        keep = write_settings(tmp_path, server, privacy={"comment_retention_days": 0})
+        sync.sync(keep, clock=clock)
+        store = SnapshotStore(keep.store_path)
+        all_comments = [r for r in store.records("passages") if "Commentaire" in r["fields"]]
+        assert len(all_comments) > 10
+        dates = sorted(r["fields"]["Date"] for r in all_comments)
+        middle = dt.datetime.fromisoformat(dates[len(dates) // 2].replace("Z", "+00:00"))
+        days = (T0 - middle).days
+        version = store.version
+        short = write_settings(tmp_path, server, privacy={"comment_retention_days": days})
+        result = sync.sync(short, clock=clock)  # incremental: nothing changed in Airtable
+        assert store.version > version  # comments left: caches must be rebuilt
+        assert result.changed == 0
+        left = [r for r in store.records("passages") if "Commentaire" in r["fields"]]
+        assert 0 < len(left) < len(all_comments)
+        cutoff = T0 - dt.timedelta(days=days)
+        for r in left:
+            assert dt.datetime.fromisoformat(r["fields"]["Date"].replace("Z", "+00:00")) >= cutoff
+        sync.sync(short, full=True, clock=clock)  # a full listing brings none back
+        again = [r for r in store.records("passages") if "Commentaire" in r["fields"]]
+        assert json.dumps(sorted(r["id"] for r in again)) == json.dumps(
+            sorted(r["id"] for r in left)
+        )
+    finally:
+        server.stop()
+
+
+def test_count_columns_are_the_contracts_counts() -> None:
+    numbers = {f.key for f in schema.PASSAGES.fields if f.type == schema.FieldType.NUMBER} - {
+        "latitude",
+        "longitude",
+    }
+    assert set(privacy.COUNT_COLUMNS) == numbers
+
+
+def test_exports_by_role() -> None:
+    every = ("passages", "sites", "camps", "events", "zones", "population")
+    assert all(privacy.exportable(r, d) for r in ("admin", "coordinateur") for d in every)
+    assert not any(privacy.exportable("benevole", d) for d in every)
+    assert [d for d in every if privacy.exportable("partenaire", d)] == ["zones", "population"]
