@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from carto import schema
-from carto.analytics import events, figures, needs
+from carto.analytics import events, figures
 from carto.i18n import format_int, t
 from carto.ui import data, layout
 
@@ -15,8 +15,7 @@ period, previous = v.period, v.period.previous()
 
 pop = data.estimated_population(v, previous.start.date(), period.end.date())
 now, before = pop.loc[period.end], pop.loc[previous.end]
-passages = figures.in_period(v.passages, period)
-passages_before = figures.in_period(v.passages, previous)
+act = data.activity(v)
 vs = t("dash.vs_previous")
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend_title_text": ""}
 
@@ -38,16 +37,15 @@ cols[1].metric(
 )
 cols[2].metric(
     t("dash.passages"),
-    format_int(len(passages)),
-    delta=len(passages) - len(passages_before),
+    format_int(act.passages),
+    delta=act.passages - act.passages_before,
     delta_description=vs,
 )
-if passages.empty:
+if act.passages == 0:
     st.info(t("dash.empty"))
 
 st.subheader(t("dash.services"))
-services = figures.services_delivered(v.passages, period)
-services_before = figures.services_delivered(v.passages, previous)
+services, services_before = act.services, act.services_before
 service_cols = st.columns(len(schema.DISTRIBUTIONS))
 for col, key in zip(service_cols, schema.DISTRIBUTIONS, strict=True):
     col.metric(
@@ -87,28 +85,25 @@ fig.update_yaxes(rangemode="tozero")
 fig.update_layout(height=320, **LAYOUT)
 st.plotly_chart(fig, config={"displayModeBar": False})
 
-weekly = passages.assign(week=passages["day"].dt.to_period("W-SUN").dt.start_time)
 left, right = st.columns(2)
 with left:
     st.subheader(t("dash.weekly_passages"))
-    per_week = weekly.groupby(["week", "association"]).size().rename("passages").reset_index()
-    fig = px.bar(per_week, x="week", y="passages", color="association", labels=labels)
+    fig = px.bar(act.weekly_passages, x="week", y="passages", color="association", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(height=300, **LAYOUT)
     st.plotly_chart(fig, config={"displayModeBar": False})
 with right:
     st.subheader(t("dash.weekly_services"))
-    given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum().sum(axis=1)
-    given = given.rename("items").reset_index()
-    fig = px.bar(given, x="week", y="items", color="association", labels=labels)
+    fig = px.bar(act.weekly_items, x="week", y="items", color="association", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(height=300, **LAYOUT)
     st.plotly_chart(fig, config={"displayModeBar": False})
 
 st.subheader(t("dash.needs_vs_given"))
 st.caption(t("dash.needs_caption"))
-table = needs.weekly_needs(v.passages, period.start, period.end)
-long = table.melt(id_vars=["week", "item"], value_vars=["people", "delivered"], var_name="measure")
+long = act.needs_weekly.melt(
+    id_vars=["week", "item"], value_vars=["people", "delivered"], var_name="measure"
+)
 long["measure"] = long["measure"].map(lambda m: t(f"dash.measure.{m}"))
 long["item"] = long["item"].map(lambda i: t(f"needs.item.{i}"))
 fig = px.bar(

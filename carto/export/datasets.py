@@ -1,0 +1,510 @@
+"""The six export datasets (DESIGN §6) of a filtered view, as the role may see them.
+
+An export holds exactly what the pages show for the same filters and period:
+
+- ``passages``: the counted passages of the period (a duplicate submission once, as
+  the dashboard's "Passages"), each with its Airtable record id and its camp id;
+- ``sites``: the Sites records of the camps visited during the period;
+- ``camps``: the camps visited during the period, in their state at the end of it;
+- ``events``: the evacuations of the period, one per camp and day (the dashboard's),
+  with the fields of the Observatoire des expulsions collectives questionnaire;
+- ``zones``: the H3 zones holding an active camp at the end of the period (the map's);
+- ``population``: the estimated population per day of the period (DESIGN §4; the
+  dashboard's), with the unaccompanied minors of the same latest counts.
+
+Privacy: the dataset given is already the role's (``privacy.for_role``); every frame
+then goes through ``privacy.protect_frame`` (positions at zone centres, small counts
+suppressed with ``<col>_suppressed`` columns) before it is written. A partner exports
+aggregated datasets only (camps, events, zones, population); a volunteer none.
+
+Plain Python: no Streamlit here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from carto import filters, privacy, schema
+from carto.accounts import ADMIN, COORDINATOR, PARTNER
+from carto.analytics import camps, events, figures, places, population, successors
+from carto.analytics import datasets as camp_datasets
+from carto.analytics import zones as zone_analytics
+from carto.analytics.figures import Period
+from carto.dataset import Dataset
+from carto.export import names
+from carto.export.formats import Table
+from carto.filters import Filters
+from carto.i18n import format_date, format_datetime, format_int, t
+from carto.settings import Settings
+
+PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION = (
+    "passages",
+    "sites",
+    "camps",
+    "events",
+    "zones",
+    "population",
+)
+DATASETS: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION)
+AGGREGATED: tuple[str, ...] = (CAMPS, EVENTS, ZONES, POPULATION)
+MAPPABLE: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES)
+
+PASSAGE_COLUMNS = [
+    "record_id",
+    "camp_id",
+    "camp_name",
+    "date",
+    "association",
+    "team",
+    "site_id",
+    "latitude",
+    "longitude",
+    "location_text",
+    "arrondissement",
+    "people",
+    *schema.PEOPLE_COUNTS,
+    "tents",
+    "needs",
+    *schema.DISTRIBUTIONS,
+    "referrals",
+    "evacuation",
+    "sheltered",
+    "site_status",
+    "comment",
+]
+SITE_COLUMNS = [
+    "site_id",
+    "name",
+    "latitude",
+    "longitude",
+    "arrondissement",
+    "site_type",
+    "status",
+    "notes",
+    "camp_id",
+    "period_passages",
+    "last_visit",
+]
+CAMP_COLUMNS = [
+    *camp_datasets.CAMP_COLUMNS[: camp_datasets.CAMP_COLUMNS.index("n_passages") + 1],
+    "period_passages",
+    *camp_datasets.CAMP_COLUMNS[camp_datasets.CAMP_COLUMNS.index("n_passages") + 1 :],
+]
+EVENT_COLUMNS = [*events.EVENT_COLUMNS, "successor_ids"]
+ZONE_COLUMNS = list(zone_analytics.ZONE_COLUMNS)
+POPULATION_COLUMNS = ["day", "people", "camps", "unaccompanied_minors"]
+COLUMNS: dict[str, list[str]] = {
+    PASSAGES: PASSAGE_COLUMNS,
+    SITES: SITE_COLUMNS,
+    CAMPS: CAMP_COLUMNS,
+    EVENTS: EVENT_COLUMNS,
+    ZONES: ZONE_COLUMNS,
+    POPULATION: POPULATION_COLUMNS,
+}
+# What a placemark's description shows (KML); its ExtendedData holds every column.
+SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
+    PASSAGES: ("date", "association", "people", "unaccompanied_minors", "needs", "comment"),
+    SITES: ("site_type", "status", "period_passages", "last_visit", "notes"),
+    CAMPS: ("status", "last_visit", "people", "unaccompanied_minors", "families", "evacuations"),
+    EVENTS: ("kind", "people", "sheltered", "without_solution", "unaccompanied_minors"),
+    ZONES: ("people", "camps", "last_visit", "days_since_visit"),
+}
+# Whole numbers: written as integers (missing stays empty).
+INT_COLUMNS = frozenset(
+    {
+        *privacy.DERIVED_COUNT_COLUMNS,
+        "camps",
+        "n_passages",
+        "period_passages",
+        "reports",
+        "evacuations",
+        "days_since_visit",
+    }
+)
+# Record-level identifiers a partner's aggregated export leaves out.
+PARTNER_DROPPED = ("record_ids",)
+LIST_COLUMNS = ("needs", "referrals")
+
+
+class ExportError(ValueError):
+    """An export was refused (the message, in French, says why)."""
+
+
+def datasets_for_role(role: str) -> tuple[str, ...]:
+    """The datasets a role may export (DESIGN §5): all for staff, aggregated ones for a
+    partner, none for a volunteer."""
+    if role in (ADMIN, COORDINATOR):
+        return DATASETS
+    if role == PARTNER:
+        return AGGREGATED
+    return ()
+
+
+@dataclass(frozen=True)
+class Options:
+    """The analysis settings the datasets depend on (as the pages use them)."""
+
+    timezone: str = "Europe/Paris"
+    active_days: int = 30  # analysis.camp_gap_days: the pages' camp states
+    population_window_days: int = 7
+    evacuation_merge_days: int = 1
+    successor_distance_m: float = 600.0
+    successor_days: int = 14
+    zone_resolution: int = 9
+    coverage_gap_days: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Options:
+        return cls(
+            timezone=str(settings["general.timezone"]),
+            active_days=int(settings["analysis.camp_gap_days"]),
+            population_window_days=int(settings["analysis.population_window_days"]),
+            evacuation_merge_days=int(settings["analysis.evacuation_merge_days"]),
+            successor_distance_m=float(settings["analysis.successor_distance_m"]),
+            successor_days=int(settings["analysis.successor_days"]),
+            zone_resolution=int(settings["zones.h3_resolution"]),
+            coverage_gap_days=int(settings["analysis.coverage_gap_days"]),
+        )
+
+    def end_of(self, day: pd.Timestamp | dt.date) -> pd.Timestamp:
+        """Local midnight starting ``day`` (what the pages pass as "as of")."""
+        return pd.Timestamp(day).tz_localize(self.timezone)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an export covers: the role's dataset, the passages its filters keep (all
+    periods, as ``carto.ui.data.View.passages``), the filters and the period."""
+
+    ds: Dataset
+    passages: pd.DataFrame
+    filters: Filters
+    period: Period
+    role: str
+    policy: privacy.Policy
+
+
+def view_passages(ds: Dataset, f: Filters, period: Period, opts: Options) -> pd.DataFrame:
+    """The passages the filters keep, as the pages' view computes them."""
+    if not f.narrows:
+        return ds.passages
+    states = camps.camp_states(ds.passages, ds.sites, opts.end_of(period.end), opts.active_days)
+    status = filters.camp_status(states)
+    arrondissement = places.camp_places(ds.passages, ds.sites)["arrondissement"]
+    return filters.apply(ds.passages, arrondissement, status, period, f)
+
+
+def first_day(ds: Dataset) -> dt.date | None:
+    return ds.passages["day"].min().date() if len(ds.passages) else None
+
+
+def scope_for(
+    ds: Dataset,
+    role: str,
+    settings: Settings,
+    f: Filters,
+    period: Period | None = None,
+) -> Scope:
+    """The scope of an export made outside the pages (command line, tests): the role's
+    privacy applied to ``ds`` here, then the filters; the period defaults to the
+    filters' own."""
+    policy = privacy.policy_for(role, settings)
+    seen = privacy.apply(ds, policy)
+    period = period or f.period_for(seen.today, first_day(seen))
+    passages = view_passages(seen, f, period, Options.from_settings(settings))
+    return Scope(seen, passages, f, period, role, policy)
+
+
+def build(scope: Scope, opts: Options, datasets: Sequence[str]) -> list[Table]:
+    """The tables of ``datasets`` for the scope, in the order asked (ExportError for a
+    dataset unknown or not open to the role)."""
+    allowed = datasets_for_role(scope.role)
+    for name in datasets:
+        if name not in DATASETS:
+            raise ExportError(t("export.error.dataset", dataset=name, datasets=", ".join(DATASETS)))
+        if name not in allowed:
+            raise ExportError(
+                t("export.error.role_dataset", dataset=name, role=t(f"role.{scope.role}"))
+            )
+    builder = _Builder(scope, opts)
+    return [builder.table(name) for name in datasets]
+
+
+def build_one(scope: Scope, opts: Options, dataset: str) -> Table:
+    return build(scope, opts, [dataset])[0]
+
+
+class _Builder:
+    """Computes the frames of one scope, sharing what several datasets need."""
+
+    def __init__(self, scope: Scope, opts: Options) -> None:
+        self.scope = scope
+        self.opts = opts
+        self.sites = scope.ds.sites
+        self.period = scope.period
+
+    # ------------------------------------------------------------ shared frames
+
+    @cached_property
+    def shown(self) -> pd.DataFrame:
+        """The counted passages of the period (the dashboard's "Passages")."""
+        return figures.in_period(self.scope.passages, self.period)
+
+    @cached_property
+    def places(self) -> pd.DataFrame:
+        return places.camp_places(self.scope.passages, self.sites)
+
+    @cached_property
+    def all_events(self) -> pd.DataFrame:
+        return events.evacuation_events(
+            self.scope.passages,
+            self.sites,
+            self.opts.population_window_days,
+            self.opts.evacuation_merge_days,
+        )
+
+    @cached_property
+    def known(self) -> pd.DataFrame:
+        """The passages known at the end of the period."""
+        end = self.opts.end_of(self.period.end) + pd.Timedelta(days=1)
+        return self.scope.passages[self.scope.passages["date"] < end]
+
+    def _period_passages(self) -> pd.Series:
+        return self.shown.groupby("camp_id").size()
+
+    # ----------------------------------------------------------------- datasets
+
+    def table(self, name: str) -> Table:
+        frame = getattr(self, f"_{name}")()
+        frame = self._finish(frame)
+        return Table(
+            dataset=name,
+            title=t(f"export.dataset.{name}"),
+            frame=frame,
+            labels=self._labels(frame),
+            id_column={
+                PASSAGES: "record_id",
+                SITES: "site_id",
+                CAMPS: "camp_id",
+                EVENTS: "event_id",
+                ZONES: "zone",
+            }.get(name),
+            names=self._names(name, frame),
+            geometry="zone" if name == ZONES else ("point" if name in MAPPABLE else None),
+            time_column="date" if name in (PASSAGES, EVENTS) else None,
+            summary_columns=SUMMARY_COLUMNS.get(name, ()),
+            description=t(
+                "export.kml.description",
+                dataset=t(f"export.dataset.{name}"),
+                start=format_date(self.period.start),
+                end=format_date(self.period.end),
+                filters=names.describe_filters(self.scope.filters) or t("export.filters.none"),
+            ),
+        )
+
+    def _passages(self) -> pd.DataFrame:
+        rows = self.shown.sort_values(["date", "record_id"])
+        rows = rows.assign(
+            camp_name=rows["camp_id"].map(self.places["name"]).astype("str"),
+            **{col: _joined(rows[col]) for col in LIST_COLUMNS},
+        )
+        return rows[PASSAGE_COLUMNS]
+
+    def _sites(self) -> pd.DataFrame:
+        visits = self.shown[self.shown["camp_id"].str.startswith("S-", na=False)]
+        stats = visits.groupby("camp_id").agg(
+            period_passages=("record_id", "size"), last_visit=("date", "max")
+        )
+        sites = self.sites.assign(camp_id="S-" + self.sites["record_id"])
+        sites = sites[sites["camp_id"].isin(stats.index)].join(stats, on="camp_id")
+        sites = sites.rename(columns={"record_id": "site_id", "type": "site_type"})
+        return sites.sort_values(["name", "site_id"], ignore_index=True)[SITE_COLUMNS]
+
+    def _camps(self) -> pd.DataFrame:
+        known = self.known
+        evac = self.all_events[self.all_events["date"] <= self.period.end]
+        links = successors.successor_links(
+            places.camp_places(known, self.sites),
+            evac,
+            self.opts.successor_distance_m,
+            self.opts.successor_days,
+        )
+        frame = camp_datasets.camps_dataset(
+            known,
+            self.sites,
+            evac,
+            links,
+            self.opts.end_of(self.period.end),
+            self.opts.active_days,
+        )
+        counts = self._period_passages()
+        frame = frame[frame["camp_id"].isin(counts.index)]
+        frame = frame.assign(
+            period_passages=frame["camp_id"].map(counts).astype(int),
+            status=frame["status"].map(lambda s: t(f"camp.status.{s}")).astype("str"),
+        )
+        return frame.reset_index(drop=True)[CAMP_COLUMNS]
+
+    def _events(self) -> pd.DataFrame:
+        links = successors.successor_links(
+            self.places,
+            self.all_events,
+            self.opts.successor_distance_m,
+            self.opts.successor_days,
+        )
+        found = events.events_in(self.all_events, self.period.start, self.period.end)
+        frame = camp_datasets.events_dataset(found.reset_index(drop=True), links)
+        frame = frame.assign(
+            kind=frame["kind"].fillna(t("event.kind.unknown")).astype("str"),
+            shelter=_labelled(frame["shelter"], "event.shelter", unknown="event.shelter.unknown"),
+            people_source=_labelled(frame["people_source"], "event.people_source"),
+        )
+        return frame[EVENT_COLUMNS]
+
+    def _zones(self) -> pd.DataFrame:
+        states = camps.camp_states(
+            self.scope.passages,
+            self.sites,
+            self.opts.end_of(self.period.end),
+            self.opts.active_days,
+        )
+        return zone_analytics.zone_coverage(
+            states, self.opts.zone_resolution, self.opts.coverage_gap_days
+        )[ZONE_COLUMNS]
+
+    def _population(self) -> pd.DataFrame:
+        days = population.day_range(self.period.start, self.period.end)
+        window = self.opts.population_window_days
+        pop = population.estimated_population(self.scope.passages, days, window)
+        minors = estimated_subcount(self.scope.passages, "unaccompanied_minors", days, window)
+        return pd.DataFrame(
+            {
+                "day": days,
+                "people": pop["people"].to_numpy(),
+                "camps": pop["camps"].to_numpy(),
+                "unaccompanied_minors": minors.to_numpy(),
+            }
+        )[POPULATION_COLUMNS]
+
+    # ------------------------------------------------------------ finishing
+
+    def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Privacy's last guard, whole numbers as integers, flags beside their counts."""
+        policy = self.scope.policy
+        if not policy.free_text:
+            frame = frame.drop(columns=[c for c in PARTNER_DROPPED if c in frame.columns])
+        frame = privacy.protect_frame(frame, policy)
+        ints = {
+            col: pd.to_numeric(frame[col], errors="coerce").round().astype("Int64")
+            for col in frame.columns
+            if col in INT_COLUMNS
+        }
+        frame = frame.assign(**ints)
+        order: list[str] = []
+        for col in frame.columns:
+            if col.endswith(privacy.SUPPRESSED_SUFFIX):
+                continue
+            order.append(col)
+            flag = col + privacy.SUPPRESSED_SUFFIX
+            if flag in frame.columns:
+                order.append(flag)
+        return frame[order].reset_index(drop=True)
+
+    def _labels(self, frame: pd.DataFrame) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        threshold = self.scope.policy.small_count_threshold
+        for col in frame.columns:
+            if col.endswith(privacy.SUPPRESSED_SUFFIX):
+                base = col.removesuffix(privacy.SUPPRESSED_SUFFIX)
+                labels[col] = t(
+                    "export.col.suppressed", column=t(f"export.col.{base}"), threshold=threshold
+                )
+            else:
+                labels[col] = t(f"export.col.{col}")
+        return labels
+
+    def _names(self, name: str, frame: pd.DataFrame) -> pd.Series | None:
+        """The placemark name of each row (map datasets)."""
+        if name == PASSAGES:
+            return pd.Series(
+                [
+                    f"{camp} – {format_datetime(when)}"
+                    for camp, when in zip(frame["camp_name"], frame["date"], strict=True)
+                ],
+                dtype="str",
+            )
+        if name in (SITES, CAMPS):
+            return frame["name"].fillna(t("camp.unnamed")).astype("str")
+        if name == EVENTS:
+            return pd.Series(
+                [
+                    t("export.kml.event", date=format_date(day), name=place)
+                    for day, place in zip(frame["date"], frame["name"].fillna(""), strict=True)
+                ],
+                dtype="str",
+            )
+        if name == ZONES:
+            flag = "people" + privacy.SUPPRESSED_SUFFIX
+            hidden = (
+                frame[flag].fillna(False).astype(bool).tolist()
+                if flag in frame.columns
+                else [False] * len(frame)
+            )
+            label = privacy.small_count_label(self.scope.policy.small_count_threshold)
+            return pd.Series(
+                [
+                    t(
+                        "export.kml.zone",
+                        people=label if small else format_int(_number(people)),
+                        camps=format_int(_number(count)),
+                    )
+                    for people, count, small in zip(
+                        frame["people"], frame["camps"], hidden, strict=True
+                    )
+                ],
+                dtype="str",
+            )
+        return None
+
+
+def estimated_subcount(
+    passages: pd.DataFrame, column: str, days: pd.DatetimeIndex, window: int
+) -> pd.Series:
+    """Per day, the sum of ``column`` (e.g. unaccompanied minors) in the same latest
+    counts as the estimated population: a counted passage without the sub-count counts
+    0 there, a passage without a count of people is no count at all."""
+    counted_people = passages["people"].notna()
+    sub = passages[column].where(~counted_people, passages[column].fillna(0.0))
+    estimate = population.estimated_population(passages.assign(people=sub), days, window)
+    return estimate["people"]
+
+
+def _joined(values: pd.Series) -> pd.Series:
+    """Lists (needs, referrals) as one text: "Eau, Tentes" (missing when empty)."""
+    texts = [
+        ", ".join(str(v) for v in items) if isinstance(items, list | tuple) and items else None
+        for items in values
+    ]
+    return pd.Series(texts, index=values.index, dtype="str")
+
+
+def _labelled(codes: pd.Series, prefix: str, unknown: str | None = None) -> pd.Series:
+    """Codes replaced by their French labels (``<prefix>.<code>``)."""
+    fallback = t(unknown) if unknown else pd.NA
+    return pd.Series(
+        [t(f"{prefix}.{c}") if isinstance(c, str) and c else fallback for c in codes],
+        index=codes.index,
+        dtype="str",
+    )
+
+
+def _number(value: object) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if number != number else number

@@ -1,0 +1,121 @@
+"""Exports: the datasets of the filtered view as CSV, Excel, GeoJSON or KML (issue 7)."""
+
+from typing import Any
+
+import streamlit as st
+
+from carto import privacy
+from carto.accounts import PARTNER
+from carto.export import datasets as export_data
+from carto.export import files, formats
+from carto.i18n import format_int, t
+from carto.settings import Settings
+from carto.ui import auth, data, layout
+
+PREVIEW_ROWS = 100
+MY_MAPS_LIMIT = 2000
+
+v = layout.start_page(t("export.title"))
+conf = data.settings()
+user = auth.require_user(conf)
+allowed = export_data.datasets_for_role(user.role)
+if not allowed:
+    st.info(t("export.none_for_role"), icon=":material/block:")
+    st.stop()
+policy = privacy.policy_for(user.role, conf)
+opts = export_data.Options.from_settings(conf)
+scope = export_data.Scope(v.ds, v.passages, v.filters, v.period, user.role, policy)
+st.caption(t("export.caption"))
+if user.role == PARTNER:
+    st.info(t("export.partner_note", threshold=policy.small_count_threshold))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _tables(
+    _scope: export_data.Scope, key: tuple[object, ...], chosen: tuple[str, ...]
+) -> list[formats.Table]:
+    return export_data.build(_scope, opts, chosen)
+
+
+def _record(
+    file: files.ExportFile, scope: export_data.Scope, username: str, conf: Settings
+) -> None:
+    files.record(auth.store(conf), username, file, scope)
+    st.toast(t("export.recorded"), icon=":material/history:")
+
+
+def _column(table: formats.Table, col: str) -> Any:
+    """The preview's column: French header, dates as DD/MM/YYYY."""
+    kind = formats.column_kind(table.frame[col])
+    if kind == "datetime":
+        return st.column_config.DatetimeColumn(table.label(col), format="DD/MM/YYYY HH:mm")
+    if kind == "date":
+        return st.column_config.DateColumn(table.label(col), format="DD/MM/YYYY")
+    return table.label(col)
+
+
+left, right = st.columns([2, 1])
+chosen = left.multiselect(
+    t("export.datasets"),
+    allowed,
+    default=[allowed[0]],
+    format_func=lambda d: t(f"export.dataset.{d}"),
+    key="export_datasets",
+)
+fmt = right.radio(
+    t("export.format"),
+    formats.FORMATS,
+    format_func=lambda f: t(f"export.format.{f}"),
+    key="export_format",
+)
+excel_fr = False
+if fmt == formats.CSV:
+    excel_fr = right.toggle(t("export.excel_fr"), help=t("export.excel_fr_help"), key="excel_fr")
+if not chosen:
+    st.info(t("export.choose"))
+    st.stop()
+for name in chosen:
+    st.caption(f"**{t(f'export.dataset.{name}')}** — {t(f'export.dataset_help.{name}')}")
+
+key = (*v.key, v.period.start, v.period.end, user.role, repr(opts))
+with st.spinner(t("loading.data")):
+    tables = _tables(scope, key, tuple(chosen))
+counts = st.columns(len(tables))
+for col, table in zip(counts, tables, strict=True):
+    col.metric(t("export.rows", dataset=table.title), format_int(table.rows))
+
+writable = [table for table in tables if fmt not in formats.GEO_FORMATS or table.mappable]
+for table in tables:
+    if table not in writable:
+        st.warning(t("export.not_mappable_skipped", dataset=table.title))
+st.caption(t("export.xlsx_note") if fmt == formats.XLSX else t("export.one_file_each"))
+for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
+    st.download_button(
+        t("export.download", name=file.name),
+        data=file.data,
+        file_name=file.name,
+        mime=file.mime,
+        on_click=_record,
+        args=(file, scope, user.username, conf),
+        icon=":material/download:",
+        key=f"export_download_{i}",
+    )
+    if file.rows < sum(table.rows for table in file.tables):
+        missing = sum(table.rows for table in file.tables) - file.rows
+        st.caption(t("export.unlocated", count=format_int(missing), name=file.name))
+    if fmt == formats.KML and file.rows > MY_MAPS_LIMIT:
+        st.caption(t("export.my_maps_limit", rows=format_int(file.rows)))
+
+st.subheader(t("export.preview"))
+tabs = st.tabs([table.title for table in tables])
+for tab, table in zip(tabs, tables, strict=True):
+    with tab:
+        shown = min(PREVIEW_ROWS, table.rows)
+        st.caption(
+            t("export.preview_caption", shown=format_int(shown), rows=format_int(table.rows))
+        )
+        st.dataframe(
+            table.frame.head(PREVIEW_ROWS),
+            hide_index=True,
+            column_config={col: _column(table, col) for col in table.frame.columns},
+        )
