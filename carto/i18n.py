@@ -25,6 +25,11 @@ FR: Mapping[str, str] = {
         "Airtable ne répond pas : {error} Les données affichées datent du {when} "
         "(il y a {age}). Nouvel essai automatique dans quelques minutes."
     ),
+    "banner.schema": (
+        "La base Airtable ne correspond pas à la configuration : les données concernées "
+        "manquent. Corrigez la base ou les noms de champs dans config.toml "
+        "([airtable] passages_fields / sites_fields)."
+    ),
     "banner.budget": (
         "Appels à l'API Airtable ce mois-ci : {used} sur {budget}. "
         "L'actualisation automatique ralentit pour ne pas dépasser le quota."

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from streamlit.testing.v1 import AppTest
 
 from carto import sync
@@ -15,7 +16,7 @@ from carto.settings import CONFIG_ENV, TOKEN_ENV
 from carto.store import SnapshotStore
 from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD, login, new_app, write_accounts
 from tests.support.fake_airtable import FakeAirtable
-from tests.test_sync import T0, TOKEN, FakeClock, make_server, write_settings
+from tests.test_sync import BASE, T0, TOKEN, FakeClock, make_server, write_settings
 
 
 @pytest.fixture
@@ -78,3 +79,29 @@ def test_airtable_down_keeps_last_snapshot_with_a_warning(
     warning = at.warning[0].value
     assert "Airtable ne répond pas" in warning and "il y a" in warning
     assert int(dict((m.label, m.value) for m in at.metric)["Campements actifs"]) > 0
+
+
+def test_a_renamed_airtable_field_is_reported_in_words(
+    live: tuple[Path, FakeAirtable], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carto.ui import data
+
+    _, server = live
+    monkeypatch.setattr(data, "_schema_problems", {})
+    monkeypatch.setattr(data, "_schema_checks_started", set())
+    field = server.field_id(BASE, "Passages", "Personnes")
+    url = f"{server.url}/v0/meta/bases/{BASE}/tables/Passages/fields/{field}"
+    answer = requests.patch(
+        url, json={"name": "Nb personnes"}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert answer.status_code == 200, answer.text
+    run()  # the first run starts a sync
+    assert wait_for_refresh().ok
+    run()  # the first page drawn starts the background schema check
+    deadline = time.monotonic() + 30
+    while BASE not in data._schema_problems and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at = run("pages/carte.py")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "ne correspond pas à la configuration" in warnings
+    assert "« Personnes »" in warnings

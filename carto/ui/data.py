@@ -9,13 +9,15 @@ never on a DataFrame argument (Streamlit would only hash a sample of a large fra
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
-from carto import filters, privacy, schema, sync
+from carto import base_setup, filters, privacy, schema, sync
+from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
     camps,
@@ -327,3 +329,32 @@ def _activity(
 def activity(v: View) -> Activity:
     """Passages, services, weekly activity and needs of the view's period (cached)."""
     return _activity(v, v.key, v.period.start, v.period.end)
+
+
+# The live base's schema is checked once per process, in the background (one API call),
+# so that a renamed or retyped field is reported in words instead of breaking a page.
+_schema_problems: dict[str, list[str]] = {}
+_schema_checks_started: set[str] = set()
+_schema_lock = threading.Lock()
+
+
+def _check_schema(conf: Settings, base_id: str) -> None:
+    try:
+        found = [p.message for p in base_setup.check_schema(conf)]
+    except AirtableError:
+        found = []  # Airtable unreachable: the freshness warning already says so
+    _schema_problems[base_id] = found
+
+
+def schema_problems() -> list[str]:
+    """Differences between the live base and the configured fields, in French (empty
+    until the background check has run, and in demo mode)."""
+    conf = settings()
+    if conf.demo:
+        return []
+    base_id = conf["airtable.base_id"]
+    with _schema_lock:
+        if base_id not in _schema_checks_started:
+            _schema_checks_started.add(base_id)
+            threading.Thread(target=_check_schema, args=(conf, base_id), daemon=True).start()
+    return _schema_problems.get(base_id, [])

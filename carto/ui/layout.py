@@ -28,6 +28,12 @@ def page_header(title: str, ds: Dataset) -> None:
         )
     if fresh.budget_slowed:
         st.caption(t("banner.budget", used=fresh.budget_used, budget=fresh.budget_total))
+    problems = data.schema_problems()
+    if problems:
+        st.warning(
+            t("banner.schema") + "\n\n" + "\n".join(f"- {p}" for p in problems),
+            icon=":material/table_view:",
+        )
     data.watch_for_new_snapshot(ds.version, fresh.interval_seconds)
 
 
