@@ -48,6 +48,11 @@ browser:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@[ -x $(CHROMIUM) ] && echo "chromium: $$($(CHROMIUM) --version)"
 
+## bench: sync cost, normalisation, pages and map payload at 10k and 100k passages, against
+## the naive approach (issue 9); about 15 minutes; writes benchmarks/results/; not part of `make test`
+bench: $(DEV_STAMP)
+	$(BIN)/python -m benchmarks.run
+
 ## demo: rebuild the embedded demo snapshot
 demo: $(RUN_STAMP)
 	$(BIN)/python -m carto demo

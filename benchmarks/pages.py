@@ -1,0 +1,140 @@
+"""Every page under Streamlit's AppTest, cold and warm, in a fresh process.
+
+Run by ``benchmarks.run`` once per base size, with ``CARTO_CONFIG`` pointing at the
+configuration to use: a fresh process makes the first run truly cold and
+``ru_maxrss`` the peak memory of the app alone (no fake server, no generator).
+
+- app start: the first run of the app (imports, sign-in form, sign-in, default page);
+- cold: a page's run right after every Streamlit cache was cleared (loading the snapshot,
+  normalising, analytics, drawing);
+- warm: the same page run again (``AppTest.run()``, a rerun with the data cached);
+  the median of ``--warm-runs`` reruns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT = 900
+
+
+def rss_mib() -> float:
+    """The resident memory of this process now, in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mib() -> float:
+    """ru_maxrss of this process (KiB on Linux), in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pages_in_files(root: Path = ROOT) -> list[str]:
+    """The pages named in ``app.py`` first, then any other file of ``pages/``."""
+    listed = re.findall(r"[\"'](pages/[\w-]+\.py)[\"']", (root / "app.py").read_text("utf-8"))
+    others = sorted(p.relative_to(root).as_posix() for p in (root / "pages").glob("*.py"))
+    return list(dict.fromkeys([*listed, *others]))
+
+
+def discover_pages(role: str) -> list[str]:
+    """The pages ``role`` may open, in menu order (the app's page registry when there is
+    one, else the files)."""
+    try:
+        from carto.ui.navigation import specs_for
+    except ImportError:
+        return pages_in_files()
+    return [spec.path for spec in specs_for(role)]
+
+
+def map_payload_bytes(at: Any) -> int | None:
+    """Bytes of the deck.gl JSON the page sent, if it drew a map."""
+    charts = at.get("deck_gl_json_chart")
+    if not charts:
+        return None
+    return len(charts[0].proto.json.encode("utf-8"))
+
+
+def _errors(at: Any) -> str | None:
+    if at.exception:
+        return "; ".join(str(e.value)[:300] for e in at.exception)
+    return None
+
+
+def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
+    # The app's libraries are imported first: the baseline counts them, not the data.
+    import plotly.express  # noqa: F401
+    import streamlit as st
+
+    import carto.ui.data  # noqa: F401
+    from tests.support.app import login, new_app
+
+    baseline = rss_mib()
+    started = time.perf_counter()
+    at = login(new_app(), role, password)  # runs the app, signs in: the default page
+    app_start = time.perf_counter() - started
+    pages: dict[str, dict[str, Any]] = {}
+    payload = None
+    for page in discover_pages(role):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at.switch_page(page)
+        started = time.perf_counter()
+        at.run(timeout=RUN_TIMEOUT)
+        cold = time.perf_counter() - started
+        error = _errors(at)
+        if error:
+            pages[page] = {"cold_seconds": cold, "error": error}
+            continue
+        warm = []
+        for _ in range(warm_runs):
+            started = time.perf_counter()
+            at.run(timeout=RUN_TIMEOUT)
+            warm.append(time.perf_counter() - started)
+        pages[page] = {
+            "cold_seconds": cold,
+            "warm_seconds": warm,
+            "warm_median_seconds": statistics.median(warm),
+            "error": _errors(at),
+        }
+        sent = map_payload_bytes(at)
+        if sent is not None:
+            pages[page]["map_payload_bytes"] = sent
+            payload = sent if payload is None else max(payload, sent)
+    return {
+        "role": role,
+        "app_start_seconds": app_start,
+        "pages": pages,
+        "map_payload_bytes": payload,
+        "memory": {
+            "how": "ru_maxrss of the page subprocess (whole process: Python, Streamlit, data)",
+            "baseline_rss_mib": baseline,
+            "peak_rss_mib": peak_rss_mib(),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--role", default="admin", help="account to sign in with")
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--warm-runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    result = measure(args.role, args.password, args.warm_runs)
+    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
