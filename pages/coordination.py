@@ -96,7 +96,7 @@ else:
 
 st.subheader(t("coord.needs"))
 weeks = int(conf["analysis.forecast_weeks"])
-weekly = needs.weekly_needs(v.passages)
+weekly = data.weekly_needs(v)
 forecast = needs.needs_forecast(weekly, v.ds.today, weeks)
 st.caption(needs.forecast_method(weeks))
 st.dataframe(

@@ -358,3 +358,13 @@ def schema_problems() -> list[str]:
             _schema_checks_started.add(base_id)
             threading.Thread(target=_check_schema, args=(conf, base_id), daemon=True).start()
     return _schema_problems.get(base_id, [])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _weekly_needs(_v: View, key: tuple[object, ...]) -> pd.DataFrame:
+    return needs.weekly_needs(_v.passages)
+
+
+def weekly_needs(v: View) -> pd.DataFrame:
+    """Needs against deliveries per item and week over the whole history (cached)."""
+    return _weekly_needs(v, v.key)
