@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from carto.analytics import camps, places
 from carto.analytics.figures import Period
 
 PERIODS = ("24h", "7j", "30j", "90j", "tout", "perso")
@@ -93,6 +94,23 @@ def matching_camps(
             reported |= during["needs"].map(lambda items: bool(wanted.intersection(items)))
         camps = camps.intersection(pd.Index(during.loc[reported, "camp_id"].unique()))
     return camps
+
+
+def narrow(
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    f: Filters,
+    period: Period,
+    as_of: pd.Timestamp,
+    active_days: int,
+) -> pd.DataFrame:
+    """The passages the filters keep, with camp status and place worked out here: the one
+    filtering that pages and exports share."""
+    if not f.narrows:
+        return passages
+    status = camp_status(camps.camp_states(passages, sites, as_of, active_days))
+    arrondissement = places.camp_places(passages, sites)["arrondissement"]
+    return apply(passages, arrondissement, status, period, f)
 
 
 def apply(

@@ -191,12 +191,8 @@ class Scope:
 
 def view_passages(ds: Dataset, f: Filters, period: Period, opts: Options) -> pd.DataFrame:
     """The passages the filters keep, as the pages' view computes them."""
-    if not f.narrows:
-        return ds.passages
-    states = camps.camp_states(ds.passages, ds.sites, opts.end_of(period.end), opts.active_days)
-    status = filters.camp_status(states)
-    arrondissement = places.camp_places(ds.passages, ds.sites)["arrondissement"]
-    return filters.apply(ds.passages, arrondissement, status, period, f)
+    end = opts.end_of(period.end)
+    return filters.narrow(ds.passages, ds.sites, f, period, end, opts.active_days)
 
 
 def first_day(ds: Dataset) -> dt.date | None:

@@ -112,10 +112,7 @@ def _filtered(
     _ds: Dataset, key: tuple[int, str], f: Filters, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
     period = Period(start, end)
-    states = camps.camp_states(_ds.passages, _ds.sites, _end_of(end), _active_days())
-    status = filters.camp_status(states)
-    arrondissement = camp_places(_ds)["arrondissement"]
-    return filters.apply(_ds.passages, arrondissement, status, period, f)
+    return filters.narrow(_ds.passages, _ds.sites, f, period, _end_of(end), _active_days())
 
 
 def view(ds: Dataset, f: Filters, period: Period) -> View:
