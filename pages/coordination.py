@@ -29,8 +29,8 @@ else:
                 t("coord.col.reasons"): found["reasons"].map(
                     lambda r: ", ".join(t(f"alert.reason.{c}") for c in r)
                 ),
-                t("coord.col.minors"): found["unaccompanied_minors"],
-                t("coord.col.families"): found["families"],
+                t("coord.col.minors"): found["unaccompanied_minors"].map(format_int),
+                t("coord.col.families"): found["families"].map(format_int),
                 t("coord.col.last_report"): found["last_report"].dt.strftime("%d/%m/%Y %H:%M"),
             }
         ),

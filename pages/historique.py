@@ -19,10 +19,11 @@ if camps.empty:
     st.stop()
 camps = camps.sort_values("last_visit", ascending=False)
 names = dict(zip(camps["camp_id"], camps["name"], strict=True))
+shared_names = camps["name"].value_counts()  # the id only tells apart camps of one name
 camp_id = st.selectbox(
     t("history.pick"),
     list(names),
-    format_func=lambda c: f"{names[c]} ({c})",
+    format_func=lambda c: names[c] if shared_names[names[c]] == 1 else f"{names[c]} ({c})",
     help=t("history.pick_help"),
     key="camp",
     bind="query-params",
