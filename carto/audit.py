@@ -29,6 +29,7 @@ USER_ADDED = "user_added"
 USER_REMOVED = "user_removed"
 ROLE_CHANGED = "role_changed"
 EXPORT = "export"
+ACTION_REFUSED = "action_refused"  # a callback refused by the guard (role changed)
 
 EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -46,6 +47,7 @@ EVENTS: tuple[str, ...] = (
     USER_REMOVED,
     ROLE_CHANGED,
     EXPORT,
+    ACTION_REFUSED,
 )
 
 

@@ -663,6 +663,7 @@ FR: Mapping[str, str] = {
     "audit.event.user_removed": "Compte supprimé",
     "audit.event.role_changed": "Rôle changé",
     "audit.event.export": "Export",
+    "audit.event.action_refused": "Action refusée (rôle)",
     "cli.users.added": "Compte « {username} » créé (rôle : {role}) dans {path}.",
     "cli.users.removed": "Compte « {username} » supprimé ; ses sessions sont fermées.",
     "cli.users.password_set": (

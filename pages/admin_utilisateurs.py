@@ -9,14 +9,16 @@ from carto.i18n import format_datetime, t
 from carto.ui import auth, data
 
 conf = data.settings()
-admin = auth.require_role(conf, ADMIN)
+auth.require_role(conf, ADMIN)
 store = auth.store(conf)
 path = accounts.accounts_path(conf)
 st.title(t("admin.users.title"))
 
 
-def _act(action: str) -> None:
-    """Run one form's action (a callback: the table below shows its result)."""
+@auth.guarded(conf, ADMIN)
+def _act(admin: auth.User, action: str) -> None:
+    """Run one form's action (a callback: the table below shows its result), for the
+    admin the guard has just checked again."""
     ss = st.session_state
     field = "new_username" if action == "add" else "admin_target"
     name = accounts.normalise_username(str(ss.get(field) or ""))

@@ -25,10 +25,12 @@ every run, against the store:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -51,6 +53,8 @@ _COOKIE_DELETE = "auth_cookie_delete"
 _IGNORE_COOKIE = "auth_ignore_cookie"
 _SESSION_KEYS = (_USER, _EPOCH, _ACTIVITY, _TOUCHED)
 TOUCH_EVERY_SECONDS = 60.0
+GUARDED = "__carto_guarded__"  # set on every callback wrapped by ``guarded``
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,47 @@ def require_role(conf: Settings, *roles: str) -> User:
         st.error(t("auth.forbidden"), icon=":material/block:")
         st.stop()
     return user
+
+
+def acting_user(conf: Settings, roles: frozenset[str] | None = None) -> User | None:
+    """The person a state-changing action runs for, checked again where it happens.
+
+    Streamlit runs a widget's callback before the script, so before ``app.py`` and the
+    page re-check the session: the page that drew the button may belong to an account
+    removed, demoted or signed out since. This re-reads the account and its session
+    epoch from the store (and the idle timeout), then the role; when anything fails
+    the session ends (or the refusal is noted) and None is returned: the action must
+    not run."""
+    user = current_user(conf)
+    if user is None:
+        return None
+    if roles is not None and user.role not in roles:
+        store(conf).log_event(audit.ACTION_REFUSED, user.username, {"role": user.role})
+        st.session_state[_NOTICE] = ("error", t("auth.forbidden"))
+        return None
+    return user
+
+
+def guarded(
+    conf: Settings, *roles: str
+) -> Callable[[Callable[Concatenate[User, P], None]], Callable[P, None]]:
+    """Wrap a callback that changes state: it runs only for a session still valid and a
+    role among ``roles`` (any role when none is given), and receives that fresh
+    ``User`` first. The one guard of every action (accounts, password, sign-out of
+    others, exports, sync now)."""
+    allowed = frozenset(roles) if roles else None
+
+    def wrap(action: Callable[Concatenate[User, P], None]) -> Callable[P, None]:
+        @functools.wraps(action)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            user = acting_user(conf, allowed)
+            if user is not None:
+                action(user, *args, **kwargs)
+
+        setattr(run, GUARDED, True)
+        return run
+
+    return wrap
 
 
 def _idle_limit(conf: Settings) -> dt.timedelta | None:
@@ -358,26 +403,21 @@ def _on_login(conf: Settings) -> None:
     db.log_event(audit.LOGIN, account.username)
 
 
-def _on_logout(conf: Settings) -> None:
-    ss = st.session_state
-    username = ss.get(_USER)
-    if not username:
-        return
+def _logout(user: User, conf: Settings) -> None:
+    """Sign out everywhere: every session and cookie of the account ends."""
     db = store(conf)
-    db.bump_session_epoch(username)  # every session and cookie of the account ends
-    _end_session(db, username, audit.LOGOUT, t("auth.logged_out"))
-    ss[_NOTICE] = ("info", t("auth.logged_out"))
+    db.bump_session_epoch(user.username)
+    _end_session(db, user.username, audit.LOGOUT, t("auth.logged_out"))
+    st.session_state[_NOTICE] = ("info", t("auth.logged_out"))
 
 
-def _on_password_change(conf: Settings) -> None:
+def _change_password(user: User, conf: Settings) -> None:
     ss = st.session_state
-    username = ss.get(_USER)
+    username = user.username
     current = str(ss.get("pw_current") or "")
     new, repeat = str(ss.get("pw_new") or ""), str(ss.get("pw_repeat") or "")
     for key in ("pw_current", "pw_new", "pw_repeat"):
         ss[key] = ""
-    if not username:
-        return
     if conf.demo:
         ss["pw_notice"] = ("warning", t("account.password.demo"))
         return
@@ -471,7 +511,7 @@ def sidebar(conf: Settings, user: User) -> None:
         st.button(
             t("auth.logout"),
             key="logout",
-            on_click=_on_logout,
+            on_click=guarded(conf)(_logout),
             args=(conf,),
             icon=":material/logout:",
         )
@@ -486,7 +526,7 @@ def password_form(conf: Settings) -> None:
         st.text_input(t("account.password.repeat"), type="password", key="pw_repeat")
         st.form_submit_button(
             t("account.password.submit"),
-            on_click=_on_password_change,
+            on_click=guarded(conf)(_change_password),
             args=(conf,),
             key="pw_submit",
         )
@@ -494,4 +534,9 @@ def password_form(conf: Settings) -> None:
 
 
 def logout_button(conf: Settings) -> None:
-    st.button(t("auth.logout"), key="logout_page", on_click=_on_logout, args=(conf,))
+    st.button(
+        t("auth.logout"),
+        key="logout_page",
+        on_click=guarded(conf)(_logout),
+        args=(conf,),
+    )
