@@ -7,8 +7,10 @@ the admin page. Demo mode ignores the file: it has one account per role, named a
 role, password ``demo``, and those accounts exist nowhere else.
 
 The sign-in cookie is a JWT signed (HS256) with the cookie key, holding the account, its
-session epoch and an expiry: the server refuses it when the signature, the expiry, the
-account or the epoch does not match (logout and password change bump the epoch).
+session epoch, the instance it was issued for (the store's id) and an expiry: the server
+refuses it when the signature, the instance, the expiry, the account or the epoch does
+not match (logout and password change bump the epoch). Demo mode signs with a random key
+of its process, never with the configured one.
 
 Plain Python: no Streamlit here.
 """
@@ -33,6 +35,7 @@ import yaml
 
 from carto.i18n import t
 from carto.settings import SECRETS_PATH, Settings
+from carto.store import LoginState, SnapshotStore
 
 ADMIN, COORDINATOR, VOLUNTEER, PARTNER = "admin", "coordinateur", "benevole", "partenaire"
 ROLES: tuple[str, ...] = (ADMIN, COORDINATOR, VOLUNTEER, PARTNER)
@@ -148,6 +151,42 @@ def authenticate(accounts: Mapping[str, Account], username: str, password: str) 
         verify_password(password, _dummy_hash())
         return None
     return account if verify_password(password, account.password_hash) else None
+
+
+# ------------------------------------------------------------------------ lockout
+
+OK, FAILED, JUST_LOCKED, LOCKED = "ok", "failed", "just_locked", "locked"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How a password attempt ended: ``OK``, ``FAILED``, ``JUST_LOCKED`` (this failure
+    locked the account) or ``LOCKED`` (refused without checking the password)."""
+
+    outcome: str
+    state: LoginState
+
+
+def password_attempt(
+    db: SnapshotStore,
+    key: str,
+    check: Callable[[], bool],
+    max_failures: int,
+    lockout: dt.timedelta,
+    now: dt.datetime,
+) -> Attempt:
+    """One password check under the lockout: the sign-in form and the password-change
+    form both go through here. The attempt is counted before ``check`` runs (bcrypt
+    is slow: parallel attempts must not all pass the lock check first), and a right
+    password still fails when an attempt beside it locked the account meanwhile."""
+    admitted = db.admit_login(key, max_failures, lockout, now)
+    if admitted.locked(now):
+        return Attempt(LOCKED, admitted)
+    if check():
+        accepted = db.accept_login(key, now)
+        return Attempt(LOCKED, accepted) if accepted.locked(now) else Attempt(OK, accepted)
+    state = db.confirm_failed_login(key, max_failures, lockout, now)
+    return Attempt(JUST_LOCKED if state.locked(now) else FAILED, state)
 
 
 # ------------------------------------------------------------------- accounts file
@@ -322,12 +361,14 @@ def _process_demo_key() -> str:
 
 
 def effective_cookie_key(settings: Settings, key: str | None) -> str:
-    """The key that signs cookies: the configured one, or in demo mode (when none is
-    usable) a random key of this process (demo cookies then end with the process)."""
-    if key and cookie_key_problem(key) is None:
-        return key
+    """The key that signs cookies: in demo mode always a random key of this process
+    (demo cookies end with the process, and a demo never signs with a production key:
+    demo accounts are public, their names may exist in a live instance); otherwise the
+    configured key (AccountError when it is unusable)."""
     if settings.demo:
         return _process_demo_key()
+    if key and cookie_key_problem(key) is None:
+        return key
     raise AccountError(cookie_key_problem(key) or "")
 
 
@@ -372,28 +413,43 @@ class Claims:
 
 
 def issue_token(
-    username: str, epoch: int, key: str, expiry_days: float, now: dt.datetime | None = None
+    username: str,
+    epoch: int,
+    key: str,
+    expiry_days: float,
+    instance: str,
+    now: dt.datetime | None = None,
 ) -> str:
-    """A signed cookie value for the account in its current session epoch."""
+    """A signed cookie value for the account in its current session epoch, valid only
+    for ``instance`` (the store's id: see ``SnapshotStore.instance_id``)."""
     now = now or dt.datetime.now(dt.UTC)
     claims = {
         "sub": username,
         "epoch": epoch,
+        "aud": instance,
         "iat": int(now.timestamp()),
         "exp": int((now + dt.timedelta(days=expiry_days)).timestamp()),
     }
     return jwt.encode(claims, key, algorithm=_TOKEN_ALGORITHM)
 
 
-def read_token(token: str, key: str, now: dt.datetime | None = None) -> Claims | None:
-    """The claims of a cookie signed with ``key`` and not expired at ``now``; None for
-    anything else (another key, tampered, expired, issued in the future, malformed)."""
+def read_token(
+    token: str, key: str, instance: str, now: dt.datetime | None = None
+) -> Claims | None:
+    """The claims of a cookie signed with ``key`` for ``instance`` and not expired at
+    ``now``; None for anything else (another key or instance, tampered, expired, issued
+    in the future, malformed)."""
     try:
         data = jwt.decode(
             token,
             key,
             algorithms=[_TOKEN_ALGORITHM],
-            options={"require": ["sub", "exp", "iat"], "verify_exp": False, "verify_iat": False},
+            audience=instance,
+            options={
+                "require": ["sub", "exp", "iat", "aud"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError:
         return None

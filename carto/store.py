@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -304,6 +305,21 @@ class SnapshotStore:
             conn.close()
         return default if row is None else json.loads(row[0])
 
+    def instance_id(self) -> str:
+        """A random id made once for this store: sign-in cookies carry it, so that a
+        cookie issued by one instance (a demo, another city's base) is refused by
+        another, whatever key signed it. Made on first use; writing it does not bump
+        the version."""
+        value = self.meta("instance_id")
+        if value:
+            return str(value)
+        with self.transaction(bump_version=False) as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('instance_id', ?)",
+                (json.dumps(secrets.token_urlsafe(18)),),
+            )
+        return str(self.meta("instance_id"))
+
     @property
     def version(self) -> int:
         """Bumped by every committed write: the cache key of everything built on the store."""
@@ -370,37 +386,72 @@ class SnapshotStore:
             conn.close()
         return LoginState() if row is None else LoginState(int(row[0]), _time(row[1]))
 
-    def record_failed_login(
-        self,
-        username: str,
-        max_failures: int,
-        lockout: dt.timedelta,
-        now: dt.datetime | None = None,
+    def _login_row(self, conn: sqlite3.Connection, key: str, now: dt.datetime) -> LoginState:
+        row = conn.execute(
+            "SELECT failures, locked_until FROM login_failures WHERE username = ?", (key,)
+        ).fetchone()
+        state = LoginState() if row is None else LoginState(int(row[0]), _time(row[1]))
+        if state.locked_until is not None and state.locked_until <= now:
+            return LoginState()  # an expired lock starts a new count
+        return state
+
+    @staticmethod
+    def _save_login_row(
+        conn: sqlite3.Connection, key: str, state: LoginState, now: dt.datetime
+    ) -> None:
+        until = state.locked_until.isoformat() if state.locked_until else None
+        conn.execute(
+            "INSERT INTO login_failures(username, failures, last_failure, locked_until) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+            "failures = excluded.failures, last_failure = excluded.last_failure, "
+            "locked_until = excluded.locked_until",
+            (key, state.failures, now.isoformat(), until),
+        )
+
+    def admit_login(
+        self, key: str, max_failures: int, lockout: dt.timedelta, now: dt.datetime | None = None
     ) -> LoginState:
-        """Count one failed sign-in; the ``max_failures``-th in a row locks the account
-        for ``lockout``. Atomic across processes; a lock that has expired starts a new
-        count."""
+        """Before a password is checked: refuse when the account is locked, else count
+        the attempt as failed in advance, in one transaction. The returned state is
+        locked when the attempt is refused. Counting before the (slow) bcrypt check is
+        what keeps parallel attempts from all slipping under the limit: once
+        ``max_failures`` attempts are counted, the next one locks and is refused."""
         now = _utc(now)
         with self.transaction(bump_version=False) as conn:
-            row = conn.execute(
-                "SELECT failures, locked_until FROM login_failures WHERE username = ?",
-                (username,),
-            ).fetchone()
-            failures = 0 if row is None else int(row[0])
-            until = None if row is None else _time(row[1])
-            if until is not None and until <= now:
-                failures, until = 0, None
-            failures += 1
-            if max_failures > 0 and failures >= max_failures and until is None:
-                until = now + lockout
-            conn.execute(
-                "INSERT INTO login_failures(username, failures, last_failure, locked_until) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
-                "failures = excluded.failures, last_failure = excluded.last_failure, "
-                "locked_until = excluded.locked_until",
-                (username, failures, now.isoformat(), until.isoformat() if until else None),
-            )
-        return LoginState(failures, until)
+            state = self._login_row(conn, key, now)
+            if state.locked(now):
+                return state
+            if max_failures > 0 and state.failures >= max_failures:
+                state = LoginState(state.failures, now + lockout)
+            else:
+                state = LoginState(state.failures + 1, None)
+            self._save_login_row(conn, key, state, now)
+        return state
+
+    def confirm_failed_login(
+        self, key: str, max_failures: int, lockout: dt.timedelta, now: dt.datetime | None = None
+    ) -> LoginState:
+        """After a wrong password (already counted by ``admit_login``): lock the account
+        when the count has reached ``max_failures``."""
+        now = _utc(now)
+        with self.transaction(bump_version=False) as conn:
+            state = self._login_row(conn, key, now)
+            if max_failures > 0 and state.failures >= max_failures and not state.locked(now):
+                state = LoginState(state.failures, now + lockout)
+                self._save_login_row(conn, key, state, now)
+        return state
+
+    def accept_login(self, key: str, now: dt.datetime | None = None) -> LoginState:
+        """After a right password: checked again in one transaction, the sign-in holds
+        only if no attempt running beside it locked the account meanwhile; then the
+        count is cleared. The returned state is locked when the sign-in is refused."""
+        now = _utc(now)
+        with self.transaction(bump_version=False) as conn:
+            state = self._login_row(conn, key, now)
+            if state.locked(now):
+                return state
+            conn.execute("DELETE FROM login_failures WHERE username = ?", (key,))
+        return LoginState()
 
     def clear_failed_logins(self, username: str) -> bool:
         """Forget an account's failed sign-ins and lift its lock; True when there was

@@ -3,9 +3,12 @@ and `python -m carto users` (issue 6): plain Python, no Streamlit."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -153,30 +156,59 @@ def test_cookie_key_from_environment_or_secrets(
     assert accounts.cookie_key_from_environment(secrets) == "from-env"
 
 
-def test_demo_mode_signs_with_a_random_key_when_none_is_set(
+def test_demo_mode_always_signs_with_its_own_random_key(
     tmp_path: Path, demo_settings: Settings
 ) -> None:
+    """A production key in the environment is never used by a demo: demo accounts are
+    public (admin/demo) and their names may exist in a live instance."""
     key = accounts.effective_cookie_key(demo_settings, None)
     assert len(key) >= 32 and accounts.effective_cookie_key(demo_settings, "short") == key
+    assert accounts.effective_cookie_key(demo_settings, TEST_COOKIE_KEY) == key != TEST_COOKIE_KEY
+    assert accounts.effective_cookie_key(live_settings(tmp_path), TEST_COOKIE_KEY) == (
+        TEST_COOKIE_KEY
+    )
     with pytest.raises(AccountError):
         accounts.effective_cookie_key(live_settings(tmp_path), None)
 
 
 # ------------------------------------------------------------------------ cookies
 
+HERE = "instance-a"
+
 
 def test_cookie_signed_with_another_key_is_rejected() -> None:
-    token = accounts.issue_token("alice", 3, TEST_COOKIE_KEY, 7, NOW)
-    claims = accounts.read_token(token, TEST_COOKIE_KEY, NOW)
+    token = accounts.issue_token("alice", 3, TEST_COOKIE_KEY, 7, HERE, NOW)
+    claims = accounts.read_token(token, TEST_COOKIE_KEY, HERE, NOW)
     assert claims is not None and (claims.username, claims.epoch) == ("alice", 3)
     other = "another-key-of-sufficient-length-0123456789"
-    assert accounts.read_token(token, other, NOW) is None
-    forged = accounts.issue_token("alice", 3, other, 7, NOW)
-    assert accounts.read_token(forged, TEST_COOKIE_KEY, NOW) is None
+    assert accounts.read_token(token, other, HERE, NOW) is None
+    forged = accounts.issue_token("alice", 3, other, 7, HERE, NOW)
+    assert accounts.read_token(forged, TEST_COOKIE_KEY, HERE, NOW) is None
+
+
+def test_cookie_of_another_instance_is_rejected_even_with_the_same_key() -> None:
+    token = accounts.issue_token("admin", 0, TEST_COOKIE_KEY, 7, "demo-instance", NOW)
+    assert accounts.read_token(token, TEST_COOKIE_KEY, "demo-instance", NOW) is not None
+    assert accounts.read_token(token, TEST_COOKIE_KEY, HERE, NOW) is None
+    import jwt
+
+    no_audience = jwt.encode(
+        {"sub": "admin", "epoch": 0, "iat": int(NOW.timestamp()), "exp": 2**40},
+        TEST_COOKIE_KEY,
+        algorithm="HS256",
+    )
+    assert accounts.read_token(no_audience, TEST_COOKIE_KEY, HERE, NOW) is None
+
+
+def test_store_instance_id_is_stable_and_distinct(tmp_path: Path) -> None:
+    first = SnapshotStore(tmp_path / "a.sqlite")
+    assert first.instance_id() == SnapshotStore(first.path).instance_id()
+    assert first.instance_id() != SnapshotStore(tmp_path / "b.sqlite").instance_id()
+    assert first.version == 0
 
 
 def test_tampered_expired_or_malformed_cookies_are_rejected() -> None:
-    token = accounts.issue_token("alice", 0, TEST_COOKIE_KEY, 1, NOW)
+    token = accounts.issue_token("alice", 0, TEST_COOKIE_KEY, 1, HERE, NOW)
     header, payload, signature = token.split(".")
     import base64
     import json
@@ -184,36 +216,106 @@ def test_tampered_expired_or_malformed_cookies_are_rejected() -> None:
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["sub"] = "admin"
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
-    assert (
-        accounts.read_token(f"{header}.{forged_payload.decode()}.{signature}", TEST_COOKIE_KEY)
-        is None
-    )
-    assert accounts.read_token(token, TEST_COOKIE_KEY, NOW + dt.timedelta(days=2)) is None
-    assert accounts.read_token("not-a-jwt", TEST_COOKIE_KEY) is None
+    forged = f"{header}.{forged_payload.decode()}.{signature}"
+    assert accounts.read_token(forged, TEST_COOKIE_KEY, HERE) is None
+    assert accounts.read_token(token, TEST_COOKIE_KEY, HERE, NOW + dt.timedelta(days=2)) is None
+    assert accounts.read_token("not-a-jwt", TEST_COOKIE_KEY, HERE) is None
     unsigned = f"{header}.{payload}."
-    assert accounts.read_token(unsigned, TEST_COOKIE_KEY) is None
+    assert accounts.read_token(unsigned, TEST_COOKIE_KEY, HERE) is None
 
 
 # --------------------------------------------------------------- store: lockouts
 
 
+def fail(store: SnapshotStore, key: str, at: dt.datetime = NOW) -> accounts.Attempt:
+    return accounts.password_attempt(store, key, lambda: False, 5, LOCK, at)
+
+
+LOCK = dt.timedelta(minutes=15)
+
+
 def test_lockout_after_max_failures_persists_across_store_objects(tmp_path: Path) -> None:
     path = tmp_path / "snap.sqlite"
-    lock = dt.timedelta(minutes=15)
     for i in range(4):
-        state = SnapshotStore(path).record_failed_login("alice", 5, lock, NOW)
-        assert state.failures == i + 1 and not state.locked(NOW)
-    state = SnapshotStore(path).record_failed_login("alice", 5, lock, NOW)
-    assert state.locked(NOW) and state.locked_until == NOW + lock
+        attempt = fail(SnapshotStore(path), "alice")
+        assert attempt.outcome == accounts.FAILED and attempt.state.failures == i + 1
+    attempt = fail(SnapshotStore(path), "alice")
+    assert attempt.outcome == accounts.JUST_LOCKED and attempt.state.locked_until == NOW + LOCK
     fresh = SnapshotStore(path)  # another session, another process, after a restart
     assert fresh.login_state("alice").locked(NOW + dt.timedelta(minutes=14))
     assert not fresh.login_state("alice").locked(NOW + dt.timedelta(minutes=15))
     assert not fresh.login_state("bob").locked(NOW)
     # after the lock, a new failure starts a new count
     later = NOW + dt.timedelta(minutes=20)
-    assert fresh.record_failed_login("alice", 5, lock, later).failures == 1
+    assert fail(fresh, "alice", later).state.failures == 1
     assert fresh.clear_failed_logins("alice")
     assert fresh.login_state("alice").failures == 0
+
+
+def test_a_locked_account_is_refused_without_checking_the_password(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    for _ in range(5):
+        fail(store, "alice")
+    checked: list[bool] = []
+    attempt = accounts.password_attempt(
+        store, "alice", lambda: checked.append(True) or True, 5, LOCK, NOW
+    )
+    assert attempt.outcome == accounts.LOCKED and not checked
+    assert store.login_state("alice").locked(NOW)  # a right password does not lift it
+
+
+def test_parallel_wrong_passwords_cannot_slip_under_the_lock(tmp_path: Path) -> None:
+    """Eight attempts whose password checks overlap (all admitted before any check ends,
+    as with concurrent requests and a slow bcrypt), then the right password: refused,
+    and the lock stays. Before the fix, all eight passed the lock check, and the right
+    password signed in and cleared the lock."""
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    barrier = threading.Barrier(5)  # the five admitted attempts overlap
+
+    def wrong() -> bool:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+        return False
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(
+            pool.map(
+                lambda _: (
+                    accounts.password_attempt(
+                        SnapshotStore(store.path), "alice", wrong, 5, LOCK, NOW
+                    ).outcome
+                ),
+                range(8),
+            )
+        )
+    assert outcomes.count(accounts.LOCKED) == 3  # never checked
+    right = accounts.password_attempt(store, "alice", lambda: True, 5, LOCK, NOW)
+    assert right.outcome == accounts.LOCKED
+    assert store.login_state("alice").locked(NOW)
+
+
+def test_a_right_password_loses_to_a_lock_set_while_it_was_checked(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    for _ in range(3):
+        fail(store, "alice")
+
+    def right_but_slow() -> bool:
+        for _ in range(2):  # two wrong attempts end while this one is being checked
+            fail(SnapshotStore(store.path), "alice")
+        return True
+
+    attempt = accounts.password_attempt(store, "alice", right_but_slow, 5, LOCK, NOW)
+    assert attempt.outcome == accounts.LOCKED
+    assert store.login_state("alice").locked(NOW)
+
+
+def test_a_right_password_clears_the_count(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap.sqlite")
+    for _ in range(4):
+        fail(store, "alice")
+    attempt = accounts.password_attempt(store, "alice", lambda: True, 5, LOCK, NOW)
+    assert attempt.outcome == accounts.OK
+    assert store.login_state("alice").failures == 0
 
 
 def test_session_epoch_and_last_seen(tmp_path: Path) -> None:
@@ -228,7 +330,7 @@ def test_session_epoch_and_last_seen(tmp_path: Path) -> None:
 
 def test_access_control_bookkeeping_does_not_bump_the_version(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "snap.sqlite")
-    store.record_failed_login("a", 5, dt.timedelta(minutes=1))
+    fail(store, "a")
     store.bump_session_epoch("a")
     store.touch_session("a")
     store.log_event(audit.LOGIN, "a")
@@ -297,7 +399,7 @@ def test_cli_users(
 
     store = SnapshotStore(conf.store_path)
     for _ in range(5):
-        store.record_failed_login("alice", 5, dt.timedelta(minutes=15))
+        fail(store, "alice", dt.datetime.now(dt.UTC))
     code, out, _ = run_cli(monkeypatch, capsys, config, "list")
     assert code == 0 and "alice" in out and "admin" in out and "verrouillé" in out
     code, out, _ = run_cli(monkeypatch, capsys, config, "unlock", "alice")

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h3
@@ -25,6 +26,7 @@ from carto.dataset import demo_key, generate_demo, write_demo_snapshot
 from carto.settings import CONFIG_ENV, load_settings
 from carto.store import SnapshotStore
 from carto.ui import auth, navigation
+from tests.conftest import write_demo_config
 from tests.support.app import (
     ROOT,
     TEST_COOKIE_KEY,
@@ -277,9 +279,16 @@ def with_cookie(monkeypatch: pytest.MonkeyPatch, token: str | None) -> None:
     monkeypatch.setattr(auth, "request_cookie", lambda name: token)
 
 
+def cookie_for(config: Path, username: str, epoch: int = 0, key: str | None = None) -> str:
+    """A cookie as the instance of ``config`` issues it (its own key unless ``key``)."""
+    conf = load_settings(config)
+    key = key or accounts.effective_cookie_key(conf, accounts.cookie_key_from_environment())
+    return accounts.issue_token(username, epoch, key, 7, store_of(config).instance_id())
+
+
 def test_a_valid_cookie_signs_in(demo_key_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     login(new_app(), "coordinateur")  # issues a cookie of epoch 0 and records activity
-    with_cookie(monkeypatch, accounts.issue_token("coordinateur", 0, TEST_COOKIE_KEY, 7))
+    with_cookie(monkeypatch, cookie_for(demo_key_env, "coordinateur"))
     at = new_app().run()
     assert not is_login_page(at) and at.title[0].value == MAP_TITLE
     assert store_of(demo_key_env).audit_log(1)[0]["event"] == audit.LOGIN_COOKIE
@@ -290,7 +299,7 @@ def test_a_cookie_signed_with_another_key_is_rejected(
 ) -> None:
     login(new_app(), "admin")
     other = "an-attacker-s-own-key-of-enough-length-42!"
-    with_cookie(monkeypatch, accounts.issue_token("admin", 0, other, 7))
+    with_cookie(monkeypatch, cookie_for(demo_key_env, "admin", key=other))
     at = new_app().run()
     assert is_login_page(at) and not at.metric
     refused = store_of(demo_key_env).audit_log(1)[0]
@@ -303,7 +312,7 @@ def test_logout_revokes_sessions_and_cookies(
 ) -> None:
     laptop = login(new_app(), "coordinateur")
     phone = login(new_app(), "coordinateur")
-    cookie = accounts.issue_token("coordinateur", 0, TEST_COOKIE_KEY, 7)
+    cookie = cookie_for(demo_key_env, "coordinateur")
     phone.button(key="logout").click().run()
     assert is_login_page(phone) and "déconnecté" in texts(phone)
 
@@ -325,9 +334,7 @@ def test_password_change_revokes_other_sessions(
     mine = login(new_app(), "benevole", TEST_PASSWORD)
     other = login(new_app(), "benevole", TEST_PASSWORD)
     store = store_of(live_config)
-    old_cookie = accounts.issue_token(
-        "benevole", store.session_epoch("benevole"), TEST_COOKIE_KEY, 7
-    )
+    old_cookie = cookie_for(live_config, "benevole", store.session_epoch("benevole"))
 
     mine.switch_page("pages/mon_compte.py").run()
     mine.text_input(key="pw_current").input(TEST_PASSWORD)
@@ -369,7 +376,7 @@ def test_idle_session_is_closed_and_its_cookie_refused(
     store = store_of(demo_key_env)
     store.touch_session("partenaire", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=61))
     epoch = store.session_epoch("partenaire")
-    with_cookie(monkeypatch, accounts.issue_token("partenaire", epoch, TEST_COOKIE_KEY, 7))
+    with_cookie(monkeypatch, cookie_for(demo_key_env, "partenaire", epoch))
     assert is_login_page(new_app().run())
     assert store.audit_log(1)[0]["details"] == {"reason": "idle"}
 
@@ -446,3 +453,149 @@ def test_admin_removes_an_account_and_its_sessions_end(live_config: Path) -> Non
     victim.run()
     assert is_login_page(victim)
     assert is_login_page(submit_login(new_app().run(), "benevole", TEST_PASSWORD))
+
+
+# ------------------------------------------- attacks of the outside review (issue 14)
+
+
+def add_form(at: AppTest, username: str, role: str = "admin") -> AppTest:
+    at.text_input(key="new_username").input(username)
+    at.text_input(key="new_name").input("Intrus")
+    at.selectbox(key="new_role").set_value(role)
+    at.text_input(key="new_password").input("phrase provisoire 1")
+    return at.button[-1].click().run()
+
+
+@pytest.mark.parametrize("change", ["removed", "demoted", "role_edited_by_hand", "signed_out"])
+def test_a_revoked_admin_cannot_act_from_a_page_still_open(live_config: Path, change: str) -> None:
+    """The Comptes page stays open while the admin's account is removed (`users remove`),
+    demoted, edited in the file without revoking sessions, or signed out elsewhere;
+    then the page's form is submitted. Streamlit runs the callback before app.py checks
+    the session: before the guard, the callback created the account."""
+    path = live_config.parent / "accounts.yaml"
+    accounts.add_account(path, "admin2", TEST_PASSWORD, "admin", rounds=4)
+    at = login(new_app(), "admin2", TEST_PASSWORD)
+    at.switch_page("pages/admin_utilisateurs.py").run()
+    store = store_of(live_config)
+    if change == "removed":  # what `python -m carto users remove admin2` does
+        accounts.remove_account(path, "admin2")
+        store.bump_session_epoch("admin2")
+    elif change == "demoted":  # `users role admin2 benevole`
+        accounts.set_role(path, "admin2", "benevole")
+        store.bump_session_epoch("admin2")
+    elif change == "role_edited_by_hand":
+        accounts.set_role(path, "admin2", "coordinateur")
+    else:
+        store.bump_session_epoch("admin2")  # sign-out on another device
+    time.sleep(0.01)  # a new modification time for the accounts file
+    add_form(at, "intrus")
+    assert "intrus" not in accounts.read_accounts(path)
+    assert not store.audit_log(event=audit.USER_ADDED)
+    assert is_login_page(at) or "Votre rôle ne donne pas accès" in texts(at)
+
+
+def test_a_demo_sign_in_does_not_open_a_live_instance(
+    live_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A demo and a live instance on one host (browsers share cookies across ports), the
+    production key in the environment of both, an `admin` account in each: the demo's
+    cookie must not open the live instance. Before the fix, the demo signed with the
+    production key and the live instance accepted its cookie."""
+    demo_dir = tmp_path / "demo"
+    demo_dir.mkdir()
+    demo_config = write_demo_config(demo_dir)
+    demo_cookie = cookie_for(demo_config, "admin")  # what the demo's sign-in writes
+    # the same cookie signed with the production key, as a demo sharing it would write
+    shared_key_cookie = cookie_for(demo_config, "admin", key=TEST_COOKIE_KEY)
+    for token in (demo_cookie, shared_key_cookie):
+        with_cookie(monkeypatch, token)
+        at = new_app().run()
+        assert is_login_page(at) and not at.metric
+        assert store_of(live_config).audit_log(1)[0]["event"] == audit.COOKIE_REFUSED
+    store_of(live_config).touch_session("admin")  # active within the idle timeout
+    with_cookie(monkeypatch, cookie_for(live_config, "admin"))  # the live instance's own
+    assert not is_login_page(new_app().run())
+
+
+def slow_bcrypt(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    verify = accounts.verify_password
+
+    def slow(password: str, password_hash: str) -> bool:
+        time.sleep(seconds)
+        return verify(password, password_hash)
+
+    monkeypatch.setattr(accounts, "verify_password", slow)
+
+
+def test_parallel_wrong_passwords_do_not_beat_the_lockout(
+    live_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight sign-ins with wrong passwords at once (each in its own session), then the
+    right one 0.1 s later: refused, and the account stays locked. Before the fix, all
+    eight passed the lock check while bcrypt ran, and the right password signed in and
+    cleared the lock."""
+    slow_bcrypt(monkeypatch, 0.5)
+    sessions = [new_app().run() for _ in range(9)]
+    with ThreadPoolExecutor(8) as pool:
+        running = [pool.submit(submit_login, at, "benevole", "pas le bon") for at in sessions[:8]]
+        time.sleep(0.1)
+        right = submit_login(sessions[8], "benevole", TEST_PASSWORD)
+        for future in running:
+            future.result()
+    assert is_login_page(right) and "verrouillé" in texts(right)
+    assert store_of(live_config).login_state("benevole").locked()
+    assert is_login_page(submit_login(new_app().run(), "benevole", TEST_PASSWORD))
+
+
+def change_password(at: AppTest, current: str, new: str) -> AppTest:
+    at.text_input(key="pw_current").input(current)
+    at.text_input(key="pw_new").input(new)
+    at.text_input(key="pw_repeat").input(new)
+    return at.button(key="pw_submit").click().run()
+
+
+def test_password_change_obeys_the_lockout(live_config: Path) -> None:
+    """Wrong current passwords count toward the same lockout as sign-ins; once locked,
+    neither a wrong nor the right current password is checked. Before the fix, attempts
+    6 and 7 were still checked and the right one changed the password while locked."""
+    at = login(new_app(), "coordinateur", TEST_PASSWORD)
+    at.switch_page("pages/mon_compte.py").run()
+    for _ in range(4):
+        change_password(at, "pas le bon", "une nouvelle phrase de passe")
+        assert "Mot de passe actuel incorrect" in texts(at)
+    change_password(at, "pas le bon", "une nouvelle phrase de passe")
+    assert "verrouillé jusqu'à" in texts(at)
+    change_password(at, TEST_PASSWORD, "une nouvelle phrase de passe")
+    assert "verrouillé jusqu'à" in texts(at) and "Mot de passe changé" not in texts(at)
+    known = accounts.read_accounts(live_config.parent / "accounts.yaml")
+    assert accounts.authenticate(known, "coordinateur", TEST_PASSWORD)  # unchanged
+    assert is_login_page(submit_login(new_app().run(), "coordinateur", TEST_PASSWORD))
+
+
+def test_every_state_changing_callback_goes_through_the_guard() -> None:
+    """Every `on_click`/`on_change` callback of pages/ and carto/ui/ is either wrapped by
+    `auth.guarded` or listed here as changing no stored state."""
+    import ast
+
+    not_state_changing = {"_on_login", "_reset"}  # sign-in itself; resetting filters
+    found: dict[str, bool] = {}
+    for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "carto" / "ui").glob("*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded_defs = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            and any("guarded" in ast.unparse(d) for d in node.decorator_list)
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.keyword) or node.arg not in ("on_click", "on_change"):
+                continue
+            text = ast.unparse(node.value)
+            if text in ("'ignore'", "'rerun'", "None"):
+                continue
+            name = text.rsplit("(", 1)[-1].rstrip(")") if "guarded" in text else text
+            found[f"{path.name}:{name}"] = "guarded(" in text or name in guarded_defs
+    unguarded = {
+        k for k, ok in found.items() if not ok and k.split(":")[1] not in not_state_changing
+    }
+    assert found and not unguarded, unguarded

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Concatenate, ParamSpec
@@ -266,7 +266,7 @@ def _resume_from_cookie(conf: Settings, token: str, moment: dt.datetime) -> User
         key = _cookie_key(conf)
     except accounts.AccountError:  # no usable key: the safe-start page says so
         return None
-    claims = accounts.read_token(token, key, moment)
+    claims = accounts.read_token(token, key, db.instance_id(), moment)
     account = load_accounts(conf).get(claims.username) if claims else None
     reason = None
     if claims is None:
@@ -339,7 +339,7 @@ def _issue_cookie(conf: Settings, username: str, epoch: int) -> None:
     days = float(conf["auth.cookie_expiry_days"])
     if days > 0:
         st.session_state[_COOKIE_SET] = accounts.issue_token(
-            username, epoch, _cookie_key(conf), days
+            username, epoch, _cookie_key(conf), days, store(conf).instance_id()
         )
 
 
@@ -362,6 +362,35 @@ def _local_time(conf: Settings, when: dt.datetime) -> str:
     return when.astimezone(local_zone(conf)).strftime("%H:%M")
 
 
+def _password_attempt(
+    conf: Settings, db: SnapshotStore, key: str, check: Callable[[], bool], moment: dt.datetime
+) -> accounts.Attempt:
+    lockout = dt.timedelta(minutes=int(conf["auth.lockout_minutes"]))
+    return accounts.password_attempt(
+        db, key, check, int(conf["auth.max_failed_logins"]), lockout, moment
+    )
+
+
+def _attempt_notice(
+    conf: Settings,
+    db: SnapshotStore,
+    attempt: accounts.Attempt,
+    who: str,
+    tag: Mapping[str, object],
+    failed_key: str,
+) -> tuple[str, str]:
+    """Audit a refused password attempt and word it for the person."""
+    until = attempt.state.locked_until
+    if attempt.outcome == accounts.LOCKED and until is not None:
+        db.log_event(audit.LOGIN_LOCKED, who, tag)
+        return ("error", t("auth.login.locked", until=_local_time(conf, until)))
+    db.log_event(audit.LOGIN_FAILED, who, {"failures": attempt.state.failures, **tag})
+    if attempt.outcome == accounts.JUST_LOCKED and until is not None:
+        db.log_event(audit.LOCKOUT, who, {"until": until.isoformat()})
+        return ("error", t("auth.login.just_locked", until=_local_time(conf, until)))
+    return ("error", t(failed_key))
+
+
 def _on_login(conf: Settings) -> None:
     ss = st.session_state
     username = accounts.normalise_username(str(ss.get("login_username") or ""))
@@ -376,26 +405,19 @@ def _on_login(conf: Settings) -> None:
     who = username if known else ""
     key = _failure_key(username, known)
     moment = now()
-    state = db.login_state(key)
-    if state.locked(moment) and state.locked_until is not None:
-        db.log_event(audit.LOGIN_LOCKED, who, {} if known else {"unknown_name": True})
-        ss[_NOTICE] = ("error", t("auth.login.locked", until=_local_time(conf, state.locked_until)))
+    found: list[Account] = []
+
+    def check() -> bool:
+        account = accounts.authenticate(known_accounts, username, password)
+        found.extend([account] if account else [])
+        return account is not None
+
+    attempt = _password_attempt(conf, db, key, check, moment)
+    tag = {} if known else {"unknown_name": True}
+    if attempt.outcome != accounts.OK or not found:
+        ss[_NOTICE] = _attempt_notice(conf, db, attempt, who, tag, "auth.login.failed")
         return
-    account = accounts.authenticate(known_accounts, username, password)
-    if account is None:
-        max_failures = int(conf["auth.max_failed_logins"])
-        lockout = dt.timedelta(minutes=int(conf["auth.lockout_minutes"]))
-        state = db.record_failed_login(key, max_failures, lockout, moment)
-        details = {"failures": state.failures} | ({} if known else {"unknown_name": True})
-        db.log_event(audit.LOGIN_FAILED, who, details)
-        if state.locked(moment) and state.locked_until is not None:
-            db.log_event(audit.LOCKOUT, who, {"until": state.locked_until.isoformat()})
-            until = _local_time(conf, state.locked_until)
-            ss[_NOTICE] = ("error", t("auth.login.just_locked", until=until))
-        else:
-            ss[_NOTICE] = ("error", t("auth.login.failed"))
-        return
-    db.clear_failed_logins(account.username)
+    account = found[0]
     epoch = db.session_epoch(account.username)
     _start_session(db, account, epoch, moment)
     ss[_IGNORE_COOKIE] = True
@@ -422,12 +444,18 @@ def _change_password(user: User, conf: Settings) -> None:
         ss["pw_notice"] = ("warning", t("account.password.demo"))
         return
     db = store(conf)
-    if accounts.authenticate(load_accounts(conf), username, current) is None:
-        max_failures = int(conf["auth.max_failed_logins"])
-        lockout = dt.timedelta(minutes=int(conf["auth.lockout_minutes"]))
-        state = db.record_failed_login(username, max_failures, lockout, now())
-        db.log_event(audit.LOGIN_FAILED, username, {"failures": state.failures, "form": "password"})
-        ss["pw_notice"] = ("error", t("account.password.wrong"))
+    attempt = _password_attempt(
+        conf,
+        db,
+        username,
+        lambda: accounts.authenticate(load_accounts(conf), username, current) is not None,
+        now(),
+    )
+    if attempt.outcome != accounts.OK:
+        tag = {"form": "password"}
+        ss["pw_notice"] = _attempt_notice(
+            conf, db, attempt, username, tag, "account.password.wrong"
+        )
         return
     if new != repeat:
         ss["pw_notice"] = ("error", t("account.password.mismatch"))
