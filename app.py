@@ -1,7 +1,7 @@
 """CartoCampement: the router. Page config, sign-in, the pages of the person's role.
 
-No data work here. The page list is ``carto/ui/navigation.py``: a page a role may not
-open is not registered, so its URL leads nowhere.
+No data work here. The page list is ``carto/ui/navigation.py``: the file of a page a
+role may not open is not registered; its URL draws a refusal instead.
 """
 
 import streamlit as st
@@ -13,6 +13,6 @@ st.set_page_config(page_title=t("app.title"), page_icon=":material/map:", layout
 
 conf = data.settings()
 user = auth.gate(conf)  # safe-start page or login form, then stop, until signed in
-page = st.navigation(navigation.pages_for(user.role))
+page = st.navigation(navigation.pages_for(user.role, refuse=auth.refused_page))
 auth.sidebar(conf, user)
 page.run()

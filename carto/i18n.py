@@ -521,6 +521,7 @@ FR: Mapping[str, str] = {
     ),
     "auth.required": "Connectez-vous pour voir cette page.",
     "auth.forbidden": "Votre rôle ne donne pas accès à cette page.",
+    "auth.back_to_map": "Revenir à la carte",
     "safe_start.title": "CartoCampement ne peut pas démarrer",
     "safe_start.intro": (
         "Les données sont sensibles : l'application refuse de démarrer tant que ces "

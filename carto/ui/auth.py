@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementKey
+from streamlit.navigation.page import StreamlitPage
 
 from carto import accounts, audit
 from carto.accounts import Account
@@ -50,7 +52,9 @@ _TOUCHED = "auth_store_touched"
 _NOTICE = "auth_notice"
 _COOKIE_SET = "auth_cookie_pending"
 _COOKIE_DELETE = "auth_cookie_delete"
+_COOKIE_DELETE_ROUND = "auth_cookie_delete_round"
 _IGNORE_COOKIE = "auth_ignore_cookie"
+_LINK = "auth_link_params"  # the query parameters of the link that led to sign-in
 _SESSION_KEYS = (_USER, _EPOCH, _ACTIVITY, _TOUCHED)
 TOUCH_EVERY_SECONDS = 60.0
 GUARDED = "__carto_guarded__"  # set on every callback wrapped by ``guarded``
@@ -124,20 +128,50 @@ def gate(conf: Settings) -> User:
     """The signed-in person; otherwise the safe-start page or the login form, then stop.
 
     Always ends in ``st.navigation``, even before sign-in: that keeps Streamlit from
-    treating ``pages/`` as a folder of directly reachable pages."""
+    treating ``pages/`` as a folder of directly reachable pages. Before sign-in every
+    page's URL draws the login form, and the link's query parameters (its filters) are
+    kept for after sign-in, so that a shared link opens its page with its filters."""
     if startup_problems(conf):
         _only_page(safe_start_page, "demarrage", t("safe_start.title"))
     user = current_user(conf)
     _write_cookie(conf)
     if user is None:
-        _only_page(login_page, "connexion", t("auth.login.title"))
+        _remember_link()
+        _only_page(login_page, "connexion", t("auth.login.title"), navigation.stand_ins(login_page))
     assert user is not None
+    _restore_link()
     return user
 
 
-def _only_page(page: Callable[[], None], url_path: str, title: str) -> None:
+def _remember_link() -> None:
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    if params:
+        st.session_state[_LINK] = params
+
+
+def _restore_link() -> None:
+    """Put back the query parameters of the link that led to the login form (once)."""
+    params: dict[str, list[str]] = st.session_state.pop(_LINK, None) or {}
+    for key, values in params.items():
+        if key not in st.query_params:
+            st.query_params[key] = values
+
+
+def refused_page() -> None:
+    """What a page's URL shows to a role that may not open it: no data, a way back."""
+    st.error(t("auth.forbidden"), icon=":material/block:")
+    st.page_link(navigation.PAGES[0].path, label=t("auth.back_to_map"), icon=":material/map:")
+
+
+def _only_page(
+    page: Callable[[], None],
+    url_path: str,
+    title: str,
+    others: list[StreamlitPage] | None = None,
+) -> None:
     st.navigation(
-        [st.Page(page, title=title, url_path=url_path, default=True)], position="hidden"
+        [st.Page(page, title=title, url_path=url_path, default=True), *(others or [])],
+        position="hidden",
     ).run()
     st.stop()
 
@@ -314,33 +348,69 @@ def _end_session(db: SnapshotStore, username: str, event: str, notice: str) -> N
 # ---------------------------------------------------------------------- cookies
 
 
-def _write_cookie(conf: Settings) -> None:
-    """Write or delete the browser cookie when a callback asked for it (the component
-    runs in the browser once this run's output reaches it)."""
-    ss = st.session_state
-    token = ss.pop(_COOKIE_SET, None)
-    delete = ss.pop(_COOKIE_DELETE, False)
-    if not token and not delete:
-        return
-    import extra_streamlit_components as stx
+_HIDE_COOKIE_FRAME = (
+    "<style>.element-container:has(iframe[height='0']),"
+    ".stElementContainer:has(iframe[height='0']){display:none}</style>"
+)
 
+
+def _cookie_component(**args: object) -> object:
+    """The cookie component of extra-streamlit-components, called directly: its
+    ``CookieManager`` class also draws a "getAll" frame whose answer starts a rerun,
+    and a rerun that no longer draws the "set" frame removes it before the browser ran
+    it (the cookie then never arrives: seen under load)."""
+    from extra_streamlit_components.CookieManager import _component_func
+
+    try:
+        return _component_func(**args)
+    except StreamlitDuplicateElementKey:  # drawn already in this run (gate, then page)
+        return None
+
+
+def _write_cookie(conf: Settings) -> None:
+    """Write or delete the browser cookie a callback asked for. The order is drawn again
+    on every run until the browser answers that it carried it out: a run that follows
+    too soon would otherwise remove the hidden frame before its script ran."""
+    ss = st.session_state
+    pending: tuple[str, str] | None = ss.get(_COOKIE_SET)
+    delete = bool(ss.get(_COOKIE_DELETE))
+    if not pending and not delete:
+        return
     name = str(conf["auth.cookie_name"])
-    manager = stx.CookieManager(key="auth_cookie_manager")  # a hidden, 0-px-high frame
-    if token:
-        days = float(conf["auth.cookie_expiry_days"])
-        expires = dt.datetime.now() + dt.timedelta(days=days)
-        manager.set(name, token, key="auth_cookie_set", expires_at=expires, same_site="strict")
+    st.markdown(_HIDE_COOKIE_FRAME, unsafe_allow_html=True)  # a constant: no record text
+    if pending:
+        token, expires = pending
+        done = _cookie_component(
+            method="set",
+            cookie=name,
+            value=token,
+            options={"path": "/", "expires": expires, "sameSite": "strict"},
+            key="auth_cookie_set_" + hashlib.sha256(token.encode()).hexdigest()[:12],
+            default=False,
+        )
+        if done is True:
+            ss.pop(_COOKIE_SET, None)
     else:
-        manager.cookies.setdefault(name, "")  # its delete() forgets a known cookie
-        manager.delete(name, key="auth_cookie_delete")
+        done = _cookie_component(
+            method="delete",
+            cookie=name,
+            key=f"auth_cookie_delete_{ss.get(_COOKIE_DELETE_ROUND, 0)}",
+            default=False,
+        )
+        if done is True:
+            ss.pop(_COOKIE_DELETE, None)
+            ss[_COOKIE_DELETE_ROUND] = int(ss.get(_COOKIE_DELETE_ROUND, 0)) + 1
 
 
 def _issue_cookie(conf: Settings, username: str, epoch: int) -> None:
     days = float(conf["auth.cookie_expiry_days"])
     if days > 0:
-        st.session_state[_COOKIE_SET] = accounts.issue_token(
+        token = accounts.issue_token(
             username, epoch, _cookie_key(conf), days, store(conf).instance_id()
         )
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+        st.session_state.pop(_COOKIE_DELETE, None)
+        st.session_state[_COOKIE_SET] = (token, expires.isoformat())
 
 
 # ------------------------------------------------------------------- callbacks

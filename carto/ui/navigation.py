@@ -1,13 +1,13 @@
 """The one registry of pages: path, title, icon and the roles that may open each.
 
 ``app.py`` builds ``st.navigation`` from ``pages_for(role)`` once the person is signed
-in: a page a role may not open is not registered at all, so its URL leads nowhere
-(Streamlit falls back to the default page). Add a page here, nowhere else.
+in: the file of a page a role may not open is not registered at all; its URL finds a
+hidden stand-in that only says so. Add a page here, nowhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import streamlit as st
@@ -91,8 +91,24 @@ def specs_for(role: str, pages: Collection[PageSpec] = PAGES) -> list[PageSpec]:
     return [p for p in pages if role in p.roles]
 
 
-def pages_for(role: str) -> dict[str, list[StreamlitPage]]:
-    """The ``st.navigation`` argument for a role: sections of ``st.Page``."""
+def stand_ins(
+    render: Callable[[], None], specs: Collection[PageSpec] = PAGES
+) -> list[StreamlitPage]:
+    """Hidden pages at the URLs of ``specs`` that only draw ``render``: the login form
+    before sign-in (a shared link finds its page, not Streamlit's English "Page not
+    found", and the page opens after sign-in), a refusal for pages a role may not
+    open. The page file itself is never run for them."""
+    return [
+        st.Page(render, title=t(spec.title_key), url_path=spec.url_path, visibility="hidden")
+        for spec in specs
+    ]
+
+
+def pages_for(
+    role: str, refuse: Callable[[], None] | None = None
+) -> dict[str, list[StreamlitPage]]:
+    """The ``st.navigation`` argument for a role: sections of ``st.Page``; with
+    ``refuse``, the pages the role may not open are stand-ins drawing it."""
     sections: dict[str, list[StreamlitPage]] = {}
     for spec in specs_for(role):
         title = t(spec.section_key) if spec.section_key else ""
@@ -104,6 +120,9 @@ def pages_for(role: str) -> dict[str, list[StreamlitPage]]:
                 default=spec.default,
             )
         )
+    if refuse is not None:
+        others = [spec for spec in PAGES if role not in spec.roles]
+        sections.setdefault(MAIN_SECTION, []).extend(stand_ins(refuse, others))
     return sections
 
 

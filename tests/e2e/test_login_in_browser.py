@@ -63,6 +63,13 @@ def test_login_form_cookie_and_logout(browser: Any, app_url: str) -> None:
     thief.close()
 
 
+def no_streamlit_dialog(page: Any) -> bool:
+    """No dialog of Streamlit's own ("Page not found", in English) covers the page."""
+    return page.locator("[role='dialog']").count() == 0 and (
+        page.get_by_text("Page not found").count() == 0
+    )
+
+
 def test_partner_cannot_open_a_page_by_its_url(browser: Any, app_url: str) -> None:
     context = browser.new_context(viewport=VIEWPORT)
     page = sign_in(context, app_url, "partenaire")
@@ -73,6 +80,35 @@ def test_partner_cannot_open_a_page_by_its_url(browser: Any, app_url: str) -> No
     assert nav.get_by_text("Comptes").count() == 0
     for url_path in ("qualite", "admin_utilisateurs"):
         page.goto(f"{app_url}/{url_path}")
-        assert h1(page, MAP_TITLE) == MAP_TITLE, url_path
+        page.get_by_text("Votre rôle ne donne pas accès à cette page.").wait_for(timeout=60_000)
+        assert no_streamlit_dialog(page), url_path
+        assert page.locator("h1").count() == 0, url_path  # nothing of the page is drawn
+        assert page.locator("[data-testid='stMetric']").count() == 0
         assert page.get_by_text("Qualité des données").count() == 0
+        page.get_by_role("link", name="Revenir à la carte").click()
+        assert h1(page, MAP_TITLE) == MAP_TITLE
+    context.close()
+
+
+def test_a_shared_link_opens_its_page_with_its_filters_after_sign_in(
+    browser: Any, app_url: str
+) -> None:
+    """A coordinator sends a filtered Tableau de bord link; a colleague opens it in a
+    fresh browser: the login form, no other dialog; after sign-in, that page, those
+    filters (before: Streamlit's "Page not found" covered the form, then the map)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{app_url}/tableau_de_bord?assoc=Utopia+56")
+    assert h1(page, "Connexion") == "Connexion"
+    page.get_by_label("Identifiant").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # a dialog would show by now
+    assert no_streamlit_dialog(page)
+    page.get_by_label("Identifiant").fill("coordinateur")
+    page.get_by_label("Mot de passe").fill("demo")
+    page.get_by_role("button", name="Se connecter").click()
+    assert h1(page, "Tableau de bord") == "Tableau de bord"
+    assert no_streamlit_dialog(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Utopia 56").first.wait_for(timeout=30_000)
+    assert "assoc=Utopia" in page.url and "/tableau_de_bord" in page.url
     context.close()
