@@ -292,6 +292,9 @@ def test_a_valid_cookie_signs_in(demo_key_env: Path, monkeypatch: pytest.MonkeyP
     at = new_app().run()
     assert not is_login_page(at) and at.title[0].value == MAP_TITLE
     assert store_of(demo_key_env).audit_log(1)[0]["event"] == audit.LOGIN_COOKIE
+    for _ in range(3):  # reloads: new sessions with the same cookie, not new sign-ins
+        assert not is_login_page(new_app().run())
+    assert len(store_of(demo_key_env).audit_log(event=audit.LOGIN_COOKIE)) == 1
 
 
 def test_a_cookie_signed_with_another_key_is_rejected(

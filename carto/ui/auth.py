@@ -81,6 +81,12 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def client_address() -> str:
+    """The browser's address as the server sees it ("" when unknown, as in tests)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else ""
+
+
 def request_cookie(name: str) -> str | None:
     """The cookie the browser sent when this session opened."""
     return st.context.cookies.get(name)
@@ -319,8 +325,18 @@ def _resume_from_cookie(conf: Settings, token: str, moment: dt.datetime) -> User
         ss[_COOKIE_DELETE] = True
         return None
     _start_session(db, account, claims.epoch if claims else 0, moment)
-    db.log_event(audit.LOGIN_COOKIE, account.username)
+    _log_cookie_sign_in(db, account.username, claims.issued_at if claims else moment)
     return User(account.username, account.label, account.role)
+
+
+def _log_cookie_sign_in(db: SnapshotStore, username: str, issued: dt.datetime) -> None:
+    """Audit a session resumed from a cookie once per cookie and client address, not on
+    every reload (each reload is a new Streamlit session): the log keeps real sign-ins,
+    and a cookie used from another address still shows."""
+    details = {"issued": issued.isoformat(), "client": client_address()}
+    last = db.audit_log(1, event=audit.LOGIN_COOKIE, username=username)
+    if not last or last[0]["details"] != details:
+        db.log_event(audit.LOGIN_COOKIE, username, details)
 
 
 def _start_session(db: SnapshotStore, account: Account, epoch: int, moment: dt.datetime) -> None:
