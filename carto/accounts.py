@@ -33,6 +33,7 @@ import bcrypt
 import jwt
 import yaml
 
+from carto import audit
 from carto.i18n import t
 from carto.settings import SECRETS_PATH, Settings
 from carto.store import LoginState, SnapshotStore
@@ -462,3 +463,60 @@ def read_token(
     if exp <= moment or iat > moment + 300:
         return None
     return Claims(sub, epoch, dt.datetime.fromtimestamp(iat, dt.UTC))
+
+
+# --------------------------------------------------------------- account workflows
+# One function per workflow, called by the admin page and the command line alike: each
+# chains the accounts file, the session epoch, the lockout and the audit entry, so that
+# no caller can miss a step (a missed epoch bump leaves a removed account signed in).
+
+
+def create(
+    path: Path,
+    db: SnapshotStore,
+    actor: str,
+    username: str,
+    password: str,
+    role: str,
+    name: str = "",
+    email: str = "",
+) -> Account:
+    """Create an account, audited as done by ``actor``."""
+    account = add_account(path, username, password, role, name, email)
+    db.log_event(audit.USER_ADDED, account.username, {"by": actor, "role": account.role})
+    return account
+
+
+def change_role(path: Path, db: SnapshotStore, actor: str, username: str, role: str) -> Account:
+    """Give an account another role; its sessions and cookies end."""
+    account = set_role(path, username, role)
+    db.bump_session_epoch(account.username)
+    db.log_event(audit.ROLE_CHANGED, account.username, {"by": actor, "role": account.role})
+    return account
+
+
+def reset_password(
+    path: Path, db: SnapshotStore, actor: str, username: str, password: str
+) -> Account:
+    """Set an account's password for it; its sessions and cookies end."""
+    account = set_password(path, username, password)
+    db.bump_session_epoch(account.username)
+    db.log_event(audit.PASSWORD_CHANGED, account.username, {"by": actor})
+    return account
+
+
+def delete(path: Path, db: SnapshotStore, actor: str, username: str) -> Account:
+    """Remove an account: its sessions and cookies end, its lockout is forgotten."""
+    account = remove_account(path, username)
+    db.bump_session_epoch(account.username)
+    db.clear_failed_logins(account.username)
+    db.log_event(audit.USER_REMOVED, account.username, {"by": actor})
+    return account
+
+
+def unlock(db: SnapshotStore, actor: str, username: str) -> bool:
+    """Lift an account's lockout; True when it had failed sign-ins to forget."""
+    name = normalise_username(username)
+    cleared = db.clear_failed_logins(name)
+    db.log_event(audit.UNLOCK, name, {"by": actor})
+    return cleared

@@ -184,7 +184,7 @@ def _read_password(args: argparse.Namespace, username: str) -> str:
 
 def _cmd_users(args: argparse.Namespace) -> int:
     path, store = _users_context(args)
-    actor = {"by": audit.cli_actor()}
+    actor = audit.cli_actor()
     try:
         if args.action == "list":
             known = accounts.read_accounts(path) if path.exists() else {}
@@ -209,27 +209,22 @@ def _cmd_users(args: argparse.Namespace) -> int:
         if args.action == "add":
             accounts.check_username(username)
             role = accounts.check_role(args.role)
-            account = accounts.add_account(
-                path, username, _read_password(args, username), role, args.name, args.email
+            password = _read_password(args, username)
+            account = accounts.create(
+                path, store, actor, username, password, role, args.name, args.email
             )
-            store.log_event(audit.USER_ADDED, account.username, {**actor, "role": role})
             print(t("cli.users.added", username=account.username, role=role, path=path))
         elif args.action == "remove":
-            account = accounts.remove_account(path, username)
-            store.bump_session_epoch(account.username)
-            store.clear_failed_logins(account.username)
-            store.log_event(audit.USER_REMOVED, account.username, actor)
+            account = accounts.delete(path, store, actor, username)
             print(t("cli.users.removed", username=account.username))
         elif args.action == "passwd":
             if username not in (accounts.read_accounts(path) if path.exists() else {}):
                 raise accounts.AccountError(t("accounts.error.unknown", username=username))
-            account = accounts.set_password(path, username, _read_password(args, username))
-            store.bump_session_epoch(account.username)
-            store.log_event(audit.PASSWORD_CHANGED, account.username, actor)
+            password = _read_password(args, username)
+            account = accounts.reset_password(path, store, actor, username, password)
             print(t("cli.users.password_set", username=account.username))
         else:  # unlock
-            cleared = store.clear_failed_logins(username)
-            store.log_event(audit.UNLOCK, username, actor)
+            cleared = accounts.unlock(store, actor, username)
             key = "cli.users.unlocked" if cleared else "cli.users.not_locked"
             print(t(key, username=username))
     except accounts.AccountError as exc:

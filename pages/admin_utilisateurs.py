@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from carto import accounts, audit
+from carto import accounts
 from carto.accounts import ADMIN, ROLES
 from carto.i18n import format_datetime, t
 from carto.ui import auth, data
@@ -25,31 +25,23 @@ def _act(admin: auth.User, action: str) -> None:
     try:
         if action == "add":
             role = ss["new_role"]
-            accounts.add_account(path, name, ss["new_password"], role, ss["new_name"])
-            store.log_event(audit.USER_ADDED, name, {"by": admin.username, "role": role})
+            by = admin.username
+            accounts.create(path, store, by, name, ss["new_password"], role, ss["new_name"])
             message = t("admin.users.added", username=name)
         elif action == "role":
             role = ss["target_role"]
-            accounts.set_role(path, name, role)
-            store.bump_session_epoch(name)
-            store.log_event(audit.ROLE_CHANGED, name, {"by": admin.username, "role": role})
+            accounts.change_role(path, store, admin.username, name, role)
             message = t("admin.users.role_changed", username=name, role=t(f"role.{role}"))
         elif action == "password":
-            accounts.set_password(path, name, ss["target_password"])
-            store.bump_session_epoch(name)
-            store.log_event(audit.PASSWORD_CHANGED, name, {"by": admin.username})
+            accounts.reset_password(path, store, admin.username, name, ss["target_password"])
             message = t("admin.users.password_reset", username=name)
         elif action == "remove":
             if name == admin.username:
                 raise accounts.AccountError(t("admin.users.not_self"))
-            accounts.remove_account(path, name)
-            store.bump_session_epoch(name)
-            store.clear_failed_logins(name)
-            store.log_event(audit.USER_REMOVED, name, {"by": admin.username})
+            accounts.delete(path, store, admin.username, name)
             message = t("admin.users.removed", username=name)
         else:  # unlock
-            cleared = store.clear_failed_logins(name)
-            store.log_event(audit.UNLOCK, name, {"by": admin.username})
+            cleared = accounts.unlock(store, admin.username, name)
             key = "admin.users.unlocked" if cleared else "admin.users.not_locked"
             message = t(key, username=name)
     except accounts.AccountError as exc:

@@ -426,3 +426,15 @@ def test_cli_users(
         audit.USER_ADDED,
     ]
     assert store.audit_log()[0]["details"]["by"].startswith("cli")
+
+
+def test_account_workflows_live_in_one_place() -> None:
+    """The admin page and the command line call the workflows of carto/accounts.py; they
+    never chain the steps themselves (a step missed in one copy is a security bug)."""
+    root = Path(__file__).resolve().parents[1]
+    steps = ("add_account(", "remove_account(", "set_role(", "set_password(")
+    steps += ("bump_session_epoch(", "clear_failed_logins(", "USER_ADDED", "USER_REMOVED")
+    for caller in ("pages/admin_utilisateurs.py", "carto/cli.py"):
+        text = (root / caller).read_text(encoding="utf-8")
+        assert not [s for s in steps if s in text], caller
+        assert "accounts.delete(" in text and "accounts.unlock(" in text, caller
