@@ -32,6 +32,7 @@ import jwt
 import yaml
 
 from carto.i18n import t
+from carto.private_files import make_private_dirs, tighten
 from carto.settings import SECRETS_PATH, Settings
 
 ADMIN, COORDINATOR, VOLUNTEER, PARTNER = "admin", "coordinateur", "benevole", "partenaire"
@@ -158,7 +159,9 @@ def accounts_path(settings: Settings) -> Path:
 
 
 def read_accounts(path: Path) -> dict[str, Account]:
-    """The accounts of a file (AccountError when it is unreadable or malformed)."""
+    """The accounts of a file (AccountError when it is unreadable or malformed); a file
+    readable by others is made readable by its owner only."""
+    tighten(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -184,7 +187,8 @@ def read_accounts(path: Path) -> dict[str, Account]:
 
 
 def write_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
-    """Replace the file atomically, readable by its owner only."""
+    """Replace the file atomically, readable by its owner only (and the folder made for
+    it, if any, by its owner only)."""
     users: dict[str, Any] = {
         a.username: {
             "name": a.name,
@@ -199,7 +203,7 @@ def write_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
         "# Managed with `python -m carto users` or the admin page.\n"
         + yaml.safe_dump({"credentials": {"usernames": users}}, allow_unicode=True)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".accounts-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
