@@ -541,6 +541,13 @@ FR: Mapping[str, str] = {
         'longue, par exemple avec « python -c "import secrets; '
         'print(secrets.token_urlsafe(48))" ».'
     ),
+    "safe_start.key_weak": (
+        "La clé de cookie ({env}) est trop facile à deviner (environ {bits} bits de hasard "
+        "estimés, il en faut au moins {n}) : motif répété, suite de caractères, touches "
+        "voisines du clavier, mots courants ou trop peu de caractères différents. "
+        "N'inventez pas la clé : générez-la avec "
+        '« python -c "import secrets; print(secrets.token_urlsafe(48))" ».'
+    ),
     "safe_start.no_accounts": (
         "Aucun compte : le fichier {path} est absent ou vide. Créez un premier compte "
         "administrateur avec « python -m carto users add NOM --role admin »."
