@@ -542,6 +542,13 @@ FR: Mapping[str, str] = {
         'longue, par exemple avec « python -c "import secrets; '
         'print(secrets.token_urlsafe(48))" ».'
     ),
+    "safe_start.key_weak": (
+        "La clé de cookie ({env}) est trop facile à deviner (environ {bits} bits de hasard "
+        "estimés, il en faut au moins {n}) : motif répété, suite de caractères, touches "
+        "voisines du clavier, mots courants ou trop peu de caractères différents. "
+        "N'inventez pas la clé : générez-la avec "
+        '« python -c "import secrets; print(secrets.token_urlsafe(48))" ».'
+    ),
     "safe_start.no_accounts": (
         "Aucun compte : le fichier {path} est absent ou vide. Créez un premier compte "
         "administrateur avec « python -m carto users add NOM --role admin »."
@@ -847,6 +854,24 @@ FR: Mapping[str, str] = {
     "cli.export.unlocated": "{count} ligne(s) sans position laissée(s) de côté.",
     "cli.export.csv_only": "--excel-fr ne s'applique qu'au format csv.",
     "cli.export.missing": "Option {option} manquante : choisissez parmi {values}.",
+    "cli.export.exists": (
+        "le fichier {path} existe déjà et n'a pas été modifié : choisissez un autre nom avec "
+        "--output, ou ajoutez --force pour le remplacer."
+    ),
+    "cli.export.symlink": (
+        "{path} est un lien symbolique : l'export n'écrit jamais à travers un lien (même avec "
+        "--force), pour ne pas écraser le fichier vers lequel il pointe. Indiquez le chemin "
+        "d'un vrai fichier avec --output."
+    ),
+    "cli.export.is_folder": (
+        "{path} est un dossier : indiquez un nom de fichier avec --output (par exemple "
+        "{path}/export.csv)."
+    ),
+    "cli.export.no_folder": (
+        "le dossier {folder} n'existe pas : créez-le ou choisissez-en un autre."
+    ),
+    "cli.export.not_allowed": "pas le droit d'écrire dans le dossier {folder}.",
+    "cli.export.write_failed": "écriture de {path} impossible ({error}).",
     "summary.title": "Synthèse pour le plaidoyer",
     "summary.caption": (
         "Une page imprimable pour la période et les filtres choisis dans la barre latérale. "

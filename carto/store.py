@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from carto.private_files import secure_sqlite
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     table_key    TEXT NOT NULL,
@@ -108,12 +110,13 @@ class LoginState:
 
 
 class SnapshotStore:
-    """A SQLite snapshot file. Writes happen in one transaction each."""
+    """A SQLite snapshot file. Writes happen in one transaction each. The file, its
+    companions and the folder made for it are readable by their owner only."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            secure_sqlite(self.path)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_export_passages_csv_with_filters_holds_the_views_rows(
     assert details["rows"] == len(rows) and details["role"] == "coordinateur"
     assert details["filters"]["associations"] == ["Utopia 56"]
     assert details["filters"]["du"] == f"{start:%Y-%m-%d}"
-    assert details["filters"]["fichier"] == "passages.csv"
+    assert details["filters"]["fichier"] == str(out.resolve())
 
 
 def test_defaults_all_time_coordinator_and_a_derived_name(
@@ -213,7 +214,132 @@ def test_an_unwritable_output_exits_one(
 ) -> None:
     target = tmp_path / "missing-folder" / "x.csv"
     assert export(config, "--dataset", "zones", "--format", "csv", "--output", str(target)) == 1
-    assert "Export impossible" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("Export impossible : ") and "n'existe pas" in err
+    assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------- destination (issue 14, item 10)
+
+
+def zones_csv(config: Path, target: Path | str, *extra: str) -> int:
+    return export(config, "--dataset", "zones", "--format", "csv", "--output", str(target), *extra)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_an_existing_file_is_kept_without_force(
+    config: Path, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "zones.csv"
+    out.write_bytes(b"someone else's file")
+    before = len(audit_entries(settings))
+    assert zones_csv(config, out) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Export impossible : ") and "existe déjà" in err and "--force" in err
+    assert out.read_bytes() == b"someone else's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["zones.csv"]  # no temporary file left
+    assert len(audit_entries(settings)) == before
+
+
+def test_the_derived_name_is_not_overwritten_either(
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert export(config, "--dataset", "zones", "--format", "geojson") == 0
+    (made,) = tmp_path.iterdir()
+    first = made.read_bytes()
+    capsys.readouterr()
+    assert export(config, "--dataset", "zones", "--format", "geojson") == 1
+    assert "existe déjà" in capsys.readouterr().err
+    assert made.read_bytes() == first
+    assert export(config, "--dataset", "zones", "--format", "geojson", "--force") == 0
+    assert [p.name for p in tmp_path.iterdir()] == [made.name]
+
+
+def test_force_replaces_the_file_atomically_owner_only(
+    config: Path, settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "zones.csv"
+    out.write_bytes(b"old export")
+    os.chmod(out, 0o644)
+    same_file = tmp_path / "hard-link-to-the-old-export"
+    os.link(out, same_file)
+    assert zones_csv(config, out, "--force") == 0
+    # A new file took the name: the old one (still reachable by its other name) was
+    # neither truncated nor written in place.
+    assert same_file.read_bytes() == b"old export"
+    assert read_csv(out) and mode(out) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, same_file.name])
+    details = audit_entries(settings)[0]["details"]
+    assert isinstance(details, dict)
+    assert details["filters"]["fichier"] == str(out.resolve())
+
+
+def test_a_new_export_file_is_owner_only(config: Path, tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        assert zones_csv(config, tmp_path / "zones.csv") == 0
+    finally:
+        os.umask(previous)
+    assert mode(tmp_path / "zones.csv") == 0o600
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["without-force", "with-force"])
+def test_a_symbolic_link_at_the_destination_is_refused(
+    config: Path,
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    force: bool,
+) -> None:
+    victim = tmp_path / "accounts.yaml"
+    victim.write_bytes(b"precious")
+    link = tmp_path / "zones.csv"
+    link.symlink_to(victim)
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "created-through-the-link.csv")
+    before = len(audit_entries(settings))
+    for target in (link, dangling):
+        assert zones_csv(config, target, *(["--force"] if force else [])) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("Export impossible : ") and "lien symbolique" in err
+    assert victim.read_bytes() == b"precious"
+    assert link.is_symlink() and link.readlink() == victim
+    assert not (tmp_path / "created-through-the-link.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "accounts.yaml",
+        "dangling.csv",
+        "zones.csv",
+    ]
+    assert len(audit_entries(settings)) == before
+
+
+def test_a_folder_as_destination_is_refused(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert zones_csv(config, tmp_path, "--force") == 1
+    assert "est un dossier" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_audit_entry_holds_the_full_resolved_path(
+    config: Path, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real-folder"
+    real.mkdir()
+    (tmp_path / "alias").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    assert zones_csv(config, "alias/zones.csv") == 0
+    details = audit_entries(settings)[0]["details"]
+    assert isinstance(details, dict)
+    assert details["filters"]["fichier"] == str(real.resolve() / "zones.csv")
+    assert (real / "zones.csv").is_file()
 
 
 def test_python_dash_m_carto_export(config: Path, tmp_path: Path) -> None:

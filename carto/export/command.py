@@ -1,14 +1,21 @@
 """``python -m carto export`` (DESIGN §6): one export file from the command line.
 
 ``export --dataset D --format F [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-[--association NAME] [--role ROLE] [--output PATH] [--excel-fr]``
+[--association NAME] [--role ROLE] [--output PATH] [--force] [--excel-fr]``
 
 Defaults: the whole history, the coordinator's view, a file named after the export in
 the current folder (``--output -`` writes to standard output). ``--dataset`` may be
 repeated for an XLSX workbook (one sheet each); ``--association`` may be repeated.
-Every export writes an audit entry (the system account, marked ``cli:``). Wrong
-arguments end with a French message and exit status 2; a file that cannot be written,
-with status 1.
+
+The file is written atomically (a temporary file in the same folder, renamed when
+complete) and readable by its owner only. An existing file is kept unless ``--force`` is
+given. A symbolic link at the destination is always refused, ``--force`` or not: the
+export never writes through a link onto the file it points to, nor replaces the link.
+
+Every export writes an audit entry (the system account, marked ``cli:``; ``fichier`` is
+the full resolved path of the file written). Wrong arguments end with a French message
+and exit status 2; a file that cannot be written (existing, a link, a folder, no such
+folder), with status 1.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from carto.export.datasets import (
 )
 from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
+from carto.private_files import SymlinkRefused, write_private
 from carto.settings import load_settings
 
 USAGE_ERROR = 2
@@ -58,6 +66,7 @@ class Request:
     role: str
     output: str | None
     excel_fr: bool
+    force: bool = False
 
 
 def add_parser(sub: Any) -> None:
@@ -88,6 +97,11 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument(
         "--output", metavar="PATH", help="file to write (default: derived name; - for stdout)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output file if it exists (a symbolic link is refused even then)",
     )
     parser.add_argument(
         "--excel-fr",
@@ -146,8 +160,63 @@ def parse(args: argparse.Namespace) -> Request:
         dict.fromkeys(_association(a, schema.ASSOCIATIONS) for a in args.association or ())
     )
     return Request(
-        chosen, args.fmt, start, end, associations, args.role, args.output, args.excel_fr
+        chosen,
+        args.fmt,
+        start,
+        end,
+        associations,
+        args.role,
+        args.output,
+        args.excel_fr,
+        bool(getattr(args, "force", False)),
     )
+
+
+def destination_problem(target: Path, force: bool) -> str | None:
+    """Why the export cannot be written at ``target`` (French), or None."""
+    if target.is_symlink():
+        return t("cli.export.symlink", path=target)
+    if target.is_dir():
+        return t("cli.export.is_folder", path=target)
+    if target.exists() and not force:
+        return t("cli.export.exists", path=target)
+    return None
+
+
+def resolved(target: Path) -> Path:
+    """The full path of ``target`` with its folder's links resolved (``target`` itself
+    is never a link: those are refused)."""
+    return target.parent.resolve() / target.name
+
+
+def _write(data: bytes, target: Path | None, force: bool) -> str | None:
+    """Write the export to ``target`` (standard output when None); why it failed
+    (French), or None."""
+    if target is None:
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            return t("cli.export.write_failed", path="-", error=exc.strerror or exc)
+        return None
+    try:
+        write_private(target, data, overwrite=force)
+    except SymlinkRefused:  # a link appeared after the check
+        return t("cli.export.symlink", path=target)
+    except FileExistsError:  # a file appeared after the check
+        return t("cli.export.exists", path=target)
+    except FileNotFoundError:
+        return t("cli.export.no_folder", folder=target.parent)
+    except PermissionError:
+        return t("cli.export.not_allowed", folder=target.parent)
+    except OSError as exc:
+        return t("cli.export.write_failed", path=target, error=exc.strerror or exc)
+    return None
+
+
+def _refuse(message: str) -> int:
+    print(t("cli.export.error", error=message), file=sys.stderr)
+    return WRITE_ERROR
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,6 +226,12 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(t("cli.export.error", error=exc), file=sys.stderr)
         return USAGE_ERROR
+    to_stdout = request.output == "-"
+    if request.output and not to_stdout:
+        # Checked before the export is built (fail fast), and again when writing.
+        problem = destination_problem(Path(request.output), request.force)
+        if problem:
+            return _refuse(problem)
     settings = load_settings(args.config)
     store = open_store(settings)
     ds = build_dataset(settings, store)
@@ -174,19 +249,17 @@ def run(args: argparse.Namespace) -> int:
     except (ExportError, formats.FormatError) as exc:
         print(t("cli.export.error", error=exc), file=sys.stderr)
         return USAGE_ERROR
-    data = file.data()
-    to_stdout = request.output == "-"
     target = Path(request.output) if request.output and not to_stdout else Path(file.name)
-    try:
-        if to_stdout:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            target.write_bytes(data)
-    except OSError as exc:
-        print(t("cli.export.error", error=exc), file=sys.stderr)
-        return WRITE_ERROR
-    written = file if to_stdout else dataclasses.replace(file, name=target.name)
+    if not to_stdout:
+        problem = destination_problem(target, request.force)
+        if problem:
+            return _refuse(problem)
+    problem = _write(file.data(), None if to_stdout else target, request.force)
+    if problem:
+        return _refuse(problem)
+    if not to_stdout:
+        target = resolved(target)
+    written = file if to_stdout else dataclasses.replace(file, name=str(target))
     files.record(store, audit.cli_actor(), written, scope)
     report = sys.stderr if to_stdout else sys.stdout
     skipped = sum(table.rows for table in tables) - file.rows
