@@ -35,7 +35,7 @@ from carto.dataset import Dataset, build_dataset, open_store
 from carto.filters import Filters
 from carto.i18n import format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
-from carto.ui import auth
+from carto.ui import auth, errors
 
 
 @st.cache_resource(show_spinner=False)
@@ -45,7 +45,9 @@ def _settings(path: str, mtime: float) -> Settings:
 
 def settings() -> Settings:
     """The application's settings (reread when the file changes); a broken config stops
-    the page with what to fix."""
+    the page with what to fix. Every page calls it first, so it also installs the French
+    error message (``errors.install``) on runs that Streamlit starts without app.py."""
+    errors.install()
     path = config_path()
     try:
         return _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
