@@ -66,9 +66,14 @@ def map_payload_bytes(at: Any) -> int | None:
 
 
 def _errors(at: Any) -> str | None:
-    if at.exception:
-        return "; ".join(str(e.value)[:300] for e in at.exception)
-    return None
+    """The page's failure, if any: an exception, or the French message that replaces
+    an unexpected one (carto/ui/errors.py; its traceback is in the log)."""
+    from carto.i18n import t
+
+    prefix = t("error.unexpected", reference="@").split("@")[0]
+    found = [str(e.value) for e in at.exception]
+    found += [str(e.value) for e in at.error if str(e.value).startswith(prefix[:40])]
+    return "; ".join(v[:300] for v in found) or None
 
 
 def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:

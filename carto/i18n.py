@@ -45,6 +45,10 @@ FR: Mapping[str, str] = {
         "Airtable est lancée, rechargez la page dans une minute. Si rien ne vient, lancez "
         "« python -m carto sync » pour voir l'erreur."
     ),
+    "error.unexpected": (
+        "Une erreur inattendue empêche d'afficher cette page, l'équipe technique est "
+        "prévenue (référence {reference}). Réessayez dans un moment ou changez les filtres."
+    ),
     "loading.data": "Chargement des données…",
     # filters
     "filter.title": "Filtres",
@@ -71,6 +75,10 @@ FR: Mapping[str, str] = {
     "filter.more": "Plus de filtres",
     "filter.reset": "Effacer les filtres",
     "filter.active": "Filtres actifs : les chiffres ne portent que sur la sélection.",
+    "filter.no_match": (
+        "Aucun passage ne correspond à ces filtres sur la période choisie : élargissez "
+        "les filtres ou la période."
+    ),
     "filter.share": "L'adresse de la page garde les filtres : copiez-la pour les partager.",
     "filter.period_caption": "Du {start} au {end}",
     # map page

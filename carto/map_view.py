@@ -1,7 +1,8 @@
 """The camp map: one point per camp at its latest state, as a pydeck Deck.
 
 deck.gl inserts tooltip values into HTML as they are, so every text that a user typed is
-HTML-escaped here, before it reaches the browser.
+HTML-escaped here, before it reaches the browser. Counts come protected by the role's
+policy (``carto.ui.data``); one it suppressed is shown "<5".
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
+from carto import privacy
 from carto.i18n import format_date, format_int, t
 
 PARIS_VIEW = pdk.ViewState(latitude=48.875, longitude=2.365, zoom=11.3, pitch=0)
@@ -42,7 +44,7 @@ def legend(gap_days: int) -> list[tuple[tuple[int, int, int, int], str]]:
     ]
 
 
-def _tooltip(row: pd.Series) -> str:
+def _tooltip(row: pd.Series, small: str) -> str:
     lines = [f"<b>{html.escape(str(row['name']))}</b>"]
     last = row["last_visit"]
     when = format_date(last) + " (" + t("map.tooltip.days_ago", days=row["days_since_visit"]) + ")"
@@ -50,7 +52,9 @@ def _tooltip(row: pd.Series) -> str:
     lines.append(f"{t('map.tooltip.last_visit')} : {html.escape(when)}")
     if isinstance(by, str) and by:
         lines.append(f"{t('map.tooltip.by')} : {html.escape(by)}")
-    lines.append(f"{t('map.tooltip.people')} : {format_int(row['people'])}")
+    flag = row.get("people" + privacy.SUPPRESSED_SUFFIX)
+    people = small if isinstance(flag, (bool, np.bool_)) and flag else None
+    lines.append(f"{t('map.tooltip.people')} : {people or format_int(row['people'])}")
     for key, col in (
         ("map.tooltip.minors", "unaccompanied_minors"),
         ("map.tooltip.families", "families"),
@@ -61,7 +65,9 @@ def _tooltip(row: pd.Series) -> str:
     return "<br/>".join(lines)
 
 
-def camp_points(states: pd.DataFrame, gap_days: int) -> pd.DataFrame:
+def camp_points(
+    states: pd.DataFrame, gap_days: int, policy: privacy.Policy = privacy.FULL
+) -> pd.DataFrame:
     """The map payload: only active camps, only the columns the browser needs."""
     active = states[states["active"]]
     if active.empty:
@@ -73,7 +79,9 @@ def camp_points(states: pd.DataFrame, gap_days: int) -> pd.DataFrame:
             "longitude": active["longitude"].round(6),
             "radius": (25 + 14 * np.sqrt(people)).round(1),
             "color": visit_colour(active["days_since_visit"], gap_days),
-            "tooltip_html": active.apply(_tooltip, axis=1).astype(object),
+            "tooltip_html": active.apply(
+                _tooltip, axis=1, small=privacy.small_count_label(policy.small_count_threshold)
+            ).astype(object),
             "camp_id": active["camp_id"].astype(object),
         }
     ).reset_index(drop=True)
@@ -91,7 +99,7 @@ def gap_points(points: pd.DataFrame, states: pd.DataFrame, gap_days: int) -> pd.
     return points[points["camp_id"].isin(late)].reset_index(drop=True)
 
 
-def zone_cells(zones: pd.DataFrame) -> pd.DataFrame:
+def zone_cells(zones: pd.DataFrame, policy: privacy.Policy = privacy.FULL) -> pd.DataFrame:
     """Density by H3 zone: people per hexagon, coloured from light to deep."""
     if zones.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ("zone", "color", "tooltip_html")})
@@ -102,15 +110,19 @@ def zone_cells(zones: pd.DataFrame) -> pd.DataFrame:
         for s in share
     ]
     tooltips = [
-        f"{t('map.zone.people', people=format_int(p))}<br/>{t('map.zone.camps', camps=int(c))}"
-        for p, c in zip(people, zones["camps"], strict=True)
+        f"{t('map.zone.people', people=p)}<br/>{t('map.zone.camps', camps=c)}"
+        for p, c in zip(
+            privacy.count_labels(zones, "people", policy),
+            privacy.count_labels(zones, "camps", policy),
+            strict=True,
+        )
     ]
     return pd.DataFrame(
         {"zone": zones["zone"].astype(object), "color": colours, "tooltip_html": tooltips}
     )
 
 
-def evacuation_points(events: pd.DataFrame) -> pd.DataFrame:
+def evacuation_points(events: pd.DataFrame, policy: privacy.Policy = privacy.FULL) -> pd.DataFrame:
     """One point per evacuation event, with its date and people in the tooltip."""
     if events.empty:
         return pd.DataFrame(
@@ -118,8 +130,13 @@ def evacuation_points(events: pd.DataFrame) -> pd.DataFrame:
         )
     tooltips = [
         f"<b>{html.escape(str(name))}</b><br/>"
-        + html.escape(t("map.evacuation", date=format_date(day), people=format_int(people)))
-        for name, day, people in zip(events["name"], events["date"], events["people"], strict=True)
+        + html.escape(t("map.evacuation", date=format_date(day), people=people))
+        for name, day, people in zip(
+            events["name"],
+            events["date"],
+            privacy.count_labels(events, "people", policy),
+            strict=True,
+        )
     ]
     return pd.DataFrame(
         {

@@ -142,7 +142,15 @@ Issue = tuple[str, str]
 
 
 def _msg(key: str, **values: object) -> Issue:
-    return key, t(key, **values)
+    """A reason or flag; the typed values it quotes are scrubbed of personal data first
+    (a phone number typed in « Personnes » or « Localisation » must not reach the
+    quality page through the message that quotes it)."""
+    return key, t(key, **{name: _scrub_text(value) for name, value in values.items()})
+
+
+def _scrub_text(value: object) -> str:
+    """One value as text, with e-mails and phone numbers replaced by labels."""
+    return parsing.scrub_pii(str(value), t("pii.phone"), t("pii.email"))
 
 
 class _Issues:
@@ -405,6 +413,13 @@ def _scrub(col: pd.Series) -> pd.Series:
     return text.mask(suspect, scrubbed)
 
 
+def _scrub_free_text(frame: pd.DataFrame, table: Table) -> None:
+    """Scrub every free-text field of the table (the schema says which), so that no
+    phone number or e-mail typed anywhere reaches a page, a tooltip or an export."""
+    for key in table.keys_of(FieldType.TEXT, FieldType.LONG_TEXT):
+        frame[key] = _scrub(frame[key])
+
+
 def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
     raw = pd.Series([r.get("createdTime") for r in records], dtype="str")
     return pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce").dt.tz_convert(tz)
@@ -466,8 +481,7 @@ def normalise_sites(
             issues.reasons[i].append(_msg("reason.out_of_area", lat=_fmt(a), lon=_fmt(b)))
     frame["latitude"], frame["longitude"] = lat, lon
     _parse_selects(frame, schema.SITES, mapping, issues)
-    for key in ("name", "notes"):
-        frame[key] = _scrub(frame[key])
+    _scrub_free_text(frame, schema.SITES)
     return _split(frame, records, issues, "sites", SITE_COLUMNS, options)
 
 
@@ -499,9 +513,8 @@ def normalise_passages(
     _resolve_into(frame, site_coords, set(site_coords), issues, options.area_bounds)
     _parse_selects(frame, schema.PASSAGES, mapping, issues)
     _flag_subcounts(frame, mapping, issues)
-    for key in ("team", "comment"):
-        frame[key] = _scrub(frame[key])
-    frame["location_text"] = frame["location_text"].astype("str")
+    # After the positions: coordinates are read from Localisation before it is scrubbed.
+    _scrub_free_text(frame, schema.PASSAGES)
     frame["day"] = frame["date"].dt.tz_localize(None).dt.normalize()
     return _split(frame, records, issues, "passages", PASSAGE_COLUMNS, options)
 

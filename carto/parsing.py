@@ -98,13 +98,26 @@ def fix_swapped(
 
 
 # French phone numbers: 06 12 34 56 78, 06.12.34.56.78, 0612345678, +33 6 12 34 56 78,
-# +33 (0)6 12 34 56 78, 0033 6 12 34 56 78.
-_PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?|0)[1-9](?:[\s.\-]?\d{2}){4}(?!\d)"
+# +33 (0)6 12 34 56 78, +330612345678, 0033 6 12 34 56 78 (also glued to a word: "tel06…").
+_PHONE_FR = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?|0)?|0)[1-9](?:[\s.\-]?\d{2}){4}(?!\d)"
 )
+# Other international numbers (many people met in the camps keep a foreign number):
+# + or 00, then at least 9 digits in groups ("+44 7911 123456", "00221 77 123 45 67").
+_PHONE_INTL = re.compile(r"(?<![\d+])(?:\+|00)\s?[1-9](?:[\s.\-]?\(?\d\)?){8,14}(?!\d)")
+# Any other run of 9 digits or more that is not the decimals of a number: a phone number
+# typed without its leading 0 or read as a number from a count field ("612345678").
+_LONG_DIGITS = re.compile(r"(?<![\d.,])\d{9,}(?!\d)")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 
 
 def scrub_pii(text: str, phone_label: str, email_label: str) -> str:
-    """Replace e-mail addresses and French phone numbers in free text by labels."""
-    return _PHONE.sub(phone_label, _EMAIL.sub(email_label, text))
+    """Replace e-mail addresses and phone numbers in free text by labels.
+
+    Phone numbers: French ones in every usual spelling, international ones (+ or 00 and
+    at least 9 digits) and any bare run of 9 digits or more. Street numbers, counts,
+    postcodes and the decimals of coordinates are left alone."""
+    text = _EMAIL.sub(email_label, text)
+    for pattern in (_PHONE_FR, _PHONE_INTL, _LONG_DIGITS):
+        text = pattern.sub(phone_label, text)
+    return text

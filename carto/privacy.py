@@ -14,8 +14,14 @@
 
 Frames derived from a partner's dataset keep those properties for positions and for
 latest counts and sums; a derived *difference* or *mean* (people minus sheltered, a
-weekly average) can fall under the threshold again: ``protect_frame`` is the last guard
-for such frames and for every export.
+weekly average, a forecast) can fall under the threshold again, and so can a count of
+camps, passages, reports or evacuations in an aggregate. The results a partner sees are
+therefore protected too, where the derived frames are built (``carto.ui.data``,
+``carto.export.datasets``): ``protect_frame`` for frames (``AGGREGATE_COUNT_COLUMNS``),
+``count`` for a single figure (shown "<5" when suppressed), ``delta`` for the
+difference between two periods (not shown when small or when either side is
+suppressed). What is not a count is not suppressed: dates, days since a visit, hours,
+hotspot scores, percentages.
 
 Exports: ``exportable(role, dataset)`` says which datasets a role may export at all;
 an export applies ``for_role`` to the dataset, then ``protect_frame`` to what it writes,
@@ -43,7 +49,7 @@ import pandas as pd
 from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
 from carto.dataset import Dataset
-from carto.i18n import t
+from carto.i18n import format_int, t
 from carto.settings import Settings
 from carto.store import Record, SnapshotStore
 
@@ -57,6 +63,21 @@ COUNT_COLUMNS: tuple[str, ...] = (
 )
 # Counts that frames derived from passages may hold besides those.
 DERIVED_COUNT_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, "without_solution")
+# Every count an aggregate a partner sees may hold: people and items (and what is derived
+# from them: sums, means, forecasts, differences), and camps, passages, reports and
+# evacuations counted per zone, week, day or association.
+AGGREGATE_COUNT_COLUMNS: tuple[str, ...] = (
+    *DERIVED_COUNT_COLUMNS,
+    "camps",
+    "passages",
+    "n_passages",
+    "period_passages",
+    "reports",
+    "delivered",
+    "items",
+    "events",
+    "evacuations",
+)
 SUPPRESSED_SUFFIX = "_suppressed"
 POSITION_COLUMNS = ("latitude", "longitude")
 # Free text a partner never sees: it may name people, teams or describe the exact place.
@@ -242,12 +263,96 @@ def small_count_label(threshold: int) -> str:
     return t("privacy.small_count", n=threshold)
 
 
+def is_small(value: object, policy: Policy) -> bool:
+    """True when ``policy`` suppresses this count: it lies in (0, threshold)."""
+    number = _as_number(value)
+    return (
+        policy.small_count_threshold > 1
+        and number is not None
+        and 0 < abs(number) < policy.small_count_threshold
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Count:
+    """One figure as a role may see it: ``value`` is None when unknown or suppressed."""
+
+    value: float | None
+    suppressed: bool = False
+    threshold: int = 0
+
+    @property
+    def label(self) -> str:
+        """The figure as a page shows it: "1 062", "<5" when suppressed, "—" unknown."""
+        if self.suppressed:
+            return small_count_label(self.threshold)
+        return format_int(self.value)
+
+
+def count(value: object, policy: Policy) -> Count:
+    """A figure (a count, a sum, a mean) under ``policy``: suppressed in (0, threshold)."""
+    number = _as_number(value)
+    if is_small(number, policy):
+        return Count(None, True, policy.small_count_threshold)
+    return Count(number)
+
+
+def delta(now: Count, before: Count, policy: Policy) -> int | None:
+    """The change between two periods under a metric, or None (no delta is shown).
+
+    Under a threshold, the change is not shown when either figure is suppressed (it
+    would give the hidden one away) or when the change itself is a small count."""
+    if now.value is None or before.value is None or now.suppressed or before.suppressed:
+        return None
+    change = int(round(now.value) - round(before.value))
+    return None if is_small(change, policy) else change
+
+
+def count_labels(frame: pd.DataFrame, column: str, policy: Policy, decimals: int = 0) -> pd.Series:
+    """A protected frame's counts as a page shows them: French numbers (``decimals``
+    after a decimal comma, for means), "<5" where the ``<column>_suppressed`` flag is
+    set, "—" where unknown."""
+    flag = column + SUPPRESSED_SUFFIX
+    hidden = (
+        frame[flag].fillna(False).astype(bool).tolist()
+        if flag in frame.columns
+        else [is_small(v, policy) for v in frame[column].tolist()]
+    )
+    label = small_count_label(policy.small_count_threshold)
+    return pd.Series(
+        [
+            label if small else _format(_as_number(v), decimals)
+            for v, small in zip(frame[column].tolist(), hidden, strict=True)
+        ],
+        index=frame.index,
+        dtype="str",
+    )
+
+
+def _format(number: float | None, decimals: int) -> str:
+    if number is None or decimals <= 0:
+        return format_int(number)
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def _as_number(value: object) -> float | None:
+    if value is None or value is pd.NA or isinstance(value, str):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(number) else number
+
+
 def protect_frame(
-    frame: pd.DataFrame, policy: Policy, count_columns: Sequence[str] = DERIVED_COUNT_COLUMNS
+    frame: pd.DataFrame, policy: Policy, count_columns: Sequence[str] = AGGREGATE_COUNT_COLUMNS
 ) -> pd.DataFrame:
     """The last guard for a derived frame or an export: under ``policy``, positions
-    snapped to zone centres and small counts suppressed (a no-op for the full policy).
-    Snapping is idempotent: a zone centre stays where it is."""
+    snapped to zone centres and small counts suppressed (a no-op for the full policy),
+    each counted column gaining its ``<column>_suppressed`` flag. Snapping is
+    idempotent: a zone centre stays where it is."""
     out = frame
     if not policy.exact_positions and all(c in out.columns for c in POSITION_COLUMNS):
         lat, lon = zone_centres(out["latitude"], out["longitude"], policy.zone_resolution)

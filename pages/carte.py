@@ -4,8 +4,8 @@ import datetime as dt
 
 import streamlit as st
 
-from carto.analytics import events, zones
-from carto.i18n import format_int, t
+from carto.analytics import events
+from carto.i18n import t
 from carto.map_view import camp_deck, camp_points, evacuation_points, gap_points, legend, zone_cells
 from carto.ui import data, layout
 
@@ -44,14 +44,12 @@ shown = (
 )
 
 states = data.camp_states(v, day)
-active = states[states["active"]]
-points = camp_points(states, gap)
+points = camp_points(states, gap, v.policy)
+figures = data.map_figures(v, day, gap)
 cols = st.columns(3)
-cols[0].metric(t("map.metric.camps"), format_int(len(active)))
-day_pop = data.estimated_population(v, day, day)["people"].iloc[-1]
-cols[1].metric(t("map.metric.people"), format_int(day_pop))
-late = int((active["days_since_visit"] > gap).sum())
-cols[2].metric(t("map.metric.not_visited", days=gap), format_int(late))
+cols[0].metric(t("map.metric.camps"), figures.camps.label)
+cols[1].metric(t("map.metric.people"), figures.people.label)
+cols[2].metric(t("map.metric.not_visited", days=gap), figures.not_visited.label)
 
 if points.empty:
     st.info(t("map.empty"))
@@ -59,11 +57,13 @@ else:
     zone_layer = None
     if "zones" in shown:
         resolution = int(conf["zones.h3_resolution"])
-        zone_layer = zone_cells(zones.zone_coverage(states, resolution, gap))
+        zone_layer = zone_cells(data.zone_coverage(v, day, resolution, gap), v.policy)
     evac_layer = None
     if "evacuations" in shown:
         found = data.evacuation_events(v)
-        evac_layer = evacuation_points(events.events_in(found, v.period.start, v.period.end))
+        evac_layer = evacuation_points(
+            events.events_in(found, v.period.start, v.period.end), v.policy
+        )
     deck = camp_deck(
         points,
         gaps=gap_points(points, states, gap) if "gaps" in shown else None,
@@ -96,6 +96,5 @@ else:
                     query_params={"camp": camp_id},
                 )
 
-closed = int(states["closed"].sum())
-if closed:
-    st.caption(t("map.closed_hidden", n=closed))
+if figures.closed.suppressed or figures.closed.value:
+    st.caption(t("map.closed_hidden", n=figures.closed.label))

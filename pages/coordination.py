@@ -4,15 +4,15 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from carto.analytics import alerts, coverage, figures, needs
-from carto.i18n import format_int, t
+from carto import privacy
+from carto.analytics import alerts, coverage, needs
+from carto.i18n import t
 from carto.ui import data, layout
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
 gap = int(conf["analysis.coverage_gap_days"])
 hours = int(conf["analysis.alert_hours"])
-period_passages = figures.in_period(v.passages, v.period)
 names = data.camp_places(v.ds)["name"]
 
 st.subheader(t("alert.title"))
@@ -20,7 +20,8 @@ found = data.protection_alerts(v)
 if found.empty:
     st.success(t("alert.none", hours=hours))
 else:
-    st.error(t("alert.badge", count=alerts.alert_count(found)), icon=":material/child_care:")
+    badge = privacy.count(alerts.alert_count(found), v.policy).label
+    st.error(t("alert.badge", count=badge), icon=":material/child_care:")
     st.caption(t("alert.definition", hours=hours))
     st.dataframe(
         pd.DataFrame(
@@ -29,8 +30,10 @@ else:
                 t("coord.col.reasons"): found["reasons"].map(
                     lambda r: ", ".join(t(f"alert.reason.{c}") for c in r)
                 ),
-                t("coord.col.minors"): found["unaccompanied_minors"].map(format_int),
-                t("coord.col.families"): found["families"].map(format_int),
+                t("coord.col.minors"): privacy.count_labels(
+                    found, "unaccompanied_minors", v.policy
+                ),
+                t("coord.col.families"): privacy.count_labels(found, "families", v.policy),
                 t("coord.col.last_report"): found["last_report"].dt.strftime("%d/%m/%Y %H:%M"),
             }
         ),
@@ -50,17 +53,19 @@ else:
                 t("coord.col.camp"): gaps["name"],
                 t("coord.col.days"): gaps["days_since_visit"],
                 t("coord.col.last"): gaps["last_visit"].dt.strftime("%d/%m/%Y"),
-                t("coord.col.people"): gaps["people"],
+                t("coord.col.people"): privacy.count_labels(gaps, "people", v.policy),
             }
         ),
         hide_index=True,
     )
 
 st.subheader(t("coord.who"))
-table = coverage.who_covers_what(period_passages)
-matrix = coverage.weekday_matrix(table, "passages")
+covered = data.coverage_of_period(v)
+matrix = covered.weekday_passages.astype(float)
 matrix.columns = [t(f"weekday.{d}") for d in matrix.columns]
-fig = px.imshow(matrix, text_auto=True, aspect="auto", color_continuous_scale="Oranges")
+fig = px.imshow(matrix, aspect="auto", color_continuous_scale="Oranges")
+# The cells' text is the protected count as shown elsewhere ("<5" for a partner).
+fig.update_traces(text=covered.weekday_labels.to_numpy(), texttemplate="%{text}")
 fig.update_layout(
     margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=220, coloraxis_showscale=False
 )
@@ -69,13 +74,16 @@ fig.update_yaxes(title="")
 st.plotly_chart(fig, config={"displayModeBar": False})
 
 st.subheader(t("coord.duplicates"))
-pairs = coverage.duplicate_visits(period_passages, float(conf["analysis.duplicate_visit_hours"]))
+pairs = covered.pairs
 if pairs.empty:
     st.success(t("coord.no_duplicate"))
 else:
     st.caption(t("coverage.duplicate_definition", hours=conf["analysis.duplicate_visit_hours"]))
-    twice = coverage.items_distributed_twice(pairs)
-    given = ", ".join(f"{t(f'service.{k}')} {format_int(n)}" for k, n in twice.items() if n > 0)
+    given = ", ".join(
+        f"{t(f'service.{k}')} {n.label}"
+        for k, n in covered.items_twice.items()
+        if n.suppressed or (n.value or 0) > 0
+    )
     if given:
         st.caption(t("coverage.items_twice", items=given))
     st.dataframe(
@@ -96,16 +104,15 @@ else:
 
 st.subheader(t("coord.needs"))
 weeks = int(conf["analysis.forecast_weeks"])
-weekly = data.weekly_needs(v)
-forecast = needs.needs_forecast(weekly, v.ds.today, weeks)
+forecast = data.needs_forecast(v, weeks)
 st.caption(needs.forecast_method(weeks))
 st.dataframe(
     pd.DataFrame(
         {
             t("coord.col.item"): forecast["item"].map(lambda i: t(f"needs.item.{i}")),
-            t("needs.people"): forecast["people"],
-            t("needs.delivered"): forecast["delivered"],
-            t("needs.camps"): forecast["camps"],
+            t("needs.people"): privacy.count_labels(forecast, "people", v.policy, decimals=1),
+            t("needs.delivered"): privacy.count_labels(forecast, "delivered", v.policy, decimals=1),
+            t("needs.camps"): privacy.count_labels(forecast, "camps", v.policy, decimals=1),
         }
     ),
     hide_index=True,

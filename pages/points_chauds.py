@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from carto.analytics import hotspots
+from carto import privacy
 from carto.i18n import t
 from carto.ui import data, layout
 
 v = layout.start_page(t("hotspot.title"))
-conf = data.settings()
 st.caption(t("hotspot.caption"))
 scores = data.hotspot_scores(v, v.period.end.date())
 if scores.empty:
@@ -29,12 +28,12 @@ with camps_tab:
         column_config={t("hotspot.col.reasons"): st.column_config.TextColumn(width="large")},
     )
 with zones_tab:
-    zones = hotspots.zone_scores(scores, int(conf["zones.h3_resolution"]))
+    zones = data.hotspot_zones(v, v.period.end.date())
     st.dataframe(
         pd.DataFrame(
             {
                 t("hotspot.col.top_camp"): zones["top_camp"],
-                t("hotspot.col.zone_camps"): zones["camps"],
+                t("hotspot.col.zone_camps"): privacy.count_labels(zones, "camps", v.policy),
                 t("hotspot.col.score"): zones["score"],
                 t("hotspot.col.reasons"): zones["reasons"],
             }

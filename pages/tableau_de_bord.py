@@ -1,72 +1,66 @@
 """Tableau de bord: figures against the previous period, weekly activity, needs, evacuations."""
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from carto import schema
-from carto.analytics import events, figures
-from carto.i18n import format_int, t
+from carto import privacy, schema
+from carto.i18n import t
 from carto.ui import data, layout
 
 v = layout.start_page(t("dash.title"))
 window = int(data.settings()["analysis.population_window_days"])
-period, previous = v.period, v.period.previous()
-
-pop = data.estimated_population(v, previous.start.date(), period.end.date())
-now, before = pop.loc[period.end], pop.loc[previous.end]
-act = data.activity(v)
+act = data.activity(v)  # every figure protected under the role's policy
 vs = t("dash.vs_previous")
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend_title_text": ""}
 
 cols = st.columns(3)
 cols[0].metric(
     t("dash.population"),
-    format_int(now["people"]),
-    delta=int(now["people"] - before["people"]),
+    act.population.now.label,
+    delta=act.population.delta,
     delta_color="off",
     delta_description=vs,
     help=t("dash.population_help", window=window),
 )
 cols[1].metric(
     t("dash.active_camps"),
-    format_int(now["camps"]),
-    delta=int(now["camps"] - before["camps"]),
+    act.camps.now.label,
+    delta=act.camps.delta,
     delta_color="off",
     delta_description=vs,
 )
 cols[2].metric(
     t("dash.passages"),
-    format_int(act.passages),
-    delta=act.passages - act.passages_before,
+    act.passages.now.label,
+    delta=act.passages.delta,
     delta_description=vs,
 )
-if act.passages == 0:
+if act.passages.now.value == 0:
     st.info(t("dash.empty"))
 
 st.subheader(t("dash.services"))
-services, services_before = act.services, act.services_before
 service_cols = st.columns(len(schema.DISTRIBUTIONS))
 for col, key in zip(service_cols, schema.DISTRIBUTIONS, strict=True):
+    service = act.services[key]
     col.metric(
         t(f"service.{key}"),
-        format_int(services[key]),
-        delta=int(services[key] - services_before[key]),
+        service.now.label,
+        delta=service.delta,
         delta_description=vs,
     )
 
 st.subheader(t("dash.evacuations"))
-all_events = data.evacuation_events(v)
-found = events.events_in(all_events, period.start, period.end)
-summary = figures.evacuation_summary(found)
+evac = data.evacuations(v)
+summary = evac.summary
+shown = {col: privacy.count_labels(summary, col, v.policy) for col in summary.columns}
 evac_cols = st.columns(len(summary))
-for col, (kind, row) in zip(evac_cols, summary.iterrows(), strict=True):
-    col.metric(str(kind), format_int(row["events"]))
-    people, sheltered = format_int(row["people"]), format_int(row["sheltered"])
+for col, kind in zip(evac_cols, summary.index, strict=True):
+    col.metric(str(kind), shown["events"][kind])
+    people, sheltered = shown["people"][kind], shown["sheltered"][kind]
     col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
 
 st.subheader(t("dash.chart_title"))
-series = pop.loc[period.start : period.end].reset_index(names="day")
+series = act.population_series
 labels = {
     "day": t("dash.chart_x"),
     "people": t("dash.chart_y"),
@@ -115,12 +109,10 @@ fig.update_layout(height=320, **LAYOUT)
 st.plotly_chart(fig, config={"displayModeBar": False})
 
 st.subheader(t("dash.evac_over_time"))
-if found.empty:
+if evac.events.empty:
     st.caption(t("dash.no_evacuation"))
 else:
-    evac_week = found.assign(week=pd.to_datetime(found["date"]).dt.to_period("W-SUN").dt.start_time)
-    sums = evac_week.groupby("week")[["sheltered", "without_solution"]].sum().reset_index()
-    sums = sums.rename(
+    sums = evac.weekly[["week", "sheltered", "without_solution"]].rename(
         columns={
             "sheltered": t("dash.evac_sheltered_people"),
             "without_solution": t("dash.evac_without_people"),

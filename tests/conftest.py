@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from carto import demo
 from carto.dataset import Dataset, build_dataset, ensure_demo_snapshot
 from carto.settings import CONFIG_ENV, Settings, load_settings
+from carto.ui import errors
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -48,3 +50,23 @@ def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = write_demo_config(tmp_path)
     monkeypatch.setenv(CONFIG_ENV, str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_page_error(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[Exception]]:
+    """Fail a test in which a page raised: the app shows a French message instead of the
+    exception (carto/ui/errors.py), so ``at.exception`` alone would no longer see it.
+    A test that makes a page fail on purpose is marked ``page_error``."""
+    seen: list[Exception] = []
+    shown = errors.show_french_message
+
+    def record(exc: Exception) -> bool:
+        seen.append(exc)
+        return shown(exc)
+
+    monkeypatch.setattr(errors, "show_french_message", record)
+    yield seen
+    if seen and request.node.get_closest_marker("page_error") is None:
+        pytest.fail(f"a page raised {seen[0]!r} (shown as the French error message)")

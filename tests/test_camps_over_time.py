@@ -550,6 +550,19 @@ def test_weekly_needs_counts_camps_once() -> None:
     assert weekly.loc[("meals", week), "iso_week"] == "2026-W45"
 
 
+def test_weekly_needs_of_a_period_without_passages_are_zeros() -> None:
+    # Filters matching nothing (issue 14, item 9): the dashboard asked for the weeks of
+    # its period and crashed with KeyError: 'people'.
+    p = frame(passage("r1", "2026-11-02 20:00", camp="A", needs=["Tentes"], people=30))
+    start, end = pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-29")
+    for passages in (p, p.iloc[0:0]):
+        weekly = needs.weekly_needs(passages, start, end)
+        assert len(weekly) == 2 * len(needs.NEED_ITEMS)
+        assert (weekly[list(needs.MEASURES)] == 0).all().all()
+    forecast = needs.needs_forecast(needs.weekly_needs(p.iloc[0:0]), dt.date(2026, 11, 26), 4)
+    assert forecast["weeks_used"].eq(0).all()
+
+
 def test_forecast_is_mean_of_last_complete_weeks() -> None:
     mondays = pd.date_range("2026-10-19", periods=6, freq="7D")  # ... up to 2026-11-23
     values = [99.0, 10.0, 20.0, 30.0, 40.0, 500.0]  # the last week is still running

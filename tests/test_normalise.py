@@ -142,6 +142,100 @@ def test_personal_data_is_scrubbed() -> None:
     assert row["team"] == "Nord [téléphone]"
 
 
+# Personal data as volunteers type it (issue 14, item 7): French and foreign phone
+# numbers in their usual spellings, and an e-mail address.
+PHONES = [
+    "06 12 34 56 78",
+    "06.12.34.56.78",
+    "+33 6 12 34 56 78",
+    "0033612345678",
+    "+330612345678",
+    "+44 7911 123456",
+]
+EMAIL = "prenom.nom@asso.org"
+
+
+def digits(text: object) -> str:
+    return "".join(c for c in str(text) if c.isdigit())
+
+
+def leaks(text: object, phone: str) -> bool:
+    """True when ``text`` still holds the phone number's subscriber digits."""
+    return digits(phone)[-8:] in digits(text)
+
+
+def text_fields(table: schema.Table) -> list[str]:
+    return table.keys_of(schema.FieldType.TEXT, schema.FieldType.LONG_TEXT)
+
+
+@pytest.mark.parametrize("phone", PHONES)
+@pytest.mark.parametrize("key", text_fields(schema.PASSAGES))
+def test_every_passage_text_field_is_scrubbed(key: str, phone: str) -> None:
+    name = schema.PASSAGES.field(key).airtable
+    typed = f"Sous le pont, appeler {phone} ou {EMAIL}"
+    row = one(run(passage(1, Latitude=48.88, Longitude=2.36, **{name: typed})))
+    assert not leaks(row[key], phone), row[key]
+    assert EMAIL not in row[key]
+    assert "[téléphone]" in row[key] and "[email]" in row[key]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+@pytest.mark.parametrize("key", text_fields(schema.SITES))
+def test_every_site_text_field_is_scrubbed(key: str, phone: str) -> None:
+    name = schema.SITES.field(key).airtable
+    site = {**SITE, "fields": {**SITE["fields"], name: f"Référent {phone}, {EMAIL}"}}
+    res = run(passage(1, Site=[SITE["id"]]), sites=[site])
+    value = res.sites.iloc[0][key]
+    assert not leaks(value, phone) and EMAIL not in value, value
+    assert "[téléphone]" in value and "[email]" in value
+
+
+def test_the_text_fields_tested_are_all_the_free_text_of_the_schema() -> None:
+    # A new free-text field in the contract is scrubbed (and tested) without a change here.
+    assert set(text_fields(schema.PASSAGES)) >= {"team", "location_text", "comment"}
+    assert set(text_fields(schema.SITES)) >= {"name", "notes"}
+
+
+def test_position_is_still_read_from_a_localisation_holding_a_phone_number() -> None:
+    row = one(run(passage(1, Localisation="48.8841, 2.3601 — appeler Ali 06 12 34 56 78")))
+    assert row["position_source"] == "localisation"
+    assert row["latitude"] == pytest.approx(48.8841)
+    assert not leaks(row["location_text"], "0612345678")
+    assert row["flags"] and not any(leaks(f, "0612345678") for f in row["flags"])
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Date": "rappeler le 06 12 34 56 78", "Latitude": 48.88, "Longitude": 2.36},
+        {"Latitude": 48.88, "Longitude": 2.36, "Personnes": "0612345678"},
+        {"Latitude": 48.88, "Longitude": 2.36, "Personnes": 612345678},
+        {"Latitude": 43.3, "Longitude": 5.4, "Localisation": "appeler 06 12 34 56 78"},
+    ],
+)
+def test_quarantine_reasons_quote_no_phone_number(fields: dict[str, Any]) -> None:
+    res = run(passage(1, **fields))
+    assert res.passages.empty
+    reason = res.quarantine.iloc[0]["reason"]
+    assert reason and not leaks(reason, "0612345678"), reason
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"Personnes": "06 12 34 56 78"},
+        {"Association": "Asso de Ali 06 12 34 56 78"},
+        {"Besoins": ["Eau", f"écrire à {EMAIL} ou 06 12 34 56 78"]},
+        {"Évacuation": "appeler 0612345678"},
+    ],
+)
+def test_flags_quote_no_phone_number_nor_email(fields: dict[str, Any]) -> None:
+    row = one(run(passage(1, Latitude=48.88, Longitude=2.36, **fields)))
+    assert row["flags"], "the typed value is flagged"
+    for flag in row["flags"]:
+        assert not leaks(flag, "0612345678") and EMAIL not in flag, flag
+
+
 def test_subcount_over_total_and_future_date_are_flagged() -> None:
     row = one(
         run(

@@ -104,12 +104,39 @@ def test_fix_swapped() -> None:
         "+33612345678",
         "+33 (0)6 12 34 56 78",
         "0033 6 12 34 56 78",
+        "0033612345678",
+        "+330612345678",
+        "+33 06 12 34 56 78",
         "01 42 00 00 00",
+        "tél.0612345678",
+        "+44 7911 123456",
+        "+221 77 123 45 67",
+        "00221771234567",
+        "612345678",
     ],
 )
 def test_scrub_phones(phone: str) -> None:
     out = parsing.scrub_pii(f"appeler {phone} demain", "[téléphone]", "[email]")
-    assert out == "appeler [téléphone] demain"
+    assert out.startswith("appeler ") and out.endswith("[téléphone] demain")
+    assert not any(c.isdigit() for c in out), out
+
+
+@pytest.mark.parametrize("email", ["prenom.nom@asso.org", "j-m.dupont+maraude@croix-rouge.fr"])
+def test_scrub_emails(email: str) -> None:
+    out = parsing.scrub_pii(f"écrire à {email} svp", "[téléphone]", "[email]")
+    assert out == "écrire à [email] svp"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "48.8841234567, 2.3601234567",
+        "https://www.google.com/maps/@48.884123,2.360112,17z",
+        "12 rue de la Chapelle 75018, 45 personnes le 12/11/2026 à 19:30",
+    ],
+)
+def test_scrub_leaves_coordinates_addresses_and_dates(text: str) -> None:
+    assert parsing.scrub_pii(text, "[téléphone]", "[email]") == text
 
 
 def test_scrub_email_and_keeps_other_numbers() -> None:

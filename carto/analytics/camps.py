@@ -123,6 +123,21 @@ def counted(passages: pd.DataFrame) -> pd.DataFrame:
     return passages[~passages["is_duplicate"]]
 
 
+# The flag ``carto.privacy`` adds beside a count it suppressed (privacy builds on the
+# dataset, which builds on this module: the suffix is repeated here).
+SUPPRESSED = "_suppressed"
+
+
+def latest_counts(passages: pd.DataFrame) -> pd.DataFrame:
+    """Each camp's latest passage that counted people (index ``camp_id``), from passages
+    sorted by date. A count a role may not see (suppressed, flagged) is still the
+    latest count: the camp shows "<5", not an older figure."""
+    counted_rows = passages["people"].notna()
+    if "people" + SUPPRESSED in passages.columns:
+        counted_rows |= passages["people" + SUPPRESSED].fillna(False).astype(bool)
+    return passages[counted_rows].groupby("camp_id").tail(1).set_index("camp_id")
+
+
 def camp_states(
     passages: pd.DataFrame, sites: pd.DataFrame, as_of: pd.Timestamp, active_days: int
 ) -> pd.DataFrame:
@@ -137,8 +152,7 @@ def camp_states(
         return _empty_states()
     seen = seen.sort_values(["date", "record_id"])
     last = seen.groupby("camp_id").tail(1).set_index("camp_id")
-    counted_rows = seen[seen["people"].notna()]
-    last_count = counted_rows.groupby("camp_id").tail(1).set_index("camp_id")
+    last_count = latest_counts(seen)
     # Name, position and arrondissement as camp_places settles them (Site first).
     from carto.analytics.places import camp_places  # places builds on this module
 
@@ -149,7 +163,8 @@ def camp_states(
     states = stats.join(where).join(last[["date", "association", "site_status", "needs"]])
     states = states.rename(columns={"date": "last_visit", "association": "last_association"})
     people_cols = ["people", "families", "unaccompanied_minors", "single_women", "children"]
-    states = states.join(last_count[people_cols])
+    flags = [c + SUPPRESSED for c in people_cols if c + SUPPRESSED in last_count.columns]
+    states = states.join(last_count[people_cols + flags])
     last_day = states["last_visit"].dt.tz_localize(None).dt.normalize()
     days_since = (as_of.tz_localize(None).normalize() - last_day).dt.days
     states["days_since_visit"] = days_since.astype(int)

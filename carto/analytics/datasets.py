@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from carto.analytics.camps import camp_states, counted
+from carto.analytics.camps import SUPPRESSED, camp_states, counted, latest_counts
 from carto.analytics.events import evacuation_events
 from carto.analytics.places import camp_places
 from carto.analytics.successors import successor_links
@@ -93,10 +93,16 @@ def camps_dataset(
     camps = camps.rename(columns={"site_status": "last_site_status"})
 
     seen = counted(passages).sort_values(["date", "record_id"])
-    last_count = seen[seen["people"].notna()].groupby("camp_id").tail(1).set_index("camp_id")
+    last_count = latest_counts(seen)
     camps["last_count_date"] = last_count["date"].reindex(camps.index)
+    flags = []
     for col in LATEST_COUNTS:
         camps[col] = last_count[col].reindex(camps.index).astype(float)
+        if col + SUPPRESSED in last_count.columns:  # a role's suppressed latest count
+            flags.append(col + SUPPRESSED)
+            camps[col + SUPPRESSED] = (
+                last_count[col + SUPPRESSED].reindex(camps.index).fillna(False).astype(bool)
+            )
 
     by_camp = events.groupby("camp_id")["date"]
     camps["evacuations"] = by_camp.size().reindex(camps.index, fill_value=0).astype(int)
@@ -107,7 +113,7 @@ def camps_dataset(
     camps["successor_ids"] = succ.reindex(camps.index).fillna("").astype("str")
     camps["days_since_visit"] = camps["days_since_visit"].astype(int)
     camps = camps.reset_index().sort_values(["first_visit", "camp_id"], ignore_index=True)
-    return camps[CAMP_COLUMNS]
+    return camps[CAMP_COLUMNS + flags]
 
 
 def events_dataset(events: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:

@@ -71,7 +71,9 @@ def weekly_needs(
     seen = seen[seen["week"].isin(weeks)]
     frames = []
     for item, (need, given) in NEED_ITEMS.items():
-        asked = seen[seen["needs"].map(lambda n, need=need: _has(n, need))]
+        # A boolean mask even on no rows: an empty object Series would select columns.
+        reported = seen["needs"].map(lambda n, need=need: _has(n, need)).astype(bool)
+        asked = seen[reported]
         per_camp = asked[asked["people"].notna()].groupby(["week", "camp_id"]).tail(1)
         frame = pd.DataFrame(
             {

@@ -14,8 +14,10 @@ An export holds exactly what the pages show for the same filters and period:
 
 Privacy: the dataset given is already the role's (``privacy.for_role``); every frame
 then goes through ``privacy.protect_frame`` (positions at zone centres, small counts
-suppressed with ``<col>_suppressed`` columns) before it is written. A partner exports
-aggregated datasets only (camps, events, zones, population); a volunteer none.
+suppressed with ``<col>_suppressed`` columns: people and items, and also the counts of
+camps, passages, reports and evacuations, ``privacy.AGGREGATE_COUNT_COLUMNS``) before it
+is written. A partner exports aggregated datasets only (camps, events, zones,
+population); a volunteer none.
 
 Plain Python: no Streamlit here.
 """
@@ -344,7 +346,8 @@ class _Builder:
             period_passages=frame["camp_id"].map(counts).astype(int),
             status=frame["status"].map(lambda s: t(f"camp.status.{s}")).astype("str"),
         )
-        return frame.reset_index(drop=True)[CAMP_COLUMNS]
+        flags = [c for c in frame.columns if c.endswith(privacy.SUPPRESSED_SUFFIX)]
+        return frame.reset_index(drop=True)[CAMP_COLUMNS + flags]
 
     def _events(self) -> pd.DataFrame:
         links = successors.successor_links(
@@ -457,10 +460,13 @@ class _Builder:
                     t(
                         "export.kml.zone",
                         people=label if small else format_int(_number(people)),
-                        camps=format_int(_number(count)),
+                        camps=camps,
                     )
-                    for people, count, small in zip(
-                        frame["people"], frame["camps"], hidden, strict=True
+                    for people, camps, small in zip(
+                        frame["people"],
+                        privacy.count_labels(frame, "camps", self.scope.policy),
+                        hidden,
+                        strict=True,
                     )
                 ],
                 dtype="str",

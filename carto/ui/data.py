@@ -4,6 +4,12 @@ The dataset is cached on the snapshot version with ``st.cache_resource``: one sh
 read-only copy per version, instead of a pickled copy per rerun (copy-on-write keeps
 pages from changing it by accident). Derived frames are cached on that version too,
 never on a DataFrame argument (Streamlit would only hash a sample of a large frame).
+
+Privacy (DESIGN §5): the dataset is the role's (``privacy.apply``), and every result a
+page shows is protected here too, outside the caches: frames through
+``privacy.protect_frame``, single figures as ``privacy.Count`` and changes between
+periods through ``privacy.delta``, so that a partner never sees a derived count, mean,
+difference or delta in (0, threshold).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
     camps,
+    coverage,
     datasets,
     events,
     figures,
@@ -29,13 +36,14 @@ from carto.analytics import (
     places,
     population,
     quality,
+    zones,
 )
 from carto.analytics.figures import Period
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.filters import Filters
 from carto.i18n import format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
-from carto.ui import auth
+from carto.ui import auth, errors
 
 
 @st.cache_resource(show_spinner=False)
@@ -45,7 +53,9 @@ def _settings(path: str, mtime: float) -> Settings:
 
 def settings() -> Settings:
     """The application's settings (reread when the file changes); a broken config stops
-    the page with what to fix."""
+    the page with what to fix. Every page calls it first, so it also installs the French
+    error message (``errors.install``) on runs that Streamlit starts without app.py."""
+    errors.install()
     path = config_path()
     try:
         return _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
@@ -67,20 +77,26 @@ def _role_dataset(
     return privacy.apply(_dataset(store_path, version, _settings), policy)
 
 
+def policy() -> privacy.Policy:
+    """The privacy policy of the signed-in person's role."""
+    conf = settings()
+    return privacy.policy_for(auth.require_user(conf).role, conf)
+
+
 def dataset() -> Dataset:
     """The current dataset as the signed-in person's role may see it (DESIGN §5: privacy
     applied here, so every page and every derived frame sees only that; its
     ``cache_key`` tells the views apart), rebuilt only when the snapshot version
     changes. Stops with a notice when nobody is signed in."""
     conf = settings()
-    policy = privacy.policy_for(auth.require_user(conf).role, conf)
+    role_policy = policy()
     with st.spinner(t("loading.data")):
         store = open_store(conf)
         if store.version == 0:  # live mode, never synced: start one and say so
             sync.refresh_in_background(conf)
             st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
             st.stop()
-        return _role_dataset(str(store.path), store.version, policy, conf)
+        return _role_dataset(str(store.path), store.version, role_policy, conf)
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,7 @@ class View:
     filters: Filters
     period: Period
     passages: pd.DataFrame
+    policy: privacy.Policy = privacy.FULL  # the role's: applied to every derived result
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -120,7 +137,7 @@ def view(ds: Dataset, f: Filters, period: Period) -> View:
     passages = ds.passages
     if f.narrows:
         passages = _filtered(ds, ds.cache_key, f, period.start, period.end)
-    return View(ds, f, period, passages)
+    return View(ds, f, period, passages, policy())
 
 
 def _active_days() -> int:
@@ -139,8 +156,39 @@ def _camp_states(
 
 
 def camp_states(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Each camp's latest state at the end of ``as_of``, in the filtered view."""
-    return _camp_states(v, v.key, as_of, _active_days())
+    """Each camp's latest state at the end of ``as_of``, in the filtered view (counts
+    protected under the role's policy)."""
+    return privacy.protect_frame(_camp_states(v, v.key, as_of, _active_days()), v.policy)
+
+
+@dataclass(frozen=True)
+class MapFigures:
+    """The figures above the map, on the chosen day."""
+
+    camps: privacy.Count
+    people: privacy.Count
+    not_visited: privacy.Count
+    closed: privacy.Count
+
+
+def map_figures(v: View, day: dt.date, gap_days: int) -> MapFigures:
+    """Active camps, estimated people, camps not visited for ``gap_days`` days and
+    closed camps on ``day``, as the role may see them."""
+    states = camp_states(v, day)
+    active = states[states["active"]]
+    people = estimated_population(v, day, day)["people"].iloc[-1]
+    return MapFigures(
+        camps=privacy.count(len(active), v.policy),
+        people=privacy.count(people, v.policy),
+        not_visited=privacy.count(int((active["days_since_visit"] > gap_days).sum()), v.policy),
+        closed=privacy.count(int(states["closed"].sum()), v.policy),
+    )
+
+
+def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.DataFrame:
+    """Camps and people per H3 zone on ``day`` (counts protected)."""
+    found = zones.zone_coverage(camp_states(v, day), resolution, gap_days)
+    return privacy.protect_frame(found, v.policy)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -152,9 +200,10 @@ def _population(
 
 
 def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Estimated population and camps counted, per day from ``start`` to ``end``."""
+    """Estimated population and camps counted, per day from ``start`` to ``end`` (counts
+    protected)."""
     window = int(settings()["analysis.population_window_days"])
-    return _population(v, v.key, start, end, window)
+    return privacy.protect_frame(_population(v, v.key, start, end, window), v.policy)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -229,10 +278,39 @@ def _evacuation_events(_v: View, key: tuple[object, ...], window: int, merge: in
 
 
 def evacuation_events(v: View) -> pd.DataFrame:
-    """Evacuation events of the filtered view (one per camp and evacuation)."""
+    """Evacuation events of the filtered view (one per camp and evacuation; counts,
+    including people left without solution, protected)."""
     conf = settings()
     window = int(conf["analysis.population_window_days"])
-    return _evacuation_events(v, v.key, window, int(conf["analysis.evacuation_merge_days"]))
+    found = _evacuation_events(v, v.key, window, int(conf["analysis.evacuation_merge_days"]))
+    return privacy.protect_frame(found, v.policy)
+
+
+@dataclass(frozen=True)
+class Evacuations:
+    """The evacuations of the view's period: events, a summary per kind, weekly sums."""
+
+    events: pd.DataFrame
+    summary: pd.DataFrame  # per kind: events, people, sheltered, without_solution
+    weekly: pd.DataFrame  # per week: sheltered, without_solution
+
+
+def evacuations(v: View) -> Evacuations:
+    """The period's evacuations as the role may see them (every count protected)."""
+    found = events.events_in(evacuation_events(v), v.period.start, v.period.end)
+    summary = figures.evacuation_summary(found)
+    week = pd.to_datetime(found["date"]).dt.to_period("W-SUN").dt.start_time
+    weekly = (
+        found.assign(week=week)
+        .groupby("week")[["sheltered", "without_solution"]]
+        .sum()
+        .reset_index()
+    )
+    return Evacuations(
+        events=found,
+        summary=privacy.protect_frame(summary, v.policy),
+        weekly=privacy.protect_frame(weekly, v.policy),
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -272,8 +350,17 @@ def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame
 
 
 def hotspot_scores(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Active camps ranked by hotspot score, with reasons."""
-    return _hotspots(v, v.key, as_of)
+    """Active camps ranked by hotspot score, with reasons (counts protected; a score is
+    not a count)."""
+    return privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+
+
+def hotspot_zones(v: View, as_of: dt.date) -> pd.DataFrame:
+    """Zones ranked by the sum of their camps' scores (camps and people protected)."""
+    resolution = int(settings()["zones.h3_resolution"])
+    return privacy.protect_frame(
+        hotspots.zone_scores(hotspot_scores(v, as_of), resolution), v.policy
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -282,13 +369,15 @@ def _alerts(_v: View, key: tuple[object, ...], now: pd.Timestamp, hours: float) 
 
 
 def protection_alerts(v: View) -> pd.DataFrame:
-    """Camps with minors or families reported lately and nobody sheltered since."""
+    """Camps with minors or families reported lately and nobody sheltered since (counts
+    protected)."""
     now = _end_of(v.ds.today) + pd.Timedelta(days=1)
-    return _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))
+    found = _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))
+    return privacy.protect_frame(found, v.policy)
 
 
 @dataclass(frozen=True)
-class Activity:
+class _Activity:
     """What the dashboard draws for one period, computed once per view and period."""
 
     passages: int
@@ -300,16 +389,45 @@ class Activity:
     needs_weekly: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class Trend:
+    """A figure of the period and its change against the previous period (None: the
+    change is not shown)."""
+
+    now: privacy.Count
+    delta: int | None
+
+
+def trend(now: object, before: object, policy: privacy.Policy) -> Trend:
+    """A figure and its change, as ``policy`` lets them be seen."""
+    shown, previous = privacy.count(now, policy), privacy.count(before, policy)
+    return Trend(shown, privacy.delta(shown, previous, policy))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The dashboard's figures of the period, as the role may see them."""
+
+    population: Trend
+    camps: Trend
+    passages: Trend
+    services: dict[str, Trend]  # by distribution key
+    population_series: pd.DataFrame  # per day of the period: day, people
+    weekly_passages: pd.DataFrame
+    weekly_items: pd.DataFrame
+    needs_weekly: pd.DataFrame
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _activity(
     _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
-) -> Activity:
+) -> _Activity:
     period = Period(start, end)
     previous = period.previous()
     rows = figures.in_period(_v.passages, period)
     weekly = rows.assign(week=rows["day"].dt.to_period("W-SUN").dt.start_time)
     given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
-    return Activity(
+    return _Activity(
         passages=len(rows),
         passages_before=len(figures.in_period(_v.passages, previous)),
         services=figures.services_delivered(_v.passages, period),
@@ -324,8 +442,33 @@ def _activity(
 
 
 def activity(v: View) -> Activity:
-    """Passages, services, weekly activity and needs of the view's period (cached)."""
-    return _activity(v, v.key, v.period.start, v.period.end)
+    """Population, camps, passages and services of the view's period against the
+    previous one, weekly activity and needs; every figure protected."""
+    period, previous = v.period, v.period.previous()
+    raw = _activity(v, v.key, period.start, period.end)
+    pop = _population(
+        v,
+        v.key,
+        previous.start.date(),
+        period.end.date(),
+        int(settings()["analysis.population_window_days"]),
+    )
+    now, before = pop.loc[period.end], pop.loc[previous.end]
+    series = pop.loc[period.start : period.end].reset_index(names="day")[["day", "people"]]
+    policy = v.policy
+    return Activity(
+        population=trend(now["people"], before["people"], policy),
+        camps=trend(now["camps"], before["camps"], policy),
+        passages=trend(raw.passages, raw.passages_before, policy),
+        services={
+            key: trend(raw.services[key], raw.services_before[key], policy)
+            for key in schema.DISTRIBUTIONS
+        },
+        population_series=privacy.protect_frame(series, policy),
+        weekly_passages=privacy.protect_frame(raw.weekly_passages, policy),
+        weekly_items=privacy.protect_frame(raw.weekly_items, policy),
+        needs_weekly=privacy.protect_frame(raw.needs_weekly, policy),
+    )
 
 
 # The live base's schema is checked once per process, in the background (one API call),
@@ -363,5 +506,41 @@ def _weekly_needs(_v: View, key: tuple[object, ...]) -> pd.DataFrame:
 
 
 def weekly_needs(v: View) -> pd.DataFrame:
-    """Needs against deliveries per item and week over the whole history (cached)."""
-    return _weekly_needs(v, v.key)
+    """Needs against deliveries per item and week over the whole history (counts
+    protected)."""
+    return privacy.protect_frame(_weekly_needs(v, v.key), v.policy)
+
+
+def needs_forecast(v: View, weeks: int) -> pd.DataFrame:
+    """Next week's needs and deliveries per item: means of the last ``weeks`` complete
+    weeks, computed on the unprotected weekly sums, then protected (a mean such as 1,8
+    is a small count too)."""
+    forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
+    counted = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES)]
+    return privacy.protect_frame(forecast, v.policy, counted)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Who covers what in the view's period, and the visits two associations made twice."""
+
+    weekday_passages: pd.DataFrame  # association × weekday, protected (NaN when hidden)
+    weekday_labels: pd.DataFrame  # the same, as shown: French numbers, "<5"
+    pairs: pd.DataFrame
+    items_twice: dict[str, privacy.Count]  # by distribution key, given out twice
+
+
+def coverage_of_period(v: View) -> Coverage:
+    """Passages per association and weekday and double visits of the period."""
+    rows = figures.in_period(v.passages, v.period)
+    table = privacy.protect_frame(coverage.who_covers_what(rows), v.policy)
+    labels = table.assign(passages=privacy.count_labels(table, "passages", v.policy))
+    hours = float(settings()["analysis.duplicate_visit_hours"])
+    pairs = coverage.duplicate_visits(rows, hours)
+    twice = coverage.items_distributed_twice(pairs)
+    return Coverage(
+        weekday_passages=coverage.weekday_matrix(table, "passages"),
+        weekday_labels=coverage.weekday_matrix(labels, "passages"),
+        pairs=pairs,
+        items_twice={str(key): privacy.count(n, v.policy) for key, n in twice.items()},
+    )

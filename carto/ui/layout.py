@@ -38,10 +38,16 @@ def page_header(title: str, ds: Dataset) -> None:
 
 
 def start_page(title: str) -> data.View:
-    """What every page does first: load, title and banners, filters; returns the view."""
+    """What every page does first: load, title and banners, filters; returns the view.
+    When the filters keep no passage of the period, a French empty-state message says so."""
     ds = data.dataset()
     page_header(title, ds)
     choice, period = filters.sidebar(ds, data.settings()["filters.default_period"])
     if choice.narrows:
         st.caption(t("filter.active"))
-    return data.view(ds, choice, period)
+    view = data.view(ds, choice, period)
+    days = view.passages["day"]
+    if not ((days >= period.start) & (days <= period.end)).any():
+        # Every page still draws (its own empty states), under one clear message.
+        st.info(t("filter.no_match"), icon=":material/filter_alt_off:")
+    return view
