@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -520,29 +521,35 @@ def test_a_demo_sign_in_does_not_open_a_live_instance(
     assert not is_login_page(new_app().run())
 
 
-def slow_bcrypt(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    verify = accounts.verify_password
-
-    def slow(password: str, password_hash: str) -> bool:
-        time.sleep(seconds)
-        return verify(password, password_hash)
-
-    monkeypatch.setattr(accounts, "verify_password", slow)
-
-
 def test_parallel_wrong_passwords_do_not_beat_the_lockout(
     live_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Eight sign-ins with wrong passwords at once (each in its own session), then the
-    right one 0.1 s later: refused, and the account stays locked. Before the fix, all
-    eight passed the lock check while bcrypt ran, and the right password signed in and
-    cleared the lock."""
-    slow_bcrypt(monkeypatch, 0.5)
+    right one while their bcrypt checks still run: refused, and the account stays
+    locked. Before the fix, all eight passed the lock check while bcrypt ran, and the
+    right password signed in and cleared the lock.
+
+    Deterministic: the wrong checks are held until the right attempt has been decided
+    (as a slow bcrypt under load holds them), and the right one starts only once five
+    wrong ones are being checked."""
+    verify = accounts.verify_password
+    checking = threading.Semaphore(0)
+    decided = threading.Event()
+
+    def held(password: str, password_hash: str) -> bool:
+        if password != TEST_PASSWORD:
+            checking.release()
+            decided.wait(timeout=30)
+        return verify(password, password_hash)
+
+    monkeypatch.setattr(accounts, "verify_password", held)
     sessions = [new_app().run() for _ in range(9)]
     with ThreadPoolExecutor(8) as pool:
         running = [pool.submit(submit_login, at, "benevole", "pas le bon") for at in sessions[:8]]
-        time.sleep(0.1)
+        for _ in range(5):
+            assert checking.acquire(timeout=60)
         right = submit_login(sessions[8], "benevole", TEST_PASSWORD)
+        decided.set()
         for future in running:
             future.result()
     assert is_login_page(right) and "verrouillé" in texts(right)
