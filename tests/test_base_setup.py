@@ -12,7 +12,7 @@ import requests
 from carto import cli, schema
 from carto.base_setup import check_schema, init_base, table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
-from tests.support.fake_airtable import FakeAirtable
+from testing.fake_airtable import FakeAirtable
 
 TOKEN = "patTEST"
 BASE = "appCARTOINIT00001"

@@ -13,7 +13,7 @@ import requests
 from pyairtable import Api
 from pyairtable import formulas as F
 
-from tests.support.fake_airtable import FakeAirtable
+from testing.fake_airtable import FakeAirtable
 
 TOKEN = "patTEST"
 BASE = "appCARTOTEST00001"

@@ -14,8 +14,8 @@ from carto import sync
 from carto.accounts import COOKIE_KEY_ENV
 from carto.settings import CONFIG_ENV, TOKEN_ENV
 from carto.store import SnapshotStore
-from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD, login, new_app, write_accounts
-from tests.support.fake_airtable import FakeAirtable
+from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD, login, new_app, write_accounts
+from testing.fake_airtable import FakeAirtable
 from tests.test_sync import BASE, T0, TOKEN, FakeClock, make_server, write_settings
 
 
