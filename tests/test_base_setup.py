@@ -82,14 +82,7 @@ def test_second_run_creates_nothing_and_reports_a_missing_field(
     settings: Settings, server: FakeAirtable
 ) -> None:
     init_base(settings)
-    people = server.field_id(BASE, "Passages", "Personnes")
-    renamed = requests.patch(
-        f"{server.url}/v0/meta/bases/{BASE}/tables/Passages/fields/{people}",
-        json={"name": "Nb personnes"},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    assert renamed.ok
+    server.rename_field(BASE, "Passages", "Personnes", "Nb personnes")
     server.reset_log()
 
     report = init_base(settings)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from streamlit.testing.v1 import AppTest
 
 from carto import sync
@@ -89,12 +88,7 @@ def test_a_renamed_airtable_field_is_reported_in_words(
     _, server = live
     monkeypatch.setattr(data, "_schema_problems", {})
     monkeypatch.setattr(data, "_schema_checks_started", set())
-    field = server.field_id(BASE, "Passages", "Personnes")
-    url = f"{server.url}/v0/meta/bases/{BASE}/tables/Passages/fields/{field}"
-    answer = requests.patch(
-        url, json={"name": "Nb personnes"}, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    assert answer.status_code == 200, answer.text
+    server.rename_field(BASE, "Passages", "Personnes", "Nb personnes")
     run()  # the first run starts a sync
     assert wait_for_refresh().ok
     run()  # the first page drawn starts the background schema check
