@@ -62,8 +62,8 @@ FAULT_KINDS = ("503", "drop", "timeout")
 LIST_PARAMS = frozenset({"offset", "fields[]", "filterByFormula"})
 SCHEMA_PARAMS = frozenset({"include", "include[]"})
 # Airtable's moment.js formats for the date and time format names init-base may send.
-DATE_FORMATS = {"iso": "YYYY-MM-DD", "european": "D/M/YYYY", "us": "M/D/YYYY"}
-TIME_FORMATS = {"24hour": "HH:mm", "12hour": "h:mma"}
+DATE_FORMATS = {"iso": "YYYY-MM-DD", "european": "D/M/YYYY"}
+TIME_FORMATS = {"24hour": "HH:mm"}
 # The only formula modelled: records modified after a time (the incremental sync).
 MODIFIED_SINCE = re.compile(r"LAST_MODIFIED_TIME\(\)\s*>\s*DATETIME_PARSE\('([^']+)'\)")
 
