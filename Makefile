@@ -30,9 +30,11 @@ run: $(RUN_STAMP)
 test: $(DEV_STAMP) browser lint typecheck
 	$(BIN)/python -m pytest
 
+## lint: ruff, and the import contracts between layers (pyproject.toml, [tool.importlinter])
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -42,7 +42,7 @@ from carto.normalise import normalise
 from carto.settings import Settings, load_settings
 from carto.store import SnapshotStore
 from carto.sync import sync
-from tests.support.app import write_accounts
+from testing.app import write_accounts
 
 TOKEN = "patBENCHMARK"
 BASE_ID = "appBENCHMARK00001"

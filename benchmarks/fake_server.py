@@ -25,7 +25,7 @@ from typing import Any
 
 from carto.base_setup import table_spec
 from carto.settings import Settings
-from tests.support.fake_airtable import FakeAirtable
+from testing.fake_airtable import FakeAirtable
 
 
 class ShiftedClock:

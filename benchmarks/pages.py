@@ -82,7 +82,7 @@ def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
     import streamlit as st
 
     import carto.ui.data  # noqa: F401
-    from tests.support.app import login, new_app
+    from testing.app import login, new_app
 
     baseline = rss_mib()
     started = time.perf_counter()

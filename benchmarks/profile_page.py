@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     import streamlit as st
     from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
-    from tests.support.app import run_page
+    from testing.app import run_page
 
     profiler = cProfile.Profile()
     active = {"on": False}

@@ -38,7 +38,7 @@ from benchmarks.report import (
 )
 from carto.accounts import COOKIE_KEY_ENV
 from carto.settings import CONFIG_ENV, TOKEN_ENV
-from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD
+from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -2,17 +2,20 @@
 
 ``init_base`` creates Sites, then Passages (whose Site field links to Sites), in a base
 through the metadata API; a table that already exists is left alone and only checked.
-``check_schema`` compares the live schema with the configured field mapping and returns
-every problem found, in French, rather than failing on the first.
+``check_schema`` compares the live schema (read as pyairtable's ``BaseSchema`` models) with
+the configured field mapping and returns every problem found, in French, rather than
+failing on the first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from pyairtable import Api
+from pyairtable.models.schema import FieldSchema, TableSchema
 
 from carto import schema
 from carto.airtable_client import AirtableClient, client_from_settings
@@ -117,34 +120,49 @@ def table_spec(settings: Settings, key: str, linked_table_ids: Mapping[str, str]
     return {"name": _table_names(settings)[key], "fields": fields}
 
 
-def read_schema(settings: Settings, client: Api) -> list[dict[str, Any]]:
-    """The live tables of the configured base, as the metadata API returns them."""
-    base = client.base(settings["airtable.base_id"])
-    data = client.get(base.urls.tables)
-    return list(data.get("tables", []))
+def read_schema(settings: Settings, client: Api) -> list[TableSchema]:
+    """The live tables of the configured base, as pyairtable's schema models."""
+    return client.base(settings["airtable.base_id"]).schema(force=True).tables
 
 
-def _find(tables: Sequence[Mapping[str, Any]], name_or_id: str) -> Mapping[str, Any] | None:
+def _find(tables: Sequence[TableSchema], name_or_id: str) -> TableSchema | None:
     for table in tables:
-        if name_or_id in (table.get("id"), table.get("name")):
+        if name_or_id in (table.id, table.name):
             return table
     return None
 
 
-def _effective_type(live: Mapping[str, Any]) -> str:
-    kind = str(live.get("type", ""))
+def _type_name(fld: Any) -> str:
+    """A field's (or a computed field's result's) Airtable type, as a plain string."""
+    kind = fld.type
+    return str(kind.value if isinstance(kind, Enum) else kind)
+
+
+def _option(fld: FieldSchema, name: str, key: str) -> Any:
+    """One option of a field: an attribute of its typed model, or a key of the raw
+    options of a type pyairtable has no model for."""
+    options = getattr(fld, "options", None)
+    if isinstance(options, Mapping):
+        return options.get(key)
+    return getattr(options, name, None)
+
+
+def _effective_type(live: FieldSchema) -> str:
+    kind = _type_name(live)
     if kind in COMPUTED_TYPES:
-        result = (live.get("options") or {}).get("result") or {}
-        return str(result.get("type") or kind)
+        result = _option(live, "result", "result")
+        if isinstance(result, Mapping):
+            return str(result.get("type") or kind)
+        return _type_name(result) if result is not None else kind
     return kind
 
 
 def _check_table(
-    settings: Settings, key: str, live: Mapping[str, Any], tables: Sequence[Mapping[str, Any]]
+    settings: Settings, key: str, live: TableSchema, tables: Sequence[TableSchema]
 ) -> list[SchemaProblem]:
     mapping = _mapping(settings, key)
-    table_label = str(live.get("name", key))
-    by_name = {f.get("name"): f for f in live.get("fields", [])}
+    table_label = live.name
+    by_name = {f.name: f for f in live.fields}
     problems: list[SchemaProblem] = []
     for fld in mapping.table.fields:
         name = mapping.airtable_name(fld.key)
@@ -165,11 +183,11 @@ def _check_table(
             problems.append(SchemaProblem(key, "wrong_type", message, fld.key))
             continue
         target_key = LINK_TARGETS.get((key, fld.key))
-        if target_key is not None and found.get("type") == "multipleRecordLinks":
+        if target_key is not None and _type_name(found) == "multipleRecordLinks":
             target = _find(tables, _table_names(settings)[target_key])
-            linked = (found.get("options") or {}).get("linkedTableId")
-            if target is not None and linked != target.get("id"):
-                message = t("schema.wrong_link", **words, target=target.get("name"))
+            linked = _option(found, "linked_table_id", "linkedTableId")
+            if target is not None and linked != target.id:
+                message = t("schema.wrong_link", **words, target=target.name)
                 problems.append(SchemaProblem(key, "wrong_link", message, fld.key))
     return problems
 
@@ -178,7 +196,7 @@ def check_schema(
     settings: Settings,
     client: Api | None = None,
     *,
-    tables: Sequence[Mapping[str, Any]] | None = None,
+    tables: Sequence[TableSchema] | None = None,
 ) -> list[SchemaProblem]:
     """Every difference between the live base and the configured mapping, in French.
 
@@ -214,15 +232,18 @@ def init_base(settings: Settings, client: AirtableClient | None = None) -> InitR
         name = _table_names(settings)[key]
         live = _find(tables, name)
         if live is not None:
-            report.existing.append(str(live.get("name", name)))
+            report.existing.append(live.name)
             report.problems.extend(_check_table(settings, key, live, tables))
-            table_ids[key] = str(live.get("id"))
+            table_ids[key] = live.id
             continue
         spec = table_spec(settings, key, table_ids)
-        created = client.post(base.urls.tables, json=spec)
+        # Base.create_table would read the whole schema again: one call saved.
+        created = TableSchema.from_api(
+            client.post(base.urls.tables, json=spec), client, context=base
+        )
         tables = [*tables, created]
-        table_ids[key] = str(created["id"])
-        report.created[str(created.get("name", name))] = len(spec["fields"])
+        table_ids[key] = created.id
+        report.created[created.name] = len(spec["fields"])
     return InitReport(
         created=report.created,
         existing=report.existing,

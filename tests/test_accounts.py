@@ -18,7 +18,7 @@ from carto import accounts, audit, cli
 from carto.accounts import AccountError
 from carto.settings import Settings, load_settings
 from carto.store import SnapshotStore
-from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD, write_accounts
+from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD, write_accounts
 
 NOW = dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.UTC)
 

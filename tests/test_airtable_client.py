@@ -22,7 +22,7 @@ from carto.airtable_client import (
     rate_key,
 )
 from carto.settings import TOKEN_ENV, Settings
-from tests.support.fake_airtable import FakeAirtable
+from testing.fake_airtable import FakeAirtable
 
 TOKEN = "patTEST"
 BASE = "appCARTOCLIENT001"

@@ -27,8 +27,7 @@ from carto.dataset import demo_key, generate_demo, write_demo_snapshot
 from carto.settings import CONFIG_ENV, load_settings
 from carto.store import SnapshotStore
 from carto.ui import auth, navigation
-from tests.conftest import write_demo_config
-from tests.support.app import (
+from testing.app import (
     ROOT,
     TEST_COOKIE_KEY,
     TEST_PASSWORD,
@@ -37,6 +36,7 @@ from tests.support.app import (
     submit_login,
     write_accounts,
 )
+from tests.conftest import write_demo_config
 
 MAP_TITLE = "Carte des campements"
 

@@ -12,7 +12,7 @@ import requests
 from carto import cli, schema
 from carto.base_setup import check_schema, init_base, table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
-from tests.support.fake_airtable import FakeAirtable
+from testing.fake_airtable import FakeAirtable
 
 TOKEN = "patTEST"
 BASE = "appCARTOINIT00001"
@@ -82,14 +82,7 @@ def test_second_run_creates_nothing_and_reports_a_missing_field(
     settings: Settings, server: FakeAirtable
 ) -> None:
     init_base(settings)
-    people = server.field_id(BASE, "Passages", "Personnes")
-    renamed = requests.patch(
-        f"{server.url}/v0/meta/bases/{BASE}/tables/Passages/fields/{people}",
-        json={"name": "Nb personnes"},
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    assert renamed.ok
+    server.rename_field(BASE, "Passages", "Personnes", "Nb personnes")
     server.reset_log()
 
     report = init_base(settings)
@@ -159,3 +152,46 @@ def test_cli_init_base_reports_in_french(
     out = capsys.readouterr().out
     assert "Table « Passages » déjà présente : laissée telle quelle." in out
     assert "contient toutes les tables et tous les champs attendus" in out
+
+
+def test_computed_fields_are_judged_by_the_type_of_their_result(
+    settings: Settings, server: FakeAirtable
+) -> None:
+    sites_id = server.add_table(BASE, "Sites", table_spec(settings, "sites", {})["fields"])
+    fields = table_spec(settings, "passages", {"sites": sites_id})["fields"]
+    computed = {
+        # A formula giving a number stands for a number; a rollup giving text does not.
+        "Personnes": {
+            "type": "formula",
+            "options": {
+                "formula": "{Hommes seuls} + {Familles}",
+                "isValid": True,
+                "result": {"type": "number", "options": {"precision": 0}},
+            },
+        },
+        "Tentes": {
+            "type": "rollup",
+            "options": {"isValid": True, "result": {"type": "singleLineText"}},
+        },
+        # A computed type pyairtable has no model for is judged by its result all the same.
+        "Familles": {"type": "lookup", "options": {"result": {"type": "number"}}},
+        # A formula without a result type is judged by its own type.
+        "Enfants": {"type": "formula", "options": {"formula": "1", "isValid": False}},
+    }
+    for spec in fields:
+        spec.update(computed.get(spec["name"], {}))
+    server.add_table(BASE, "Passages", fields)
+
+    problems = check_schema(settings)
+
+    assert [(p.kind, p.field) for p in problems] == [
+        ("wrong_type", "children"),
+        ("wrong_type", "tents"),
+    ]
+    assert "« Enfants » (children) est de type « formule » au lieu de « nombre »" in str(
+        problems[0]
+    )
+    assert str(problems[1]) == (
+        "Passages : le champ « Tentes » (tents) est de type « texte sur une ligne » "
+        "au lieu de « nombre »."
+    )

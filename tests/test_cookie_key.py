@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carto import accounts
-from tests.support.app import ROOT, TEST_COOKIE_KEY
+from testing.app import ROOT, TEST_COOKIE_KEY
 
 # Keys the length, known-defaults and 8-distinct-characters rules alone let through
 # (issue 14, item 10): repeated chunks, sequences, keyboard runs, words repeated.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.app import login, metric_int, new_app, run_page
+from testing.app import login, metric_int, new_app, run_page
 
 PAGES = [
     "pages/carte.py",

@@ -6,8 +6,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -164,12 +162,6 @@ def test_today_defaults_to_paris_date() -> None:
     small = demo.generate(days=5, n_camps=2)
     assert small.today in {before, demo.paris_today()}
     assert small.truth.daily_population.index[-1] == small.today
-
-
-def test_demo_does_not_import_streamlit() -> None:
-    code = "import sys, carto.demo; print('streamlit' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 # --------------------------------------------------------------------------- record shape

@@ -21,8 +21,8 @@ from carto.export import datasets as X
 from carto.filters import Filters
 from carto.settings import Settings, load_settings
 from carto.store import SnapshotStore
+from testing.app import ROOT
 from tests.conftest import write_demo_config
-from tests.support.app import ROOT
 
 
 @pytest.fixture(scope="module")

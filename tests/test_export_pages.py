@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from carto import privacy
 from carto.settings import load_settings
 from carto.store import SnapshotStore
-from tests.support.app import metric_int, run_page
+from testing.app import metric_int, run_page
 
 EXPORT, SUMMARY = "pages/export.py", "pages/synthese.py"
 

@@ -16,7 +16,7 @@ from carto.export import files, formats, names
 from carto.export.datasets import DATASETS
 from carto.filters import Filters
 from carto.settings import Settings
-from tests.support.app import ROOT
+from testing.app import ROOT
 
 STORE_KEYS = ("store.path", "store.demo_path")
 

@@ -7,15 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from streamlit.testing.v1 import AppTest
 
 from carto import sync
 from carto.accounts import COOKIE_KEY_ENV
 from carto.settings import CONFIG_ENV, TOKEN_ENV
 from carto.store import SnapshotStore
-from tests.support.app import TEST_COOKIE_KEY, TEST_PASSWORD, login, new_app, write_accounts
-from tests.support.fake_airtable import FakeAirtable
+from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD, login, new_app, write_accounts
+from testing.fake_airtable import FakeAirtable
 from tests.test_sync import BASE, T0, TOKEN, FakeClock, make_server, write_settings
 
 
@@ -89,12 +88,7 @@ def test_a_renamed_airtable_field_is_reported_in_words(
     _, server = live
     monkeypatch.setattr(data, "_schema_problems", {})
     monkeypatch.setattr(data, "_schema_checks_started", set())
-    field = server.field_id(BASE, "Passages", "Personnes")
-    url = f"{server.url}/v0/meta/bases/{BASE}/tables/Passages/fields/{field}"
-    answer = requests.patch(
-        url, json={"name": "Nb personnes"}, headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    assert answer.status_code == 200, answer.text
+    server.rename_field(BASE, "Passages", "Personnes", "Nb personnes")
     run()  # the first run starts a sync
     assert wait_for_refresh().ok
     run()  # the first page drawn starts the background schema check

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support.app import metrics, run_page
+from testing.app import metrics, run_page
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120

@@ -18,7 +18,7 @@ from carto import accounts, private_files
 from carto.dataset import ensure_demo_snapshot
 from carto.settings import load_settings
 from carto.store import SnapshotStore
-from tests.support.app import write_accounts
+from testing.app import write_accounts
 
 
 def mode(path: Path) -> int:

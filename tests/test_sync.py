@@ -26,7 +26,7 @@ from carto.sync import (
     recommended_interval,
     sync,
 )
-from tests.support.fake_airtable import FakeAirtable
+from testing.fake_airtable import FakeAirtable
 
 TOKEN = "patTEST"
 BASE = "appCARTOSYNC00001"

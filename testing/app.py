@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from carto import accounts
 from carto.accounts import DEMO_PASSWORD
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
 # Live (non-demo) tests: a cookie key that passes the safe-start check, and one account
 # per role named after it with this password (hashed at bcrypt's lowest cost: fast).

@@ -1,1 +1,0 @@
-"""Test helpers (fake services) shared by tests and benchmarks."""

@@ -1,0 +1,22 @@
+"""The layers of the code base, stated as import-linter contracts in pyproject.toml
+([tool.importlinter]) and checked by ``lint-imports`` (also run by ``make lint``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from testing.app import ROOT
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def test_import_contracts_are_kept() -> None:
+    """Within carto only carto.ui imports Streamlit, nothing else in carto imports
+    carto.ui, the app imports no test, benchmark or page, benchmarks no test."""
+    run = subprocess.run([str(LINT_IMPORTS)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    kept = [line for line in run.stdout.splitlines() if line.endswith(" KEPT")]
+    assert "Within carto, only carto.ui imports Streamlit KEPT" in kept, run.stdout
+    assert ", 0 broken." in run.stdout
