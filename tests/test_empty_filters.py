@@ -28,7 +28,7 @@ from carto.dataset import Dataset, build_dataset, open_store
 from carto.i18n import t
 from carto.settings import load_settings
 from carto.ui import data, navigation
-from tests.support.app import ROOT, login, new_app, run_page
+from testing.app import ROOT, login, new_app, run_page
 
 
 def demo_data(config: Path) -> Dataset:

@@ -38,8 +38,8 @@ from carto.i18n import t
 from carto.map_view import camp_points
 from carto.settings import Settings, load_settings
 from carto.ui import navigation
+from testing.app import login, new_app
 from tests.conftest import TODAY
-from tests.support.app import login, new_app
 
 THRESHOLD = 5  # small_count_threshold (default)
 PARTNER = "partenaire"
