@@ -44,11 +44,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served app's configuration (demo mode; its store holds the audit log)."""
+    return write_demo_config(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="session")
+def app_url(app_config_path: Path) -> Iterator[str]:
     """Serve the app on a free loopback port; stop it after the session."""
-    folder = tmp_path_factory.mktemp("e2e")
+    folder = app_config_path.parent
     port = _free_port()
-    env = {**os.environ, "CARTO_CONFIG": str(write_demo_config(folder))}
+    env = {**os.environ, "CARTO_CONFIG": str(app_config_path)}
     log = (folder / "streamlit.log").open("w")
     cmd = [
         sys.executable,
