@@ -7,6 +7,7 @@ import streamlit as st
 from carto import schema
 from carto.analytics import events, figures
 from carto.i18n import format_int, t
+from carto.text import escape_markdown
 from carto.ui import data, layout
 
 v = layout.start_page(t("dash.title"))
@@ -61,7 +62,7 @@ found = events.events_in(all_events, period.start, period.end)
 summary = figures.evacuation_summary(found)
 evac_cols = st.columns(len(summary))
 for col, (kind, row) in zip(evac_cols, summary.iterrows(), strict=True):
-    col.metric(str(kind), format_int(row["events"]))
+    col.metric(escape_markdown(kind), format_int(row["events"]))
     people, sheltered = format_int(row["people"]), format_int(row["sheltered"])
     col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
 
