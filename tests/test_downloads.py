@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,10 @@ def test_an_idle_session_gets_no_file(conf: Settings, manager: MediaFileManager)
     with pytest.raises(Exception, match="Callable execution failed"):
         serve(manager, maker(conf, "coordinateur", b"never", "f.csv"), "f.csv")
     assert not store.audit_log(event=audit.EXPORT)
+
+
+def test_tables_offer_no_export_that_bypasses_the_audit_log() -> None:
+    """st.dataframe's toolbar would otherwise download any table as CSV (the Export
+    page's preview, a camp's passages with their comments), with no audit entry."""
+    config = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
+    assert tomllib.loads(config.read_text(encoding="utf-8"))["client"]["disableDataExport"]
