@@ -17,10 +17,11 @@ returns under ``/media/<id>.<ext>``. The callable
 
 So a file exists only with its audit entry, whatever happens to the click's own
 message. When the check fails nothing is written or audited and the callable raises
-``DownloadRefused``: Streamlit then shows its own error under the button for a few
-seconds ("Failed to generate file for download": Streamlit's wording, in English, which
-the app cannot change), and the rerun that the click also triggers shows the French
-reason (the session ended) with the login form.
+``DownloadRefused``; no download starts. The click also reruns the page, which then
+shows the login form with the French reason (session closed), or, for a role changed
+without a sign-out, the page's refusal. Streamlit's own error under the button ("Failed
+to generate file for download", in English, not the app's to change) shows only where
+the button is still on the page.
 
 **Produced files** stay in Streamlit's memory, served to anyone who has the URL (the
 ``/media`` route checks no cookie), until two of its clean-up passes have gone by (the
