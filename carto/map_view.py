@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
+from carto import privacy
 from carto.i18n import format_date, format_int, t
 from carto.text import escape_markdown
 
@@ -76,11 +77,14 @@ def selected_camp_id(selection: Any) -> str | None:
     return camp_id if isinstance(camp_id, str) else None
 
 
-def camp_card(states: pd.DataFrame, camp_id: str | None) -> str | None:
+def camp_card(
+    states: pd.DataFrame, camp_id: str | None, policy: privacy.Policy = privacy.FULL
+) -> str | None:
     """The card of a tapped camp, in markdown: what its tooltip says, from ``states``
     (the role's view, the one the map was drawn from). None unless ``camp_id`` is an
     active camp of it, i.e. one the map shows this person. Every typed text is escaped
-    (``carto.text.escape_markdown``)."""
+    (``carto.text.escape_markdown``); a count the role's ``policy`` suppressed reads
+    "<5"."""
     if camp_id is None or states.empty:
         return None
     found = states[states["active"] & (states["camp_id"] == camp_id)]
@@ -95,7 +99,10 @@ def camp_card(states: pd.DataFrame, camp_id: str | None) -> str | None:
     by = row["last_association"]
     if isinstance(by, str) and by:
         lines.append(f"{t('map.tooltip.by')} : {escape_markdown(by)}")
-    lines.append(f"{t('map.tooltip.people')} : {format_int(row['people'])}")
+    flag = row.get("people" + privacy.SUPPRESSED_SUFFIX)
+    small = privacy.small_count_label(policy.small_count_threshold)
+    people = small if isinstance(flag, bool | np.bool_) and flag else format_int(row["people"])
+    lines.append(f"{t('map.tooltip.people')} : {escape_markdown(people)}")
     for key, col in (
         ("map.tooltip.minors", "unaccompanied_minors"),
         ("map.tooltip.families", "families"),

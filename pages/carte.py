@@ -4,6 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
+from carto import privacy
 from carto.analytics import events, zones
 from carto.i18n import format_int, t
 from carto.map_view import (
@@ -90,13 +91,15 @@ else:
         for (r, g, b, a), label in legend(gap)
     )
     st.markdown(swatches, unsafe_allow_html=True)
+    role = auth.require_user(conf).role
     camp_id = selected_camp_id(event.selection) if event else None
-    card = camp_card(states, camp_id)  # from the server's frame: only the id comes back
+    # built from the server's frame: only the camp id is taken from the browser
+    card = camp_card(states, camp_id, privacy.policy_for(role, conf))
     if card is not None and camp_id is not None:
         with st.container(border=True):
             st.markdown(f"**{t('map.selected')}**")
             st.markdown(card)
-            if navigation.may_open(auth.require_user(conf).role, "pages/historique.py"):
+            if navigation.may_open(role, "pages/historique.py"):
                 st.page_link(
                     "pages/historique.py",
                     label=t("map.history_link"),

@@ -18,10 +18,13 @@ import streamlit
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
+from carto import privacy
 from carto.i18n import t
+from carto.map_view import camp_card, selected_camp_id
 from carto.text import escape_markdown
 from tests.support.app import run_page
 from tests.support.hostile import EVIL, HOSTILE, write_hostile_demo
+from tests.test_map_view import states_frame
 
 FORGED = f"<img src='https:{EVIL}/forged.png'> [cliquez ici](https:{EVIL}/forged)"
 
@@ -96,3 +99,44 @@ def test_the_demo_snapshot_above_is_the_one_the_app_shows(hostile_demo: Path) ->
     """Guard for the fixture: the app did not rebuild the demo over the hostile one."""
     at = run_page("pages/historique.py")
     assert at.selectbox(key="camp").options[0].startswith("Camp [lien]")
+
+
+# ----------------------------------------------------------- the card, unit-level
+
+
+def test_card_of_a_camp_from_the_servers_frame() -> None:
+    states = states_frame(name=HOSTILE, last_association="Utopia 56 :red[x]")
+    shown = camp_card(states, "S-rec1")
+    assert shown is not None
+    assert f"**{escape_markdown(HOSTILE)}**" in shown
+    assert escape_markdown("Utopia 56 :red[x]") in shown and ":red[" not in shown
+    assert camp_card(states, "S-other") is None  # not on this person's map
+    assert camp_card(states_frame(active=False), "S-rec1") is None  # closed: not shown
+    assert camp_card(states, None) is None
+
+
+def test_card_shows_a_suppressed_count_as_small() -> None:
+    policy = privacy.Policy(small_count_threshold=5)
+    states = states_frame(people=float("nan"), people_suppressed=True)
+    shown = camp_card(states, "S-rec1", policy)
+    assert shown is not None
+    label = privacy.small_count_label(5)
+    assert f"{t('map.tooltip.people')} : {escape_markdown(label)}" in shown
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({"objects": {"camps": [{"camp_id": "S-rec1"}]}}, "S-rec1"),
+        ({"objects": {"camps": [{"camp_id": ["S-rec1"]}]}}, None),
+        ({"objects": {"camps": ["S-rec1"]}}, None),
+        ({"objects": {"camps": []}}, None),
+        ({"objects": None}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_only_a_camp_id_string_is_taken_from_the_selection(
+    selection: object, expected: str | None
+) -> None:
+    assert selected_camp_id(selection) == expected
