@@ -740,7 +740,10 @@ FR: Mapping[str, str] = {
         "Google My Maps importe au plus 2 000 éléments par calque : réduisez la période ou "
         "les filtres pour ce fichier ({rows} éléments), ou ouvrez-le dans Google Earth."
     ),
-    "export.recorded": "Export inscrit au journal d'audit.",
+    "download.refused": (
+        "Fichier non produit : la session n'est plus valide (déconnexion, mot de passe changé, "
+        "compte supprimé ou rôle modifié). Reconnectez-vous."
+    ),
     "export.dataset.passages": "Passages",
     "export.dataset.sites": "Sites",
     "export.dataset.camps": "Campements",
@@ -884,7 +887,8 @@ FR: Mapping[str, str] = {
     "summary.caption": (
         "Une page imprimable pour la période et les filtres choisis dans la barre latérale. "
         "Téléchargez-la, ouvrez-la dans votre navigateur puis « Imprimer » → « Enregistrer "
-        "en PDF » (ou utilisez le bouton Imprimer ci-dessous)."
+        "en PDF » (ou utilisez le bouton Imprimer ci-dessous). Son affichage et chaque "
+        "téléchargement sont inscrits au journal d'audit."
     ),
     "summary.download": "Télécharger la synthèse (HTML)",
     "summary.document_title": "Synthèse CartoCampement du {start} au {end}",
@@ -958,7 +962,6 @@ FR: Mapping[str, str] = {
         "Les nombres entre 1 et {threshold} exclu sont masqués et affichés « <{threshold} »."
     ),
     "summary.footer": "Source : CartoCampement, données des maraudes — édité le {when}.",
-    "summary.recorded": "Téléchargement inscrit au journal d'audit.",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}

@@ -1,13 +1,18 @@
-"""The camp map: one point per camp at its latest state, as a pydeck Deck.
+"""The camp map: one point per camp at its latest state, as a pydeck Deck, and the card
+of the camp a person taps.
 
 deck.gl inserts tooltip values into HTML as they are, so every text that a user typed is
 HTML-escaped here, before it reaches the browser. Counts come protected by the role's
 policy (``carto.ui.data``); one it suppressed is shown "<5".
+The card is markdown built on the server from the camp's id alone (``camp_card``):
+never from what the browser sends back.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +20,7 @@ import pydeck as pdk
 
 from carto import privacy
 from carto.i18n import format_date, format_int, t
+from carto.text import escape_markdown
 
 PARIS_VIEW = pdk.ViewState(latitude=48.875, longitude=2.365, zoom=11.3, pitch=0)
 
@@ -63,6 +69,52 @@ def _tooltip(row: pd.Series, small: str) -> str:
         if pd.notna(value) and value > 0:
             lines.append(f"{t(key)} : {format_int(value)}")
     return "<br/>".join(lines)
+
+
+def selected_camp_id(selection: Any) -> str | None:
+    """The camp id in a map selection (``st.pydeck_chart``'s ``selection``, sent by the
+    browser: anything may be in it); None when there is none."""
+    objects = selection.get("objects") if isinstance(selection, Mapping) else None
+    camps = objects.get("camps") if isinstance(objects, Mapping) else None
+    first = camps[0] if isinstance(camps, list) and camps else None
+    camp_id = first.get("camp_id") if isinstance(first, Mapping) else None
+    return camp_id if isinstance(camp_id, str) else None
+
+
+def camp_card(
+    states: pd.DataFrame, camp_id: str | None, policy: privacy.Policy = privacy.FULL
+) -> str | None:
+    """The card of a tapped camp, in markdown: what its tooltip says, from ``states``
+    (the role's view, the one the map was drawn from). None unless ``camp_id`` is an
+    active camp of it, i.e. one the map shows this person. Every typed text is escaped
+    (``carto.text.escape_markdown``); a count the role's ``policy`` suppressed reads
+    "<5"."""
+    if camp_id is None or states.empty:
+        return None
+    found = states[states["active"] & (states["camp_id"] == camp_id)]
+    if found.empty:
+        return None
+    row = found.iloc[0]
+    days = t("map.tooltip.days_ago", days=row["days_since_visit"])
+    lines = [
+        f"**{escape_markdown(row['name'])}**",
+        f"{t('map.tooltip.last_visit')} : {format_date(row['last_visit'])} ({days})",
+    ]
+    by = row["last_association"]
+    if isinstance(by, str) and by:
+        lines.append(f"{t('map.tooltip.by')} : {escape_markdown(by)}")
+    flag = row.get("people" + privacy.SUPPRESSED_SUFFIX)
+    small = privacy.small_count_label(policy.small_count_threshold)
+    people = small if isinstance(flag, bool | np.bool_) and flag else format_int(row["people"])
+    lines.append(f"{t('map.tooltip.people')} : {escape_markdown(people)}")
+    for key, col in (
+        ("map.tooltip.minors", "unaccompanied_minors"),
+        ("map.tooltip.families", "families"),
+    ):
+        value = row[col]
+        if pd.notna(value) and value > 0:
+            lines.append(f"{t(key)} : {format_int(value)}")
+    return "  \n".join(lines)  # markdown line breaks
 
 
 def camp_points(

@@ -6,8 +6,17 @@ import streamlit as st
 
 from carto.analytics import events
 from carto.i18n import t
-from carto.map_view import camp_deck, camp_points, evacuation_points, gap_points, legend, zone_cells
-from carto.ui import data, layout
+from carto.map_view import (
+    camp_card,
+    camp_deck,
+    camp_points,
+    evacuation_points,
+    gap_points,
+    legend,
+    selected_camp_id,
+    zone_cells,
+)
+from carto.ui import auth, data, layout, navigation
 
 v = layout.start_page(t("map.title"))
 conf = data.settings()
@@ -81,14 +90,15 @@ else:
         for (r, g, b, a), label in legend(gap)
     )
     st.markdown(swatches, unsafe_allow_html=True)
-    picked = (event.selection.get("objects") or {}).get("camps") if event else None
-    if picked:
-        camp_id = picked[0]["camp_id"]
-        row = states[states["camp_id"] == camp_id]
-        if not row.empty:
-            with st.container(border=True):
-                st.markdown(f"**{t('map.selected')}**")
-                st.markdown(picked[0]["tooltip_html"], unsafe_allow_html=True)
+    role = auth.require_user(conf).role
+    camp_id = selected_camp_id(event.selection) if event else None
+    # built from the server's frame: only the camp id is taken from the browser
+    card = camp_card(states, camp_id, v.policy)
+    if card is not None and camp_id is not None:
+        with st.container(border=True):
+            st.markdown(f"**{t('map.selected')}**")
+            st.markdown(card)
+            if navigation.may_open(role, "pages/historique.py"):
                 st.page_link(
                     "pages/historique.py",
                     label=t("map.history_link"),

@@ -9,8 +9,7 @@ from carto.accounts import PARTNER
 from carto.export import datasets as export_data
 from carto.export import files, formats
 from carto.i18n import format_int, t
-from carto.settings import Settings
-from carto.ui import auth, data, layout
+from carto.ui import auth, data, downloads, layout
 
 PREVIEW_ROWS = 100
 MY_MAPS_LIMIT = 2000
@@ -35,13 +34,6 @@ def _tables(
     _scope: export_data.Scope, key: tuple[object, ...], chosen: tuple[str, ...]
 ) -> list[formats.Table]:
     return export_data.build(_scope, opts, chosen)
-
-
-def _record(
-    file: files.ExportFile, scope: export_data.Scope, username: str, conf: Settings
-) -> None:
-    files.record(auth.store(conf), username, file, scope)
-    st.toast(t("export.recorded"), icon=":material/history:")
 
 
 def _column(table: formats.Table, col: str) -> Any:
@@ -89,15 +81,17 @@ for table in tables:
     if table not in writable:
         st.warning(t("export.not_mappable_skipped", dataset=table.title))
 st.caption(t("export.xlsx_note") if fmt == formats.XLSX else t("export.one_file_each"))
+who = downloads.holder(user)
 for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
-    st.download_button(
+    downloads.download_button(
         t("export.download", name=file.name),
-        data=file.data,
+        conf,
+        who,
+        file.data,
+        lambda store, username, file=file: files.record(store, username, file, scope),
+        roles=file.roles,
         file_name=file.name,
         mime=file.mime,
-        on_click=_record,
-        args=(file, scope, user.username, conf),
-        icon=":material/download:",
         key=f"export_download_{i}",
     )
     if file.rows < sum(table.rows for table in file.tables):

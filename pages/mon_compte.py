@@ -3,12 +3,20 @@
 import streamlit as st
 
 from carto.i18n import t
+from carto.text import escape_markdown
 from carto.ui import auth, data
 
 conf = data.settings()
 user = auth.require_user(conf)
 st.title(t("account.title"))
-st.markdown(t("account.who", name=user.label, username=user.username, role=t(f"role.{user.role}")))
+st.markdown(
+    t(
+        "account.who",
+        name=escape_markdown(user.label),
+        username=escape_markdown(user.username),
+        role=t(f"role.{user.role}"),
+    )
+)
 st.caption(t(f"auth.demo.sees.{user.role}"))
 
 st.subheader(t("account.password.title"))

@@ -1,13 +1,18 @@
-"""Synthèse: the one-page advocacy summary of the chosen period, printable to PDF (issue 7)."""
+"""Synthèse: the one-page advocacy summary of the chosen period, printable to PDF (issue 7).
+
+Shown in the page and downloadable; both are audited as exports (``carto.ui.downloads``):
+the page view once per session and distinct view, the file at each download.
+"""
+
+import json
 
 import streamlit as st
 
-from carto import audit, privacy
-from carto.export import names, summary
+from carto import privacy
+from carto.export import files, names, summary
 from carto.export.datasets import Options, Scope
 from carto.i18n import t
-from carto.settings import Settings
-from carto.ui import auth, data, layout
+from carto.ui import auth, data, downloads, layout, navigation
 
 v = layout.start_page(t("summary.title"))
 conf = data.settings()
@@ -21,33 +26,31 @@ def _summary(_scope: Scope, key: tuple[object, ...]) -> summary.Summary:
     return summary.summary_figures(_scope, opts)
 
 
-def _record(name: str, rows: int, scope: Scope, username: str, conf: Settings) -> None:
-    filters = {**names.audit_filters(scope.filters, scope.period), "fichier": name}
-    audit.record_export(
-        auth.store(conf),
-        username,
-        dataset="synthese",
-        fmt="html",
-        rows=rows,
-        filters=filters,
-        role=scope.role,
-    )
-    st.toast(t("summary.recorded"), icon=":material/history:")
-
-
 key = (*v.key, v.period.start, v.period.end, user.role, repr(opts))
 with st.spinner(t("loading.data")):
     figures = _summary(scope, key)
 file_name = summary.summary_file_name(scope)
 st.caption(t("summary.caption"))
-st.download_button(
+downloads.download_button(
     t("summary.download"),
-    data=summary.summary_html(figures),
+    conf,
+    downloads.holder(user),
+    lambda: summary.summary_html(figures).encode("utf-8"),
+    lambda store, username: files.record_summary(
+        store, username, scope, figures.passages, files.SUMMARY_FILE, file_name
+    ),
+    roles=navigation.STAFF,
     file_name=file_name,
     mime="text/html",
-    on_click=_record,
-    args=(file_name, figures.passages, scope, user.username, conf),
-    icon=":material/download:",
     key="summary_download",
+)
+view = json.dumps(names.audit_filters(scope.filters, scope.period), sort_keys=True)
+downloads.audit_view(
+    conf,
+    user,
+    (files.SUMMARY, view),
+    lambda store, username: files.record_summary(
+        store, username, scope, figures.passages, files.SUMMARY_PAGE
+    ),
 )
 st.iframe(summary.summary_html(figures, print_button=True), height="content")

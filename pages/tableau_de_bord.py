@@ -5,6 +5,7 @@ import streamlit as st
 
 from carto import privacy, schema
 from carto.i18n import t
+from carto.text import escape_markdown
 from carto.ui import data, layout
 
 v = layout.start_page(t("dash.title"))
@@ -55,7 +56,7 @@ summary = evac.summary
 shown = {col: privacy.count_labels(summary, col, v.policy) for col in summary.columns}
 evac_cols = st.columns(len(summary))
 for col, kind in zip(evac_cols, summary.index, strict=True):
-    col.metric(str(kind), shown["events"][kind])
+    col.metric(escape_markdown(str(kind)), shown["events"][kind])
     people, sheltered = shown["people"][kind], shown["sheltered"][kind]
     col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
 

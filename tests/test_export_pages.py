@@ -10,42 +10,68 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 
-from carto import privacy
+from carto import accounts, privacy
+from carto.export import files
 from carto.settings import load_settings
 from carto.store import SnapshotStore
-from testing.app import metric_int, run_page
+from carto.ui import downloads
+from testing.app import TEST_PASSWORD, login, metric_int, new_app, run_page
+from tests.test_auth_app import live_config  # noqa: F401  (a fixture)
 
 EXPORT, SUMMARY = "pages/export.py", "pages/synthese.py"
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A download button's file maker, and the media manager that registered it."""
+
+    manager: MediaFileManager
+    make: Callable[[], Any]
+
+
 @pytest.fixture
-def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
+def deferred(monkeypatch: pytest.MonkeyPatch) -> dict[str, Deferred]:
     """The file makers of the download buttons (Streamlit's deferred downloads), by the
     file id the button holds, as the runtime registers them."""
-    found: dict[str, Callable[[], Any]] = {}
+    found: dict[str, Deferred] = {}
     original = MediaFileManager.add_deferred
 
     def add_deferred(self: MediaFileManager, data: Callable[[], Any], *a: Any, **k: Any) -> str:
         file_id = original(self, data, *a, **k)
-        found[file_id] = data
+        found[file_id] = Deferred(self, data)
         return file_id
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
     return found
 
 
-def downloaded(at: AppTest, makers: dict[str, Callable[[], Any]], index: int = 0) -> bytes:
-    """The bytes the browser gets when the download button is clicked."""
+def download(at: AppTest, makers: dict[str, Deferred], index: int = 0) -> tuple[str, bytes]:
+    """What the browser gets when the download button is clicked: the file's URL and
+    bytes. As Streamlit's backend handler does, the button's file is made on a worker
+    thread (no script run there) by ``MediaFileManager.execute_deferred``, which stores
+    it and returns its URL. Raises MediaFileStorageError when the maker refuses."""
     proto: Any = at.download_button[index].proto
-    data = makers[proto.deferred_file_id]()
-    return data if isinstance(data, bytes) else data.encode("utf-8")
+    entry = makers[proto.deferred_file_id]
+    with ThreadPoolExecutor(1) as pool:
+        url = pool.submit(entry.manager.execute_deferred, proto.deferred_file_id).result()
+    stored = entry.manager.read_file(url.rsplit("/", 1)[-1])
+    assert stored is not None, url
+    return url, stored.content
+
+
+def downloaded(at: AppTest, makers: dict[str, Deferred], index: int = 0) -> bytes:
+    """The bytes the browser gets when the download button is clicked."""
+    return download(at, makers, index)[1]
 
 
 def export_entries(config: Path) -> list[dict[str, Any]]:
@@ -53,7 +79,7 @@ def export_entries(config: Path) -> list[dict[str, Any]]:
 
 
 def test_export_page_exports_exactly_the_dashboards_rows(
-    app_config: Path, deferred: dict[str, Callable[[], Any]]
+    app_config: Path, deferred: dict[str, Deferred]
 ) -> None:
     board = run_page("pages/tableau_de_bord.py")
     board.sidebar.multiselect(key="assoc").set_value(["Croix-Rouge française"]).run()
@@ -74,7 +100,11 @@ def test_export_page_exports_exactly_the_dashboards_rows(
     assert at.dataframe[0].value.shape[0] == min(shown, 100)
 
 
-def test_a_download_writes_an_audit_entry(app_config: Path) -> None:
+def test_a_download_writes_one_audit_entry_where_the_file_is_made(
+    app_config: Path, deferred: dict[str, Deferred]
+) -> None:
+    """The entry is written with the file, on the server: the click's message (which
+    may be lost) writes none; every file made writes its own."""
     at = run_page(EXPORT)
     at.multiselect(key="export_datasets").set_value(["camps", "population"]).run()
     at.radio(key="export_format").set_value("xlsx").run()
@@ -82,18 +112,104 @@ def test_a_download_writes_an_audit_entry(app_config: Path) -> None:
         "camps": metric_int(at, "Campements : lignes"),
         "population": metric_int(at, "Population estimée : lignes"),
     }
-    assert not export_entries(app_config)
     (button,) = at.download_button
     button.click().run()
     assert not at.exception
+    assert not export_entries(app_config)  # the click alone hands over nothing
+
+    (button,) = at.download_button
+    url, data = download(at, deferred)
+    assert data.startswith(b"PK")  # an XLSX workbook
     entries = export_entries(app_config)
     assert {e["details"]["dataset"]: e["details"]["rows"] for e in entries} == rows
+    assert len(entries) == len(rows)  # one per dataset of the file, no more
     for entry in entries:
         assert entry["username"] == "coordinateur"
         details = entry["details"]
         assert details["format"] == "xlsx" and details["role"] == "coordinateur"
         assert details["filters"]["periode"] == "30j" and "du" in details["filters"]
         assert details["filters"]["fichier"] == button.label.removeprefix("Télécharger ")
+    assert url.rsplit("/", 1)[-1].split(".")[0] in downloads.produced_files("coordinateur")
+
+    download(at, deferred)  # the same button clicked again: another file, another entry
+    assert len(export_entries(app_config)) == 2 * len(rows)
+
+
+def _sign_out_elsewhere(config: Path, username: str) -> None:
+    """The same account signs out on another device (every session of it ends)."""
+    phone = login(new_app(), username, TEST_PASSWORD)
+    phone.button(key="logout").click().run()
+
+
+def _remove_account(config: Path, username: str) -> None:
+    accounts.remove_account(config.parent / "accounts.yaml", username)
+
+
+def _demote(config: Path, username: str) -> None:
+    """The role changes (``users`` command: no sign-out) to one without this export."""
+    accounts.set_role(config.parent / "accounts.yaml", username, "benevole")
+
+
+@pytest.mark.parametrize("revoke", [_sign_out_elsewhere, _remove_account, _demote])
+def test_no_file_and_no_entry_once_the_session_is_no_longer_valid(
+    live_config: Path,  # noqa: F811  (the fixture imported above)
+    deferred: dict[str, Deferred],
+    revoke: Callable[[Path, str], None],
+) -> None:
+    """The page was drawn for a valid session; between drawing and the click, the
+    session ended (or the account went, or its role changed): the file maker refuses,
+    writes nothing and audits nothing."""
+    at = login(new_app(), "coordinateur", TEST_PASSWORD)
+    at.switch_page(EXPORT).run()
+    at.radio(key="export_format").set_value("csv").run()
+    assert not at.exception and at.download_button
+    revoke(live_config, "coordinateur")
+    before = len(export_entries(live_config))
+    with pytest.raises(MediaFileStorageError) as refused:
+        download(at, deferred)
+    assert isinstance(refused.value.__cause__, downloads.DownloadRefused)
+    assert "Reconnectez-vous" in str(refused.value.__cause__)
+    assert len(export_entries(live_config)) == before
+    assert not downloads.produced_files("coordinateur")
+
+
+def test_signing_out_forgets_the_files_of_the_account(
+    app_config: Path, deferred: dict[str, Deferred]
+) -> None:
+    """Sign-out, on any device, calls ``downloads.forget_downloads``, which deletes the
+    files from the running server's media manager (checked in tests/test_downloads.py
+    and in the browser: AppTest gives every run a media manager of its own)."""
+    downloads.forget_downloads("coordinateur")
+    at = run_page(EXPORT)
+    url, _ = download(at, deferred)
+    assert url.rsplit("/", 1)[-1].split(".")[0] in downloads.produced_files("coordinateur")
+    other = run_page()  # another session of the account signs out: every session ends
+    other.button(key="logout").click().run()
+    assert "login_username" in [w.key for w in other.text_input]
+    assert not downloads.produced_files("coordinateur")
+
+
+def test_a_partner_downloads_only_what_its_role_may_have(
+    app_config: Path, deferred: dict[str, Deferred]
+) -> None:
+    at = run_page(EXPORT, role="partenaire")
+    at.multiselect(key="export_datasets").set_value(["zones"]).run()
+    at.radio(key="export_format").set_value("csv").run()
+    download(at, deferred)
+    (entry,) = export_entries(app_config)
+    assert entry["username"] == "partenaire" and entry["details"]["dataset"] == "zones"
+
+
+def test_file_roles_follow_the_datasets_open_to_each_role() -> None:
+    """The roles a file may go to, as the deferred check uses them."""
+    for datasets, roles in [
+        (("passages",), {"admin", "coordinateur"}),
+        (("zones", "population"), {"admin", "coordinateur", "partenaire"}),
+        (("zones", "passages"), {"admin", "coordinateur"}),
+    ]:
+        tables = tuple(type("T", (), {"dataset": d})() for d in datasets)
+        file = files.ExportFile("f.xlsx", "xlsx", tables)  # type: ignore[arg-type]
+        assert file.roles == roles
 
 
 def test_map_formats_skip_a_dataset_without_position(app_config: Path) -> None:
@@ -107,7 +223,7 @@ def test_map_formats_skip_a_dataset_without_position(app_config: Path) -> None:
 
 
 def test_partner_exports_aggregated_datasets_at_zone_level(
-    app_config: Path, deferred: dict[str, Callable[[], Any]]
+    app_config: Path, deferred: dict[str, Deferred]
 ) -> None:
     at = run_page(EXPORT, role="partenaire")
     assert not at.exception
@@ -127,7 +243,9 @@ def test_partner_exports_aggregated_datasets_at_zone_level(
         assert people is None or not 0 < people < 5
 
 
-def test_summary_page_shows_the_dashboards_figures(app_config: Path) -> None:
+def test_summary_page_shows_the_dashboards_figures(
+    app_config: Path, deferred: dict[str, Deferred]
+) -> None:
     board = run_page("pages/tableau_de_bord.py")
     population = metric_int(board, "Population estimée")
     at = run_page(SUMMARY)
@@ -140,9 +258,39 @@ def test_summary_page_shows_the_dashboards_figures(app_config: Path) -> None:
         assert f"<h2>{heading}</h2>" in page
     (button,) = at.download_button
     button.click().run()
-    (entry,) = export_entries(app_config)
+    assert [e["details"]["format"] for e in export_entries(app_config)] == ["page"]
+    _, data = download(at, deferred)
+    assert data.decode("utf-8").startswith("<!DOCTYPE html>")
+    entry = export_entries(app_config)[0]  # the newest first
     assert entry["details"]["dataset"] == "synthese" and entry["details"]["format"] == "html"
     assert entry["details"]["filters"]["fichier"].startswith("cartocampement_synthese_")
+
+
+def test_the_summary_shown_in_the_page_is_audited_once_per_view(app_config: Path) -> None:
+    """Shown in the page, the summary counts as an export: once per session and
+    distinct (user, filters, period), however many reruns show it again."""
+    at = run_page(SUMMARY)
+    (entry,) = export_entries(app_config)
+    assert entry["username"] == "coordinateur"
+    assert entry["details"]["dataset"] == "synthese" and entry["details"]["format"] == "page"
+    assert entry["details"]["rows"] > 0 and entry["details"]["filters"]["periode"] == "30j"
+    at.run()
+    at.switch_page("pages/carte.py").run()
+    at.switch_page(SUMMARY).run()
+    assert len(export_entries(app_config)) == 1  # the same view again
+
+    at.sidebar.multiselect(key="assoc").set_value(["Utopia 56"]).run()
+    newest = export_entries(app_config)[0]
+    assert len(export_entries(app_config)) == 2
+    assert newest["details"]["filters"]["associations"] == ["Utopia 56"]
+    at.sidebar.selectbox(key="periode").set_value("7j").run()
+    assert len(export_entries(app_config)) == 3
+    at.sidebar.selectbox(key="periode").set_value("30j").run()
+    at.sidebar.multiselect(key="assoc").set_value([]).run()
+    assert len(export_entries(app_config)) == 3  # back to views this session showed
+
+    run_page(SUMMARY, role="admin")  # another user, another entry
+    assert [e["username"] for e in export_entries(app_config)][:1] == ["admin"]
 
 
 @pytest.mark.parametrize(("page", "role"), [(SUMMARY, "partenaire"), (EXPORT, "benevole")])

@@ -2,6 +2,10 @@
 
 XLSX puts every dataset chosen in one workbook (one sheet each); CSV, GeoJSON and KML
 write one file per dataset. Map formats need a dataset with positions.
+
+The app writes a file and its audit entry together, on the server, when the download
+is asked for (``carto.ui.downloads``); the command line does the same in
+``carto.export.command``.
 """
 
 from __future__ import annotations
@@ -10,13 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from carto import audit
+from carto.accounts import ROLES
 from carto.export import formats, names
-from carto.export.datasets import Scope
+from carto.export.datasets import Scope, datasets_for_role
 from carto.export.formats import Table
 from carto.i18n import t
 from carto.store import SnapshotStore
 
 EXCEL_FR_VARIANT = "excel-fr"
+SUMMARY = "synthese"  # the advocacy summary, as the audit log names the dataset
+SUMMARY_FILE = "html"  # … downloaded as an HTML file
+SUMMARY_PAGE = "page"  # … shown in the Synthèse page
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,15 @@ class ExportFile:
 
     def data(self) -> bytes:
         return formats.write(self.tables, self.fmt, excel_fr=self.excel_fr)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles that may have this file: each of its datasets is open to them."""
+        return frozenset(
+            role
+            for role in ROLES
+            if all(table.dataset in datasets_for_role(role) for table in self.tables)
+        )
 
 
 def plan(
@@ -92,3 +109,21 @@ def record(store: SnapshotStore, username: str, file: ExportFile, scope: Scope) 
             },
             role=scope.role,
         )
+
+
+def record_summary(
+    store: SnapshotStore,
+    username: str,
+    scope: Scope,
+    rows: int,
+    fmt: str,
+    file_name: str | None = None,
+) -> None:
+    """The audit entry of the advocacy summary, downloaded (``SUMMARY_FILE``, with its
+    file name) or shown in the page (``SUMMARY_PAGE``); ``rows``: the passages counted."""
+    filters = names.audit_filters(scope.filters, scope.period)
+    if file_name:
+        filters["fichier"] = file_name
+    audit.record_export(
+        store, username, dataset=SUMMARY, fmt=fmt, rows=rows, filters=filters, role=scope.role
+    )

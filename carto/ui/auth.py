@@ -43,7 +43,7 @@ from carto.accounts import Account
 from carto.i18n import t
 from carto.settings import Settings
 from carto.store import SnapshotStore
-from carto.ui import navigation
+from carto.ui import downloads, navigation
 
 _USER = "auth_username"
 _EPOCH = "auth_epoch"
@@ -247,6 +247,28 @@ def acting_user(conf: Settings, roles: frozenset[str] | None = None) -> User | N
         st.session_state[_NOTICE] = ("error", t("auth.forbidden"))
         return None
     return user
+
+
+def still_signed_in(
+    conf: Settings, username: str, epoch: object, roles: frozenset[str] | None = None
+) -> User | None:
+    """The account ``username`` when a session that signed in at ``epoch`` is still
+    valid, from the store and the accounts alone: the account exists, its session epoch
+    is still ``epoch`` (no sign-out, password change or removal since), it was active
+    within the idle timeout and its role is among ``roles`` (any when None); else None.
+
+    It reads no session state and writes nothing, so it also serves code that runs
+    outside the script thread, such as a deferred download (``carto.ui.downloads``)."""
+    account = load_accounts(conf).get(username)
+    db = store(conf)
+    if account is None or epoch is None or db.session_epoch(username) != epoch:
+        return None
+    idle, seen = _idle_limit(conf), db.last_seen(username)
+    if idle is not None and (seen is None or now() - seen > idle):
+        return None
+    if roles is not None and account.role not in roles:
+        return None
+    return User(account.username, account.label, account.role)
 
 
 def guarded(
@@ -516,6 +538,7 @@ def _logout(user: User, conf: Settings) -> None:
     db = store(conf)
     db.bump_session_epoch(user.username)
     _end_session(db, user.username, audit.LOGOUT, t("auth.logged_out"))
+    downloads.forget_downloads(user.username)  # its files' /media URLs answer 404
     st.session_state[_NOTICE] = ("info", t("auth.logged_out"))
 
 

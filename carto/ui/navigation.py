@@ -91,6 +91,11 @@ def specs_for(role: str, pages: Collection[PageSpec] = PAGES) -> list[PageSpec]:
     return [p for p in pages if role in p.roles]
 
 
+def may_open(role: str, path: str) -> bool:
+    """Whether ``role`` may open the page of ``path`` (e.g. "pages/historique.py")."""
+    return any(spec.path == path for spec in specs_for(role))
+
+
 def stand_ins(
     render: Callable[[], None], specs: Collection[PageSpec] = PAGES
 ) -> list[StreamlitPage]:

@@ -5,6 +5,7 @@ Tests sign in through the real login form (demo accounts, password "demo"); the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -44,11 +45,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the app on a free loopback port; stop it after the session."""
-    folder = tmp_path_factory.mktemp("e2e")
+def app_config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served app's configuration (demo mode; its store holds the audit log)."""
+    return write_demo_config(tmp_path_factory.mktemp("e2e"))
+
+
+@contextlib.contextmanager
+def serve(config: Path) -> Iterator[str]:
+    """Serve the app of ``config`` on a free loopback port (log in its folder); stop it
+    on exit."""
+    folder = config.parent
     port = _free_port()
-    env = {**os.environ, "CARTO_CONFIG": str(write_demo_config(folder))}
+    env = {**os.environ, "CARTO_CONFIG": str(config)}
     log = (folder / "streamlit.log").open("w")
     cmd = [
         sys.executable,
@@ -88,6 +96,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
             proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_config_path: Path) -> Iterator[str]:
+    """Serve the app on a free loopback port; stop it after the session."""
+    with serve(app_config_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

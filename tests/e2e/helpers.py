@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import h3
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from carto import privacy
 from carto.i18n import t
@@ -53,6 +54,25 @@ def metric_value(page: Any, label: str) -> int:
     metric = page.locator("[data-testid='stMetric']", has_text=label).first
     text = metric.locator("[data-testid='stMetricValue']").inner_text(timeout=60_000)
     return int(re.sub(r"[\s\u202f\u00a0]", "", text))
+
+
+def download_file(page: Any, label_start: str, attempts: int = 4) -> Any:
+    """Click the download button whose label starts with ``label_start``; the download
+    (playwright's ``Download``: ``url``, ``suggested_filename``, ``path()``).
+
+    A click that lands while the page is rerunning hits a button about to be replaced
+    and starts nothing: wait for the page to settle, and click again if need be."""
+    for _ in range(attempts):
+        settle(page)
+        button = page.locator("[data-testid='stDownloadButton']", has_text=label_start).first
+        button.wait_for(timeout=120_000)
+        try:
+            with page.expect_download(timeout=40_000) as info:
+                button.locator("button").click()
+            return info.value
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the download button {label_start!r} never started a download")
 
 
 def sidebar_titles(page: Any) -> list[str]:

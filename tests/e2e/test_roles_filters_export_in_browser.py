@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from carto import privacy
 from carto.accounts import ROLES
@@ -19,6 +18,7 @@ from carto.map_view import PARIS_VIEW
 from carto.settings import Settings
 from tests.e2e.conftest import VIEWPORT, sign_in, wait_for_cookie
 from tests.e2e.helpers import (
+    download_file,
     expected_titles,
     is_written_zone_centre,
     metric_value,
@@ -83,21 +83,7 @@ def test_choosing_an_association_changes_the_passages(signed_in: Any, app_url: s
 
 
 def download_csv(page: Any, label_start: str) -> tuple[str, list[dict[str, str]]]:
-    # A click that lands while the page is rerunning hits a button about to be replaced
-    # and starts nothing: wait for the page to settle, and click again if need be.
-    download = None
-    for _ in range(4):
-        settle(page)
-        button = page.locator("[data-testid='stDownloadButton']", has_text=label_start).first
-        button.wait_for(timeout=120_000)
-        try:
-            with page.expect_download(timeout=40_000) as info:
-                button.locator("button").click()
-            download = info.value
-            break
-        except PlaywrightTimeout:
-            continue
-    assert download is not None, "the download button never started a download"
+    download = download_file(page, label_start)
     raw = Path(download.path()).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "CSV without UTF-8 BOM"
     text = raw.decode("utf-8-sig")

@@ -1,0 +1,63 @@
+"""Record text (camp names, teams, comments, associations, account names) made safe to
+show in Streamlit markdown: ``escape_markdown``, the one helper every page uses.
+
+Streamlit renders ``st.markdown``, ``st.caption``, ``st.write`` of a string, the body
+of ``st.info``/``st.warning``/…, and the labels of widgets and metrics as markdown
+(CommonMark with GitHub's extensions, raw HTML when ``unsafe_allow_html=True``) and
+adds its own syntax on top: ``$…$`` maths, ``:red[…]`` colour and other directives,
+``:material/icon:`` icons, ``:emoji:`` shortcodes and ``:streamlit:``. A name typed in
+a form such as ``![x](https://evil.example/p.png) :red[**urgent**]`` would otherwise
+become an image fetched from an outside server, a link, or styled text.
+
+Dataframe cells are drawn as plain text and need nothing; so are the options of a
+select box (``format_func``). Plain Python: no Streamlit here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+# Markdown's special characters: CommonMark shows ``\X`` as X for any ASCII punctuation
+# X, and a backslash-escaped character never starts syntax (links, images, emphasis,
+# code, headings, lists, tables, strikethrough, ``$`` maths).
+MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~$=")
+# Raw HTML: written as entities, which markdown shows as the character, whether or not
+# the page allows HTML.
+HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Some syntax is found in the text *after* markdown has resolved escapes, so a backslash
+# does not stop it: Streamlit's ``:material/…:`` icons, ``:streamlit:`` and emoji
+# shortcodes, and GitHub's autolinks of ``www.…``, ``http://…``, ``mailto:…`` and e-mail
+# addresses. An invisible word joiner after every colon and every ``@``, and between
+# ``www`` and its dot, breaks each of them (and ``:red[…]`` directives).
+WORD_JOINER = "\u2060"
+JOINED_AFTER = frozenset(":@")
+_WWW = re.compile(r"(www)(?=\.)", re.IGNORECASE)
+
+
+def _escape_char(char: str) -> str:
+    if char in MARKDOWN_SPECIAL:
+        return "\\" + char
+    if char in JOINED_AFTER:
+        return char + WORD_JOINER
+    return HTML_ENTITIES.get(char, char)
+
+
+def escape_markdown(value: object) -> str:
+    """``value`` as text that Streamlit's markdown shows literally, on one line.
+
+    Every markdown special character is backslash-escaped, ``&``, ``<`` and ``>`` become
+    HTML entities, a word joiner follows every colon and ``@`` and splits ``www.``, and
+    runs of white space (line breaks included) become one space, so that the text cannot
+    start a block (heading, list, quote, table) wherever it is inserted. What the reader
+    sees is the text as typed, white space aside. A missing value (None, NaN, NA) gives
+    "".
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    text = _WWW.sub(r"\1" + WORD_JOINER, " ".join(str(value).split()))
+    return "".join(_escape_char(char) for char in text)
