@@ -16,7 +16,9 @@ import pandas as pd
 from carto.analytics import camps, places
 from carto.analytics.figures import Period
 
-PERIODS = ("24h", "7j", "30j", "90j", "tout", "perso")
+LAST_MONTH, ALL, CUSTOM = "mois-dernier", "tout", "perso"
+# Period codes (also the values of the ``periode`` URL parameter); labels: filter.period.<code>
+PERIODS = ("24h", "7j", "30j", "90j", LAST_MONTH, ALL, CUSTOM)
 PERIOD_DAYS = {"24h": 1, "7j": 7, "30j": 30, "90j": 90}
 # Public → the counts that reveal it in a passage.
 PUBLICS = {
@@ -50,11 +52,14 @@ class Filters:
         return bool(self.associations) or self.selects_camps
 
     def period_for(self, today: dt.date, first_day: dt.date | None) -> Period:
-        """The period the filter means, on a dataset whose data ends on ``today``."""
-        if self.period == "perso" and self.custom is not None:
+        """The period the filter means, on a dataset whose data ends on ``today`` (a date
+        in the app's time zone): "mois-dernier" is the previous calendar month."""
+        if self.period == CUSTOM and self.custom is not None:
             start, end = sorted(self.custom)
             return Period(pd.Timestamp(start), pd.Timestamp(min(end, today)))
-        if self.period == "tout" or self.period not in PERIOD_DAYS:
+        if self.period == LAST_MONTH:
+            return Period.month_before(today)
+        if self.period == ALL or self.period not in PERIOD_DAYS:
             first = first_day or today
             return Period(pd.Timestamp(min(first, today)), pd.Timestamp(today))
         return Period.last_days(today, PERIOD_DAYS[self.period])

@@ -53,6 +53,7 @@ FR: Mapping[str, str] = {
     "filter.period.7j": "7 derniers jours",
     "filter.period.30j": "30 derniers jours",
     "filter.period.90j": "90 derniers jours",
+    "filter.period.mois-dernier": "Mois dernier",
     "filter.period.tout": "Tout l'historique",
     "filter.period.perso": "Dates choisies…",
     "filter.dates": "Du … au …",

@@ -272,7 +272,8 @@ SETTINGS: tuple[Setting, ...] = (
         "filters",
         "default_period",
         "30j",
-        "Period shown when a page opens: 24h, 7j, 30j, 90j or tout (the whole history).",
+        "Period shown when a page opens: 24h, 7j, 30j, 90j, mois-dernier (the previous "
+        "calendar month) or tout (the whole history).",
     ),
     Setting(
         "auth",

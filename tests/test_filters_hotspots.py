@@ -9,6 +9,7 @@ import pytest
 
 from carto import filters
 from carto.analytics import camps, hotspots, places, population
+from carto.analytics.figures import Period
 from carto.dataset import Dataset
 from tests.conftest import TODAY
 
@@ -30,6 +31,34 @@ def test_period_choices() -> None:
     custom = filters.Filters("perso", custom=(dt.date(2026, 11, 10), dt.date(2026, 11, 1)))
     span = custom.period_for(TODAY, first)
     assert (span.start, span.end) == (pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-10"))
+
+
+@pytest.mark.parametrize(
+    ("today", "start", "end"),
+    [
+        (dt.date(2026, 1, 15), "2025-12-01", "2025-12-31"),  # across the new year
+        (dt.date(2024, 3, 1), "2024-02-01", "2024-02-29"),  # 1 March of a leap year
+        (dt.date(2026, 3, 31), "2026-02-01", "2026-02-28"),
+        (dt.date(2026, 11, 30), "2026-10-01", "2026-10-31"),
+    ],
+)
+def test_last_month_is_the_previous_calendar_month(today: dt.date, start: str, end: str) -> None:
+    span = filters.Filters(filters.LAST_MONTH).period_for(today, dt.date(2020, 1, 1))
+    assert (span.start, span.end) == (pd.Timestamp(start), pd.Timestamp(end))
+    assert filters.LAST_MONTH in filters.PERIODS
+
+
+def test_a_calendar_month_is_compared_with_the_month_before() -> None:
+    december = filters.Filters(filters.LAST_MONTH).period_for(dt.date(2026, 1, 15), None)
+    november = december.previous()
+    assert (november.start, november.end) == (
+        pd.Timestamp("2025-11-01"),
+        pd.Timestamp("2025-11-30"),
+    )
+    march = Period(pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-31")).previous()
+    assert (march.start, march.end) == (pd.Timestamp("2024-02-01"), pd.Timestamp("2024-02-29"))
+    week = Period.last_days(dt.date(2026, 1, 15), 7).previous()
+    assert (week.start, week.end) == (pd.Timestamp("2026-01-02"), pd.Timestamp("2026-01-08"))
 
 
 def test_no_filter_keeps_everything(demo_dataset: Dataset) -> None:
