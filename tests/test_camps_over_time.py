@@ -550,6 +550,16 @@ def test_weekly_needs_counts_camps_once() -> None:
     assert weekly.loc[("meals", week), "iso_week"] == "2026-W45"
 
 
+def test_weekly_needs_of_a_period_without_passages_are_zeros() -> None:
+    # filters that keep no passage in the weeks asked for (e.g. a camp status and a
+    # public nobody reported) used to break the dashboard with KeyError 'people'
+    p = frame(passage("r1", "2026-11-02 20:00", needs=["Tentes"]))
+    weekly = needs.weekly_needs(p, pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-22"))
+    assert set(weekly["item"]) == set(needs.NEED_ITEMS)
+    assert set(weekly["week"]) == {pd.Timestamp("2026-11-16")}
+    assert (weekly[list(needs.MEASURES)] == 0).all().all()
+
+
 def test_forecast_is_mean_of_last_complete_weeks() -> None:
     mondays = pd.date_range("2026-10-19", periods=6, freq="7D")  # ... up to 2026-11-23
     values = [99.0, 10.0, 20.0, 30.0, 40.0, 500.0]  # the last week is still running

@@ -71,7 +71,10 @@ def weekly_needs(
     seen = seen[seen["week"].isin(weeks)]
     frames = []
     for item, (need, given) in NEED_ITEMS.items():
-        asked = seen[seen["needs"].map(lambda n, need=need: _has(n, need))]
+        # a boolean mask even when ``seen`` is empty (an empty object Series would be
+        # read as a list of columns)
+        wanted = seen["needs"].map(lambda n, need=need: _has(n, need)).astype(bool)
+        asked = seen[wanted]
         per_camp = asked[asked["people"].notna()].groupby(["week", "camp_id"]).tail(1)
         frame = pd.DataFrame(
             {
