@@ -74,6 +74,9 @@ FR: Mapping[str, str] = {
     "filter.active": "Filtres actifs : les chiffres ne portent que sur la sélection.",
     "filter.share": "L'adresse de la page garde les filtres : copiez-la pour les partager.",
     "filter.period_caption": "Du {start} au {end}",
+    "filter.url_ignored": (
+        "Lien : valeur inconnue ignorée ({params}). Les autres filtres du lien sont appliqués."
+    ),
     # map page
     "map.title": "Carte des campements",
     "map.caption": (

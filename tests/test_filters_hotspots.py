@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -174,3 +175,42 @@ def test_hotspots_on_demo_rank_every_active_camp(demo_dataset: Dataset) -> None:
     assert scores["reasons"].str.contains("personnes").all()
     zones = hotspots.zone_scores(scores, 8)
     assert zones["score"].sum() == pytest.approx(scores["score"].sum(), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- URL codes
+
+
+def test_every_filter_option_has_a_stable_url_safe_code() -> None:
+    for param, opts in filters.url_options().items():
+        codes = opts.encode(opts.options)
+        assert len(set(codes)) == len(opts.options), param
+        for code in codes:
+            assert re.fullmatch(r"[a-z0-9_-]+", code), (param, code)
+        assert opts.decode(codes) == (list(opts.options), []), param
+
+
+def test_codes_are_the_filter_codes_and_labels_still_read() -> None:
+    opts = filters.url_options()
+    assert opts["periode"].encode([filters.LAST_MONTH]) == ["mois-dernier"]
+    assert opts["periode"].decode(["7 derniers jours", "MOIS DERNIER"]) == (
+        ["7j", filters.LAST_MONTH],
+        [],
+    )
+    assert opts["assoc"].decode(["croix-rouge-francaise", "Utopia 56", "ACF?"]) == (
+        ["Croix-Rouge française", "Utopia 56"],
+        ["ACF?"],
+    )
+    assert opts["arr"].encode(["93 Saint-Denis", "75019"]) == ["75019", "93-saint-denis"]
+    assert opts["statut"].decode(["Sans nouvelles"]) == ([filters.STALE], [])
+
+
+def test_custom_dates_in_the_url() -> None:
+    span = (dt.date(2026, 11, 30), dt.date(2026, 11, 1))
+    assert filters.encode_dates(span) == ["2026-11-01", "2026-11-30"]
+    assert filters.decode_dates(["2026-11-01", "30/11/2026"]) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 30),
+    )
+    assert filters.decode_dates(["2026-11-05"]) == (dt.date(2026, 11, 5), dt.date(2026, 11, 5))
+    assert filters.decode_dates(["hier"]) is None
+    assert filters.decode_dates(["2026-11-01", "2026-11-02", "2026-11-03"]) is None
