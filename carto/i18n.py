@@ -196,6 +196,13 @@ FR: Mapping[str, str] = {
     "hotspot.col.reasons": "Raisons",
     "hotspot.col.zone_camps": "Campements",
     "hotspot.col.top_camp": "Campement principal",
+    "hotspot.col.zone_names": "Campements de la zone",
+    "hotspot.zones_caption": (
+        "Une zone est un hexagone d'environ {side} de côté ({area}) : elle regroupe les "
+        "campements à moins d'environ {radius} de son centre, l'échelle d'une maraude à "
+        "pied. Score de la zone : somme des scores de ses campements ; raisons : celles de "
+        "son campement principal."
+    ),
     "hotspot.none": "Aucun campement actif avec des personnes comptées.",
     # camp history page
     "nav.history": "Historique d'un campement",
@@ -959,6 +966,11 @@ def format_age(seconds: float) -> str:
     if minutes < 48 * 60:
         return t("age.hours", n=minutes // 60)
     return t("age.days", n=minutes // (24 * 60))
+
+
+def format_decimal(value: float, digits: int = 1) -> str:
+    """A number with a decimal comma, as in French: 1.41 → "1,4"."""
+    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
 
 
 def format_int(value: float | None) -> str:

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from carto.analytics import hotspots
-from carto.i18n import t
+from carto.analytics.zones import zone_size
+from carto.i18n import format_decimal, t
 from carto.ui import data, layout
 
 v = layout.start_page(t("hotspot.title"))
@@ -29,13 +30,24 @@ with camps_tab:
         column_config={t("hotspot.col.reasons"): st.column_config.TextColumn(width="large")},
     )
 with zones_tab:
-    zones = hotspots.zone_scores(scores, int(conf["zones.h3_resolution"]))
+    resolution = int(conf["zones.h3_resolution"])
+    side, area = zone_size(resolution)
+    st.caption(
+        t(
+            "hotspot.zones_caption",
+            side=f"{format_decimal(side)} km",
+            area=f"{format_decimal(area)} km²",
+            radius=f"{format_decimal(side * 0.866)} km",
+        )
+    )
+    zones = hotspots.zone_scores(scores, resolution)
     st.dataframe(
         pd.DataFrame(
             {
                 t("hotspot.col.top_camp"): zones["top_camp"],
                 t("hotspot.col.zone_camps"): zones["camps"],
                 t("hotspot.col.score"): zones["score"],
+                t("hotspot.col.zone_names"): zones["camp_names"],
                 t("hotspot.col.reasons"): zones["reasons"],
             }
         ),

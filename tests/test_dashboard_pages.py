@@ -11,7 +11,9 @@ import pytest
 
 from carto import filters
 from carto.analytics.figures import Period
-from carto.i18n import format_date, t
+from carto.analytics.zones import zone_size
+from carto.i18n import format_date, format_decimal, t
+from carto.settings import Settings
 from tests.support.app import login, metric_int, new_app, run_page
 
 PAGES = [
@@ -143,3 +145,14 @@ def test_history_page_follows_the_camp_in_the_url(app_config: Path) -> None:
     assert len(options) >= 10
     assert len(at.get("plotly_chart")) >= 3
     assert len(at.dataframe) >= 1
+
+
+def test_hotspot_zones_tab_states_the_zone_size_and_lists_its_camps(app_config: Path) -> None:
+    at = run_page("pages/points_chauds.py")
+    side, area = zone_size(int(Settings({})["zones.h3_resolution"]))
+    captions = [c.value for c in at.caption]
+    size = f"{format_decimal(side)} km de côté ({format_decimal(area)} km²)"
+    assert any(size in c for c in captions), captions
+    zones_table = at.dataframe[1].value
+    assert t("hotspot.col.zone_names") in zones_table.columns
+    assert len(zones_table) < len(at.dataframe[0].value)  # fewer zones than camps

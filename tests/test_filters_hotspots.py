@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from carto import filters
-from carto.analytics import camps, hotspots, places, population
+from carto.analytics import camps, hotspots, places, population, zones
 from carto.analytics.figures import Period
 from carto.dataset import Dataset
+from carto.settings import Settings
 from tests.conftest import TODAY
 
 AS_OF = pd.Timestamp(TODAY, tz="Europe/Paris")
@@ -214,3 +215,23 @@ def test_custom_dates_in_the_url() -> None:
     assert filters.decode_dates(["2026-11-05"]) == (dt.date(2026, 11, 5), dt.date(2026, 11, 5))
     assert filters.decode_dates(["hier"]) is None
     assert filters.decode_dates(["2026-11-01", "2026-11-02", "2026-11-03"]) is None
+
+
+def test_zones_group_nearby_camps_at_the_configured_scale(
+    demo_dataset: Dataset, demo_settings: Settings
+) -> None:
+    resolution = int(demo_settings["zones.h3_resolution"])
+    side_km, _ = zones.zone_size(resolution)
+    assert 0.3 <= side_km <= 1.5  # a round on foot: a few hundred metres to about a kilometre
+    states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
+    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, hotspots.Weights())
+    table = hotspots.zone_scores(scores, resolution)
+    assert table["camps"].sum() == len(scores)
+    assert len(table) <= 0.75 * len(scores)  # well below one zone per camp
+    assert (table["camps"] >= 2).any()
+    in_zone = scores.assign(
+        zone=zones.zone_ids(scores["latitude"], scores["longitude"], resolution)
+    )
+    for row in table.itertuples():
+        names = in_zone.loc[in_zone["zone"] == row.zone, "name"].tolist()  # by score
+        assert row.camp_names == ", ".join(names) and row.top_camp == names[0]

@@ -122,15 +122,21 @@ def _reasons(row: Any) -> str:
 
 
 def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
-    """Zones ranked by the sum of their camps' scores, with the leading camp's reasons."""
+    """Zones ranked by the sum of their camps' scores, with the leading camp's reasons
+    and the names of all their camps (highest score first, separated by ", ")."""
     if scores.empty:
         return pd.DataFrame(
             {
-                c: pd.Series(dtype=float)
-                for c in ("score", "people", "camps", "latitude", "longitude")
+                **{
+                    c: pd.Series(dtype=float)
+                    for c in ("score", "people", "camps", "latitude", "longitude")
+                },
+                **{c: pd.Series(dtype="str") for c in ("top_camp", "camp_names", "reasons")},
             }
         )
-    with_zone = scores.assign(zone=zone_ids(scores["latitude"], scores["longitude"], resolution))
+    with_zone = scores.sort_values("score", ascending=False, kind="stable").assign(
+        zone=lambda s: zone_ids(s["latitude"], s["longitude"], resolution)
+    )
     grouped = with_zone.groupby("zone")
     zones = pd.DataFrame(
         {
@@ -138,6 +144,7 @@ def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
             "people": grouped["people"].sum(),
             "camps": grouped.size(),
             "top_camp": grouped["name"].first(),
+            "camp_names": grouped["name"].agg(", ".join),
             "reasons": grouped["reasons"].first(),
         }
     )

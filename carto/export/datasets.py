@@ -155,7 +155,7 @@ class Options:
     evacuation_merge_days: int = 1
     successor_distance_m: float = 600.0
     successor_days: int = 14
-    zone_resolution: int = 9
+    zone_resolution: int = 7  # zones.h3_resolution
     coverage_gap_days: int = 3
 
     @classmethod
