@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from carto import schema
+from carto import boundaries, schema
 from carto.analytics import camps, places
 from carto.analytics.figures import Period
 from carto.i18n import t
@@ -219,9 +219,22 @@ class UrlOptions:
         return found, rejected
 
 
-def url_options(arrondissements: Sequence[str] = schema.ARRONDISSEMENTS) -> dict[str, UrlOptions]:
+def arrondissement_options(names: Iterable[str] = ()) -> tuple[str, ...]:
+    """The place options: the Airtable options and ``names`` (e.g. the communes positions
+    gave), Paris arrondissements first, then communes by INSEE code, "Autre" last."""
+    order = {name: i for i, name in enumerate(boundaries.area_names())}
+    wanted = set(schema.ARRONDISSEMENTS) | set(names)
+    return tuple(
+        sorted(wanted, key=lambda n: (n == schema.ARRONDISSEMENTS[-1], order.get(n, len(order)), n))
+    )
+
+
+def url_options(arrondissements: Sequence[str] | None = None) -> dict[str, UrlOptions]:
     """The options of each filter parameter but the dates (``arrondissements``: the places
-    offered, which may go beyond the Airtable options)."""
+    a link may name; default: the Airtable options and every arrondissement and commune of
+    Paris and the inner suburbs)."""
+    if arrondissements is None:
+        arrondissements = arrondissement_options(boundaries.area_names())
     return {
         PARAM_PERIOD: UrlOptions.of(
             PERIODS, coded=True, labels={p: t(f"filter.period.{p}") for p in PERIODS}

@@ -783,6 +783,7 @@ FR: Mapping[str, str] = {
     "export.col.longitude": "Longitude",
     "export.col.location_text": "Localisation",
     "export.col.arrondissement": "Arrondissement ou commune",
+    "export.col.arrondissement_inferred": "Arrondissement déduit de la position",
     "export.col.people": "Personnes",
     "export.col.single_men": "Hommes seuls",
     "export.col.single_women": "Femmes seules",

@@ -156,3 +156,12 @@ def test_hotspot_zones_tab_states_the_zone_size_and_lists_its_camps(app_config: 
     zones_table = at.dataframe[1].value
     assert t("hotspot.col.zone_names") in zones_table.columns
     assert len(zones_table) < len(at.dataframe[0].value)  # fewer zones than camps
+
+
+def test_a_link_to_a_commune_outside_the_airtable_options(app_config: Path) -> None:
+    at = new_app()
+    at.query_params["arr"] = "94-ivry-sur-seine"
+    login(at)
+    assert not at.exception and not at.toast
+    assert at.sidebar.multiselect(key="arr").value == ["94 Ivry-sur-Seine"]
+    assert at.query_params == {"arr": "94-ivry-sur-seine"}

@@ -59,6 +59,15 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
         st.toast(t("filter.url_ignored", params=" ; ".join(ignored)), icon=":material/link_off:")
     for key, value in choice_state.items():
         st.session_state[key] = value
+    # the places offered: those of the data (communes positions gave included), and any
+    # a link chose
+    places = filters.arrondissement_options(
+        [
+            *ds.passages["arrondissement"].dropna().unique().tolist(),
+            *ds.sites["arrondissement"].dropna().unique().tolist(),
+            *choice_state[PARAM_ARRONDISSEMENTS],
+        ]
+    )
     with st.sidebar:
         st.header(t("filter.title"))
         period = st.selectbox(
@@ -85,7 +94,9 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
         associations = _choose_many("filter.associations", options, PARAM_ASSOCIATIONS)
         opened = any(choice_state.get(k) for k in _CAMP_KEYS)
         with st.expander(t("filter.more"), expanded=opened):
-            arrondissements = _choose_many("filter.arrondissements", options, PARAM_ARRONDISSEMENTS)
+            arrondissements = _choose_many(
+                "filter.arrondissements", options, PARAM_ARRONDISSEMENTS, places
+            )
             publics = _pills("filter.publics", options, PARAM_PUBLICS, "filter.public")
             needs = _choose_many("filter.needs", options, PARAM_NEEDS)
             statuses = _pills("filter.statuses", options, PARAM_STATUSES, "filter.status")
@@ -126,11 +137,17 @@ def _remember(key: str) -> None:
     st.session_state[_CHOICE][key] = st.session_state[key]
 
 
-def _choose_many(label_key: str, options: Mapping[str, UrlOptions], key: str) -> list[str]:
-    """A multiselect kept in the address; nothing chosen means all."""
+def _choose_many(
+    label_key: str,
+    options: Mapping[str, UrlOptions],
+    key: str,
+    shown: tuple[str, ...] | None = None,
+) -> list[str]:
+    """A multiselect kept in the address (``shown``: the options offered, default all);
+    nothing chosen means all."""
     return st.multiselect(
         t(label_key),
-        options[key].options,
+        shown if shown is not None else options[key].options,
         key=key,
         placeholder=t("filter.all"),
         on_change=_remember,
