@@ -551,13 +551,16 @@ def test_weekly_needs_counts_camps_once() -> None:
 
 
 def test_weekly_needs_of_a_period_without_passages_are_zeros() -> None:
-    # filters that keep no passage in the weeks asked for (e.g. a camp status and a
-    # public nobody reported) used to break the dashboard with KeyError 'people'
-    p = frame(passage("r1", "2026-11-02 20:00", needs=["Tentes"]))
-    weekly = needs.weekly_needs(p, pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-22"))
-    assert set(weekly["item"]) == set(needs.NEED_ITEMS)
-    assert set(weekly["week"]) == {pd.Timestamp("2026-11-16")}
-    assert (weekly[list(needs.MEASURES)] == 0).all().all()
+    # Filters matching nothing (issue 14, item 9): the dashboard asked for the weeks of
+    # its period and crashed with KeyError: 'people'.
+    p = frame(passage("r1", "2026-11-02 20:00", camp="A", needs=["Tentes"], people=30))
+    start, end = pd.Timestamp("2026-11-16"), pd.Timestamp("2026-11-29")
+    for passages in (p, p.iloc[0:0]):
+        weekly = needs.weekly_needs(passages, start, end)
+        assert len(weekly) == 2 * len(needs.NEED_ITEMS)
+        assert (weekly[list(needs.MEASURES)] == 0).all().all()
+    forecast = needs.needs_forecast(needs.weekly_needs(p.iloc[0:0]), dt.date(2026, 11, 26), 4)
+    assert forecast["weeks_used"].eq(0).all()
 
 
 def test_forecast_is_mean_of_last_complete_weeks() -> None:

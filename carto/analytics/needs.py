@@ -71,10 +71,9 @@ def weekly_needs(
     seen = seen[seen["week"].isin(weeks)]
     frames = []
     for item, (need, given) in NEED_ITEMS.items():
-        # a boolean mask even when ``seen`` is empty (an empty object Series would be
-        # read as a list of columns)
-        wanted = seen["needs"].map(lambda n, need=need: _has(n, need)).astype(bool)
-        asked = seen[wanted]
+        # A boolean mask even on no rows: an empty object Series would select columns.
+        reported = seen["needs"].map(lambda n, need=need: _has(n, need)).astype(bool)
+        asked = seen[reported]
         per_camp = asked[asked["people"].notna()].groupby(["week", "camp_id"]).tail(1)
         frame = pd.DataFrame(
             {
