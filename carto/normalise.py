@@ -471,7 +471,6 @@ def normalise_sites(
             issues.reasons[i].append(_msg("reason.out_of_area", lat=_fmt(a), lon=_fmt(b)))
     frame["latitude"], frame["longitude"] = lat, lon
     _parse_selects(frame, schema.SITES, mapping, issues)
-    _infer_arrondissements(frame)
     for key in ("name", "notes"):
         frame[key] = _scrub(frame[key])
     return _split(frame, records, issues, "sites", SITE_COLUMNS, options)
@@ -504,7 +503,6 @@ def normalise_passages(
     }
     _resolve_into(frame, site_coords, set(site_coords), issues, options.area_bounds)
     _parse_selects(frame, schema.PASSAGES, mapping, issues)
-    _infer_arrondissements(frame)
     _flag_subcounts(frame, mapping, issues)
     for key in ("team", "comment"):
         frame[key] = _scrub(frame[key])
@@ -521,7 +519,10 @@ def _split(
     columns: Sequence[str],
     options: NormaliseOptions,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add ids, creation times and flags; split kept rows from the quarantine."""
+    """Add ids, creation times, flags and inferred places; split kept rows from the
+    quarantine."""
+    if "arrondissement_inferred" in columns:
+        _infer_arrondissements(frame)
     created = _created(records, options.timezone)
     frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
     frame.insert(1, "created_time", created)

@@ -4,8 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from carto.analytics import hotspots
-from carto.analytics.zones import zone_size
-from carto.i18n import format_decimal, t
+from carto.i18n import t
 from carto.ui import data, layout
 
 v = layout.start_page(t("hotspot.title"))
@@ -30,17 +29,7 @@ with camps_tab:
         column_config={t("hotspot.col.reasons"): st.column_config.TextColumn(width="large")},
     )
 with zones_tab:
-    resolution = int(conf["zones.h3_resolution"])
-    side, area = zone_size(resolution)
-    st.caption(
-        t(
-            "hotspot.zones_caption",
-            side=f"{format_decimal(side)} km",
-            area=f"{format_decimal(area)} km²",
-            radius=f"{format_decimal(side * 0.866)} km",
-        )
-    )
-    zones = hotspots.zone_scores(scores, resolution)
+    zones = hotspots.zone_scores(scores, int(conf["zones.h3_resolution"]))
     st.dataframe(
         pd.DataFrame(
             {
@@ -53,3 +42,4 @@ with zones_tab:
         ),
         hide_index=True,
     )
+    st.caption(data.zone_caption())

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
-from carto.analytics.zones import zone_center, zone_ids
-from carto.i18n import format_int, t
+from carto.analytics.zones import zone_center, zone_ids, zone_size
+from carto.i18n import format_decimal, format_int, t
 
 # Need option → the distribution field that answers it.
 NEED_ITEM = {
@@ -119,6 +119,17 @@ def _reasons(row: Any) -> str:
     if unmet:
         parts.append(t("hotspot.unmet", needs=", ".join(n.lower() for n in unmet)))
     return ", ".join(parts)
+
+
+def zone_caption(resolution: int) -> str:
+    """What a zone is at ``resolution``, in French: its size and what it groups."""
+    side, area = zone_size(resolution)
+    return t(
+        "hotspot.zones_caption",
+        side=f"{format_decimal(side)} km",
+        area=f"{format_decimal(area)} km²",
+        radius=f"{format_decimal(side * 3**0.5 / 2)} km",  # centre to the middle of a side
+    )
 
 
 def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
