@@ -7,10 +7,11 @@ changes and can be sent to a colleague as a link, whatever the labels read.
 Streamlit's own binding (``bind="query-params"``) writes the *formatted* option, i.e.
 the French label, into the address: the widgets are therefore not bound. The choice is
 kept in the session (``_CHOICE``, which outlives the widgets of a page: each page has
-its own), set into each widget before it is drawn and taken back from it when the person
-changes it. The address is read once per session (and again when it changes under the
-page, as on browser back) and the codes are written back after every run. A value that
-cannot be read is left out, with a notice naming the parameter.
+its own): each run first takes the widgets' values as the person left them, then the
+address if it holds something the sidebar did not write there (a link just opened, a
+browser back), and sets the widgets from the choice before drawing them; the codes are
+written back after every run. A value that cannot be read is left out, with a notice
+naming the parameter. No callback is needed, and none changes stored state.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
     default = default_period if default_period in filters.PERIODS else "30j"
     options = filters.url_options()
     choice_state = _choice_state(default, ds.today)
+    for key in choice_state:
+        if key in st.session_state:  # the widget as the person left it on the last run
+            choice_state[key] = st.session_state[key]
     ignored = _read_address(choice_state, options, first, ds.today)
     if ignored:
         st.toast(t("filter.url_ignored", params=" ; ".join(ignored)), icon=":material/link_off:")
@@ -75,8 +79,6 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
             filters.PERIODS,
             format_func=lambda p: t(f"filter.period.{p}"),
             key=PARAM_PERIOD,
-            on_change=_remember,
-            args=(PARAM_PERIOD,),
         )
         custom = None
         if period == filters.CUSTOM:
@@ -86,8 +88,6 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
                 max_value=ds.today,
                 format="DD/MM/YYYY",
                 key=PARAM_DATES,
-                on_change=_remember,
-                args=(PARAM_DATES,),
             )
             if isinstance(value, tuple) and len(value) == 2:
                 custom = (value[0], value[1])
@@ -132,11 +132,6 @@ def _choice_state(default_period: str, today: dt.date) -> dict[str, Any]:
     return state
 
 
-def _remember(key: str) -> None:
-    """A widget was changed: keep its new value in the session's choice."""
-    st.session_state[_CHOICE][key] = st.session_state[key]
-
-
 def _choose_many(
     label_key: str,
     options: Mapping[str, UrlOptions],
@@ -150,8 +145,6 @@ def _choose_many(
         shown if shown is not None else options[key].options,
         key=key,
         placeholder=t("filter.all"),
-        on_change=_remember,
-        args=(key,),
     )
 
 
@@ -163,8 +156,6 @@ def _pills(label_key: str, options: Mapping[str, UrlOptions], key: str, prefix: 
         selection_mode="multi",
         format_func=lambda code: t(f"{prefix}.{code}"),
         key=key,
-        on_change=_remember,
-        args=(key,),
     )
     return list(chosen or ())
 
@@ -227,5 +218,7 @@ def _write_address(
 
 
 def _reset() -> None:
+    """Empty every filter but the period (the widgets and the choice alike)."""
     for key in _RESET_KEYS:
+        st.session_state[key] = []
         st.session_state[_CHOICE][key] = []
