@@ -165,3 +165,14 @@ def test_a_link_to_a_commune_outside_the_airtable_options(app_config: Path) -> N
     assert not at.exception and not at.toast
     assert at.sidebar.multiselect(key="arr").value == ["94 Ivry-sur-Seine"]
     assert at.query_params == {"arr": "94-ivry-sur-seine"}
+
+
+def test_last_month_export_in_a_few_clicks(app_config: Path) -> None:
+    at = run_page("pages/export.py")
+    at.sidebar.selectbox(key="periode").set_value(filters.LAST_MONTH).run()
+    assert not at.exception
+    month = Period.month_before(pd.Timestamp.now(tz="Europe/Paris").date())
+    (button,) = at.download_button
+    dates = f"_{month.start:%Y-%m-%d}_{month.end:%Y-%m-%d}"
+    assert button.label.startswith(f"Télécharger cartocampement_passages{dates}")
+    assert at.query_params == {"periode": "mois-dernier"}
