@@ -24,9 +24,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     today = pd.Timestamp.now(tz=settings["general.timezone"]).date()
     key = dataset.demo_key(settings, today)
     seed, days = int(settings["demo.seed"]), int(settings["demo.days"])
-    base = dataset.generate_demo(settings, today)
     store = dataset.SnapshotStore(settings.store_path)
-    dataset.write_demo_snapshot(store, base, key)
+    base = dataset.write_demo_snapshot(store, dataset.generate_demo(settings, today), key)
     print(
         t(
             "cli.demo.done",

@@ -19,7 +19,7 @@ from carto.settings import Settings
 from carto.store import SnapshotStore
 
 # Bump when the generator changes, so that existing demo snapshots are rebuilt.
-DEMO_GENERATOR_VERSION = 2
+DEMO_GENERATOR_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,33 @@ def demo_key(settings: Settings, today: dt.date) -> dict[str, object]:
     }
 
 
-def write_demo_snapshot(store: SnapshotStore, base: demo.DemoBase, key: dict[str, object]) -> None:
-    """Store a generated demo base the way a sync stores Airtable records."""
-    now = pd.Timestamp.now(tz="UTC").isoformat()
+def demo_as_of(today: dt.date, now: pd.Timestamp) -> pd.Timestamp:
+    """The moment a demo snapshot of ``today`` is taken at ``now`` (aware): ``now`` on the
+    current day, whose evening rounds have not happened yet; the end of any other day."""
+    if today == now.date():
+        return now
+    return pd.Timestamp(dt.datetime.combine(today, dt.time(23, 59, 59))).tz_localize(now.tz)
+
+
+def write_demo_snapshot(
+    store: SnapshotStore,
+    base: demo.DemoBase,
+    key: dict[str, object],
+    as_of: pd.Timestamp | None = None,
+) -> demo.DemoBase:
+    """Store a generated demo base the way a sync at ``as_of`` (default: now, in Paris)
+    stores Airtable records: nothing created or dated later is stored, and the snapshot's
+    time ("Données à jour au …") is ``as_of``. Returns what was stored."""
+    if as_of is None:
+        as_of = demo_as_of(base.today, pd.Timestamp.now(tz=demo.PARIS))
+    stored = demo.known_at(base, as_of)
     with store.transaction() as conn:
-        store.replace_table(conn, "sites", base.sites)
-        store.replace_table(conn, "passages", base.passages)
-        store.set_meta(conn, {**key, "source": "demo", "synced_at": now})
+        store.replace_table(conn, "sites", stored.sites)
+        store.replace_table(conn, "passages", stored.passages)
+        store.set_meta(
+            conn, {**key, "source": "demo", "synced_at": as_of.tz_convert("UTC").isoformat()}
+        )
+    return stored
 
 
 def generate_demo(settings: Settings, today: dt.date) -> demo.DemoBase:
@@ -91,14 +111,19 @@ def generate_demo(settings: Settings, today: dt.date) -> demo.DemoBase:
     )
 
 
-def ensure_demo_snapshot(settings: Settings, today: dt.date | None = None) -> SnapshotStore:
-    """The demo snapshot store, generated when missing or stale."""
-    today = today or pd.Timestamp.now(tz=settings["general.timezone"]).date()
+def ensure_demo_snapshot(
+    settings: Settings, today: dt.date | None = None, now: pd.Timestamp | None = None
+) -> SnapshotStore:
+    """The demo snapshot store, generated when missing or of another day. Taken at ``now``
+    (default: the clock), it holds nothing later than that: built on a morning, it shows
+    the rounds up to the evening before, as a real base synced then would."""
+    now = now if now is not None else pd.Timestamp.now(tz=settings["general.timezone"])
+    today = today or now.date()
     store = SnapshotStore(settings.store_path)
     key = demo_key(settings, today)
     if any(store.meta(k) != v for k, v in key.items()):
         base = generate_demo(settings, today)
-        write_demo_snapshot(store, base, key)
+        write_demo_snapshot(store, base, key, demo_as_of(today, now))
     return store
 
 

@@ -1254,6 +1254,28 @@ def _daily_population(ctx: _Ctx) -> pd.Series:
 # --------------------------------------------------------------------------- entry point
 
 
+def known_at(base: DemoBase, as_of: dt.datetime) -> DemoBase:
+    """The base as a sync at ``as_of`` (aware) would find it: records created later, or
+    dated later, are left out, so no passage is later than the snapshot's time.
+
+    The truth is kept whole (it describes whole days); only the records are cut.
+    """
+    limit = pd.Timestamp(as_of).tz_convert("UTC")
+
+    def known(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def moments(values: list[Any]) -> pd.Series:
+            return pd.to_datetime(pd.Series(values, dtype="str"), utc=True, errors="coerce")
+
+        created = moments([rec["createdTime"] for rec in records])
+        dated = moments([rec["fields"].get("Date") for rec in records])
+        later = ((created > limit) | (dated > limit)).to_numpy()
+        return [rec for rec, cut in zip(records, later.tolist(), strict=True) if not cut]
+
+    return DemoBase(
+        sites=known(base.sites), passages=known(base.passages), truth=base.truth, today=base.today
+    )
+
+
 def generate(
     seed: int = 56, days: int = 120, today: dt.date | None = None, n_camps: int = 20
 ) -> DemoBase:

@@ -57,6 +57,7 @@ FR: Mapping[str, str] = {
     "filter.period.7j": "7 derniers jours",
     "filter.period.30j": "30 derniers jours",
     "filter.period.90j": "90 derniers jours",
+    "filter.period.mois-dernier": "Mois dernier",
     "filter.period.tout": "Tout l'historique",
     "filter.period.perso": "Dates choisies…",
     "filter.dates": "Du … au …",
@@ -81,6 +82,9 @@ FR: Mapping[str, str] = {
     ),
     "filter.share": "L'adresse de la page garde les filtres : copiez-la pour les partager.",
     "filter.period_caption": "Du {start} au {end}",
+    "filter.url_ignored": (
+        "Lien : valeur inconnue ignorée ({params}). Les autres filtres du lien sont appliqués."
+    ),
     # map page
     "map.title": "Carte des campements",
     "map.caption": (
@@ -200,6 +204,13 @@ FR: Mapping[str, str] = {
     "hotspot.col.reasons": "Raisons",
     "hotspot.col.zone_camps": "Campements",
     "hotspot.col.top_camp": "Campement principal",
+    "hotspot.col.zone_names": "Campements de la zone",
+    "hotspot.zones_caption": (
+        "Une zone est un hexagone d'environ {side} de côté ({area}) : elle regroupe les "
+        "campements à moins d'environ {radius} de son centre, l'échelle d'une maraude à "
+        "pied. Score de la zone : somme des scores de ses campements ; raisons : celles de "
+        "son campement principal."
+    ),
     "hotspot.none": "Aucun campement actif avec des personnes comptées.",
     # camp history page
     "nav.history": "Historique d'un campement",
@@ -791,6 +802,7 @@ FR: Mapping[str, str] = {
     "export.col.longitude": "Longitude",
     "export.col.location_text": "Localisation",
     "export.col.arrondissement": "Arrondissement ou commune",
+    "export.col.arrondissement_inferred": "Arrondissement déduit de la position",
     "export.col.people": "Personnes",
     "export.col.single_men": "Hommes seuls",
     "export.col.single_women": "Femmes seules",
@@ -992,6 +1004,11 @@ def format_age(seconds: float) -> str:
     if minutes < 48 * 60:
         return t("age.hours", n=minutes // 60)
     return t("age.days", n=minutes // (24 * 60))
+
+
+def format_decimal(value: float, digits: int = 1) -> str:
+    """A number with a decimal comma, as in French: 1.41 → "1,4"."""
+    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
 
 
 def format_int(value: float | None) -> str:

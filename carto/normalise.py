@@ -3,8 +3,11 @@
 Invariant: every raw record lands in exactly one of the three frames. A record that
 cannot be used (no date, no position, impossible counts) goes to the quarantine with a
 reason in French; a record used with a correction or a doubt carries its reasons in the
-``flags`` column. Column-wise (vectorised) parsing keeps 100,000 records in seconds: the
-slow tolerant parsers only run on the few values the fast path could not read.
+``flags`` column. A record whose Arrondissement is empty or "Autre" takes the
+arrondissement or commune of its position (``carto.boundaries``), with
+``arrondissement_inferred`` true. Column-wise (vectorised) parsing keeps 100,000 records
+in seconds: the slow tolerant parsers only run on the few values the fast path could not
+read.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carto import parsing, schema
+from carto import boundaries, parsing, schema
 from carto.i18n import t
 from carto.schema import FieldMapping, FieldType, Table
 
@@ -76,6 +79,7 @@ PASSAGE_COLUMNS = [
     "position_source",
     "location_text",
     "arrondissement",
+    "arrondissement_inferred",
     "people",
     *schema.PEOPLE_COUNTS,
     "tents",
@@ -96,6 +100,7 @@ SITE_COLUMNS = [
     "latitude",
     "longitude",
     "arrondissement",
+    "arrondissement_inferred",
     "type",
     "status",
     "notes",
@@ -527,7 +532,10 @@ def _split(
     columns: Sequence[str],
     options: NormaliseOptions,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add ids, creation times and flags; split kept rows from the quarantine."""
+    """Add ids, creation times, flags and inferred places; split kept rows from the
+    quarantine."""
+    if "arrondissement_inferred" in columns:
+        _infer_arrondissements(frame)
     created = _created(records, options.timezone)
     frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
     frame.insert(1, "created_time", created)
@@ -549,6 +557,23 @@ def _resolve_into(
     frame["site_id"] = site_ids.astype(object).where(site_ids.notna(), None)
     _resolve_positions(frame, site_coords, known, issues, bounds)
     frame["site_id"] = frame["site_id"].astype("str")
+
+
+def _infer_arrondissements(frame: pd.DataFrame) -> None:
+    """An empty or "Autre" arrondissement replaced by the one of the position, when the
+    position lies in Paris or the inner suburbs (``arrondissement_inferred`` true)."""
+    recorded = frame["arrondissement"]
+    unknown = (recorded.isna() | recorded.eq(OTHER)).to_numpy(dtype=bool, na_value=True)
+    inferred = np.zeros(len(frame), dtype=bool)
+    rows = np.flatnonzero(unknown & frame["latitude"].notna().to_numpy())
+    if len(rows):
+        found = boundaries.place_of(frame["latitude"].iloc[rows], frame["longitude"].iloc[rows])
+        hit = found.notna().to_numpy()
+        values = recorded.astype(object).to_numpy(copy=True)
+        values[rows[hit]] = found.to_numpy(dtype=object)[hit]
+        frame["arrondissement"] = pd.Series(values, index=frame.index, dtype="str")
+        inferred[rows[hit]] = True
+    frame["arrondissement_inferred"] = inferred
 
 
 def _flag_subcounts(frame: pd.DataFrame, mapping: FieldMapping, issues: _Issues) -> None:

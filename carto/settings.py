@@ -221,9 +221,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "zones",
         "h3_resolution",
-        9,
-        "H3 resolution of the zones used for coverage and hotspots (9: hexagons of about "
-        "200 m a side; 8: about 530 m).",
+        7,
+        "H3 resolution of the zones (map density, coverage, hotspot zones, zones export). "
+        "7: hexagons of about 1.4 km a side (5.2 km², the camps within about 1.2 km of the "
+        "centre), the area a team covers on foot in one round, so that a zone groups the "
+        "camps coordinators plan together. 8 (530 m a side, 0.74 km²) leaves most camps "
+        "alone in their zone, camps standing 500 m to 1 km apart; 9 (200 m) one per camp.",
     ),
     Setting(
         "hotspots",
@@ -272,7 +275,8 @@ SETTINGS: tuple[Setting, ...] = (
         "filters",
         "default_period",
         "30j",
-        "Period shown when a page opens: 24h, 7j, 30j, 90j or tout (the whole history).",
+        "Period shown when a page opens: 24h, 7j, 30j, 90j, mois-dernier (the previous "
+        "calendar month) or tout (the whole history).",
     ),
     Setting(
         "auth",

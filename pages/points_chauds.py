@@ -35,8 +35,10 @@ with zones_tab:
                 t("hotspot.col.top_camp"): zones["top_camp"],
                 t("hotspot.col.zone_camps"): privacy.count_labels(zones, "camps", v.policy),
                 t("hotspot.col.score"): zones["score"],
+                t("hotspot.col.zone_names"): zones["camp_names"],
                 t("hotspot.col.reasons"): zones["reasons"],
             }
         ),
         hide_index=True,
     )
+    st.caption(data.zone_caption())

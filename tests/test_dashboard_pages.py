@@ -6,8 +6,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from carto import filters
+from carto.analytics.figures import Period
+from carto.analytics.zones import zone_size
+from carto.i18n import format_date, format_decimal, t
+from carto.settings import Settings
 from testing.app import login, metric_int, new_app, run_page
 
 PAGES = [
@@ -42,18 +48,72 @@ def test_filters_are_kept_across_pages(app_config: Path) -> None:
 def test_url_query_parameters_restore_the_filters(app_config: Path) -> None:
     plain = run_page("pages/tableau_de_bord.py")
     at = new_app()
-    at.query_params["periode"] = "7 derniers jours"  # the URL holds the labels
+    at.query_params["periode"] = "7 derniers jours"  # older links held the labels
     at.query_params["assoc"] = "Croix-Rouge française"
     login(at)  # the link opens the map page, after signing in
     assert not at.exception
     assert at.sidebar.selectbox(key="periode").value == "7j"
     assert at.sidebar.multiselect(key="assoc").value == ["Croix-Rouge française"]
     at.switch_page("pages/tableau_de_bord.py").run()
-    # Under AppTest the first run after a page switch still sees the widgets' defaults
-    # (a real browser sends the bound values at once: checked by hand with chromium).
-    at.run()
     assert at.sidebar.selectbox(key="periode").value == "7j"
     assert metric_int(at, "Passages") < metric_int(plain, "Passages")
+    # the address now holds the codes, not the labels it was opened with
+    assert at.query_params == {"periode": "7j", "assoc": "croix-rouge-francaise"}
+
+
+def test_the_address_holds_codes_not_labels(app_config: Path) -> None:
+    at = run_page("pages/tableau_de_bord.py")
+    at.sidebar.selectbox(key="periode").set_value(filters.LAST_MONTH).run()
+    at.sidebar.multiselect(key="assoc").set_value(["Croix-Rouge française"]).run()
+    at.sidebar.multiselect(key="besoins").set_value(["Accès aux droits"]).run()
+    at.sidebar.pills(key="public").set_value(["mna", "familles"]).run()
+    at.sidebar.pills(key="statut").set_value(["sans_nouvelles"]).run()
+    assert not at.exception
+    assert at.query_params == {
+        "periode": "mois-dernier",
+        "assoc": "croix-rouge-francaise",
+        "besoins": "acces-aux-droits",
+        "public": ["familles", "mna"],
+        "statut": "sans_nouvelles",
+    }
+    # kept on another page, and emptied by the reset button
+    at.switch_page("pages/carte.py").run()
+    assert at.sidebar.selectbox(key="periode").value == filters.LAST_MONTH
+    assert at.query_params["statut"] == "sans_nouvelles"
+    at.sidebar.button[0].click().run()
+    assert at.query_params == {"periode": "mois-dernier"}
+    assert at.sidebar.pills(key="public").value == []
+
+
+def test_a_hand_typed_link_with_codes_opens_that_view(app_config: Path) -> None:
+    at = new_app()
+    at.query_params.update({"periode": "mois-dernier", "public": "mna", "arr": "75019"})
+    login(at)
+    assert not at.exception and not at.toast
+    assert at.sidebar.selectbox(key="periode").value == filters.LAST_MONTH
+    assert at.sidebar.pills(key="public").value == ["mna"]
+    assert at.sidebar.multiselect(key="arr").value == ["75019"]
+    today = pd.Timestamp.now(tz="Europe/Paris").date()  # the demo's day
+    month = Period.month_before(today)
+    caption = t("filter.period_caption", start=format_date(month.start), end=format_date(month.end))
+    assert caption in [c.value for c in at.sidebar.caption]
+
+
+def test_an_unknown_value_is_ignored_with_a_notice(app_config: Path) -> None:
+    at = new_app()
+    at.query_params.update({"periode": "hier", "assoc": ["utopia-56", "Inconnue"]})
+    login(at)
+    assert not at.exception
+    notices = [toast.value for toast in at.toast]
+    assert len(notices) == 1
+    assert "periode=hier" in notices[0] and "assoc=Inconnue" in notices[0]
+    assert "Utopia" not in notices[0]
+    # the default period is used, the valid association kept, the address cleaned
+    assert at.sidebar.selectbox(key="periode").value == "30j"
+    assert at.sidebar.multiselect(key="assoc").value == ["Utopia 56"]
+    assert at.query_params == {"assoc": "utopia-56"}
+    at.run()
+    assert not at.toast  # said once
 
 
 def test_map_day_slider_replays_the_past(app_config: Path) -> None:
@@ -85,3 +145,34 @@ def test_history_page_follows_the_camp_in_the_url(app_config: Path) -> None:
     assert len(options) >= 10
     assert len(at.get("plotly_chart")) >= 3
     assert len(at.dataframe) >= 1
+
+
+def test_hotspot_zones_tab_states_the_zone_size_and_lists_its_camps(app_config: Path) -> None:
+    at = run_page("pages/points_chauds.py")
+    side, area = zone_size(int(Settings({})["zones.h3_resolution"]))
+    captions = [c.value for c in at.caption]
+    size = f"{format_decimal(side)} km de côté ({format_decimal(area)} km²)"
+    assert any(size in c for c in captions), captions
+    zones_table = at.dataframe[1].value
+    assert t("hotspot.col.zone_names") in zones_table.columns
+    assert len(zones_table) < len(at.dataframe[0].value)  # fewer zones than camps
+
+
+def test_a_link_to_a_commune_outside_the_airtable_options(app_config: Path) -> None:
+    at = new_app()
+    at.query_params["arr"] = "94-ivry-sur-seine"
+    login(at)
+    assert not at.exception and not at.toast
+    assert at.sidebar.multiselect(key="arr").value == ["94 Ivry-sur-Seine"]
+    assert at.query_params == {"arr": "94-ivry-sur-seine"}
+
+
+def test_last_month_export_in_a_few_clicks(app_config: Path) -> None:
+    at = run_page("pages/export.py")
+    at.sidebar.selectbox(key="periode").set_value(filters.LAST_MONTH).run()
+    assert not at.exception
+    month = Period.month_before(pd.Timestamp.now(tz="Europe/Paris").date())
+    (button,) = at.download_button
+    dates = f"_{month.start:%Y-%m-%d}_{month.end:%Y-%m-%d}"
+    assert button.label.startswith(f"Télécharger cartocampement_passages{dates}")
+    assert at.query_params == {"periode": "mois-dernier"}

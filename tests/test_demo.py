@@ -8,6 +8,7 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,9 @@ import pandas as pd
 import pytest
 
 from carto import demo, schema
+from carto.dataset import build_dataset, ensure_demo_snapshot, generate_demo
+from carto.settings import load_settings
+from tests.conftest import write_demo_config
 
 TODAY = dt.date(2026, 11, 26)  # the period then spans the end of summer time (25 Oct)
 PARIS = ZoneInfo("Europe/Paris")
@@ -553,3 +557,35 @@ def test_large_base_is_fast_enough() -> None:
     print(f"n_camps=400 days=365: {len(big.passages)} passages in {elapsed:.1f} s")
     assert 80_000 <= len(big.passages) <= 150_000
     assert elapsed < 30
+
+
+# --------------------------------------------------------------------------- snapshot time
+
+
+def test_demo_snapshot_of_today_holds_nothing_later_than_its_time(tmp_path: Path) -> None:
+    settings = load_settings(write_demo_config(tmp_path)).with_values(demo__days=10)
+    noon = pd.Timestamp(dt.datetime.combine(TODAY, dt.time(12)), tz="Europe/Paris")
+    whole = generate_demo(settings, TODAY)
+    assert any(when(rec) > noon for rec in whole.passages if "Date" in rec["fields"])
+    store = ensure_demo_snapshot(settings, today=TODAY, now=noon)
+    ds = build_dataset(settings, store, now=noon)
+    assert ds.synced_at == noon  # "Données à jour au 26/11/2026 12:00"
+    assert len(ds.passages) > 0
+    assert ds.passages["date"].max() <= noon
+    assert ds.passages["created_time"].max() <= noon
+    assert ds.sites["created_time"].max() <= noon
+    # nothing is flagged as dated in the future either
+    assert not ds.passages["flag_codes"].map(lambda codes: "flag.future_date" in codes).any()
+
+
+def test_demo_snapshot_of_a_past_day_holds_that_whole_day(tmp_path: Path) -> None:
+    settings = load_settings(write_demo_config(tmp_path)).with_values(demo__days=10)
+    next_morning = pd.Timestamp(
+        dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(8)), tz="Europe/Paris"
+    )
+    whole = generate_demo(settings, TODAY)
+    store = ensure_demo_snapshot(settings, today=TODAY, now=next_morning)
+    assert store.count("passages") == len(whole.passages)
+    ds = build_dataset(settings, store, now=next_morning)
+    assert ds.synced_at is not None and ds.synced_at.date() == TODAY
+    assert ds.passages["date"].max() <= ds.synced_at

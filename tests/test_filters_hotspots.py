@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
 
 from carto import filters
-from carto.analytics import camps, hotspots, places, population
+from carto.analytics import camps, hotspots, places, population, zones
+from carto.analytics.figures import Period
 from carto.dataset import Dataset
+from carto.settings import Settings
 from tests.conftest import TODAY
 
 AS_OF = pd.Timestamp(TODAY, tz="Europe/Paris")
@@ -30,6 +33,34 @@ def test_period_choices() -> None:
     custom = filters.Filters("perso", custom=(dt.date(2026, 11, 10), dt.date(2026, 11, 1)))
     span = custom.period_for(TODAY, first)
     assert (span.start, span.end) == (pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-10"))
+
+
+@pytest.mark.parametrize(
+    ("today", "start", "end"),
+    [
+        (dt.date(2026, 1, 15), "2025-12-01", "2025-12-31"),  # across the new year
+        (dt.date(2024, 3, 1), "2024-02-01", "2024-02-29"),  # 1 March of a leap year
+        (dt.date(2026, 3, 31), "2026-02-01", "2026-02-28"),
+        (dt.date(2026, 11, 30), "2026-10-01", "2026-10-31"),
+    ],
+)
+def test_last_month_is_the_previous_calendar_month(today: dt.date, start: str, end: str) -> None:
+    span = filters.Filters(filters.LAST_MONTH).period_for(today, dt.date(2020, 1, 1))
+    assert (span.start, span.end) == (pd.Timestamp(start), pd.Timestamp(end))
+    assert filters.LAST_MONTH in filters.PERIODS
+
+
+def test_a_calendar_month_is_compared_with_the_month_before() -> None:
+    december = filters.Filters(filters.LAST_MONTH).period_for(dt.date(2026, 1, 15), None)
+    november = december.previous()
+    assert (november.start, november.end) == (
+        pd.Timestamp("2025-11-01"),
+        pd.Timestamp("2025-11-30"),
+    )
+    march = Period(pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-31")).previous()
+    assert (march.start, march.end) == (pd.Timestamp("2024-02-01"), pd.Timestamp("2024-02-29"))
+    week = Period.last_days(dt.date(2026, 1, 15), 7).previous()
+    assert (week.start, week.end) == (pd.Timestamp("2026-01-02"), pd.Timestamp("2026-01-08"))
 
 
 def test_no_filter_keeps_everything(demo_dataset: Dataset) -> None:
@@ -145,3 +176,62 @@ def test_hotspots_on_demo_rank_every_active_camp(demo_dataset: Dataset) -> None:
     assert scores["reasons"].str.contains("personnes").all()
     zones = hotspots.zone_scores(scores, 8)
     assert zones["score"].sum() == pytest.approx(scores["score"].sum(), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- URL codes
+
+
+def test_every_filter_option_has_a_stable_url_safe_code() -> None:
+    for param, opts in filters.url_options().items():
+        codes = opts.encode(opts.options)
+        assert len(set(codes)) == len(opts.options), param
+        for code in codes:
+            assert re.fullmatch(r"[a-z0-9_-]+", code), (param, code)
+        assert opts.decode(codes) == (list(opts.options), []), param
+
+
+def test_codes_are_the_filter_codes_and_labels_still_read() -> None:
+    opts = filters.url_options()
+    assert opts["periode"].encode([filters.LAST_MONTH]) == ["mois-dernier"]
+    assert opts["periode"].decode(["7 derniers jours", "MOIS DERNIER"]) == (
+        ["7j", filters.LAST_MONTH],
+        [],
+    )
+    assert opts["assoc"].decode(["croix-rouge-francaise", "Utopia 56", "ACF?"]) == (
+        ["Croix-Rouge française", "Utopia 56"],
+        ["ACF?"],
+    )
+    assert opts["arr"].encode(["93 Saint-Denis", "75019"]) == ["75019", "93-saint-denis"]
+    assert opts["statut"].decode(["Sans nouvelles"]) == ([filters.STALE], [])
+
+
+def test_custom_dates_in_the_url() -> None:
+    span = (dt.date(2026, 11, 30), dt.date(2026, 11, 1))
+    assert filters.encode_dates(span) == ["2026-11-01", "2026-11-30"]
+    assert filters.decode_dates(["2026-11-01", "30/11/2026"]) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 30),
+    )
+    assert filters.decode_dates(["2026-11-05"]) == (dt.date(2026, 11, 5), dt.date(2026, 11, 5))
+    assert filters.decode_dates(["hier"]) is None
+    assert filters.decode_dates(["2026-11-01", "2026-11-02", "2026-11-03"]) is None
+
+
+def test_zones_group_nearby_camps_at_the_configured_scale(
+    demo_dataset: Dataset, demo_settings: Settings
+) -> None:
+    resolution = int(demo_settings["zones.h3_resolution"])
+    side_km, _ = zones.zone_size(resolution)
+    assert 0.3 <= side_km <= 1.5  # a round on foot: a few hundred metres to about a kilometre
+    states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
+    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, hotspots.Weights())
+    table = hotspots.zone_scores(scores, resolution)
+    assert table["camps"].sum() == len(scores)
+    assert len(table) <= 0.75 * len(scores)  # well below one zone per camp
+    assert (table["camps"] >= 2).any()
+    in_zone = scores.assign(
+        zone=zones.zone_ids(scores["latitude"], scores["longitude"], resolution)
+    )
+    for row in table.itertuples():
+        names = in_zone.loc[in_zone["zone"] == row.zone, "name"].tolist()  # by score
+        assert row.camp_names == ", ".join(names) and row.top_camp == names[0]

@@ -26,6 +26,7 @@ CAMP_COLUMNS = [
     "latitude",
     "longitude",
     "arrondissement",
+    "arrondissement_inferred",
     "site_id",
     "site_type",
     "first_visit",

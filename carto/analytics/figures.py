@@ -29,12 +29,26 @@ class Period:
         end = pd.Timestamp(today)
         return cls(end - pd.Timedelta(days=days - 1), end)
 
+    @classmethod
+    def month_before(cls, today: dt.date) -> Period:
+        """The calendar month before the one holding ``today`` (1st to last day)."""
+        end = pd.Timestamp(today.replace(day=1)) - pd.Timedelta(days=1)
+        return cls(end.replace(day=1), end)
+
     @property
     def days(self) -> pd.DatetimeIndex:
         return pd.date_range(self.start, self.end, freq="D")
 
+    @property
+    def is_calendar_month(self) -> bool:
+        """True when the period is one whole calendar month."""
+        return self.start.day == 1 and self.end == self.start + pd.offsets.MonthEnd(0)
+
     def previous(self) -> Period:
-        """The period of the same length just before this one."""
+        """The period just before this one: the month before for a calendar month, else
+        the period of the same length."""
+        if self.is_calendar_month:
+            return Period.month_before(self.start.date())
         length = self.end - self.start + pd.Timedelta(days=1)
         return Period(self.start - length, self.end - length)
 

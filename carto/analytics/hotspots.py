@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
-from carto.analytics.zones import zone_center, zone_ids
-from carto.i18n import format_int, t
+from carto.analytics.zones import zone_center, zone_ids, zone_size
+from carto.i18n import format_decimal, format_int, t
 
 # Need option → the distribution field that answers it.
 NEED_ITEM = {
@@ -121,16 +121,33 @@ def _reasons(row: Any) -> str:
     return ", ".join(parts)
 
 
+def zone_caption(resolution: int) -> str:
+    """What a zone is at ``resolution``, in French: its size and what it groups."""
+    side, area = zone_size(resolution)
+    return t(
+        "hotspot.zones_caption",
+        side=f"{format_decimal(side)} km",
+        area=f"{format_decimal(area)} km²",
+        radius=f"{format_decimal(side * 3**0.5 / 2)} km",  # centre to the middle of a side
+    )
+
+
 def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
-    """Zones ranked by the sum of their camps' scores, with the leading camp's reasons."""
+    """Zones ranked by the sum of their camps' scores, with the leading camp's reasons
+    and the names of all their camps (highest score first, separated by ", ")."""
     if scores.empty:
         return pd.DataFrame(
             {
-                c: pd.Series(dtype=float)
-                for c in ("score", "people", "camps", "latitude", "longitude")
+                **{
+                    c: pd.Series(dtype=float)
+                    for c in ("score", "people", "camps", "latitude", "longitude")
+                },
+                **{c: pd.Series(dtype="str") for c in ("top_camp", "camp_names", "reasons")},
             }
         )
-    with_zone = scores.assign(zone=zone_ids(scores["latitude"], scores["longitude"], resolution))
+    with_zone = scores.sort_values("score", ascending=False, kind="stable").assign(
+        zone=lambda s: zone_ids(s["latitude"], s["longitude"], resolution)
+    )
     grouped = with_zone.groupby("zone")
     zones = pd.DataFrame(
         {
@@ -138,6 +155,7 @@ def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
             "people": grouped["people"].sum(),
             "camps": grouped.size(),
             "top_camp": grouped["name"].first(),
+            "camp_names": grouped["name"].agg(", ".join),
             "reasons": grouped["reasons"].first(),
         }
     )

@@ -5,6 +5,10 @@ type. A camp known only from passages takes the median position of its passages,
 arrondissement they report most often and, as a name, the place description they give
 most often (never a pasted map link or pair of coordinates); else "Campement sans nom"
 and its arrondissement, as on the map.
+
+An arrondissement someone recorded (on the Site, else on the passages) wins over one
+inferred from a position (``carto.boundaries``); ``arrondissement_inferred`` is true
+when the camp's arrondissement comes only from positions.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ PLACE_COLUMNS = [
     "latitude",
     "longitude",
     "arrondissement",
+    "arrondissement_inferred",
     "site_id",
     "site_type",
     "first_visit",
@@ -46,7 +51,11 @@ def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
         last_visit=("date", "max"),
         n_passages=("record_id", "size"),
     )
-    places["arrondissement"] = _most_common(seen, "arrondissement").reindex(places.index)
+    guessed = inferred(seen)
+    recorded_arr = _most_common(seen[~guessed], "arrondissement").reindex(places.index)
+    inferred_arr = _most_common(seen[guessed], "arrondissement").reindex(places.index)
+    site_recorded = pd.Series(pd.NA, index=places.index, dtype="str")
+    site_inferred = pd.Series(pd.NA, index=places.index, dtype="str")
     texts = seen[_is_description(seen)]
     names = _most_common(texts, "location_text").reindex(places.index)
 
@@ -59,15 +68,28 @@ def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
         places.loc[on_site, ["latitude", "longitude"]] = info[["latitude", "longitude"]].to_numpy()
         places.loc[on_site, "site_id"] = info["record_id"].to_numpy()
         places.loc[on_site, "site_type"] = info["type"].to_numpy()
-        site_arr = info["arrondissement"]
-        places.loc[on_site, "arrondissement"] = site_arr.fillna(
-            places.loc[on_site, "arrondissement"]
-        ).to_numpy()
+        site_guessed = inferred(info).to_numpy()
+        site_arr = info["arrondissement"].astype("str")
+        site_recorded.loc[on_site] = site_arr.where(~site_guessed).to_numpy()
+        site_inferred.loc[on_site] = site_arr.where(site_guessed).to_numpy()
         names = info["name"].reindex(places.index).fillna(names)
+    known = site_recorded.fillna(recorded_arr)
+    places["arrondissement"] = known.fillna(site_inferred).fillna(inferred_arr).astype("str")
+    places["arrondissement_inferred"] = (known.isna() & places["arrondissement"].notna()).to_numpy(
+        dtype=bool
+    )
     unnamed = t("camp.unnamed") + " " + places["arrondissement"].fillna("").astype("str")
     places["name"] = names.fillna(unnamed.str.strip()).astype("str")
     places.index.name = "camp_id"
     return places[PLACE_COLUMNS]
+
+
+def inferred(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose arrondissement was inferred from the position (False for frames made
+    without that column)."""
+    if "arrondissement_inferred" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame["arrondissement_inferred"].fillna(False).astype(bool)
 
 
 def _is_description(passages: pd.DataFrame) -> pd.Series:
@@ -98,6 +120,7 @@ def _empty_places() -> pd.DataFrame:
         "latitude": float,
         "longitude": float,
         "arrondissement": "str",
+        "arrondissement_inferred": bool,
         "site_id": "str",
         "site_type": "str",
         "first_visit": "datetime64[us, Europe/Paris]",

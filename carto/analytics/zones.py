@@ -35,6 +35,13 @@ def zone_ids(latitude: pd.Series, longitude: pd.Series, resolution: int) -> pd.S
     return pd.Series(cells, index=latitude.index, dtype="str")
 
 
+def zone_size(resolution: int) -> tuple[float, float]:
+    """(average side in km, average area in km²) of the H3 hexagons of ``resolution``."""
+    side = h3.average_hexagon_edge_length(resolution, unit="km")
+    area = h3.average_hexagon_area(resolution, unit="km^2")
+    return float(side), float(area)
+
+
 def zone_center(zone: str) -> tuple[float, float]:
     """(latitude, longitude) of the centre of an H3 cell."""
     lat, lon = h3.cell_to_latlng(zone)

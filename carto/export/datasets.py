@@ -68,6 +68,7 @@ PASSAGE_COLUMNS = [
     "longitude",
     "location_text",
     "arrondissement",
+    "arrondissement_inferred",
     "people",
     *schema.PEOPLE_COUNTS,
     "tents",
@@ -85,6 +86,7 @@ SITE_COLUMNS = [
     "latitude",
     "longitude",
     "arrondissement",
+    "arrondissement_inferred",
     "site_type",
     "status",
     "notes",
@@ -157,7 +159,7 @@ class Options:
     evacuation_merge_days: int = 1
     successor_distance_m: float = 600.0
     successor_days: int = 14
-    zone_resolution: int = 9
+    zone_resolution: int = 7  # zones.h3_resolution
     coverage_gap_days: int = 3
 
     @classmethod

@@ -124,6 +124,11 @@ def camp_places(ds: Dataset) -> pd.DataFrame:
     return _places(ds, ds.cache_key)
 
 
+def zone_caption() -> str:
+    """What a zone is at the configured resolution (size, what it groups), in French."""
+    return hotspots.zone_caption(int(settings()["zones.h3_resolution"]))
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _filtered(
     _ds: Dataset, key: tuple[int, str], f: Filters, start: pd.Timestamp, end: pd.Timestamp

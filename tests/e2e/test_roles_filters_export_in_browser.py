@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pandas as pd
 import pytest
 
 from carto import privacy
 from carto.accounts import ROLES
-from carto.i18n import t
+from carto.analytics.figures import Period
+from carto.i18n import format_date, t
 from carto.map_view import PARIS_VIEW
 from carto.settings import Settings
 from tests.e2e.conftest import VIEWPORT, sign_in, wait_for_cookie
@@ -32,8 +34,8 @@ pytestmark = pytest.mark.e2e
 
 PASSAGES = t("dash.passages")
 ASSOCIATION = "Croix-Rouge française"
-PERIOD_30 = t("filter.period.30j")
-PERIOD_7 = t("filter.period.7j")
+ASSOCIATION_CODE = "croix-rouge-francaise"  # as the address holds it
+PERIOD_30, PERIOD_7, ALL = "30j", "7j", "tout"
 
 
 def partner_resolution() -> int:
@@ -60,8 +62,7 @@ def test_choosing_an_association_changes_the_passages(signed_in: Any, app_url: s
     page.get_by_role("option", name=ASSOCIATION, exact=True).click()
     page.keyboard.press("Escape")
     page.wait_for_function(
-        "() => decodeURIComponent(location.search.replace(/\\+/g, ' ')).includes('Croix-Rouge')",
-        timeout=30_000,
+        f"() => location.search.includes('assoc={ASSOCIATION_CODE}')", timeout=30_000
     )
     settle(page)
     one = metric_value(page, PASSAGES)
@@ -70,16 +71,51 @@ def test_choosing_an_association_changes_the_passages(signed_in: Any, app_url: s
     # the same view from its URL, as a colleague would open a shared link
     shared = open_page(
         signed_in,
-        f"{app_url}/tableau_de_bord?{urlencode({'periode': PERIOD_30, 'assoc': ASSOCIATION})}",
+        f"{app_url}/tableau_de_bord?{urlencode({'periode': PERIOD_30, 'assoc': ASSOCIATION_CODE})}",
     )
     assert metric_value(shared, PASSAGES) == one
     shared.goto(
-        f"{app_url}/tableau_de_bord?{urlencode({'periode': PERIOD_7, 'assoc': ASSOCIATION})}"
+        f"{app_url}/tableau_de_bord?{urlencode({'periode': PERIOD_7, 'assoc': ASSOCIATION_CODE})}"
     )
     settle(shared)
     assert metric_value(shared, PASSAGES) < one
     page.close()
     shared.close()
+
+
+def test_filters_stay_in_the_address_as_codes_across_pages(
+    signed_in: Any, app_url: str, artifacts: Path
+) -> None:
+    query = urlencode({"periode": "mois-dernier", "public": "mna", "arr": "75019"})
+    page = open_page(signed_in, f"{app_url}/tableau_de_bord?{query}")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    month = Period.month_before(pd.Timestamp.now(tz="Europe/Paris").date())  # the demo's today
+    caption = t("filter.period_caption", start=format_date(month.start), end=format_date(month.end))
+    assert sidebar.get_by_text(caption).count() == 1
+    assert all(param in page.url for param in query.split("&"))
+
+    # another page from the menu: Streamlit drops unbound parameters on a page change,
+    # the sidebar writes the codes back
+    sidebar.locator("[data-testid='stSidebarNavLink']", has_text=t("nav.map")).click()
+    page.get_by_role("heading", name=t("map.title")).wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => ['periode=mois-dernier', 'public=mna', 'arr=75019']"
+        ".every(p => location.search.includes(p))",
+        timeout=30_000,
+    )
+    settle(page)
+    assert sidebar.get_by_text(caption).count() == 1
+    assert "Mineurs" not in page.url and "Mois" not in page.url
+    page.screenshot(path=str(artifacts / "filtres_codes_carte.png"), full_page=True)
+    page.close()
+
+    bad = open_page(signed_in, f"{app_url}/tableau_de_bord?periode=hier&assoc={ASSOCIATION_CODE}")
+    toast = bad.locator("[data-testid='stToast']")
+    toast.first.wait_for(timeout=30_000)
+    assert "periode=hier" in toast.first.inner_text()
+    bad.wait_for_function("() => !location.search.includes('periode')", timeout=30_000)
+    assert f"assoc={ASSOCIATION_CODE}" in bad.url
+    bad.close()
 
 
 def download_csv(page: Any, label_start: str) -> tuple[str, list[dict[str, str]]]:
@@ -91,7 +127,7 @@ def download_csv(page: Any, label_start: str) -> tuple[str, list[dict[str, str]]
 
 
 def test_export_csv_matches_the_dashboard(signed_in: Any, app_url: str, artifacts: Path) -> None:
-    query = urlencode({"periode": PERIOD_30, "assoc": ASSOCIATION})
+    query = urlencode({"periode": PERIOD_30, "assoc": ASSOCIATION_CODE})
     dash = open_page(signed_in, f"{app_url}/tableau_de_bord?{query}")
     expected = metric_value(dash, PASSAGES)
     dash.close()
@@ -125,7 +161,7 @@ def test_partner_sees_no_exact_position(browser: Any, app_url: str, artifacts: P
         ws.on("framereceived", keep)
 
     page.on("websocket", on_websocket)
-    page.goto(f"{app_url}/?{urlencode({'periode': t('filter.period.tout')})}")
+    page.goto(f"{app_url}/?{urlencode({'periode': ALL})}")
     settle(page)
     page.locator("[data-testid='stDeckGlJsonChart']").wait_for(timeout=60_000)
     page.wait_for_timeout(1_500)
@@ -144,7 +180,7 @@ def test_partner_sees_no_exact_position(browser: Any, app_url: str, artifacts: P
     ]
     assert not exact, f"exact positions shown to a partner: {exact[:5]}"
 
-    page = open_page(context, f"{app_url}/export?{urlencode({'periode': t('filter.period.tout')})}")
+    page = open_page(context, f"{app_url}/export?{urlencode({'periode': ALL})}")
     name, rows = download_csv(page, t("export.download", name=""))
     page.close()
     context.close()
