@@ -98,7 +98,7 @@ def test_a_shared_link_opens_its_page_with_its_filters_after_sign_in(
     filters (before: Streamlit's "Page not found" covered the form, then the map)."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
-    page.goto(f"{app_url}/tableau_de_bord?assoc=Utopia+56")
+    page.goto(f"{app_url}/tableau_de_bord?assoc=utopia-56")
     assert h1(page, "Connexion") == "Connexion"
     page.get_by_label("Identifiant").wait_for(timeout=30_000)
     page.wait_for_timeout(1500)  # a dialog would show by now
@@ -110,5 +110,5 @@ def test_a_shared_link_opens_its_page_with_its_filters_after_sign_in(
     assert no_streamlit_dialog(page)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("Utopia 56").first.wait_for(timeout=30_000)
-    assert "assoc=Utopia" in page.url and "/tableau_de_bord" in page.url
+    assert "assoc=utopia-56" in page.url and "/tableau_de_bord" in page.url
     context.close()
