@@ -585,7 +585,11 @@ def _change_password(user: User, conf: Settings) -> None:
 
 
 def _show_notice(key: str) -> None:
-    notice = st.session_state.pop(key, None)
+    """Show a notice once; kept while a cookie order is pending, since the browser's
+    answer to it starts one more run (the notice would flash and vanish)."""
+    ss = st.session_state
+    pending = ss.get(_COOKIE_SET) or ss.get(_COOKIE_DELETE)
+    notice = ss.get(key) if pending else ss.pop(key, None)
     if notice:
         kind, text = notice
         getattr(st, kind)(text)
