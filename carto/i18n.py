@@ -468,6 +468,42 @@ FR: Mapping[str, str] = {
     "needs.people": "Personnes concernées",
     "needs.delivered": "Distribués",
     "needs.forecast": "Prévision pour la semaine prochaine",
+    "needs.plan_title": "Que faut-il apporter la semaine du {start} au {end} ?",
+    "needs.plan_caption": (
+        "À apporter : personnes concernées prévues, une unité par personne, arrondi à "
+        "l'unité supérieure. Livré d'habitude : moyenne des articles distribués par "
+        "semaine sur les mêmes semaines. Écart : à apporter moins livré d'habitude "
+        "(positif : il faut en apporter plus que d'habitude)."
+    ),
+    "needs.breakdown": "Détail",
+    "needs.breakdown.total": "Ensemble",
+    "needs.breakdown.arrondissement": "Par arrondissement ou commune",
+    "needs.breakdown.camp": "Par campement",
+    "needs.group.unknown_zone": "Lieu inconnu",
+    "needs.col.group.arrondissement": "Arrondissement ou commune",
+    "needs.col.group.camp": "Campement",
+    "needs.col.people": "Personnes concernées (prévision, par semaine)",
+    "needs.col.need": "À apporter (unités)",
+    "needs.col.usual": "Livré d'habitude (unités par semaine)",
+    "needs.col.gap": "Écart (unités)",
+    "needs.col.camps": "Campements concernés (prévision)",
+    "needs.plan_empty": "Aucun besoin prévu pour la semaine prochaine.",
+    "needs.gap_hidden": (
+        "Écart non affiché quand l'un des deux chiffres est masqué (moins de {n}) : il "
+        "permettrait de le retrouver."
+    ),
+    "needs.download": "Télécharger la liste de préparation (à imprimer)",
+    "needs.recorded": "Téléchargement inscrit au journal d'audit.",
+    "packing.title": "Liste de préparation",
+    "packing.week": "Semaine du {start} au {end}",
+    "packing.edited": "Éditée le {when}. Prévision : {method}",
+    "packing.col.item": "Article",
+    "packing.col.need": "À apporter (unités)",
+    "packing.col.usual": "Livré d'habitude (unités par semaine)",
+    "packing.col.done": "Préparé",
+    "packing.print": "Imprimer",
+    "packing.empty": "Aucun besoin prévu.",
+    "packing.file": "liste_preparation_{start}.html",
     "needs.forecast_method": (
         "Prévision : moyenne des {weeks} dernières semaines complètes (la semaine en cours, "
         "incomplète, n'est pas prise en compte). Elle suppose que la semaine prochaine "
@@ -989,6 +1025,18 @@ def format_age(seconds: float) -> str:
     if minutes < 48 * 60:
         return t("age.hours", n=minutes // 60)
     return t("age.days", n=minutes // (24 * 60))
+
+
+def format_number(value: float | None, decimals: int = 1, trim: bool = False) -> str:
+    """A number with a decimal comma and a narrow no-break space between thousands, as
+    in French ("1 062,5"); ``trim`` drops a zero fraction ("4" rather than "4,0"); "—"
+    when unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{value:,.{max(decimals, 0)}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def format_int(value: float | None) -> str:

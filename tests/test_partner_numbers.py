@@ -52,6 +52,10 @@ COUNT_HEADERS = {
     t("needs.people"),
     t("needs.delivered"),
     t("needs.camps"),
+    t("needs.col.need"),
+    t("needs.col.usual"),
+    t("needs.col.gap"),
+    t("needs.col.camps"),
     t("hotspot.col.zone_camps"),
     *privacy.AGGREGATE_COUNT_COLUMNS,
 }
@@ -270,11 +274,17 @@ def walk_partner_pages(at: AppTest) -> tuple[list[str], int, int]:
             at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
         if spec.path == "pages/export.py":
             at.multiselect(key="export_datasets").set_value(list(X.AGGREGATED)).run()
-        for where, value in shown_numbers(at):
-            checked += 1
-            suppressed += str(value).strip() == privacy.small_count_label(THRESHOLD)
-            if small(value):
-                problems.append(f"{spec.path} {where}: {value}")
+        views = [""]
+        if spec.path == "pages/coordination.py":  # the needs plan per zone and per camp
+            views += ["arrondissement", "camp"]
+        for view in views:
+            if view:
+                at.segmented_control(key="besoins_detail").set_value(view).run()
+            for where, value in shown_numbers(at):
+                checked += 1
+                suppressed += str(value).strip() == privacy.small_count_label(THRESHOLD)
+                if small(value):
+                    problems.append(f"{spec.path} {view} {where}: {value}")
     return problems, checked, suppressed
 
 

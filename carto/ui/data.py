@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from carto import base_setup, filters, privacy, schema, sync
+from carto import audit, base_setup, filters, privacy, schema, sync
 from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
@@ -38,8 +38,10 @@ from carto.analytics import (
     quality,
     zones,
 )
+from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
 from carto.dataset import Dataset, build_dataset, open_store
+from carto.export import names as export_names
 from carto.filters import Filters
 from carto.i18n import format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
@@ -511,13 +513,102 @@ def weekly_needs(v: View) -> pd.DataFrame:
     return privacy.protect_frame(_weekly_needs(v, v.key), v.policy)
 
 
+_FORECAST_COUNTS = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES), "need", "usual"]
+
+
 def needs_forecast(v: View, weeks: int) -> pd.DataFrame:
     """Next week's needs and deliveries per item: means of the last ``weeks`` complete
     weeks, computed on the unprotected weekly sums, then protected (a mean such as 1,8
     is a small count too)."""
     forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
-    counted = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES)]
-    return privacy.protect_frame(forecast, v.policy, counted)
+    return _protect_forecast(forecast, v.policy)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _grouped_forecast(
+    _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
+) -> pd.DataFrame:
+    by = needs.breakdown_labels(_v.passages, camp_places(_v.ds), breakdown)
+    return needs.needs_forecast(needs.weekly_needs(_v.passages, by=by), as_of, weeks)
+
+
+def _protect_forecast(forecast: pd.DataFrame, policy: privacy.Policy) -> pd.DataFrame:
+    """A forecast as ``policy`` lets it be seen: means and whole quantities protected;
+    the gap (a difference) hidden when small either way, and not shown at all (NaN,
+    ``gap_hidden``) when the need or the usual delivery is suppressed: it would give the
+    hidden one away."""
+    shown = privacy.protect_frame(forecast, policy, _FORECAST_COUNTS)
+    if policy.small_count_threshold <= 1:
+        return shown.assign(gap_suppressed=False, gap_hidden=False)
+    flags = [f"{c}{privacy.SUPPRESSED_SUFFIX}" for c in ("need", "usual")]
+    hidden = shown[flags].fillna(False).astype(bool).any(axis=1)
+    small = shown["gap"].map(lambda g: privacy.is_small(g, policy)).astype(bool) & ~hidden
+    return shown.assign(
+        gap=shown["gap"].mask(hidden | small),
+        gap_suppressed=small,
+        gap_hidden=hidden,
+    )
+
+
+@dataclass(frozen=True)
+class NeedsPlan:
+    """What to bring next week, per item (and per group), as the role may see it."""
+
+    week_start: pd.Timestamp  # the Monday of next week
+    week_end: pd.Timestamp  # its Sunday
+    breakdown: str  # one of ``needs.BREAKDOWNS``
+    rows: pd.DataFrame  # protected forecast rows (need, usual, gap, camps…)
+    labels: pd.DataFrame  # the same rows as shown: group, item, need, usual, gap, camps
+    gap_hidden: bool  # some gap is not shown, because the need or the usual is hidden
+
+
+def needs_plan(v: View, weeks: int, breakdown: str = "total") -> NeedsPlan:
+    """Next week's needs in whole units against the usual weekly deliveries, for the
+    whole view or per arrondissement or camp (``needs.BREAKDOWNS``); rows with nothing
+    needed nor usually delivered are left out of a breakdown."""
+    if breakdown == "total":
+        forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
+    else:
+        forecast = _grouped_forecast(v, v.key, breakdown, v.ds.today, weeks)
+        keep = forecast["need"].fillna(0).gt(0) | forecast["usual"].fillna(0).gt(0)
+        forecast = forecast[keep]
+    rows = _protect_forecast(forecast, v.policy).reset_index(drop=True)
+    monday = weeks_.monday(v.ds.today) + pd.Timedelta(days=7)
+    labels = pd.DataFrame(
+        {
+            "group": rows["group"] if "group" in rows.columns else "",
+            "item": rows["item"].map(lambda i: t(f"needs.item.{i}")),
+            "need": privacy.count_labels(rows, "need", v.policy),
+            "usual": privacy.count_labels(rows, "usual", v.policy),
+            "gap": _signed_labels(rows, v.policy),
+            "camps": privacy.count_labels(rows, "camps", v.policy),
+        }
+    ).astype("str")
+    return NeedsPlan(
+        week_start=monday,
+        week_end=monday + pd.Timedelta(days=6),
+        breakdown=breakdown,
+        rows=rows,
+        labels=labels,
+        gap_hidden=bool(rows["gap_hidden"].any()),
+    )
+
+
+def _signed_labels(rows: pd.DataFrame, policy: privacy.Policy) -> pd.Series:
+    """Gaps as shown: "+12", "−3", "0", "<5" when small, "—" when not shown."""
+    plain = privacy.count_labels(rows, "gap", policy)
+    return pd.Series(
+        [
+            ("+" + text if g > 0 else text.replace("-", "\u2212"))
+            if pd.notna(g) and not small
+            else text
+            for g, small, text in zip(
+                rows["gap"].tolist(), rows["gap_suppressed"].tolist(), plain.tolist(), strict=True
+            )
+        ],
+        index=rows.index,
+        dtype="str",
+    )
 
 
 @dataclass(frozen=True)
@@ -544,3 +635,29 @@ def coverage_of_period(v: View) -> Coverage:
         pairs=pairs,
         items_twice={str(key): privacy.count(n, v.policy) for key, n in twice.items()},
     )
+
+
+def now() -> dt.datetime:
+    """The current local time in the configured time zone."""
+    return dt.datetime.now(ZoneInfo(settings()["general.timezone"]))
+
+
+def record_packing_list(v: View, plan: NeedsPlan) -> None:
+    """Log the download of the packing list in the audit log, like any export."""
+    conf = settings()
+    user = auth.require_user(conf)
+    details = {
+        **export_names.audit_filters(v.filters, v.period),
+        "detail": plan.breakdown,
+        "semaine": f"{plan.week_start:%Y-%m-%d}",
+    }
+    audit.record_export(
+        auth.store(conf),
+        user.username,
+        dataset="liste_preparation",
+        fmt="html",
+        rows=len(plan.labels),
+        filters=details,
+        role=user.role,
+    )
+    st.toast(t("needs.recorded"), icon=":material/history:")
