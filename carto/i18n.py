@@ -125,13 +125,47 @@ FR: Mapping[str, str] = {
         "fois ne compte qu'une fois."
     ),
     "dash.vs_previous": "par rapport à la période précédente",
+    "dash.no_comparison.whole_history": (
+        "Tout l'historique est affiché : aucune période précédente à comparer."
+    ),
+    "dash.no_comparison.previous_empty": (
+        "Aucune comparaison : aucun passage sur la période précédente ({start} – {end})."
+    ),
+    "dash.no_comparison.partial": (
+        "Aucune comparaison : les données commencent le {first}, la période précédente "
+        "({start} – {end}) n'est couverte qu'en partie."
+    ),
     "dash.active_camps": "Campements actifs",
     "dash.passages": "Passages",
     "dash.services": "Services délivrés sur la période",
     "dash.evacuations": "Évacuations sur la période",
-    "dash.evac_sheltered": "Avec mise à l'abri",
-    "dash.evac_without": "Sans solution",
-    "dash.evac_people": "{people} personnes concernées, {sheltered} mises à l'abri",
+    "dash.evac.events": "Évacuations",
+    "dash.evac.people": "Personnes concernées",
+    "dash.evac.people_help": (
+        "Personnes présentes au campement lors de l'évacuation : le nombre donné par "
+        "le signalement, sinon le dernier comptage des jours précédents. Elles se "
+        "répartissent en mises à l'abri, sans solution et sans information."
+    ),
+    "dash.evac.sheltered": "dont mises à l'abri",
+    "dash.evac.sheltered_help": (
+        "Personnes à qui un hébergement a été proposé, selon le signalement."
+    ),
+    "dash.evac.without_solution": "dont sans solution",
+    "dash.evac.without_solution_help": (
+        "Personnes concernées moins personnes mises à l'abri, quand les deux sont connus."
+    ),
+    "dash.evac.unknown": "dont sans information",
+    "dash.evac.unknown_help": (
+        "Personnes concernées dont personne n'a signalé si elles ont été mises à l'abri."
+    ),
+    "dash.evac.by_shelter": "Évacuations selon la mise à l'abri : {parts}.",
+    "dash.evac.uncounted": (
+        "{n} évacuation(s) sans comptage des personnes (non comptées ci-dessus)."
+    ),
+    "dash.evac.parts_hidden": (
+        "Détail non affiché : l'une des parts compte moins de {n} personnes ou "
+        "évacuations, et les autres permettraient de la retrouver."
+    ),
     "dash.chart_title": "Population estimée par jour",
     "dash.weekly_passages": "Passages par semaine et par association",
     "dash.weekly_services": "Services délivrés par semaine et par association",
@@ -144,9 +178,11 @@ FR: Mapping[str, str] = {
     "dash.measure.people": "Personnes concernées par le besoin",
     "dash.measure.delivered": "Articles distribués",
     "dash.evac_over_time": "Évacuations par semaine : personnes mises à l'abri ou non",
-    "dash.evac_sheltered_people": "Mises à l'abri",
     "dash.no_evacuation": "Aucune évacuation signalée sur la période.",
-    "dash.evac_without_people": "Sans solution",
+    "dash.evac_chart_y": "Personnes concernées",
+    "dash.evac_chart.sheltered": "Mises à l'abri",
+    "dash.evac_chart.without_solution": "Sans solution",
+    "dash.evac_chart.unknown": "Sans information",
     "dash.chart_y": "Personnes",
     "dash.chart_x": "Jour",
     "dash.empty": "Aucun passage sur cette période.",
@@ -233,6 +269,10 @@ FR: Mapping[str, str] = {
     "history.col.status": "État",
     "history.col.how": "Lien",
     "chart.week": "Semaine du",
+    "chart.partial_note": "Barres hachurées et plus claires : semaine partielle — {weeks}.",
+    "chart.partial_week": "semaine du {week}, comptée du {first} au {last} seulement",
+    "chart.partial_week.running": "semaine du {week}, en cours (du {first} au {last})",
+    "chart.needs_y": "Personnes ou articles",
     "chart.passages": "Passages",
     "chart.items": "Articles",
     "chart.item": "Article",

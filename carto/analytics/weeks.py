@@ -66,23 +66,32 @@ def week_spans(start: pd.Timestamp | dt.date, end: pd.Timestamp | dt.date) -> pd
 
 
 def date_ticks(
-    start: pd.Timestamp | dt.date, end: pd.Timestamp | dt.date, weekly: bool
+    start: pd.Timestamp | dt.date,
+    end: pd.Timestamp | dt.date,
+    weekly: bool,
+    max_ticks: int = 8,
 ) -> dict[str, Any]:
     """Plotly axis settings for dates from ``start`` to ``end``: one tick per day or per
-    week (Mondays), or every few days or weeks when there are many, never finer, so
-    that a date is never written twice (plotly's own ticks can fall every few hours on
-    a short span and write the same day several times)."""
+    week (on Mondays, where weekly bars stand), or every few days or weeks so that there
+    are at most about ``max_ticks``, never finer, so that a date is never written twice
+    (plotly's own ticks can fall every few hours on a short span and write the same day
+    several times). The range is the whole span, so that every chart of a page shows
+    the same dates, with or without data at its ends."""
     first, last = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if weekly:
-        first = monday(first)
-        weeks = max(1, (monday(last) - first).days // 7 + 1)
-        step_days = 7 * max(1, math.ceil(weeks / 8))
+        first, last = monday(first), monday(last)
+        count = (last - first).days // 7 + 1
+        step_days = 7 * max(1, math.ceil(count / max_ticks))
+        lower, upper = first - pd.Timedelta(days=3.5), last + pd.Timedelta(days=3.5)
     else:
-        days = max(1, (last - first).days + 1)
-        step_days = max(1, math.ceil(days / 10))
+        count = (last - first).days + 1
+        step_days = max(1, math.ceil(count / max_ticks))
+        # a few hours on either side, so that the first and last dates keep their label
+        lower, upper = first - pd.Timedelta(hours=6), last + pd.Timedelta(hours=6)
     return {
         "tickmode": "linear",
         "tick0": first.strftime("%Y-%m-%d"),
         "dtick": step_days * DAY_MS,
         "tickformat": "%d/%m/%Y",
+        "range": [lower.strftime("%Y-%m-%d %H:%M"), upper.strftime("%Y-%m-%d %H:%M")],
     }

@@ -14,6 +14,7 @@ difference or delta in (0, threshold).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from carto.analytics.figures import Period
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import names as export_names
 from carto.filters import Filters
-from carto.i18n import format_int, t
+from carto.i18n import format_date, format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
 from carto.ui import auth, errors
 
@@ -290,28 +291,36 @@ def evacuation_events(v: View) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Evacuations:
-    """The evacuations of the view's period: events, a summary per kind, weekly sums."""
+    """The evacuations of the view's period: events, totals that add up, weekly sums."""
 
     events: pd.DataFrame
-    summary: pd.DataFrame  # per kind: events, people, sheltered, without_solution
-    weekly: pd.DataFrame  # per week: sheltered, without_solution
+    # events, people = sheltered + without_solution + unknown, uncounted events, events
+    # per shelter code (``shelter_<code>``), each as the role may see it
+    totals: dict[str, privacy.Count]
+    # True when a part of people (or of events by shelter) is hidden as a small count:
+    # the other parts are then not shown either (with the total they would give it away)
+    people_parts_hidden: bool
+    shelter_parts_hidden: bool
+    weekly: pd.DataFrame  # per week: people, sheltered, without_solution, unknown
+
+
+_EVACUATION_COUNTS = ["people", *figures.OUTCOME_PARTS]
 
 
 def evacuations(v: View) -> Evacuations:
     """The period's evacuations as the role may see them (every count protected)."""
     found = events.events_in(evacuation_events(v), v.period.start, v.period.end)
-    summary = figures.evacuation_summary(found)
-    week = pd.to_datetime(found["date"]).dt.to_period("W-SUN").dt.start_time
-    weekly = (
-        found.assign(week=week)
-        .groupby("week")[["sheltered", "without_solution"]]
-        .sum()
-        .reset_index()
-    )
+    raw = figures.evacuation_totals(found)
+    totals = {str(key): privacy.count(value, v.policy) for key, value in raw.items()}
+    people_parts = [totals[c] for c in figures.OUTCOME_PARTS]
+    shelter_parts = [totals[f"shelter_{c}"] for c in figures.SHELTER_CODES]
+    weekly = figures.weekly_evacuation_outcomes(found)
     return Evacuations(
         events=found,
-        summary=privacy.protect_frame(summary, v.policy),
-        weekly=privacy.protect_frame(weekly, v.policy),
+        totals=totals,
+        people_parts_hidden=any(c.suppressed for c in people_parts),
+        shelter_parts_hidden=any(c.suppressed for c in shelter_parts),
+        weekly=privacy.protect_frame(weekly, v.policy, _EVACUATION_COUNTS),
     )
 
 
@@ -418,6 +427,12 @@ class Activity:
     weekly_passages: pd.DataFrame
     weekly_items: pd.DataFrame
     needs_weekly: pd.DataFrame
+    # Why no change against the previous period is shown (``figures.comparison_gap``:
+    # every delta is then None), or None when it is.
+    no_comparison: str | None = None
+    # The weeks of the period (``weeks.week_spans``): which are cut by its start or end.
+    weeks: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    comparison_note: str = ""  # that reason in French, for the page ("" when compared)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -458,18 +473,38 @@ def activity(v: View) -> Activity:
     now, before = pop.loc[period.end], pop.loc[previous.end]
     series = pop.loc[period.start : period.end].reset_index(names="day")[["day", "people"]]
     policy = v.policy
+    first = v.ds.passages["day"].min() if len(v.ds.passages) else None
+    gap = figures.comparison_gap(period, v.filters.period == "tout", first, raw.passages_before)
+
+    def change(now: object, before: object) -> Trend:
+        found = trend(now, before, policy)
+        return found if gap is None else Trend(found.now, None)
+
     return Activity(
-        population=trend(now["people"], before["people"], policy),
-        camps=trend(now["camps"], before["camps"], policy),
-        passages=trend(raw.passages, raw.passages_before, policy),
+        population=change(now["people"], before["people"]),
+        camps=change(now["camps"], before["camps"]),
+        passages=change(raw.passages, raw.passages_before),
         services={
-            key: trend(raw.services[key], raw.services_before[key], policy)
-            for key in schema.DISTRIBUTIONS
+            key: change(raw.services[key], raw.services_before[key]) for key in schema.DISTRIBUTIONS
         },
         population_series=privacy.protect_frame(series, policy),
         weekly_passages=privacy.protect_frame(raw.weekly_passages, policy),
         weekly_items=privacy.protect_frame(raw.weekly_items, policy),
         needs_weekly=privacy.protect_frame(raw.needs_weekly, policy),
+        no_comparison=gap,
+        comparison_note=_comparison_note(gap, previous, first),
+        weeks=weeks_.week_spans(period.start, period.end),
+    )
+
+
+def _comparison_note(gap: str | None, previous: Period, first: pd.Timestamp | None) -> str:
+    if gap is None:
+        return ""
+    return t(
+        f"dash.no_comparison.{gap}",
+        start=format_date(previous.start),
+        end=format_date(previous.end),
+        first=format_date(first) if first is not None and pd.notna(first) else "—",
     )
 
 
