@@ -246,6 +246,17 @@ FR: Mapping[str, str] = {
     "history.summary": (
         "{passages} passages du {first} au {last} · dernier comptage : {people} personnes"
     ),
+    "history.whole_life": "Toute la vie du campement",
+    "history.whole_life_help": (
+        "Désactivé : l'historique suit la période choisie dans les filtres. Activé : "
+        "tous les passages du campement, du premier au dernier."
+    ),
+    "history.span.period": "Période choisie dans les filtres : du {start} au {end}.",
+    "history.span.whole_life": "Toute la vie du campement : du {start} au {end}.",
+    "history.no_passage_in_period": (
+        "Aucun passage de ce campement du {start} au {end}. Activez « Toute la vie du "
+        "campement » pour voir tout son historique."
+    ),
     "history.people_chart": "Personnes comptées à chaque passage",
     "history.weekly_chart": "Passages par semaine et par association",
     "history.services_chart": "Services délivrés par semaine",

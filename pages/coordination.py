@@ -7,7 +7,7 @@ import streamlit as st
 from carto import packing_list, privacy
 from carto.analytics import alerts, coverage, needs
 from carto.i18n import format_date, format_number, t
-from carto.ui import data, layout
+from carto.ui import auth, data, layout
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
@@ -115,6 +115,7 @@ breakdown = st.segmented_control(
     default="total",
     format_func=lambda b: t(f"needs.breakdown.{b}"),
     key="besoins_detail",
+    bind="query-params",
 )
 plan = data.needs_plan(v, weeks, breakdown or "total")
 st.markdown(
@@ -159,7 +160,7 @@ st.download_button(
     data=packing,
     file_name=packing_list.packing_list_file_name(plan.week_start),
     mime="text/html",
-    on_click=data.record_packing_list,
+    on_click=auth.guarded(conf)(data.record_packing_list),
     args=(v, plan),
     icon=":material/print:",
     key="packing_download",

@@ -31,7 +31,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from carto import privacy, schema
-from carto.analytics import camps, figures, needs, places
+from carto.analytics import camps, figures, needs, places, weeks
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
 from carto.i18n import t
@@ -152,7 +152,7 @@ def test_derived_aggregates_of_a_partner_are_protected(
     states = camps.camp_states(one, ds.sites, as_of, 30)
     period = figures.Period.last_days(TODAY, 90)
     rows = figures.in_period(one, period)
-    week = rows["day"].dt.to_period("W-SUN").dt.start_time
+    week = weeks.week_start(rows["day"])
     derived = {
         "camps_per_zone": pd.DataFrame({"camps": [len(states)]}),
         "needs_weekly": needs.weekly_needs(one),

@@ -32,6 +32,7 @@ from carto.analytics import (
     datasets,
     events,
     figures,
+    history,
     hotspots,
     needs,
     places,
@@ -442,7 +443,7 @@ def _activity(
     period = Period(start, end)
     previous = period.previous()
     rows = figures.in_period(_v.passages, period)
-    weekly = rows.assign(week=rows["day"].dt.to_period("W-SUN").dt.start_time)
+    weekly = rows.assign(week=weeks_.week_start(rows["day"]))
     given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
     return _Activity(
         passages=len(rows),
@@ -677,10 +678,10 @@ def now() -> dt.datetime:
     return dt.datetime.now(ZoneInfo(settings()["general.timezone"]))
 
 
-def record_packing_list(v: View, plan: NeedsPlan) -> None:
-    """Log the download of the packing list in the audit log, like any export."""
+def record_packing_list(user: auth.User, v: View, plan: NeedsPlan) -> None:
+    """Log the download of the packing list in the audit log, like any export (a page
+    calls it through ``auth.guarded``, which passes the signed-in ``user``)."""
     conf = settings()
-    user = auth.require_user(conf)
     details = {
         **export_names.audit_filters(v.filters, v.period),
         "detail": plan.breakdown,
@@ -696,3 +697,26 @@ def record_packing_list(v: View, plan: NeedsPlan) -> None:
         role=user.role,
     )
     st.toast(t("needs.recorded"), icon=":material/history:")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _camp_history(
+    _v: View,
+    key: tuple[object, ...],
+    camp_id: str,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> history.CampHistory:
+    return history.camp_history(_v.passages, camp_id, start, end)
+
+
+def camp_history(v: View, camp_id: str, whole_life: bool) -> history.CampHistory:
+    """A camp's history over the view's period, or over its whole life (first to last
+    passage); weekly counts protected under the role's policy."""
+    start, end = (None, None) if whole_life else (v.period.start, v.period.end)
+    found = _camp_history(v, v.key, camp_id, start, end)
+    return dataclasses.replace(
+        found,
+        weekly_passages=privacy.protect_frame(found.weekly_passages, v.policy),
+        weekly_items=privacy.protect_frame(found.weekly_items, v.policy),
+    )
