@@ -143,11 +143,11 @@ if not rows.empty:
             {
                 t("history.col.date"): listing["date"].dt.strftime("%d/%m/%Y %H:%M"),
                 t("history.col.association"): listing["association"],
-                t("history.col.team"): listing["team"],
-                t("history.col.people"): listing["people"],
+                t("history.col.team"): listing["team"].fillna(""),
+                t("history.col.people"): listing["people"].map(format_int),
                 t("history.col.needs"): listing["needs"].map(", ".join),
                 t("history.col.given"): listing.apply(_given, axis=1),
-                t("history.col.comment"): listing["comment"],
+                t("history.col.comment"): listing["comment"].fillna(""),
             }
         ),
         hide_index=True,

@@ -122,3 +122,11 @@ def test_history_follows_the_period_or_shows_the_whole_life(app_config: Path) ->
     assert len(whole) > len(listing) and all_days.min() < start
     assert any(c.value.startswith(t("history.whole_life")) for c in at.caption)
     assert re.match(rf"{len(whole)} passages du ", at.markdown[-1].value)
+
+
+def test_history_listing_shows_no_none_or_nan(app_config: Path) -> None:
+    at = run_page("pages/historique.py")
+    at.toggle(key="vie_entiere").set_value(True).run()
+    listing = at.dataframe[-1].value
+    cells = {str(v) for col in listing.columns for v in listing[col].tolist()}
+    assert not cells & {"None", "nan", "NaN", "<NA>", "NaT"}, cells & {"None", "nan", "<NA>"}
