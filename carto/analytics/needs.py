@@ -18,7 +18,7 @@ the same weeks, rounded), and ``gap`` is ``need`` minus ``usual`` (positive: mor
 usual to bring).
 
 The same figures can be broken down by camp or by arrondissement (``weekly_needs(...,
-by=column)``): each row then belongs to a ``group``.
+by=breakdown_labels(...))``): each row then belongs to a ``group``.
 """
 
 from __future__ import annotations
@@ -56,8 +56,6 @@ FORECAST_COLUMNS = [
     "usual",
     "gap",
 ]
-# What to bring, in whole units (counts: protected for partners like the measures).
-PLAN_MEASURES = ("need", "usual", "gap")
 # Ways to break the forecast down: none, per arrondissement, per camp.
 BREAKDOWNS = ("total", "arrondissement", "camp")
 
