@@ -129,13 +129,47 @@ FR: Mapping[str, str] = {
         "fois ne compte qu'une fois."
     ),
     "dash.vs_previous": "par rapport à la période précédente",
+    "dash.no_comparison.whole_history": (
+        "Tout l'historique est affiché : aucune période précédente à comparer."
+    ),
+    "dash.no_comparison.previous_empty": (
+        "Aucune comparaison : aucun passage sur la période précédente ({start} – {end})."
+    ),
+    "dash.no_comparison.partial": (
+        "Aucune comparaison : les données commencent le {first}, la période précédente "
+        "({start} – {end}) n'est couverte qu'en partie."
+    ),
     "dash.active_camps": "Campements actifs",
     "dash.passages": "Passages",
     "dash.services": "Services délivrés sur la période",
     "dash.evacuations": "Évacuations sur la période",
-    "dash.evac_sheltered": "Avec mise à l'abri",
-    "dash.evac_without": "Sans solution",
-    "dash.evac_people": "{people} personnes concernées, {sheltered} mises à l'abri",
+    "dash.evac.events": "Évacuations",
+    "dash.evac.people": "Personnes concernées",
+    "dash.evac.people_help": (
+        "Personnes présentes au campement lors de l'évacuation : le nombre donné par "
+        "le signalement, sinon le dernier comptage des jours précédents. Elles se "
+        "répartissent en mises à l'abri, sans solution et sans information."
+    ),
+    "dash.evac.sheltered": "dont mises à l'abri",
+    "dash.evac.sheltered_help": (
+        "Personnes à qui un hébergement a été proposé, selon le signalement."
+    ),
+    "dash.evac.without_solution": "dont sans solution",
+    "dash.evac.without_solution_help": (
+        "Personnes concernées moins personnes mises à l'abri, quand les deux sont connus."
+    ),
+    "dash.evac.unknown": "dont sans information",
+    "dash.evac.unknown_help": (
+        "Personnes concernées dont personne n'a signalé si elles ont été mises à l'abri."
+    ),
+    "dash.evac.by_shelter": "Évacuations selon la mise à l'abri : {parts}.",
+    "dash.evac.uncounted": (
+        "{n} évacuation(s) sans comptage des personnes (non comptées ci-dessus)."
+    ),
+    "dash.evac.parts_hidden": (
+        "Détail non affiché : l'une des parts compte moins de {n} personnes ou "
+        "évacuations, et les autres permettraient de la retrouver."
+    ),
     "dash.chart_title": "Population estimée par jour",
     "dash.weekly_passages": "Passages par semaine et par association",
     "dash.weekly_services": "Services délivrés par semaine et par association",
@@ -148,9 +182,11 @@ FR: Mapping[str, str] = {
     "dash.measure.people": "Personnes concernées par le besoin",
     "dash.measure.delivered": "Articles distribués",
     "dash.evac_over_time": "Évacuations par semaine : personnes mises à l'abri ou non",
-    "dash.evac_sheltered_people": "Mises à l'abri",
     "dash.no_evacuation": "Aucune évacuation signalée sur la période.",
-    "dash.evac_without_people": "Sans solution",
+    "dash.evac_chart_y": "Personnes concernées",
+    "dash.evac_chart.sheltered": "Mises à l'abri",
+    "dash.evac_chart.without_solution": "Sans solution",
+    "dash.evac_chart.unknown": "Sans information",
     "dash.chart_y": "Personnes",
     "dash.chart_x": "Jour",
     "dash.empty": "Aucun passage sur cette période.",
@@ -221,6 +257,17 @@ FR: Mapping[str, str] = {
     "history.summary": (
         "{passages} passages du {first} au {last} · dernier comptage : {people} personnes"
     ),
+    "history.whole_life": "Toute la vie du campement",
+    "history.whole_life_help": (
+        "Désactivé : l'historique suit la période choisie dans les filtres. Activé : "
+        "tous les passages du campement, du premier au dernier."
+    ),
+    "history.span.period": "Période choisie dans les filtres : du {start} au {end}.",
+    "history.span.whole_life": "Toute la vie du campement : du {start} au {end}.",
+    "history.no_passage_in_period": (
+        "Aucun passage de ce campement du {start} au {end}. Activez « Toute la vie du "
+        "campement » pour voir tout son historique."
+    ),
     "history.people_chart": "Personnes comptées à chaque passage",
     "history.weekly_chart": "Passages par semaine et par association",
     "history.services_chart": "Services délivrés par semaine",
@@ -244,6 +291,10 @@ FR: Mapping[str, str] = {
     "history.col.status": "État",
     "history.col.how": "Lien",
     "chart.week": "Semaine du",
+    "chart.partial_note": "Barres hachurées et plus claires : semaine partielle — {weeks}.",
+    "chart.partial_week": "semaine du {week}, comptée du {first} au {last} seulement",
+    "chart.partial_week.running": "semaine du {week}, en cours (du {first} au {last})",
+    "chart.needs_y": "Personnes ou articles",
     "chart.passages": "Passages",
     "chart.items": "Articles",
     "chart.item": "Article",
@@ -479,6 +530,41 @@ FR: Mapping[str, str] = {
     "needs.people": "Personnes concernées",
     "needs.delivered": "Distribués",
     "needs.forecast": "Prévision pour la semaine prochaine",
+    "needs.plan_title": "Que faut-il apporter la semaine du {start} au {end} ?",
+    "needs.plan_caption": (
+        "À apporter : personnes concernées prévues, une unité par personne, arrondi à "
+        "l'unité supérieure. Livré d'habitude : moyenne des articles distribués par "
+        "semaine sur les mêmes semaines. Écart : à apporter moins livré d'habitude "
+        "(positif : il faut en apporter plus que d'habitude)."
+    ),
+    "needs.breakdown": "Détail",
+    "needs.breakdown.total": "Ensemble",
+    "needs.breakdown.arrondissement": "Par arrondissement ou commune",
+    "needs.breakdown.camp": "Par campement",
+    "needs.group.unknown_zone": "Lieu inconnu",
+    "needs.col.group.arrondissement": "Arrondissement ou commune",
+    "needs.col.group.camp": "Campement",
+    "needs.col.people": "Personnes concernées (prévision, par semaine)",
+    "needs.col.need": "À apporter (unités)",
+    "needs.col.usual": "Livré d'habitude (unités par semaine)",
+    "needs.col.gap": "Écart (unités)",
+    "needs.col.camps": "Campements concernés (prévision)",
+    "needs.plan_empty": "Aucun besoin prévu pour la semaine prochaine.",
+    "needs.gap_hidden": (
+        "Écart non affiché quand l'un des deux chiffres est masqué (moins de {n}) : il "
+        "permettrait de le retrouver."
+    ),
+    "needs.download": "Télécharger la liste de préparation (à imprimer)",
+    "packing.title": "Liste de préparation",
+    "packing.week": "Semaine du {start} au {end}",
+    "packing.edited": "Éditée le {when}. Prévision : {method}",
+    "packing.col.item": "Article",
+    "packing.col.need": "À apporter (unités)",
+    "packing.col.usual": "Livré d'habitude (unités par semaine)",
+    "packing.col.done": "Préparé",
+    "packing.print": "Imprimer",
+    "packing.empty": "Aucun besoin prévu.",
+    "packing.file": "liste_preparation_{start}.html",
     "needs.forecast_method": (
         "Prévision : moyenne des {weeks} dernières semaines complètes (la semaine en cours, "
         "incomplète, n'est pas prise en compte). Elle suppose que la semaine prochaine "
@@ -1006,9 +1092,21 @@ def format_age(seconds: float) -> str:
     return t("age.days", n=minutes // (24 * 60))
 
 
+def format_number(value: float | None, decimals: int = 1, trim: bool = False) -> str:
+    """A number with a decimal comma and a narrow no-break space between thousands, as
+    in French ("1 062,5"); ``trim`` drops a zero fraction ("4" rather than "4,0"); "—"
+    when unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"{value:,.{max(decimals, 0)}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
 def format_decimal(value: float, digits: int = 1) -> str:
     """A number with a decimal comma, as in French: 1.41 → "1,4"."""
-    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return format_number(value, digits)
 
 
 def format_int(value: float | None) -> str:

@@ -31,7 +31,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from carto import privacy, schema
-from carto.analytics import camps, figures, needs, places
+from carto.analytics import camps, figures, needs, places, weeks
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
 from carto.i18n import t
@@ -52,6 +52,10 @@ COUNT_HEADERS = {
     t("needs.people"),
     t("needs.delivered"),
     t("needs.camps"),
+    t("needs.col.need"),
+    t("needs.col.usual"),
+    t("needs.col.gap"),
+    t("needs.col.camps"),
     t("hotspot.col.zone_camps"),
     *privacy.AGGREGATE_COUNT_COLUMNS,
 }
@@ -148,7 +152,7 @@ def test_derived_aggregates_of_a_partner_are_protected(
     states = camps.camp_states(one, ds.sites, as_of, 30)
     period = figures.Period.last_days(TODAY, 90)
     rows = figures.in_period(one, period)
-    week = rows["day"].dt.to_period("W-SUN").dt.start_time
+    week = weeks.week_start(rows["day"])
     derived = {
         "camps_per_zone": pd.DataFrame({"camps": [len(states)]}),
         "needs_weekly": needs.weekly_needs(one),
@@ -270,11 +274,17 @@ def walk_partner_pages(at: AppTest) -> tuple[list[str], int, int]:
             at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
         if spec.path == "pages/export.py":
             at.multiselect(key="export_datasets").set_value(list(X.AGGREGATED)).run()
-        for where, value in shown_numbers(at):
-            checked += 1
-            suppressed += str(value).strip() == privacy.small_count_label(THRESHOLD)
-            if small(value):
-                problems.append(f"{spec.path} {where}: {value}")
+        views = [""]
+        if spec.path == "pages/coordination.py":  # the needs plan per zone and per camp
+            views += ["arrondissement", "camp"]
+        for view in views:
+            if view:
+                at.segmented_control(key="besoins_detail").set_value(view).run()
+            for where, value in shown_numbers(at):
+                checked += 1
+                suppressed += str(value).strip() == privacy.small_count_label(THRESHOLD)
+                if small(value):
+                    problems.append(f"{spec.path} {view} {where}: {value}")
     return problems, checked, suppressed
 
 
