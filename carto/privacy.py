@@ -1,4 +1,4 @@
-"""Privacy by role, applied to the data before any page or export sees it (DESIGN §5).
+"""Privacy by role, applied to the data before pages or exports see it (docs/architecture.md §5).
 
 ``for_role(dataset, role, settings)`` returns the dataset a role may see:
 
@@ -113,7 +113,7 @@ class Policy:
 
 
 FULL = Policy()
-# Exports by role (DESIGN §5): admin and coordinateur everything, benevole nothing,
+# Exports by role (docs/architecture.md §5): admin and coordinateur everything, benevole nothing,
 # partenaire only aggregated datasets (through its policy: zone positions, "<5").
 AGGREGATED_DATASETS = frozenset({"zones", "population"})
 

@@ -6,7 +6,7 @@ For each item (tents, blankets, meals, hygiene kits) and week (Monday to Sunday)
 - ``reports``: passages reporting the need (``Besoins``);
 - ``camps``: distinct camps where it was reported;
 - ``people``: people concerned, i.e. for each of those camps the latest count among the
-  passages reporting the need that week, summed (never the sum of passages, DESIGN §4);
+  passages reporting the need that week, summed (not the passages' sum: docs/architecture.md §4);
 - ``delivered``: items given out that week (every distribution counts).
 
 Forecast for next week: for each measure, the mean of the last ``weeks`` complete weeks

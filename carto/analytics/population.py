@@ -1,4 +1,4 @@
-"""Estimated population (DESIGN §4) and the naive figure it replaces.
+"""Estimated population (docs/architecture.md §4) and the naive figure it replaces.
 
 On a day, each camp active that day contributes its latest count within the recency
 window; a camp closed by a passage (Vide, Évacué, Démantelé) still counts on that day

@@ -5,7 +5,7 @@ read-only copy per version, instead of a pickled copy per rerun (copy-on-write k
 pages from changing it by accident). Derived frames are cached on that version too,
 never on a DataFrame argument (Streamlit would only hash a sample of a large frame).
 
-Privacy (DESIGN §5): the dataset is the role's (``privacy.apply``), and every result a
+Privacy (docs/architecture.md §5): the dataset is the role's (``privacy.apply``); every result a
 page shows is protected here too, outside the caches: frames through
 ``privacy.protect_frame``, single figures as ``privacy.Count`` and changes between
 periods through ``privacy.delta``, so that a partner never sees a derived count, mean,
@@ -89,7 +89,7 @@ def policy() -> privacy.Policy:
 
 
 def dataset() -> Dataset:
-    """The current dataset as the signed-in person's role may see it (DESIGN §5: privacy
+    """The current dataset as the signed-in person's role sees it (docs/architecture.md §5: privacy
     applied here, so every page and every derived frame sees only that; its
     ``cache_key`` tells the views apart), rebuilt only when the snapshot version
     changes. Stops with a notice when nobody is signed in."""
