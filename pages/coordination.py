@@ -7,11 +7,10 @@ import streamlit as st
 from carto import privacy
 from carto.analytics import alerts, coverage, needs
 from carto.i18n import t
-from carto.ui import data, layout
+from carto.ui import data, filters, layout
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
-gap = int(conf["analysis.coverage_gap_days"])
 hours = int(conf["analysis.alert_hours"])
 names = data.camp_places(v.ds)["name"]
 
@@ -41,6 +40,7 @@ else:
     )
 
 st.subheader(t("coord.gaps"))
+gap = filters.gap_days(int(conf["analysis.coverage_gap_days"]))
 states = data.camp_states(v, v.ds.today)
 gaps = coverage.coverage_gaps(states, gap)
 if gaps.empty:
