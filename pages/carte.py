@@ -16,8 +16,9 @@ first = v.passages["day"].min().date() if len(v.passages) else v.ds.today
 publics = v.filters.publics
 
 day = v.ds.today
+when, threshold = st.columns([3, 2], gap="medium", vertical_alignment="bottom")
 if first < v.ds.today:
-    day = st.slider(
+    day = when.slider(
         t("map.state_on"),
         min_value=first,
         max_value=v.ds.today,
@@ -26,7 +27,8 @@ if first < v.ds.today:
         format="DD/MM/YYYY",
         key="etat_au",
     )
-gap = filters.gap_days(int(conf["analysis.coverage_gap_days"]))
+with threshold:
+    gap = filters.gap_days(int(conf["analysis.coverage_gap_days"]))
 layer_names = {
     "camps": t("map.layer.camps"),
     "zones": t("map.layer.zones"),

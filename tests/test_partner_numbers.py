@@ -18,8 +18,8 @@ shows right below them, which the partner sees anyway).
 from __future__ import annotations
 
 import base64
-import html
 import dataclasses
+import html
 import json
 import re
 from collections.abc import Iterator
