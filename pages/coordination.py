@@ -11,6 +11,7 @@ from carto.ui import data, filters, layout
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
+gap = int(conf["analysis.coverage_gap_days"])
 hours = int(conf["analysis.alert_hours"])
 names = data.camp_places(v.ds)["name"]
 
@@ -40,7 +41,7 @@ else:
     )
 
 st.subheader(t("coord.gaps"))
-gap = filters.gap_days(int(conf["analysis.coverage_gap_days"]))
+gap = filters.gap_days(gap)  # chosen here or on the map (default: the configured one)
 states = data.camp_states(v, v.ds.today)
 gaps = coverage.coverage_gaps(states, gap)
 if gaps.empty:

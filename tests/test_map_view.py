@@ -98,9 +98,7 @@ def test_a_name_that_looks_like_a_template_field_stays_text() -> None:
 def test_every_pickable_layer_carries_the_tooltip_fields() -> None:
     """A field missing from a picked object shows as "{title}" in the tooltip."""
     points = camp_points(states_frame(), gap_days=3)
-    zones = zone_cells(
-        pd.DataFrame({"zone": ["871fb4662ffffff"], "people": [12.0], "camps": [2]})
-    )
+    zones = zone_cells(pd.DataFrame({"zone": ["871fb4662ffffff"], "people": [12.0], "camps": [2]}))
     evacuations = evacuation_points(
         pd.DataFrame(
             {
