@@ -306,3 +306,14 @@ def test_the_list_shows_hostile_names_as_text(app_config: Path) -> None:
     at = run_page("pages/carte.py")
     (table,) = at.table
     assert set(table.value[LIST_CAMP]) == {escape_markdown(HOSTILE)}
+
+
+def test_a_partner_lists_the_names_its_data_gives_it(app_config: Path) -> None:
+    """Privacy is applied in the data layer: the partner's list holds no camp name the
+    staff see (site names and place descriptions are withheld from partners)."""
+    staff = set(camp_table(run_page("pages/carte.py"))[LIST_CAMP])
+    at = run_page("pages/carte.py", role="partenaire")
+    partner = camp_table(at)
+    assert len(partner) == metric_int(at, t("map.metric.camps")) > 0
+    assert not staff & set(partner[LIST_CAMP])
+    assert sorted(partner[LIST_CAMP]) == sorted(p["title"] for p in map_points(at))
