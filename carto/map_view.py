@@ -110,9 +110,9 @@ def legend(gap_days: int) -> list[tuple[RGBA, str]]:
     return [(b.colour, b.label) for b in visit_buckets(gap_days)]
 
 
-def days_label(days: object) -> str:
+def days_label(days: float) -> str:
     """Days since a visit in words: "aujourd'hui", "il y a 1 jour", "il y a 5 jours"."""
-    n = int(days)  # type: ignore[call-overload]
+    n = int(days)
     if n <= 0:
         return t("map.days.0")
     return t("map.days.1") if n == 1 else t("map.days.n", n=n)
