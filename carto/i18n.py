@@ -88,16 +88,31 @@ FR: Mapping[str, str] = {
     # map page
     "map.title": "Carte des campements",
     "map.caption": (
-        "Un point par campement actif, à son dernier état connu. Taille : personnes "
-        "comptées au dernier passage. Couleur : jours depuis le dernier passage."
+        "Un point par campement actif, à son dernier état connu. Couleur : jours depuis "
+        "le dernier passage."
     ),
+    "map.size_by": "Taille des points : {what} au dernier comptage.",
+    "map.count.people": "personnes",
+    "map.count.familles": "familles",
+    "map.count.mna": "mineurs non accompagnés",
+    "map.count.femmes": "femmes seules",
     "map.metric.camps": "Campements actifs",
     "map.metric.people": "Personnes estimées",
+    "map.metric.public": "{public} (estimation)",
     "map.metric.not_visited": "Sans passage depuis plus de {days} jours",
-    "map.legend.0": "Passage aujourd'hui ou hier",
-    "map.legend.1": "Il y a 2 à {gap} jours",
-    "map.legend.2": "Il y a {gap_plus} à 7 jours",
-    "map.legend.3": "Plus de 7 jours",
+    "map.gap.label": "Campements sans passage depuis plus de",
+    "map.gap.option": "{days} jours",
+    "map.legend.fresh": "Passage aujourd'hui ou hier",
+    "map.legend.days": "Il y a {days} jours",
+    "map.legend.range": "Il y a {low} à {high} jours",
+    "map.legend.over": "Plus de {days} jours",
+    "map.legend.ring": "Cerclé de rouge : sans passage depuis plus de {days} jours",
+    "map.legend.no_gap": "Aucun campement sans passage depuis plus de {days} jours.",
+    "map.legend.zones": (
+        "Densité par zone (hexagone d'environ {side} de côté) : de 0 à {high} {what} par zone"
+    ),
+    "map.legend.evacuations": "Évacuations du {start} au {end}",
+    "map.legend.no_evacuation": "Aucune évacuation sur cette période (du {start} au {end}).",
     "map.closed_hidden": (
         "{n} campements fermés (évacués, vides ou démantelés) ne sont pas affichés."
     ),
@@ -108,18 +123,28 @@ FR: Mapping[str, str] = {
     "map.layer.zones": "Densité par zone",
     "map.layer.gaps": "Sans passage depuis plus de {days} jours",
     "map.layer.evacuations": "Évacuations",
-    "map.zone.people": "{people} personnes dans la zone",
+    "map.zone.people": "{people} {what} dans la zone",
     "map.zone.camps": "{camps} campement(s)",
     "map.evacuation": "Évacuation le {date} : {people} personnes",
     "map.select_hint": "Touchez un campement pour voir son résumé.",
     "map.selected": "Campement sélectionné",
     "map.history_link": "Voir l'historique de ce campement",
+    "map.days.0": "aujourd'hui",
+    "map.days.1": "il y a 1 jour",
+    "map.days.n": "il y a {n} jours",
+    "map.list.title": "Campements de la carte",
+    "map.list.caption": "Les campements sans passage depuis le plus longtemps en premier.",
+    "map.list.camp": "Campement",
+    "map.list.last": "Dernier passage",
+    "map.list.people": "Personnes",
+    "map.list.alerts": "Alertes",
+    "map.list.to_cover": "À couvrir",
     "map.tooltip.last_visit": "Dernier passage",
     "map.tooltip.people": "Personnes",
     "map.tooltip.minors": "Mineurs non accompagnés",
     "map.tooltip.families": "Familles",
+    "map.tooltip.women": "Femmes seules",
     "map.tooltip.by": "Par",
-    "map.tooltip.days_ago": "il y a {days} j",
     # dashboard page
     "dash.title": "Tableau de bord",
     "dash.population": "Population estimée",

@@ -7,7 +7,7 @@ import streamlit as st
 from carto import packing_list, privacy
 from carto.analytics import alerts, coverage, needs
 from carto.i18n import format_date, format_number, t
-from carto.ui import auth, data, downloads, layout, navigation
+from carto.ui import auth, data, downloads, filters, layout, navigation
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
@@ -42,6 +42,7 @@ else:
     )
 
 st.subheader(t("coord.gaps"))
+gap = filters.gap_days(gap)  # chosen here or on the map (default: the configured one)
 states = data.camp_states(v, v.ds.today)
 gaps = coverage.coverage_gaps(states, gap)
 if gaps.empty:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from carto import privacy, schema
 from carto.analytics import camps, figures, needs, places, weeks
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
+from carto.filters import PUBLICS
 from carto.i18n import t
 from carto.map_view import camp_points
 from carto.settings import Settings, load_settings
@@ -57,17 +59,24 @@ COUNT_HEADERS = {
     t("needs.col.gap"),
     t("needs.col.camps"),
     t("hotspot.col.zone_camps"),
+    t("map.list.people"),
+    *(t(f"filter.public.{p}") for p in PUBLICS),
     *privacy.AGGREGATE_COUNT_COLUMNS,
 }
 ROW_COUNT_LABEL = re.compile(re.escape(t("export.rows", dataset="XX")).replace("XX", ".*"))
 TOOLTIP_COUNTS = [
-    re.compile(rf"{re.escape(t(key))} : ([^<]+)")
-    for key in ("map.tooltip.people", "map.tooltip.minors", "map.tooltip.families")
+    re.compile(rf"{re.escape(t(key))} : ([^<\n]+)")
+    for key in (
+        "map.tooltip.people",
+        "map.tooltip.minors",
+        "map.tooltip.families",
+        "map.tooltip.women",
+    )
 ] + [
-    re.compile(re.escape(t(key, **{name: "@@"})).replace("@@", "([^<]+?)"))
-    for key, name in (
-        ("map.zone.people", "people"),
-        ("map.zone.camps", "camps"),
+    re.compile(re.escape(t(key, **{name: "@@"}, **other)).replace("@@", "([^<\n]+?)"))
+    for key, name, other in (
+        ("map.zone.people", "people", {"what": t("map.count.people")}),
+        ("map.zone.camps", "camps", {}),
     )
 ]
 
@@ -192,7 +201,7 @@ def test_a_small_latest_count_shows_as_small_not_as_an_older_count(
     row = states.set_index("camp_id").loc[camp]
     assert np.isnan(row["people"]) and row[flag]
     points = camp_points(states.assign(active=True), 3, partner_policy).set_index("camp_id")
-    assert f"{t('map.tooltip.people')} : <5" in points.loc[camp, "tooltip_html"]
+    assert f"{t('map.tooltip.people')} : <5" in points.loc[camp, "details"].split("\n")
 
 
 # -------------------------------------------------------------- the pages
@@ -237,9 +246,9 @@ def tooltip_values(at: AppTest) -> Iterator[tuple[str, str]]:
         spec = json.loads(chart.proto.json)
         for layer in spec.get("layers", []):
             for row in layer.get("data", []) if isinstance(layer.get("data"), list) else []:
-                html = str(row.get("tooltip_html", ""))
+                text = f"{row.get('title', '')}\n{row.get('details', '')}"
                 for pattern in TOOLTIP_COUNTS:
-                    for found in pattern.findall(html):
+                    for found in pattern.findall(text):
                         yield f"tooltip {layer.get('id')}", found
 
 
@@ -257,6 +266,12 @@ def shown_numbers(at: AppTest) -> Iterator[tuple[str, Any]]:
             if str(col) in COUNT_HEADERS:
                 for value in frame[col].tolist():
                     yield f"table {col}", value
+    for static in at.table:  # cells are markdown, escaped (carto.text.escape_markdown)
+        frame = static.value
+        for col in frame.columns:
+            if str(col) in COUNT_HEADERS:
+                for value in frame[col].tolist():
+                    yield f"table {col}", html.unescape(str(value).replace("\\", ""))
     yield from plotly_values(at)
     yield from tooltip_values(at)
 
@@ -288,7 +303,7 @@ def walk_partner_pages(at: AppTest) -> tuple[list[str], int, int]:
     return problems, checked, suppressed
 
 
-@pytest.mark.parametrize("narrow", ["aucun filtre", "arrondissement", "association"])
+@pytest.mark.parametrize("narrow", ["aucun filtre", "arrondissement", "association", "public"])
 def test_a_partner_sees_no_count_under_the_threshold_on_any_page(
     app_config: Path, narrow: str
 ) -> None:
@@ -300,8 +315,10 @@ def test_a_partner_sees_no_count_under_the_threshold_on_any_page(
         smallest = ds.passages["association"].value_counts().index[-1]
         assert smallest in schema.ASSOCIATIONS
         at.sidebar.multiselect(key="assoc").set_value([smallest]).run()
+    if narrow == "public":  # the map counts and sizes by the minors: small counts
+        at.sidebar.pills(key="public").set_value(["mna"]).run()
     problems, checked, suppressed = walk_partner_pages(at)
     assert not problems, problems
     assert checked > 100  # the walk really read figures
-    if narrow == "arrondissement":
+    if narrow in ("arrondissement", "public"):
         assert suppressed > 0  # and some were small enough to be shown "<5"

@@ -179,25 +179,61 @@ class MapFigures:
     people: privacy.Count
     not_visited: privacy.Count
     closed: privacy.Count
+    # the estimate of each public the filters chose (code, figure), in filter order
+    publics: tuple[tuple[str, privacy.Count], ...] = ()
+
+    @property
+    def counted(self) -> list[tuple[str, privacy.Count]]:
+        """(French label, figure) of who the map counts: the estimated people, or the
+        estimate of each public the filters chose."""
+        if self.publics:
+            return [
+                (t("map.metric.public", public=t(f"filter.public.{p}")), n) for p, n in self.publics
+            ]
+        return [(t("map.metric.people"), self.people)]
 
 
 def map_figures(v: View, day: dt.date, gap_days: int) -> MapFigures:
-    """Active camps, estimated people, camps not visited for ``gap_days`` days and
-    closed camps on ``day``, as the role may see them."""
+    """Active camps, estimated people (and, for each public the filters chose, its
+    estimated count), camps not visited for ``gap_days`` days and closed camps on
+    ``day``, as the role may see them."""
     states = camp_states(v, day)
     active = states[states["active"]]
     people = estimated_population(v, day, day)["people"].iloc[-1]
+    chosen = [p for p in filters.PUBLICS if p in v.filters.publics]
     return MapFigures(
         camps=privacy.count(len(active), v.policy),
         people=privacy.count(people, v.policy),
         not_visited=privacy.count(int((active["days_since_visit"] > gap_days).sum()), v.policy),
         closed=privacy.count(int(states["closed"].sum()), v.policy),
+        publics=tuple(
+            (p, privacy.count(_public_estimate(v, day, filters.PUBLIC_COUNTS[p]), v.policy))
+            for p in chosen
+        ),
     )
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _estimated_count(
+    _v: View, key: tuple[object, ...], day: dt.date, column: str, window: int
+) -> float:
+    days = population.day_range(pd.Timestamp(day), pd.Timestamp(day))
+    return float(population.estimated_count(_v.passages, days, window, column).iloc[-1])
+
+
+def _public_estimate(v: View, day: dt.date, column: str) -> float:
+    """The estimate of a public's count on ``day`` (made like the estimated population)."""
+    window = int(settings()["analysis.population_window_days"])
+    return _estimated_count(v, v.key, day, column, window)
+
+
 def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.DataFrame:
-    """Camps and people per H3 zone on ``day`` (counts protected)."""
-    found = zones.zone_coverage(camp_states(v, day), resolution, gap_days)
+    """Camps and people per H3 zone on ``day`` (counts protected); when the filters
+    chose publics, ``people`` counts those publics (``filters.public_count``)."""
+    states = camp_states(v, day)
+    if v.filters.publics:
+        states = states.assign(people=filters.public_count(states, v.filters.publics))
+    found = zones.zone_coverage(states, resolution, gap_days)
     return privacy.protect_frame(found, v.policy)
 
 
@@ -386,10 +422,10 @@ def _alerts(_v: View, key: tuple[object, ...], now: pd.Timestamp, hours: float) 
     return alerts.protection_alerts(_v.passages, _v.ds.sites, now, hours)
 
 
-def protection_alerts(v: View) -> pd.DataFrame:
-    """Camps with minors or families reported lately and nobody sheltered since (counts
-    protected)."""
-    now = _end_of(v.ds.today) + pd.Timedelta(days=1)
+def protection_alerts(v: View, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Camps with minors or families reported lately and nobody sheltered since, at the
+    end of ``as_of`` (default: the data's last day) (counts protected)."""
+    now = _end_of(as_of or v.ds.today) + pd.Timedelta(days=1)
     found = _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))
     return privacy.protect_frame(found, v.policy)
 
