@@ -22,6 +22,9 @@ from carto.store import SnapshotStore
 DEMO_GENERATOR_VERSION = 3
 
 
+CacheKey = tuple[str, int, str]  # (store instance, snapshot version, role variant)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Normalised frames of one snapshot version, passages grouped into camps."""
@@ -36,10 +39,13 @@ class Dataset:
     # What distinguishes datasets of the same snapshot version (e.g. a role's privacy
     # view): part of every cache key, with the version.
     variant: str = ""
+    # The store the snapshot came from (its instance id): two stores can be at the same
+    # version (a demo and a live base, two cities), and must not share cached frames.
+    source: str = ""
 
     @property
-    def cache_key(self) -> tuple[int, str]:
-        return self.version, self.variant
+    def cache_key(self) -> CacheKey:
+        return self.source, self.version, self.variant
 
 
 def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> NormaliseOptions:
@@ -167,4 +173,5 @@ def build_dataset(
         is_demo=settings.demo,
         synced_at=pd.Timestamp(synced).tz_convert(options.timezone) if synced else None,
         today=today,
+        source=store.instance_id(),
     )

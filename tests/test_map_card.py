@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
@@ -31,12 +30,9 @@ FORGED = f"<img src='https:{EVIL}/forged.png'> [cliquez ici](https:{EVIL}/forged
 
 @pytest.fixture
 def hostile_demo(app_config: Path) -> Path:
-    """Demo mode on a snapshot where every camp is named ``HOSTILE``. Streamlit's caches
-    are emptied: the frames derived from the data are cached on the snapshot's version,
-    which another test's demo store may share."""
+    """Demo mode on a snapshot where every camp is named ``HOSTILE`` (a store of its own:
+    cached frames are keyed on the store too, never shared with another test's demo)."""
     write_hostile_demo(app_config)
-    streamlit.cache_data.clear()
-    streamlit.cache_resource.clear()
     return app_config
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from carto import privacy, schema
 from carto.analytics import alerts, camps, datasets, events, hotspots, places, population, zones
-from carto.dataset import Dataset
+from carto.dataset import Dataset, build_dataset
 from carto.settings import Settings
 from carto.store import SnapshotStore
 from tests.conftest import TODAY
@@ -188,7 +188,8 @@ def test_other_roles_see_the_normalised_data(
 def test_views_are_told_apart_in_cache_keys(
     demo_dataset: Dataset, partner: Dataset, demo_settings: Settings
 ) -> None:
-    assert demo_dataset.cache_key == (demo_dataset.version, "")
+    assert demo_dataset.cache_key == (demo_dataset.source, demo_dataset.version, "")
+    assert demo_dataset.source  # the store's instance id
     assert partner.version == demo_dataset.version
     assert partner.cache_key != demo_dataset.cache_key
     coarser = demo_settings.with_values(privacy__partner_h3_resolution=7)
@@ -294,3 +295,20 @@ def test_exports_by_role() -> None:
     assert all(privacy.exportable(r, d) for r in ("admin", "coordinateur") for d in every)
     assert not any(privacy.exportable("benevole", d) for d in every)
     assert [d for d in every if privacy.exportable("partenaire", d)] == ["zones", "population"]
+
+
+def test_two_stores_at_the_same_version_never_share_a_cache_key(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    """Cached frames are keyed on the store as well as its version: a demo and a live
+    base, or two cities, may both be at the same version (before, two tests' demo
+    stores shared cached camp names)."""
+    built = []
+    for name in ("a.sqlite", "b.sqlite"):
+        store = SnapshotStore(tmp_path / name)
+        with store.transaction() as conn:
+            store.upsert(conn, "sites", [])
+        built.append(build_dataset(demo_settings, store))
+    first, second = built
+    assert first.version == second.version == 1
+    assert first.cache_key != second.cache_key

@@ -42,7 +42,7 @@ from carto.analytics import (
 )
 from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
-from carto.dataset import Dataset, build_dataset, open_store
+from carto.dataset import CacheKey, Dataset, build_dataset, open_store
 from carto.export import names as export_names
 from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
@@ -120,7 +120,7 @@ class View:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _places(_ds: Dataset, key: tuple[int, str]) -> pd.DataFrame:
+def _places(_ds: Dataset, key: CacheKey) -> pd.DataFrame:
     return places.camp_places(_ds.passages, _ds.sites)
 
 
@@ -136,7 +136,7 @@ def zone_caption() -> str:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _filtered(
-    _ds: Dataset, key: tuple[int, str], f: Filters, start: pd.Timestamp, end: pd.Timestamp
+    _ds: Dataset, key: CacheKey, f: Filters, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
     period = Period(start, end)
     return filters.narrow(_ds.passages, _ds.sites, f, period, _end_of(end), _active_days())
@@ -253,7 +253,7 @@ def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _quality_issues(_ds: Dataset, key: tuple[int, str], base_id: str) -> pd.DataFrame:
+def _quality_issues(_ds: Dataset, key: CacheKey, base_id: str) -> pd.DataFrame:
     conf = settings()
     tables = {"passages": conf["airtable.passages_table"], "sites": conf["airtable.sites_table"]}
     return quality.issue_list(_ds.passages, _ds.sites, _ds.quarantine, base_id, tables)
@@ -368,7 +368,7 @@ def evacuations(v: View) -> Evacuations:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _camp_data(_ds: Dataset, key: tuple[int, str], as_of: dt.date) -> datasets.CampDatasets:
+def _camp_data(_ds: Dataset, key: CacheKey, as_of: dt.date) -> datasets.CampDatasets:
     conf = settings()
     return datasets.camp_datasets(
         _ds.passages,
