@@ -36,7 +36,8 @@ FR: Mapping[str, str] = {
     ),
     "age.minutes": "{n} min",
     "age.hours": "{n} h",
-    "age.days": "{n} jours",
+    "age.days.one": "{n} jour",
+    "age.days.other": "{n} jours",
     "error.config": (
         "La configuration est invalide : {error}. Corrigez le fichier {path} puis rechargez."
     ),
@@ -93,12 +94,14 @@ FR: Mapping[str, str] = {
     ),
     "map.metric.camps": "Campements actifs",
     "map.metric.people": "Personnes estimées",
-    "map.metric.not_visited": "Sans passage depuis plus de {days} jours",
+    "map.metric.not_visited.one": "Sans passage depuis plus de {n} jour",
+    "map.metric.not_visited.other": "Sans passage depuis plus de {n} jours",
     "map.legend.0": "Passage aujourd'hui ou hier",
     "map.legend.1": "Il y a 2 à {gap} jours",
     "map.legend.2": "Il y a {gap_plus} à 7 jours",
     "map.legend.3": "Plus de 7 jours",
-    "map.closed_hidden": (
+    "map.closed_hidden.one": ("{n} campement fermé (évacué, vide ou démantelé) n'est pas affiché."),
+    "map.closed_hidden.other": (
         "{n} campements fermés (évacués, vides ou démantelés) ne sont pas affichés."
     ),
     "map.empty": "Aucun campement actif à afficher pour l'instant.",
@@ -106,11 +109,12 @@ FR: Mapping[str, str] = {
     "map.layers": "Couches",
     "map.layer.camps": "Campements",
     "map.layer.zones": "Densité par zone",
-    "map.layer.gaps": "Sans passage depuis plus de {days} jours",
+    "map.layer.gaps.one": "Sans passage depuis plus de {n} jour",
+    "map.layer.gaps.other": "Sans passage depuis plus de {n} jours",
     "map.layer.evacuations": "Évacuations",
-    "map.zone.people": "{people} personnes dans la zone",
-    "map.zone.camps": "{camps} campement(s)",
-    "map.evacuation": "Évacuation le {date} : {people} personnes",
+    "map.zone.people.one": "{n} personne dans la zone",
+    "map.zone.people.other": "{n} personnes dans la zone",
+    "map.evacuation": "Évacuation le {date} : {people}",
     "map.select_hint": "Touchez un campement pour voir son résumé.",
     "map.selected": "Campement sélectionné",
     "map.history_link": "Voir l'historique de ce campement",
@@ -119,15 +123,19 @@ FR: Mapping[str, str] = {
     "map.tooltip.minors": "Mineurs non accompagnés",
     "map.tooltip.families": "Familles",
     "map.tooltip.by": "Par",
-    "map.tooltip.days_ago": "il y a {days} j",
+    "ago.today": "aujourd'hui",
+    "ago.yesterday": "hier",
+    "ago.days.one": "il y a {n} jour",
+    "ago.days.other": "il y a {n} jours",
     # dashboard page
     "dash.title": "Tableau de bord",
     "dash.population": "Population estimée",
     "dash.population_help": (
-        "Pour chaque campement actif, le dernier comptage des {window} derniers jours, "
-        "additionné. Ce n'est jamais la somme des passages : un campement visité trois "
-        "fois ne compte qu'une fois."
+        "Pour chaque campement actif, le dernier comptage {window}, additionné. Ce n'est "
+        "jamais la somme des passages : un campement visité trois fois ne compte qu'une fois."
     ),
+    "window.days.one": "du dernier jour",
+    "window.days.other": "des {n} derniers jours",
     "dash.vs_previous": "par rapport à la période précédente",
     "dash.active_camps": "Campements actifs",
     "dash.passages": "Passages",
@@ -135,7 +143,11 @@ FR: Mapping[str, str] = {
     "dash.evacuations": "Évacuations sur la période",
     "dash.evac_sheltered": "Avec mise à l'abri",
     "dash.evac_without": "Sans solution",
-    "dash.evac_people": "{people} personnes concernées, {sheltered} mises à l'abri",
+    "dash.evac_people": "{people}, {sheltered}",
+    "dash.evac_affected.one": "{n} personne concernée",
+    "dash.evac_affected.other": "{n} personnes concernées",
+    "dash.evac_sheltered_count.one": "{n} mise à l'abri",
+    "dash.evac_sheltered_count.other": "{n} mises à l'abri",
     "dash.chart_title": "Population estimée par jour",
     "dash.weekly_passages": "Passages par semaine et par association",
     "dash.weekly_services": "Services délivrés par semaine et par association",
@@ -166,7 +178,8 @@ FR: Mapping[str, str] = {
     "coord.gaps": "Campements à couvrir",
     "coord.duplicates": "Passages en double",
     "coord.needs": "Anticiper les besoins",
-    "coord.no_gap": "Tous les campements actifs ont eu un passage ces {days} derniers jours.",
+    "coord.no_gap.one": "Tous les campements actifs ont eu un passage ce dernier jour.",
+    "coord.no_gap.other": ("Tous les campements actifs ont eu un passage ces {n} derniers jours."),
     "coord.no_duplicate": "Aucun passage en double sur la période.",
     "coord.col.camp": "Campement",
     "coord.col.arrondissement": "Arrondissement",
@@ -190,12 +203,16 @@ FR: Mapping[str, str] = {
     ),
     "hotspot.camps": "Campements",
     "hotspot.zones": "Zones",
-    "hotspot.people": "{people} personnes",
+    "hotspot.people.one": "{n} personne",
+    "hotspot.people.other": "{n} personnes",
     "hotspot.including": "dont",
     "hotspot.minors": "{n} MNA",
-    "hotspot.families": "{n} familles",
-    "hotspot.women": "{n} femmes seules",
-    "hotspot.days": "aucun passage depuis {days} jours",
+    "hotspot.families.one": "{n} famille",
+    "hotspot.families.other": "{n} familles",
+    "hotspot.women.one": "{n} femme seule",
+    "hotspot.women.other": "{n} femmes seules",
+    "hotspot.days.one": "aucun passage depuis {n} jour",
+    "hotspot.days.other": "aucun passage depuis {n} jours",
     "hotspot.today": "passage aujourd'hui",
     "hotspot.unmet": "besoins non couverts : {needs}",
     "hotspot.col.rank": "Rang",
@@ -218,16 +235,14 @@ FR: Mapping[str, str] = {
     "history.pick": "Campement",
     "history.pick_help": "Choisissez dans la liste, ou touchez un campement sur la carte.",
     "history.none": "Aucun campement ne correspond aux filtres.",
-    "history.summary": (
-        "{passages} passages du {first} au {last} · dernier comptage : {people} personnes"
-    ),
+    "history.summary": "{passages} du {first} au {last} · dernier comptage : {people}",
     "history.people_chart": "Personnes comptées à chaque passage",
     "history.weekly_chart": "Passages par semaine et par association",
     "history.services_chart": "Services délivrés par semaine",
     "history.evacuation_line": "Évacuation",
     "history.chain": "Avant et après les évacuations",
     "history.chain_caption": (
-        "Un campement réapparu à moins de {distance} m dans les {days} jours suivant une "
+        "Un campement réapparu à moins de {distance} m dans {days} suivant une "
         "évacuation est relié comme successeur."
     ),
     "history.passages": "Passages",
@@ -283,7 +298,7 @@ FR: Mapping[str, str] = {
     "reason.no_date": "Date manquante",
     "reason.bad_date": "Date illisible : « {value} »",
     "reason.no_position": "Aucune position : ni coordonnées, ni site lié, ni localisation lisible",
-    "reason.out_of_area": "Position hors de la zone couverte ({lat}, {lon})",
+    "reason.out_of_area": "Position hors de la zone couverte ({lat} ; {lon})",
     "reason.zero_position": "Position (0, 0) : coordonnées absentes ou erronées",
     "reason.negative_count": "Nombre négatif dans « {field} » : {value}",
     "reason.absurd_count": "Nombre invraisemblable dans « {field} » : {value} (maximum {max})",
@@ -324,31 +339,43 @@ FR: Mapping[str, str] = {
     "pii.email": "[email]",
     # command line
     "cli.demo.done": (
-        "Démonstration écrite dans {path} : {sites} sites, {passages} passages "
-        "(graine {seed}, {days} jours jusqu'au {today})."
+        "Démonstration écrite dans {path} : {sites}, {passages} "
+        "(graine {seed}, {days} jusqu'au {today})."
     ),
     "cli.check.quarantined": "[quarantaine] {table} {record} : {reason}",
     "cli.check.flagged": "[signalé] {table} {record} : {reason}",
-    "cli.check.summary": (
-        "{total} fiches, {used} utilisées, {flagged} signalées, {quarantined} en quarantaine."
-    ),
+    "cli.check.summary": "{total}, {used}, {flagged}, {quarantined}.",
+    "cli.count.records.one": "{n} fiche",
+    "cli.count.records.other": "{n} fiches",
+    "cli.count.used.one": "{n} utilisée",
+    "cli.count.used.other": "{n} utilisées",
+    "cli.count.flagged.one": "{n} signalée",
+    "cli.count.flagged.other": "{n} signalées",
+    "cli.count.quarantined.one": "{n} en quarantaine",
+    "cli.count.quarantined.other": "{n} en quarantaine",
+    "cli.count.received.one": "{n} reçue",
+    "cli.count.received.other": "{n} reçues",
+    "cli.count.records_received.one": "{n} fiche reçue",
+    "cli.count.records_received.other": "{n} fiches reçues",
+    "cli.count.changed.one": "{n} nouvelle ou modifiée",
+    "cli.count.changed.other": "{n} nouvelles ou modifiées",
+    "cli.count.deleted.one": "{n} supprimée",
+    "cli.count.deleted.other": "{n} supprimées",
+    "cli.count.pages.one": "{n} page",
+    "cli.count.pages.other": "{n} pages",
+    "cli.count.sites.one": "{n} site",
+    "cli.count.sites.other": "{n} sites",
+    "cli.count.fields.one": "{n} champ",
+    "cli.count.fields.other": "{n} champs",
     "cli.config_error": "Erreur de configuration : {error}",
-    "cli.sync.progress": "{table} : {records} fiches reçues ({pages} pages)…",
-    "cli.sync.done.full": (
-        "Synchronisation complète : {fetched} fiches reçues, {changed} nouvelles ou "
-        "modifiées, {deleted} supprimées."
-    ),
+    "cli.sync.progress": "{table} : {records} ({pages})…",
+    "cli.sync.done.full": "Synchronisation complète : {fetched}, {changed}, {deleted}.",
     "cli.sync.done.incremental": (
-        "Synchronisation des changements : {fetched} fiches reçues, {changed} nouvelles ou "
-        "modifiées, {deleted} supprimées."
+        "Synchronisation des changements : {fetched}, {changed}, {deleted}."
     ),
-    "cli.sync.table": (
-        "  {table} : {fetched} reçues, {changed} nouvelles ou modifiées, {deleted} supprimées"
-    ),
+    "cli.sync.table": "  {table} : {fetched}, {changed}, {deleted}",
     "cli.sync.reconciled": "  Liste complète des fiches comparée : fiches supprimées retirées.",
-    "cli.sync.quarantined": (
-        "En quarantaine : {quarantined} fiches (détail : python -m carto check)."
-    ),
+    "cli.sync.quarantined": "En quarantaine : {quarantined} (détail : python -m carto check).",
     "cli.sync.calls": (
         "Appels à l'API : {calls} en {seconds} s (ce mois-ci : {used} sur {budget})."
     ),
@@ -356,12 +383,16 @@ FR: Mapping[str, str] = {
     "cli.sync.failed": (
         "Échec de la synchronisation : {error}\nLes données locales n'ont pas été modifiées."
     ),
-    "cli.init.created": "Table « {table} » créée ({fields} champs).",
+    "cli.init.created": "Table « {table} » créée ({fields}).",
     "cli.init.exists": "Table « {table} » déjà présente : laissée telle quelle.",
     "cli.init.problem": "  - {problem}",
     "cli.init.ok": "La base {base} contient toutes les tables et tous les champs attendus.",
-    "cli.init.problems": (
-        "{count} problème(s) à corriger dans Airtable, ou à déclarer dans config.toml "
+    "cli.init.problems.one": (
+        "{n} problème à corriger dans Airtable, ou à déclarer dans config.toml "
+        "([airtable] passages_fields / sites_fields)."
+    ),
+    "cli.init.problems.other": (
+        "{n} problèmes à corriger dans Airtable, ou à déclarer dans config.toml "
         "([airtable] passages_fields / sites_fields)."
     ),
     "cli.init.failed": "Échec de la préparation de la base : {error}",
@@ -374,7 +405,8 @@ FR: Mapping[str, str] = {
     "airtable.error.no_base": (
         "Aucune base Airtable configurée : renseignez [airtable] base_id dans {config}."
     ),
-    "airtable.error.unavailable": "Airtable est injoignable après {attempts} essai(s) : {detail}.",
+    "airtable.error.unavailable.one": "Airtable est injoignable après {n} essai : {detail}.",
+    "airtable.error.unavailable.other": "Airtable est injoignable après {n} essais : {detail}.",
     "airtable.error.401": "Jeton Airtable refusé (401) : vérifiez AIRTABLE_TOKEN. {detail}",
     "airtable.error.403": (
         "Accès refusé par Airtable (403 {type}) : le jeton n'a pas accès à cette base ou "
@@ -460,16 +492,20 @@ FR: Mapping[str, str] = {
         "signalée. « Sans solution » : personnes concernées moins personnes mises à l'abri."
     ),
     "successor.definition": (
-        "Un campement apparu à moins de {distance} m et dans les {days} jours suivant "
+        "Un campement apparu à moins de {distance} m et dans {days} suivant "
         "l'évacuation d'un campement en est considéré comme la suite."
     ),
-    "successor.link": "Réinstallé à {distance} m, {delay} jours après l'évacuation du {date}",
-    "coverage.gap_definition": "Campements actifs sans passage depuis plus de {days} jours.",
+    "successor.link": "Réinstallé à {distance} m, {delay} après l'évacuation du {date}",
+    "successor.within.one": "le jour",
+    "successor.within.other": "les {n} jours",
+    "coverage.gap_definition.one": "Campements actifs sans passage depuis plus de {n} jour.",
+    "coverage.gap_definition.other": "Campements actifs sans passage depuis plus de {n} jours.",
     "coverage.duplicate_definition": (
-        "Deux associations différentes au même campement à moins de {hours} h d'intervalle."
+        "Deux associations différentes au même campement à moins de {hours} d'intervalle."
     ),
     "coverage.items_twice": "Distribué deux fois : {items}",
-    "coverage.zone_gap": "Zone sans passage depuis plus de {days} jours",
+    "coverage.zone_gap.one": "Zone sans passage depuis plus de {n} jour",
+    "coverage.zone_gap.other": "Zone sans passage depuis plus de {n} jours",
     "needs.item.tents": "Tentes",
     "needs.item.blankets": "Couvertures",
     "needs.item.meals": "Repas",
@@ -480,19 +516,24 @@ FR: Mapping[str, str] = {
     "needs.delivered": "Distribués",
     "needs.forecast": "Prévision pour la semaine prochaine",
     "needs.forecast_method": (
-        "Prévision : moyenne des {weeks} dernières semaines complètes (la semaine en cours, "
+        "Prévision : moyenne {weeks} (la semaine en cours, "
         "incomplète, n'est pas prise en compte). Elle suppose que la semaine prochaine "
         "ressemblera aux précédentes et ne prévoit ni le froid, ni les évacuations."
     ),
     "alert.title": "Alertes de protection",
-    "alert.badge": "{count} alerte(s) de protection",
+    "needs.weeks.one": "de la dernière semaine complète",
+    "needs.weeks.other": "des {n} dernières semaines complètes",
+    "alert.badge.one": "{n} alerte de protection",
+    "alert.badge.other": "{n} alertes de protection",
     "alert.definition": (
-        "Campements où des mineurs non accompagnés ou des familles ont été signalés ces "
-        "{hours} dernières heures, sans mise à l'abri depuis."
+        "Campements où des mineurs non accompagnés ou des familles ont été signalés "
+        "{hours}, sans mise à l'abri depuis."
     ),
+    "alert.hours.one": "cette dernière heure",
+    "alert.hours.other": "ces {n} dernières heures",
     "alert.reason.minors": "Mineurs non accompagnés",
     "alert.reason.families": "Familles",
-    "alert.none": "Aucune alerte de protection ces {hours} dernières heures.",
+    "alert.none": "Aucune alerte de protection {hours}.",
     # accounts, sign-in and privacy (issue 6)
     "role.admin": "Administrateur·rice",
     "role.coordinateur": "Coordinateur·rice",
@@ -533,7 +574,9 @@ FR: Mapping[str, str] = {
     "auth.signed_in": "Connecté·e : {name} ({role})",
     "auth.logout": "Se déconnecter",
     "auth.logged_out": "Vous êtes déconnecté·e, sur tous vos appareils.",
-    "auth.expired": "Session fermée après {minutes} minutes d'inactivité : reconnectez-vous.",
+    "auth.expired": "Session fermée après {minutes} d'inactivité : reconnectez-vous.",
+    "count.minutes.one": "{n} minute",
+    "count.minutes.other": "{n} minutes",
     "auth.revoked": (
         "Votre session a été fermée (déconnexion, changement de mot de passe ou compte "
         "modifié) : reconnectez-vous."
@@ -609,7 +652,7 @@ FR: Mapping[str, str] = {
     "account.sessions.title": "Sessions",
     "account.sessions.help": (
         "Se déconnecter ferme la session sur tous vos appareils. Une session inactive "
-        "pendant {minutes} minutes se ferme d'elle-même."
+        "pendant {minutes} se ferme d'elle-même."
     ),
     "admin.users.title": "Comptes",
     "admin.users.caption": (
@@ -710,6 +753,19 @@ FR: Mapping[str, str] = {
     ),
     "cli.users.error": "Erreur : {error}",
     "privacy.small_count": "<{n}",
+    # counted nouns, for sentences that word several counts ("{people} dans {camps}")
+    "count.people.one": "{n} personne",
+    "count.people.other": "{n} personnes",
+    "count.camps.one": "{n} campement",
+    "count.camps.other": "{n} campements",
+    "count.passages.one": "{n} passage",
+    "count.passages.other": "{n} passages",
+    "count.days.one": "{n} jour",
+    "count.days.other": "{n} jours",
+    "count.hours.one": "{n} h",
+    "count.hours.other": "{n} h",
+    "count.lines.one": "{n} ligne",
+    "count.lines.other": "{n} lignes",
     # exports and advocacy summary (issue 7)
     "nav.export": "Exports",
     "nav.summary": "Synthèse imprimable",
@@ -742,11 +798,13 @@ FR: Mapping[str, str] = {
     "export.rows": "{dataset} : lignes",
     "export.download": "Télécharger {name}",
     "export.preview": "Aperçu",
-    "export.preview_caption": "Les {shown} premières lignes sur {rows}.",
+    "export.preview_caption.one": "{n} ligne sur {rows}.",
+    "export.preview_caption.other": "Les {n} premières lignes sur {rows}.",
     "export.not_mappable_skipped": (
         "« {dataset} » n'a pas de position : il n'existe qu'en CSV ou en Excel."
     ),
-    "export.unlocated": "{count} ligne(s) sans position ne figurent pas dans le fichier {name}.",
+    "export.unlocated.one": "{n} ligne sans position ne figure pas dans le fichier {name}.",
+    "export.unlocated.other": ("{n} lignes sans position ne figurent pas dans le fichier {name}."),
     "export.my_maps_limit": (
         "Google My Maps importe au plus 2 000 éléments par calque : réduisez la période ou "
         "les filtres pour ce fichier ({rows} éléments), ou ouvrez-le dans Google Earth."
@@ -788,7 +846,7 @@ FR: Mapping[str, str] = {
     "export.filters.group": "{name} : {values}",
     "export.kml.description": "{dataset} du {start} au {end} — filtres : {filters}.",
     "export.kml.event": "Évacuation du {date} — {name}",
-    "export.kml.zone": "Zone : {people} personnes, {camps} campement(s)",
+    "export.kml.zone": "Zone : {people}, {camps}",
     "export.col.suppressed": "{column} : masqué (moins de {threshold})",
     "export.col.record_id": "Identifiant Airtable",
     "export.col.camp_id": "Identifiant du campement",
@@ -862,7 +920,7 @@ FR: Mapping[str, str] = {
         "« {dataset} » n'a pas de position : exportez-le en CSV ou en XLSX."
     ),
     "cli.export.done": (
-        "Export écrit dans {path} : {rows} ligne(s) ({datasets}, {format}), du {start} au "
+        "Export écrit dans {path} : {rows} ({datasets}, {format}), du {start} au "
         "{end}, rôle {role}."
     ),
     "cli.export.error": "Export impossible : {error}",
@@ -874,7 +932,8 @@ FR: Mapping[str, str] = {
         "Association inconnue « {name} » : choisissez parmi {associations}."
     ),
     "cli.export.no_role_export": "Le rôle {role} n'a accès à aucun export.",
-    "cli.export.unlocated": "{count} ligne(s) sans position laissée(s) de côté.",
+    "cli.export.unlocated.one": "{n} ligne sans position laissée de côté.",
+    "cli.export.unlocated.other": "{n} lignes sans position laissées de côté.",
     "cli.export.csv_only": "--excel-fr ne s'applique qu'au format csv.",
     "cli.export.missing": "Option {option} manquante : choisissez parmi {values}.",
     "cli.export.exists": (
@@ -916,9 +975,9 @@ FR: Mapping[str, str] = {
     "summary.box.evacuations": "évacuations sur la période",
     "summary.box.without_solution": "personnes évacuées sans solution",
     "summary.population.title": "Population estimée",
-    "summary.population.end": "Au {date} : {people} personnes dans {camps} campement(s).",
-    "summary.population.mean": "En moyenne sur la période : {people} personnes par jour.",
-    "summary.population.peak": "Au plus haut : {people} personnes, le {date}.",
+    "summary.population.end": "Au {date} : {people} dans {camps}.",
+    "summary.population.mean": "En moyenne sur la période : {people} par jour.",
+    "summary.population.peak": "Au plus haut : {people}, le {date}.",
     "summary.population.minors": (
         "Mineurs non accompagnés dans ces comptages : {minors} au dernier jour, {peak} au "
         "plus haut."
@@ -936,24 +995,28 @@ FR: Mapping[str, str] = {
     "summary.evac.unknown": "Mise à l'abri non renseignée",
     "summary.evac.total": "Total",
     "summary.evac.groups": "Familles concernées : {families} ; enfants : {children}.",
-    "summary.evac.unknown_people": (
-        "{count} évacuation(s) sans nombre de personnes connu (ni signalé, ni comptage "
+    "summary.evac.unknown_people.one": (
+        "{n} évacuation sans nombre de personnes connu (ni signalé, ni comptage "
+        "récent) : elle ne compte pas dans les personnes concernées."
+    ),
+    "summary.evac.unknown_people.other": (
+        "{n} évacuations sans nombre de personnes connu (ni signalé, ni comptage "
         "récent) : elles ne comptent pas dans les personnes concernées."
     ),
     "summary.services.title": "Services délivrés",
     "summary.services.activity": (
-        "{passages} passages de maraude dans {camps} campements ; associations : {associations}."
+        "{passages} de maraude dans {camps} ; associations : {associations}."
     ),
     "summary.method.title": "Méthode",
     "summary.method.population": (
         "Population estimée : pour chaque campement actif un jour donné, son dernier "
-        "comptage des {window} derniers jours, additionné. Ce n'est jamais la somme des "
+        "comptage {window}, additionné. Ce n'est jamais la somme des "
         "passages : un campement visité trois fois ne compte qu'une fois."
     ),
     "summary.method.not_counted": (
         "Ne sont pas comptées : les personnes hors des campements visités (à la rue de façon "
         "isolée, hébergées chez des tiers, dans des lieux non visités), les campements sans "
-        "comptage depuis plus de {window} jours, et les maraudes des associations qui "
+        "comptage depuis plus de {window}, et les maraudes des associations qui "
         "n'utilisent pas l'outil. Les comptages se font à vue : ce sont des minimums."
     ),
     "summary.method.evacuations": (
@@ -978,12 +1041,45 @@ FR: Mapping[str, str] = {
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}
 LANGUAGE = "fr"
+NARROW_NBSP = "\u202f"  # the French thousands separator (narrow no-break space)
+DECIMAL_COMMA = ","
+MISSING = "—"  # what a number shows when it is unknown
+PLURAL_FORMS = ("one", "other")
 
 
 def t(key: str, /, **values: object) -> str:
     """The interface text for ``key``, with ``{placeholders}`` filled from ``values``."""
     text = CATALOGUES[LANGUAGE][key]
     return text.format(**values) if values else text
+
+
+def plural_form(n: float | None) -> str:
+    """The catalogue form for a count: "one" or "other". French puts 0 and 1 (and any
+    number below 2, such as 1,5) in the singular; an unknown count (None) in the plural."""
+    return "one" if n is not None and abs(n) < 2 else "other"
+
+
+def t_n(key: str, n: float | str | None, /, **values: object) -> str:
+    """The text of ``key.one`` or ``key.other`` for the count ``n``, ``{n}`` filled.
+
+    ``n`` is a number (written the French way: "1 062", "1,5") or a label already
+    written ("1 062", "<5", "—"), used as is; a label's form is that of the number it
+    shows, the plural when it shows none ("<5", "—")."""
+    if isinstance(n, str):
+        label, number = n, parse_number(n)
+    else:
+        number = _as_float(n)
+        label = format_number(number)
+    return t(f"{key}.{plural_form(number)}", **{"n": label, **values})
+
+
+def parse_number(text: str) -> float | None:
+    """The number a French label shows ("1 062" → 1062, "1,5" → 1.5), or None ("<5")."""
+    cleaned = text.strip().replace(NARROW_NBSP, "").replace("\u00a0", "").replace(" ", "")
+    try:
+        return float(cleaned.replace(DECIMAL_COMMA, "."))
+    except ValueError:
+        return None
 
 
 def format_date(value: dt.date | dt.datetime) -> str:
@@ -1003,16 +1099,56 @@ def format_age(seconds: float) -> str:
         return t("age.minutes", n=minutes)
     if minutes < 48 * 60:
         return t("age.hours", n=minutes // 60)
-    return t("age.days", n=minutes // (24 * 60))
+    return t_n("age.days", minutes // (24 * 60))
 
 
-def format_decimal(value: float, digits: int = 1) -> str:
-    """A number with a decimal comma, as in French: 1.41 → "1,4"."""
-    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+def format_days_ago(days: float | None) -> str:
+    """How long ago a day was: "aujourd'hui", "hier", "il y a 3 jours" ("—" unknown)."""
+    number = _as_float(days)
+    if number is None:
+        return MISSING
+    whole = max(0, round(number))
+    if whole == 0:
+        return t("ago.today")
+    if whole == 1:
+        return t("ago.yesterday")
+    return t_n("ago.days", whole)
+
+
+def _as_float(value: object) -> float | None:
+    """A number as a float; None for None, NaN, pd.NA, text or anything else."""
+    if value is None or isinstance(value, str | bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def format_decimal(value: float | None, digits: int = 1) -> str:
+    """A number with ``digits`` decimals after a decimal comma and a narrow no-break
+    space between thousands, as in French: 1234.56 → "1 234,6"; "—" when unknown."""
+    number = _as_float(value)
+    if number is None:
+        return MISSING
+    text = f"{number:,.{digits}f}" if digits > 0 else f"{round(number):,}"
+    return text.replace(",", NARROW_NBSP).replace(".", DECIMAL_COMMA)
 
 
 def format_int(value: float | None) -> str:
-    """A whole number with a narrow no-break space as thousands separator, as in French."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{round(value):,}".replace(",", "\u202f")
+    """A whole number with a narrow no-break space as thousands separator, as in French:
+    1062 → "1 062"; "—" when unknown."""
+    return format_decimal(value, 0)
+
+
+def format_number(value: float | None, digits: int = 1) -> str:
+    """A number as French text, with at most ``digits`` decimals and no trailing zero:
+    4.0 → "4", 167.5 → "167,5", 1062 → "1 062"; "—" when unknown."""
+    number = _as_float(value)
+    if number is None:
+        return MISSING
+    text = format_decimal(number, digits)
+    if DECIMAL_COMMA in text:
+        text = text.rstrip("0").rstrip(DECIMAL_COMMA)
+    return "0" if text in ("-0", "") else text

@@ -19,7 +19,7 @@ import pandas as pd
 import pydeck as pdk
 
 from carto import privacy
-from carto.i18n import format_date, format_int, t
+from carto.i18n import format_date, format_days_ago, format_int, t, t_n
 from carto.text import escape_markdown
 
 PARIS_VIEW = pdk.ViewState(latitude=48.875, longitude=2.365, zoom=11.3, pitch=0)
@@ -53,7 +53,7 @@ def legend(gap_days: int) -> list[tuple[tuple[int, int, int, int], str]]:
 def _tooltip(row: pd.Series, small: str) -> str:
     lines = [f"<b>{html.escape(str(row['name']))}</b>"]
     last = row["last_visit"]
-    when = format_date(last) + " (" + t("map.tooltip.days_ago", days=row["days_since_visit"]) + ")"
+    when = format_date(last) + " (" + format_days_ago(row["days_since_visit"]) + ")"
     by = row["last_association"]
     lines.append(f"{t('map.tooltip.last_visit')} : {html.escape(when)}")
     if isinstance(by, str) and by:
@@ -95,7 +95,7 @@ def camp_card(
     if found.empty:
         return None
     row = found.iloc[0]
-    days = t("map.tooltip.days_ago", days=row["days_since_visit"])
+    days = format_days_ago(row["days_since_visit"])
     lines = [
         f"**{escape_markdown(row['name'])}**",
         f"{t('map.tooltip.last_visit')} : {format_date(row['last_visit'])} ({days})",
@@ -162,7 +162,7 @@ def zone_cells(zones: pd.DataFrame, policy: privacy.Policy = privacy.FULL) -> pd
         for s in share
     ]
     tooltips = [
-        f"{t('map.zone.people', people=p)}<br/>{t('map.zone.camps', camps=c)}"
+        f"{t_n('map.zone.people', p)}<br/>{t_n('count.camps', c)}"
         for p, c in zip(
             privacy.count_labels(zones, "people", policy),
             privacy.count_labels(zones, "camps", policy),
@@ -182,7 +182,9 @@ def evacuation_points(events: pd.DataFrame, policy: privacy.Policy = privacy.FUL
         )
     tooltips = [
         f"<b>{html.escape(str(name))}</b><br/>"
-        + html.escape(t("map.evacuation", date=format_date(day), people=people))
+        + html.escape(
+            t("map.evacuation", date=format_date(day), people=t_n("count.people", people))
+        )
         for name, day, people in zip(
             events["name"],
             events["date"],

@@ -49,7 +49,7 @@ import pandas as pd
 from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
 from carto.dataset import Dataset
-from carto.i18n import format_int, t
+from carto.i18n import format_decimal, format_int, t
 from carto.settings import Settings
 from carto.store import Record, SnapshotStore
 
@@ -330,10 +330,7 @@ def count_labels(frame: pd.DataFrame, column: str, policy: Policy, decimals: int
 
 
 def _format(number: float | None, decimals: int) -> str:
-    if number is None or decimals <= 0:
-        return format_int(number)
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    return format_decimal(number, decimals) if decimals > 0 else format_int(number)
 
 
 def _as_number(value: object) -> float | None:

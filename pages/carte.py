@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from carto.analytics import events
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.map_view import (
     camp_card,
     camp_deck,
@@ -37,7 +37,7 @@ if first < v.ds.today:
 layer_names = {
     "camps": t("map.layer.camps"),
     "zones": t("map.layer.zones"),
-    "gaps": t("map.layer.gaps", days=gap),
+    "gaps": t_n("map.layer.gaps", gap),
     "evacuations": t("map.layer.evacuations"),
 }
 shown = (
@@ -58,7 +58,7 @@ figures = data.map_figures(v, day, gap)
 cols = st.columns(3)
 cols[0].metric(t("map.metric.camps"), figures.camps.label)
 cols[1].metric(t("map.metric.people"), figures.people.label)
-cols[2].metric(t("map.metric.not_visited", days=gap), figures.not_visited.label)
+cols[2].metric(t_n("map.metric.not_visited", gap), figures.not_visited.label)
 
 if points.empty:
     st.info(t("map.empty"))
@@ -107,4 +107,4 @@ else:
                 )
 
 if figures.closed.suppressed or figures.closed.value:
-    st.caption(t("map.closed_hidden", n=figures.closed.label))
+    st.caption(t_n("map.closed_hidden", figures.closed.label))

@@ -6,7 +6,7 @@ import streamlit as st
 
 from carto import privacy
 from carto.analytics import alerts, coverage, needs
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.ui import data, layout
 
 v = layout.start_page(t("coord.title"))
@@ -18,11 +18,11 @@ names = data.camp_places(v.ds)["name"]
 st.subheader(t("alert.title"))
 found = data.protection_alerts(v)
 if found.empty:
-    st.success(t("alert.none", hours=hours))
+    st.success(t("alert.none", hours=t_n("alert.hours", hours)))
 else:
     badge = privacy.count(alerts.alert_count(found), v.policy).label
-    st.error(t("alert.badge", count=badge), icon=":material/child_care:")
-    st.caption(t("alert.definition", hours=hours))
+    st.error(t_n("alert.badge", badge), icon=":material/child_care:")
+    st.caption(t("alert.definition", hours=t_n("alert.hours", hours)))
     st.dataframe(
         pd.DataFrame(
             {
@@ -44,9 +44,9 @@ st.subheader(t("coord.gaps"))
 states = data.camp_states(v, v.ds.today)
 gaps = coverage.coverage_gaps(states, gap)
 if gaps.empty:
-    st.success(t("coord.no_gap", days=gap))
+    st.success(t_n("coord.no_gap", gap))
 else:
-    st.caption(t("coverage.gap_definition", days=gap))
+    st.caption(t_n("coverage.gap_definition", gap))
     st.dataframe(
         pd.DataFrame(
             {
@@ -78,7 +78,8 @@ pairs = covered.pairs
 if pairs.empty:
     st.success(t("coord.no_duplicate"))
 else:
-    st.caption(t("coverage.duplicate_definition", hours=conf["analysis.duplicate_visit_hours"]))
+    duplicate_hours = t_n("count.hours", float(conf["analysis.duplicate_visit_hours"]))
+    st.caption(t("coverage.duplicate_definition", hours=duplicate_hours))
     given = ", ".join(
         f"{t(f'service.{k}')} {n.label}"
         for k, n in covered.items_twice.items()

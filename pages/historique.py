@@ -7,7 +7,7 @@ import streamlit as st
 from carto import schema
 from carto.analytics import successors
 from carto.analytics.camps import counted
-from carto.i18n import format_date, format_int, t
+from carto.i18n import format_date, format_int, t, t_n
 from carto.ui import data, layout
 
 v = layout.start_page(t("history.title"))
@@ -34,10 +34,10 @@ last_people = camp["people"] if pd.notna(camp["people"]) else None
 st.markdown(
     t(
         "history.summary",
-        passages=format_int(len(rows)),
+        passages=t_n("count.passages", len(rows)),
         first=format_date(camp["first_visit"]),
         last=format_date(camp["last_visit"]),
-        people=format_int(last_people),
+        people=t_n("count.people", format_int(last_people)),
     )
 )
 st.caption(t(f"camp.status.{camp['status']}"))
@@ -87,14 +87,14 @@ if len(chain) > 1:
         t(
             "history.chain_caption",
             distance=int(conf["analysis.successor_distance_m"]),
-            days=int(conf["analysis.successor_days"]),
+            days=t_n("successor.within", int(conf["analysis.successor_days"])),
         )
     )
     how = [
         t(
             "successor.link",
             distance=int(r.distance_m),
-            delay=int(r.delay_days),
+            delay=t_n("count.days", int(r.delay_days)),
             date=format_date(r.evacuation_date),
         )
         if pd.notna(r.evacuation_date)

@@ -4,7 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from carto import privacy, schema
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.text import escape_markdown
 from carto.ui import data, layout
 
@@ -21,7 +21,7 @@ cols[0].metric(
     delta=act.population.delta,
     delta_color="off",
     delta_description=vs,
-    help=t("dash.population_help", window=window),
+    help=t("dash.population_help", window=t_n("window.days", window)),
 )
 cols[1].metric(
     t("dash.active_camps"),
@@ -58,6 +58,8 @@ evac_cols = st.columns(len(summary))
 for col, kind in zip(evac_cols, summary.index, strict=True):
     col.metric(escape_markdown(str(kind)), shown["events"][kind])
     people, sheltered = shown["people"][kind], shown["sheltered"][kind]
+    people = t_n("dash.evac_affected", people)
+    sheltered = t_n("dash.evac_sheltered_count", sheltered)
     col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
 
 st.subheader(t("dash.chart_title"))

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
-from carto.i18n import t
+from carto.i18n import t, t_n
 
 # item → (need option of ``Besoins``, distribution field). Labels: ``needs.item.<item>``.
 NEED_ITEMS: dict[str, tuple[str, str]] = {
@@ -125,7 +125,7 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
 
 def forecast_method(weeks: int) -> str:
     """The forecast method in one French sentence, for the page."""
-    return t("needs.forecast_method", weeks=weeks)
+    return t("needs.forecast_method", weeks=t_n("needs.weeks", weeks))
 
 
 def _has(needs: Any, need: str) -> bool:
