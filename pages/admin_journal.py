@@ -9,7 +9,7 @@ import streamlit as st
 from carto import audit, sync
 from carto.accounts import ADMIN
 from carto.i18n import format_datetime, format_int, t
-from carto.ui import auth, data
+from carto.ui import auth, data, tables
 
 conf = data.settings()
 auth.require_role(conf, ADMIN)
@@ -39,7 +39,7 @@ else:
     else:
         started = pd.to_datetime(syncs["started_at"], utc=True, format="ISO8601")
         syncs["started_at"] = started.dt.tz_convert(conf["general.timezone"])
-        st.dataframe(
+        tables.show(
             syncs[
                 ["started_at", "mode", "ok", "fetched", "changed", "deleted", "api_calls"]
             ].assign(error=syncs["error"].fillna("")),
@@ -82,7 +82,7 @@ def _details(d: dict[str, object]) -> str:
 
 
 tz = ZoneInfo(conf["general.timezone"])
-st.dataframe(
+tables.show(
     pd.DataFrame(
         {
             "at": [format_datetime(e["at"].astimezone(tz)) for e in entries],

@@ -7,7 +7,7 @@ import streamlit as st
 from carto import privacy
 from carto.analytics import alerts, coverage, needs
 from carto.i18n import t, t_n
-from carto.ui import data, layout
+from carto.ui import charts, data, layout, tables
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
@@ -23,7 +23,7 @@ else:
     badge = privacy.count(alerts.alert_count(found), v.policy).label
     st.error(t_n("alert.badge", badge), icon=":material/child_care:")
     st.caption(t("alert.definition", hours=t_n("alert.hours", hours)))
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 t("coord.col.camp"): found["name"],
@@ -47,7 +47,7 @@ if gaps.empty:
     st.success(t_n("coord.no_gap", gap))
 else:
     st.caption(t_n("coverage.gap_definition", gap))
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 t("coord.col.camp"): gaps["name"],
@@ -65,13 +65,17 @@ matrix = covered.weekday_passages.astype(float)
 matrix.columns = [t(f"weekday.{d}") for d in matrix.columns]
 fig = px.imshow(matrix, aspect="auto", color_continuous_scale="Oranges")
 # The cells' text is the protected count as shown elsewhere ("<5" for a partner).
-fig.update_traces(text=covered.weekday_labels.to_numpy(), texttemplate="%{text}")
+fig.update_traces(
+    text=covered.weekday_labels.to_numpy(),
+    texttemplate="%{text}",
+    hovertemplate="%{y} · %{x} : %{text}<extra></extra>",  # not plotly's "x:", "color:"
+)
 fig.update_layout(
     margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=220, coloraxis_showscale=False
 )
 fig.update_xaxes(title="")
 fig.update_yaxes(title="")
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
 
 st.subheader(t("coord.duplicates"))
 pairs = covered.pairs
@@ -87,7 +91,7 @@ else:
     )
     if given:
         st.caption(t("coverage.items_twice", items=given))
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 t("coord.col.camp"): pairs["camp_id"].map(names),
@@ -107,7 +111,7 @@ st.subheader(t("coord.needs"))
 weeks = int(conf["analysis.forecast_weeks"])
 forecast = data.needs_forecast(v, weeks)
 st.caption(needs.forecast_method(weeks))
-st.dataframe(
+tables.show(
     pd.DataFrame(
         {
             t("coord.col.item"): forecast["item"].map(lambda i: t(f"needs.item.{i}")),

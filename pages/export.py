@@ -10,6 +10,7 @@ from carto.export import datasets as export_data
 from carto.export import files, formats
 from carto.i18n import format_int, t, t_n
 from carto.ui import auth, data, downloads, layout
+from carto.ui import tables as french_tables
 
 PREVIEW_ROWS = 100
 MY_MAPS_LIMIT = 2000
@@ -106,7 +107,7 @@ for tab, table in zip(tabs, tables, strict=True):
     with tab:
         shown = min(PREVIEW_ROWS, table.rows)
         st.caption(t_n("export.preview_caption", shown, rows=format_int(table.rows)))
-        st.dataframe(
+        french_tables.show(
             table.frame.head(PREVIEW_ROWS),
             hide_index=True,
             column_config={col: _column(table, col) for col in table.frame.columns},

@@ -8,7 +8,7 @@ from carto import schema
 from carto.analytics import successors
 from carto.analytics.camps import counted
 from carto.i18n import format_date, format_int, t, t_n
-from carto.ui import data, layout
+from carto.ui import charts, data, layout, tables
 
 v = layout.start_page(t("history.title"))
 conf = data.settings()
@@ -59,7 +59,7 @@ for day in rows.loc[rows["evacuation"].isin(schema.EVACUATIONS[1:]), "date"]:
 fig.update_xaxes(tickformat="%d/%m/%Y")
 fig.update_yaxes(rangemode="tozero")
 fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300, legend_title_text="")
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
 
 weekly = rows.assign(week=rows["day"].dt.to_period("W-SUN").dt.start_time)
 cols = st.columns(2)
@@ -69,7 +69,7 @@ with cols[0]:
     fig = px.bar(per_week, x="week", y="passages", color="association", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260, legend_title_text="")
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)
 with cols[1]:
     st.subheader(t("history.services_chart"))
     given = weekly.groupby("week")[list(schema.DISTRIBUTIONS)].sum()
@@ -78,7 +78,7 @@ with cols[1]:
     fig = px.bar(long, x="week", y="items", color="item", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260, legend_title_text="")
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)
 
 chain = successors.chain_table(built.links, built.camps, camp_id)
 if len(chain) > 1:
@@ -110,7 +110,7 @@ if len(chain) > 1:
             t("history.col.how"): how,
         }
     )
-    st.dataframe(table, hide_index=True)
+    tables.show(table, hide_index=True)
 
 st.subheader(t("history.passages"))
 
@@ -121,7 +121,7 @@ def _given(row: pd.Series) -> str:
 
 
 listing = rows.sort_values("date", ascending=False)
-st.dataframe(
+tables.show(
     pd.DataFrame(
         {
             t("history.col.date"): listing["date"].dt.strftime("%d/%m/%Y %H:%M"),

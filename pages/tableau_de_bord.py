@@ -6,7 +6,7 @@ import streamlit as st
 from carto import privacy, schema
 from carto.i18n import t, t_n
 from carto.text import escape_markdown
-from carto.ui import data, layout
+from carto.ui import charts, data, layout
 
 v = layout.start_page(t("dash.title"))
 window = int(data.settings()["analysis.population_window_days"])
@@ -18,7 +18,7 @@ cols = st.columns(3)
 cols[0].metric(
     t("dash.population"),
     act.population.now.label,
-    delta=act.population.delta,
+    delta=act.population.delta_label,
     delta_color="off",
     delta_description=vs,
     help=t("dash.population_help", window=t_n("window.days", window)),
@@ -26,14 +26,14 @@ cols[0].metric(
 cols[1].metric(
     t("dash.active_camps"),
     act.camps.now.label,
-    delta=act.camps.delta,
+    delta=act.camps.delta_label,
     delta_color="off",
     delta_description=vs,
 )
 cols[2].metric(
     t("dash.passages"),
     act.passages.now.label,
-    delta=act.passages.delta,
+    delta=act.passages.delta_label,
     delta_description=vs,
 )
 if act.passages.now.value == 0:
@@ -46,7 +46,7 @@ for col, key in zip(service_cols, schema.DISTRIBUTIONS, strict=True):
     col.metric(
         t(f"service.{key}"),
         service.now.label,
-        delta=service.delta,
+        delta=service.delta_label,
         delta_description=vs,
     )
 
@@ -80,7 +80,7 @@ fig.update_xaxes(tickformat="%d/%m/%Y")
 fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
 fig.update_yaxes(rangemode="tozero")
 fig.update_layout(height=320, **LAYOUT)
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
 
 left, right = st.columns(2)
 with left:
@@ -88,13 +88,13 @@ with left:
     fig = px.bar(act.weekly_passages, x="week", y="passages", color="association", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(height=300, **LAYOUT)
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)
 with right:
     st.subheader(t("dash.weekly_services"))
     fig = px.bar(act.weekly_items, x="week", y="items", color="association", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(height=300, **LAYOUT)
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)
 
 st.subheader(t("dash.needs_vs_given"))
 st.caption(t("dash.needs_caption"))
@@ -109,7 +109,7 @@ fig = px.bar(
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
 fig.update_xaxes(tickformat="%d/%m")
 fig.update_layout(height=320, **LAYOUT)
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
 
 st.subheader(t("dash.evac_over_time"))
 if evac.events.empty:
@@ -125,4 +125,4 @@ else:
     fig = px.bar(evac_long, x="week", y="value", color="measure", labels=labels)
     fig.update_xaxes(tickformat="%d/%m/%Y")
     fig.update_layout(height=280, **LAYOUT)
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)

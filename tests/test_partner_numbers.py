@@ -34,7 +34,7 @@ from carto import privacy, schema
 from carto.analytics import camps, figures, needs, places
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
-from carto.i18n import t
+from carto.i18n import PLURAL_FORMS, t
 from carto.map_view import camp_points
 from carto.settings import Settings, load_settings
 from carto.ui import navigation
@@ -60,11 +60,10 @@ TOOLTIP_COUNTS = [
     re.compile(rf"{re.escape(t(key))} : ([^<]+)")
     for key in ("map.tooltip.people", "map.tooltip.minors", "map.tooltip.families")
 ] + [
-    re.compile(re.escape(t(key, **{name: "@@"})).replace("@@", "([^<]+?)"))
-    for key, name in (
-        ("map.zone.people", "people"),
-        ("map.zone.camps", "camps"),
-    )
+    # both forms of a counted text: "1 personne dans la zone", "12 personnes dans la zone"
+    re.compile(re.escape(t(f"{key}.{form}", n="@@")).replace("@@", "([^<]+?)"))
+    for key in ("map.zone.people", "count.camps")
+    for form in PLURAL_FORMS
 ]
 
 

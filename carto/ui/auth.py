@@ -43,7 +43,7 @@ from carto.accounts import Account
 from carto.i18n import t, t_n
 from carto.settings import Settings
 from carto.store import SnapshotStore
-from carto.ui import downloads, navigation
+from carto.ui import downloads, navigation, tables
 
 _USER = "auth_username"
 _EPOCH = "auth_epoch"
@@ -617,7 +617,7 @@ def login_page() -> None:
         )
     if conf.demo:
         st.info(t("auth.demo.intro"), icon=":material/science:")
-        st.dataframe(
+        tables.show(
             pd.DataFrame(
                 {
                     "account": list(accounts.ROLES),
