@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit import config as streamlit_config
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from carto.accounts import ROLES
 from carto.export import datasets as export_data
-from carto.i18n import MISSING
-from carto.ui import charts, navigation, tables
-from testing.app import login, new_app
+from carto.i18n import MISSING, t
+from carto.ui import charts, layout, navigation, tables
+from testing.app import ROOT, login, new_app
 
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|null)\b|<NA>")
 DECIMAL_POINT = re.compile(r"\d\.\d")
@@ -180,3 +182,21 @@ def test_tables_write_numbers_the_french_way_and_keep_them_sortable() -> None:
     assert cells[1][:3] == [f"1{nbsp}234,25", f"12{nbsp}345", f"12{nbsp}345"]
     assert cells[2][0] == MISSING and cells[1][5] == MISSING
     assert styled.data["score"].dtype.kind == "f"  # the cells keep their numbers
+
+
+def test_streamlit_config_hides_its_english_chrome() -> None:
+    """The top bar ("Running…", "Stop"), the menu ("Print", "Settings", "About") and the
+    tables' CSV download are hidden by settings Streamlit knows; the table toolbars and
+    column menus, which no setting hides, by the app's style sheet."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["toolbarMode"] == "minimal"
+    assert config["client"]["disableDataExport"] is True
+    assert config["ui"]["hideTopBar"] is True
+    known = streamlit_config._config_options_template
+    for section, options in config.items():
+        for name in options:
+            assert f"{section}.{name}" in known, f"{section}.{name}"
+    css = layout.english_chrome_css()
+    assert '[data-testid="stElementToolbar"]' in css
+    assert '[data-testid="stDataFrameColumnMenu"]' in css
+    assert t("widget.no_results") in css
