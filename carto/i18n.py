@@ -316,6 +316,8 @@ FR: Mapping[str, str] = {
     "flag.duplicate": "Doublon probable d'une fiche envoyée peu avant",
     "flag.unknown_site": "Site lié introuvable",
     "camp.unnamed": "Campement sans nom",
+    "camp.alias": "Campement {code}",
+    "camp.alias_place": "{alias} — {place}",
     # short labels of each kind of data-quality issue (grouping on the quality page)
     "kind.reason.no_date": "Date manquante",
     "kind.reason.bad_date": "Date illisible",
@@ -778,6 +780,10 @@ FR: Mapping[str, str] = {
     ),
     "cli.users.error": "Erreur : {error}",
     "privacy.small_count": "<{n}",
+    "privacy.suppressed_note": (
+        "« <{threshold} » : chiffre inférieur à {threshold}, masqué pour protéger les "
+        "personnes (les graphiques le laissent vide)."
+    ),
     # counted nouns, for sentences that word several counts ("{people} dans {camps}")
     "count.people.one": "{n} personne",
     "count.people.other": "{n} personnes",

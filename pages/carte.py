@@ -59,6 +59,7 @@ cols = st.columns(3)
 cols[0].metric(t("map.metric.camps"), figures.camps.label)
 cols[1].metric(t("map.metric.people"), figures.people.label)
 cols[2].metric(t_n("map.metric.not_visited", gap), figures.not_visited.label)
+layout.suppressed_caption(v.policy, figures.camps, figures.people, figures.not_visited, states)
 
 if points.empty:
     st.info(t("map.empty"))

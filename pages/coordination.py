@@ -39,6 +39,7 @@ else:
         ),
         hide_index=True,
     )
+    layout.suppressed_caption(v.policy, badge, found)
 
 st.subheader(t("coord.gaps"))
 states = data.camp_states(v, v.ds.today)
@@ -58,6 +59,7 @@ else:
         ),
         hide_index=True,
     )
+    layout.suppressed_caption(v.policy, gaps)
 
 st.subheader(t("coord.who"))
 covered = data.coverage_of_period(v)
@@ -76,6 +78,7 @@ fig.update_layout(
 fig.update_xaxes(title="")
 fig.update_yaxes(title="")
 charts.show(fig)
+layout.suppressed_caption(v.policy, covered.weekday_labels)
 
 st.subheader(t("coord.duplicates"))
 pairs = covered.pairs
@@ -91,6 +94,7 @@ else:
     )
     if given:
         st.caption(t("coverage.items_twice", items=given))
+        layout.suppressed_caption(v.policy, covered.items_twice)
     tables.show(
         pd.DataFrame(
             {
@@ -122,3 +126,4 @@ tables.show(
     ),
     hide_index=True,
 )
+layout.suppressed_caption(v.policy, forecast)

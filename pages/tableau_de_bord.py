@@ -36,6 +36,7 @@ cols[2].metric(
     delta=act.passages.delta_label,
     delta_description=vs,
 )
+layout.suppressed_caption(v.policy, act.population, act.camps, act.passages)
 if act.passages.now.value == 0:
     st.info(t("dash.empty"))
 
@@ -49,6 +50,7 @@ for col, key in zip(service_cols, schema.DISTRIBUTIONS, strict=True):
         delta=service.delta_label,
         delta_description=vs,
     )
+layout.suppressed_caption(v.policy, act.services)
 
 st.subheader(t("dash.evacuations"))
 evac = data.evacuations(v)
@@ -61,8 +63,11 @@ for col, kind in zip(evac_cols, summary.index, strict=True):
     people = t_n("dash.evac_affected", people)
     sheltered = t_n("dash.evac_sheltered_count", sheltered)
     col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
+layout.suppressed_caption(v.policy, summary)
 
 st.subheader(t("dash.chart_title"))
+charted = [act.population_series, act.weekly_passages, act.weekly_items, act.needs_weekly]
+layout.suppressed_caption(v.policy, *charted, evac.weekly)
 series = act.population_series
 labels = {
     "day": t("dash.chart_x"),

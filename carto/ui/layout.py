@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from carto import privacy
 from carto.dataset import Dataset
 from carto.i18n import format_age, format_datetime, t
 from carto.ui import data, filters
@@ -38,6 +39,13 @@ def english_chrome_css() -> str:
 def hide_english_chrome() -> None:
     """Hide Streamlit's English-only controls (a style sheet: it takes no room)."""
     st.html(f"<style>{english_chrome_css()}</style>")
+
+
+def suppressed_caption(policy: privacy.Policy, *shown: object) -> None:
+    """Under figures a partner's policy hid ("<5"), say so ("« <5 » : chiffre inférieur
+    à 5, masqué…"); nothing when none of ``shown`` was (see ``privacy.any_suppressed``)."""
+    if privacy.any_suppressed(policy, *shown):
+        st.caption(t("privacy.suppressed_note", threshold=policy.small_count_threshold))
 
 
 def page_header(title: str, ds: Dataset) -> None:
