@@ -155,7 +155,7 @@ def _filters(filters: Mapping[str, Any]) -> list[str]:
 def _other(key: str, value: object) -> str:
     """A detail this module does not know (a newer version's): shown, not lost."""
     shown = ", ".join(str(v) for v in _values(value)) if isinstance(value, list) else value
-    return t("audit.detail.other", key=key, value=shown)
+    return t("audit.detail.unknown_key", key=key, value=shown)
 
 
 def _export(details: Mapping[str, Any]) -> tuple[list[str], list[str]]:

@@ -51,6 +51,22 @@ FR: Mapping[str, str] = {
         "prévenue (référence {reference}). Réessayez dans un moment ou changez les filtres."
     ),
     "loading.data": "Chargement des données…",
+    "config.error.type": "{key} : {expected} attendu, reçu {value}",
+    "config.error.section": "la clé « {key} » doit être une [section]",
+    "config.error.unknown": "réglage inconnu « {key} » ; réglages connus : {known}",
+    "config.error.not_found": "fichier de configuration introuvable : {path}",
+    "config.error.toml": "{path} : TOML invalide ({error})",
+    "config.error.field_keys": (
+        "clé de champ inconnue pour la table {table} dans la configuration : {unknown} "
+        "(clés valides : {valid})"
+    ),
+    "config.error.same_name": "deux champs de la table {table} portent le même nom Airtable",
+    "config.type.int": "un nombre entier",
+    "config.type.float": "un nombre",
+    "config.type.str": "un texte",
+    "config.type.bool": "true ou false",
+    "config.type.list": "une liste",
+    "config.type.dict": "une table",
     "widget.no_results": "Aucun résultat",
     # filters
     "filter.title": "Filtres",
@@ -754,7 +770,7 @@ FR: Mapping[str, str] = {
     "audit.detail.period": "période « {name} », du {start} au {end}",
     "audit.detail.dates": "période du {start} au {end}",
     "audit.detail.file": "fichier {name}",
-    "audit.detail.other": "{key} : {value}",
+    "audit.detail.unknown_key": "{key} : {value}",
     "audit.dataset.synthese": "Synthèse imprimable",
     "audit.format.csv-excel-fr": "CSV « Excel français »",
     "audit.format.html": "page HTML téléchargée",
