@@ -1116,7 +1116,7 @@ def t_n(key: str, n: float | str | None, /, **values: object) -> str:
         label, number = n, parse_number(n)
     else:
         number = _as_float(n)
-        label = format_number(number)
+        label = format_number(number, trim=True)
     return t(f"{key}.{plural_form(number)}", **{"n": label, **values})
 
 
@@ -1173,29 +1173,27 @@ def _as_float(value: object) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
-def format_decimal(value: float | None, digits: int = 1) -> str:
-    """A number with ``digits`` decimals after a decimal comma and a narrow no-break
-    space between thousands, as in French: 1234.56 → "1 234,6"; "—" when unknown."""
+def format_number(value: float | None, decimals: int = 1, trim: bool = False) -> str:
+    """A number the French way: a decimal comma and a narrow no-break space between
+    thousands ("1 062,5"), ``decimals`` after the comma; ``trim`` drops trailing zeros
+    ("4" rather than "4,0", "2,5" rather than "2,50"); "—" when unknown (None, NaN,
+    pd.NA). The one way numbers are written: ``format_decimal`` and ``format_int`` are
+    this function."""
     number = _as_float(value)
     if number is None:
         return MISSING
-    text = f"{number:,.{digits}f}" if digits > 0 else f"{round(number):,}"
-    return text.replace(",", NARROW_NBSP).replace(".", DECIMAL_COMMA)
+    text = f"{number:,.{max(decimals, 0)}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    text = text.replace(",", NARROW_NBSP).replace(".", DECIMAL_COMMA)
+    return "0" if text == "-0" else text
+
+
+def format_decimal(value: float | None, digits: int = 1) -> str:
+    """A number with ``digits`` decimals after a decimal comma: 1.41 → "1,4"."""
+    return format_number(value, digits)
 
 
 def format_int(value: float | None) -> str:
-    """A whole number with a narrow no-break space as thousands separator, as in French:
-    1062 → "1 062"; "—" when unknown."""
-    return format_decimal(value, 0)
-
-
-def format_number(value: float | None, digits: int = 1) -> str:
-    """A number as French text, with at most ``digits`` decimals and no trailing zero:
-    4.0 → "4", 167.5 → "167,5", 1062 → "1 062"; "—" when unknown."""
-    number = _as_float(value)
-    if number is None:
-        return MISSING
-    text = format_decimal(number, digits)
-    if DECIMAL_COMMA in text:
-        text = text.rstrip("0").rstrip(DECIMAL_COMMA)
-    return "0" if text in ("-0", "") else text
+    """A whole number with a narrow no-break space as thousands separator: "1 062"."""
+    return format_number(value, 0)

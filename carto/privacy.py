@@ -372,21 +372,27 @@ def delta(now: Count, before: Count, policy: Policy) -> int | None:
     return None if is_small(change, policy) else change
 
 
+def hidden_in(frame: pd.DataFrame, *columns: str) -> bool:
+    """Whether a protected frame hides a count in any of ``columns`` (their
+    ``<column>_suppressed`` flags): what a chart leaves empty, a table shows "<5"."""
+    flags = [c + SUPPRESSED_SUFFIX for c in columns if c + SUPPRESSED_SUFFIX in frame.columns]
+    return bool(flags) and bool(frame[flags].fillna(False).astype(bool).to_numpy().any())
+
+
 def any_suppressed(policy: Policy, *shown: object) -> bool:
-    """Whether any of the figures a page shows is one ``policy`` suppressed: a ``Count``
-    (or anything with such a ``now``), a protected frame (its ``<column>_suppressed``
-    flags, or cells reading "<5"), labels ("<5"), or collections of these."""
+    """Whether any of the figures a page shows is one ``policy`` hid: a ``Count`` (or a
+    trend: anything with such a ``now``), labels as shown ("<5": a text, a column, a
+    frame of them), a ``hidden_in`` answer, or collections of these."""
     if policy.small_count_threshold <= 1:
         return False
     label = small_count_label(policy.small_count_threshold)
     for value in shown:
-        if isinstance(value, Count):
+        if isinstance(value, bool):
+            found = value
+        elif isinstance(value, Count):
             found = value.suppressed
         elif isinstance(value, pd.DataFrame):
-            flags = [c for c in value.columns if str(c).endswith(SUPPRESSED_SUFFIX)]
-            found = bool(value[flags].fillna(False).astype(bool).to_numpy().any()) or any(
-                any_suppressed(policy, value[c]) for c in value.columns if c not in flags
-            )
+            found = bool((value.astype("str") == label).to_numpy().any())
         elif isinstance(value, pd.Series):
             found = bool(value.astype("str").eq(label).fillna(False).any())
         elif isinstance(value, str):

@@ -4,6 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
+from carto import privacy
 from carto.analytics import events
 from carto.i18n import t, t_n
 from carto.map_view import (
@@ -59,7 +60,10 @@ cols = st.columns(3)
 cols[0].metric(t("map.metric.camps"), figures.camps.label)
 cols[1].metric(t("map.metric.people"), figures.people.label)
 cols[2].metric(t_n("map.metric.not_visited", gap), figures.not_visited.label)
-layout.suppressed_caption(v.policy, figures.camps, figures.people, figures.not_visited, states)
+hidden_in_tooltips = privacy.hidden_in(states[states["active"]], "people")
+layout.suppressed_caption(
+    v.policy, figures.camps, figures.people, figures.not_visited, figures.closed, hidden_in_tooltips
+)
 
 if points.empty:
     st.info(t("map.empty"))

@@ -39,7 +39,9 @@ else:
         ),
         hide_index=True,
     )
-    layout.suppressed_caption(v.policy, badge, found)
+    layout.suppressed_caption(
+        v.policy, badge, privacy.hidden_in(found, "unaccompanied_minors", "families")
+    )
 
 st.subheader(t("coord.gaps"))
 states = data.camp_states(v, v.ds.today)
@@ -59,7 +61,7 @@ else:
         ),
         hide_index=True,
     )
-    layout.suppressed_caption(v.policy, gaps)
+    layout.suppressed_caption(v.policy, privacy.hidden_in(gaps, "people"))
 
 st.subheader(t("coord.who"))
 covered = data.coverage_of_period(v)
@@ -126,4 +128,4 @@ tables.show(
     ),
     hide_index=True,
 )
-layout.suppressed_caption(v.policy, forecast)
+layout.suppressed_caption(v.policy, privacy.hidden_in(forecast, "people", "delivered", "camps"))

@@ -27,7 +27,6 @@ with camps_tab:
         hide_index=True,
         column_config={t("hotspot.col.reasons"): st.column_config.TextColumn(width="large")},
     )
-    layout.suppressed_caption(v.policy, scores)
 with zones_tab:
     zones = data.hotspot_zones(v, v.period.end.date())
     tables.show(
@@ -42,5 +41,5 @@ with zones_tab:
         ),
         hide_index=True,
     )
-    layout.suppressed_caption(v.policy, zones)
+    layout.suppressed_caption(v.policy, privacy.hidden_in(zones, "camps"))
     st.caption(data.zone_caption())

@@ -63,11 +63,17 @@ for col, kind in zip(evac_cols, summary.index, strict=True):
     people = t_n("dash.evac_affected", people)
     sheltered = t_n("dash.evac_sheltered_count", sheltered)
     col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
-layout.suppressed_caption(v.policy, summary)
+layout.suppressed_caption(v.policy, shown)
 
 st.subheader(t("dash.chart_title"))
-charted = [act.population_series, act.weekly_passages, act.weekly_items, act.needs_weekly]
-layout.suppressed_caption(v.policy, *charted, evac.weekly)
+charted = [
+    privacy.hidden_in(act.population_series, "people"),
+    privacy.hidden_in(act.weekly_passages, "passages"),
+    privacy.hidden_in(act.weekly_items, "items"),
+    privacy.hidden_in(act.needs_weekly, "people", "delivered"),
+    privacy.hidden_in(evac.weekly, "sheltered", "without_solution"),
+]
+layout.suppressed_caption(v.policy, *charted)
 series = act.population_series
 labels = {
     "day": t("dash.chart_x"),

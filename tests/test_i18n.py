@@ -84,9 +84,10 @@ def test_numbers_have_a_decimal_comma_and_narrow_no_break_spaces() -> None:
     assert format_int(np.int64(12)) == "12"
     assert format_decimal(167.5) == "167,5"
     assert format_decimal(1234.56, 2) == f"1{NARROW_NBSP}234,56"
-    assert format_number(4.0) == "4"
-    assert format_number(2.5) == "2,5"
-    assert format_number(-0.04) == "0"
+    assert format_number(4.0, trim=True) == "4"
+    assert format_number(4.0) == "4,0"
+    assert format_number(2.50, 2, trim=True) == "2,5"
+    assert format_number(-0.04, trim=True) == "0"
     for missing in (None, float("nan"), np.nan, pd.NA, pd.NaT):
         assert format_int(missing) == format_decimal(missing) == format_number(missing) == "—"
     assert parse_number(f"1{NARROW_NBSP}062,5") == 1062.5

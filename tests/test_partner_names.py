@@ -177,3 +177,16 @@ def _demo_frames(config: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     settings = load_settings(config)
     ds = build_dataset(settings, open_store(settings))
     return ds.passages, ds.sites
+
+
+def test_what_counts_as_a_hidden_figure(demo_settings: Settings) -> None:
+    policy = privacy.policy_for(PARTNER, demo_settings)
+    hidden, shown = privacy.count(3, policy), privacy.count(12, policy)
+    assert privacy.any_suppressed(policy, shown, hidden)
+    assert not privacy.any_suppressed(policy, shown, "12", pd.Series(["7", "—"]))
+    assert privacy.any_suppressed(policy, {"tents": hidden})
+    assert privacy.any_suppressed(policy, pd.DataFrame({"a": ["1 062", "<5"]}))
+    frame = privacy.protect_frame(pd.DataFrame({"people": [3.0, 40.0], "camps": [9, 9]}), policy)
+    assert privacy.hidden_in(frame, "people") and not privacy.hidden_in(frame, "camps")
+    assert not privacy.hidden_in(frame, "not_a_column")
+    assert not privacy.any_suppressed(privacy.FULL, privacy.count(3, privacy.FULL), "<5")
