@@ -1,4 +1,4 @@
-"""Accounts, roles, passwords, sign-in cookies and the safe-start check (DESIGN §5, §6).
+"""Accounts, roles, passwords, sign-in cookies, safe-start check (docs/architecture.md §5, §6).
 
 Accounts live in a YAML file outside git (``[auth] accounts_path``), in
 streamlit-authenticator's layout (``credentials.usernames.<name>``: ``name``, ``email``,

@@ -1,4 +1,4 @@
-"""The Airtable base itself: create the tables of DESIGN §3, check a live base's schema.
+"""The Airtable base: create the tables of docs/architecture.md §3, check a live base's schema.
 
 ``init_base`` creates Sites, then Passages (whose Site field links to Sites), in a base
 through the metadata API; a table that already exists is left alone and only checked.

@@ -1,4 +1,4 @@
-"""The command line: ``python -m carto COMMAND`` (DESIGN §6)."""
+"""The command line: ``python -m carto COMMAND`` (docs/architecture.md §6)."""
 
 from __future__ import annotations
 

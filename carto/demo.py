@@ -13,7 +13,7 @@ personal data in comments, duplicate submissions); each one is tagged in the tru
 Same arguments give the same output: all randomness comes from ``random.Random(seed)``
 and ``numpy.random.default_rng(seed)``; the wall clock is read only for the default
 ``today``. The truth counts an evacuated camp's people on its evacuation day and nobody
-after it, as the population estimator does (DESIGN §4).
+after it, as the population estimator does (docs/architecture.md §4).
 """
 
 from __future__ import annotations

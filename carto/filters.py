@@ -38,6 +38,13 @@ PUBLICS = {
     "mna": ("unaccompanied_minors",),
     "femmes": ("single_women",),
 }
+# Public → the count of that public in a camp's latest count: what the map shows and
+# sizes its points by when the public is chosen.
+PUBLIC_COUNTS = {
+    "familles": "families",
+    "mna": "unaccompanied_minors",
+    "femmes": "single_women",
+}
 ACTIVE, CLOSED, STALE = "actif", "ferme", "sans_nouvelles"
 CAMP_STATUSES = (ACTIVE, CLOSED, STALE)
 
@@ -75,6 +82,14 @@ class Filters:
             first = first_day or today
             return Period(pd.Timestamp(min(first, today)), pd.Timestamp(today))
         return Period.last_days(today, PERIOD_DAYS[self.period])
+
+
+def public_count(frame: pd.DataFrame, publics: Sequence[str] = ()) -> pd.Series:
+    """What a camp counts for the chosen publics: its people when none is chosen, else
+    the sum of the chosen publics' counts (``PUBLIC_COUNTS``); unknown or hidden counts
+    are 0."""
+    columns = [PUBLIC_COUNTS[p] for p in PUBLICS if p in publics] or ["people"]
+    return frame[columns].apply(pd.to_numeric, errors="coerce").fillna(0.0).sum(axis=1)
 
 
 def camp_status(states: pd.DataFrame) -> pd.Series:
@@ -153,6 +168,10 @@ def apply(
 PARAM_PERIOD, PARAM_DATES = "periode", "dates"
 PARAM_ASSOCIATIONS, PARAM_ARRONDISSEMENTS = "assoc", "arr"
 PARAM_PUBLICS, PARAM_NEEDS, PARAM_STATUSES = "public", "besoins", "statut"
+# Not a sidebar filter: the map's and the coordination page's coverage-gap threshold
+# ("sans passage depuis plus de N jours"), ``sans_passage=5``.
+PARAM_GAP = "sans_passage"
+GAP_DAYS = (2, 3, 5, 7)
 URL_PARAMS = (
     PARAM_PERIOD,
     PARAM_DATES,
@@ -273,3 +292,17 @@ def decode_dates(given: Sequence[str]) -> tuple[dt.date, dt.date] | None:
         return None
     start, end = min(days), max(days)
     return start, end
+
+
+def gap_options(default: int) -> tuple[int, ...]:
+    """The coverage-gap thresholds offered (days): ``GAP_DAYS`` and the configured
+    ``default``, in order."""
+    return tuple(sorted({*GAP_DAYS, int(default)}))
+
+
+def decode_gap(given: str, options: Sequence[int]) -> int | None:
+    """A threshold from the ``sans_passage`` parameter ("5", "5j", "5 jours"), or None
+    when it is not one of ``options``."""
+    match = re.fullmatch(r"\s*(\d{1,3})\s*(?:j|jours?)?\s*", given.lower())
+    days = int(match.group(1)) if match else None
+    return days if days in options else None

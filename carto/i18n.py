@@ -106,17 +106,41 @@ FR: Mapping[str, str] = {
     # map page
     "map.title": "Carte des campements",
     "map.caption": (
-        "Un point par campement actif, à son dernier état connu. Taille : personnes "
-        "comptées au dernier passage. Couleur : jours depuis le dernier passage."
+        "Un point par campement actif, à son dernier état connu. Couleur : jours depuis "
+        "le dernier passage."
     ),
+    "map.size_by": "Taille des points : {what} au dernier comptage.",
+    "map.count.people.one": "personne",
+    "map.count.people.other": "personnes",
+    "map.count.familles.one": "famille",
+    "map.count.familles.other": "familles",
+    "map.count.mna.one": "mineur non accompagné",
+    "map.count.mna.other": "mineurs non accompagnés",
+    "map.count.femmes.one": "femme seule",
+    "map.count.femmes.other": "femmes seules",
     "map.metric.camps": "Campements actifs",
     "map.metric.people": "Personnes estimées",
+    "map.metric.public": "{public} (estimation)",
     "map.metric.not_visited.one": "Sans passage depuis plus de {n} jour",
     "map.metric.not_visited.other": "Sans passage depuis plus de {n} jours",
-    "map.legend.0": "Passage aujourd'hui ou hier",
-    "map.legend.1": "Il y a 2 à {gap} jours",
-    "map.legend.2": "Il y a {gap_plus} à 7 jours",
-    "map.legend.3": "Plus de 7 jours",
+    "map.gap.label": "Campements sans passage depuis plus de",
+    "map.gap.option.one": "{n} jour",
+    "map.gap.option.other": "{n} jours",
+    "map.legend.fresh": "Passage aujourd'hui ou hier",
+    "map.legend.days.one": "Il y a {n} jour",
+    "map.legend.days.other": "Il y a {n} jours",
+    "map.legend.range": "Il y a {low} à {high} jours",
+    "map.legend.over.one": "Plus de {n} jour",
+    "map.legend.over.other": "Plus de {n} jours",
+    "map.legend.ring.one": "Cerclé de rouge : sans passage depuis plus de {n} jour",
+    "map.legend.ring.other": "Cerclé de rouge : sans passage depuis plus de {n} jours",
+    "map.legend.no_gap.one": "Aucun campement sans passage depuis plus de {n} jour.",
+    "map.legend.no_gap.other": "Aucun campement sans passage depuis plus de {n} jours.",
+    "map.legend.zones": (
+        "Densité par zone (hexagone d'environ {side} de côté) : de 0 à {high} {what} par zone"
+    ),
+    "map.legend.evacuations": "Évacuations du {start} au {end}",
+    "map.legend.no_evacuation": "Aucune évacuation sur cette période (du {start} au {end}).",
     "map.closed_hidden.one": ("{n} campement fermé (évacué, vide ou démantelé) n'est pas affiché."),
     "map.closed_hidden.other": (
         "{n} campements fermés (évacués, vides ou démantelés) ne sont pas affichés."
@@ -129,16 +153,23 @@ FR: Mapping[str, str] = {
     "map.layer.gaps.one": "Sans passage depuis plus de {n} jour",
     "map.layer.gaps.other": "Sans passage depuis plus de {n} jours",
     "map.layer.evacuations": "Évacuations",
-    "map.zone.people.one": "{n} personne dans la zone",
-    "map.zone.people.other": "{n} personnes dans la zone",
+    "map.zone.people": "{people} {what} dans la zone",
     "map.evacuation": "Évacuation le {date} : {people}",
     "map.select_hint": "Touchez un campement pour voir son résumé.",
     "map.selected": "Campement sélectionné",
     "map.history_link": "Voir l'historique de ce campement",
+    "map.list.title": "Campements de la carte",
+    "map.list.caption": "Les campements sans passage depuis le plus longtemps en premier.",
+    "map.list.camp": "Campement",
+    "map.list.last": "Dernier passage",
+    "map.list.people": "Personnes",
+    "map.list.alerts": "Alertes",
+    "map.list.to_cover": "À couvrir",
     "map.tooltip.last_visit": "Dernier passage",
     "map.tooltip.people": "Personnes",
     "map.tooltip.minors": "Mineurs non accompagnés",
     "map.tooltip.families": "Familles",
+    "map.tooltip.women": "Femmes seules",
     "map.tooltip.by": "Par",
     "ago.today": "aujourd'hui",
     "ago.yesterday": "hier",
@@ -154,17 +185,50 @@ FR: Mapping[str, str] = {
     "window.days.one": "du dernier jour",
     "window.days.other": "des {n} derniers jours",
     "dash.vs_previous": "par rapport à la période précédente",
+    "dash.no_comparison.whole_history": (
+        "Tout l'historique est affiché : aucune période précédente à comparer."
+    ),
+    "dash.no_comparison.previous_empty": (
+        "Aucune comparaison : aucun passage sur la période précédente ({start} – {end})."
+    ),
+    "dash.no_comparison.partial": (
+        "Aucune comparaison : les données commencent le {first}, la période précédente "
+        "({start} – {end}) n'est couverte qu'en partie."
+    ),
     "dash.active_camps": "Campements actifs",
     "dash.passages": "Passages",
     "dash.services": "Services délivrés sur la période",
     "dash.evacuations": "Évacuations sur la période",
-    "dash.evac_sheltered": "Avec mise à l'abri",
-    "dash.evac_without": "Sans solution",
-    "dash.evac_people": "{people}, {sheltered}",
-    "dash.evac_affected.one": "{n} personne concernée",
-    "dash.evac_affected.other": "{n} personnes concernées",
-    "dash.evac_sheltered_count.one": "{n} mise à l'abri",
-    "dash.evac_sheltered_count.other": "{n} mises à l'abri",
+    "dash.evac.events": "Évacuations",
+    "dash.evac.people": "Personnes concernées",
+    "dash.evac.people_help": (
+        "Personnes présentes au campement lors de l'évacuation : le nombre donné par "
+        "le signalement, sinon le dernier comptage des jours précédents. Elles se "
+        "répartissent en mises à l'abri, sans solution et sans information."
+    ),
+    "dash.evac.sheltered": "dont mises à l'abri",
+    "dash.evac.sheltered_help": (
+        "Personnes à qui un hébergement a été proposé, selon le signalement."
+    ),
+    "dash.evac.without_solution": "dont sans solution",
+    "dash.evac.without_solution_help": (
+        "Personnes concernées moins personnes mises à l'abri, quand les deux sont connus."
+    ),
+    "dash.evac.unknown": "dont sans information",
+    "dash.evac.unknown_help": (
+        "Personnes concernées dont personne n'a signalé si elles ont été mises à l'abri."
+    ),
+    "dash.evac.by_shelter": "Évacuations selon la mise à l'abri : {parts}.",
+    "dash.evac.uncounted.one": (
+        "{n} évacuation sans comptage des personnes (non comptée ci-dessus)."
+    ),
+    "dash.evac.uncounted.other": (
+        "{n} évacuations sans comptage des personnes (non comptées ci-dessus)."
+    ),
+    "dash.evac.parts_hidden": (
+        "Détail non affiché : l'une des parts compte moins de {n} personnes ou "
+        "évacuations, et les autres permettraient de la retrouver."
+    ),
     "dash.chart_title": "Population estimée par jour",
     "dash.weekly_passages": "Passages par semaine et par association",
     "dash.weekly_services": "Services délivrés par semaine et par association",
@@ -177,9 +241,11 @@ FR: Mapping[str, str] = {
     "dash.measure.people": "Personnes concernées par le besoin",
     "dash.measure.delivered": "Articles distribués",
     "dash.evac_over_time": "Évacuations par semaine : personnes mises à l'abri ou non",
-    "dash.evac_sheltered_people": "Mises à l'abri",
     "dash.no_evacuation": "Aucune évacuation signalée sur la période.",
-    "dash.evac_without_people": "Sans solution",
+    "dash.evac_chart_y": "Personnes concernées",
+    "dash.evac_chart.sheltered": "Mises à l'abri",
+    "dash.evac_chart.without_solution": "Sans solution",
+    "dash.evac_chart.unknown": "Sans information",
     "dash.chart_y": "Personnes",
     "dash.chart_x": "Jour",
     "dash.empty": "Aucun passage sur cette période.",
@@ -253,6 +319,17 @@ FR: Mapping[str, str] = {
     "history.pick_help": "Choisissez dans la liste, ou touchez un campement sur la carte.",
     "history.none": "Aucun campement ne correspond aux filtres.",
     "history.summary": "{passages} du {first} au {last} · dernier comptage : {people}",
+    "history.whole_life": "Toute la vie du campement",
+    "history.whole_life_help": (
+        "Désactivé : l'historique suit la période choisie dans les filtres. Activé : "
+        "tous les passages du campement, du premier au dernier."
+    ),
+    "history.span.period": "Période choisie dans les filtres : du {start} au {end}.",
+    "history.span.whole_life": "Toute la vie du campement : du {start} au {end}.",
+    "history.no_passage_in_period": (
+        "Aucun passage de ce campement du {start} au {end}. Activez « Toute la vie du "
+        "campement » pour voir tout son historique."
+    ),
     "history.people_chart": "Personnes comptées à chaque passage",
     "history.weekly_chart": "Passages par semaine et par association",
     "history.services_chart": "Services délivrés par semaine",
@@ -276,6 +353,10 @@ FR: Mapping[str, str] = {
     "history.col.status": "État",
     "history.col.how": "Lien",
     "chart.week": "Semaine du",
+    "chart.partial_note": "Barres hachurées et plus claires : semaine partielle — {weeks}.",
+    "chart.partial_week": "semaine du {week}, comptée du {first} au {last} seulement",
+    "chart.partial_week.running": "semaine du {week}, en cours (du {first} au {last})",
+    "chart.needs_y": "Personnes ou articles",
     "chart.passages": "Passages",
     "chart.items": "Articles",
     "chart.item": "Article",
@@ -534,6 +615,41 @@ FR: Mapping[str, str] = {
     "needs.people": "Personnes concernées",
     "needs.delivered": "Distribués",
     "needs.forecast": "Prévision pour la semaine prochaine",
+    "needs.plan_title": "Que faut-il apporter la semaine du {start} au {end} ?",
+    "needs.plan_caption": (
+        "À apporter : personnes concernées prévues, une unité par personne, arrondi à "
+        "l'unité supérieure. Livré d'habitude : moyenne des articles distribués par "
+        "semaine sur les mêmes semaines. Écart : à apporter moins livré d'habitude "
+        "(positif : il faut en apporter plus que d'habitude)."
+    ),
+    "needs.breakdown": "Détail",
+    "needs.breakdown.total": "Ensemble",
+    "needs.breakdown.arrondissement": "Par arrondissement ou commune",
+    "needs.breakdown.camp": "Par campement",
+    "needs.group.unknown_zone": "Lieu inconnu",
+    "needs.col.group.arrondissement": "Arrondissement ou commune",
+    "needs.col.group.camp": "Campement",
+    "needs.col.people": "Personnes concernées (prévision, par semaine)",
+    "needs.col.need": "À apporter (unités)",
+    "needs.col.usual": "Livré d'habitude (unités par semaine)",
+    "needs.col.gap": "Écart (unités)",
+    "needs.col.camps": "Campements concernés (prévision)",
+    "needs.plan_empty": "Aucun besoin prévu pour la semaine prochaine.",
+    "needs.gap_hidden": (
+        "Écart non affiché quand l'un des deux chiffres est masqué (moins de {n}) : il "
+        "permettrait de le retrouver."
+    ),
+    "needs.download": "Télécharger la liste de préparation (à imprimer)",
+    "packing.title": "Liste de préparation",
+    "packing.week": "Semaine du {start} au {end}",
+    "packing.edited": "Éditée le {when}. Prévision : {method}",
+    "packing.col.item": "Article",
+    "packing.col.need": "À apporter (unités)",
+    "packing.col.usual": "Livré d'habitude (unités par semaine)",
+    "packing.col.done": "Préparé",
+    "packing.print": "Imprimer",
+    "packing.empty": "Aucun besoin prévu.",
+    "packing.file": "liste_preparation_{start}.html",
     "needs.forecast_method": (
         "Prévision : moyenne {weeks} (la semaine en cours, "
         "incomplète, n'est pas prise en compte). Elle suppose que la semaine prochaine "
@@ -1100,10 +1216,13 @@ def t(key: str, /, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def plural_form(n: float | None) -> str:
+def plural_form(n: float | str | None) -> str:
     """The catalogue form for a count: "one" or "other". French puts 0 and 1 (and any
-    number below 2, such as 1,5) in the singular; an unknown count (None) in the plural."""
-    return "one" if n is not None and abs(n) < 2 else "other"
+    number below 2, such as 1,5) in the singular; an unknown count (None) in the plural.
+    ``n`` may be a label already written ("1", "1 062"): the form of the number it
+    shows, the plural when it shows none ("<5", "—")."""
+    number = parse_number(n) if isinstance(n, str) else _as_float(n)
+    return "one" if number is not None and abs(number) < 2 else "other"
 
 
 def t_n(key: str, n: float | str | None, /, **values: object) -> str:
@@ -1112,12 +1231,8 @@ def t_n(key: str, n: float | str | None, /, **values: object) -> str:
     ``n`` is a number (written the French way: "1 062", "1,5") or a label already
     written ("1 062", "<5", "—"), used as is; a label's form is that of the number it
     shows, the plural when it shows none ("<5", "—")."""
-    if isinstance(n, str):
-        label, number = n, parse_number(n)
-    else:
-        number = _as_float(n)
-        label = format_number(number, trim=True)
-    return t(f"{key}.{plural_form(number)}", **{"n": label, **values})
+    label = n if isinstance(n, str) else format_number(_as_float(n), trim=True)
+    return t(f"{key}.{plural_form(n)}", **{"n": label, **values})
 
 
 def parse_number(text: str) -> float | None:

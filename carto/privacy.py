@@ -1,4 +1,4 @@
-"""Privacy by role, applied to the data before any page or export sees it (DESIGN §5).
+"""Privacy by role, applied to the data before pages or exports see it (docs/architecture.md §5).
 
 ``for_role(dataset, role, settings)`` returns the dataset a role may see:
 
@@ -54,7 +54,7 @@ from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
 from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
-from carto.i18n import format_decimal, format_int, t
+from carto.i18n import format_int, format_number, t
 from carto.settings import Settings
 from carto.store import Record, SnapshotStore
 
@@ -118,7 +118,7 @@ class Policy:
 
 
 FULL = Policy()
-# Exports by role (DESIGN §5): admin and coordinateur everything, benevole nothing,
+# Exports by role (docs/architecture.md §5): admin and coordinateur everything, benevole nothing,
 # partenaire only aggregated datasets (through its policy: zone positions, "<5").
 AGGREGATED_DATASETS = frozenset({"zones", "population"})
 
@@ -432,7 +432,7 @@ def count_labels(frame: pd.DataFrame, column: str, policy: Policy, decimals: int
 
 
 def _format(number: float | None, decimals: int) -> str:
-    return format_decimal(number, decimals) if decimals > 0 else format_int(number)
+    return format_number(number, decimals) if decimals > 0 else format_int(number)
 
 
 def _as_number(value: object) -> float | None:

@@ -1,4 +1,4 @@
-"""The Airtable base contract (DESIGN §3): tables, fields, types and select options.
+"""The Airtable base contract (docs/architecture.md §3): tables, fields, types and select options.
 
 Each field has a canonical key (English, used as the column name in frames) and a
 default Airtable field name (French, as the SoftR form writes it). A base whose field

@@ -4,7 +4,7 @@ Records are stored as the JSON Airtable sent, never reshaped, so that normalisat
 be rerun on the same input. Every committed change bumps ``version``, the key of every
 cache built on the snapshot. Sync bookkeeping lives beside the records: the API calls made
 per month and a log of sync attempts; writing it alone does not bump the version.
-Access control lives there too (DESIGN §5, issue 6), shared by every session and kept
+Access control lives there too (docs/architecture.md §5, issue 6), shared by every session and kept
 across restarts: the audit log, failed sign-ins and lockouts, and each account's session
 epoch (bumped to revoke every session and cookie already issued).
 """

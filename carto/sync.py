@@ -312,7 +312,7 @@ def _commit(
     """Write both tables, the sync metadata and the bookkeeping in one transaction; the
     version is bumped only when a record changed (or after a full listing)."""
     started = entry["started_at"]
-    # Retention (DESIGN §5): comments past [privacy] comment_retention_days never enter
+    # Retention, docs/architecture.md §5: comments past [privacy] comment_retention_days never enter
     # the snapshot, and those that have aged past it leave it.
     retention = privacy.CommentRetention.from_settings(settings, _parse_time(started) or _utc_now())
     passages = fetched["passages"]

@@ -1,32 +1,25 @@
-"""Carte: camps at their state on a chosen day, with optional layers."""
+"""Carte: camps at their state on a chosen day, with optional layers and their legends,
+the list of the camps shown, and the card of a tapped camp."""
 
 import datetime as dt
 
 import streamlit as st
 
 from carto import privacy
-from carto.analytics import events
 from carto.i18n import t, t_n
-from carto.map_view import (
-    camp_card,
-    camp_deck,
-    camp_points,
-    evacuation_points,
-    gap_points,
-    legend,
-    selected_camp_id,
-    zone_cells,
-)
-from carto.ui import auth, data, layout, navigation
+from carto.map_view import camp_card as card_of
+from carto.map_view import camp_list, camp_points, counted_what, selected_camp_id
+from carto.ui import auth, carte, data, filters, layout, navigation
 
 v = layout.start_page(t("map.title"))
 conf = data.settings()
-gap = int(conf["analysis.coverage_gap_days"])
 first = v.passages["day"].min().date() if len(v.passages) else v.ds.today
+publics = v.filters.publics
 
 day = v.ds.today
+when, threshold = st.columns([3, 2], gap="medium", vertical_alignment="bottom")
 if first < v.ds.today:
-    day = st.slider(
+    day = when.slider(
         t("map.state_on"),
         min_value=first,
         max_value=v.ds.today,
@@ -35,6 +28,8 @@ if first < v.ds.today:
         format="DD/MM/YYYY",
         key="etat_au",
     )
+with threshold:
+    gap = filters.gap_days(int(conf["analysis.coverage_gap_days"]))
 layer_names = {
     "camps": t("map.layer.camps"),
     "zones": t("map.layer.zones"),
@@ -54,62 +49,50 @@ shown = (
 )
 
 states = data.camp_states(v, day)
-points = camp_points(states, gap, v.policy)
+points = camp_points(states, gap, v.policy, publics)
 figures = data.map_figures(v, day, gap)
-cols = st.columns(3)
+cols = st.columns(2 + len(figures.counted))
 cols[0].metric(t("map.metric.camps"), figures.camps.label)
-cols[1].metric(t("map.metric.people"), figures.people.label)
-cols[2].metric(t_n("map.metric.not_visited", gap), figures.not_visited.label)
-hidden_in_tooltips = privacy.hidden_in(states[states["active"]], "people")
+for col, (label, count) in zip(cols[1:-1], figures.counted, strict=True):
+    col.metric(label, count.label)
+cols[-1].metric(t_n("map.metric.not_visited", gap), figures.not_visited.label)
+# the tooltips, the card and the list show each camp's counts, "<5" when hidden
+hidden_in_camps = privacy.hidden_in(
+    states[states["active"]], "people", "unaccompanied_minors", "families", "single_women"
+)
 layout.suppressed_caption(
-    v.policy, figures.camps, figures.people, figures.not_visited, figures.closed, hidden_in_tooltips
+    v.policy,
+    figures.camps,
+    [count for _, count in figures.counted],
+    figures.not_visited,
+    figures.closed,
+    hidden_in_camps,
 )
 
 if points.empty:
     st.info(t("map.empty"))
 else:
-    zone_layer = None
-    if "zones" in shown:
-        resolution = int(conf["zones.h3_resolution"])
-        zone_layer = zone_cells(data.zone_coverage(v, day, resolution, gap), v.policy)
-    evac_layer = None
-    if "evacuations" in shown:
-        found = data.evacuation_events(v)
-        evac_layer = evacuation_points(
-            events.events_in(found, v.period.start, v.period.end), v.policy
+    carte.phone_styles()
+    size = t("map.size_by", what=counted_what(publics))
+    st.caption(f"{t('map.caption')} {size} {t('map.select_hint')}")
+    deck, swatches = carte.deck(v, day, states, points, gap, shown)
+    side, listing = st.columns([3, 2], gap="medium")
+    with side:
+        event = st.pydeck_chart(
+            deck, height=520, key="camp_map", on_select="rerun", selection_mode="single-object"
         )
-    deck = camp_deck(
-        points,
-        gaps=gap_points(points, states, gap) if "gaps" in shown else None,
-        zones=zone_layer,
-        evacuations=evac_layer,
-        show_camps="camps" in shown,
-    )
-    st.caption(t("map.caption") + " " + t("map.select_hint"))
-    event = st.pydeck_chart(
-        deck, height=520, key="camp_map", on_select="rerun", selection_mode="single-object"
-    )
-    swatches = " ".join(
-        f"<span style='display:inline-block;width:0.9em;height:0.9em;border-radius:50%;"
-        f"background:rgba({r},{g},{b},{a / 255:.2f});margin:0 0.3em 0 0.8em'></span>{label}"
-        for (r, g, b, a), label in legend(gap)
-    )
-    st.markdown(swatches, unsafe_allow_html=True)
-    role = auth.require_user(conf).role
-    camp_id = selected_camp_id(event.selection) if event else None
-    # built from the server's frame: only the camp id is taken from the browser
-    card = camp_card(states, camp_id, v.policy)
-    if card is not None and camp_id is not None:
-        with st.container(border=True):
-            st.markdown(f"**{t('map.selected')}**")
-            st.markdown(card)
-            if navigation.may_open(role, "pages/historique.py"):
-                st.page_link(
-                    "pages/historique.py",
-                    label=t("map.history_link"),
-                    icon=":material/timeline:",
-                    query_params={"camp": camp_id},
-                )
+        carte.legend(swatches)
+    with listing:
+        camp_id = selected_camp_id(event.selection) if event else None
+        # built from the server's frame: only the camp id is taken from the browser
+        card = card_of(states, camp_id, v.policy)
+        if card is not None and camp_id is not None:
+            role = auth.require_user(conf).role
+            carte.camp_card(camp_id, card, navigation.may_open(role, "pages/historique.py"))
+        st.markdown(f"**{t('map.list.title')}**")
+        st.caption(t("map.list.caption"))
+        alerts = data.protection_alerts(v, day)
+        carte.camp_table(camp_list(states, alerts, gap, v.policy, publics))
 
 if figures.closed.suppressed or figures.closed.value:
     st.caption(t_n("map.closed_hidden", figures.closed.label))

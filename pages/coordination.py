@@ -4,13 +4,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from carto import privacy
+from carto import packing_list, privacy
 from carto.analytics import alerts, coverage, needs
-from carto.i18n import t, t_n
-from carto.ui import charts, data, layout, tables
+from carto.i18n import format_date, t, t_n
+from carto.ui import auth, charts, data, downloads, filters, layout, navigation, tables
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
+user = auth.require_user(conf)
 gap = int(conf["analysis.coverage_gap_days"])
 hours = int(conf["analysis.alert_hours"])
 names = data.camp_places(v.ds)["name"]
@@ -44,6 +45,7 @@ else:
     )
 
 st.subheader(t("coord.gaps"))
+gap = filters.gap_days(gap)  # chosen here or on the map (default: the configured one)
 states = data.camp_states(v, v.ds.today)
 gaps = coverage.coverage_gaps(states, gap)
 if gaps.empty:
@@ -115,17 +117,63 @@ else:
 
 st.subheader(t("coord.needs"))
 weeks = int(conf["analysis.forecast_weeks"])
-forecast = data.needs_forecast(v, weeks)
-st.caption(needs.forecast_method(weeks))
-tables.show(
-    pd.DataFrame(
-        {
-            t("coord.col.item"): forecast["item"].map(lambda i: t(f"needs.item.{i}")),
-            t("needs.people"): privacy.count_labels(forecast, "people", v.policy, decimals=1),
-            t("needs.delivered"): privacy.count_labels(forecast, "delivered", v.policy, decimals=1),
-            t("needs.camps"): privacy.count_labels(forecast, "camps", v.policy, decimals=1),
-        }
-    ),
-    hide_index=True,
+breakdown = st.segmented_control(
+    t("needs.breakdown"),
+    needs.BREAKDOWNS,
+    default="total",
+    format_func=lambda b: t(f"needs.breakdown.{b}"),
+    key="besoins_detail",
+    bind="query-params",
 )
-layout.suppressed_caption(v.policy, privacy.hidden_in(forecast, "people", "delivered", "camps"))
+plan = data.needs_plan(v, weeks, breakdown or "total")
+st.markdown(
+    t("needs.plan_title", start=format_date(plan.week_start), end=format_date(plan.week_end))
+)
+st.caption(needs.forecast_method(weeks) + " " + t("needs.plan_caption"))
+if plan.labels.empty:
+    st.info(t("needs.plan_empty"))
+else:
+    group_header = (
+        {}
+        if plan.breakdown == "total"
+        else {t(f"needs.col.group.{plan.breakdown}"): plan.labels["group"]}
+    )
+    # Camps concerned say nothing per camp (0 or 1): only for the whole view or a zone.
+    camps_column = {} if plan.breakdown == "camp" else {t("needs.col.camps"): plan.labels["camps"]}
+    tables.show(
+        pd.DataFrame(
+            {
+                **group_header,
+                t("coord.col.item"): plan.labels["item"],
+                t("needs.col.need"): plan.labels["need"],
+                t("needs.col.usual"): plan.labels["usual"],
+                t("needs.col.gap"): plan.labels["gap"],
+                **camps_column,
+            }
+        ),
+        hide_index=True,
+    )
+    shown_columns = ["need", "usual", "gap"] + ([] if plan.breakdown == "camp" else ["camps"])
+    layout.suppressed_caption(v.policy, plan.labels[shown_columns])
+if plan.gap_hidden:
+    st.caption(t("needs.gap_hidden", n=v.policy.small_count_threshold))
+packing = packing_list.packing_list_html(
+    plan.labels,
+    plan.week_start,
+    plan.week_end,
+    data.now(),
+    needs.forecast_method(weeks),
+    t(f"needs.col.group.{plan.breakdown}") if plan.breakdown != "total" else "",
+)
+file_name = packing_list.packing_list_file_name(plan.week_start)
+downloads.download_button(
+    t("needs.download"),
+    conf,
+    downloads.holder(user),
+    lambda: packing.encode("utf-8"),
+    lambda store, username: data.record_packing_list(store, username, user.role, v, plan),
+    roles=navigation.spec_roles("pages/coordination.py"),
+    file_name=file_name,
+    mime="text/html",
+    key="packing_download",
+)

@@ -6,7 +6,6 @@ import streamlit as st
 
 from carto import schema
 from carto.analytics import successors
-from carto.analytics.camps import counted
 from carto.i18n import format_date, format_int, t, t_n
 from carto.ui import charts, data, layout, tables
 
@@ -29,56 +28,73 @@ camp_id = st.selectbox(
     bind="query-params",
 )
 camp = camps.set_index("camp_id").loc[camp_id]
-rows = counted(v.passages[v.passages["camp_id"] == camp_id]).sort_values("date")
-last_people = camp["people"] if pd.notna(camp["people"]) else None
-st.markdown(
-    t(
-        "history.summary",
-        passages=t_n("count.passages", len(rows)),
-        first=format_date(camp["first_visit"]),
-        last=format_date(camp["last_visit"]),
-        people=t_n("count.people", format_int(last_people)),
-    )
+whole_life = st.toggle(
+    t("history.whole_life"),
+    value=False,
+    help=t("history.whole_life_help"),
+    key="vie_entiere",
+    bind="query-params",
 )
+story = data.camp_history(v, camp_id, whole_life)
+rows = story.rows
+span = {"start": format_date(story.start), "end": format_date(story.end)} if story.start else {}
+if span:
+    st.caption(t("history.span.whole_life" if whole_life else "history.span.period", **span))
 st.caption(t(f"camp.status.{camp['status']}"))
+if rows.empty:
+    st.info(t("history.no_passage_in_period", **span))
+else:
+    st.markdown(
+        t(
+            "history.summary",
+            passages=t_n("count.passages", len(rows)),
+            first=format_date(rows["date"].iloc[0]),
+            last=format_date(rows["date"].iloc[-1]),
+            people=t_n("count.people", format_int(story.last_people)),
+        )
+    )
 
-labels = {
-    "date": t("chart.date"),
-    "people": t("chart.people"),
-    "association": t("chart.association"),
-    "week": t("chart.week"),
-    "passages": t("chart.passages"),
-    "items": t("chart.items"),
-    "item": t("chart.item"),
-}
-st.subheader(t("history.people_chart"))
-counts = rows[rows["people"].notna()]
-fig = px.line(counts, x="date", y="people", color="association", markers=True, labels=labels)
-for day in rows.loc[rows["evacuation"].isin(schema.EVACUATIONS[1:]), "date"]:
-    fig.add_vline(x=day, line_dash="dot", line_color="#aa5ae6")
-fig.update_xaxes(tickformat="%d/%m/%Y")
-fig.update_yaxes(rangemode="tozero")
-fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300, legend_title_text="")
-charts.show(fig)
+    labels = {
+        "date": t("chart.date"),
+        "people": t("chart.people"),
+        "association": t("chart.association"),
+        "week": t("chart.week"),
+        "passages": t("chart.passages"),
+        "items": t("chart.items"),
+        "item": t("chart.item"),
+    }
+    st.subheader(t("history.people_chart"))
+    counts = rows[rows["people"].notna()]
+    fig = px.line(counts, x="date", y="people", color="association", markers=True, labels=labels)
+    for day in rows.loc[rows["evacuation"].isin(schema.EVACUATIONS[1:]), "date"]:
+        fig.add_vline(x=day, line_dash="dot", line_color="#aa5ae6")
+    charts.date_axis(fig, story.start, story.end, weekly=False)
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(margin=charts.MARGIN, height=300, legend_title_text="")
+    charts.show(fig)
 
-weekly = rows.assign(week=rows["day"].dt.to_period("W-SUN").dt.start_time)
-cols = st.columns(2)
-with cols[0]:
-    st.subheader(t("history.weekly_chart"))
-    per_week = weekly.groupby(["week", "association"]).size().rename("passages").reset_index()
-    fig = px.bar(per_week, x="week", y="passages", color="association", labels=labels)
-    fig.update_xaxes(tickformat="%d/%m/%Y")
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260, legend_title_text="")
-    charts.show(fig)
-with cols[1]:
-    st.subheader(t("history.services_chart"))
-    given = weekly.groupby("week")[list(schema.DISTRIBUTIONS)].sum()
-    given = given.rename(columns=lambda k: t(f"service.{k}")).reset_index()
-    long = given.melt(id_vars="week", var_name="item", value_name="items")
-    fig = px.bar(long, x="week", y="items", color="item", labels=labels)
-    fig.update_xaxes(tickformat="%d/%m/%Y")
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260, legend_title_text="")
-    charts.show(fig)
+    def weekly_bars(frame: pd.DataFrame, y: str, color: str) -> None:
+        """A weekly bar chart of the span: Mondays as ticks, partial weeks hatched."""
+        fig = px.bar(frame, x="week", y=y, color=color, labels=labels)
+        charts.date_axis(fig, story.start, story.end, weekly=True)
+        charts.size_weekly_bars(fig)
+        charts.mark_partial_weeks(fig, story.weeks)
+        fig.update_layout(margin=charts.MARGIN, height=260, legend_title_text="")
+        charts.show(fig)
+
+    cols = st.columns(2)
+    with cols[0]:
+        st.subheader(t("history.weekly_chart"))
+        weekly_bars(story.weekly_passages, "passages", "association")
+    with cols[1]:
+        st.subheader(t("history.services_chart"))
+        given = story.weekly_items.assign(
+            item=story.weekly_items["item"].map(lambda k: t(f"service.{k}"))
+        )
+        weekly_bars(given, "items", "item")
+    note = charts.partial_weeks_note(story.weeks, v.ds.today)
+    if note:
+        st.caption(note)
 
 chain = successors.chain_table(built.links, built.camps, camp_id)
 if len(chain) > 1:
@@ -120,18 +136,19 @@ def _given(row: pd.Series) -> str:
     return ", ".join(parts)
 
 
-listing = rows.sort_values("date", ascending=False)
-tables.show(
-    pd.DataFrame(
-        {
-            t("history.col.date"): listing["date"].dt.strftime("%d/%m/%Y %H:%M"),
-            t("history.col.association"): listing["association"],
-            t("history.col.team"): listing["team"],
-            t("history.col.people"): listing["people"],
-            t("history.col.needs"): listing["needs"].map(", ".join),
-            t("history.col.given"): listing.apply(_given, axis=1),
-            t("history.col.comment"): listing["comment"],
-        }
-    ),
-    hide_index=True,
-)
+if not rows.empty:
+    listing = rows.sort_values("date", ascending=False)
+    tables.show(
+        pd.DataFrame(
+            {
+                t("history.col.date"): listing["date"].dt.strftime("%d/%m/%Y %H:%M"),
+                t("history.col.association"): listing["association"],
+                t("history.col.team"): listing["team"].fillna(""),
+                t("history.col.people"): listing["people"].map(format_int),
+                t("history.col.needs"): listing["needs"].map(", ".join),
+                t("history.col.given"): listing.apply(_given, axis=1),
+                t("history.col.comment"): listing["comment"].fillna(""),
+            }
+        ),
+        hide_index=True,
+    )

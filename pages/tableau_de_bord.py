@@ -1,19 +1,21 @@
 """Tableau de bord: figures against the previous period, weekly activity, needs, evacuations."""
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from carto import privacy, schema
+from carto.analytics import figures
 from carto.i18n import t, t_n
-from carto.text import escape_markdown
 from carto.ui import charts, data, layout
 
 v = layout.start_page(t("dash.title"))
 window = int(data.settings()["analysis.population_window_days"])
 act = data.activity(v)  # every figure protected under the role's policy
-vs = t("dash.vs_previous")
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend_title_text": ""}
 
+# No change is shown when there is nothing comparable before (see Activity.no_comparison).
+vs = t("dash.vs_previous") if act.no_comparison is None else None
 cols = st.columns(3)
 cols[0].metric(
     t("dash.population"),
@@ -37,6 +39,8 @@ cols[2].metric(
     delta_description=vs,
 )
 layout.suppressed_caption(v.policy, act.population, act.camps, act.passages)
+if act.comparison_note:
+    st.caption(act.comparison_note)
 if act.passages.now.value == 0:
     st.info(t("dash.empty"))
 
@@ -54,24 +58,39 @@ layout.suppressed_caption(v.policy, act.services)
 
 st.subheader(t("dash.evacuations"))
 evac = data.evacuations(v)
-summary = evac.summary
-shown = {col: privacy.count_labels(summary, col, v.policy) for col in summary.columns}
-evac_cols = st.columns(len(summary))
-for col, kind in zip(evac_cols, summary.index, strict=True):
-    col.metric(escape_markdown(str(kind)), shown["events"][kind])
-    people, sheltered = shown["people"][kind], shown["sheltered"][kind]
-    people = t_n("dash.evac_affected", people)
-    sheltered = t_n("dash.evac_sheltered_count", sheltered)
-    col.caption(t("dash.evac_people", people=people, sheltered=sheltered))
-layout.suppressed_caption(v.policy, shown)
+total = evac.totals
+evac_cols = st.columns([0.8, 1.3, 1.1, 1.1, 1.2])
+evac_cols[0].metric(t("dash.evac.events"), total["events"].label)
+evac_cols[1].metric(t("dash.evac.people"), total["people"].label, help=t("dash.evac.people_help"))
+shown_totals = [total["events"], total["people"]]
+if evac.people_parts_hidden:
+    evac_cols[2].caption(t("dash.evac.parts_hidden", n=v.policy.small_count_threshold))
+else:
+    for col, part in zip(evac_cols[2:], figures.OUTCOME_PARTS, strict=True):
+        col.metric(t(f"dash.evac.{part}"), total[part].label, help=t(f"dash.evac.{part}_help"))
+    shown_totals += [total[part] for part in figures.OUTCOME_PARTS]
+if not evac.events.empty and not evac.shelter_parts_hidden:
+    by_shelter = [total[f"shelter_{code}"] for code in figures.SHELTER_CODES]
+    parts = ", ".join(
+        f"{t(f'event.shelter.{code}')} : {count.label}"
+        for code, count in zip(figures.SHELTER_CODES, by_shelter, strict=True)
+        if count.value != 0
+    )
+    st.caption(t("dash.evac.by_shelter", parts=parts))
+    shown_totals += by_shelter
+if total["uncounted"].value:
+    st.caption(t_n("dash.evac.uncounted", total["uncounted"].label))
+    shown_totals.append(total["uncounted"])
+layout.suppressed_caption(v.policy, shown_totals)
 
+today = v.ds.today
 st.subheader(t("dash.chart_title"))
 charted = [
     privacy.hidden_in(act.population_series, "people"),
     privacy.hidden_in(act.weekly_passages, "passages"),
     privacy.hidden_in(act.weekly_items, "items"),
     privacy.hidden_in(act.needs_weekly, "people", "delivered"),
-    privacy.hidden_in(evac.weekly, "sheltered", "without_solution"),
+    privacy.hidden_in(evac.weekly, *figures.OUTCOME_PARTS),
 ]
 layout.suppressed_caption(v.policy, *charted)
 series = act.population_series
@@ -87,25 +106,35 @@ labels = {
     "measure": t("dash.measure"),
 }
 fig = px.line(series, x="day", y="people", labels=labels)
-fig.update_xaxes(tickformat="%d/%m/%Y")
+charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
 fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
 fig.update_yaxes(rangemode="tozero")
 fig.update_layout(height=320, **LAYOUT)
 charts.show(fig)
 
+
+def weekly_bars(frame: pd.DataFrame, y: str, color: str, **options: object) -> None:
+    """A weekly bar chart of the period: Mondays as ticks, partial weeks hatched."""
+    facets = "facet_col" in options
+    fig = px.bar(frame, x="week", y=y, color=color, labels=labels, **options)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=3 if facets else 8)
+    charts.size_weekly_bars(fig)
+    charts.mark_partial_weeks(fig, act.weeks)
+    fig.update_layout(**LAYOUT)
+    charts.show(fig)
+
+
+partial_note = charts.partial_weeks_note(act.weeks, today)
 left, right = st.columns(2)
 with left:
     st.subheader(t("dash.weekly_passages"))
-    fig = px.bar(act.weekly_passages, x="week", y="passages", color="association", labels=labels)
-    fig.update_xaxes(tickformat="%d/%m/%Y")
-    fig.update_layout(height=300, **LAYOUT)
-    charts.show(fig)
+    weekly_bars(act.weekly_passages, "passages", "association", height=300)
 with right:
     st.subheader(t("dash.weekly_services"))
-    fig = px.bar(act.weekly_items, x="week", y="items", color="association", labels=labels)
-    fig.update_xaxes(tickformat="%d/%m/%Y")
-    fig.update_layout(height=300, **LAYOUT)
-    charts.show(fig)
+    weekly_bars(act.weekly_items, "items", "association", height=300)
+if partial_note:
+    st.caption(partial_note)
 
 st.subheader(t("dash.needs_vs_given"))
 st.caption(t("dash.needs_caption"))
@@ -114,26 +143,18 @@ long = act.needs_weekly.melt(
 )
 long["measure"] = long["measure"].map(lambda m: t(f"dash.measure.{m}"))
 long["item"] = long["item"].map(lambda i: t(f"needs.item.{i}"))
-fig = px.bar(
-    long, x="week", y="value", color="measure", barmode="group", facet_col="item", labels=labels
-)
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-fig.update_xaxes(tickformat="%d/%m")
-fig.update_layout(height=320, **LAYOUT)
-charts.show(fig)
+labels["value"] = t("chart.needs_y")
+weekly_bars(long, "value", "measure", barmode="group", facet_col="item", height=340)
+if partial_note:
+    st.caption(partial_note)
 
 st.subheader(t("dash.evac_over_time"))
 if evac.events.empty:
     st.caption(t("dash.no_evacuation"))
 else:
-    sums = evac.weekly[["week", "sheltered", "without_solution"]].rename(
-        columns={
-            "sheltered": t("dash.evac_sheltered_people"),
-            "without_solution": t("dash.evac_without_people"),
-        }
+    parts = evac.weekly[["week", *figures.OUTCOME_PARTS]].rename(
+        columns={part: t(f"dash.evac_chart.{part}") for part in figures.OUTCOME_PARTS}
     )
-    evac_long = sums.melt(id_vars="week", var_name="measure", value_name="value")
-    fig = px.bar(evac_long, x="week", y="value", color="measure", labels=labels)
-    fig.update_xaxes(tickformat="%d/%m/%Y")
-    fig.update_layout(height=280, **LAYOUT)
-    charts.show(fig)
+    evac_long = parts.melt(id_vars="week", var_name="measure", value_name="value")
+    labels["value"] = t("dash.evac_chart_y")
+    weekly_bars(evac_long, "value", "measure", height=280)

@@ -19,17 +19,20 @@ HOSTILE = (
 )
 
 
-def write_hostile_demo(config: Path, position: tuple[float, float] | None = None) -> None:
+def write_hostile_demo(
+    config: Path, position: tuple[float, float] | None = None, name: str = HOSTILE
+) -> None:
     """Write today's demo snapshot of the demo ``config`` with every site and place
-    description named ``HOSTILE``, and, given a (latitude, longitude), every record
-    there (all camps on one spot). The app keeps it: it is keyed as today's demo."""
+    description named ``name`` (default ``HOSTILE``), and, given a (latitude,
+    longitude), every record there (all camps on one spot). The app keeps it: it is
+    keyed as today's demo."""
     conf = load_settings(config)
     today = pd.Timestamp.now(tz=conf["general.timezone"]).date()
     base = generate_demo(conf, today)
     for record in base.sites:
-        record["fields"]["Nom"] = HOSTILE
+        record["fields"]["Nom"] = name
     for record in base.passages:
-        record["fields"]["Localisation"] = HOSTILE
+        record["fields"]["Localisation"] = name
     if position is not None:
         for record in (*base.sites, *base.passages):
             record["fields"]["Latitude"], record["fields"]["Longitude"] = position

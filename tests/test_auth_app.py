@@ -524,35 +524,45 @@ def test_a_demo_sign_in_does_not_open_a_live_instance(
 def test_parallel_wrong_passwords_do_not_beat_the_lockout(
     live_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Eight sign-ins with wrong passwords at once (each in its own session), then the
-    right one while their bcrypt checks still run: refused, and the account stays
-    locked. Before the fix, all eight passed the lock check while bcrypt ran, and the
-    right password signed in and cleared the lock.
+    """Eight wrong passwords at once, then the right one through the sign-in form while
+    their bcrypt checks still run: refused, and the account stays locked. Before the
+    fix, all eight passed the lock check while bcrypt ran, and the right password
+    signed in and cleared the lock.
 
-    Deterministic: the wrong checks are held until the right attempt has been decided
-    (as a slow bcrypt under load holds them), and the right one starts only once five
-    wrong ones are being checked."""
-    verify = accounts.verify_password
+    The eight run the sign-in form's own lockout path (``accounts.password_attempt``
+    with the account's key, as ``auth._on_login`` calls it) in threads: AppTest cannot
+    run several apps at once (its runtime is process-wide). Deterministic: the wrong
+    checks are held until the right attempt is decided, as a slow bcrypt under load
+    holds them, and the right one starts once five wrong ones are being checked."""
+    conf = load_settings(live_config)
     checking = threading.Semaphore(0)
     decided = threading.Event()
 
-    def held(password: str, password_hash: str) -> bool:
-        if password != TEST_PASSWORD:
-            checking.release()
-            decided.wait(timeout=30)
-        return verify(password, password_hash)
+    def held_wrong() -> bool:
+        checking.release()
+        decided.wait(timeout=30)
+        return False
 
-    monkeypatch.setattr(accounts, "verify_password", held)
-    sessions = [new_app().run() for _ in range(9)]
+    def attempt(_: int) -> str:
+        return accounts.password_attempt(
+            SnapshotStore(conf.store_path),
+            "benevole",
+            held_wrong,
+            int(conf["auth.max_failed_logins"]),
+            dt.timedelta(minutes=int(conf["auth.lockout_minutes"])),
+            dt.datetime.now(dt.UTC),
+        ).outcome
+
+    at = new_app().run()
     with ThreadPoolExecutor(8) as pool:
-        running = [pool.submit(submit_login, at, "benevole", "pas le bon") for at in sessions[:8]]
+        running = pool.map(attempt, range(8))
         for _ in range(5):
             assert checking.acquire(timeout=60)
-        right = submit_login(sessions[8], "benevole", TEST_PASSWORD)
+        right = submit_login(at, "benevole", TEST_PASSWORD)
         decided.set()
-        for future in running:
-            future.result()
+        outcomes = list(running)
     assert is_login_page(right) and "verrouillé" in texts(right)
+    assert outcomes.count(accounts.LOCKED) == 3
     assert store_of(live_config).login_state("benevole").locked()
     assert is_login_page(submit_login(new_app().run(), "benevole", TEST_PASSWORD))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,9 @@ import pytest
 from carto import filters
 from carto.analytics.figures import Period
 from carto.analytics.zones import zone_size
+from carto.dataset import build_dataset, open_store
 from carto.i18n import format_date, format_decimal, t
-from carto.settings import Settings
+from carto.settings import Settings, load_settings
 from testing.app import login, metric_int, new_app, run_page
 
 PAGES = [
@@ -176,3 +178,43 @@ def test_last_month_export_in_a_few_clicks(app_config: Path) -> None:
     dates = f"_{month.start:%Y-%m-%d}_{month.end:%Y-%m-%d}"
     assert button.label.startswith(f"Télécharger cartocampement_passages{dates}")
     assert at.query_params == {"periode": "mois-dernier"}
+
+
+def test_history_follows_the_period_or_shows_the_whole_life(app_config: Path) -> None:
+    """Issue 13: the camp's history follows the sidebar period by default; the toggle
+    "Toute la vie du campement" shows every passage, and the page says which."""
+    at = run_page("pages/historique.py")
+    start, end = (
+        dt.datetime.strptime(d, "%d/%m/%Y").date()
+        for d in re.findall(r"\d{2}/\d{2}/\d{4}", at.sidebar.caption[-1].value)
+    )
+    # a camp seen before the period and during it
+    settings = load_settings(app_config)
+    passages = build_dataset(settings, open_store(settings)).passages
+    days = passages.groupby("camp_id")["day"].agg(["min", "max"])
+    old = days[(days["min"].dt.date < start) & (days["max"].dt.date >= start)].index
+    assert len(old)
+    at.selectbox(key="camp").set_value(old[0]).run()
+    assert not at.toggle(key="vie_entiere").value
+    expected = t("history.span.period", start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}")
+    assert any(c.value == expected for c in at.caption)
+    listing = at.dataframe[-1].value
+    shown = pd.to_datetime(listing[t("history.col.date")], format="%d/%m/%Y %H:%M").dt.date
+    assert shown.min() >= start and shown.max() <= end
+    assert re.match(rf"{len(listing)} passages du ", at.markdown[-1].value)
+
+    at.toggle(key="vie_entiere").set_value(True).run()
+    assert not at.exception
+    whole = at.dataframe[-1].value
+    all_days = pd.to_datetime(whole[t("history.col.date")], format="%d/%m/%Y %H:%M").dt.date
+    assert len(whole) > len(listing) and all_days.min() < start
+    assert any(c.value.startswith(t("history.whole_life")) for c in at.caption)
+    assert re.match(rf"{len(whole)} passages du ", at.markdown[-1].value)
+
+
+def test_history_listing_shows_no_none_or_nan(app_config: Path) -> None:
+    at = run_page("pages/historique.py")
+    at.toggle(key="vie_entiere").set_value(True).run()
+    listing = at.dataframe[-1].value
+    cells = {str(v) for col in listing.columns for v in listing[col].tolist()}
+    assert not cells & {"None", "nan", "NaN", "<NA>", "NaT"}, cells & {"None", "nan", "<NA>"}

@@ -109,7 +109,7 @@ def by_camp(base: demo.DemoBase) -> dict[str, list[dict[str, Any]]]:
 
 
 def estimate(base: demo.DemoBase, day: dt.date, window: int = 7) -> int:
-    """DESIGN §4: for each camp active that day, its latest count within the window."""
+    """docs/architecture.md §4: for each camp active that day, its latest count in the window."""
     total = 0
     for recs in by_camp(base).values():
         closed = any(

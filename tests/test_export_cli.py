@@ -1,4 +1,4 @@
-"""``python -m carto export`` end to end on the demo (issue 7, DESIGN §6)."""
+"""``python -m carto export`` end to end on the demo (issue 7, docs/architecture.md §6)."""
 
 from __future__ import annotations
 

@@ -297,3 +297,23 @@ def test_the_summary_shown_in_the_page_is_audited_once_per_view(app_config: Path
 def test_pages_closed_to_a_role(app_config: Path, page: str, role: str) -> None:
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         run_page(page, role=role)
+
+
+def test_the_packing_list_is_audited_when_it_is_produced(
+    app_config: Path, deferred: dict[str, Deferred]
+) -> None:
+    """The Coordination page's packing list leaves the server by the same path as the
+    exports: produced at the click, for a session still valid, with its audit entry."""
+    at = run_page("pages/coordination.py")
+    keys = [b.key for b in at.download_button]
+    index = keys.index("packing_download")
+    assert not export_entries(app_config)
+    data = downloaded(at, deferred, index)
+    assert b"<html" in data.lower()
+    (entry,) = export_entries(app_config)
+    assert entry["details"]["dataset"] == "liste_preparation"
+    assert entry["username"] == "coordinateur" and entry["details"]["role"] == "coordinateur"
+    SnapshotStore(load_settings(app_config).store_path).bump_session_epoch("coordinateur")
+    with pytest.raises(MediaFileStorageError):  # signed out elsewhere: no file
+        downloaded(at, deferred, index)
+    assert len(export_entries(app_config)) == 1

@@ -30,6 +30,7 @@ from streamlit.testing.v1 import AppTest
 from carto.accounts import ROLES
 from carto.export import datasets as export_data
 from carto.i18n import MISSING, t
+from carto.map_view import TOOLTIP_FIELDS
 from carto.ui import charts, layout, navigation, tables
 from testing.app import ROOT, login, new_app
 
@@ -105,8 +106,9 @@ def tooltip_texts(at: AppTest) -> Iterator[str]:
         for layer in spec.get("layers", []):
             data = layer.get("data")
             for row in data if isinstance(data, list) else []:
-                if "tooltip_html" in row:
-                    yield TAG.sub(" ", str(row["tooltip_html"]))
+                for field in TOOLTIP_FIELDS:
+                    if field in row:
+                        yield TAG.sub(" ", str(row[field]))
 
 
 def page_problems(at: AppTest) -> list[str]:

@@ -57,17 +57,21 @@ def tap(at: AppTest, picked: dict[str, Any]) -> AppTest:
 
 
 def card(at: AppTest) -> list[str]:
-    """The markdown of the selected-camp card (empty when there is no card)."""
+    """The markdown of the selected-camp card (empty when there is no card): what comes
+    between its title and the title of the list of camps."""
     sources = [m.value for m in at.markdown]
     title = f"**{t('map.selected')}**"
-    return sources[sources.index(title) + 1 :] if title in sources else []
+    if title not in sources:
+        return []
+    start = sources.index(title) + 1
+    return sources[start : sources.index(f"**{t('map.list.title')}**", start)]
 
 
 def test_the_card_escapes_the_camp_name_and_ignores_the_browsers_html(
     hostile_demo: Path,
 ) -> None:
     at = run_page()
-    picked = {**map_camps(at)[0], "tooltip_html": FORGED}
+    picked = {**map_camps(at)[0], "title": FORGED, "details": FORGED, "tooltip_html": FORGED}
     tap(at, picked)
     assert not at.exception
     (shown,) = card(at)
@@ -84,7 +88,7 @@ def test_no_card_for_a_camp_the_map_does_not_show(hostile_demo: Path) -> None:
     shown = map_camps(at)[0]
     tap(at, {**shown, "camp_id": "c_unknown"})
     assert not at.exception and not card(at)
-    tap(at, {"camp_id": {"$ne": None}, "tooltip_html": FORGED})  # not even a string
+    tap(at, {"camp_id": {"$ne": None}, "title": FORGED})  # not even a string
     assert not at.exception and not card(at)
 
 

@@ -31,7 +31,10 @@ def test_dashboard_page(app_config: Path) -> None:
     for label in ("Population estimée", "Campements actifs", "Passages", "Repas", "Tentes"):
         assert label in values, values
     assert int(values["Passages"].replace("\u202f", "")) > 50
-    assert "Évacuation sans solution" in values
+    # evacuations: people concerned and their parts (issue 13), not one figure per kind
+    for label in ("Évacuations", "Personnes concernées", "dont mises à l'abri"):
+        assert label in values, values
+    assert "dont sans solution" in values
     assert len(at.get("plotly_chart")) >= 4  # population, weekly activity, needs, evacuations
 
 

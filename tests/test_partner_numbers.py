@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -31,9 +32,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from carto import privacy, schema
-from carto.analytics import camps, figures, needs, places
+from carto.analytics import camps, figures, needs, places, weeks
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
+from carto.filters import PUBLICS
 from carto.i18n import PLURAL_FORMS, t
 from carto.map_view import camp_points
 from carto.settings import Settings, load_settings
@@ -52,18 +54,34 @@ COUNT_HEADERS = {
     t("needs.people"),
     t("needs.delivered"),
     t("needs.camps"),
+    t("needs.col.need"),
+    t("needs.col.usual"),
+    t("needs.col.gap"),
+    t("needs.col.camps"),
     t("hotspot.col.zone_camps"),
+    t("map.list.people"),
+    *(t(f"filter.public.{p}") for p in PUBLICS),
     *privacy.AGGREGATE_COUNT_COLUMNS,
 }
 ROW_COUNT_LABEL = re.compile(re.escape(t("export.rows", dataset="XX")).replace("XX", ".*"))
 TOOLTIP_COUNTS = [
-    re.compile(rf"{re.escape(t(key))} : ([^<]+)")
-    for key in ("map.tooltip.people", "map.tooltip.minors", "map.tooltip.families")
+    re.compile(rf"{re.escape(t(key))} : ([^<\n]+)")
+    for key in (
+        "map.tooltip.people",
+        "map.tooltip.minors",
+        "map.tooltip.families",
+        "map.tooltip.women",
+    )
 ] + [
-    # both forms of a counted text: "1 personne dans la zone", "12 personnes dans la zone"
-    re.compile(re.escape(t(f"{key}.{form}", n="@@")).replace("@@", "([^<]+?)"))
-    for key in ("map.zone.people", "count.camps")
-    for form in PLURAL_FORMS
+    # a zone's people and camps, in both forms ("1 personne dans la zone", "12 personnes…")
+    re.compile(re.escape(text).replace("@@", "([^<\n]+?)"))
+    for text in (
+        *(
+            t("map.zone.people", people="@@", what=t(f"map.count.people.{form}"))
+            for form in PLURAL_FORMS
+        ),
+        *(t(f"count.camps.{form}", n="@@") for form in PLURAL_FORMS),
+    )
 ]
 
 
@@ -147,7 +165,7 @@ def test_derived_aggregates_of_a_partner_are_protected(
     states = camps.camp_states(one, ds.sites, as_of, 30)
     period = figures.Period.last_days(TODAY, 90)
     rows = figures.in_period(one, period)
-    week = rows["day"].dt.to_period("W-SUN").dt.start_time
+    week = weeks.week_start(rows["day"])
     derived = {
         "camps_per_zone": pd.DataFrame({"camps": [len(states)]}),
         "needs_weekly": needs.weekly_needs(one),
@@ -187,7 +205,7 @@ def test_a_small_latest_count_shows_as_small_not_as_an_older_count(
     row = states.set_index("camp_id").loc[camp]
     assert np.isnan(row["people"]) and row[flag]
     points = camp_points(states.assign(active=True), 3, partner_policy).set_index("camp_id")
-    assert f"{t('map.tooltip.people')} : <5" in points.loc[camp, "tooltip_html"]
+    assert f"{t('map.tooltip.people')} : <5" in points.loc[camp, "details"].split("\n")
 
 
 # -------------------------------------------------------------- the pages
@@ -232,9 +250,9 @@ def tooltip_values(at: AppTest) -> Iterator[tuple[str, str]]:
         spec = json.loads(chart.proto.json)
         for layer in spec.get("layers", []):
             for row in layer.get("data", []) if isinstance(layer.get("data"), list) else []:
-                html = str(row.get("tooltip_html", ""))
+                text = f"{row.get('title', '')}\n{row.get('details', '')}"
                 for pattern in TOOLTIP_COUNTS:
-                    for found in pattern.findall(html):
+                    for found in pattern.findall(text):
                         yield f"tooltip {layer.get('id')}", found
 
 
@@ -252,6 +270,12 @@ def shown_numbers(at: AppTest) -> Iterator[tuple[str, Any]]:
             if str(col) in COUNT_HEADERS:
                 for value in frame[col].tolist():
                     yield f"table {col}", value
+    for static in at.table:  # cells are markdown, escaped (carto.text.escape_markdown)
+        frame = static.value
+        for col in frame.columns:
+            if str(col) in COUNT_HEADERS:
+                for value in frame[col].tolist():
+                    yield f"table {col}", html.unescape(str(value).replace("\\", ""))
     yield from plotly_values(at)
     yield from tooltip_values(at)
 
@@ -269,15 +293,21 @@ def walk_partner_pages(at: AppTest) -> tuple[list[str], int, int]:
             at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
         if spec.path == "pages/export.py":
             at.multiselect(key="export_datasets").set_value(list(X.AGGREGATED)).run()
-        for where, value in shown_numbers(at):
-            checked += 1
-            suppressed += str(value).strip() == privacy.small_count_label(THRESHOLD)
-            if small(value):
-                problems.append(f"{spec.path} {where}: {value}")
+        views = [""]
+        if spec.path == "pages/coordination.py":  # the needs plan per zone and per camp
+            views += ["arrondissement", "camp"]
+        for view in views:
+            if view:
+                at.segmented_control(key="besoins_detail").set_value(view).run()
+            for where, value in shown_numbers(at):
+                checked += 1
+                suppressed += str(value).strip() == privacy.small_count_label(THRESHOLD)
+                if small(value):
+                    problems.append(f"{spec.path} {view} {where}: {value}")
     return problems, checked, suppressed
 
 
-@pytest.mark.parametrize("narrow", ["aucun filtre", "arrondissement", "association"])
+@pytest.mark.parametrize("narrow", ["aucun filtre", "arrondissement", "association", "public"])
 def test_a_partner_sees_no_count_under_the_threshold_on_any_page(
     app_config: Path, narrow: str
 ) -> None:
@@ -289,8 +319,10 @@ def test_a_partner_sees_no_count_under_the_threshold_on_any_page(
         smallest = ds.passages["association"].value_counts().index[-1]
         assert smallest in schema.ASSOCIATIONS
         at.sidebar.multiselect(key="assoc").set_value([smallest]).run()
+    if narrow == "public":  # the map counts and sizes by the minors: small counts
+        at.sidebar.pills(key="public").set_value(["mna"]).run()
     problems, checked, suppressed = walk_partner_pages(at)
     assert not problems, problems
     assert checked > 100  # the walk really read figures
-    if narrow == "arrondissement":
+    if narrow in ("arrondissement", "public"):
         assert suppressed > 0  # and some were small enough to be shown "<5"

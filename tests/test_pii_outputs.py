@@ -62,7 +62,8 @@ def test_staff_tooltip_and_staff_csv_hold_no_digit_of_the_phone_number(
 ) -> None:
     as_of = pd.Timestamp(TODAY, tz="Europe/Paris")
     states = camps.camp_states(dataset.passages, dataset.sites, as_of, 30)
-    tooltip = camp_points(states, gap_days=3)["tooltip_html"].iloc[0]
+    point = camp_points(states, gap_days=3).iloc[0]
+    tooltip = f"{point['title']}\n{point['details']}"
     assert "Sous le pont" in tooltip  # the camp is named after its Localisation
     assert digits(PHONE)[1:] not in digits(tooltip) and EMAIL not in tooltip, tooltip
 

@@ -1,4 +1,4 @@
-"""Privacy in the data layer (DESIGN §5, issue 6): what each role's frames may hold."""
+"""Privacy in the data layer (docs/architecture.md §5, issue 6): what each role's frames hold."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Airtable contract of DESIGN §3 and the field mapping."""
+"""The Airtable contract of docs/architecture.md §3 and the field mapping."""
 
 import pytest
 

@@ -1,7 +1,7 @@
 """Camps: which passages belong together, duplicate submissions, and each camp's state.
 
 A passage belongs to a camp through its Site link; without one, to the nearest camp
-within ``radius_m`` that was visited within ``gap_days`` (DESIGN §4). Camp ids are
+within ``radius_m`` that was visited within ``gap_days`` (docs/architecture.md §4). Camp ids are
 derived from record ids (``S-<site record>``, ``P-<first passage record>``), so they stay
 the same when new passages arrive or a sync returns records in another order.
 """

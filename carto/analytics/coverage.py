@@ -1,6 +1,6 @@
 """Coverage: camps nobody visited lately, visits two associations made twice, who covers what.
 
-- A *coverage gap* (DESIGN §4) is an active camp not visited for more than ``gap_days``.
+- A *coverage gap* (docs/architecture.md §4): an active camp not visited for over ``gap_days``.
 - A *duplicate visit* is two passages of different associations at the same camp within
   ``hours`` hours; the items both of them gave out are the items *distributed twice*.
   Two passages of the same association are not a coordination problem (and a resubmitted

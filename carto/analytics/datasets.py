@@ -1,4 +1,4 @@
-"""The ``camps`` and ``events`` datasets of the export command (DESIGN §6): plain frames,
+"""The ``camps`` and ``events`` datasets of ``export`` (docs/architecture.md §6): plain frames,
 one row per camp and one row per evacuation event, with explicit column names.
 
 Status codes (labels: catalogue keys ``camp.status.<code>``): ``active`` (seen within

@@ -1,4 +1,4 @@
-"""Evacuation events (DESIGN §4): one row per camp evacuated on a date.
+"""Evacuation events (docs/architecture.md §4): one row per camp evacuated on a date.
 
 A passage *reports* an evacuation when its ``Évacuation`` field names one (with shelter,
 without solution, partial) or when its ``Statut du site`` says the camp was evacuated or

@@ -9,6 +9,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted
+from carto.analytics.weeks import week_start
 
 EVACUATION_KINDS = (
     schema.EVACUATION_SHELTERED,
@@ -51,6 +52,27 @@ class Period:
             return Period.month_before(self.start.date())
         length = self.end - self.start + pd.Timedelta(days=1)
         return Period(self.start - length, self.end - length)
+
+
+# Why a period is not compared with the one before (catalogue ``dash.no_comparison.<code>``).
+WHOLE_HISTORY, PREVIOUS_EMPTY, PREVIOUS_PARTIAL = "whole_history", "previous_empty", "partial"
+
+
+def comparison_gap(
+    period: Period, whole_history: bool, first_day: pd.Timestamp | None, previous_passages: int
+) -> str | None:
+    """Why the figures of ``period`` cannot be compared with the period before, or None
+    when they can: the whole history is shown (nothing comes before it), the data
+    start after the previous period's first day (it would be compared with a part of a
+    period, or with nothing), or no passage at all lies in the previous period (a
+    change from nothing is no change)."""
+    if whole_history:
+        return WHOLE_HISTORY
+    if previous_passages == 0:
+        return PREVIOUS_EMPTY
+    if first_day is None or pd.isna(first_day) or period.previous().start < first_day:
+        return PREVIOUS_PARTIAL
+    return None
 
 
 def in_period(passages: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -99,3 +121,64 @@ def evacuation_summary(events: pd.DataFrame) -> pd.DataFrame:
         without_solution=("without_solution", "sum"),
     )
     return summary.reindex(list(EVACUATION_KINDS), fill_value=0)
+
+
+# People of an evacuation by outcome; they add up to ``people`` (catalogue
+# ``dash.evac.<column>``).
+OUTCOME_PARTS = ("sheltered", "without_solution", "unknown")
+# Evacuations by what the people were offered (the events' ``shelter`` code, decided by
+# the numbers when known, else by the kind reported; catalogue ``event.shelter.<code>``).
+SHELTER_CODES = ("all", "partial", "none", "unknown")
+
+
+def evacuation_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """Each evacuation event's people split so that the parts add up, columns
+    ``people``, ``sheltered``, ``without_solution``, ``unknown``, ``uncounted`` and
+    ``shelter`` (a code of ``SHELTER_CODES``), with the events' ``date``.
+
+    ``people`` is the number of people concerned (as counted for the event, or at
+    least those sheltered when only that is known); ``sheltered`` those reported
+    sheltered; ``without_solution`` people minus sheltered when both are known;
+    ``unknown`` those whose outcome nobody reported (people known, shelter not);
+    ``uncounted`` is 1 for an event with no count at all (it adds nobody)."""
+    people = events["people"].astype(float)
+    sheltered = events["sheltered"].astype(float)
+    concerned = people.fillna(sheltered)
+    known_sheltered = sheltered.fillna(0.0)
+    without = events["without_solution"].astype(float).fillna(0.0)
+    unknown = (concerned - known_sheltered - without).clip(lower=0).fillna(0.0)
+    shelter = events["shelter"].astype("str").fillna("unknown")
+    return pd.DataFrame(
+        {
+            "date": events["date"],
+            "people": concerned.fillna(0.0),
+            "sheltered": known_sheltered,
+            "without_solution": without,
+            "unknown": unknown,
+            "uncounted": concerned.isna().astype(float),
+            "shelter": shelter.where(shelter.isin(SHELTER_CODES), "unknown"),
+        },
+        index=events.index,
+    )
+
+
+def evacuation_totals(events: pd.DataFrame) -> pd.Series:
+    """The period's evacuations in one row: ``events``, the people by outcome (they add
+    up: people = sheltered + without_solution + unknown), ``uncounted`` events, and how
+    many events fall under each shelter code (``shelter_<code>``)."""
+    parts = evacuation_outcomes(events)
+    totals = {
+        "events": float(len(parts)),
+        **{c: float(parts[c].sum()) for c in ("people", *OUTCOME_PARTS, "uncounted")},
+        **{f"shelter_{c}": float((parts["shelter"] == c).sum()) for c in SHELTER_CODES},
+    }
+    return pd.Series(totals)
+
+
+def weekly_evacuation_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """People of the period's evacuations by outcome, per week (Monday): columns
+    ``week``, ``people`` and ``OUTCOME_PARTS``."""
+    parts = evacuation_outcomes(events)
+    parts = parts.assign(week=week_start(pd.to_datetime(parts["date"])))
+    columns = ["people", *OUTCOME_PARTS]
+    return parts.groupby("week")[columns].sum().reset_index()

@@ -1,4 +1,4 @@
-"""Hotspots (DESIGN §4): where people are many, vulnerable, in need and not visited lately.
+"""Hotspots (docs/architecture.md §4): many people, vulnerable, in need and not visited lately.
 
 score = people × vulnerability × unmet needs × days since the last visit, where
 

@@ -6,24 +6,35 @@ For each item (tents, blankets, meals, hygiene kits) and week (Monday to Sunday)
 - ``reports``: passages reporting the need (``Besoins``);
 - ``camps``: distinct camps where it was reported;
 - ``people``: people concerned, i.e. for each of those camps the latest count among the
-  passages reporting the need that week, summed (never the sum of passages, DESIGN §4);
+  passages reporting the need that week, summed (not the passages' sum: docs/architecture.md §4);
 - ``delivered``: items given out that week (every distribution counts).
 
 Forecast for next week: for each measure, the mean of the last ``weeks`` complete weeks
 (the current week, still incomplete, is left out). The page explains it with
-``forecast_method(weeks)``.
+``forecast_method(weeks)``. What to bring is read from it in whole units: ``need`` is
+the forecast of people concerned rounded up (one item per person: you bring whole
+blankets), ``usual`` what is usually delivered in a week (the mean of deliveries over
+the same weeks, rounded), and ``gap`` is ``need`` minus ``usual`` (positive: more than
+usual to bring).
+
+The same figures can be broken down by camp or by arrondissement (``weekly_needs(...,
+by=breakdown_labels(...))``): each row then belongs to a ``group``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
+from carto.analytics.weeks import iso_week_label, monday, week_start
 from carto.i18n import t, t_n
+
+__all__ = ["iso_week_label", "week_start"]  # the one weekly bucketing, re-exported
 
 # item → (need option of ``Besoins``, distribution field). Labels: ``needs.item.<item>``.
 NEED_ITEMS: dict[str, tuple[str, str]] = {
@@ -41,34 +52,42 @@ FORECAST_COLUMNS = [
     *MEASURES,
     "weeks_used",
     *(f"last_{m}" for m in MEASURES),
+    "need",
+    "usual",
+    "gap",
 ]
-
-
-def week_start(days: pd.Series) -> pd.Series:
-    """The Monday (naive midnight) of the ISO week of each naive local day."""
-    return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-
-
-def iso_week_label(monday: pd.Timestamp) -> str:
-    """An ISO week as ``2026-W48``."""
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
+# Ways to break the forecast down: none, per arrondissement, per camp.
+BREAKDOWNS = ("total", "arrondissement", "camp")
 
 
 def weekly_needs(
-    passages: pd.DataFrame, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+    passages: pd.DataFrame,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    by: pd.Series | None = None,
 ) -> pd.DataFrame:
     """One row per item and week from ``start``'s week to ``end``'s week (default: the
     passages' first and last days), columns ``WEEK_COLUMNS``; weeks without any passage
-    appear with zeros."""
+    appear with zeros.
+
+    ``by`` (one label per passage, same index, e.g. from ``breakdown_labels``) breaks
+    every week down into groups: a ``group`` column is added, one row per week, group
+    and item for every group seen in those weeks."""
     seen = counted(passages).sort_values(["date", "record_id"])
     first = start if start is not None else seen["day"].min() if len(seen) else None
     last = end if end is not None else seen["day"].max() if len(seen) else None
     if first is None or last is None or pd.isna(first) or pd.isna(last):
-        return _empty_weeks()
-    weeks = pd.date_range(_monday(first), _monday(last), freq="7D")
+        return _empty_weeks(grouped=by is not None)
+    weeks = pd.date_range(monday(first), monday(last), freq="7D")
     seen = seen.assign(week=week_start(seen["day"]))
     seen = seen[seen["week"].isin(weeks)]
+    keys = ["week"]
+    index: pd.Index = pd.Index(weeks, name="week")
+    if by is not None:
+        seen = seen.assign(group=by.reindex(seen.index).astype("str"))
+        keys = ["week", "group"]
+        groups = sorted(seen["group"].dropna().unique())
+        index = pd.MultiIndex.from_product([weeks, groups], names=keys)
     frames = []
     for item, (need, given) in NEED_ITEMS.items():
         # A boolean mask even on no rows: an empty object Series would select columns.
@@ -77,50 +96,102 @@ def weekly_needs(
         per_camp = asked[asked["people"].notna()].groupby(["week", "camp_id"]).tail(1)
         frame = pd.DataFrame(
             {
-                "reports": asked.groupby("week").size(),
-                "camps": asked.groupby("week")["camp_id"].nunique(),
-                "people": per_camp.groupby("week")["people"].sum(),
-                "delivered": seen.groupby("week")[given].sum(),
+                "reports": asked.groupby(keys).size(),
+                "camps": asked.groupby(keys)["camp_id"].nunique(),
+                "people": per_camp.groupby(keys)["people"].sum(),
+                "delivered": seen.groupby(keys)[given].sum(),
             }
         )
-        frame = frame.reindex(weeks).fillna(0.0).astype(float)
-        frame.index.name = "week"
+        frame = frame.reindex(index).fillna(0.0).astype(float)
+        frame.index.names = keys
         frames.append(frame.reset_index().assign(item=item))
     table = pd.concat(frames, ignore_index=True)
     table["iso_week"] = table["week"].map(iso_week_label).astype("str")
+    if by is not None:
+        table["group"] = table["group"].astype("str")
+        return table[[*WEEK_COLUMNS, "group"]]
     return table[WEEK_COLUMNS]
 
 
+def breakdown_labels(
+    passages: pd.DataFrame, places: pd.DataFrame, breakdown: str
+) -> pd.Series | None:
+    """The group of each passage for a ``breakdown`` of ``BREAKDOWNS``: its camp's name
+    (with the camp id when two camps share it), its camp's arrondissement, or None for
+    no breakdown. ``places`` is ``carto.analytics.places.camp_places`` (index camp_id)."""
+    if breakdown == "total":
+        return None
+    if breakdown == "arrondissement":
+        zone = places["arrondissement"].astype("str").fillna(t("needs.group.unknown_zone"))
+        return passages["camp_id"].map(zone).fillna(t("needs.group.unknown_zone")).astype("str")
+    if breakdown != "camp":
+        raise ValueError(f"unknown breakdown {breakdown!r}")
+    names = places["name"].astype("str")
+    shared = names.map(names.value_counts()) > 1
+    label = names.where(~shared, names + " (" + names.index.astype("str") + ")")
+    return passages["camp_id"].map(label).fillna(passages["camp_id"]).astype("str")
+
+
 def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataFrame:
-    """Per item, next week's forecast: the mean of each measure over the last ``weeks``
-    complete weeks up to ``as_of``, columns ``FORECAST_COLUMNS``.
+    """Per item (and per group when ``weekly`` has one), next week's forecast: the mean
+    of each measure over the last ``weeks`` complete weeks up to ``as_of``, and what to
+    bring in whole units; columns ``FORECAST_COLUMNS`` (and ``group``).
 
     A week is complete when its Sunday is on or before ``as_of``; next week is the week
     after the one holding ``as_of``. ``weeks_used`` is how many complete weeks were
     available (fewer than ``weeks`` at the start of the history); ``last_<measure>`` is the
-    latest complete week's value, for comparison.
+    latest complete week's value, for comparison. ``need``, ``usual`` and ``gap`` are
+    computed from the unrounded means (see the module docstring).
     """
     today = pd.Timestamp(as_of)
-    next_week = _monday(today) + pd.Timedelta(days=7)
+    next_week = monday(today) + pd.Timedelta(days=7)
     complete = weekly[weekly["week"] + pd.Timedelta(days=6) <= today]
+    grouped = "group" in weekly.columns
+    groups: list[Any] = sorted(weekly["group"].dropna().unique()) if grouped else [None]
     rows = []
-    for item in NEED_ITEMS:
-        history = complete[complete["item"] == item].sort_values("week").tail(weeks)
-        row: dict[str, Any] = {
-            "item": item,
-            "week": next_week,
-            "iso_week": iso_week_label(next_week),
-            "weeks_used": len(history),
-        }
-        for m in MEASURES:
-            row[m] = round(float(history[m].mean()), 1) if len(history) else float("nan")
-            row[f"last_{m}"] = float(history[m].iloc[-1]) if len(history) else float("nan")
-        rows.append(row)
+    for group in groups:
+        mine = complete[complete["group"] == group] if grouped else complete
+        for item in NEED_ITEMS:
+            history = mine[mine["item"] == item].sort_values("week").tail(weeks)
+            row: dict[str, Any] = {
+                "item": item,
+                "week": next_week,
+                "iso_week": iso_week_label(next_week),
+                "weeks_used": len(history),
+            }
+            if grouped:
+                row["group"] = group
+            for m in MEASURES:
+                mean = float(history[m].mean()) if len(history) else float("nan")
+                row[m] = round(mean, 1)
+                row[f"last_{m}"] = float(history[m].iloc[-1]) if len(history) else float("nan")
+                if m == "people":
+                    row["need"] = whole_need(mean)
+                if m == "delivered":
+                    row["usual"] = whole_usual(mean)
+            row["gap"] = row["need"] - row["usual"]
+            rows.append(row)
+    columns = [*FORECAST_COLUMNS, "group"] if grouped else FORECAST_COLUMNS
+    if not rows:
+        return _empty_forecast(columns)
     frame = pd.DataFrame(rows)
     frame["week"] = pd.to_datetime(frame["week"])
     frame["iso_week"] = frame["iso_week"].astype("str")
     frame["item"] = frame["item"].astype("str")
-    return frame[FORECAST_COLUMNS]
+    if grouped:
+        frame["group"] = frame["group"].astype("str")
+    return frame[columns]
+
+
+def whole_need(mean: float) -> float:
+    """Whole items to bring for a forecast of ``mean`` people: rounded up (a tenth of a
+    blanket is a blanket), ignoring floating-point noise (3.0000000001 is 3)."""
+    return float("nan") if math.isnan(mean) else float(math.ceil(round(mean, 6)))
+
+
+def whole_usual(mean: float) -> float:
+    """Whole items usually delivered in a week: the mean rounded half up."""
+    return float("nan") if math.isnan(mean) else float(math.floor(round(mean, 6) + 0.5))
 
 
 def forecast_method(weeks: int) -> str:
@@ -132,17 +203,18 @@ def _has(needs: Any, need: str) -> bool:
     return isinstance(needs, (list, tuple, np.ndarray)) and need in list(needs)
 
 
-def _monday(day: pd.Timestamp) -> pd.Timestamp:
-    day = pd.Timestamp(day)
-    day = (day.tz_localize(None) if day.tzinfo else day).normalize()
-    return day - pd.Timedelta(days=day.weekday())
-
-
-def _empty_weeks() -> pd.DataFrame:
+def _empty_weeks(grouped: bool = False) -> pd.DataFrame:
     cols: dict[str, Any] = {
         "week": "datetime64[us]",
         "iso_week": "str",
         "item": "str",
         **dict.fromkeys(MEASURES, float),
     }
+    if grouped:
+        cols["group"] = "str"
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+
+
+def _empty_forecast(columns: list[str]) -> pd.DataFrame:
+    types = {"week": "datetime64[us]", "iso_week": "str", "item": "str", "group": "str"}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, float)) for c in columns})

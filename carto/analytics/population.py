@@ -1,4 +1,4 @@
-"""Estimated population (DESIGN §4) and the naive figure it replaces.
+"""Estimated population (docs/architecture.md §4) and the naive figure it replaces.
 
 On a day, each camp active that day contributes its latest count within the recency
 window; a camp closed by a passage (Vide, Évacué, Démantelé) still counts on that day
@@ -14,13 +14,20 @@ from carto import schema
 from carto.analytics.camps import counted
 
 
-def daily_camp_counts(passages: pd.DataFrame, days: pd.DatetimeIndex, window: int) -> pd.DataFrame:
+def daily_camp_counts(
+    passages: pd.DataFrame, days: pd.DatetimeIndex, window: int, column: str = "people"
+) -> pd.DataFrame:
     """A day × camp matrix: the count each camp contributes to the estimate that day.
 
     ``days`` are naive local midnights (``passages["day"]`` values). Camps never counted
-    within the window of a day contribute 0.
+    within the window of a day contribute 0. ``column``: the count estimated (people by
+    default; a public's count, e.g. ``unaccompanied_minors``, is taken from the
+    passages that counted people, missing there meaning 0).
     """
     seen = counted(passages).sort_values(["date", "record_id"])
+    if column != "people":
+        of_count = seen[column].fillna(0.0).where(seen["people"].notna())
+        seen = seen.assign(people=of_count)
     if seen.empty or len(days) == 0:
         return pd.DataFrame(index=days, dtype=float)
     # One observation per camp and day: the last passage of the day decides.
@@ -52,6 +59,18 @@ def estimated_population(
         {"people": matrix.sum(axis=1), "camps": (matrix > 0).sum(axis=1).astype(int)},
         index=days,
     )
+
+
+def estimated_count(
+    passages: pd.DataFrame, days: pd.DatetimeIndex, window: int, column: str
+) -> pd.Series:
+    """Per day, the estimate of ``column`` (a public's count, e.g. ``unaccompanied_minors``)
+    made as the estimated population is: each active camp's latest count of it within
+    the window, summed."""
+    matrix = daily_camp_counts(passages, days, window, column)
+    if matrix.shape[1] == 0:
+        return pd.Series(0.0, index=days, name=column)
+    return matrix.sum(axis=1).rename(column)
 
 
 def naive_population(passages: pd.DataFrame, days: pd.DatetimeIndex, window: int) -> pd.Series:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from carto.analytics.weeks import week_start
 from carto.i18n import t
 from carto.normalise import AIRTABLE_RECORD_URL
 
@@ -72,6 +73,6 @@ def counts_by_kind(issues: pd.DataFrame) -> pd.DataFrame:
 def weekly_trend(issues: pd.DataFrame, tz: str) -> pd.DataFrame:
     """Quarantined and flagged records per week (week of the record's date or creation)."""
     when = pd.to_datetime(issues["when"], utc=True).dt.tz_convert(tz)
-    week = when.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    week = week_start(when)  # the local Monday of each record's week
     table = issues.assign(week=week).groupby(["week", "status"]).size().unstack(fill_value=0)
     return table.reindex(columns=[QUARANTINED, FLAGGED], fill_value=0)

@@ -1,4 +1,4 @@
-"""Successor camps (DESIGN §4): after an evacuation a camp often re-forms nearby.
+"""Successor camps (docs/architecture.md §4): after an evacuation a camp often re-forms nearby.
 
 A camp is the *successor* of an evacuated camp when its first visit comes after the
 evacuation's first report and at most ``days`` days after the evacuation day, within

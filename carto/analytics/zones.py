@@ -1,4 +1,4 @@
-"""Zones (DESIGN §4): H3 hexagons at a configured resolution, and their coverage.
+"""Zones (docs/architecture.md §4): H3 hexagons at a configured resolution, and their coverage.
 
 A zone's *last visit* is the latest visit of any active camp in it; a zone is a coverage
 gap when that visit is more than ``gap_days`` days old, i.e. no active camp of the zone

@@ -1,4 +1,4 @@
-"""``python -m carto export`` (DESIGN §6): one export file from the command line.
+"""``python -m carto export`` (docs/architecture.md §6): one export file from the command line.
 
 ``export --dataset D --format F [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 [--association NAME] [--role ROLE] [--output PATH] [--force] [--excel-fr]``

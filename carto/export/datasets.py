@@ -1,4 +1,4 @@
-"""The six export datasets (DESIGN §6) of a filtered view, as the role may see them.
+"""The six export datasets (docs/architecture.md §6) of a filtered view, as the role may see them.
 
 An export holds exactly what the pages show for the same filters and period:
 
@@ -9,7 +9,7 @@ An export holds exactly what the pages show for the same filters and period:
 - ``events``: the evacuations of the period, one per camp and day (the dashboard's),
   with the fields of the Observatoire des expulsions collectives questionnaire;
 - ``zones``: the H3 zones holding an active camp at the end of the period (the map's);
-- ``population``: the estimated population per day of the period (DESIGN §4; the
+- ``population``: the estimated population per day of the period (docs/architecture.md §4; the
   dashboard's), with the unaccompanied minors of the same latest counts.
 
 Privacy: the dataset given is already the role's (``privacy.for_role``); every frame
@@ -140,7 +140,7 @@ class ExportError(ValueError):
 
 
 def datasets_for_role(role: str) -> tuple[str, ...]:
-    """The datasets a role may export (DESIGN §5): all for staff, aggregated ones for a
+    """The datasets a role may export (docs/architecture.md §5): all for staff, aggregated for a
     partner, none for a volunteer."""
     if role in (ADMIN, COORDINATOR):
         return DATASETS

@@ -1,6 +1,6 @@
 """The advocacy summary: one printable page of figures for a period (issue 7).
 
-Estimated population (DESIGN §4) and the unaccompanied minors in the same counts,
+Estimated population (docs/architecture.md §4) and the unaccompanied minors in the same counts,
 evacuations with and without shelter and the people concerned, services delivered, and
 a short note on method: how the population is estimated and what is not counted. The
 page is self-contained HTML (no script, no external resource) that prints on one A4

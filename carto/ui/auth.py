@@ -259,11 +259,10 @@ def still_signed_in(
 
     It reads no session state and writes nothing, so it also serves code that runs
     outside the script thread, such as a deferred download (``carto.ui.downloads``)."""
-    account = load_accounts(conf).get(username)
-    db = store(conf)
-    if account is None or epoch is None or db.session_epoch(username) != epoch:
+    account = _account_in_epoch(conf, username, epoch)
+    if account is None:
         return None
-    idle, seen = _idle_limit(conf), db.last_seen(username)
+    idle, seen = _idle_limit(conf), store(conf).last_seen(username)
     if idle is not None and (seen is None or now() - seen > idle):
         return None
     if roles is not None and account.role not in roles:
@@ -298,11 +297,20 @@ def _idle_limit(conf: Settings) -> dt.timedelta | None:
     return dt.timedelta(minutes=minutes) if minutes > 0 else None
 
 
+def _account_in_epoch(conf: Settings, username: str, epoch: object) -> Account | None:
+    """The account when it still exists and its session epoch is still ``epoch`` (no
+    sign-out, password change, role change or removal since); else None."""
+    account = load_accounts(conf).get(username)
+    if account is None or epoch is None or store(conf).session_epoch(username) != epoch:
+        return None
+    return account
+
+
 def _check_session(conf: Settings, username: str, moment: dt.datetime) -> User | None:
     ss = st.session_state
     db = store(conf)
-    account = load_accounts(conf).get(username)
-    if account is None or db.session_epoch(username) != ss.get(_EPOCH):
+    account = _account_in_epoch(conf, username, ss.get(_EPOCH))
+    if account is None:
         _end_session(db, username, audit.SESSION_REVOKED, t("auth.revoked"))
         return None
     idle = _idle_limit(conf)
@@ -590,7 +598,11 @@ def _change_password(user: User, conf: Settings) -> None:
 
 
 def _show_notice(key: str) -> None:
-    notice = st.session_state.pop(key, None)
+    """Show a notice once; kept while a cookie order is pending, since the browser's
+    answer to it starts one more run (the notice would flash and vanish)."""
+    ss = st.session_state
+    pending = ss.get(_COOKIE_SET) or ss.get(_COOKIE_DELETE)
+    notice = ss.get(key) if pending else ss.pop(key, None)
     if notice:
         kind, text = notice
         getattr(st, kind)(text)

@@ -5,7 +5,7 @@ read-only copy per version, instead of a pickled copy per rerun (copy-on-write k
 pages from changing it by accident). Derived frames are cached on that version too,
 never on a DataFrame argument (Streamlit would only hash a sample of a large frame).
 
-Privacy (DESIGN §5): the dataset is the role's (``privacy.apply``), and every result a
+Privacy (docs/architecture.md §5): the dataset is the role's (``privacy.apply``); every result a
 page shows is protected here too, outside the caches: frames through
 ``privacy.protect_frame``, single figures as ``privacy.Count`` and changes between
 periods through ``privacy.delta``, so that a partner never sees a derived count, mean,
@@ -14,6 +14,7 @@ difference or delta in (0, threshold).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from carto import base_setup, filters, privacy, schema, sync
+from carto import audit, base_setup, filters, privacy, schema, sync
 from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
@@ -31,6 +32,7 @@ from carto.analytics import (
     datasets,
     events,
     figures,
+    history,
     hotspots,
     needs,
     places,
@@ -38,11 +40,14 @@ from carto.analytics import (
     quality,
     zones,
 )
+from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
 from carto.dataset import Dataset, build_dataset, open_store
+from carto.export import names as export_names
 from carto.filters import Filters
-from carto.i18n import format_int, t
+from carto.i18n import format_date, format_int, t
 from carto.settings import ConfigError, Settings, config_path, load_settings
+from carto.store import SnapshotStore
 from carto.ui import auth, errors
 
 
@@ -84,7 +89,7 @@ def policy() -> privacy.Policy:
 
 
 def dataset() -> Dataset:
-    """The current dataset as the signed-in person's role may see it (DESIGN §5: privacy
+    """The current dataset as the signed-in person's role sees it (docs/architecture.md §5: privacy
     applied here, so every page and every derived frame sees only that; its
     ``cache_key`` tells the views apart), rebuilt only when the snapshot version
     changes. Stops with a notice when nobody is signed in."""
@@ -174,25 +179,61 @@ class MapFigures:
     people: privacy.Count
     not_visited: privacy.Count
     closed: privacy.Count
+    # the estimate of each public the filters chose (code, figure), in filter order
+    publics: tuple[tuple[str, privacy.Count], ...] = ()
+
+    @property
+    def counted(self) -> list[tuple[str, privacy.Count]]:
+        """(French label, figure) of who the map counts: the estimated people, or the
+        estimate of each public the filters chose."""
+        if self.publics:
+            return [
+                (t("map.metric.public", public=t(f"filter.public.{p}")), n) for p, n in self.publics
+            ]
+        return [(t("map.metric.people"), self.people)]
 
 
 def map_figures(v: View, day: dt.date, gap_days: int) -> MapFigures:
-    """Active camps, estimated people, camps not visited for ``gap_days`` days and
-    closed camps on ``day``, as the role may see them."""
+    """Active camps, estimated people (and, for each public the filters chose, its
+    estimated count), camps not visited for ``gap_days`` days and closed camps on
+    ``day``, as the role may see them."""
     states = camp_states(v, day)
     active = states[states["active"]]
     people = estimated_population(v, day, day)["people"].iloc[-1]
+    chosen = [p for p in filters.PUBLICS if p in v.filters.publics]
     return MapFigures(
         camps=privacy.count(len(active), v.policy),
         people=privacy.count(people, v.policy),
         not_visited=privacy.count(int((active["days_since_visit"] > gap_days).sum()), v.policy),
         closed=privacy.count(int(states["closed"].sum()), v.policy),
+        publics=tuple(
+            (p, privacy.count(_public_estimate(v, day, filters.PUBLIC_COUNTS[p]), v.policy))
+            for p in chosen
+        ),
     )
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _estimated_count(
+    _v: View, key: tuple[object, ...], day: dt.date, column: str, window: int
+) -> float:
+    days = population.day_range(pd.Timestamp(day), pd.Timestamp(day))
+    return float(population.estimated_count(_v.passages, days, window, column).iloc[-1])
+
+
+def _public_estimate(v: View, day: dt.date, column: str) -> float:
+    """The estimate of a public's count on ``day`` (made like the estimated population)."""
+    window = int(settings()["analysis.population_window_days"])
+    return _estimated_count(v, v.key, day, column, window)
+
+
 def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.DataFrame:
-    """Camps and people per H3 zone on ``day`` (counts protected)."""
-    found = zones.zone_coverage(camp_states(v, day), resolution, gap_days)
+    """Camps and people per H3 zone on ``day`` (counts protected); when the filters
+    chose publics, ``people`` counts those publics (``filters.public_count``)."""
+    states = camp_states(v, day)
+    if v.filters.publics:
+        states = states.assign(people=filters.public_count(states, v.filters.publics))
+    found = zones.zone_coverage(states, resolution, gap_days)
     return privacy.protect_frame(found, v.policy)
 
 
@@ -293,28 +334,36 @@ def evacuation_events(v: View) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Evacuations:
-    """The evacuations of the view's period: events, a summary per kind, weekly sums."""
+    """The evacuations of the view's period: events, totals that add up, weekly sums."""
 
     events: pd.DataFrame
-    summary: pd.DataFrame  # per kind: events, people, sheltered, without_solution
-    weekly: pd.DataFrame  # per week: sheltered, without_solution
+    # events, people = sheltered + without_solution + unknown, uncounted events, events
+    # per shelter code (``shelter_<code>``), each as the role may see it
+    totals: dict[str, privacy.Count]
+    # True when a part of people (or of events by shelter) is hidden as a small count:
+    # the other parts are then not shown either (with the total they would give it away)
+    people_parts_hidden: bool
+    shelter_parts_hidden: bool
+    weekly: pd.DataFrame  # per week: people, sheltered, without_solution, unknown
+
+
+_EVACUATION_COUNTS = ["people", *figures.OUTCOME_PARTS]
 
 
 def evacuations(v: View) -> Evacuations:
     """The period's evacuations as the role may see them (every count protected)."""
     found = events.events_in(evacuation_events(v), v.period.start, v.period.end)
-    summary = figures.evacuation_summary(found)
-    week = pd.to_datetime(found["date"]).dt.to_period("W-SUN").dt.start_time
-    weekly = (
-        found.assign(week=week)
-        .groupby("week")[["sheltered", "without_solution"]]
-        .sum()
-        .reset_index()
-    )
+    raw = figures.evacuation_totals(found)
+    totals = {str(key): privacy.count(value, v.policy) for key, value in raw.items()}
+    people_parts = [totals[c] for c in figures.OUTCOME_PARTS]
+    shelter_parts = [totals[f"shelter_{c}"] for c in figures.SHELTER_CODES]
+    weekly = figures.weekly_evacuation_outcomes(found)
     return Evacuations(
         events=found,
-        summary=privacy.protect_frame(summary, v.policy),
-        weekly=privacy.protect_frame(weekly, v.policy),
+        totals=totals,
+        people_parts_hidden=any(c.suppressed for c in people_parts),
+        shelter_parts_hidden=any(c.suppressed for c in shelter_parts),
+        weekly=privacy.protect_frame(weekly, v.policy, _EVACUATION_COUNTS),
     )
 
 
@@ -373,10 +422,10 @@ def _alerts(_v: View, key: tuple[object, ...], now: pd.Timestamp, hours: float) 
     return alerts.protection_alerts(_v.passages, _v.ds.sites, now, hours)
 
 
-def protection_alerts(v: View) -> pd.DataFrame:
-    """Camps with minors or families reported lately and nobody sheltered since (counts
-    protected)."""
-    now = _end_of(v.ds.today) + pd.Timedelta(days=1)
+def protection_alerts(v: View, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Camps with minors or families reported lately and nobody sheltered since, at the
+    end of ``as_of`` (default: the data's last day) (counts protected)."""
+    now = _end_of(as_of or v.ds.today) + pd.Timedelta(days=1)
     found = _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))
     return privacy.protect_frame(found, v.policy)
 
@@ -427,6 +476,12 @@ class Activity:
     weekly_passages: pd.DataFrame
     weekly_items: pd.DataFrame
     needs_weekly: pd.DataFrame
+    # Why no change against the previous period is shown (``figures.comparison_gap``:
+    # every delta is then None), or None when it is.
+    no_comparison: str | None = None
+    # The weeks of the period (``weeks.week_spans``): which are cut by its start or end.
+    weeks: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    comparison_note: str = ""  # that reason in French, for the page ("" when compared)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -436,7 +491,7 @@ def _activity(
     period = Period(start, end)
     previous = period.previous()
     rows = figures.in_period(_v.passages, period)
-    weekly = rows.assign(week=rows["day"].dt.to_period("W-SUN").dt.start_time)
+    weekly = rows.assign(week=weeks_.week_start(rows["day"]))
     given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
     return _Activity(
         passages=len(rows),
@@ -467,18 +522,38 @@ def activity(v: View) -> Activity:
     now, before = pop.loc[period.end], pop.loc[previous.end]
     series = pop.loc[period.start : period.end].reset_index(names="day")[["day", "people"]]
     policy = v.policy
+    first = v.ds.passages["day"].min() if len(v.ds.passages) else None
+    gap = figures.comparison_gap(period, v.filters.period == "tout", first, raw.passages_before)
+
+    def change(now: object, before: object) -> Trend:
+        found = trend(now, before, policy)
+        return found if gap is None else Trend(found.now, None)
+
     return Activity(
-        population=trend(now["people"], before["people"], policy),
-        camps=trend(now["camps"], before["camps"], policy),
-        passages=trend(raw.passages, raw.passages_before, policy),
+        population=change(now["people"], before["people"]),
+        camps=change(now["camps"], before["camps"]),
+        passages=change(raw.passages, raw.passages_before),
         services={
-            key: trend(raw.services[key], raw.services_before[key], policy)
-            for key in schema.DISTRIBUTIONS
+            key: change(raw.services[key], raw.services_before[key]) for key in schema.DISTRIBUTIONS
         },
         population_series=privacy.protect_frame(series, policy),
         weekly_passages=privacy.protect_frame(raw.weekly_passages, policy),
         weekly_items=privacy.protect_frame(raw.weekly_items, policy),
         needs_weekly=privacy.protect_frame(raw.needs_weekly, policy),
+        no_comparison=gap,
+        comparison_note=_comparison_note(gap, previous, first),
+        weeks=weeks_.week_spans(period.start, period.end),
+    )
+
+
+def _comparison_note(gap: str | None, previous: Period, first: pd.Timestamp | None) -> str:
+    if gap is None:
+        return ""
+    return t(
+        f"dash.no_comparison.{gap}",
+        start=format_date(previous.start),
+        end=format_date(previous.end),
+        first=format_date(first) if first is not None and pd.notna(first) else "—",
     )
 
 
@@ -522,13 +597,102 @@ def weekly_needs(v: View) -> pd.DataFrame:
     return privacy.protect_frame(_weekly_needs(v, v.key), v.policy)
 
 
+_FORECAST_COUNTS = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES), "need", "usual"]
+
+
 def needs_forecast(v: View, weeks: int) -> pd.DataFrame:
     """Next week's needs and deliveries per item: means of the last ``weeks`` complete
     weeks, computed on the unprotected weekly sums, then protected (a mean such as 1,8
     is a small count too)."""
     forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
-    counted = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES)]
-    return privacy.protect_frame(forecast, v.policy, counted)
+    return _protect_forecast(forecast, v.policy)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _grouped_forecast(
+    _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
+) -> pd.DataFrame:
+    by = needs.breakdown_labels(_v.passages, camp_places(_v.ds), breakdown)
+    return needs.needs_forecast(needs.weekly_needs(_v.passages, by=by), as_of, weeks)
+
+
+def _protect_forecast(forecast: pd.DataFrame, policy: privacy.Policy) -> pd.DataFrame:
+    """A forecast as ``policy`` lets it be seen: means and whole quantities protected;
+    the gap (a difference) hidden when small either way, and not shown at all (NaN,
+    ``gap_hidden``) when the need or the usual delivery is suppressed: it would give the
+    hidden one away."""
+    shown = privacy.protect_frame(forecast, policy, _FORECAST_COUNTS)
+    if policy.small_count_threshold <= 1:
+        return shown.assign(gap_suppressed=False, gap_hidden=False)
+    flags = [f"{c}{privacy.SUPPRESSED_SUFFIX}" for c in ("need", "usual")]
+    hidden = shown[flags].fillna(False).astype(bool).any(axis=1)
+    small = shown["gap"].map(lambda g: privacy.is_small(g, policy)).astype(bool) & ~hidden
+    return shown.assign(
+        gap=shown["gap"].mask(hidden | small),
+        gap_suppressed=small,
+        gap_hidden=hidden,
+    )
+
+
+@dataclass(frozen=True)
+class NeedsPlan:
+    """What to bring next week, per item (and per group), as the role may see it."""
+
+    week_start: pd.Timestamp  # the Monday of next week
+    week_end: pd.Timestamp  # its Sunday
+    breakdown: str  # one of ``needs.BREAKDOWNS``
+    rows: pd.DataFrame  # protected forecast rows (need, usual, gap, camps…)
+    labels: pd.DataFrame  # the same rows as shown: group, item, need, usual, gap, camps
+    gap_hidden: bool  # some gap is not shown, because the need or the usual is hidden
+
+
+def needs_plan(v: View, weeks: int, breakdown: str = "total") -> NeedsPlan:
+    """Next week's needs in whole units against the usual weekly deliveries, for the
+    whole view or per arrondissement or camp (``needs.BREAKDOWNS``); rows with nothing
+    needed nor usually delivered are left out of a breakdown."""
+    if breakdown == "total":
+        forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
+    else:
+        forecast = _grouped_forecast(v, v.key, breakdown, v.ds.today, weeks)
+        keep = forecast["need"].fillna(0).gt(0) | forecast["usual"].fillna(0).gt(0)
+        forecast = forecast[keep]
+    rows = _protect_forecast(forecast, v.policy).reset_index(drop=True)
+    monday = weeks_.monday(v.ds.today) + pd.Timedelta(days=7)
+    labels = pd.DataFrame(
+        {
+            "group": rows["group"] if "group" in rows.columns else "",
+            "item": rows["item"].map(lambda i: t(f"needs.item.{i}")),
+            "need": privacy.count_labels(rows, "need", v.policy),
+            "usual": privacy.count_labels(rows, "usual", v.policy),
+            "gap": _signed_labels(rows, v.policy),
+            "camps": privacy.count_labels(rows, "camps", v.policy),
+        }
+    ).astype("str")
+    return NeedsPlan(
+        week_start=monday,
+        week_end=monday + pd.Timedelta(days=6),
+        breakdown=breakdown,
+        rows=rows,
+        labels=labels,
+        gap_hidden=bool(rows["gap_hidden"].any()),
+    )
+
+
+def _signed_labels(rows: pd.DataFrame, policy: privacy.Policy) -> pd.Series:
+    """Gaps as shown: "+12", "−3", "0", "<5" when small, "—" when not shown."""
+    plain = privacy.count_labels(rows, "gap", policy)
+    return pd.Series(
+        [
+            ("+" + text if g > 0 else text.replace("-", "\u2212"))
+            if pd.notna(g) and not small
+            else text
+            for g, small, text in zip(
+                rows["gap"].tolist(), rows["gap_suppressed"].tolist(), plain.tolist(), strict=True
+            )
+        ],
+        index=rows.index,
+        dtype="str",
+    )
 
 
 @dataclass(frozen=True)
@@ -554,4 +718,53 @@ def coverage_of_period(v: View) -> Coverage:
         weekday_labels=coverage.weekday_matrix(labels, "passages"),
         pairs=pairs,
         items_twice={str(key): privacy.count(n, v.policy) for key, n in twice.items()},
+    )
+
+
+def now() -> dt.datetime:
+    """The current local time in the configured time zone."""
+    return dt.datetime.now(ZoneInfo(settings()["general.timezone"]))
+
+
+def record_packing_list(
+    store: SnapshotStore, username: str, role: str, v: View, plan: NeedsPlan
+) -> None:
+    """Audit a produced packing list like any export (called by the download path of
+    ``carto.ui.downloads`` when the file is produced)."""
+    details = {
+        **export_names.audit_filters(v.filters, v.period),
+        "detail": plan.breakdown,
+        "semaine": f"{plan.week_start:%Y-%m-%d}",
+    }
+    audit.record_export(
+        store,
+        username,
+        dataset="liste_preparation",
+        fmt="html",
+        rows=len(plan.labels),
+        filters=details,
+        role=role,
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _camp_history(
+    _v: View,
+    key: tuple[object, ...],
+    camp_id: str,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> history.CampHistory:
+    return history.camp_history(_v.passages, camp_id, start, end)
+
+
+def camp_history(v: View, camp_id: str, whole_life: bool) -> history.CampHistory:
+    """A camp's history over the view's period, or over its whole life (first to last
+    passage); weekly counts protected under the role's policy."""
+    start, end = (None, None) if whole_life else (v.period.start, v.period.end)
+    found = _camp_history(v, v.key, camp_id, start, end)
+    return dataclasses.replace(
+        found,
+        weekly_passages=privacy.protect_frame(found.weekly_passages, v.policy),
+        weekly_items=privacy.protect_frame(found.weekly_items, v.policy),
     )

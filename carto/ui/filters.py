@@ -29,13 +29,14 @@ from carto.filters import (
     PARAM_ARRONDISSEMENTS,
     PARAM_ASSOCIATIONS,
     PARAM_DATES,
+    PARAM_GAP,
     PARAM_NEEDS,
     PARAM_PERIOD,
     PARAM_PUBLICS,
     PARAM_STATUSES,
     UrlOptions,
 )
-from carto.i18n import format_date, t
+from carto.i18n import format_date, t, t_n
 
 _CAMP_KEYS = (PARAM_ARRONDISSEMENTS, PARAM_PUBLICS, PARAM_NEEDS, PARAM_STATUSES)
 _RESET_KEYS = (PARAM_ASSOCIATIONS, *_CAMP_KEYS)
@@ -43,6 +44,9 @@ _RESET_KEYS = (PARAM_ASSOCIATIONS, *_CAMP_KEYS)
 # ({parameter: codes}); both absent on a new session.
 _CHOICE = "_filtres"
 _WRITTEN = "_filtres_url"
+# The coverage-gap threshold chosen (days) and what was last written for it.
+_GAP_CHOICE = "_sans_passage"
+_GAP_WRITTEN = "_sans_passage_url"
 
 
 def _first_day(ds: Dataset) -> dt.date | None:
@@ -222,3 +226,44 @@ def _reset() -> None:
     for key in _RESET_KEYS:
         st.session_state[key] = []
         st.session_state[_CHOICE][key] = []
+
+
+def gap_days(default: int) -> int:
+    """The coverage-gap threshold, in days ("Campements sans passage depuis plus de
+    2 / 3 / 5 / 7 jours"; ``default``: the configured one), chosen with a control drawn
+    where this is called. Kept like the sidebar filters: in the session, so that the
+    map and the coordination page share it, and in the address as ``sans_passage=5``
+    (left out at the default); a value the app cannot read is ignored with a notice."""
+    options = filters.gap_options(default)
+    choice = st.session_state.get(_GAP_CHOICE, default)
+    if st.session_state.get(PARAM_GAP) in options:  # the control as the person left it
+        choice = st.session_state[PARAM_GAP]
+    given = st.query_params.get_all(PARAM_GAP)
+    written: list[str] | None = st.session_state.get(_GAP_WRITTEN)
+    if given and given != written:  # a link just opened, a browser back
+        found = filters.decode_gap(given[-1], options)
+        if found is None:
+            st.toast(
+                t("filter.url_ignored", params=f"{PARAM_GAP}={given[-1]}"),
+                icon=":material/link_off:",
+            )
+        else:
+            choice = found
+    if choice not in options:
+        choice = default
+    st.session_state[_GAP_CHOICE] = st.session_state[PARAM_GAP] = choice
+    st.segmented_control(
+        t("map.gap.label"),
+        options,
+        format_func=lambda days: t_n("map.gap.option", days),
+        required=True,
+        key=PARAM_GAP,
+    )
+    wanted = [] if choice == default else [str(choice)]
+    if st.query_params.get_all(PARAM_GAP) != wanted:
+        if wanted:
+            st.query_params[PARAM_GAP] = wanted
+        else:
+            del st.query_params[PARAM_GAP]
+    st.session_state[_GAP_WRITTEN] = wanted
+    return int(choice)

@@ -91,6 +91,11 @@ def specs_for(role: str, pages: Collection[PageSpec] = PAGES) -> list[PageSpec]:
     return [p for p in pages if role in p.roles]
 
 
+def spec_roles(path: str) -> frozenset[str]:
+    """The roles that may open the page of ``path`` (none for an unknown path)."""
+    return next((spec.roles for spec in PAGES if spec.path == path), frozenset())
+
+
 def may_open(role: str, path: str) -> bool:
     """Whether ``role`` may open the page of ``path`` (e.g. "pages/historique.py")."""
     return any(spec.path == path for spec in specs_for(role))

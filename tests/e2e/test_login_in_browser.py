@@ -49,6 +49,9 @@ def test_login_form_cookie_and_logout(browser: Any, app_url: str) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
     page.get_by_text("Vous êtes déconnecté·e").wait_for(timeout=30_000)
     assert h1(page, "Connexion") == "Connexion"
+    wait_for_cookie(context, present=False)  # the browser deleted it, then reran the page
+    page.wait_for_timeout(1500)
+    assert page.get_by_text("Vous êtes déconnecté·e").count() == 1  # the notice stays
     page.reload()
     assert h1(page, "Connexion") == "Connexion"
     context.close()
