@@ -36,6 +36,7 @@ from testing.app import ROOT, login, new_app
 
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|null)\b|<NA>")
 DECIMAL_POINT = re.compile(r"\d\.\d")
+NUMBER_CELL = re.compile(r"[\d\s\u202f.,+\u2212-]+")  # a cell holding a number only
 PARENTHESISED_PLURAL = re.compile(r"\((e?s|e)\)")
 TAG = re.compile(r"<[^>]+>")
 # A hover label plotly took from a column key ("week=…"), not from the French labels.
@@ -79,6 +80,13 @@ def table_problems(at: AppTest) -> Iterator[str]:
                 for cell in cells:
                     if DECIMAL_POINT.search(cell):
                         yield f"table {column}: {cell!r}"
+    for static in at.table:  # texts already written, markdown-escaped (the map's camp list)
+        frame = static.value
+        for column in frame.columns:
+            for cell in (str(v).replace("\\", "") for v in frame[column].tolist()):
+                number = NUMBER_CELL.fullmatch(cell) and DECIMAL_POINT.search(cell)
+                if MISSING_WORDS.search(cell) or number:
+                    yield f"static table {column}: {cell!r}"
 
 
 def chart_problems(at: AppTest) -> Iterator[str]:
@@ -161,6 +169,7 @@ def test_the_checks_catch_english_numbers_and_none() -> None:
     assert MISSING_WORDS.search("None") and MISSING_WORDS.search("nan")
     assert not MISSING_WORDS.search("Nancy")
     assert PARENTHESISED_PLURAL.search("10 alerte(s)")
+    assert NUMBER_CELL.fullmatch("1 062.5") and not NUMBER_CELL.fullmatch("Porte 3.2")
     assert RAW_HOVER_LABEL.findall("week=%{x}<br>Personnes=%{y}") == ["week"]
     assert not RAW_HOVER_LABEL.findall("Semaine du=%{x}<br>Personnes=%{y}")
 
