@@ -7,10 +7,11 @@ role may not open is not registered; its URL draws a refusal instead.
 import streamlit as st
 
 from carto.i18n import t
-from carto.ui import auth, data, errors, navigation
+from carto.ui import auth, data, errors, layout, navigation
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/map:", layout="wide")
 errors.install()  # an unexpected error shows a French message, never a traceback
+layout.hide_english_chrome()  # Streamlit's table toolbar speaks English only
 
 conf = data.settings()
 user = auth.gate(conf)  # safe-start page or login form, then stop, until signed in

@@ -30,7 +30,7 @@ import requests
 from pyairtable import Api
 from pyairtable.api.table import Table
 
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.settings import Settings, airtable_token
 
 Sleep = Callable[[float], None]
@@ -56,7 +56,7 @@ class AirtableUnavailable(AirtableError):
     """Airtable gave no usable answer after every allowed try (network, 5xx, 429)."""
 
     def __init__(self, attempts: int, detail: str) -> None:
-        super().__init__(t("airtable.error.unavailable", attempts=attempts, detail=detail))
+        super().__init__(t_n("airtable.error.unavailable", attempts, detail=detail))
         self.attempts = attempts
         self.detail = detail
 

@@ -1,17 +1,19 @@
 """The audit log (issue 6): who signed in, failed, was locked out, exported what.
 
 Entries live in the snapshot store (``SnapshotStore.log_event`` / ``audit_log``); this
-module names the events and gives the French label of each, for the admin page and the
-command line. Plain Python: no Streamlit here.
+module names the events, gives the French label of each and words an entry's details
+as a French sentence (``describe``), for the admin page and the command line. Plain
+Python: no Streamlit here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from carto.i18n import t
+from carto.i18n import CATALOGUES, LANGUAGE, format_date, format_datetime, t, t_n
 from carto.store import SnapshotStore
 
 LOGIN = "login"
@@ -84,3 +86,130 @@ def record_export(
     if role:
         details["role"] = role
     store.log_event(EXPORT, username, details)
+
+
+# ------------------------------------------------------------------ details in French
+
+# The export filters the audit log keeps (``carto.export.names.audit_filters``): key,
+# catalogue key of the group's name, and the catalogue prefix of coded values.
+_FILTER_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("associations", "filter.associations", ""),
+    ("arrondissements", "filter.arrondissements", ""),
+    ("publics", "filter.publics", "filter.public."),
+    ("besoins", "filter.needs", ""),
+    ("statuts", "filter.statuses", "filter.status."),
+)
+_PERIOD_KEYS = ("periode", "du", "au")
+_FILE_KEY = "fichier"
+_CUSTOM_PERIOD = "perso"
+
+
+def _label(prefix: str, code: object) -> str:
+    """The catalogue label ``prefix + code``, or the code itself when there is none."""
+    key = f"{prefix}{code}"
+    return t(key) if key in CATALOGUES[LANGUAGE] else str(code)
+
+
+def _day(value: object) -> str:
+    try:
+        return format_date(dt.date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return str(value)
+
+
+def _moment(value: object, tz: dt.tzinfo | None) -> str:
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is not None and tz is not None:
+        when = when.astimezone(tz)
+    return format_datetime(when)
+
+
+def _values(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _filters(filters: Mapping[str, Any]) -> list[str]:
+    """The period, the criteria and the file of an export's filters, in French."""
+    parts = []
+    code = filters.get("periode")
+    if "du" in filters and "au" in filters:
+        dates = {"start": _day(filters["du"]), "end": _day(filters["au"])}
+        if code and code != _CUSTOM_PERIOD:
+            parts.append(t("audit.detail.period", name=_label("filter.period.", code), **dates))
+        else:
+            parts.append(t("audit.detail.dates", **dates))
+    for key, name, prefix in _FILTER_GROUPS:
+        if filters.get(key):
+            values = ", ".join(_label(prefix, v) for v in _values(filters[key]))
+            parts.append(t("export.filters.group", name=t(name), values=values))
+    if filters.get(_FILE_KEY):
+        parts.append(t("audit.detail.file", name=filters[_FILE_KEY]))
+    known = {*_PERIOD_KEYS, _FILE_KEY, *(key for key, _, _ in _FILTER_GROUPS)}
+    parts += [_other(key, value) for key, value in filters.items() if key not in known]
+    return parts
+
+
+def _other(key: str, value: object) -> str:
+    """A detail this module does not know (a newer version's): shown, not lost."""
+    shown = ", ".join(str(v) for v in _values(value)) if isinstance(value, list) else value
+    return t("audit.detail.unknown_key", key=key, value=shown)
+
+
+def _export(details: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """What was exported (dataset, format, rows), then how (period, filters, file, role)."""
+    dataset = str(details.get("dataset", ""))
+    fmt = str(details.get("format", ""))
+    parts = [
+        _label("export.dataset.", dataset)
+        if f"export.dataset.{dataset}" in CATALOGUES[LANGUAGE]
+        else _label("audit.dataset.", dataset)
+    ]
+    if fmt:
+        parts.append(
+            _label("export.format.", fmt)
+            if f"export.format.{fmt}" in CATALOGUES[LANGUAGE]
+            else _label("audit.format.", fmt)
+        )
+    if "rows" in details:
+        noun = "count.passages" if dataset == "synthese" else "count.lines"
+        parts.append(t_n(noun, details["rows"]))
+    how = []
+    filters = details.get("filters")
+    if isinstance(filters, Mapping):
+        how += _filters(filters)
+    if details.get("role"):
+        how.append(t("audit.detail.role", role=_label("role.", details["role"])))
+    known = {"dataset", "format", "rows", "filters", "role"}
+    return parts, how + [_other(k, v) for k, v in details.items() if k not in known]
+
+
+def _detail(key: str, value: Any, tz: dt.tzinfo | None) -> str | None:
+    """One detail of a non-export entry in French (None: nothing worth saying)."""
+    words: dict[str, Callable[[], str | None]] = {
+        "by": lambda: t("audit.detail.by", who=value),
+        "role": lambda: t("audit.detail.role", role=_label("role.", value)),
+        "failures": lambda: t_n("audit.detail.failures", value),
+        "unknown_name": lambda: t("audit.detail.unknown_name") if value else None,
+        "form": lambda: _label("audit.detail.form.", value),
+        "until": lambda: t("audit.detail.until", when=_moment(value, tz)),
+        "issued": lambda: t("audit.detail.issued", when=_moment(value, tz)),
+        "client": lambda: t("audit.detail.client", address=value) if value else None,
+        "reason": lambda: _label("audit.detail.reason.", value) if value else None,
+    }
+    word = words.get(key)
+    return word() if word is not None else _other(key, value)
+
+
+def describe(event: str, details: Mapping[str, Any], tz: dt.tzinfo | None = None) -> str:
+    """The details of an audit entry as a French sentence ("" when there are none), e.g.
+    "Passages, CSV, 322 lignes ; période « Mois dernier », du 01/10/2026 au 31/10/2026 ;
+    Associations : Utopia 56 ; fichier ….csv ; rôle : Coordinateur·rice"; times in
+    ``tz``."""
+    if event == EXPORT:
+        what, how = _export(details)
+        return " ; ".join([", ".join(what), *how])
+    found = (_detail(key, value, tz) for key, value in details.items())
+    return ", ".join(part for part in found if part)

@@ -15,7 +15,7 @@ from carto import accounts, audit, base_setup, dataset
 from carto import sync as syncing
 from carto.airtable_client import AirtableError
 from carto.export import command as export_command
-from carto.i18n import format_date, format_int, t
+from carto.i18n import format_date, format_decimal, format_int, t, t_n
 from carto.settings import ConfigError, load_settings, render_example_config
 
 
@@ -30,10 +30,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         t(
             "cli.demo.done",
             path=store.path,
-            sites=len(base.sites),
-            passages=len(base.passages),
+            sites=t_n("cli.count.sites", len(base.sites)),
+            passages=t_n("count.passages", len(base.passages)),
             seed=seed,
-            days=days,
+            days=t_n("count.days", days),
             today=format_date(today),
         )
     )
@@ -58,7 +58,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
     total = len(ds.passages) + len(ds.sites) + len(q)
     used = len(ds.passages) + len(ds.sites)
-    print(t("cli.check.summary", total=total, used=used, flagged=len(flagged), quarantined=len(q)))
+    print(
+        t(
+            "cli.check.summary",
+            total=t_n("cli.count.records", total),
+            used=t_n("cli.count.used", used),
+            flagged=t_n("cli.count.flagged", len(flagged)),
+            quarantined=t_n("cli.count.quarantined", len(q)),
+        )
+    )
     return 0
 
 
@@ -74,7 +82,10 @@ class ProgressLine:
 
     def __call__(self, table: str, pages: int, records: int) -> None:
         text = t(
-            "cli.sync.progress", table=t(f"table.{table}"), pages=pages, records=format_int(records)
+            "cli.sync.progress",
+            table=t(f"table.{table}"),
+            pages=t_n("cli.count.pages", pages),
+            records=t_n("cli.count.records_received", records),
         )
         if self.tty:
             self.stream.write("\r\033[K" + text)
@@ -102,9 +113,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     progress.close()
     store = dataset.SnapshotStore(settings.store_path)
     totals = {
-        "fetched": format_int(result.fetched),
-        "changed": format_int(result.changed),
-        "deleted": format_int(result.deleted),
+        "fetched": t_n("cli.count.records_received", result.fetched),
+        "changed": t_n("cli.count.changed", result.changed),
+        "deleted": t_n("cli.count.deleted", result.deleted),
     }
     print(t(f"cli.sync.done.{result.mode}", **totals))
     for key, stats in result.tables.items():
@@ -112,17 +123,17 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             t(
                 "cli.sync.table",
                 table=t(f"table.{key}"),
-                fetched=format_int(stats.fetched),
-                changed=format_int(stats.changed),
-                deleted=format_int(stats.deleted),
+                fetched=t_n("cli.count.received", stats.fetched),
+                changed=t_n("cli.count.changed", stats.changed),
+                deleted=t_n("cli.count.deleted", stats.deleted),
             )
         )
     if result.reconciled and not result.full:
         print(t("cli.sync.reconciled"))
     quarantined = syncing.count_quarantined(settings, store)
-    print(t("cli.sync.quarantined", quarantined=format_int(quarantined)))
+    print(t("cli.sync.quarantined", quarantined=t_n("cli.count.records", quarantined)))
     budget = syncing.budget_status(settings, store)
-    seconds = f"{result.duration_seconds:.1f}".replace(".", ",")
+    seconds = format_decimal(result.duration_seconds)
     calls = {"calls": format_int(result.api_calls), "seconds": seconds}
     if budget.budget > 0:
         used, total = format_int(budget.used), format_int(budget.budget)
@@ -144,13 +155,13 @@ def _cmd_init_base(args: argparse.Namespace) -> int:
         return 1
     syncing.count_api_calls(settings, dataset.SnapshotStore(settings.store_path), report.api_calls)
     for name, fields in report.created.items():
-        print(t("cli.init.created", table=name, fields=fields))
+        print(t("cli.init.created", table=name, fields=t_n("cli.count.fields", fields)))
     for name in report.existing:
         print(t("cli.init.exists", table=name))
     for problem in report.problems:
         print(t("cli.init.problem", problem=problem))
     if report.problems:
-        print(t("cli.init.problems", count=len(report.problems)))
+        print(t_n("cli.init.problems", len(report.problems)))
     else:
         print(t("cli.init.ok", base=settings["airtable.base_id"]))
     print(t("cli.init.calls", calls=report.api_calls))

@@ -36,7 +36,8 @@ FR: Mapping[str, str] = {
     ),
     "age.minutes": "{n} min",
     "age.hours": "{n} h",
-    "age.days": "{n} jours",
+    "age.days.one": "{n} jour",
+    "age.days.other": "{n} jours",
     "error.config": (
         "La configuration est invalide : {error}. Corrigez le fichier {path} puis rechargez."
     ),
@@ -50,6 +51,23 @@ FR: Mapping[str, str] = {
         "prévenue (référence {reference}). Réessayez dans un moment ou changez les filtres."
     ),
     "loading.data": "Chargement des données…",
+    "config.error.type": "{key} : {expected} attendu, reçu {value}",
+    "config.error.section": "la clé « {key} » doit être une [section]",
+    "config.error.unknown": "réglage inconnu « {key} » ; réglages connus : {known}",
+    "config.error.not_found": "fichier de configuration introuvable : {path}",
+    "config.error.toml": "{path} : TOML invalide ({error})",
+    "config.error.field_keys": (
+        "clé de champ inconnue pour la table {table} dans la configuration : {unknown} "
+        "(clés valides : {valid})"
+    ),
+    "config.error.same_name": "deux champs de la table {table} portent le même nom Airtable",
+    "config.type.int": "un nombre entier",
+    "config.type.float": "un nombre",
+    "config.type.str": "un texte",
+    "config.type.bool": "true ou false",
+    "config.type.list": "une liste",
+    "config.type.dict": "une table",
+    "widget.no_results": "Aucun résultat",
     # filters
     "filter.title": "Filtres",
     "filter.period": "Période",
@@ -92,28 +110,39 @@ FR: Mapping[str, str] = {
         "le dernier passage."
     ),
     "map.size_by": "Taille des points : {what} au dernier comptage.",
-    "map.count.people": "personnes",
-    "map.count.familles": "familles",
-    "map.count.mna": "mineurs non accompagnés",
-    "map.count.femmes": "femmes seules",
+    "map.count.people.one": "personne",
+    "map.count.people.other": "personnes",
+    "map.count.familles.one": "famille",
+    "map.count.familles.other": "familles",
+    "map.count.mna.one": "mineur non accompagné",
+    "map.count.mna.other": "mineurs non accompagnés",
+    "map.count.femmes.one": "femme seule",
+    "map.count.femmes.other": "femmes seules",
     "map.metric.camps": "Campements actifs",
     "map.metric.people": "Personnes estimées",
     "map.metric.public": "{public} (estimation)",
-    "map.metric.not_visited": "Sans passage depuis plus de {days} jours",
+    "map.metric.not_visited.one": "Sans passage depuis plus de {n} jour",
+    "map.metric.not_visited.other": "Sans passage depuis plus de {n} jours",
     "map.gap.label": "Campements sans passage depuis plus de",
-    "map.gap.option": "{days} jours",
+    "map.gap.option.one": "{n} jour",
+    "map.gap.option.other": "{n} jours",
     "map.legend.fresh": "Passage aujourd'hui ou hier",
-    "map.legend.days": "Il y a {days} jours",
+    "map.legend.days.one": "Il y a {n} jour",
+    "map.legend.days.other": "Il y a {n} jours",
     "map.legend.range": "Il y a {low} à {high} jours",
-    "map.legend.over": "Plus de {days} jours",
-    "map.legend.ring": "Cerclé de rouge : sans passage depuis plus de {days} jours",
-    "map.legend.no_gap": "Aucun campement sans passage depuis plus de {days} jours.",
+    "map.legend.over.one": "Plus de {n} jour",
+    "map.legend.over.other": "Plus de {n} jours",
+    "map.legend.ring.one": "Cerclé de rouge : sans passage depuis plus de {n} jour",
+    "map.legend.ring.other": "Cerclé de rouge : sans passage depuis plus de {n} jours",
+    "map.legend.no_gap.one": "Aucun campement sans passage depuis plus de {n} jour.",
+    "map.legend.no_gap.other": "Aucun campement sans passage depuis plus de {n} jours.",
     "map.legend.zones": (
         "Densité par zone (hexagone d'environ {side} de côté) : de 0 à {high} {what} par zone"
     ),
     "map.legend.evacuations": "Évacuations du {start} au {end}",
     "map.legend.no_evacuation": "Aucune évacuation sur cette période (du {start} au {end}).",
-    "map.closed_hidden": (
+    "map.closed_hidden.one": ("{n} campement fermé (évacué, vide ou démantelé) n'est pas affiché."),
+    "map.closed_hidden.other": (
         "{n} campements fermés (évacués, vides ou démantelés) ne sont pas affichés."
     ),
     "map.empty": "Aucun campement actif à afficher pour l'instant.",
@@ -121,17 +150,14 @@ FR: Mapping[str, str] = {
     "map.layers": "Couches",
     "map.layer.camps": "Campements",
     "map.layer.zones": "Densité par zone",
-    "map.layer.gaps": "Sans passage depuis plus de {days} jours",
+    "map.layer.gaps.one": "Sans passage depuis plus de {n} jour",
+    "map.layer.gaps.other": "Sans passage depuis plus de {n} jours",
     "map.layer.evacuations": "Évacuations",
     "map.zone.people": "{people} {what} dans la zone",
-    "map.zone.camps": "{camps} campement(s)",
-    "map.evacuation": "Évacuation le {date} : {people} personnes",
+    "map.evacuation": "Évacuation le {date} : {people}",
     "map.select_hint": "Touchez un campement pour voir son résumé.",
     "map.selected": "Campement sélectionné",
     "map.history_link": "Voir l'historique de ce campement",
-    "map.days.0": "aujourd'hui",
-    "map.days.1": "il y a 1 jour",
-    "map.days.n": "il y a {n} jours",
     "map.list.title": "Campements de la carte",
     "map.list.caption": "Les campements sans passage depuis le plus longtemps en premier.",
     "map.list.camp": "Campement",
@@ -145,14 +171,19 @@ FR: Mapping[str, str] = {
     "map.tooltip.families": "Familles",
     "map.tooltip.women": "Femmes seules",
     "map.tooltip.by": "Par",
+    "ago.today": "aujourd'hui",
+    "ago.yesterday": "hier",
+    "ago.days.one": "il y a {n} jour",
+    "ago.days.other": "il y a {n} jours",
     # dashboard page
     "dash.title": "Tableau de bord",
     "dash.population": "Population estimée",
     "dash.population_help": (
-        "Pour chaque campement actif, le dernier comptage des {window} derniers jours, "
-        "additionné. Ce n'est jamais la somme des passages : un campement visité trois "
-        "fois ne compte qu'une fois."
+        "Pour chaque campement actif, le dernier comptage {window}, additionné. Ce n'est "
+        "jamais la somme des passages : un campement visité trois fois ne compte qu'une fois."
     ),
+    "window.days.one": "du dernier jour",
+    "window.days.other": "des {n} derniers jours",
     "dash.vs_previous": "par rapport à la période précédente",
     "dash.no_comparison.whole_history": (
         "Tout l'historique est affiché : aucune période précédente à comparer."
@@ -188,8 +219,11 @@ FR: Mapping[str, str] = {
         "Personnes concernées dont personne n'a signalé si elles ont été mises à l'abri."
     ),
     "dash.evac.by_shelter": "Évacuations selon la mise à l'abri : {parts}.",
-    "dash.evac.uncounted": (
-        "{n} évacuation(s) sans comptage des personnes (non comptées ci-dessus)."
+    "dash.evac.uncounted.one": (
+        "{n} évacuation sans comptage des personnes (non comptée ci-dessus)."
+    ),
+    "dash.evac.uncounted.other": (
+        "{n} évacuations sans comptage des personnes (non comptées ci-dessus)."
     ),
     "dash.evac.parts_hidden": (
         "Détail non affiché : l'une des parts compte moins de {n} personnes ou "
@@ -227,7 +261,8 @@ FR: Mapping[str, str] = {
     "coord.gaps": "Campements à couvrir",
     "coord.duplicates": "Passages en double",
     "coord.needs": "Anticiper les besoins",
-    "coord.no_gap": "Tous les campements actifs ont eu un passage ces {days} derniers jours.",
+    "coord.no_gap.one": "Tous les campements actifs ont eu un passage ce dernier jour.",
+    "coord.no_gap.other": ("Tous les campements actifs ont eu un passage ces {n} derniers jours."),
     "coord.no_duplicate": "Aucun passage en double sur la période.",
     "coord.col.camp": "Campement",
     "coord.col.arrondissement": "Arrondissement",
@@ -251,12 +286,16 @@ FR: Mapping[str, str] = {
     ),
     "hotspot.camps": "Campements",
     "hotspot.zones": "Zones",
-    "hotspot.people": "{people} personnes",
+    "hotspot.people.one": "{n} personne",
+    "hotspot.people.other": "{n} personnes",
     "hotspot.including": "dont",
     "hotspot.minors": "{n} MNA",
-    "hotspot.families": "{n} familles",
-    "hotspot.women": "{n} femmes seules",
-    "hotspot.days": "aucun passage depuis {days} jours",
+    "hotspot.families.one": "{n} famille",
+    "hotspot.families.other": "{n} familles",
+    "hotspot.women.one": "{n} femme seule",
+    "hotspot.women.other": "{n} femmes seules",
+    "hotspot.days.one": "aucun passage depuis {n} jour",
+    "hotspot.days.other": "aucun passage depuis {n} jours",
     "hotspot.today": "passage aujourd'hui",
     "hotspot.unmet": "besoins non couverts : {needs}",
     "hotspot.col.rank": "Rang",
@@ -279,9 +318,7 @@ FR: Mapping[str, str] = {
     "history.pick": "Campement",
     "history.pick_help": "Choisissez dans la liste, ou touchez un campement sur la carte.",
     "history.none": "Aucun campement ne correspond aux filtres.",
-    "history.summary": (
-        "{passages} passages du {first} au {last} · dernier comptage : {people} personnes"
-    ),
+    "history.summary": "{passages} du {first} au {last} · dernier comptage : {people}",
     "history.whole_life": "Toute la vie du campement",
     "history.whole_life_help": (
         "Désactivé : l'historique suit la période choisie dans les filtres. Activé : "
@@ -299,7 +336,7 @@ FR: Mapping[str, str] = {
     "history.evacuation_line": "Évacuation",
     "history.chain": "Avant et après les évacuations",
     "history.chain_caption": (
-        "Un campement réapparu à moins de {distance} m dans les {days} jours suivant une "
+        "Un campement réapparu à moins de {distance} m dans {days} suivant une "
         "évacuation est relié comme successeur."
     ),
     "history.passages": "Passages",
@@ -359,7 +396,7 @@ FR: Mapping[str, str] = {
     "reason.no_date": "Date manquante",
     "reason.bad_date": "Date illisible : « {value} »",
     "reason.no_position": "Aucune position : ni coordonnées, ni site lié, ni localisation lisible",
-    "reason.out_of_area": "Position hors de la zone couverte ({lat}, {lon})",
+    "reason.out_of_area": "Position hors de la zone couverte ({lat} ; {lon})",
     "reason.zero_position": "Position (0, 0) : coordonnées absentes ou erronées",
     "reason.negative_count": "Nombre négatif dans « {field} » : {value}",
     "reason.absurd_count": "Nombre invraisemblable dans « {field} » : {value} (maximum {max})",
@@ -376,6 +413,8 @@ FR: Mapping[str, str] = {
     "flag.duplicate": "Doublon probable d'une fiche envoyée peu avant",
     "flag.unknown_site": "Site lié introuvable",
     "camp.unnamed": "Campement sans nom",
+    "camp.alias": "Campement {code}",
+    "camp.alias_place": "{alias} — {place}",
     # short labels of each kind of data-quality issue (grouping on the quality page)
     "kind.reason.no_date": "Date manquante",
     "kind.reason.bad_date": "Date illisible",
@@ -400,31 +439,43 @@ FR: Mapping[str, str] = {
     "pii.email": "[email]",
     # command line
     "cli.demo.done": (
-        "Démonstration écrite dans {path} : {sites} sites, {passages} passages "
-        "(graine {seed}, {days} jours jusqu'au {today})."
+        "Démonstration écrite dans {path} : {sites}, {passages} "
+        "(graine {seed}, {days} jusqu'au {today})."
     ),
     "cli.check.quarantined": "[quarantaine] {table} {record} : {reason}",
     "cli.check.flagged": "[signalé] {table} {record} : {reason}",
-    "cli.check.summary": (
-        "{total} fiches, {used} utilisées, {flagged} signalées, {quarantined} en quarantaine."
-    ),
+    "cli.check.summary": "{total}, {used}, {flagged}, {quarantined}.",
+    "cli.count.records.one": "{n} fiche",
+    "cli.count.records.other": "{n} fiches",
+    "cli.count.used.one": "{n} utilisée",
+    "cli.count.used.other": "{n} utilisées",
+    "cli.count.flagged.one": "{n} signalée",
+    "cli.count.flagged.other": "{n} signalées",
+    "cli.count.quarantined.one": "{n} en quarantaine",
+    "cli.count.quarantined.other": "{n} en quarantaine",
+    "cli.count.received.one": "{n} reçue",
+    "cli.count.received.other": "{n} reçues",
+    "cli.count.records_received.one": "{n} fiche reçue",
+    "cli.count.records_received.other": "{n} fiches reçues",
+    "cli.count.changed.one": "{n} nouvelle ou modifiée",
+    "cli.count.changed.other": "{n} nouvelles ou modifiées",
+    "cli.count.deleted.one": "{n} supprimée",
+    "cli.count.deleted.other": "{n} supprimées",
+    "cli.count.pages.one": "{n} page",
+    "cli.count.pages.other": "{n} pages",
+    "cli.count.sites.one": "{n} site",
+    "cli.count.sites.other": "{n} sites",
+    "cli.count.fields.one": "{n} champ",
+    "cli.count.fields.other": "{n} champs",
     "cli.config_error": "Erreur de configuration : {error}",
-    "cli.sync.progress": "{table} : {records} fiches reçues ({pages} pages)…",
-    "cli.sync.done.full": (
-        "Synchronisation complète : {fetched} fiches reçues, {changed} nouvelles ou "
-        "modifiées, {deleted} supprimées."
-    ),
+    "cli.sync.progress": "{table} : {records} ({pages})…",
+    "cli.sync.done.full": "Synchronisation complète : {fetched}, {changed}, {deleted}.",
     "cli.sync.done.incremental": (
-        "Synchronisation des changements : {fetched} fiches reçues, {changed} nouvelles ou "
-        "modifiées, {deleted} supprimées."
+        "Synchronisation des changements : {fetched}, {changed}, {deleted}."
     ),
-    "cli.sync.table": (
-        "  {table} : {fetched} reçues, {changed} nouvelles ou modifiées, {deleted} supprimées"
-    ),
+    "cli.sync.table": "  {table} : {fetched}, {changed}, {deleted}",
     "cli.sync.reconciled": "  Liste complète des fiches comparée : fiches supprimées retirées.",
-    "cli.sync.quarantined": (
-        "En quarantaine : {quarantined} fiches (détail : python -m carto check)."
-    ),
+    "cli.sync.quarantined": "En quarantaine : {quarantined} (détail : python -m carto check).",
     "cli.sync.calls": (
         "Appels à l'API : {calls} en {seconds} s (ce mois-ci : {used} sur {budget})."
     ),
@@ -432,12 +483,16 @@ FR: Mapping[str, str] = {
     "cli.sync.failed": (
         "Échec de la synchronisation : {error}\nLes données locales n'ont pas été modifiées."
     ),
-    "cli.init.created": "Table « {table} » créée ({fields} champs).",
+    "cli.init.created": "Table « {table} » créée ({fields}).",
     "cli.init.exists": "Table « {table} » déjà présente : laissée telle quelle.",
     "cli.init.problem": "  - {problem}",
     "cli.init.ok": "La base {base} contient toutes les tables et tous les champs attendus.",
-    "cli.init.problems": (
-        "{count} problème(s) à corriger dans Airtable, ou à déclarer dans config.toml "
+    "cli.init.problems.one": (
+        "{n} problème à corriger dans Airtable, ou à déclarer dans config.toml "
+        "([airtable] passages_fields / sites_fields)."
+    ),
+    "cli.init.problems.other": (
+        "{n} problèmes à corriger dans Airtable, ou à déclarer dans config.toml "
         "([airtable] passages_fields / sites_fields)."
     ),
     "cli.init.failed": "Échec de la préparation de la base : {error}",
@@ -450,7 +505,8 @@ FR: Mapping[str, str] = {
     "airtable.error.no_base": (
         "Aucune base Airtable configurée : renseignez [airtable] base_id dans {config}."
     ),
-    "airtable.error.unavailable": "Airtable est injoignable après {attempts} essai(s) : {detail}.",
+    "airtable.error.unavailable.one": "Airtable est injoignable après {n} essai : {detail}.",
+    "airtable.error.unavailable.other": "Airtable est injoignable après {n} essais : {detail}.",
     "airtable.error.401": "Jeton Airtable refusé (401) : vérifiez AIRTABLE_TOKEN. {detail}",
     "airtable.error.403": (
         "Accès refusé par Airtable (403 {type}) : le jeton n'a pas accès à cette base ou "
@@ -536,16 +592,20 @@ FR: Mapping[str, str] = {
         "signalée. « Sans solution » : personnes concernées moins personnes mises à l'abri."
     ),
     "successor.definition": (
-        "Un campement apparu à moins de {distance} m et dans les {days} jours suivant "
+        "Un campement apparu à moins de {distance} m et dans {days} suivant "
         "l'évacuation d'un campement en est considéré comme la suite."
     ),
-    "successor.link": "Réinstallé à {distance} m, {delay} jours après l'évacuation du {date}",
-    "coverage.gap_definition": "Campements actifs sans passage depuis plus de {days} jours.",
+    "successor.link": "Réinstallé à {distance} m, {delay} après l'évacuation du {date}",
+    "successor.within.one": "le jour",
+    "successor.within.other": "les {n} jours",
+    "coverage.gap_definition.one": "Campements actifs sans passage depuis plus de {n} jour.",
+    "coverage.gap_definition.other": "Campements actifs sans passage depuis plus de {n} jours.",
     "coverage.duplicate_definition": (
-        "Deux associations différentes au même campement à moins de {hours} h d'intervalle."
+        "Deux associations différentes au même campement à moins de {hours} d'intervalle."
     ),
     "coverage.items_twice": "Distribué deux fois : {items}",
-    "coverage.zone_gap": "Zone sans passage depuis plus de {days} jours",
+    "coverage.zone_gap.one": "Zone sans passage depuis plus de {n} jour",
+    "coverage.zone_gap.other": "Zone sans passage depuis plus de {n} jours",
     "needs.item.tents": "Tentes",
     "needs.item.blankets": "Couvertures",
     "needs.item.meals": "Repas",
@@ -591,19 +651,24 @@ FR: Mapping[str, str] = {
     "packing.empty": "Aucun besoin prévu.",
     "packing.file": "liste_preparation_{start}.html",
     "needs.forecast_method": (
-        "Prévision : moyenne des {weeks} dernières semaines complètes (la semaine en cours, "
+        "Prévision : moyenne {weeks} (la semaine en cours, "
         "incomplète, n'est pas prise en compte). Elle suppose que la semaine prochaine "
         "ressemblera aux précédentes et ne prévoit ni le froid, ni les évacuations."
     ),
     "alert.title": "Alertes de protection",
-    "alert.badge": "{count} alerte(s) de protection",
+    "needs.weeks.one": "de la dernière semaine complète",
+    "needs.weeks.other": "des {n} dernières semaines complètes",
+    "alert.badge.one": "{n} alerte de protection",
+    "alert.badge.other": "{n} alertes de protection",
     "alert.definition": (
-        "Campements où des mineurs non accompagnés ou des familles ont été signalés ces "
-        "{hours} dernières heures, sans mise à l'abri depuis."
+        "Campements où des mineurs non accompagnés ou des familles ont été signalés "
+        "{hours}, sans mise à l'abri depuis."
     ),
+    "alert.hours.one": "cette dernière heure",
+    "alert.hours.other": "ces {n} dernières heures",
     "alert.reason.minors": "Mineurs non accompagnés",
     "alert.reason.families": "Familles",
-    "alert.none": "Aucune alerte de protection ces {hours} dernières heures.",
+    "alert.none": "Aucune alerte de protection {hours}.",
     # accounts, sign-in and privacy (issue 6)
     "role.admin": "Administrateur·rice",
     "role.coordinateur": "Coordinateur·rice",
@@ -644,7 +709,9 @@ FR: Mapping[str, str] = {
     "auth.signed_in": "Connecté·e : {name} ({role})",
     "auth.logout": "Se déconnecter",
     "auth.logged_out": "Vous êtes déconnecté·e, sur tous vos appareils.",
-    "auth.expired": "Session fermée après {minutes} minutes d'inactivité : reconnectez-vous.",
+    "auth.expired": "Session fermée après {minutes} d'inactivité : reconnectez-vous.",
+    "count.minutes.one": "{n} minute",
+    "count.minutes.other": "{n} minutes",
     "auth.revoked": (
         "Votre session a été fermée (déconnexion, changement de mot de passe ou compte "
         "modifié) : reconnectez-vous."
@@ -720,7 +787,7 @@ FR: Mapping[str, str] = {
     "account.sessions.title": "Sessions",
     "account.sessions.help": (
         "Se déconnecter ferme la session sur tous vos appareils. Une session inactive "
-        "pendant {minutes} minutes se ferme d'elle-même."
+        "pendant {minutes} se ferme d'elle-même."
     ),
     "admin.users.title": "Comptes",
     "admin.users.caption": (
@@ -802,6 +869,30 @@ FR: Mapping[str, str] = {
     "audit.event.role_changed": "Rôle changé",
     "audit.event.export": "Export",
     "audit.event.action_refused": "Action refusée (rôle)",
+    # the details of an audit entry, as the admin page words them
+    "audit.detail.by": "par {who}",
+    "audit.detail.role": "rôle : {role}",
+    "audit.detail.failures.one": "{n} échec de suite",
+    "audit.detail.failures.other": "{n} échecs de suite",
+    "audit.detail.unknown_name": "identifiant inconnu",
+    "audit.detail.form.password": "formulaire de changement de mot de passe",
+    "audit.detail.until": "verrouillé jusqu'au {when}",
+    "audit.detail.issued": "cookie émis le {when}",
+    "audit.detail.client": "depuis l'adresse {address}",
+    "audit.detail.reason.invalid": "cookie invalide (autre clé, modifié ou expiré)",
+    "audit.detail.reason.account": "compte inconnu ou supprimé",
+    "audit.detail.reason.revoked": "session fermée entre-temps",
+    "audit.detail.reason.idle": "session inactive trop longtemps",
+    "audit.detail.period": "période « {name} », du {start} au {end}",
+    "audit.detail.dates": "période du {start} au {end}",
+    "audit.detail.file": "fichier {name}",
+    "audit.detail.unknown_key": "{key} : {value}",
+    "audit.dataset.synthese": "Synthèse imprimable",
+    "audit.format.csv-excel-fr": "CSV « Excel français »",
+    "audit.format.html": "page HTML téléchargée",
+    "audit.format.page": "affichée dans la page",
+    "admin.log.mode.full": "Complète",
+    "admin.log.mode.incremental": "Changements",
     "cli.users.added": "Compte « {username} » créé (rôle : {role}) dans {path}.",
     "cli.users.removed": "Compte « {username} » supprimé ; ses sessions sont fermées.",
     "cli.users.password_set": (
@@ -821,6 +912,23 @@ FR: Mapping[str, str] = {
     ),
     "cli.users.error": "Erreur : {error}",
     "privacy.small_count": "<{n}",
+    "privacy.suppressed_note": (
+        "« <{threshold} » : chiffre inférieur à {threshold}, masqué pour protéger les "
+        "personnes (les graphiques le laissent vide)."
+    ),
+    # counted nouns, for sentences that word several counts ("{people} dans {camps}")
+    "count.people.one": "{n} personne",
+    "count.people.other": "{n} personnes",
+    "count.camps.one": "{n} campement",
+    "count.camps.other": "{n} campements",
+    "count.passages.one": "{n} passage",
+    "count.passages.other": "{n} passages",
+    "count.days.one": "{n} jour",
+    "count.days.other": "{n} jours",
+    "count.hours.one": "{n} h",
+    "count.hours.other": "{n} h",
+    "count.lines.one": "{n} ligne",
+    "count.lines.other": "{n} lignes",
     # exports and advocacy summary (issue 7)
     "nav.export": "Exports",
     "nav.summary": "Synthèse imprimable",
@@ -853,11 +961,13 @@ FR: Mapping[str, str] = {
     "export.rows": "{dataset} : lignes",
     "export.download": "Télécharger {name}",
     "export.preview": "Aperçu",
-    "export.preview_caption": "Les {shown} premières lignes sur {rows}.",
+    "export.preview_caption.one": "{n} ligne sur {rows}.",
+    "export.preview_caption.other": "Les {n} premières lignes sur {rows}.",
     "export.not_mappable_skipped": (
         "« {dataset} » n'a pas de position : il n'existe qu'en CSV ou en Excel."
     ),
-    "export.unlocated": "{count} ligne(s) sans position ne figurent pas dans le fichier {name}.",
+    "export.unlocated.one": "{n} ligne sans position ne figure pas dans le fichier {name}.",
+    "export.unlocated.other": ("{n} lignes sans position ne figurent pas dans le fichier {name}."),
     "export.my_maps_limit": (
         "Google My Maps importe au plus 2 000 éléments par calque : réduisez la période ou "
         "les filtres pour ce fichier ({rows} éléments), ou ouvrez-le dans Google Earth."
@@ -899,7 +1009,7 @@ FR: Mapping[str, str] = {
     "export.filters.group": "{name} : {values}",
     "export.kml.description": "{dataset} du {start} au {end} — filtres : {filters}.",
     "export.kml.event": "Évacuation du {date} — {name}",
-    "export.kml.zone": "Zone : {people} personnes, {camps} campement(s)",
+    "export.kml.zone": "Zone : {people}, {camps}",
     "export.col.suppressed": "{column} : masqué (moins de {threshold})",
     "export.col.record_id": "Identifiant Airtable",
     "export.col.camp_id": "Identifiant du campement",
@@ -973,7 +1083,7 @@ FR: Mapping[str, str] = {
         "« {dataset} » n'a pas de position : exportez-le en CSV ou en XLSX."
     ),
     "cli.export.done": (
-        "Export écrit dans {path} : {rows} ligne(s) ({datasets}, {format}), du {start} au "
+        "Export écrit dans {path} : {rows} ({datasets}, {format}), du {start} au "
         "{end}, rôle {role}."
     ),
     "cli.export.error": "Export impossible : {error}",
@@ -985,7 +1095,8 @@ FR: Mapping[str, str] = {
         "Association inconnue « {name} » : choisissez parmi {associations}."
     ),
     "cli.export.no_role_export": "Le rôle {role} n'a accès à aucun export.",
-    "cli.export.unlocated": "{count} ligne(s) sans position laissée(s) de côté.",
+    "cli.export.unlocated.one": "{n} ligne sans position laissée de côté.",
+    "cli.export.unlocated.other": "{n} lignes sans position laissées de côté.",
     "cli.export.csv_only": "--excel-fr ne s'applique qu'au format csv.",
     "cli.export.missing": "Option {option} manquante : choisissez parmi {values}.",
     "cli.export.exists": (
@@ -1027,9 +1138,9 @@ FR: Mapping[str, str] = {
     "summary.box.evacuations": "évacuations sur la période",
     "summary.box.without_solution": "personnes évacuées sans solution",
     "summary.population.title": "Population estimée",
-    "summary.population.end": "Au {date} : {people} personnes dans {camps} campement(s).",
-    "summary.population.mean": "En moyenne sur la période : {people} personnes par jour.",
-    "summary.population.peak": "Au plus haut : {people} personnes, le {date}.",
+    "summary.population.end": "Au {date} : {people} dans {camps}.",
+    "summary.population.mean": "En moyenne sur la période : {people} par jour.",
+    "summary.population.peak": "Au plus haut : {people}, le {date}.",
     "summary.population.minors": (
         "Mineurs non accompagnés dans ces comptages : {minors} au dernier jour, {peak} au "
         "plus haut."
@@ -1047,24 +1158,28 @@ FR: Mapping[str, str] = {
     "summary.evac.unknown": "Mise à l'abri non renseignée",
     "summary.evac.total": "Total",
     "summary.evac.groups": "Familles concernées : {families} ; enfants : {children}.",
-    "summary.evac.unknown_people": (
-        "{count} évacuation(s) sans nombre de personnes connu (ni signalé, ni comptage "
+    "summary.evac.unknown_people.one": (
+        "{n} évacuation sans nombre de personnes connu (ni signalé, ni comptage "
+        "récent) : elle ne compte pas dans les personnes concernées."
+    ),
+    "summary.evac.unknown_people.other": (
+        "{n} évacuations sans nombre de personnes connu (ni signalé, ni comptage "
         "récent) : elles ne comptent pas dans les personnes concernées."
     ),
     "summary.services.title": "Services délivrés",
     "summary.services.activity": (
-        "{passages} passages de maraude dans {camps} campements ; associations : {associations}."
+        "{passages} de maraude dans {camps} ; associations : {associations}."
     ),
     "summary.method.title": "Méthode",
     "summary.method.population": (
         "Population estimée : pour chaque campement actif un jour donné, son dernier "
-        "comptage des {window} derniers jours, additionné. Ce n'est jamais la somme des "
+        "comptage {window}, additionné. Ce n'est jamais la somme des "
         "passages : un campement visité trois fois ne compte qu'une fois."
     ),
     "summary.method.not_counted": (
         "Ne sont pas comptées : les personnes hors des campements visités (à la rue de façon "
         "isolée, hébergées chez des tiers, dans des lieux non visités), les campements sans "
-        "comptage depuis plus de {window} jours, et les maraudes des associations qui "
+        "comptage depuis plus de {window}, et les maraudes des associations qui "
         "n'utilisent pas l'outil. Les comptages se font à vue : ce sont des minimums."
     ),
     "summary.method.evacuations": (
@@ -1089,12 +1204,44 @@ FR: Mapping[str, str] = {
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}
 LANGUAGE = "fr"
+NARROW_NBSP = "\u202f"  # the French thousands separator (narrow no-break space)
+DECIMAL_COMMA = ","
+MISSING = "—"  # what a number shows when it is unknown
+PLURAL_FORMS = ("one", "other")
 
 
 def t(key: str, /, **values: object) -> str:
     """The interface text for ``key``, with ``{placeholders}`` filled from ``values``."""
     text = CATALOGUES[LANGUAGE][key]
     return text.format(**values) if values else text
+
+
+def plural_form(n: float | str | None) -> str:
+    """The catalogue form for a count: "one" or "other". French puts 0 and 1 (and any
+    number below 2, such as 1,5) in the singular; an unknown count (None) in the plural.
+    ``n`` may be a label already written ("1", "1 062"): the form of the number it
+    shows, the plural when it shows none ("<5", "—")."""
+    number = parse_number(n) if isinstance(n, str) else _as_float(n)
+    return "one" if number is not None and abs(number) < 2 else "other"
+
+
+def t_n(key: str, n: float | str | None, /, **values: object) -> str:
+    """The text of ``key.one`` or ``key.other`` for the count ``n``, ``{n}`` filled.
+
+    ``n`` is a number (written the French way: "1 062", "1,5") or a label already
+    written ("1 062", "<5", "—"), used as is; a label's form is that of the number it
+    shows, the plural when it shows none ("<5", "—")."""
+    label = n if isinstance(n, str) else format_number(_as_float(n), trim=True)
+    return t(f"{key}.{plural_form(n)}", **{"n": label, **values})
+
+
+def parse_number(text: str) -> float | None:
+    """The number a French label shows ("1 062" → 1062, "1,5" → 1.5), or None ("<5")."""
+    cleaned = text.strip().replace(NARROW_NBSP, "").replace("\u00a0", "").replace(" ", "")
+    try:
+        return float(cleaned.replace(DECIMAL_COMMA, "."))
+    except ValueError:
+        return None
 
 
 def format_date(value: dt.date | dt.datetime) -> str:
@@ -1114,28 +1261,54 @@ def format_age(seconds: float) -> str:
         return t("age.minutes", n=minutes)
     if minutes < 48 * 60:
         return t("age.hours", n=minutes // 60)
-    return t("age.days", n=minutes // (24 * 60))
+    return t_n("age.days", minutes // (24 * 60))
+
+
+def format_days_ago(days: float | None) -> str:
+    """How long ago a day was: "aujourd'hui", "hier", "il y a 3 jours" ("—" unknown)."""
+    number = _as_float(days)
+    if number is None:
+        return MISSING
+    whole = max(0, round(number))
+    if whole == 0:
+        return t("ago.today")
+    if whole == 1:
+        return t("ago.yesterday")
+    return t_n("ago.days", whole)
+
+
+def _as_float(value: object) -> float | None:
+    """A number as a float; None for None, NaN, pd.NA, text or anything else."""
+    if value is None or isinstance(value, str | bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
 
 
 def format_number(value: float | None, decimals: int = 1, trim: bool = False) -> str:
-    """A number with a decimal comma and a narrow no-break space between thousands, as
-    in French ("1 062,5"); ``trim`` drops a zero fraction ("4" rather than "4,0"); "—"
-    when unknown."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    text = f"{value:,.{max(decimals, 0)}f}"
+    """A number the French way: a decimal comma and a narrow no-break space between
+    thousands ("1 062,5"), ``decimals`` after the comma; ``trim`` drops trailing zeros
+    ("4" rather than "4,0", "2,5" rather than "2,50"); "—" when unknown (None, NaN,
+    pd.NA). The one way numbers are written: ``format_decimal`` and ``format_int`` are
+    this function."""
+    number = _as_float(value)
+    if number is None:
+        return MISSING
+    text = f"{number:,.{max(decimals, 0)}f}"
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text.replace(",", "\u202f").replace(".", ",")
+    text = text.replace(",", NARROW_NBSP).replace(".", DECIMAL_COMMA)
+    return "0" if text == "-0" else text
 
 
-def format_decimal(value: float, digits: int = 1) -> str:
-    """A number with a decimal comma, as in French: 1.41 → "1,4"."""
+def format_decimal(value: float | None, digits: int = 1) -> str:
+    """A number with ``digits`` decimals after a decimal comma: 1.41 → "1,4"."""
     return format_number(value, digits)
 
 
 def format_int(value: float | None) -> str:
-    """A whole number with a narrow no-break space as thousands separator, as in French."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{round(value):,}".replace(",", "\u202f")
+    """A whole number with a narrow no-break space as thousands separator: "1 062"."""
+    return format_number(value, 0)

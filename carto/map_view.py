@@ -32,7 +32,7 @@ from carto import privacy
 from carto.analytics.figures import Period
 from carto.analytics.zones import zone_size
 from carto.filters import PUBLIC_COUNTS, PUBLICS, public_count
-from carto.i18n import format_date, format_decimal, format_int, t
+from carto.i18n import format_date, format_days_ago, format_decimal, format_int, plural_form, t, t_n
 from carto.text import WORD_JOINER, escape_markdown
 
 PARIS_VIEW = pdk.ViewState(latitude=48.875, longitude=2.365, zoom=11.3, pitch=0)
@@ -78,7 +78,7 @@ class Bucket:
 
 def _days_ago(low: int, high: int) -> str:
     if low == high:
-        return t("map.legend.days", days=low)
+        return t_n("map.legend.days", low)
     return t("map.legend.range", low=low, high=high)
 
 
@@ -91,7 +91,7 @@ def visit_buckets(gap_days: int) -> list[Bucket]:
     if gap >= 2:
         buckets.append(Bucket(gap, RECENT, _days_ago(2, gap)))
     buckets.append(Bucket(2 * gap, LATE, _days_ago(max(gap + 1, 2), 2 * gap)))
-    buckets.append(Bucket(None, FORGOTTEN, t("map.legend.over", days=2 * gap)))
+    buckets.append(Bucket(None, FORGOTTEN, t_n("map.legend.over", 2 * gap)))
     return buckets
 
 
@@ -110,21 +110,13 @@ def legend(gap_days: int) -> list[tuple[RGBA, str]]:
     return [(b.colour, b.label) for b in visit_buckets(gap_days)]
 
 
-def days_label(days: float) -> str:
-    """Days since a visit in words: "aujourd'hui", "il y a 1 jour", "il y a 5 jours"."""
-    n = int(days)
-    if n <= 0:
-        return t("map.days.0")
-    return t("map.days.1") if n == 1 else t("map.days.n", n=n)
-
-
-def counted_what(publics: Sequence[str] = ()) -> str:
+def counted_what(publics: Sequence[str] = (), n: float | str | None = None) -> str:
     """What the points are sized by, in words: "personnes", or the chosen publics
-    ("mineurs non accompagnés", "familles + femmes seules")."""
-    chosen = [p for p in PUBLICS if p in publics]
-    if not chosen:
-        return t("map.count.people")
-    return " + ".join(t(f"map.count.{p}") for p in chosen)
+    ("mineurs non accompagnés", "familles + femmes seules"); in the singular when they
+    follow a count ``n`` below 2 ("1 personne"), a number or a label as shown."""
+    form = "other" if n is None else plural_form(n)
+    chosen = [p for p in PUBLICS if p in publics] or ["people"]
+    return " + ".join(t(f"map.count.{p}.{form}") for p in chosen)
 
 
 # ------------------------------------------------------------------ camp texts
@@ -138,7 +130,7 @@ def _flagged(row: pd.Series, column: str) -> bool:
 def _facts(row: pd.Series, small: str) -> list[tuple[str, str]]:
     """(label, value) lines about a camp (its name aside); values hold typed text as
     typed (the last association), counts the role may not see as ``small``."""
-    last = f"{format_date(row['last_visit'])} ({days_label(row['days_since_visit'])})"
+    last = f"{format_date(row['last_visit'])} ({format_days_ago(row['days_since_visit'])})"
     facts = [(t("map.tooltip.last_visit"), last)]
     by = row["last_association"]
     if isinstance(by, str) and by:
@@ -242,11 +234,10 @@ def gap_points(points: pd.DataFrame, states: pd.DataFrame, gap_days: int) -> pd.
 
 
 def zone_cells(
-    zones: pd.DataFrame, policy: privacy.Policy = privacy.FULL, what: str | None = None
+    zones: pd.DataFrame, policy: privacy.Policy = privacy.FULL, publics: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Density by H3 zone: people (or ``what`` the ``people`` column counts) per
-    hexagon, coloured from light to deep."""
-    what = what or t("map.count.people")
+    """Density by H3 zone: people (or the chosen ``publics``, which the ``people`` column
+    then counts) per hexagon, coloured from light to deep."""
     if zones.empty:
         columns = ("zone", "color", *TOOLTIP_FIELDS)
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -262,11 +253,11 @@ def zone_cells(
             "zone": zones["zone"].astype(object),
             "color": colours,
             "title": [
-                t("map.zone.people", people=p, what=what)
+                t("map.zone.people", people=p, what=counted_what(publics, p))
                 for p in privacy.count_labels(zones, "people", policy)
             ],
             "details": [
-                t("map.zone.camps", camps=c) for c in privacy.count_labels(zones, "camps", policy)
+                t_n("count.camps", c) for c in privacy.count_labels(zones, "camps", policy)
             ],
         }
     )
@@ -286,7 +277,7 @@ def evacuation_points(events: pd.DataFrame, policy: privacy.Policy = privacy.FUL
             {c: pd.Series(dtype=object) for c in ("latitude", "longitude", *TOOLTIP_FIELDS)}
         )
     details = [
-        t("map.evacuation", date=format_date(day), people=people)
+        t("map.evacuation", date=format_date(day), people=t_n("count.people", people))
         for day, people in zip(
             events["date"], privacy.count_labels(events, "people", policy), strict=True
         )
@@ -434,19 +425,21 @@ def camp_legend(gap_days: int) -> list[Swatch]:
 def gap_legend(gap_days: int, camps: int) -> Swatch:
     """The ring around the coverage gaps, or that there is none."""
     if camps == 0:
-        return Swatch(t("map.legend.no_gap", days=gap_days), ring=GAP_RING)
-    return Swatch(t("map.legend.ring", days=gap_days), ring=GAP_RING)
+        return Swatch(t_n("map.legend.no_gap", gap_days), ring=GAP_RING)
+    return Swatch(t_n("map.legend.ring", gap_days), ring=GAP_RING)
 
 
 def zone_legend(
-    zones: pd.DataFrame, resolution: int, policy: privacy.Policy, what: str | None = None
+    zones: pd.DataFrame, resolution: int, policy: privacy.Policy, publics: Sequence[str] = ()
 ) -> Swatch:
-    """The colour ramp of the density layer: from 0 to the densest zone's count."""
+    """The colour ramp of the density layer: from 0 to the densest zone's count (of
+    people, or of the chosen ``publics``)."""
     high = privacy.count(zones["people"].max() if not zones.empty else 0, policy)
     low_colour = (*ZONE_LOW, ZONE_ALPHA)
     high_colour = (*ZONE_HIGH, ZONE_ALPHA)
     side = f"{format_decimal(zone_size(resolution)[0])} km"
-    label = t("map.legend.zones", side=side, high=high.label, what=what or t("map.count.people"))
+    what = counted_what(publics, high.label)
+    label = t("map.legend.zones", side=side, high=high.label, what=what)
     return Swatch(label, ramp=(low_colour, high_colour))
 
 
@@ -479,7 +472,7 @@ def camp_list(
     reasons = {} if alerts.empty else dict(zip(alerts["camp_id"], alerts["reasons"], strict=True))
     columns: dict[str, list[str]] = {
         t("map.list.camp"): active["name"].astype("str").tolist(),
-        t("map.list.last"): [days_label(d) for d in active["days_since_visit"]],
+        t("map.list.last"): [format_days_ago(d) for d in active["days_since_visit"]],
         t("map.list.people"): privacy.count_labels(active, "people", policy).tolist(),
     }
     for public in (p for p in PUBLICS if p in publics):

@@ -11,6 +11,8 @@
   ``<column>_suppressed`` column telling the interface to show "<5"; no comments, no
   team names, no free-text place descriptions, site names or notes, no data-quality
   details (they quote what was typed).
+  Each camp is named by a pseudonym instead ("Campement KQW — 75019", see
+  ``camp_pseudonyms``), so that camps stay told apart without their names.
 
 Frames derived from a partner's dataset keep those properties for positions and for
 latest counts and sums; a derived *difference* or *mean* (people minus sheltered, a
@@ -37,6 +39,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -48,6 +52,7 @@ import pandas as pd
 
 from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
+from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
 from carto.i18n import format_int, format_number, t
 from carto.settings import Settings
@@ -157,6 +162,7 @@ def apply(ds: Dataset, policy: Policy) -> Dataset:
     if not policy.free_text:
         passages = _blank(passages, PARTNER_HIDDEN_PASSAGE_TEXT)
         passages = _without_flag_texts(passages)
+        passages = with_pseudonyms(passages)
         sites = _without_flag_texts(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
         quarantine = quarantine.iloc[0:0]
     if policy.small_count_threshold > 1:
@@ -177,6 +183,64 @@ def _without_flag_texts(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     empty: pd.Series = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
     return frame.assign(flags=empty)
+
+
+# -------------------------------------------------------------------- pseudonyms
+
+# Letters of a pseudonym: no I or O, which read as 1 and 0.
+PSEUDONYM_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+PSEUDONYM_LENGTH = 3
+# The key of the hash. It is no secret: a pseudonym stands for a camp id, which tells
+# nothing of the camp either (partners find it in their exports). Changing it deals
+# new pseudonyms to every camp.
+PSEUDONYM_KEY = b"cartocampement/camp-pseudonym/v1"
+
+
+def _pseudonym_code(camp_id: str, attempt: int, length: int = PSEUDONYM_LENGTH) -> str:
+    digest = hmac.new(PSEUDONYM_KEY, f"{camp_id}#{attempt}".encode(), hashlib.sha256).digest()
+    number = int.from_bytes(digest[:8], "big")
+    letters = []
+    for _ in range(length):
+        number, index = divmod(number, len(PSEUDONYM_LETTERS))
+        letters.append(PSEUDONYM_LETTERS[index])
+    return "".join(letters)
+
+
+def camp_pseudonyms(passages: pd.DataFrame) -> pd.Series:
+    """A pseudonym per camp (index ``camp_id``): "Campement KQW", never its real name.
+
+    Its letters come from a keyed hash of the camp id alone, so a camp keeps its
+    pseudonym from one run and one snapshot to the next. Two camps whose hashes meet are
+    told apart in the order they were first visited: the camp seen first keeps its
+    letters, the other takes the next hash (``camp#1``…), so a new camp never changes
+    the pseudonym of an older one. (Past about 3,000 camps, pseudonyms take a fourth
+    letter, so that free ones stay easy to find: every camp's changes then.)"""
+    if passages.empty or "camp_id" not in passages.columns:
+        return pd.Series(dtype="str", index=pd.Index([], dtype="str", name="camp_id"))
+    first = passages.dropna(subset=["camp_id"]).groupby("camp_id")["date"].min()
+    order = sorted(first.index, key=lambda camp: (pd.isna(first[camp]), first[camp], camp))
+    length = PSEUDONYM_LENGTH
+    while len(PSEUDONYM_LETTERS) ** length < 4 * len(order):
+        length += 1
+    taken: set[str] = set()
+    codes: dict[str, str] = {}
+    for camp in order:
+        attempt = 0
+        code = _pseudonym_code(str(camp), attempt, length)
+        while code in taken:
+            attempt += 1
+            code = _pseudonym_code(str(camp), attempt, length)
+        taken.add(code)
+        codes[str(camp)] = t("camp.alias", code=code)
+    return pd.Series(codes, dtype="str").rename_axis("camp_id")
+
+
+def with_pseudonyms(passages: pd.DataFrame) -> pd.DataFrame:
+    """Passages with the ``camp_alias`` column naming their camp by its pseudonym."""
+    if "camp_id" not in passages.columns:
+        return passages
+    aliases = camp_pseudonyms(passages)
+    return passages.assign(**{ALIAS: passages["camp_id"].map(aliases).astype("str")})
 
 
 # --------------------------------------------------------------------- positions
@@ -308,6 +372,44 @@ def delta(now: Count, before: Count, policy: Policy) -> int | None:
     return None if is_small(change, policy) else change
 
 
+def hidden_in(frame: pd.DataFrame, *columns: str) -> bool:
+    """Whether a protected frame hides a count in any of ``columns`` (their
+    ``<column>_suppressed`` flags): what a chart leaves empty, a table shows "<5"."""
+    flags = [c + SUPPRESSED_SUFFIX for c in columns if c + SUPPRESSED_SUFFIX in frame.columns]
+    return bool(flags) and bool(frame[flags].fillna(False).astype(bool).to_numpy().any())
+
+
+def any_suppressed(policy: Policy, *shown: object) -> bool:
+    """Whether any of the figures a page shows is one ``policy`` hid: a ``Count`` (or a
+    trend: anything with such a ``now``), labels as shown ("<5": a text, a column, a
+    frame of them), a ``hidden_in`` answer, or collections of these."""
+    if policy.small_count_threshold <= 1:
+        return False
+    label = small_count_label(policy.small_count_threshold)
+    for value in shown:
+        if isinstance(value, bool):
+            found = value
+        elif isinstance(value, Count):
+            found = value.suppressed
+        elif isinstance(value, pd.DataFrame):
+            found = bool((value.astype("str") == label).to_numpy().any())
+        elif isinstance(value, pd.Series):
+            found = bool(value.astype("str").eq(label).fillna(False).any())
+        elif isinstance(value, str):
+            found = value == label
+        elif isinstance(value, dict):
+            found = any_suppressed(policy, *value.values())
+        elif isinstance(value, list | tuple | set):
+            found = any_suppressed(policy, *value)
+        elif hasattr(value, "now"):
+            found = any_suppressed(policy, value.now)
+        else:
+            found = False
+        if found:
+            return True
+    return False
+
+
 def count_labels(frame: pd.DataFrame, column: str, policy: Policy, decimals: int = 0) -> pd.Series:
     """A protected frame's counts as a page shows them: French numbers (``decimals``
     after a decimal comma, for means), "<5" where the ``<column>_suppressed`` flag is
@@ -330,9 +432,7 @@ def count_labels(frame: pd.DataFrame, column: str, policy: Policy, decimals: int
 
 
 def _format(number: float | None, decimals: int) -> str:
-    if number is None or decimals <= 0:
-        return format_int(number)
-    return format_number(number, decimals)
+    return format_number(number, decimals) if decimals > 0 else format_int(number)
 
 
 def _as_number(value: object) -> float | None:

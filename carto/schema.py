@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from carto.i18n import t
+
 
 class FieldType(StrEnum):
     """The Airtable field types the contract uses (metadata API names)."""
@@ -178,9 +180,9 @@ def field_mapping(table: Table, overrides: Mapping[str, str] | None = None) -> F
     if unknown:
         valid = ", ".join(f.key for f in table.fields)
         raise ValueError(
-            f"unknown {table.key} field key(s) in config: {', '.join(unknown)} (valid: {valid})"
+            t("config.error.field_keys", table=table.key, unknown=", ".join(unknown), valid=valid)
         )
     names = {f.key: overrides.get(f.key, f.airtable) for f in table.fields}
     if len(set(names.values())) != len(names):
-        raise ValueError(f"two {table.key} fields map to the same Airtable name")
+        raise ValueError(t("config.error.same_name", table=table.key))
     return FieldMapping(table, names)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carto.i18n import CATALOGUES, LANGUAGE, t
+
 CONFIG_ENV = "CARTO_CONFIG"
 TOKEN_ENV = "AIRTABLE_TOKEN"
 DEFAULT_CONFIG_PATH = Path("config.toml")
@@ -386,16 +388,22 @@ class Settings:
         return Settings(merged, self.source, self.base_dir)
 
 
+def _type_name(kind: type) -> str:
+    key = f"config.type.{kind.__name__}"
+    return t(key) if key in CATALOGUES[LANGUAGE] else kind.__name__
+
+
 def _check_type(setting: Setting, value: Any) -> Any:
     expected = type(setting.default)
+    wrong = t(
+        "config.error.type", key=setting.key, expected=_type_name(expected), value=repr(value)
+    )
     if expected is int and isinstance(value, bool):
-        raise ConfigError(f"{setting.key}: expected a number, got {value!r}")
+        raise ConfigError(wrong)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected):
-        raise ConfigError(
-            f"{setting.key}: expected {expected.__name__}, got {type(value).__name__} ({value!r})"
-        )
+        raise ConfigError(wrong)
     return value
 
 
@@ -404,12 +412,12 @@ def parse_config(data: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for section, body in data.items():
         if not isinstance(body, Mapping):
-            raise ConfigError(f"top-level key {section!r} must be a [section]")
+            raise ConfigError(t("config.error.section", key=section))
         for name, value in body.items():
             key = f"{section}.{name}"
             if key not in _BY_KEY:
                 known = ", ".join(sorted(_BY_KEY))
-                raise ConfigError(f"unknown setting {key!r}; known settings: {known}")
+                raise ConfigError(t("config.error.unknown", key=key, known=known))
             values[key] = _check_type(_BY_KEY[key], value)
     return values
 
@@ -427,12 +435,12 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
     path = config_path(explicit)
     if not path.exists():
         if explicit or os.environ.get(CONFIG_ENV):
-            raise ConfigError(f"config file not found: {path}")
+            raise ConfigError(t("config.error.not_found", path=path))
         return Settings({}, None, Path.cwd())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+        raise ConfigError(t("config.error.toml", path=path, error=exc)) from exc
     return Settings(parse_config(data), path.resolve(), path.resolve().parent)
 
 

@@ -1,6 +1,5 @@
 """Journal et API: the audit log, the Airtable API calls of the month, the last syncs."""
 
-import json
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -9,7 +8,7 @@ import streamlit as st
 from carto import audit, sync
 from carto.accounts import ADMIN
 from carto.i18n import format_datetime, format_int, t
-from carto.ui import auth, data
+from carto.ui import auth, data, tables
 
 conf = data.settings()
 auth.require_role(conf, ADMIN)
@@ -39,10 +38,13 @@ else:
     else:
         started = pd.to_datetime(syncs["started_at"], utc=True, format="ISO8601")
         syncs["started_at"] = started.dt.tz_convert(conf["general.timezone"])
-        st.dataframe(
+        tables.show(
             syncs[
                 ["started_at", "mode", "ok", "fetched", "changed", "deleted", "api_calls"]
-            ].assign(error=syncs["error"].fillna("")),
+            ].assign(
+                error=syncs["error"].fillna(""),
+                mode=syncs["mode"].map(lambda m: t(f"admin.log.mode.{m}")),
+            ),
             hide_index=True,
             column_config={
                 "started_at": st.column_config.DatetimeColumn(
@@ -73,22 +75,14 @@ if not entries:
     st.caption(t("admin.log.empty"))
     st.stop()
 
-
-def _details(d: dict[str, object]) -> str:
-    return ", ".join(
-        f"{k} : {json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}"
-        for k, v in d.items()
-    )
-
-
 tz = ZoneInfo(conf["general.timezone"])
-st.dataframe(
+tables.show(
     pd.DataFrame(
         {
             "at": [format_datetime(e["at"].astimezone(tz)) for e in entries],
             "event": [audit.label(e["event"]) for e in entries],
             "username": [e["username"] for e in entries],
-            "details": [_details(e["details"]) for e in entries],
+            "details": [audit.describe(e["event"], e["details"], tz) for e in entries],
         }
     ),
     hide_index=True,

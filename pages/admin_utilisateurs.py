@@ -6,7 +6,7 @@ import streamlit as st
 from carto import accounts
 from carto.accounts import ADMIN, ROLES
 from carto.i18n import format_datetime, t
-from carto.ui import auth, data
+from carto.ui import auth, data, tables
 
 conf = data.settings()
 auth.require_role(conf, ADMIN)
@@ -75,7 +75,7 @@ for account in known.values():
             "locked": format_datetime(locked.astimezone(auth.local_zone(conf))) if locked else "",
         }
     )
-st.dataframe(
+tables.show(
     pd.DataFrame(rows, columns=["username", "name", "role", "failures", "locked"]),
     hide_index=True,
     column_config={c: t(f"admin.users.col.{c}") for c in rows[0]} if rows else None,

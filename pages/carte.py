@@ -5,7 +5,8 @@ import datetime as dt
 
 import streamlit as st
 
-from carto.i18n import t
+from carto import privacy
+from carto.i18n import t, t_n
 from carto.map_view import camp_card as card_of
 from carto.map_view import camp_list, camp_points, counted_what, selected_camp_id
 from carto.ui import auth, carte, data, filters, layout, navigation
@@ -32,7 +33,7 @@ with threshold:
 layer_names = {
     "camps": t("map.layer.camps"),
     "zones": t("map.layer.zones"),
-    "gaps": t("map.layer.gaps", days=gap),
+    "gaps": t_n("map.layer.gaps", gap),
     "evacuations": t("map.layer.evacuations"),
 }
 shown = (
@@ -54,7 +55,19 @@ cols = st.columns(2 + len(figures.counted))
 cols[0].metric(t("map.metric.camps"), figures.camps.label)
 for col, (label, count) in zip(cols[1:-1], figures.counted, strict=True):
     col.metric(label, count.label)
-cols[-1].metric(t("map.metric.not_visited", days=gap), figures.not_visited.label)
+cols[-1].metric(t_n("map.metric.not_visited", gap), figures.not_visited.label)
+# the tooltips, the card and the list show each camp's counts, "<5" when hidden
+hidden_in_camps = privacy.hidden_in(
+    states[states["active"]], "people", "unaccompanied_minors", "families", "single_women"
+)
+layout.suppressed_caption(
+    v.policy,
+    figures.camps,
+    [count for _, count in figures.counted],
+    figures.not_visited,
+    figures.closed,
+    hidden_in_camps,
+)
 
 if points.empty:
     st.info(t("map.empty"))
@@ -82,4 +95,4 @@ else:
         carte.camp_table(camp_list(states, alerts, gap, v.policy, publics))
 
 if figures.closed.suppressed or figures.closed.value:
-    st.caption(t("map.closed_hidden", n=figures.closed.label))
+    st.caption(t_n("map.closed_hidden", figures.closed.label))

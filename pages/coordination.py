@@ -6,8 +6,8 @@ import streamlit as st
 
 from carto import packing_list, privacy
 from carto.analytics import alerts, coverage, needs
-from carto.i18n import format_date, format_number, t
-from carto.ui import auth, data, downloads, filters, layout, navigation
+from carto.i18n import format_date, t, t_n
+from carto.ui import auth, charts, data, downloads, filters, layout, navigation, tables
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
@@ -19,12 +19,12 @@ names = data.camp_places(v.ds)["name"]
 st.subheader(t("alert.title"))
 found = data.protection_alerts(v)
 if found.empty:
-    st.success(t("alert.none", hours=hours))
+    st.success(t("alert.none", hours=t_n("alert.hours", hours)))
 else:
     badge = privacy.count(alerts.alert_count(found), v.policy).label
-    st.error(t("alert.badge", count=badge), icon=":material/child_care:")
-    st.caption(t("alert.definition", hours=hours))
-    st.dataframe(
+    st.error(t_n("alert.badge", badge), icon=":material/child_care:")
+    st.caption(t("alert.definition", hours=t_n("alert.hours", hours)))
+    tables.show(
         pd.DataFrame(
             {
                 t("coord.col.camp"): found["name"],
@@ -40,16 +40,19 @@ else:
         ),
         hide_index=True,
     )
+    layout.suppressed_caption(
+        v.policy, badge, privacy.hidden_in(found, "unaccompanied_minors", "families")
+    )
 
 st.subheader(t("coord.gaps"))
 gap = filters.gap_days(gap)  # chosen here or on the map (default: the configured one)
 states = data.camp_states(v, v.ds.today)
 gaps = coverage.coverage_gaps(states, gap)
 if gaps.empty:
-    st.success(t("coord.no_gap", days=gap))
+    st.success(t_n("coord.no_gap", gap))
 else:
-    st.caption(t("coverage.gap_definition", days=gap))
-    st.dataframe(
+    st.caption(t_n("coverage.gap_definition", gap))
+    tables.show(
         pd.DataFrame(
             {
                 t("coord.col.camp"): gaps["name"],
@@ -60,6 +63,7 @@ else:
         ),
         hide_index=True,
     )
+    layout.suppressed_caption(v.policy, privacy.hidden_in(gaps, "people"))
 
 st.subheader(t("coord.who"))
 covered = data.coverage_of_period(v)
@@ -67,25 +71,26 @@ matrix = covered.weekday_passages.astype(float)
 matrix.columns = [t(f"weekday.{d}") for d in matrix.columns]
 fig = px.imshow(matrix, aspect="auto", color_continuous_scale="Oranges")
 # The cells' text is the protected count as shown elsewhere ("<5" for a partner).
-fig.update_traces(text=covered.weekday_labels.to_numpy(), texttemplate="%{text}")
+fig.update_traces(
+    text=covered.weekday_labels.to_numpy(),
+    texttemplate="%{text}",
+    hovertemplate="%{y} · %{x} : %{text}<extra></extra>",  # not plotly's "x:", "color:"
+)
 fig.update_layout(
     margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=220, coloraxis_showscale=False
 )
 fig.update_xaxes(title="")
 fig.update_yaxes(title="")
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
+layout.suppressed_caption(v.policy, covered.weekday_labels)
 
 st.subheader(t("coord.duplicates"))
 pairs = covered.pairs
 if pairs.empty:
     st.success(t("coord.no_duplicate"))
 else:
-    st.caption(
-        t(
-            "coverage.duplicate_definition",
-            hours=format_number(float(conf["analysis.duplicate_visit_hours"]), trim=True),
-        )
-    )
+    duplicate_hours = t_n("count.hours", float(conf["analysis.duplicate_visit_hours"]))
+    st.caption(t("coverage.duplicate_definition", hours=duplicate_hours))
     given = ", ".join(
         f"{t(f'service.{k}')} {n.label}"
         for k, n in covered.items_twice.items()
@@ -93,7 +98,8 @@ else:
     )
     if given:
         st.caption(t("coverage.items_twice", items=given))
-    st.dataframe(
+        layout.suppressed_caption(v.policy, covered.items_twice)
+    tables.show(
         pd.DataFrame(
             {
                 t("coord.col.camp"): pairs["camp_id"].map(names),
@@ -134,7 +140,7 @@ else:
     )
     # Camps concerned say nothing per camp (0 or 1): only for the whole view or a zone.
     camps_column = {} if plan.breakdown == "camp" else {t("needs.col.camps"): plan.labels["camps"]}
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 **group_header,
@@ -147,6 +153,8 @@ else:
         ),
         hide_index=True,
     )
+    shown_columns = ["need", "usual", "gap"] + ([] if plan.breakdown == "camp" else ["camps"])
+    layout.suppressed_caption(v.policy, plan.labels[shown_columns])
 if plan.gap_hidden:
     st.caption(t("needs.gap_hidden", n=v.policy.small_count_threshold))
 packing = packing_list.packing_list_html(

@@ -8,8 +8,9 @@ from carto import privacy
 from carto.accounts import PARTNER
 from carto.export import datasets as export_data
 from carto.export import files, formats
-from carto.i18n import format_int, t
+from carto.i18n import format_int, t, t_n
 from carto.ui import auth, data, downloads, layout
+from carto.ui import tables as french_tables
 
 PREVIEW_ROWS = 100
 MY_MAPS_LIMIT = 2000
@@ -96,7 +97,7 @@ for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
     )
     if file.rows < sum(table.rows for table in file.tables):
         missing = sum(table.rows for table in file.tables) - file.rows
-        st.caption(t("export.unlocated", count=format_int(missing), name=file.name))
+        st.caption(t_n("export.unlocated", missing, name=file.name))
     if fmt == formats.KML and file.rows > MY_MAPS_LIMIT:
         st.caption(t("export.my_maps_limit", rows=format_int(file.rows)))
 
@@ -105,10 +106,8 @@ tabs = st.tabs([table.title for table in tables])
 for tab, table in zip(tabs, tables, strict=True):
     with tab:
         shown = min(PREVIEW_ROWS, table.rows)
-        st.caption(
-            t("export.preview_caption", shown=format_int(shown), rows=format_int(table.rows))
-        )
-        st.dataframe(
+        st.caption(t_n("export.preview_caption", shown, rows=format_int(table.rows)))
+        french_tables.show(
             table.frame.head(PREVIEW_ROWS),
             hide_index=True,
             column_config={col: _column(table, col) for col in table.frame.columns},

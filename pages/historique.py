@@ -6,8 +6,8 @@ import streamlit as st
 
 from carto import schema
 from carto.analytics import successors
-from carto.i18n import format_date, format_int, t
-from carto.ui import charts, data, layout
+from carto.i18n import format_date, format_int, t, t_n
+from carto.ui import charts, data, layout, tables
 
 v = layout.start_page(t("history.title"))
 conf = data.settings()
@@ -47,10 +47,10 @@ else:
     st.markdown(
         t(
             "history.summary",
-            passages=format_int(len(rows)),
+            passages=t_n("count.passages", len(rows)),
             first=format_date(rows["date"].iloc[0]),
             last=format_date(rows["date"].iloc[-1]),
-            people=format_int(story.last_people),
+            people=t_n("count.people", format_int(story.last_people)),
         )
     )
 
@@ -71,7 +71,7 @@ else:
     charts.date_axis(fig, story.start, story.end, weekly=False)
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(margin=charts.MARGIN, height=300, legend_title_text="")
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)
 
     def weekly_bars(frame: pd.DataFrame, y: str, color: str) -> None:
         """A weekly bar chart of the span: Mondays as ticks, partial weeks hatched."""
@@ -80,7 +80,7 @@ else:
         charts.size_weekly_bars(fig)
         charts.mark_partial_weeks(fig, story.weeks)
         fig.update_layout(margin=charts.MARGIN, height=260, legend_title_text="")
-        st.plotly_chart(fig, config={"displayModeBar": False})
+        charts.show(fig)
 
     cols = st.columns(2)
     with cols[0]:
@@ -103,14 +103,14 @@ if len(chain) > 1:
         t(
             "history.chain_caption",
             distance=int(conf["analysis.successor_distance_m"]),
-            days=int(conf["analysis.successor_days"]),
+            days=t_n("successor.within", int(conf["analysis.successor_days"])),
         )
     )
     how = [
         t(
             "successor.link",
             distance=int(r.distance_m),
-            delay=int(r.delay_days),
+            delay=t_n("count.days", int(r.delay_days)),
             date=format_date(r.evacuation_date),
         )
         if pd.notna(r.evacuation_date)
@@ -126,7 +126,7 @@ if len(chain) > 1:
             t("history.col.how"): how,
         }
     )
-    st.dataframe(table, hide_index=True)
+    tables.show(table, hide_index=True)
 
 st.subheader(t("history.passages"))
 
@@ -138,7 +138,7 @@ def _given(row: pd.Series) -> str:
 
 if not rows.empty:
     listing = rows.sort_values("date", ascending=False)
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 t("history.col.date"): listing["date"].dt.strftime("%d/%m/%Y %H:%M"),

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.text import escape_markdown
 from carto.ui import auth, data
 
@@ -23,5 +23,6 @@ st.subheader(t("account.password.title"))
 auth.password_form(conf)
 
 st.subheader(t("account.sessions.title"))
-st.caption(t("account.sessions.help", minutes=int(conf["auth.idle_timeout_minutes"])))
+minutes = t_n("count.minutes", int(conf["auth.idle_timeout_minutes"]))
+st.caption(t("account.sessions.help", minutes=minutes))
 auth.logout_button(conf)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from carto import privacy
 from carto.i18n import t
-from carto.ui import data, layout
+from carto.ui import data, layout, tables
 
 v = layout.start_page(t("hotspot.title"))
 st.caption(t("hotspot.caption"))
@@ -16,7 +16,7 @@ if scores.empty:
 
 camps_tab, zones_tab = st.tabs([t("hotspot.camps"), t("hotspot.zones")])
 with camps_tab:
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 t("hotspot.col.camp"): scores["name"],
@@ -29,7 +29,7 @@ with camps_tab:
     )
 with zones_tab:
     zones = data.hotspot_zones(v, v.period.end.date())
-    st.dataframe(
+    tables.show(
         pd.DataFrame(
             {
                 t("hotspot.col.top_camp"): zones["top_camp"],
@@ -41,4 +41,5 @@ with zones_tab:
         ),
         hide_index=True,
     )
+    layout.suppressed_caption(v.policy, privacy.hidden_in(zones, "camps"))
     st.caption(data.zone_caption())

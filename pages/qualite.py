@@ -5,7 +5,7 @@ import streamlit as st
 
 from carto.analytics import quality
 from carto.i18n import format_int, t
-from carto.ui import data, layout
+from carto.ui import charts, data, layout, tables
 
 ds = data.dataset()
 conf = data.settings()
@@ -32,7 +32,7 @@ status_label = {
 }
 st.subheader(t("quality.by_kind"))
 kinds = quality.counts_by_kind(issues).assign(status=lambda f: f["status"].map(status_label))
-st.dataframe(
+tables.show(
     kinds[["status", "kind", "records"]],
     hide_index=True,
     column_config={
@@ -54,7 +54,7 @@ fig = px.bar(
 )
 fig.update_xaxes(tickformat="%d/%m/%Y")
 fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=280, legend_title_text="")
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
 
 st.subheader(t("quality.list"))
 shown = st.segmented_control(
@@ -72,7 +72,7 @@ table = rows.assign(
 )
 if ds.is_demo:
     st.caption(t("quality.no_link_demo"))
-st.dataframe(
+tables.show(
     table[["status", "table", "when", "reason", "airtable_url"]],
     hide_index=True,
     column_config={

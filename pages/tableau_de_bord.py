@@ -4,9 +4,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from carto import schema
+from carto import privacy, schema
 from carto.analytics import figures
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.ui import charts, data, layout
 
 v = layout.start_page(t("dash.title"))
@@ -20,24 +20,25 @@ cols = st.columns(3)
 cols[0].metric(
     t("dash.population"),
     act.population.now.label,
-    delta=act.population.delta,
+    delta=act.population.delta_label,
     delta_color="off",
     delta_description=vs,
-    help=t("dash.population_help", window=window),
+    help=t("dash.population_help", window=t_n("window.days", window)),
 )
 cols[1].metric(
     t("dash.active_camps"),
     act.camps.now.label,
-    delta=act.camps.delta,
+    delta=act.camps.delta_label,
     delta_color="off",
     delta_description=vs,
 )
 cols[2].metric(
     t("dash.passages"),
     act.passages.now.label,
-    delta=act.passages.delta,
+    delta=act.passages.delta_label,
     delta_description=vs,
 )
+layout.suppressed_caption(v.policy, act.population, act.camps, act.passages)
 if act.comparison_note:
     st.caption(act.comparison_note)
 if act.passages.now.value == 0:
@@ -50,9 +51,10 @@ for col, key in zip(service_cols, schema.DISTRIBUTIONS, strict=True):
     col.metric(
         t(f"service.{key}"),
         service.now.label,
-        delta=service.delta,
+        delta=service.delta_label,
         delta_description=vs,
     )
+layout.suppressed_caption(v.policy, act.services)
 
 st.subheader(t("dash.evacuations"))
 evac = data.evacuations(v)
@@ -60,23 +62,37 @@ total = evac.totals
 evac_cols = st.columns([0.8, 1.3, 1.1, 1.1, 1.2])
 evac_cols[0].metric(t("dash.evac.events"), total["events"].label)
 evac_cols[1].metric(t("dash.evac.people"), total["people"].label, help=t("dash.evac.people_help"))
+shown_totals = [total["events"], total["people"]]
 if evac.people_parts_hidden:
     evac_cols[2].caption(t("dash.evac.parts_hidden", n=v.policy.small_count_threshold))
 else:
     for col, part in zip(evac_cols[2:], figures.OUTCOME_PARTS, strict=True):
         col.metric(t(f"dash.evac.{part}"), total[part].label, help=t(f"dash.evac.{part}_help"))
+    shown_totals += [total[part] for part in figures.OUTCOME_PARTS]
 if not evac.events.empty and not evac.shelter_parts_hidden:
+    by_shelter = [total[f"shelter_{code}"] for code in figures.SHELTER_CODES]
     parts = ", ".join(
-        f"{t(f'event.shelter.{code}')} : {total[f'shelter_{code}'].label}"
-        for code in figures.SHELTER_CODES
-        if total[f"shelter_{code}"].value != 0
+        f"{t(f'event.shelter.{code}')} : {count.label}"
+        for code, count in zip(figures.SHELTER_CODES, by_shelter, strict=True)
+        if count.value != 0
     )
     st.caption(t("dash.evac.by_shelter", parts=parts))
+    shown_totals += by_shelter
 if total["uncounted"].value:
-    st.caption(t("dash.evac.uncounted", n=total["uncounted"].label))
+    st.caption(t_n("dash.evac.uncounted", total["uncounted"].label))
+    shown_totals.append(total["uncounted"])
+layout.suppressed_caption(v.policy, shown_totals)
 
 today = v.ds.today
 st.subheader(t("dash.chart_title"))
+charted = [
+    privacy.hidden_in(act.population_series, "people"),
+    privacy.hidden_in(act.weekly_passages, "passages"),
+    privacy.hidden_in(act.weekly_items, "items"),
+    privacy.hidden_in(act.needs_weekly, "people", "delivered"),
+    privacy.hidden_in(evac.weekly, *figures.OUTCOME_PARTS),
+]
+layout.suppressed_caption(v.policy, *charted)
 series = act.population_series
 labels = {
     "day": t("dash.chart_x"),
@@ -94,7 +110,7 @@ charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
 fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
 fig.update_yaxes(rangemode="tozero")
 fig.update_layout(height=320, **LAYOUT)
-st.plotly_chart(fig, config={"displayModeBar": False})
+charts.show(fig)
 
 
 def weekly_bars(frame: pd.DataFrame, y: str, color: str, **options: object) -> None:
@@ -106,7 +122,7 @@ def weekly_bars(frame: pd.DataFrame, y: str, color: str, **options: object) -> N
     charts.size_weekly_bars(fig)
     charts.mark_partial_weeks(fig, act.weeks)
     fig.update_layout(**LAYOUT)
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    charts.show(fig)
 
 
 partial_note = charts.partial_weeks_note(act.weeks, today)

@@ -169,7 +169,7 @@ def test_gives_up_after_the_bounded_tries_in_french(server: FakeAirtable) -> Non
         api.table(BASE, "Sites").all()
 
     assert str(error.value) == (
-        "Airtable est injoignable après 3 essai(s) : erreur du serveur Airtable (503)."
+        "Airtable est injoignable après 3 essais : erreur du serveur Airtable (503)."
     )
     assert server.count() == api.calls == 3
 

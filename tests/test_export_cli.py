@@ -19,6 +19,7 @@ from carto.analytics import figures
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
 from carto.filters import Filters
+from carto.i18n import t_n
 from carto.settings import Settings, load_settings
 from carto.store import SnapshotStore
 from testing.app import ROOT
@@ -83,7 +84,8 @@ def test_export_passages_csv_with_filters_holds_the_views_rows(
     assert all(r["Identifiant du campement"] for r in rows)
     printed = capsys.readouterr().out
     assert (
-        f"{len(rows)} ligne(s)" in printed and f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}" in printed
+        t_n("count.lines", len(rows)) in printed
+        and f"du {start:%d/%m/%Y} au {end:%d/%m/%Y}" in printed
     )
     entry = audit_entries(settings)[0]
     details = entry["details"]

@@ -15,7 +15,7 @@ from streamlit.elements.deck_gl_json_chart import _get_pydeck_tooltip
 from carto.analytics import camps
 from carto.dataset import Dataset
 from carto.filters import GAP_DAYS
-from carto.i18n import t
+from carto.i18n import format_days_ago, t
 from carto.map_view import (
     FORGOTTEN,
     FRESH,
@@ -26,7 +26,6 @@ from carto.map_view import (
     TOOLTIP_FIELDS,
     camp_deck,
     camp_points,
-    days_label,
     evacuation_points,
     legend,
     visit_colour,
@@ -78,7 +77,7 @@ def test_tooltip_markup_is_in_the_template_and_record_text_escaped_once() -> Non
     deck = camp_deck(camp_points(states, gap_days=3))
     shown = render_tooltip(deck, "camps")
     assert shown.startswith("<b>Porte d&#x27;Aubervilliers &lt;img src=x onerror=alert(1)&gt;</b>")
-    assert "<br/>Dernier passage : 25/11/2026 (il y a 1 jour)" in shown
+    assert "<br/>Dernier passage : 25/11/2026 (hier)" in shown
     assert "Par : Utopia 56 &amp; &lt;b&gt;amis&lt;/b&gt;" in shown
     assert "&amp;#x27;" not in shown and "&amp;lt;" not in shown  # never escaped twice
     assert "<img" not in shown and "<b>amis" not in shown
@@ -142,7 +141,7 @@ def _days_of(label: str) -> range:
     numbers = [int(n) for n in re.findall(r"\d+", label)]
     if label == t("map.legend.fresh"):
         return range(0, 2)
-    if label.startswith(t("map.legend.over", days=0).removesuffix("0 jours")):
+    if label.startswith(t("map.legend.over.other", n="@").split("@")[0]):
         return range(numbers[0] + 1, 60)
     return range(numbers[0], numbers[-1] + 1)
 
@@ -164,7 +163,9 @@ def test_the_legend_names_the_days_each_colour_stands_for(gap: int) -> None:
 
 
 def test_days_since_a_visit_in_words() -> None:
-    assert [days_label(d) for d in (0, 1, 5)] == ["aujourd'hui", "il y a 1 jour", "il y a 5 jours"]
+    """The tooltip, the card and the list say it the same way (``format_days_ago``)."""
+    words = [format_days_ago(d) for d in (0, 1, 5, float("nan"))]
+    assert words == ["aujourd'hui", "hier", "il y a 5 jours", "—"]
 
 
 def test_demo_map_payload_is_one_point_per_camp(demo_dataset: Dataset) -> None:

@@ -36,7 +36,7 @@ from carto.analytics import camps, figures, needs, places, weeks
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
 from carto.filters import PUBLICS
-from carto.i18n import t
+from carto.i18n import PLURAL_FORMS, t
 from carto.map_view import camp_points
 from carto.settings import Settings, load_settings
 from carto.ui import navigation
@@ -73,10 +73,14 @@ TOOLTIP_COUNTS = [
         "map.tooltip.women",
     )
 ] + [
-    re.compile(re.escape(t(key, **{name: "@@"}, **other)).replace("@@", "([^<\n]+?)"))
-    for key, name, other in (
-        ("map.zone.people", "people", {"what": t("map.count.people")}),
-        ("map.zone.camps", "camps", {}),
+    # a zone's people and camps, in both forms ("1 personne dans la zone", "12 personnes…")
+    re.compile(re.escape(text).replace("@@", "([^<\n]+?)"))
+    for text in (
+        *(
+            t("map.zone.people", people="@@", what=t(f"map.count.people.{form}"))
+            for form in PLURAL_FORMS
+        ),
+        *(t(f"count.camps.{form}", n="@@") for form in PLURAL_FORMS),
     )
 ]
 

@@ -53,7 +53,7 @@ def test_mapping_defaults_and_overrides() -> None:
 
 
 def test_mapping_rejects_unknown_keys_and_collisions() -> None:
-    with pytest.raises(ValueError, match="unknown passages field key"):
+    with pytest.raises(ValueError, match="clé de champ inconnue pour la table passages"):
         schema.field_mapping(schema.PASSAGES, {"peeple": "X"})
-    with pytest.raises(ValueError, match="same Airtable name"):
+    with pytest.raises(ValueError, match="même nom Airtable"):
         schema.field_mapping(schema.PASSAGES, {"people": "Tentes"})

@@ -70,11 +70,11 @@ def test_explicit_path_wins_over_environment(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[airtable]\nbase = 'x'\n", "unknown setting 'airtable.base'"),
-        ("[demo]\nseed = 'abc'\n", "demo.seed: expected int"),
-        ("[general]\ndemo = 1\n", "general.demo: expected bool"),
-        ("[demo]\nseed = \n", "invalid TOML"),
-        ("seed = 3\n", "must be a [section]"),
+        ("[airtable]\nbase = 'x'\n", "réglage inconnu « airtable.base »"),
+        ("[demo]\nseed = 'abc'\n", "demo.seed : un nombre entier attendu, reçu 'abc'"),
+        ("[general]\ndemo = 1\n", "general.demo : true ou false attendu, reçu 1"),
+        ("[demo]\nseed = \n", "TOML invalide"),
+        ("seed = 3\n", "doit être une [section]"),
     ],
 )
 def test_bad_config_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
@@ -85,7 +85,7 @@ def test_bad_config_says_what_is_wrong(tmp_path: Path, text: str, message: str) 
 
 
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(s.ConfigError, match="not found"):
+    with pytest.raises(s.ConfigError, match="introuvable"):
         s.load_settings(tmp_path / "nope.toml")
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from carto.analytics.camps import counted
 from carto.analytics.zones import zone_center, zone_ids, zone_size
-from carto.i18n import format_decimal, format_int, t
+from carto.i18n import format_decimal, format_int, t, t_n
 
 # Need option → the distribution field that answers it.
 NEED_ITEM = {
@@ -99,22 +99,21 @@ def _share(part: pd.Series, people: pd.Series) -> pd.Series:
 
 
 def _reasons(row: Any) -> str:
-    people = format_int(row.people)
-    parts = [t("hotspot.people", people=people)]
+    parts = [t_n("hotspot.people", format_int(row.people))]
     details = []
     mna = row.unaccompanied_minors
     if pd.notna(mna) and mna > 0:
         details.append(t("hotspot.minors", n=format_int(mna)))
     families = row.families
     if pd.notna(families) and families > 0:
-        details.append(t("hotspot.families", n=format_int(families)))
+        details.append(t_n("hotspot.families", families))
     women = row.single_women
     if pd.notna(women) and women > 0:
-        details.append(t("hotspot.women", n=format_int(women)))
+        details.append(t_n("hotspot.women", women))
     if details:
         parts[0] += " " + t("hotspot.including") + " " + ", ".join(details)
     days = int(row.days_since_visit)
-    parts.append(t("hotspot.days", days=days) if days > 0 else t("hotspot.today"))
+    parts.append(t_n("hotspot.days", days) if days > 0 else t("hotspot.today"))
     unmet = row.unmet_needs
     if unmet:
         parts.append(t("hotspot.unmet", needs=", ".join(n.lower() for n in unmet)))

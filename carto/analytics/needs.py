@@ -32,7 +32,7 @@ import pandas as pd
 
 from carto.analytics.camps import counted
 from carto.analytics.weeks import iso_week_label, monday, week_start
-from carto.i18n import t
+from carto.i18n import t, t_n
 
 __all__ = ["iso_week_label", "week_start"]  # the one weekly bucketing, re-exported
 
@@ -196,7 +196,7 @@ def whole_usual(mean: float) -> float:
 
 def forecast_method(weeks: int) -> str:
     """The forecast method in one French sentence, for the page."""
-    return t("needs.forecast_method", weeks=weeks)
+    return t("needs.forecast_method", weeks=t_n("needs.weeks", weeks))
 
 
 def _has(needs: Any, need: str) -> bool:

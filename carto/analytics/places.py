@@ -4,7 +4,9 @@ A camp linked to a Sites record takes that record's name, position, arrondisseme
 type. A camp known only from passages takes the median position of its passages, the
 arrondissement they report most often and, as a name, the place description they give
 most often (never a pasted map link or pair of coordinates); else "Campement sans nom"
-and its arrondissement, as on the map.
+and its arrondissement, as on the map. A camp whose passages carry an alias (column
+``camp_alias``: a partner's pseudonym, set by ``carto.privacy``) is named by it and its
+arrondissement, "Campement KQW — 75019", whatever its real name.
 
 An arrondissement someone recorded (on the Site, else on the passages) wins over one
 inferred from a position (``carto.boundaries``); ``arrondissement_inferred`` is true
@@ -21,6 +23,7 @@ import pandas as pd
 from carto.analytics.camps import counted
 from carto.i18n import t
 
+ALIAS = "camp_alias"  # a name standing for the camp's real one (carto.privacy)
 PLACE_COLUMNS = [
     "name",
     "latitude",
@@ -80,8 +83,24 @@ def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     )
     unnamed = t("camp.unnamed") + " " + places["arrondissement"].fillna("").astype("str")
     places["name"] = names.fillna(unnamed.str.strip()).astype("str")
+    if ALIAS in seen.columns:
+        places["name"] = _aliases(seen, places["arrondissement"]).fillna(places["name"])
     places.index.name = "camp_id"
     return places[PLACE_COLUMNS]
+
+
+def _aliases(passages: pd.DataFrame, arrondissements: pd.Series) -> pd.Series:
+    """Each camp's alias with its arrondissement, "Campement KQW — 75019" (index camp_id)."""
+    alias = passages.dropna(subset=[ALIAS]).groupby("camp_id")[ALIAS].first()
+    alias = alias.reindex(arrondissements.index)
+    return pd.Series(
+        [
+            t("camp.alias_place", alias=a, place=p) if isinstance(p, str) and p else a
+            for a, p in zip(alias.tolist(), arrondissements.tolist(), strict=True)
+        ],
+        index=arrondissements.index,
+        dtype="str",
+    )
 
 
 def inferred(frame: pd.DataFrame) -> pd.Series:

@@ -42,7 +42,7 @@ from carto.export.datasets import (
     scope_for,
 )
 from carto.filters import Filters
-from carto.i18n import format_date, format_int, t
+from carto.i18n import format_date, t, t_n
 from carto.private_files import SymlinkRefused, write_private
 from carto.settings import load_settings
 
@@ -267,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         t(
             "cli.export.done",
             path="-" if to_stdout else target,
-            rows=format_int(file.rows),
+            rows=t_n("count.lines", file.rows),
             datasets=", ".join(request.datasets),
             format=file.format_code,
             start=format_date(scope.period.start),
@@ -277,5 +277,5 @@ def run(args: argparse.Namespace) -> int:
         file=report,
     )
     if skipped:
-        print(t("cli.export.unlocated", count=format_int(skipped)), file=report)
+        print(t_n("cli.export.unlocated", skipped), file=report)
     return 0

@@ -41,7 +41,7 @@ from carto.dataset import Dataset
 from carto.export import names
 from carto.export.formats import Table
 from carto.filters import Filters
-from carto.i18n import format_date, format_datetime, format_int, t
+from carto.i18n import format_date, format_datetime, format_int, t, t_n
 from carto.settings import Settings
 
 PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION = (
@@ -461,8 +461,8 @@ class _Builder:
                 [
                     t(
                         "export.kml.zone",
-                        people=label if small else format_int(_number(people)),
-                        camps=camps,
+                        people=t_n("count.people", label if small else format_int(_number(people))),
+                        camps=t_n("count.camps", camps),
                     )
                     for people, camps, small in zip(
                         frame["people"],

@@ -24,7 +24,7 @@ from carto import schema
 from carto.analytics import events, figures, population
 from carto.export import names
 from carto.export.datasets import Options, Scope, estimated_subcount
-from carto.i18n import format_date, format_datetime, format_int, t
+from carto.i18n import format_date, format_datetime, format_int, t, t_n
 
 SHELTER_ORDER: tuple[str | None, ...] = (
     events.SHELTER_ALL,
@@ -235,7 +235,7 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
     )
     peak = ""
     if s.peak_day:
-        peak_people = _count(s.population_peak, n)
+        peak_people = t_n("count.people", _count(s.population_peak, n))
         peak = t("summary.population.peak", people=peak_people, date=format_date(s.peak_day))
     pop_html = [
         "<section>",
@@ -245,13 +245,17 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
             t(
                 "summary.population.end",
                 date=end,
-                people=_count(s.population_end, n),
-                camps=_count(s.camps_end, n),
+                people=t_n("count.people", _count(s.population_end, n)),
+                camps=t_n("count.camps", _count(s.camps_end, n)),
             )
         )
         + "</p>",
         "<p>"
-        + _e(t("summary.population.mean", people=_count(s.population_mean, n)) + " " + peak)
+        + _e(
+            t("summary.population.mean", people=t_n("count.people", _count(s.population_mean, n)))
+            + " "
+            + peak
+        )
         + "</p>",
         "<p>"
         + _e(
@@ -283,7 +287,7 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
         )
     ]
     if s.total.unknown_people:
-        evac_notes.append(t("summary.evac.unknown_people", count=s.total.unknown_people))
+        evac_notes.append(t_n("summary.evac.unknown_people", s.total.unknown_people))
     evac_html = [
         "<section>",
         f"<h2>{_e(t('summary.evac.title'))}</h2>",
@@ -303,8 +307,8 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
         + _e(
             t(
                 "summary.services.activity",
-                passages=format_int(s.passages),
-                camps=format_int(s.camps_visited),
+                passages=t_n("count.passages", s.passages),
+                camps=t_n("count.camps", s.camps_visited),
                 associations=associations,
             )
         )
@@ -312,8 +316,8 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
         "</section>",
     ]
     method = [
-        t("summary.method.population", window=s.window_days),
-        t("summary.method.not_counted", window=s.window_days),
+        t("summary.method.population", window=t_n("window.days", s.window_days)),
+        t("summary.method.not_counted", window=t_n("count.days", s.window_days)),
         t("summary.method.evacuations"),
         t("summary.method.minors"),
         t("summary.method.services"),

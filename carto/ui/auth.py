@@ -40,10 +40,10 @@ from streamlit.navigation.page import StreamlitPage
 
 from carto import accounts, audit
 from carto.accounts import Account
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.settings import Settings
 from carto.store import SnapshotStore
-from carto.ui import downloads, navigation
+from carto.ui import downloads, navigation, tables
 
 _USER = "auth_username"
 _EPOCH = "auth_epoch"
@@ -317,7 +317,12 @@ def _check_session(conf: Settings, username: str, moment: dt.datetime) -> User |
     last = ss.get(_ACTIVITY)
     if idle is not None and last is not None and moment.timestamp() - last > idle.total_seconds():
         minutes = int(idle.total_seconds() // 60)
-        _end_session(db, username, audit.SESSION_EXPIRED, t("auth.expired", minutes=minutes))
+        _end_session(
+            db,
+            username,
+            audit.SESSION_EXPIRED,
+            t("auth.expired", minutes=t_n("count.minutes", minutes)),
+        )
         return None
     ss[_ACTIVITY] = moment.timestamp()
     if moment.timestamp() - ss.get(_TOUCHED, 0.0) >= TOUCH_EVERY_SECONDS:
@@ -624,7 +629,7 @@ def login_page() -> None:
         )
     if conf.demo:
         st.info(t("auth.demo.intro"), icon=":material/science:")
-        st.dataframe(
+        tables.show(
             pd.DataFrame(
                 {
                     "account": list(accounts.ROLES),

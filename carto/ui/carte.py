@@ -93,7 +93,7 @@ def deck(
     """The map of ``day`` with the ``shown`` layers ("camps", "zones", "gaps",
     "evacuations") and the legend of each: evacuations are those of the days up to
     ``day``, as many as the period holds; zones and sizes count the chosen publics."""
-    what = map_view.counted_what(v.filters.publics)
+    publics = v.filters.publics
     swatches = map_view.camp_legend(gap) if "camps" in shown else []
     gaps = zones = evacuations = None
     if "gaps" in shown:
@@ -102,8 +102,8 @@ def deck(
     if "zones" in shown:
         resolution = int(data.settings()["zones.h3_resolution"])
         coverage = data.zone_coverage(v, day, resolution, gap)
-        zones = map_view.zone_cells(coverage, v.policy, what)
-        swatches.append(map_view.zone_legend(coverage, resolution, v.policy, what))
+        zones = map_view.zone_cells(coverage, v.policy, publics)
+        swatches.append(map_view.zone_legend(coverage, resolution, v.policy, publics))
     if "evacuations" in shown:
         span = map_view.evacuation_period(v.period, day)
         found = events.events_in(data.evacuation_events(v), span.start, span.end)

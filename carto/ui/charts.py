@@ -1,8 +1,14 @@
-"""Shared touches of the pages' plotly charts: date axes without repeated labels, and
-weeks cut by the period drawn hatched and lighter, with a note that says so.
+"""Plotly charts as every page shows them: French numbers and dates on axes and hovers,
+date axes without repeated labels, and weeks cut by the period drawn hatched and lighter.
 
-The weeks themselves come from ``carto.analytics.weeks``; nothing is computed here
-but the look of the charts.
+``show(fig)`` is how a page draws a chart: numbers with a decimal comma and a narrow
+no-break space between thousands (plotly's layout ``separators``), date axes and their
+hover labels as DD/MM/YYYY (plotly would write "Nov 26, 2026"), no plotly toolbar.
+
+Before it, a page may set explicit date ticks (``date_axis``), size weekly bars
+(``size_weekly_bars``) and mark partial weeks (``mark_partial_weeks``, with the note
+``partial_weeks_note``). The weeks themselves come from ``carto.analytics.weeks``;
+nothing is computed here but the look of the charts.
 """
 
 from __future__ import annotations
@@ -10,11 +16,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
 
 from carto.analytics import weeks
-from carto.i18n import t
+from carto.i18n import DECIMAL_COMMA, NARROW_NBSP, t
 
+# plotly's layout.separators: the decimal mark, then the thousands separator
+SEPARATORS = DECIMAL_COMMA + NARROW_NBSP
+DATE_FORMAT = "%d/%m/%Y"
+CONFIG = {"displayModeBar": False}
 WEEK_MS = 7 * weeks.DAY_MS
 BAR_SHARE = 0.8  # of a week, for the bars of one week (the rest is the gap between weeks)
 PARTIAL_PATTERN = "/"
@@ -86,3 +99,34 @@ def partial_weeks_note(spans: pd.DataFrame, today: dt.date) -> str:
         running = last_day.date() == today and (monday + pd.Timedelta(days=6)).date() > today
         parts.append(t("chart.partial_week.running" if running else "chart.partial_week", **days))
     return t("chart.partial_note", weeks=" ; ".join(parts))
+
+
+def _date_axes(fig: go.Figure) -> set[str]:
+    """The x axes (layout names: "xaxis", "xaxis2"…) that carry dates in some trace."""
+    found = set()
+    for trace in fig.data:
+        values = getattr(trace, "x", None)
+        if values is None or len(values) == 0:
+            continue
+        first = values[0]
+        if np.asarray(values).dtype.kind == "M" or isinstance(first, np.datetime64 | dt.date):
+            ref = getattr(trace, "xaxis", None) or "x"
+            found.add("xaxis" + ref.removeprefix("x"))
+    return found
+
+
+def french(fig: go.Figure) -> go.Figure:
+    """The figure with French number separators and DD/MM/YYYY dates (a date axis keeps
+    the tick format a page chose, such as "%d/%m" on small facets)."""
+    fig.update_layout(separators=SEPARATORS)
+    for name in _date_axes(fig):
+        axis = fig.layout[name]
+        axis.hoverformat = DATE_FORMAT
+        if not axis.tickformat:
+            axis.tickformat = DATE_FORMAT
+    return fig
+
+
+def show(fig: go.Figure, **kwargs: Any) -> None:
+    """Draw a plotly figure the French way, without plotly's English toolbar."""
+    st.plotly_chart(french(fig), config=CONFIG, **kwargs)

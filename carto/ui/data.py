@@ -451,6 +451,12 @@ class Trend:
     now: privacy.Count
     delta: int | None
 
+    @property
+    def delta_label(self) -> str | None:
+        """The change as a metric shows it, French thousands included ("-1 200"); None
+        when not shown. Streamlit writes a number delta the English way ("1200")."""
+        return None if self.delta is None else format_int(self.delta)
+
 
 def trend(now: object, before: object, policy: privacy.Policy) -> Trend:
     """A figure and its change, as ``policy`` lets them be seen."""

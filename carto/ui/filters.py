@@ -36,7 +36,7 @@ from carto.filters import (
     PARAM_STATUSES,
     UrlOptions,
 )
-from carto.i18n import format_date, t
+from carto.i18n import format_date, t, t_n
 
 _CAMP_KEYS = (PARAM_ARRONDISSEMENTS, PARAM_PUBLICS, PARAM_NEEDS, PARAM_STATUSES)
 _RESET_KEYS = (PARAM_ASSOCIATIONS, *_CAMP_KEYS)
@@ -255,7 +255,7 @@ def gap_days(default: int) -> int:
     st.segmented_control(
         t("map.gap.label"),
         options,
-        format_func=lambda days: t("map.gap.option", days=days),
+        format_func=lambda days: t_n("map.gap.option", days),
         required=True,
         key=PARAM_GAP,
     )

@@ -1,12 +1,51 @@
-"""Shared page furniture: the demo banner, the freshness line and the period filter."""
+"""Shared page furniture: the demo banner, the freshness line and the period filter, and
+the hiding of what Streamlit only says in English."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from carto import privacy
 from carto.dataset import Dataset
 from carto.i18n import format_age, format_datetime, t
 from carto.ui import data, filters
+
+# What Streamlit draws in English only and no setting hides: the toolbar above each table
+# and chart ("Show/hide columns", "Search", "Fullscreen"; its CSV download is already
+# off, ``client.disableDataExport``) and a table column's menu ("Sort ascending", "Pin
+# column"…; a click on the column's title still sorts it). The top bar ("Running…",
+# "Stop", the menu) is hidden by ``.streamlit/config.toml`` (``ui.hideTopBar``,
+# ``client.toolbarMode``).
+ENGLISH_CHROME_CSS = """
+[data-testid="stElementToolbar"] { display: none !important; }
+[data-testid="stDataFrameColumnMenu"] { display: none !important; }
+"""
+# A select's search that finds nothing says "No results": the French words are drawn
+# over it (a style sheet cannot change a text, only hide it and add another).
+NO_RESULTS_CSS = """
+[role="listbox"][data-empty="true"] [role="option"] > span { font-size: 0; }
+[role="listbox"][data-empty="true"] [role="option"] > span::after {
+  content: "{text}"; font-size: 0.875rem;
+}
+"""
+
+
+def english_chrome_css() -> str:
+    """The style sheet hiding Streamlit's English-only controls."""
+    no_results = t("widget.no_results").replace("\\", "").replace('"', "")
+    return ENGLISH_CHROME_CSS + NO_RESULTS_CSS.replace("{text}", no_results)
+
+
+def hide_english_chrome() -> None:
+    """Hide Streamlit's English-only controls (a style sheet: it takes no room)."""
+    st.html(f"<style>{english_chrome_css()}</style>")
+
+
+def suppressed_caption(policy: privacy.Policy, *shown: object) -> None:
+    """Under figures a partner's policy hid ("<5"), say so ("« <5 » : chiffre inférieur
+    à 5, masqué…"); nothing when none of ``shown`` was (see ``privacy.any_suppressed``)."""
+    if privacy.any_suppressed(policy, *shown):
+        st.caption(t("privacy.suppressed_note", threshold=policy.small_count_threshold))
 
 
 def page_header(title: str, ds: Dataset) -> None:

@@ -31,14 +31,21 @@ def page_url(app_url: str, spec: PageSpec, query: str = "") -> str:
     return f"{app_url}/{path}" + (f"?{query}" if query else "")
 
 
+# Streamlit's run state, on its root element: the status widget ("Running…") that told
+# it before is hidden (``ui.hideTopBar`` in .streamlit/config.toml: it speaks English).
+RUN_FINISHED = (
+    "() => { const app = document.querySelector(\"[data-testid='stApp']\");"
+    " const state = app ? app.getAttribute('data-test-script-state') : 'running';"
+    " return state !== 'running' && state !== 'rerunRequested'"
+    " && !document.querySelector(\"[data-testid='stStatusWidget'] button\")"
+    " && !document.querySelector(\"[data-testid='stSpinner']\"); }"
+)
+
+
 def settle(page: Any, timeout: float = 60_000) -> None:
     """Wait until the page has a title and Streamlit has finished its run."""
     page.wait_for_selector("h1", timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stStatusWidget'] button\")"
-        " && !document.querySelector(\"[data-testid='stSpinner']\")",
-        timeout=timeout,
-    )
+    page.wait_for_function(RUN_FINISHED, timeout=timeout)
     page.wait_for_timeout(800)
 
 

@@ -19,7 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from carto.analytics import camps
 from carto.dataset import build_dataset, open_store
 from carto.filters import PARAM_GAP
-from carto.i18n import t
+from carto.i18n import t, t_n
 from carto.map_view import PARIS_VIEW
 from carto.settings import load_settings
 from carto.text import WORD_JOINER
@@ -151,18 +151,18 @@ def test_the_threshold_changes_the_map_the_list_and_the_address(
     canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
     seen: dict[int, tuple[int, int, bytes]] = {}
     for gap in (7, 2):
-        option = re.compile(rf"^\s*{re.escape(t('map.gap.option', days=gap))}\s*$")
+        option = re.compile(rf"^\s*{re.escape(t_n('map.gap.option', gap))}\s*$")
         page.locator(f".st-key-{PARAM_GAP} button").filter(has_text=option).click()
         page.wait_for_function(
             f"() => new URLSearchParams(location.search).get('{PARAM_GAP}') === '{gap}'",
             timeout=60_000,
         )
         settle(page)
-        label = t("map.metric.not_visited", days=gap)
+        label = t_n("map.metric.not_visited", gap)
         page.locator("[data-testid='stMetric']", has_text=label).wait_for(timeout=60_000)
         page.wait_for_timeout(1_500)  # deck.gl redraws the new colours and rings
         legend = page.locator("[data-testid='stMarkdownContainer']", has_text=t("map.legend.fresh"))
-        assert t("map.legend.over", days=2 * gap) in legend.first.inner_text()
+        assert t_n("map.legend.over", 2 * gap) in legend.first.inner_text()
         seen[gap] = (metric_value(page, label), _to_cover_rows(page), canvas.screenshot())
         page.screenshot(path=str(artifacts / f"carte_seuil_{gap}.png"))
     for gap, (figure, listed, _) in seen.items():
