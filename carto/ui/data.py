@@ -600,14 +600,6 @@ def weekly_needs(v: View) -> pd.DataFrame:
 _FORECAST_COUNTS = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES), "need", "usual"]
 
 
-def needs_forecast(v: View, weeks: int) -> pd.DataFrame:
-    """Next week's needs and deliveries per item: means of the last ``weeks`` complete
-    weeks, computed on the unprotected weekly sums, then protected (a mean such as 1,8
-    is a small count too)."""
-    forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
-    return _protect_forecast(forecast, v.policy)
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def _grouped_forecast(
     _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
