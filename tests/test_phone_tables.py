@@ -5,6 +5,7 @@ at 390 and 1366 px is checked in tests/e2e/test_phone_tables_in_browser.py."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from carto import map_view
 from carto.ui import screens, tables
-from testing.app import new_app
+from carto.ui.navigation import specs_for
+from testing.app import ROOT, login, new_app
 
 LONG_NAME = "Porte de la Chapelle – sous le pont du boulevard périphérique, côté nord"
 
@@ -141,3 +143,59 @@ def test_the_style_sheet_switches_at_streamlits_column_breakpoint() -> None:
 def test_the_app_loads_the_style_sheet(app_config: Path) -> None:
     at = new_app().run()
     assert any(screens.css() in str(h.proto.body) for h in at.get("html"))
+
+
+def _shows_calls(path: Path) -> list[ast.Call]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "show"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"tables", "french_tables"}
+    ]
+
+
+def test_every_table_of_the_app_says_what_a_phone_shows() -> None:
+    files = [*sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "carto" / "ui").glob("*.py"))]
+    calls = {path.name: _shows_calls(path) for path in files}
+    assert sum(len(found) for found in calls.values()) >= 10
+    for name, found in calls.items():
+        for call in found:
+            given = {keyword.arg for keyword in call.keywords}
+            assert {"narrow", "name"} <= given, f"{name}:{call.lineno}"
+
+
+def _pairs(at: AppTest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tables of a page in the containers of ``carto.ui.screens``, by name."""
+    found: dict[str, dict[str, Any]] = {screens.WIDE: {}, screens.NARROW: {}}
+    for block in at.container:
+        for screen in found:
+            prefix = f"table{screen}-"
+            if block.key and block.key.startswith(prefix):
+                (table,) = [*block.dataframe, *block.table]
+                found[screen][block.key.removeprefix(prefix)] = table.value
+    return found[screens.WIDE], found[screens.NARROW]
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [("coordinateur", spec.path) for spec in specs_for("coordinateur")]
+    + [("admin", "pages/admin_utilisateurs.py"), ("admin", "pages/admin_journal.py")],
+)
+def test_every_table_of_a_page_has_its_phone_version(
+    app_config: Path, role: str, path: str
+) -> None:
+    at = login(new_app(), role)
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    wide, narrow = _pairs(at)
+    assert len(at.dataframe) + len(at.table) == len(wide) + len(narrow)  # none outside
+    assert list(wide) == list(narrow)
+    for name, full in wide.items():
+        columns = list(narrow[name].columns)
+        assert 1 <= len(columns) <= tables.NARROW_MAX_COLUMNS, (path, name, columns)
+        assert [c for c in full.columns if c in columns] == columns, (path, name)
+        assert len(narrow[name]) == len(full), (path, name)
