@@ -199,3 +199,20 @@ def test_every_table_of_a_page_has_its_phone_version(
         assert 1 <= len(columns) <= tables.NARROW_MAX_COLUMNS, (path, name, columns)
         assert [c for c in full.columns if c in columns] == columns, (path, name)
         assert len(narrow[name]) == len(full), (path, name)
+
+
+def test_the_dashboard_draws_one_small_needs_chart_per_item(app_config: Path) -> None:
+    at = login(new_app(), "coordinateur")
+    at.switch_page("pages/tableau_de_bord.py").run()
+    assert not at.exception
+    (wide,) = at.container(screens.key("chart", screens.WIDE, "needs")).get("plotly_chart")
+    narrow_box = at.container(screens.key("chart", screens.NARROW, "needs"))
+    small = narrow_box.get("plotly_chart")
+    facets = [a["text"] for a in json.loads(wide.proto.spec)["layout"]["annotations"]]
+    assert len(facets) >= 2
+    assert [m.value.strip("*") for m in narrow_box.markdown] == facets
+    assert len(small) == len(facets)
+    for chart in small:
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert not layout.get("annotations")  # no facets: one item each
+        assert layout["legend"]["orientation"] == "h"
