@@ -7,11 +7,12 @@ role may not open is not registered; its URL draws a refusal instead.
 import streamlit as st
 
 from carto.i18n import t
-from carto.ui import auth, data, errors, layout, navigation
+from carto.ui import auth, data, errors, layout, navigation, screens
 
 st.set_page_config(page_title=t("app.title"), page_icon=":material/map:", layout="wide")
 errors.install()  # an unexpected error shows a French message, never a traceback
 layout.hide_english_chrome()  # Streamlit's table toolbar speaks English only
+screens.styles()  # a phone gets the narrow tables and charts, a wide screen the others
 
 conf = data.settings()
 user = auth.gate(conf)  # safe-start page or login form, then stop, until signed in

@@ -58,6 +58,8 @@ else:
                 "api_calls": t("admin.log.col.calls"),
                 "error": st.column_config.TextColumn(t("admin.log.col.error"), width="large"),
             },
+            name="syncs",
+            narrow=("started_at", "ok", "error"),
         )
 
 st.subheader(t("admin.log.audit"))
@@ -92,4 +94,6 @@ tables.show(
         "username": t("admin.log.col.username"),
         "details": st.column_config.TextColumn(t("admin.log.col.details"), width="large"),
     },
+    name="audit",
+    narrow=("at", "event"),
 )

@@ -79,6 +79,8 @@ tables.show(
     pd.DataFrame(rows, columns=["username", "name", "role", "failures", "locked"]),
     hide_index=True,
     column_config={c: t(f"admin.users.col.{c}") for c in rows[0]} if rows else None,
+    name="accounts",
+    narrow=("username", "role", "locked"),
 )
 
 names = sorted(known)

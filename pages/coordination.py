@@ -39,6 +39,8 @@ else:
             }
         ),
         hide_index=True,
+        name="alerts",
+        narrow=(t("coord.col.camp"), t("coord.col.reasons")),
     )
     layout.suppressed_caption(
         v.policy, badge, privacy.hidden_in(found, "unaccompanied_minors", "families")
@@ -62,6 +64,8 @@ else:
             }
         ),
         hide_index=True,
+        name="gaps",
+        narrow=(t("coord.col.camp"), t("coord.col.days")),
     )
     layout.suppressed_caption(v.policy, privacy.hidden_in(gaps, "people"))
 
@@ -113,6 +117,8 @@ else:
             }
         ),
         hide_index=True,
+        name="duplicates",
+        narrow=(t("coord.col.camp"), t("coord.col.when"), t("coord.col.associations")),
     )
 
 st.subheader(t("coord.needs"))
@@ -152,6 +158,14 @@ else:
             }
         ),
         hide_index=True,
+        name="needs-plan",
+        # on a phone: what to bring of each item (and, for the whole view, the gap)
+        narrow=(
+            *group_header,
+            t("coord.col.item"),
+            t("needs.col.need"),
+            *([] if group_header else [t("needs.col.gap")]),
+        ),
     )
     shown_columns = ["need", "usual", "gap"] + ([] if plan.breakdown == "camp" else ["camps"])
     layout.suppressed_caption(v.policy, plan.labels[shown_columns])

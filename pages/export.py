@@ -111,4 +111,6 @@ for tab, table in zip(tabs, tables, strict=True):
             table.frame.head(PREVIEW_ROWS),
             hide_index=True,
             column_config={col: _column(table, col) for col in table.frame.columns},
+            name=f"export-{table.dataset}",
+            narrow=tuple(table.frame.columns[:2]),
         )

@@ -126,7 +126,12 @@ if len(chain) > 1:
             t("history.col.how"): how,
         }
     )
-    tables.show(table, hide_index=True)
+    tables.show(
+        table,
+        hide_index=True,
+        name="history-chain",
+        narrow=(t("history.col.camp"), t("history.col.last"), t("history.col.status")),
+    )
 
 st.subheader(t("history.passages"))
 
@@ -151,4 +156,6 @@ if not rows.empty:
             }
         ),
         hide_index=True,
+        name="history-passages",
+        narrow=(t("history.col.date"), t("history.col.association"), t("history.col.people")),
     )

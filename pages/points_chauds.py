@@ -26,6 +26,8 @@ with camps_tab:
         ),
         hide_index=True,
         column_config={t("hotspot.col.reasons"): st.column_config.TextColumn(width="large")},
+        name="hotspot-camps",
+        narrow=(t("hotspot.col.camp"), t("hotspot.col.score"), t("hotspot.col.reasons")),
     )
 with zones_tab:
     zones = data.hotspot_zones(v, v.period.end.date())
@@ -40,6 +42,8 @@ with zones_tab:
             }
         ),
         hide_index=True,
+        name="hotspot-zones",
+        narrow=(t("hotspot.col.top_camp"), t("hotspot.col.zone_camps"), t("hotspot.col.score")),
     )
     layout.suppressed_caption(v.policy, privacy.hidden_in(zones, "camps"))
     st.caption(data.zone_caption())

@@ -40,6 +40,8 @@ tables.show(
         "kind": t("quality.col.kind"),
         "records": t("quality.col.records"),
     },
+    name="quality-kinds",
+    narrow=("status", "kind", "records"),
 )
 
 st.subheader(t("quality.trend"))
@@ -84,4 +86,6 @@ tables.show(
             t("quality.col.link"), display_text=t("quality.link_text")
         ),
     },
+    name="quality-records",
+    narrow=("when", "reason", "airtable_url"),  # the record (its date, its link) and why
 )

@@ -7,7 +7,7 @@ import streamlit as st
 from carto import privacy, schema
 from carto.analytics import figures
 from carto.i18n import t, t_n
-from carto.ui import charts, data, layout
+from carto.ui import charts, data, layout, screens
 
 v = layout.start_page(t("dash.title"))
 window = int(data.settings()["analysis.population_window_days"])
@@ -113,16 +113,28 @@ fig.update_layout(height=320, **LAYOUT)
 charts.show(fig)
 
 
-def weekly_bars(frame: pd.DataFrame, y: str, color: str, **options: object) -> None:
-    """A weekly bar chart of the period: Mondays as ticks, partial weeks hatched."""
+def weekly_bars(
+    frame: pd.DataFrame,
+    y: str,
+    color: str,
+    small: bool = False,
+    key: str | None = None,
+    **options: object,
+) -> None:
+    """A weekly bar chart of the period: Mondays as ticks, partial weeks hatched
+    (``small``: a phone's chart, few ticks and the legend above; ``key``: tells apart
+    charts that may draw the same figure)."""
     facets = "facet_col" in options
     fig = px.bar(frame, x="week", y=y, color=color, labels=labels, **options)
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=3 if facets else 8)
+    ticks = 3 if facets or small else 8
+    charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=ticks)
     charts.size_weekly_bars(fig)
     charts.mark_partial_weeks(fig, act.weeks)
     fig.update_layout(**LAYOUT)
-    charts.show(fig)
+    if small:
+        fig.update_layout(legend=charts.LEGEND_ABOVE)
+    charts.show(fig, key=key)
 
 
 partial_note = charts.partial_weeks_note(act.weeks, today)
@@ -144,7 +156,14 @@ long = act.needs_weekly.melt(
 long["measure"] = long["measure"].map(lambda m: t(f"dash.measure.{m}"))
 long["item"] = long["item"].map(lambda i: t(f"needs.item.{i}"))
 labels["value"] = t("chart.needs_y")
-weekly_bars(long, "value", "measure", barmode="group", facet_col="item", height=340)
+# A phone gets one small chart per item: the facets side by side would be too thin.
+wide, narrow = screens.wide_and_narrow("chart", "needs")
+with wide:
+    weekly_bars(long, "value", "measure", barmode="group", facet_col="item", height=340)
+with narrow:
+    for i, (item, rows) in enumerate(long.groupby("item", sort=False)):
+        st.markdown(f"**{item}**")
+        weekly_bars(rows, "value", "measure", True, f"needs-{i}", barmode="group", height=240)
 if partial_note:
     st.caption(partial_note)
 

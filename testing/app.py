@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from carto import accounts
 from carto.accounts import DEMO_PASSWORD
+from carto.ui import screens
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -66,3 +68,16 @@ def metrics(at: AppTest) -> dict[str, str]:
 def metric_int(at: AppTest, label: str) -> int:
     """A metric's value as an integer (French thousands separators removed)."""
     return int(metrics(at)[label].replace("\u202f", "").replace(" ", ""))
+
+
+def shown_table(at: AppTest, name: str, screen: str = screens.WIDE) -> pd.DataFrame:
+    """The table a page drew with ``carto.ui.tables.show(..., name=name)``: the wide
+    screen's (every column) or, with ``screen="narrow"``, the phone's."""
+    (frame,) = at.container(screens.key("table", screen, name)).dataframe
+    return frame.value
+
+
+def shown_static_table(at: AppTest, name: str, screen: str = screens.WIDE) -> pd.DataFrame:
+    """A static table (``st.table``) drawn in the containers of ``carto.ui.screens``."""
+    (frame,) = at.container(screens.key("table", screen, name)).table
+    return frame.value

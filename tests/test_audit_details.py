@@ -19,7 +19,7 @@ from carto.export import names
 from carto.filters import Filters
 from carto.settings import load_settings
 from carto.store import SnapshotStore
-from testing.app import login, new_app
+from testing.app import login, new_app, shown_table
 
 PARIS = ZoneInfo("Europe/Paris")
 RAW = re.compile(r"[{}\[\]\"]|\b(dataset|format|rows|filters|role|periode|by|failures|until)\b")
@@ -75,7 +75,7 @@ def test_the_admin_page_shows_the_details_in_french(app_config: Path) -> None:
     at = login(new_app(), "admin")
     at.switch_page("pages/admin_journal.py").run()
     assert not at.exception
-    log = at.dataframe[-1].value
+    log = shown_table(at, "audit")
     exports = log[log["event"] == audit.label(audit.EXPORT)]["details"].tolist()
     assert exports == [audit.describe(audit.EXPORT, entry["details"], PARIS)]  # type: ignore[arg-type]
     assert "01/10/2026" in exports[0] and "322 lignes" in exports[0]

@@ -33,6 +33,7 @@ from testing.app import (
     TEST_PASSWORD,
     login,
     new_app,
+    shown_table,
     submit_login,
     write_accounts,
 )
@@ -393,10 +394,10 @@ def test_admin_journal_shows_the_audit_log(app_config: Path) -> None:
     at = login(new_app(), "admin")
     at.switch_page("pages/admin_journal.py").run()
     assert not at.exception
-    log = at.dataframe[-1].value
+    log = shown_table(at, "audit")
     assert {"Connexion", "Échec de connexion"} <= set(log["event"])
     at.selectbox(key="audit_event").set_value(audit.LOGIN_FAILED).run()
-    assert set(at.dataframe[-1].value["event"]) == {"Échec de connexion"}
+    assert set(shown_table(at, "audit")["event"]) == {"Échec de connexion"}
 
 
 def test_admin_manages_accounts_in_live_mode(live_config: Path) -> None:

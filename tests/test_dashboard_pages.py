@@ -16,7 +16,7 @@ from carto.analytics.zones import zone_size
 from carto.dataset import build_dataset, open_store
 from carto.i18n import format_date, format_decimal, t
 from carto.settings import Settings, load_settings
-from testing.app import login, metric_int, new_app, run_page
+from testing.app import login, metric_int, new_app, run_page, shown_table
 
 PAGES = [
     "pages/carte.py",
@@ -155,9 +155,9 @@ def test_hotspot_zones_tab_states_the_zone_size_and_lists_its_camps(app_config: 
     captions = [c.value for c in at.caption]
     size = f"{format_decimal(side)} km de côté ({format_decimal(area)} km²)"
     assert any(size in c for c in captions), captions
-    zones_table = at.dataframe[1].value
+    zones_table = shown_table(at, "hotspot-zones")
     assert t("hotspot.col.zone_names") in zones_table.columns
-    assert len(zones_table) < len(at.dataframe[0].value)  # fewer zones than camps
+    assert len(zones_table) < len(shown_table(at, "hotspot-camps"))  # fewer zones than camps
 
 
 def test_a_link_to_a_commune_outside_the_airtable_options(app_config: Path) -> None:
@@ -198,14 +198,14 @@ def test_history_follows_the_period_or_shows_the_whole_life(app_config: Path) ->
     assert not at.toggle(key="vie_entiere").value
     expected = t("history.span.period", start=f"{start:%d/%m/%Y}", end=f"{end:%d/%m/%Y}")
     assert any(c.value == expected for c in at.caption)
-    listing = at.dataframe[-1].value
+    listing = shown_table(at, "history-passages")
     shown = pd.to_datetime(listing[t("history.col.date")], format="%d/%m/%Y %H:%M").dt.date
     assert shown.min() >= start and shown.max() <= end
     assert re.match(rf"{len(listing)} passages du ", at.markdown[-1].value)
 
     at.toggle(key="vie_entiere").set_value(True).run()
     assert not at.exception
-    whole = at.dataframe[-1].value
+    whole = shown_table(at, "history-passages")
     all_days = pd.to_datetime(whole[t("history.col.date")], format="%d/%m/%Y %H:%M").dt.date
     assert len(whole) > len(listing) and all_days.min() < start
     assert any(c.value.startswith(t("history.whole_life")) for c in at.caption)
@@ -215,6 +215,6 @@ def test_history_follows_the_period_or_shows_the_whole_life(app_config: Path) ->
 def test_history_listing_shows_no_none_or_nan(app_config: Path) -> None:
     at = run_page("pages/historique.py")
     at.toggle(key="vie_entiere").set_value(True).run()
-    listing = at.dataframe[-1].value
+    listing = shown_table(at, "history-passages")
     cells = {str(v) for col in listing.columns for v in listing[col].tolist()}
     assert not cells & {"None", "nan", "NaN", "<NA>", "NaT"}, cells & {"None", "nan", "<NA>"}

@@ -25,7 +25,7 @@ from carto.export import files
 from carto.settings import load_settings
 from carto.store import SnapshotStore
 from carto.ui import downloads
-from testing.app import TEST_PASSWORD, login, metric_int, new_app, run_page
+from testing.app import TEST_PASSWORD, login, metric_int, new_app, run_page, shown_table
 from tests.test_auth_app import live_config  # noqa: F401  (a fixture)
 
 EXPORT, SUMMARY = "pages/export.py", "pages/synthese.py"
@@ -97,7 +97,7 @@ def test_export_page_exports_exactly_the_dashboards_rows(
     rows = list(csv.DictReader(io.StringIO(downloaded(at, deferred).decode("utf-8-sig"))))
     assert len(rows) == shown
     assert {r["Association"] for r in rows} == {"Croix-Rouge française"}
-    assert at.dataframe[0].value.shape[0] == min(shown, 100)
+    assert shown_table(at, "export-passages").shape[0] == min(shown, 100)
 
 
 def test_a_download_writes_one_audit_entry_where_the_file_is_made(

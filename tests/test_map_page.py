@@ -36,7 +36,14 @@ from carto.map_view import (
 )
 from carto.settings import load_settings
 from carto.text import escape_markdown
-from testing.app import login, metric_int, metrics, new_app, run_page
+from testing.app import (
+    login,
+    metric_int,
+    metrics,
+    new_app,
+    run_page,
+    shown_static_table,
+)
 from testing.hostile import HOSTILE, write_hostile_demo
 from tests.test_map_view import states_frame
 
@@ -176,8 +183,8 @@ def map_points(at: AppTest, layer_id: str = "camps") -> list[dict[str, Any]]:
 
 def camp_table(at: AppTest) -> pd.DataFrame:
     """The list of the camps of the map, its cells as they read (markdown unescaped)."""
-    (table,) = at.table
-    return table.value.map(lambda cell: html.unescape(str(cell).replace("\\", "")))
+    listing = shown_static_table(at, "map-camps")
+    return listing.map(lambda cell: html.unescape(str(cell).replace("\\", "")))
 
 
 def legend_text(at: AppTest) -> str:
@@ -306,8 +313,7 @@ def test_the_list_shows_hostile_names_as_text(app_config: Path) -> None:
     streamlit.cache_data.clear()
     streamlit.cache_resource.clear()
     at = run_page("pages/carte.py")
-    (table,) = at.table
-    assert set(table.value[LIST_CAMP]) == {escape_markdown(HOSTILE)}
+    assert set(shown_static_table(at, "map-camps")[LIST_CAMP]) == {escape_markdown(HOSTILE)}
 
 
 def test_a_partner_lists_the_names_its_data_gives_it(app_config: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from testing.app import metrics, run_page
+from testing.app import metrics, run_page, shown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -63,9 +63,8 @@ def test_quality_page(app_config: Path) -> None:
     values = {k: int(v.replace("\u202f", "")) for k, v in metrics(at).items()}
     assert values["Fiches"] == values["Utilisées"] + values["En quarantaine"]
     assert values["En quarantaine"] >= 1 and values["Signalées"] >= 1
-    tables = at.dataframe
-    kinds = tables[0].value
+    kinds = shown_table(at, "quality-kinds")
     assert "Date manquante" in set(kinds["kind"])
-    listed = tables[1].value
+    listed = shown_table(at, "quality-records")
     assert len(listed) == values["En quarantaine"]
     assert listed["reason"].str.len().gt(0).all()

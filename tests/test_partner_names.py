@@ -21,7 +21,7 @@ from carto.dataset import Dataset, build_dataset, open_store
 from carto.i18n import t
 from carto.settings import Settings, load_settings
 from carto.ui import navigation
-from testing.app import login, new_app
+from testing.app import login, new_app, shown_table
 from tests.conftest import TODAY
 
 PARTNER = "partenaire"
@@ -119,7 +119,7 @@ def test_partner_pages_list_camps_by_distinct_pseudonyms(app_config: Path) -> No
     at = login(new_app(), PARTNER)
     at.switch_page("pages/points_chauds.py").run()
     assert not at.exception
-    listed = at.dataframe[0].value[t("hotspot.col.camp")]
+    listed = shown_table(at, "hotspot-camps")[t("hotspot.col.camp")]
     assert len(listed) > 5 and listed.is_unique, listed.tolist()
     assert all(LABEL.fullmatch(name) for name in listed), listed.tolist()
 

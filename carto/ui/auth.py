@@ -643,6 +643,8 @@ def login_page() -> None:
                 "password": t("auth.demo.col.password"),
                 "sees": t("auth.demo.col.sees"),
             },
+            name="demo-accounts",
+            narrow=("account", "password"),
         )
 
 

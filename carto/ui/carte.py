@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Literal
 
 import pandas as pd
 import pydeck as pdk
@@ -21,7 +22,7 @@ from carto import map_view
 from carto.analytics import events
 from carto.i18n import t
 from carto.text import escape_markdown
-from carto.ui import data
+from carto.ui import data, screens
 
 CARD_KEY = "fiche_campement"  # its container's CSS class: st-key-fiche_campement
 _SHOWN = "_fiche_montree"  # (camp id, how many camps were tapped) of the card shown
@@ -53,12 +54,14 @@ def legend(swatches: Sequence[map_view.Swatch]) -> None:
 def camp_table(table: pd.DataFrame) -> None:
     """The list of the camps of the map (``map_view.camp_list``), as a static table:
     its cells are markdown, so each is escaped (``carto.text.escape_markdown``); it
-    scrolls past a dozen camps."""
-    st.table(
-        table.map(escape_markdown),
-        hide_index=True,
-        height=460 if len(table) > 12 else "content",
-    )
+    scrolls past a dozen camps. A phone shows the camp, its last passage and its
+    alerts only (``carto.ui.screens``): the counts are in the camp's card."""
+    cells = table.map(escape_markdown)
+    height: int | Literal["content"] = 460 if len(table) > 12 else "content"
+    narrow = [t("map.list.camp"), t("map.list.last"), t("map.list.alerts")]
+    wide, phone = screens.wide_and_narrow("table", "map-camps")
+    wide.table(cells, hide_index=True, height=height)
+    phone.table(cells[narrow], hide_index=True, height=height)
 
 
 def camp_card(camp_id: str, card: str, history: bool) -> None:

@@ -33,6 +33,8 @@ BAR_SHARE = 0.8  # of a week, for the bars of one week (the rest is the gap betw
 PARTIAL_PATTERN = "/"
 PARTIAL_OPACITY = 0.45
 MARGIN = {"l": 10, "r": 10, "t": 10, "b": 10}
+# A legend on one line above the plot, for a chart as narrow as a phone.
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
 
 
 def date_axis(

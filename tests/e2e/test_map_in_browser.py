@@ -23,6 +23,7 @@ from carto.i18n import t, t_n
 from carto.map_view import PARIS_VIEW
 from carto.settings import load_settings
 from carto.text import WORD_JOINER
+from carto.ui import screens
 from testing.hostile import EVIL_HOST, HOSTILE, write_hostile_demo
 from tests.conftest import write_demo_config
 from tests.e2e.conftest import serve, sign_in
@@ -130,7 +131,10 @@ def test_a_tapped_camps_card_comes_into_view_on_a_phone(
 
 
 def _to_cover_rows(page: Any) -> int:
-    rows = page.locator("[data-testid='stTable'] tbody tr")
+    """The rows of the camp list saying "À couvrir" (the list a desktop shows: the
+    phone's, hidden, holds the same rows)."""
+    listing = screens.key("table", screens.WIDE, "map-camps")
+    rows = page.locator(f".st-key-{listing} [data-testid='stTable'] tbody tr")
     return sum(t("map.list.to_cover") in text for text in rows.all_inner_texts())
 
 
