@@ -163,7 +163,9 @@ with wide:
 with narrow:
     for i, (item, rows) in enumerate(long.groupby("item", sort=False)):
         st.markdown(f"**{item}**")
-        weekly_bars(rows, "value", "measure", True, f"needs-{i}", barmode="group", height=240)
+        weekly_bars(
+            rows, "value", "measure", small=True, key=f"needs-{i}", barmode="group", height=240
+        )
 if partial_note:
     st.caption(partial_note)
 

@@ -40,7 +40,7 @@ DIGITS_BY_COLUMN: Mapping[str, int] = {"latitude": 6, "longitude": 6}
 # leaves 328 px between the page's margins; a wider one shares out the rest).
 NARROW_TABLE_PX = 320
 NARROW_MAX_COLUMNS = 3
-CHAR_PX = 7.5  # the mean width of a character in a table (14 px font), in pixels
+CHAR_PX = 6.4  # the mean width of a character in a table (Source Sans, 14 px: about 6)
 CELL_PADDING_PX = 20
 MIN_COLUMN_PX = 56
 CUT_SHORT = 1.15  # a text needing more than this times its column's width is cut short

@@ -74,6 +74,11 @@ CHARTS = {"tableau_de_bord": "needs"}
 
 DRAWN = """(count) => document.querySelectorAll(
   "[data-testid='stDataFrame'], [data-testid='stTable']").length >= count"""
+# every visible table has drawn its header (a table's header cells come a moment later)
+HEADED = """() => [...document.querySelectorAll(
+  "[data-testid='stDataFrame'], [data-testid='stTable']")]
+  .filter(el => el.getClientRects().length > 0)
+  .every(el => el.querySelector("th, [role='columnheader']"))"""
 TABLES = """() => {
   const shown = el => el.getClientRects().length > 0;
   const keyOf = (el, prefix) => {
@@ -146,6 +151,7 @@ def check_phone(page: Any, url_path: str, role: str) -> dict[str, list[str]]:
     seen: dict[str, list[str]] = {}
 
     def read_tables() -> None:
+        page.wait_for_function(HEADED)
         for table in page.evaluate(TABLES):
             where = f"{url_path}: table {table['key'] or table['headers']}"
             assert table["key"] and table["key"].startswith(f"table{screens.NARROW}-"), (
@@ -180,6 +186,7 @@ def check_wide(page: Any, url_path: str, role: str, narrow: dict[str, list[str]]
     expected = expected_narrow(url_path, role)
     for tab, names in by_tab(expected):
         open_tab(page, tab)
+        page.wait_for_function(HEADED)
         tables = page.evaluate(TABLES)
         keys = [table["key"] for table in tables]
         assert not [k for k in keys if k and k.startswith(f"table{screens.NARROW}-")], (
