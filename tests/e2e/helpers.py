@@ -68,8 +68,13 @@ def download_file(page: Any, label_start: str, attempts: int = 4) -> Any:
     (playwright's ``Download``: ``url``, ``suggested_filename``, ``path()``).
 
     A click that lands while the page is rerunning hits a button about to be replaced
-    and starts nothing: wait for the page to settle, and click again if need be."""
-    for _ in range(attempts):
+    and starts nothing: wait for the page to settle, and click again if need be. Seen
+    once in a while even on an idle machine: every click of one page's button starting
+    nothing, with no request reaching the server (cause not found yet); a later attempt
+    then reloads the page (a new session, signed in by the cookie) before clicking."""
+    for attempt in range(attempts):
+        if attempt >= 2:
+            page.reload()
         settle(page)
         button = page.locator("[data-testid='stDownloadButton']", has_text=label_start).first
         button.wait_for(timeout=120_000)
