@@ -86,6 +86,57 @@ def test_streamlit_internals_still_fit() -> None:
     assert downloads.drop_media_file(mgr, file_id) is False
 
 
+def test_streamlit_still_drops_an_answer_queued_before_a_run_starts() -> None:
+    """Why download buttons do not rerun the page: the answer to a file request waits in
+    the session's outgoing queue, and a run that starts clears it of everything but its
+    lifecycle messages. If Streamlit starts keeping such answers, this fails, and the
+    ``on_click="ignore"`` in ``download_button`` may go."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
+
+    queue = ForwardMsgQueue()
+    answer = ForwardMsg()
+    answer.backend_operation_response.request_id = "1"
+    queue.enqueue(answer)
+    queue.clear(retain_lifecycle_msgs=True)  # AppSession._clear_queue, at a run's start
+    assert queue.flush() == []
+
+
+def test_a_refused_click_reruns_the_session_that_drew_the_page(
+    conf: Settings, manager: MediaFileManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A click does not rerun the page; a refused file asks for the rerun instead, so
+    the page shows the login form and the French reason. Through Streamlit's own
+    objects: the runtime finds the session, and the rerun is asked on its event loop."""
+    from streamlit.runtime.app_session import AppSession
+
+    asked: list[str] = []
+    session = mock.Mock(spec=AppSession)
+    session._call_soon_on_event_loop.side_effect = lambda callback: callback()
+    session.request_rerun.side_effect = lambda client_state: asked.append("rerun")
+    sessions = {"drawn-here": session}
+    runtime_stand_in = mock.Mock(media_file_mgr=manager, get_app_session=sessions.get)
+    monkeypatch.setattr(Runtime, "_instance", runtime_stand_in)
+    assert hasattr(Runtime, "get_app_session")
+
+    make = downloads.deferred_file(
+        conf,
+        downloads.Holder("coordinateur", "coordinateur", 0, "drawn-here"),
+        lambda: b"fine",
+        lambda store, who: None,
+        roles=frozenset({"coordinateur"}),
+        file_name="f.csv",
+        mime=MIME,
+    )
+    assert make() == b"fine" and asked == []  # a valid session: no rerun
+    SnapshotStore(conf.store_path).bump_session_epoch("coordinateur")
+    with pytest.raises(downloads.DownloadRefused):
+        make()
+    assert asked == ["rerun"]
+    assert downloads.rerun_session("closed-tab") is False
+    assert downloads.rerun_session("") is False
+
+
 def test_sign_out_deletes_the_accounts_files_at_once(
     conf: Settings, manager: MediaFileManager
 ) -> None:

@@ -61,6 +61,9 @@ def download(at: AppTest, makers: dict[str, Deferred], index: int = 0) -> tuple[
     thread (no script run there) by ``MediaFileManager.execute_deferred``, which stores
     it and returns its URL. Raises MediaFileStorageError when the maker refuses."""
     proto: Any = at.download_button[index].proto
+    # a click must not rerun the page: the run would drop the file's answer
+    # (carto.ui.downloads' docstring)
+    assert proto.ignore_rerun, proto.label
     entry = makers[proto.deferred_file_id]
     with ThreadPoolExecutor(1) as pool:
         url = pool.submit(entry.manager.execute_deferred, proto.deferred_file_id).result()

@@ -17,11 +17,18 @@ returns under ``/media/<id>.<ext>``. The callable
 
 So a file exists only with its audit entry, whatever happens to the click's own
 message. When the check fails nothing is written or audited and the callable raises
-``DownloadRefused``; no download starts. The click also reruns the page, which then
-shows the login form with the French reason (session closed), or, for a role changed
-without a sign-out, the page's refusal. Streamlit's own error under the button ("Failed
-to generate file for download", in English, not the app's to change) shows only where
-the button is still on the page.
+``DownloadRefused``; no download starts, and the callable asks for a rerun of the
+session that drew the page, which then shows the login form with the French reason
+(session closed) or, for a role changed without a sign-out, the page's refusal.
+
+**A click does not rerun the page** (``on_click="ignore"``). Streamlit answers the
+browser's file request with a message put in the session's outgoing queue, and a script
+run that starts empties that queue of everything but its own lifecycle messages
+(``ForwardMsgQueue.clear(retain_lifecycle_msgs=True)``, Streamlit 1.67). With the
+default ``on_click="rerun"`` the click starts such a run while the file is being made:
+when the run starts after the answer was queued and before it was sent, the answer is
+lost, the button spins for three minutes and no download starts (a browser test failed
+so once in a while, more often on a busy machine).
 
 **Produced files** stay in Streamlit's memory, served to anyone who has the URL (the
 ``/media`` route checks no cookie), until two of its clean-up passes have gone by (the
@@ -44,6 +51,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from carto.i18n import t
 from carto.settings import Settings
@@ -69,11 +77,14 @@ class Holder:
     username: str
     role: str
     epoch: object  # the session epoch this session signed in with
+    session_id: str = ""  # the Streamlit session that drew the page ("" outside a run)
 
 
 def holder(user: auth.User) -> Holder:
     """The person this run draws the page for (call it in the script run)."""
-    return Holder(user.username, user.role, st.session_state.get(auth._EPOCH))
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx is not None else ""
+    return Holder(user.username, user.role, st.session_state.get(auth._EPOCH), session_id)
 
 
 def deferred_file(
@@ -92,6 +103,7 @@ def deferred_file(
     def make() -> bytes:
         user = auth.still_signed_in(conf, who.username, who.epoch, roles & {who.role})
         if user is None:
+            rerun_session(who.session_id)  # it shows why, in French
             raise DownloadRefused(t("download.refused"))
         data = produce()
         record(auth.store(conf), user.username)
@@ -122,6 +134,7 @@ def download_button(
         mime=mime,
         icon=":material/download:",
         key=key,
+        on_click="ignore",  # see the module docstring: a rerun here can lose the file
     )
 
 
@@ -191,10 +204,24 @@ def _delete_files(ids: set[str]) -> int:
 
 
 # ------------------------------------------------------ Streamlit internals (1.67)
-# Streamlit has no public way to delete one stored file, nor to learn the id of a file
-# a deferred download produced. These two functions are the only places that reach
-# into its internals; tests/test_downloads.py checks them against the installed
-# Streamlit and fails loudly when they change.
+# Streamlit has no public way to delete one stored file, to learn the id of a file a
+# deferred download produced, nor to rerun a session from outside its script run. These
+# three functions are the only places that reach into its internals;
+# tests/test_downloads.py checks them against the installed Streamlit and fails loudly
+# when they change.
+
+
+def rerun_session(session_id: str) -> bool:
+    """Ask Streamlit to rerun a session, as a click on a widget would; False when the
+    session is gone (closed tab) or unknown. Safe from any thread: the request is made
+    on the server's event loop, where Streamlit handles a browser's rerun."""
+    if not session_id or not runtime.exists():
+        return False
+    session = runtime.get_instance().get_app_session(session_id)
+    if session is None:
+        return False
+    session._call_soon_on_event_loop(lambda: session.request_rerun(None))
+    return True
 
 
 def media_file_id(data: bytes, mime: str, file_name: str) -> str:

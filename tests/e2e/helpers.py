@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import h3
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from carto import privacy
 from carto.i18n import t
@@ -63,28 +62,17 @@ def metric_value(page: Any, label: str) -> int:
     return int(re.sub(r"[\s\u202f\u00a0]", "", text))
 
 
-def download_file(page: Any, label_start: str, attempts: int = 4) -> Any:
-    """Click the download button whose label starts with ``label_start``; the download
-    (playwright's ``Download``: ``url``, ``suggested_filename``, ``path()``).
-
-    A click that lands while the page is rerunning hits a button about to be replaced
-    and starts nothing: wait for the page to settle, and click again if need be. Seen
-    once in a while even on an idle machine: every click of one page's button starting
-    nothing, with no request reaching the server (cause not found yet); a later attempt
-    then reloads the page (a new session, signed in by the cookie) before clicking."""
-    for attempt in range(attempts):
-        if attempt >= 2:
-            page.reload()
-        settle(page)
-        button = page.locator("[data-testid='stDownloadButton']", has_text=label_start).first
-        button.wait_for(timeout=120_000)
-        try:
-            with page.expect_download(timeout=40_000) as info:
-                button.locator("button").click()
-            return info.value
-        except PlaywrightTimeout:
-            continue
-    raise AssertionError(f"the download button {label_start!r} never started a download")
+def download_file(page: Any, label_start: str) -> Any:
+    """Click the download button whose label starts with ``label_start``, once, the page
+    settled; the download (playwright's ``Download``: ``url``, ``suggested_filename``,
+    ``path()``). The click does not rerun the page (``carto.ui.downloads``), so nothing
+    replaces the button under it."""
+    settle(page)
+    button = page.locator("[data-testid='stDownloadButton']", has_text=label_start).first
+    button.wait_for(timeout=120_000)
+    with page.expect_download(timeout=60_000) as info:
+        button.locator("button").click()
+    return info.value
 
 
 def sidebar_titles(page: Any) -> list[str]:
