@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from carto import privacy
+from carto.accounts import ROLES
 from carto.analytics import events, figures, population
 from carto.dataset import Dataset
 from carto.export import datasets as X
@@ -67,7 +68,8 @@ def staff_tables(staff: X.Scope, opts: X.Options) -> dict[str, Table]:
 
 @pytest.fixture(scope="module")
 def partner_tables(partner: X.Scope, opts: X.Options) -> dict[str, Table]:
-    return {table.dataset: table for table in X.build(partner, opts, X.AGGREGATED)}
+    tables = X.build(partner, opts, X.datasets_for_role("partenaire"))
+    return {table.dataset: table for table in tables}
 
 
 def read_csv(data: bytes, delimiter: str = ",") -> list[dict[str, str]]:
@@ -98,10 +100,29 @@ def injection_table() -> Table:
 
 
 def test_roles_and_datasets() -> None:
+    """The exports enforce the roles' table (privacy.ACCESS), which gives staff every
+    dataset, a partner what aggregates camps, a volunteer nothing."""
     assert X.datasets_for_role("admin") == X.DATASETS
     assert X.datasets_for_role("coordinateur") == X.DATASETS
     assert X.datasets_for_role("partenaire") == ("camps", "events", "zones", "population")
     assert X.datasets_for_role("benevole") == ()
+    assert X.datasets_for_role("visiteur") == ()
+    assert set(privacy.ACCESS) == set(ROLES)
+    for role, access in privacy.ACCESS.items():
+        assert access.datasets <= set(X.DATASETS), role  # no dataset the exports lack
+        assert set(X.datasets_for_role(role)) == access.datasets, role
+
+
+def test_every_role_s_allowed_datasets_build_and_others_are_refused(
+    demo_dataset: Dataset, demo_settings: Settings, opts: X.Options
+) -> None:
+    for role, access in privacy.ACCESS.items():
+        scope = X.scope_for(demo_dataset, role, demo_settings, Filters(period="7j"))
+        built = X.build(scope, opts, sorted(access.datasets))
+        assert [table.dataset for table in built] == sorted(access.datasets), role
+        for name in set(X.DATASETS) - access.datasets:
+            with pytest.raises(X.ExportError):
+                X.build(scope, opts, [name])
 
 
 def test_refused_datasets_say_why_in_french(partner: X.Scope, opts: X.Options) -> None:
@@ -363,7 +384,7 @@ def assert_zone_centre(lat: float, lon: float) -> None:
 def test_partner_tables_hold_no_exact_position_and_no_small_count(
     partner_tables: dict[str, Table],
 ) -> None:
-    assert set(partner_tables) == set(X.AGGREGATED)
+    assert set(partner_tables) == set(X.datasets_for_role("partenaire"))
     for name, table in partner_tables.items():
         frame = table.frame
         if "latitude" in frame.columns:

@@ -292,7 +292,9 @@ def walk_partner_pages(at: AppTest) -> tuple[list[str], int, int]:
         if spec.path == "pages/carte.py":
             at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
         if spec.path == "pages/export.py":
-            at.multiselect(key="export_datasets").set_value(list(X.AGGREGATED)).run()
+            at.multiselect(key="export_datasets").set_value(
+                list(X.datasets_for_role(PARTNER))
+            ).run()
         views = [""]
         if spec.path == "pages/coordination.py":  # the needs plan per zone and per camp
             views += ["arrondissement", "camp"]
