@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import html
 import io
 import itertools
 import json
@@ -30,6 +31,7 @@ from carto.export.formats import Table
 from carto.filters import Filters
 from carto.settings import Settings
 from carto.store import SnapshotStore
+from testing.hostile import HOSTILE
 
 KML = "{http://www.opengis.net/kml/2.2}"
 RES = 8  # partner_h3_resolution (default)
@@ -536,10 +538,28 @@ def test_summary_html_is_french_escaped_and_printable(staff: X.Scope, opts: X.Op
     assert "&lt;b&gt;Asso &amp; co&lt;/b&gt;" in page and "<b>Asso" not in page
     for heading in ("Population estimée", "Évacuations", "Services délivrés", "Méthode"):
         assert f"<h2>{heading}</h2>" in page
-    assert "Sans aucune mise à l&#x27;abri" in page or "Sans aucune mise à l'abri" in page
+    assert "Sans aucune mise à l&#39;abri" in page or "Sans aucune mise à l'abri" in page
     assert "Ne sont pas comptées" in page and "édité le 26/11/2026 à 09:30" in page
     assert not re.search(r"\d{4}-\d\d-\d\d", page.split("</style>")[1])  # no ISO dates shown
     assert "window.print()" in summary.summary_html(s, print_button=True)
+
+
+def test_summary_html_escapes_hostile_text_everywhere_it_quotes_it(
+    staff: X.Scope, opts: X.Options
+) -> None:
+    """The template's autoescape covers each typed text the page quotes: the filters'
+    associations and the associations of the period."""
+    scope = dataclasses.replace(staff, filters=Filters(associations=(HOSTILE,)))
+    s = dataclasses.replace(summary.summary_figures(scope, opts), associations=(HOSTILE, "x\"'<>&"))
+    page = summary.summary_html(s)
+    assert "<img" not in page and "<b>" not in page and "x\"'<>&" not in page
+    assert page.count(html.escape(HOSTILE, quote=False)) == 2  # filters and associations
+    assert "&lt;&gt;&amp;" in page and "<>&" not in page
+    body = page.split("</style>")[1]
+    assert re.findall(r"<(\w+)", body) and set(re.findall(r"<(\w+)", body)) <= {
+        *("main", "header", "h1", "h2", "p", "div", "section", "table", "thead", "tbody"),
+        *("tr", "th", "td", "svg", "polyline", "ul", "li", "footer", "body", "html"),
+    }
 
 
 def test_partner_summary_masks_small_counts(partner: X.Scope, opts: X.Options) -> None:
