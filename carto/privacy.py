@@ -216,9 +216,9 @@ def apply(ds: Dataset, policy: Policy) -> Dataset:
         passages = _blank(passages, ["comment"])
     if not policy.free_text:
         passages = _blank(passages, PARTNER_HIDDEN_PASSAGE_TEXT)
-        passages = _without_flag_texts(passages)
+        passages = _without_flag_params(passages)
         passages = with_pseudonyms(passages)
-        sites = _without_flag_texts(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
+        sites = _without_flag_params(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
         quarantine = quarantine.iloc[0:0]
     if policy.small_count_threshold > 1:
         passages = suppress_small_counts(passages, COUNT_COLUMNS, policy.small_count_threshold)
@@ -232,12 +232,13 @@ def _blank(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return frame.assign(**{c: pd.Series(pd.NA, index=frame.index, dtype="str") for c in present})
 
 
-def _without_flag_texts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Flags quote what was typed (a place, a number): keep their codes, drop the texts."""
-    if "flags" not in frame.columns:
+def _without_flag_params(frame: pd.DataFrame) -> pd.DataFrame:
+    """Flags quote what was typed (a place, a number): keep their codes, drop what they
+    quote (``flag_params``)."""
+    if "flag_params" not in frame.columns:
         return frame
     empty: pd.Series = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
-    return frame.assign(flags=empty)
+    return frame.assign(flag_params=empty)
 
 
 # -------------------------------------------------------------------- pseudonyms

@@ -170,8 +170,9 @@ def test_a_partner_sees_no_comment_team_or_place_text(partner: Dataset) -> None:
         assert p[col].isna().all(), col
     assert s["name"].isna().all() and s["notes"].isna().all()
     assert partner.quarantine.empty
-    assert p["flags"].map(len).eq(0).all() and s["flags"].map(len).eq(0).all()
-    assert p["flag_codes"].map(len).gt(0).any()  # codes say what, never what was typed
+    # Codes say what, never what was typed: the parameters (the typed values) are gone.
+    assert p["flag_params"].map(len).eq(0).all() and s["flag_params"].map(len).eq(0).all()
+    assert p["flag_codes"].map(len).gt(0).any()
     names = places.camp_places(p, s)["name"]
     assert names.str.fullmatch(r"Campement [A-Z]{3}( — .+)?").all()  # pseudonyms only
 
