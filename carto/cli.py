@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from carto import accounts, audit, base_setup, dataset
+from carto import accounts, audit, base_setup, dataset, normalise
 from carto import sync as syncing
 from carto.airtable_client import AirtableError
 from carto.export import command as export_command
@@ -48,14 +48,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for row in q.itertuples(index=False):
         link = f"  {row.airtable_url}" if isinstance(row.airtable_url, str) else ""
         table = t(f"table.{row.table}")
-        print(
-            t("cli.check.quarantined", table=table, record=row.record_id, reason=row.reason) + link
-        )
-    flagged = ds.passages[ds.passages["flags"].map(len) > 0]
-    for rec, flags in zip(flagged["record_id"], flagged["flags"], strict=True):
-        print(
-            t("cli.check.flagged", table=t("table.passages"), record=rec, reason="; ".join(flags))
-        )
+        reason = normalise.describe(row.reason_codes, row.reason_params)  # type: ignore[arg-type]
+        print(t("cli.check.quarantined", table=table, record=row.record_id, reason=reason) + link)
+    flagged = ds.passages[ds.passages["flag_codes"].map(len) > 0]
+    for rec, codes, params in zip(
+        flagged["record_id"], flagged["flag_codes"], flagged["flag_params"], strict=True
+    ):
+        reason = normalise.describe(codes, params)
+        print(t("cli.check.flagged", table=t("table.passages"), record=rec, reason=reason))
     total = len(ds.passages) + len(ds.sites) + len(q)
     used = len(ds.passages) + len(ds.sites)
     print(

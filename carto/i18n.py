@@ -265,7 +265,6 @@ FR: Mapping[str, str] = {
     "coord.no_gap.other": ("Tous les campements actifs ont eu un passage ces {n} derniers jours."),
     "coord.no_duplicate": "Aucun passage en double sur la période.",
     "coord.col.camp": "Campement",
-    "coord.col.arrondissement": "Arrondissement",
     "coord.col.days": "Jours sans passage",
     "coord.col.last": "Dernier passage",
     "coord.col.people": "Personnes (dernier comptage)",
@@ -298,7 +297,6 @@ FR: Mapping[str, str] = {
     "hotspot.days.other": "aucun passage depuis {n} jours",
     "hotspot.today": "passage aujourd'hui",
     "hotspot.unmet": "besoins non couverts : {needs}",
-    "hotspot.col.rank": "Rang",
     "hotspot.col.camp": "Campement",
     "hotspot.col.score": "Score",
     "hotspot.col.reasons": "Raisons",
@@ -333,7 +331,6 @@ FR: Mapping[str, str] = {
     "history.people_chart": "Personnes comptées à chaque passage",
     "history.weekly_chart": "Passages par semaine et par association",
     "history.services_chart": "Services délivrés par semaine",
-    "history.evacuation_line": "Évacuation",
     "history.chain": "Avant et après les évacuations",
     "history.chain_caption": (
         "Un campement réapparu à moins de {distance} m dans {days} suivant une "
@@ -587,14 +584,6 @@ FR: Mapping[str, str] = {
     "event.shelter.unknown": "Mise à l'abri non renseignée",
     "event.people_source.reported": "Nombre signalé lors de l'évacuation",
     "event.people_source.last_count": "Dernier comptage avant l'évacuation",
-    "event.definition": (
-        "Une évacuation par campement et par jour, même si plusieurs associations l'ont "
-        "signalée. « Sans solution » : personnes concernées moins personnes mises à l'abri."
-    ),
-    "successor.definition": (
-        "Un campement apparu à moins de {distance} m et dans {days} suivant "
-        "l'évacuation d'un campement en est considéré comme la suite."
-    ),
     "successor.link": "Réinstallé à {distance} m, {delay} après l'évacuation du {date}",
     "successor.within.one": "le jour",
     "successor.within.other": "les {n} jours",
@@ -604,17 +593,10 @@ FR: Mapping[str, str] = {
         "Deux associations différentes au même campement à moins de {hours} d'intervalle."
     ),
     "coverage.items_twice": "Distribué deux fois : {items}",
-    "coverage.zone_gap.one": "Zone sans passage depuis plus de {n} jour",
-    "coverage.zone_gap.other": "Zone sans passage depuis plus de {n} jours",
     "needs.item.tents": "Tentes",
     "needs.item.blankets": "Couvertures",
     "needs.item.meals": "Repas",
     "needs.item.hygiene_kits": "Kits hygiène",
-    "needs.reports": "Signalements du besoin",
-    "needs.camps": "Campements concernés",
-    "needs.people": "Personnes concernées",
-    "needs.delivered": "Distribués",
-    "needs.forecast": "Prévision pour la semaine prochaine",
     "needs.plan_title": "Que faut-il apporter la semaine du {start} au {end} ?",
     "needs.plan_caption": (
         "À apporter : personnes concernées prévues, une unité par personne, arrondi à "
@@ -629,7 +611,6 @@ FR: Mapping[str, str] = {
     "needs.group.unknown_zone": "Lieu inconnu",
     "needs.col.group.arrondissement": "Arrondissement ou commune",
     "needs.col.group.camp": "Campement",
-    "needs.col.people": "Personnes concernées (prévision, par semaine)",
     "needs.col.need": "À apporter (unités)",
     "needs.col.usual": "Livré d'habitude (unités par semaine)",
     "needs.col.gap": "Écart (unités)",

@@ -1,9 +1,13 @@
 """Raw Airtable records → typed ``passages`` and ``sites`` frames, and a ``quarantine`` frame.
 
 Invariant: every raw record lands in exactly one of the three frames. A record that
-cannot be used (no date, no position, impossible counts) goes to the quarantine with a
-reason in French; a record used with a correction or a doubt carries its reasons in the
-``flags`` column. A record whose Arrondissement is empty or "Autre" takes the
+cannot be used (no date, no position, impossible counts) goes to the quarantine with its
+reasons; a record used with a correction or a doubt carries its flags. Frames hold no
+French text: a reason or a flag is a catalogue code (``reason.no_date``,
+``flag.number_text``…) and its parameters, the typed values it quotes, already scrubbed
+of phone numbers and e-mails (``flag_codes`` and ``flag_params`` per record;
+``reason_codes`` and ``reason_params`` in the quarantine). ``describe`` writes the text
+where it is shown. A record whose Arrondissement is empty or "Autre" takes the
 arrondissement or commune of its position (``carto.boundaries``), with
 ``arrondissement_inferred`` true. Column-wise (vectorised) parsing keeps 100,000 records
 in seconds: the slow tolerant parsers only run on the few values the fast path could not
@@ -90,8 +94,8 @@ PASSAGE_COLUMNS = [
     "sheltered",
     "site_status",
     "comment",
-    "flags",
     "flag_codes",
+    "flag_params",
 ]
 SITE_COLUMNS = [
     "record_id",
@@ -104,14 +108,15 @@ SITE_COLUMNS = [
     "type",
     "status",
     "notes",
-    "flags",
     "flag_codes",
+    "flag_params",
 ]
 QUARANTINE_COLUMNS = [
     "record_id",
     "table",
-    "reason",
     "reason_code",
+    "reason_codes",
+    "reason_params",
     "created_time",
     "airtable_url",
 ]
@@ -142,15 +147,26 @@ class Normalised:
     quarantine: pd.DataFrame
 
 
-# (catalogue key, French text): the key groups issues by kind, the text says what to fix.
-Issue = tuple[str, str]
+# A reason or a flag: its catalogue key (which also groups issues by kind on the quality
+# page) and the values its text quotes.
+Issue = tuple[str, dict[str, str]]
 
 
 def _msg(key: str, **values: object) -> Issue:
     """A reason or flag; the typed values it quotes are scrubbed of personal data first
     (a phone number typed in « Personnes » or « Localisation » must not reach the
     quality page through the message that quotes it)."""
-    return key, t(key, **{name: _scrub_text(value) for name, value in values.items()})
+    return key, {name: _scrub_text(value) for name, value in values.items()}
+
+
+def describe(codes: Sequence[str], params: Sequence[Mapping[str, str]]) -> str:
+    """The French text of a record's reasons or flags, "; " between them. A code whose
+    parameters are gone (a partner's view keeps the codes only) is told by its kind."""
+    texts = [
+        t(code, **params[i]) if i < len(params) else t(f"kind.{code}")
+        for i, code in enumerate(codes)
+    ]
+    return "; ".join(texts)
 
 
 def _scrub_text(value: object) -> str:
@@ -180,10 +196,10 @@ class _Issues:
             mask[list(self.reasons)] = False
         return mask
 
-    def flag_columns(self) -> tuple[list[list[str]], list[list[str]]]:
-        """(flag texts, flag keys) per row."""
+    def flag_columns(self) -> tuple[list[list[str]], list[list[dict[str, str]]]]:
+        """(flag codes, flag parameters) per row."""
         rows = [self.flags.get(i, []) for i in range(self.n)]
-        return [[text for _, text in r] for r in rows], [[key for key, _ in r] for r in rows]
+        return [[key for key, _ in r] for r in rows], [[values for _, values in r] for r in rows]
 
 
 def _fields_frame(records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -> pd.DataFrame:
@@ -443,10 +459,13 @@ def _quarantine_frame(
         {
             "record_id": pd.Series([records[i]["id"] for i in rows], dtype="str"),
             "table": pd.Series([table_key] * len(rows), dtype="str"),
-            "reason": pd.Series(
-                ["; ".join(text for _, text in issues.reasons[i]) for i in rows], dtype="str"
-            ),
             "reason_code": pd.Series([issues.reasons[i][0][0] for i in rows], dtype="str"),
+            "reason_codes": pd.Series(
+                [[key for key, _ in issues.reasons[i]] for i in rows], dtype=object
+            ),
+            "reason_params": pd.Series(
+                [[values for _, values in issues.reasons[i]] for i in rows], dtype=object
+            ),
             "created_time": created.iloc[rows].reset_index(drop=True),
             "airtable_url": pd.Series(
                 [
@@ -539,9 +558,9 @@ def _split(
     created = _created(records, options.timezone)
     frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
     frame.insert(1, "created_time", created)
-    texts, keys = issues.flag_columns()
-    frame["flags"] = pd.Series(texts, dtype=object)
+    keys, params = issues.flag_columns()
     frame["flag_codes"] = pd.Series(keys, dtype=object)
+    frame["flag_params"] = pd.Series(params, dtype=object)
     kept = frame.loc[issues.kept(), list(columns)].reset_index(drop=True)
     return kept, _quarantine_frame(records, issues, table_key, options, created)
 

@@ -25,9 +25,13 @@ difference between two periods (not shown when small or when either side is
 suppressed). What is not a count is not suppressed: dates, days since a visit, hours,
 hotspot scores, percentages.
 
-Exports: ``exportable(role, dataset)`` says which datasets a role may export at all;
-an export applies ``for_role`` to the dataset, then ``protect_frame`` to what it writes,
-and logs itself with ``carto.audit.record_export``.
+One table says what each role may do: ``ACCESS`` (role → ``Access``: the pages it
+opens, the export datasets it may have, the ``Precision`` of what it sees). The page
+registry (``carto.ui.navigation``), the exports (``carto.export.datasets``: the Exports
+page, the command line, downloads) and ``policy_for`` all read it; nothing else lists
+roles against pages, datasets or precision. An export applies ``for_role`` to the
+dataset, then ``protect_frame`` to what it writes, and logs itself with
+``carto.audit.record_export``.
 
 Retention (``[privacy] comment_retention_days``): ``CommentRetention`` removes comments
 of old passages from the snapshot, inside the sync's transaction.
@@ -39,11 +43,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import h3
@@ -51,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
+from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES, VOLUNTEER
 from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
 from carto.i18n import format_int, format_number, t
@@ -118,23 +123,73 @@ class Policy:
 
 
 FULL = Policy()
-# Exports by role (docs/architecture.md §5): admin and coordinateur everything, benevole nothing,
-# partenaire only aggregated datasets (through its policy: zone positions, "<5").
-AGGREGATED_DATASETS = frozenset({"zones", "population"})
 
 
-def exportable(role: str, dataset: str) -> bool:
-    """Whether ``role`` may export ``dataset`` (a name of ``export --dataset``)."""
-    if role in (ADMIN, COORDINATOR):
-        return True
-    return role == PARTNER and dataset in AGGREGATED_DATASETS
+# ------------------------------------------------------------------ roles' access
+
+
+class Precision(enum.Enum):
+    """How precisely a role sees the data (docs/architecture.md §5)."""
+
+    # Exact positions, free text (scrubbed of phone numbers and e-mails), camp names,
+    # data-quality details and every count.
+    EXACT = "exact"
+    # Positions at the centre of their zone (``[privacy] partner_h3_resolution``), camps
+    # under pseudonyms, no free text, quality texts or quarantine, counts in
+    # (0, ``[privacy] small_count_threshold``) suppressed and shown "<5".
+    PARTNER = "partner"
+
+
+@dataclasses.dataclass(frozen=True)
+class Access:
+    """What one role may do: the pages it opens (names of ``pages/<name>.py``), the
+    export datasets it may have (names of ``export --dataset``) and its precision."""
+
+    pages: frozenset[str]
+    datasets: frozenset[str]
+    precision: Precision
+
+
+_FIELD_PAGES = frozenset({"carte", "tableau_de_bord", "points_chauds", "mon_compte"})
+_STAFF_PAGES = _FIELD_PAGES | {"historique", "coordination", "synthese", "export", "qualite"}
+_EVERY_DATASET = frozenset({"passages", "sites", "camps", "events", "zones", "population"})
+
+# The one table of roles (docs/architecture.md §5). A partner exports what aggregates
+# camps (through its precision: zone positions, "<5"), never passages or sites.
+ACCESS: Mapping[str, Access] = {
+    ADMIN: Access(
+        _STAFF_PAGES | {"admin_utilisateurs", "admin_journal"}, _EVERY_DATASET, Precision.EXACT
+    ),
+    COORDINATOR: Access(_STAFF_PAGES, _EVERY_DATASET, Precision.EXACT),
+    VOLUNTEER: Access(_FIELD_PAGES | {"historique"}, frozenset(), Precision.EXACT),
+    PARTNER: Access(
+        _FIELD_PAGES | {"coordination", "export"},
+        frozenset({"camps", "events", "zones", "population"}),
+        Precision.PARTNER,
+    ),
+}
+
+
+def access_for(role: str) -> Access:
+    """The access of a role (ValueError for an unknown role: nothing is shown)."""
+    if role not in ROLES or role not in ACCESS:
+        raise ValueError(f"unknown role {role!r}")
+    return ACCESS[role]
+
+
+def roles_for_page(page: str) -> frozenset[str]:
+    """The roles that may open ``pages/<page>.py`` (none for a page the table lacks)."""
+    return frozenset(role for role, access in ACCESS.items() if page in access.pages)
+
+
+def may_export(role: str, dataset: str) -> bool:
+    """Whether ``role`` may export ``dataset`` (False for an unknown role)."""
+    return role in ACCESS and dataset in ACCESS[role].datasets
 
 
 def policy_for(role: str, settings: Settings) -> Policy:
     """The policy of a role (ValueError for an unknown role: nothing is shown)."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    if role == PARTNER:
+    if access_for(role).precision is Precision.PARTNER:
         return Policy(
             exact_positions=False,
             comments=False,
@@ -161,9 +216,9 @@ def apply(ds: Dataset, policy: Policy) -> Dataset:
         passages = _blank(passages, ["comment"])
     if not policy.free_text:
         passages = _blank(passages, PARTNER_HIDDEN_PASSAGE_TEXT)
-        passages = _without_flag_texts(passages)
+        passages = _without_flag_params(passages)
         passages = with_pseudonyms(passages)
-        sites = _without_flag_texts(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
+        sites = _without_flag_params(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
         quarantine = quarantine.iloc[0:0]
     if policy.small_count_threshold > 1:
         passages = suppress_small_counts(passages, COUNT_COLUMNS, policy.small_count_threshold)
@@ -177,12 +232,13 @@ def _blank(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return frame.assign(**{c: pd.Series(pd.NA, index=frame.index, dtype="str") for c in present})
 
 
-def _without_flag_texts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Flags quote what was typed (a place, a number): keep their codes, drop the texts."""
-    if "flags" not in frame.columns:
+def _without_flag_params(frame: pd.DataFrame) -> pd.DataFrame:
+    """Flags quote what was typed (a place, a number): keep their codes, drop what they
+    quote (``flag_params``)."""
+    if "flag_params" not in frame.columns:
         return frame
     empty: pd.Series = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
-    return frame.assign(flags=empty)
+    return frame.assign(flag_params=empty)
 
 
 # -------------------------------------------------------------------- pseudonyms

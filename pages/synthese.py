@@ -39,7 +39,7 @@ downloads.download_button(
     lambda store, username: files.record_summary(
         store, username, scope, figures.passages, files.SUMMARY_FILE, file_name
     ),
-    roles=navigation.STAFF,
+    roles=navigation.spec_roles("pages/synthese.py"),
     file_name=file_name,
     mime="text/html",
     key="summary_download",

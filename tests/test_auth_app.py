@@ -21,7 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from carto import accounts, audit, sync
+from carto import accounts, audit, privacy, sync
 from carto.accounts import COOKIE_KEY_ENV, ROLES
 from carto.dataset import demo_key, generate_demo, write_demo_snapshot
 from carto.settings import CONFIG_ENV, load_settings
@@ -205,6 +205,11 @@ def test_page_registry_matches_the_pages_folder() -> None:
     on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py")}
     listed = {spec.path for spec in navigation.PAGES}
     assert listed == on_disk
+    # Who opens a page comes from the roles' table, which names only registered pages.
+    in_table = set().union(*(access.pages for access in privacy.ACCESS.values()))
+    assert in_table == {spec.url_path for spec in navigation.PAGES}
+    for spec in navigation.PAGES:
+        assert spec.roles == {r for r, a in privacy.ACCESS.items() if spec.url_path in a.pages}
     assert all(spec.roles <= set(ROLES) and spec.roles for spec in navigation.PAGES)
     admin_only = {s.path for s in navigation.PAGES if s.roles == {"admin"}}
     assert admin_only == {"pages/admin_utilisateurs.py", "pages/admin_journal.py"}

@@ -75,7 +75,8 @@ def passage(rec: str, when: str, camp: str = "A", **values: Any) -> dict[str, An
         "sheltered": np.nan,
         "site_status": "Actif",
         "comment": None,
-        "flags": [],
+        "flag_codes": [],
+        "flag_params": [],
         "camp_id": camp,
         "is_duplicate": False,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import html
 import io
 import itertools
 import json
@@ -21,6 +22,7 @@ import pandas as pd
 import pytest
 
 from carto import privacy
+from carto.accounts import ROLES
 from carto.analytics import events, figures, population
 from carto.dataset import Dataset
 from carto.export import datasets as X
@@ -29,6 +31,7 @@ from carto.export.formats import Table
 from carto.filters import Filters
 from carto.settings import Settings
 from carto.store import SnapshotStore
+from testing.hostile import HOSTILE
 
 KML = "{http://www.opengis.net/kml/2.2}"
 RES = 8  # partner_h3_resolution (default)
@@ -67,7 +70,8 @@ def staff_tables(staff: X.Scope, opts: X.Options) -> dict[str, Table]:
 
 @pytest.fixture(scope="module")
 def partner_tables(partner: X.Scope, opts: X.Options) -> dict[str, Table]:
-    return {table.dataset: table for table in X.build(partner, opts, X.AGGREGATED)}
+    tables = X.build(partner, opts, X.datasets_for_role("partenaire"))
+    return {table.dataset: table for table in tables}
 
 
 def read_csv(data: bytes, delimiter: str = ",") -> list[dict[str, str]]:
@@ -98,10 +102,29 @@ def injection_table() -> Table:
 
 
 def test_roles_and_datasets() -> None:
+    """The exports enforce the roles' table (privacy.ACCESS), which gives staff every
+    dataset, a partner what aggregates camps, a volunteer nothing."""
     assert X.datasets_for_role("admin") == X.DATASETS
     assert X.datasets_for_role("coordinateur") == X.DATASETS
     assert X.datasets_for_role("partenaire") == ("camps", "events", "zones", "population")
     assert X.datasets_for_role("benevole") == ()
+    assert X.datasets_for_role("visiteur") == ()
+    assert set(privacy.ACCESS) == set(ROLES)
+    for role, access in privacy.ACCESS.items():
+        assert access.datasets <= set(X.DATASETS), role  # no dataset the exports lack
+        assert set(X.datasets_for_role(role)) == access.datasets, role
+
+
+def test_every_role_s_allowed_datasets_build_and_others_are_refused(
+    demo_dataset: Dataset, demo_settings: Settings, opts: X.Options
+) -> None:
+    for role, access in privacy.ACCESS.items():
+        scope = X.scope_for(demo_dataset, role, demo_settings, Filters(period="7j"))
+        built = X.build(scope, opts, sorted(access.datasets))
+        assert [table.dataset for table in built] == sorted(access.datasets), role
+        for name in set(X.DATASETS) - access.datasets:
+            with pytest.raises(X.ExportError):
+                X.build(scope, opts, [name])
 
 
 def test_refused_datasets_say_why_in_french(partner: X.Scope, opts: X.Options) -> None:
@@ -363,7 +386,7 @@ def assert_zone_centre(lat: float, lon: float) -> None:
 def test_partner_tables_hold_no_exact_position_and_no_small_count(
     partner_tables: dict[str, Table],
 ) -> None:
-    assert set(partner_tables) == set(X.AGGREGATED)
+    assert set(partner_tables) == set(X.datasets_for_role("partenaire"))
     for name, table in partner_tables.items():
         frame = table.frame
         if "latitude" in frame.columns:
@@ -515,10 +538,28 @@ def test_summary_html_is_french_escaped_and_printable(staff: X.Scope, opts: X.Op
     assert "&lt;b&gt;Asso &amp; co&lt;/b&gt;" in page and "<b>Asso" not in page
     for heading in ("Population estimée", "Évacuations", "Services délivrés", "Méthode"):
         assert f"<h2>{heading}</h2>" in page
-    assert "Sans aucune mise à l&#x27;abri" in page or "Sans aucune mise à l'abri" in page
+    assert "Sans aucune mise à l&#39;abri" in page or "Sans aucune mise à l'abri" in page
     assert "Ne sont pas comptées" in page and "édité le 26/11/2026 à 09:30" in page
     assert not re.search(r"\d{4}-\d\d-\d\d", page.split("</style>")[1])  # no ISO dates shown
     assert "window.print()" in summary.summary_html(s, print_button=True)
+
+
+def test_summary_html_escapes_hostile_text_everywhere_it_quotes_it(
+    staff: X.Scope, opts: X.Options
+) -> None:
+    """The template's autoescape covers each typed text the page quotes: the filters'
+    associations and the associations of the period."""
+    scope = dataclasses.replace(staff, filters=Filters(associations=(HOSTILE,)))
+    s = dataclasses.replace(summary.summary_figures(scope, opts), associations=(HOSTILE, "x\"'<>&"))
+    page = summary.summary_html(s)
+    assert "<img" not in page and "<b>" not in page and "x\"'<>&" not in page
+    assert page.count(html.escape(HOSTILE, quote=False)) == 2  # filters and associations
+    assert "&lt;&gt;&amp;" in page and "<>&" not in page
+    body = page.split("</style>")[1]
+    assert re.findall(r"<(\w+)", body) and set(re.findall(r"<(\w+)", body)) <= {
+        *("main", "header", "h1", "h2", "p", "div", "section", "table", "thead", "tbody"),
+        *("tr", "th", "td", "svg", "polyline", "ul", "li", "footer", "body", "html"),
+    }
 
 
 def test_partner_summary_masks_small_counts(partner: X.Scope, opts: X.Options) -> None:

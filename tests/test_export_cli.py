@@ -19,7 +19,7 @@ from carto.analytics import figures
 from carto.dataset import Dataset, build_dataset, open_store
 from carto.export import datasets as X
 from carto.filters import Filters
-from carto.i18n import t_n
+from carto.i18n import t, t_n
 from carto.settings import Settings, load_settings
 from carto.store import SnapshotStore
 from testing.app import ROOT
@@ -355,3 +355,20 @@ def test_python_dash_m_carto_export(config: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Export écrit dans" in done.stdout
     assert out.read_bytes().startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+
+
+def test_check_prints_each_reason_and_flag_in_french(
+    config: Path, ds: Dataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check`` writes the quarantine's reasons and the passages' flags from their codes
+    and the values they quote (the frames hold no text)."""
+    assert cli.main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    assert len(ds.quarantine) and ds.passages["flag_codes"].map(len).gt(0).any()
+    quarantine = ds.quarantine
+    for codes, params in zip(quarantine["reason_codes"], quarantine["reason_params"], strict=True):
+        assert t(codes[0], **params[0]) in out
+    flagged = ds.passages[ds.passages["flag_codes"].map(len) > 0]
+    for codes, params in zip(flagged["flag_codes"], flagged["flag_params"], strict=True):
+        assert "; ".join(t(c, **p) for c, p in zip(codes, params, strict=True)) in out
+    assert "{" not in out  # every placeholder filled

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carto import schema
-from carto.normalise import NormaliseOptions, normalise
+from carto.i18n import t
+from carto.normalise import NormaliseOptions, describe, normalise
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris")
 OPTIONS = NormaliseOptions(
@@ -38,6 +39,16 @@ def run(*passages: dict[str, Any], sites: list[dict[str, Any]] | None = None):
     return normalise([SITE] if sites is None else sites, list(passages), OPTIONS)
 
 
+def flags(row: pd.Series) -> list[str]:
+    """A record's flags as the quality page writes them."""
+    return [t(c, **p) for c, p in zip(row["flag_codes"], row["flag_params"], strict=True)]
+
+
+def reason(row: pd.Series) -> str:
+    """A quarantined record's reasons as the quality page writes them."""
+    return describe(row["reason_codes"], row["reason_params"])
+
+
 def one(result) -> pd.Series:
     assert len(result.passages) == 1, result.quarantine
     return result.passages.iloc[0]
@@ -51,7 +62,28 @@ def test_typed_columns_and_local_time() -> None:
     assert row["needs"] == ["Eau"]
     assert row["referrals"] == []
     assert row["position_source"] == "passage"
-    assert row["flags"] == []
+    assert flags(row) == []
+
+
+def test_frames_carry_codes_and_the_values_quoted_never_french_text() -> None:
+    """Flags and reasons are catalogue codes with the typed values they quote; the text
+    is written where it is shown (``describe``), never stored in a frame."""
+    res = run(
+        passage(1, Latitude=48.88, Longitude=2.36, Personnes="env. 30"),
+        passage(2, Latitude=48.88, Longitude=2.36, Tentes=-4),
+    )
+    row = one(res)
+    assert row["flag_codes"] == ["flag.number_text"]
+    assert row["flag_params"] == [{"field": "Personnes", "value": "env. 30", "number": "30"}]
+    q = res.quarantine.iloc[0]
+    assert q["reason_code"] == "reason.negative_count"
+    assert q["reason_codes"] == ["reason.negative_count"]
+    assert q["reason_params"] == [{"field": "Tentes", "value": "-4"}]
+    assert reason(q) == "Nombre négatif dans « Tentes » : -4"
+    for frame in (res.passages, res.sites, res.quarantine):
+        assert not {"flags", "reason"} & set(frame.columns)
+        texts = [str(value) for value in frame.to_numpy().ravel()]
+        assert not any("lu comme" in text or "Nombre négatif" in text for text in texts)
 
 
 def test_position_falls_back_to_site_then_text() -> None:
@@ -65,17 +97,17 @@ def test_position_falls_back_to_site_then_text() -> None:
     assert p.loc["recP0000000000001", "position_source"] == "site"
     assert p.loc["recP0000000000002", "position_source"] == "localisation"
     assert p.loc["recP0000000000003", "latitude"] == pytest.approx(48.8841)
-    assert "Position lue dans la localisation" in p.loc["recP0000000000003", "flags"][0]
+    assert "Position lue dans la localisation" in flags(p.loc["recP0000000000003"])[0]
 
 
 def test_swapped_coordinates_are_corrected_and_flagged() -> None:
     row = one(run(passage(1, Latitude=2.36, Longitude=48.88)))
     assert (row["latitude"], row["longitude"]) == (48.88, 2.36)
-    assert row["flags"] == ["Latitude et longitude inversées : corrigées"]
+    assert flags(row) == ["Latitude et longitude inversées : corrigées"]
 
 
 @pytest.mark.parametrize(
-    ("fields", "reason"),
+    ("fields", "text"),
     [
         ({"Date": None, "Latitude": 48.88, "Longitude": 2.36}, "Date manquante"),
         ({"Date": "hier soir", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible"),
@@ -86,26 +118,26 @@ def test_swapped_coordinates_are_corrected_and_flagged() -> None:
         ({"Latitude": 48.88, "Longitude": 2.36, "Tentes": 50000}, "invraisemblable"),
     ],
 )
-def test_unusable_records_are_quarantined_with_reason(fields: dict[str, Any], reason: str) -> None:
+def test_unusable_records_are_quarantined_with_reason(fields: dict[str, Any], text: str) -> None:
     res = run(passage(1, **fields))
     assert res.passages.empty
     q = res.quarantine.iloc[0]
     assert q["record_id"] == "recP0000000000001"
     assert q["table"] == "passages"
-    assert reason in q["reason"]
+    assert text in reason(q)
     assert q["airtable_url"] == "https://airtable.com/appTEST/Passages/recP0000000000001"
 
 
 def test_zero_position_with_a_site_uses_the_site() -> None:
     row = one(run(passage(1, Latitude=0, Longitude=0, Site=["recSITE000000001"])))
     assert row["position_source"] == "site"
-    assert any("(0, 0)" in f for f in row["flags"])
+    assert any("(0, 0)" in f for f in flags(row))
 
 
 def test_numbers_as_text_are_read_and_flagged() -> None:
     row = one(run(passage(1, Latitude=48.88, Longitude=2.36, Personnes="env. 30", Tentes="12+")))
     assert row["people"] == 30 and row["tents"] == 12
-    assert any("« env. 30 » lu comme 30" in f for f in row["flags"])
+    assert any("« env. 30 » lu comme 30" in f for f in flags(row))
 
 
 def test_selects_aliases_and_unknown_values() -> None:
@@ -122,8 +154,8 @@ def test_selects_aliases_and_unknown_values() -> None:
     )
     assert row["association"] == "Croix-Rouge française"
     assert row["needs"] == ["Couvertures/duvets", "Eau", "Autre"]
-    assert any("Chaussures" in f and "Autre" in f for f in row["flags"])
-    assert any("« Couvertures » lue comme" in f or "Couvertures" in f for f in row["flags"])
+    assert any("Chaussures" in f and "Autre" in f for f in flags(row))
+    assert any("« Couvertures » lue comme" in f or "Couvertures" in f for f in flags(row))
 
 
 def test_personal_data_is_scrubbed() -> None:
@@ -201,7 +233,7 @@ def test_position_is_still_read_from_a_localisation_holding_a_phone_number() -> 
     assert row["position_source"] == "localisation"
     assert row["latitude"] == pytest.approx(48.8841)
     assert not leaks(row["location_text"], "0612345678")
-    assert row["flags"] and not any(leaks(f, "0612345678") for f in row["flags"])
+    assert flags(row) and not any(leaks(f, "0612345678") for f in flags(row))
 
 
 @pytest.mark.parametrize(
@@ -216,8 +248,8 @@ def test_position_is_still_read_from_a_localisation_holding_a_phone_number() -> 
 def test_quarantine_reasons_quote_no_phone_number(fields: dict[str, Any]) -> None:
     res = run(passage(1, **fields))
     assert res.passages.empty
-    reason = res.quarantine.iloc[0]["reason"]
-    assert reason and not leaks(reason, "0612345678"), reason
+    text = reason(res.quarantine.iloc[0])
+    assert text and not leaks(text, "0612345678"), text
 
 
 @pytest.mark.parametrize(
@@ -231,8 +263,8 @@ def test_quarantine_reasons_quote_no_phone_number(fields: dict[str, Any]) -> Non
 )
 def test_flags_quote_no_phone_number_nor_email(fields: dict[str, Any]) -> None:
     row = one(run(passage(1, Latitude=48.88, Longitude=2.36, **fields)))
-    assert row["flags"], "the typed value is flagged"
-    for flag in row["flags"]:
+    assert flags(row), "the typed value is flagged"
+    for flag in flags(row):
         assert not leaks(flag, "0612345678") and EMAIL not in flag, flag
 
 
@@ -249,8 +281,8 @@ def test_subcount_over_total_and_future_date_are_flagged() -> None:
             )
         )
     )
-    assert "Date dans le futur" in row["flags"]
-    assert any("dépasse le total" in f for f in row["flags"])
+    assert "Date dans le futur" in flags(row)
+    assert any("dépasse le total" in f for f in flags(row))
 
 
 def test_date_without_time_is_local() -> None:
@@ -278,10 +310,12 @@ def test_site_without_coordinates_is_quarantined_and_links_fall_back() -> None:
     }
     res = run(passage(1, Site=["recSITEBAD"], Localisation="48.88, 2.36"), sites=[bad_site])
     assert res.sites.empty
-    assert res.quarantine["reason"].tolist() == ["Site sans coordonnées utilisables"]
+    assert [reason(q) for _, q in res.quarantine.iterrows()] == [
+        "Site sans coordonnées utilisables"
+    ]
     row = one(res)
     assert row["position_source"] == "localisation"
-    assert "Site lié introuvable" in row["flags"]
+    assert "Site lié introuvable" in flags(row)
 
 
 # --- the invariant, on arbitrary records -------------------------------------------------
@@ -315,7 +349,7 @@ def test_every_record_lands_exactly_once(fields_list: list[dict[str, Any]]) -> N
         res.quarantine.loc[res.quarantine["table"] == "passages", "record_id"]
     )
     assert sorted(placed) == sorted(r["id"] for r in raw)
-    assert res.quarantine["reason"].str.len().gt(0).all()
+    assert all(reason(q) for _, q in res.quarantine.iterrows())
     assert res.passages["latitude"].notna().all() and res.passages["date"].notna().all()
 
 

@@ -51,9 +51,6 @@ COUNT_HEADERS = {
     t("coord.col.people"),
     t("coord.col.minors"),
     t("coord.col.families"),
-    t("needs.people"),
-    t("needs.delivered"),
-    t("needs.camps"),
     t("needs.col.need"),
     t("needs.col.usual"),
     t("needs.col.gap"),
@@ -292,7 +289,9 @@ def walk_partner_pages(at: AppTest) -> tuple[list[str], int, int]:
         if spec.path == "pages/carte.py":
             at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
         if spec.path == "pages/export.py":
-            at.multiselect(key="export_datasets").set_value(list(X.AGGREGATED)).run()
+            at.multiselect(key="export_datasets").set_value(
+                list(X.datasets_for_role(PARTNER))
+            ).run()
         views = [""]
         if spec.path == "pages/coordination.py":  # the needs plan per zone and per camp
             views += ["arrondissement", "camp"]

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from carto import privacy, schema
+from carto.accounts import ROLES
 from carto.analytics import alerts, camps, datasets, events, hotspots, places, population, zones
 from carto.dataset import Dataset, build_dataset
 from carto.settings import Settings
@@ -169,8 +170,9 @@ def test_a_partner_sees_no_comment_team_or_place_text(partner: Dataset) -> None:
         assert p[col].isna().all(), col
     assert s["name"].isna().all() and s["notes"].isna().all()
     assert partner.quarantine.empty
-    assert p["flags"].map(len).eq(0).all() and s["flags"].map(len).eq(0).all()
-    assert p["flag_codes"].map(len).gt(0).any()  # codes say what, never what was typed
+    # Codes say what, never what was typed: the parameters (the typed values) are gone.
+    assert p["flag_params"].map(len).eq(0).all() and s["flag_params"].map(len).eq(0).all()
+    assert p["flag_codes"].map(len).gt(0).any()
     names = places.camp_places(p, s)["name"]
     assert names.str.fullmatch(r"Campement [A-Z]{3}( — .+)?").all()  # pseudonyms only
 
@@ -290,11 +292,16 @@ def test_count_columns_are_the_contracts_counts() -> None:
     assert set(privacy.COUNT_COLUMNS) == numbers
 
 
-def test_exports_by_role() -> None:
-    every = ("passages", "sites", "camps", "events", "zones", "population")
-    assert all(privacy.exportable(r, d) for r in ("admin", "coordinateur") for d in every)
-    assert not any(privacy.exportable("benevole", d) for d in every)
-    assert [d for d in every if privacy.exportable("partenaire", d)] == ["zones", "population"]
+def test_the_roles_table_gives_each_role_its_precision(demo_settings: Settings) -> None:
+    """One table (privacy.ACCESS) says each role's precision; ``policy_for`` follows it."""
+    assert set(privacy.ACCESS) == set(ROLES)
+    for role, access in privacy.ACCESS.items():
+        policy = privacy.policy_for(role, demo_settings)
+        assert (policy == privacy.FULL) == (access.precision is privacy.Precision.EXACT), role
+    assert privacy.access_for("partenaire").precision is privacy.Precision.PARTNER
+    with pytest.raises(ValueError):
+        privacy.access_for("visiteur")
+    assert not privacy.may_export("visiteur", "zones")
 
 
 def test_two_stores_at_the_same_version_never_share_a_cache_key(

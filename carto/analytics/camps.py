@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.i18n import t
 
 DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
 _M_PER_DEG_LAT = 110_540.0
@@ -108,13 +107,13 @@ def with_camps(
     """Passages with ``camp_id`` and ``is_duplicate`` columns; duplicates are flagged."""
     out = passages.assign(camp_id=assign_camps(passages, sites, radius_m, gap_days))
     dup = mark_duplicates(out)
-    text, key = t("flag.duplicate"), "flag.duplicate"
-    flags = [[*f, text] if d else f for f, d in zip(out["flags"], dup, strict=True)]
+    key = "flag.duplicate"
     codes = [[*c, key] if d else c for c, d in zip(out["flag_codes"], dup, strict=True)]
+    params = [[*p, {}] if d else p for p, d in zip(out["flag_params"], dup, strict=True)]
     return out.assign(
         is_duplicate=dup,
-        flags=pd.Series(flags, index=out.index, dtype=object),
         flag_codes=pd.Series(codes, index=out.index, dtype=object),
+        flag_params=pd.Series(params, index=out.index, dtype=object),
     )
 
 

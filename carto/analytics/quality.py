@@ -1,4 +1,7 @@
-"""The data-quality report: what was set aside, what is used with a warning, and why."""
+"""The data-quality report: what was set aside, what is used with a warning, and why.
+
+Issues are codes and parameters (``carto.normalise``); ``reasons`` writes their French
+text where the report is shown."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import pandas as pd
 
 from carto.analytics.weeks import week_start
 from carto.i18n import t
-from carto.normalise import AIRTABLE_RECORD_URL
+from carto.normalise import AIRTABLE_RECORD_URL, describe
 
 QUARANTINED = "quarantined"
 FLAGGED = "flagged"
@@ -26,7 +29,9 @@ def issue_list(
     base_id: str,
     table_names: dict[str, str],
 ) -> pd.DataFrame:
-    """One row per quarantined or flagged record: status, table, codes, reasons, link, date."""
+    """One row per quarantined or flagged record: status, table, ``codes`` (the kinds it
+    counts under: every flag, a quarantined record's main reason), ``issue_codes`` and
+    ``issue_params`` (every reason or flag and what it quotes), link, date."""
     flagged = []
     for table_key, frame in (("passages", passages), ("sites", sites)):
         rows = frame[frame["flag_codes"].map(len) > 0]
@@ -38,7 +43,8 @@ def issue_list(
                     "table": table_key,
                     "record_id": rows["record_id"],
                     "codes": rows["flag_codes"],
-                    "reason": rows["flags"].map("; ".join),
+                    "issue_codes": rows["flag_codes"],
+                    "issue_params": rows["flag_params"],
                     "when": when,
                     "airtable_url": [
                         record_url(base_id, table_names.get(table_key, table_key), r)
@@ -53,13 +59,26 @@ def issue_list(
             "table": quarantine["table"],
             "record_id": quarantine["record_id"],
             "codes": quarantine["reason_code"].map(lambda c: [c]),
-            "reason": quarantine["reason"],
+            "issue_codes": quarantine["reason_codes"],
+            "issue_params": quarantine["reason_params"],
             "when": quarantine["created_time"],
             "airtable_url": quarantine["airtable_url"],
         }
     )
     out = pd.concat([quarantined, *flagged], ignore_index=True)
     return out.sort_values(["status", "when"], ascending=[False, False], ignore_index=True)
+
+
+def reasons(issues: pd.DataFrame) -> pd.Series:
+    """The French text of each issue row: its reasons or flags, "; " between them."""
+    return pd.Series(
+        [
+            describe(codes, params)
+            for codes, params in zip(issues["issue_codes"], issues["issue_params"], strict=True)
+        ],
+        index=issues.index,
+        dtype="str",
+    )
 
 
 def counts_by_kind(issues: pd.DataFrame) -> pd.DataFrame:

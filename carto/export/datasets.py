@@ -16,8 +16,8 @@ Privacy: the dataset given is already the role's (``privacy.for_role``); every f
 then goes through ``privacy.protect_frame`` (positions at zone centres, small counts
 suppressed with ``<col>_suppressed`` columns: people and items, and also the counts of
 camps, passages, reports and evacuations, ``privacy.AGGREGATE_COUNT_COLUMNS``) before it
-is written. A partner exports aggregated datasets only (camps, events, zones,
-population); a volunteer none.
+is written. Which datasets a role may export is ``privacy.ACCESS``'s to say (a
+partner: camps, events, zones, population; a volunteer: none).
 
 Plain Python: no Streamlit here.
 """
@@ -32,7 +32,6 @@ from functools import cached_property
 import pandas as pd
 
 from carto import filters, privacy, schema
-from carto.accounts import ADMIN, COORDINATOR, PARTNER
 from carto.analytics import camps, events, figures, places, population, successors
 from carto.analytics import datasets as camp_datasets
 from carto.analytics import zones as zone_analytics
@@ -53,7 +52,6 @@ PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION = (
     "population",
 )
 DATASETS: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION)
-AGGREGATED: tuple[str, ...] = (CAMPS, EVENTS, ZONES, POPULATION)
 MAPPABLE: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES)
 
 PASSAGE_COLUMNS = [
@@ -140,13 +138,9 @@ class ExportError(ValueError):
 
 
 def datasets_for_role(role: str) -> tuple[str, ...]:
-    """The datasets a role may export (docs/architecture.md §5): all for staff, aggregated for a
-    partner, none for a volunteer."""
-    if role in (ADMIN, COORDINATOR):
-        return DATASETS
-    if role == PARTNER:
-        return AGGREGATED
-    return ()
+    """The datasets a role may export, in ``DATASETS`` order: what ``privacy.ACCESS``
+    gives it (docs/architecture.md §5); none for an unknown role."""
+    return tuple(name for name in DATASETS if privacy.may_export(role, name))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Estimated population (docs/architecture.md §4) and the unaccompanied minors in 
 evacuations with and without shelter and the people concerned, services delivered, and
 a short note on method: how the population is estimated and what is not counted. The
 page is self-contained HTML (no script, no external resource) that prints on one A4
-page from the browser ("Enregistrer en PDF"); every value is escaped.
+page from the browser ("Enregistrer en PDF"). Its markup is the Jinja2 template
+``carto/export/templates/summary.html.j2``, rendered with autoescape: this module hands
+it texts only (French, from the catalogue), never markup.
 
 Plain Python: no Streamlit here.
 """
@@ -12,12 +14,13 @@ Plain Python: no Streamlit here.
 from __future__ import annotations
 
 import datetime as dt
-import html
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import jinja2
 import pandas as pd
 
 from carto import schema
@@ -142,37 +145,20 @@ def _evacuation_line(found: pd.DataFrame, shelter: str | None) -> EvacuationLine
 
 # -------------------------------------------------------------------------- HTML
 
-CSS = """
-@page { size: A4; margin: 12mm 13mm; }
-* { box-sizing: border-box; }
-body { margin: 0; color: #1d1d1f; background: #fff;
-  font: 9.5pt/1.32 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
-.page { max-width: 184mm; margin: 0 auto; padding: 6mm 0; }
-h1 { font-size: 14pt; margin: 0 0 1mm; }
-h2 { font-size: 10.5pt; margin: 3mm 0 1.2mm; padding-bottom: 0.5mm;
-  border-bottom: 1.5px solid #b3261e; }
-p { margin: 0.7mm 0; }
-.sub { color: #555; margin: 0; }
-.demo { border: 1px solid #b3261e; color: #b3261e; padding: 1mm 2mm; margin: 2mm 0; }
-.figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 2.5mm; margin: 2.5mm 0; }
-.figure { border: 1px solid #ddd; border-radius: 2mm; padding: 1.5mm 2.5mm; }
-.figure .value { font-size: 16pt; font-weight: 700; }
-.figure .label { font-size: 8.5pt; color: #444; }
-table { border-collapse: collapse; width: 100%; font-size: 8.8pt; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 0.7mm 1.5mm; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-thead th { border-bottom: 1.5px solid #999; font-weight: 600; }
-tr.total td { font-weight: 700; border-top: 1.5px solid #999; }
-svg { display: block; width: 100%; height: 16mm; margin-top: 1mm; }
-.services th, .services td { text-align: center; }
-.method { font-size: 8.2pt; color: #333; }
-.method ul { margin: 1mm 0; padding-left: 4.5mm; }
-.method li { margin: 0.3mm 0; }
-footer { margin-top: 3mm; font-size: 8pt; color: #666; }
-section { break-inside: avoid; }
-.print { margin: 0 0 3mm; padding: 1.5mm 3mm; font: inherit; cursor: pointer; }
-@media print { .print { display: none; } .page { padding: 0; } }
-"""
+# The page's markup and style: ``templates/summary.html.j2``, rendered with autoescape.
+TEMPLATE = "summary.html.j2"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("carto.export", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def _count(value: float, threshold: int) -> str:
@@ -184,26 +170,18 @@ def _count(value: float, threshold: int) -> str:
     return format_int(value)
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _sparkline(values: Sequence[float], start: dt.date, end: dt.date) -> str:
-    """The estimated population per day as an inline SVG line (prints as vector)."""
+def _sparkline(values: Sequence[float], start: dt.date, end: dt.date) -> dict[str, str] | None:
+    """The estimated population per day as an inline SVG line (prints as vector): its
+    view box, points and label, or None when there is no line to draw."""
     if len(values) < 2 or max(values) <= 0:
-        return ""
+        return None
     width, height, top = 600.0, 50.0, max(values)
     step = width / (len(values) - 1)
     points = " ".join(
         f"{i * step:.1f},{height - (v / top) * (height - 6):.1f}" for i, v in enumerate(values)
     )
     label = t("summary.chart_alt", start=format_date(start), end=format_date(end))
-    return (
-        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" preserveAspectRatio="none" role="img" '
-        f'aria-label="{_e(label)}"><polyline fill="none" stroke="#b3261e" stroke-width="2" '
-        f'vector-effect="non-scaling-stroke" points="{points}"/></svg>'
-        f'<p class="sub">{_e(label)}</p>'
-    )
+    return {"width": f"{width:.0f}", "height": f"{height:.0f}", "points": points, "label": label}
 
 
 def summary_html(s: Summary, print_button: bool = False) -> str:
@@ -211,110 +189,31 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
     n = s.threshold
 
     def c(value: float) -> str:
-        return _e(_count(value, n))
+        return _count(value, n)
 
     start, end = format_date(s.start), format_date(s.end)
-    head = [
-        f"<h1>{_e(t('summary.heading'))}</h1>",
-        f'<p class="sub">{_e(t("summary.period", start=start, end=end))}</p>',
-    ]
-    if s.filters:
-        head.append(f'<p class="sub">{_e(t("summary.filters", filters=s.filters))}</p>')
-    if s.is_demo:
-        head.append(f'<p class="demo">{_e(t("summary.demo"))}</p>')
-    boxes = [
-        (c(s.population_end), t("summary.box.population", date=end)),
-        (c(s.minors_end), t("summary.box.minors")),
-        (_e(format_int(s.total.events)), t("summary.box.evacuations")),
-        (c(s.total.without_solution), t("summary.box.without_solution")),
-    ]
-    figures_html = "".join(
-        f'<div class="figure"><div class="value">{value}</div>'
-        f'<div class="label">{_e(label)}</div></div>'
-        for value, label in boxes
-    )
     peak = ""
     if s.peak_day:
-        peak_people = t_n("count.people", _count(s.population_peak, n))
+        peak_people = t_n("count.people", c(s.population_peak))
         peak = t("summary.population.peak", people=peak_people, date=format_date(s.peak_day))
-    pop_html = [
-        "<section>",
-        f"<h2>{_e(t('summary.population.title'))}</h2>",
-        "<p>"
-        + _e(
-            t(
-                "summary.population.end",
-                date=end,
-                people=t_n("count.people", _count(s.population_end, n)),
-                camps=t_n("count.camps", _count(s.camps_end, n)),
-            )
-        )
-        + "</p>",
-        "<p>"
-        + _e(
-            t("summary.population.mean", people=t_n("count.people", _count(s.population_mean, n)))
-            + " "
-            + peak
-        )
-        + "</p>",
-        "<p>"
-        + _e(
-            t(
-                "summary.population.minors",
-                minors=_count(s.minors_end, n),
-                peak=_count(s.minors_peak, n),
-            )
-        )
-        + "</p>",
-        _sparkline(s.daily, s.start, s.end),
-        "</section>",
-    ]
     cols = ("events", "people", "sheltered", "without_solution", "minors")
-    header = "".join(f"<th>{_e(t(f'summary.evac.col.{col}'))}</th>" for col in cols)
-    body = []
-    for line in (*s.evacuations, s.total):
-        key = "total" if line is s.total else (line.shelter or "unknown")
-        cells = f"<td>{_e(format_int(line.events))}</td>" + "".join(
-            f"<td>{c(getattr(line, col))}</td>" for col in cols[1:]
-        )
-        css = ' class="total"' if line is s.total else ""
-        body.append(f"<tr{css}><td>{_e(t(f'summary.evac.{key}'))}</td>{cells}</tr>")
+    rows = [
+        {
+            "label": t(f"summary.evac.{'total' if line is s.total else line.shelter or 'unknown'}"),
+            "cells": [format_int(line.events), *(c(getattr(line, col)) for col in cols[1:])],
+            "total": line is s.total,
+        }
+        for line in (*s.evacuations, s.total)
+    ]
     evac_notes = [
         t(
             "summary.evac.groups",
-            families=_count(s.families_evacuated, n),
-            children=_count(s.children_evacuated, n),
+            families=c(s.families_evacuated),
+            children=c(s.children_evacuated),
         )
     ]
     if s.total.unknown_people:
         evac_notes.append(t_n("summary.evac.unknown_people", s.total.unknown_people))
-    evac_html = [
-        "<section>",
-        f"<h2>{_e(t('summary.evac.title'))}</h2>",
-        f"<table><thead><tr><th></th>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>",
-        *(f"<p>{_e(note)}</p>" for note in evac_notes),
-        "</section>",
-    ]
-    services_head = "".join(f"<th>{_e(t(f'service.{key}'))}</th>" for key in schema.DISTRIBUTIONS)
-    services_row = "".join(f"<td>{c(s.services[key])}</td>" for key in schema.DISTRIBUTIONS)
-    associations = ", ".join(s.associations) or "—"
-    services_html = [
-        "<section>",
-        f"<h2>{_e(t('summary.services.title'))}</h2>",
-        f'<table class="services"><thead><tr>{services_head}</tr></thead>'
-        f"<tbody><tr>{services_row}</tr></tbody></table>",
-        "<p>"
-        + _e(
-            t(
-                "summary.services.activity",
-                passages=t_n("count.passages", s.passages),
-                camps=t_n("count.camps", s.camps_visited),
-                associations=associations,
-            )
-        )
-        + "</p>",
-        "</section>",
-    ]
     method = [
         t("summary.method.population", window=t_n("window.days", s.window_days)),
         t("summary.method.not_counted", window=t_n("count.days", s.window_days)),
@@ -324,28 +223,62 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
     ]
     if n > 1:
         method.append(t("summary.method.small_counts", threshold=n))
-    method_html = [
-        '<section class="method">',
-        f"<h2>{_e(t('summary.method.title'))}</h2>",
-        "<ul>" + "".join(f"<li>{_e(item)}</li>" for item in method) + "</ul>",
-        "</section>",
-    ]
-    footer = t("summary.footer", when=format_datetime(s.generated_at))
-    button = (
-        f'<button class="print" type="button" onclick="window.print()">'
-        f"{_e(t('summary.print'))}</button>"
-        if print_button
-        else ""
-    )
-    title = t("summary.document_title", start=start, end=end)
     return (
-        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
-        f'<main class="page">{button}<header>{"".join(head)}</header>'
-        f'<div class="figures">{figures_html}</div>'
-        + "".join(pop_html + evac_html + services_html + method_html)
-        + f"<footer>{_e(footer)}</footer></main></body></html>\n"
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            title=t("summary.document_title", start=start, end=end),
+            print_label=t("summary.print") if print_button else None,
+            heading=t("summary.heading"),
+            period=t("summary.period", start=start, end=end),
+            filters=t("summary.filters", filters=s.filters) if s.filters else None,
+            demo=t("summary.demo") if s.is_demo else None,
+            boxes=[
+                {"value": c(s.population_end), "label": t("summary.box.population", date=end)},
+                {"value": c(s.minors_end), "label": t("summary.box.minors")},
+                {"value": format_int(s.total.events), "label": t("summary.box.evacuations")},
+                {"value": c(s.total.without_solution), "label": t("summary.box.without_solution")},
+            ],
+            population={
+                "title": t("summary.population.title"),
+                "paragraphs": [
+                    t(
+                        "summary.population.end",
+                        date=end,
+                        people=t_n("count.people", c(s.population_end)),
+                        camps=t_n("count.camps", c(s.camps_end)),
+                    ),
+                    t("summary.population.mean", people=t_n("count.people", c(s.population_mean)))
+                    + " "
+                    + peak,
+                    t(
+                        "summary.population.minors",
+                        minors=c(s.minors_end),
+                        peak=c(s.minors_peak),
+                    ),
+                ],
+            },
+            sparkline=_sparkline(s.daily, s.start, s.end),
+            evacuations={
+                "title": t("summary.evac.title"),
+                "columns": [t(f"summary.evac.col.{col}") for col in cols],
+                "rows": rows,
+                "notes": evac_notes,
+            },
+            services={
+                "title": t("summary.services.title"),
+                "columns": [t(f"service.{key}") for key in schema.DISTRIBUTIONS],
+                "cells": [c(s.services[key]) for key in schema.DISTRIBUTIONS],
+                "activity": t(
+                    "summary.services.activity",
+                    passages=t_n("count.passages", s.passages),
+                    camps=t_n("count.camps", s.camps_visited),
+                    associations=", ".join(s.associations) or "—",
+                ),
+            },
+            method={"title": t("summary.method.title"), "lines": method},
+            footer=t("summary.footer", when=format_datetime(s.generated_at)),
+        )
     )
 
 

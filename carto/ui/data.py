@@ -260,10 +260,12 @@ def _quality_issues(_ds: Dataset, key: CacheKey, base_id: str) -> pd.DataFrame:
 
 
 def quality_issues(ds: Dataset) -> pd.DataFrame:
-    """Every quarantined or flagged record with its reasons and Airtable link."""
+    """Every quarantined or flagged record with its reasons (``reason``, in French) and
+    Airtable link."""
     conf = settings()
     base_id = "" if ds.is_demo else conf["airtable.base_id"]
-    return _quality_issues(ds, ds.cache_key, base_id)
+    issues = _quality_issues(ds, ds.cache_key, base_id)
+    return issues.assign(reason=quality.reasons(issues))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""The one registry of pages: path, title, icon and the roles that may open each.
+"""The one registry of pages: path, title, icon and section of each.
 
+Which roles open a page is not said here but in the roles' table, ``privacy.ACCESS``
+(``PageSpec.roles`` reads it), so that pages, exports and precision are one policy.
 ``app.py`` builds ``st.navigation`` from ``pages_for(role)`` once the person is signed
 in: the file of a page a role may not open is not registered at all; its URL finds a
-hidden stand-in that only says so. Add a page here, nowhere else.
+hidden stand-in that only says so. Add a page here and to ``privacy.ACCESS``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.util import calc_hash
 
-from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES, VOLUNTEER
+from carto import privacy
 from carto.i18n import t
 
-EVERYONE = frozenset(ROLES)
-STAFF = frozenset({ADMIN, COORDINATOR})
 MAIN_SECTION = ""
 ADMIN_SECTION = "nav.section.admin"
 ACCOUNT_SECTION = "nav.section.account"
@@ -27,12 +27,11 @@ ACCOUNT_SECTION = "nav.section.account"
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page of the app and who may open it."""
+    """One page of the app."""
 
     path: str  # relative to app.py
     title_key: str  # catalogue key of the title
     icon: str
-    roles: frozenset[str]
     section_key: str = MAIN_SECTION  # catalogue key of the sidebar section ("" for none)
     default: bool = False
 
@@ -41,48 +40,29 @@ class PageSpec:
         """The URL Streamlit gives the page (from its file name)."""
         return self.path.rsplit("/", 1)[-1].removesuffix(".py")
 
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles that may open the page (``privacy.ACCESS``)."""
+        return privacy.roles_for_page(self.url_path)
+
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/carte.py", "nav.map", ":material/map:", EVERYONE, default=True),
-    PageSpec("pages/tableau_de_bord.py", "nav.dashboard", ":material/monitoring:", EVERYONE),
-    PageSpec(
-        "pages/points_chauds.py", "nav.hotspots", ":material/local_fire_department:", EVERYONE
-    ),
-    PageSpec(
-        "pages/historique.py",
-        "nav.history",
-        ":material/timeline:",
-        frozenset({ADMIN, COORDINATOR, VOLUNTEER}),
-    ),
-    PageSpec(
-        "pages/coordination.py",
-        "nav.coordination",
-        ":material/groups:",
-        frozenset({ADMIN, COORDINATOR, PARTNER}),
-    ),
-    PageSpec("pages/synthese.py", "nav.summary", ":material/summarize:", STAFF),
-    PageSpec(
-        "pages/export.py",
-        "nav.export",
-        ":material/download:",
-        frozenset({ADMIN, COORDINATOR, PARTNER}),  # partenaire: aggregated only (issue 7)
-    ),
-    PageSpec("pages/qualite.py", "nav.quality", ":material/fact_check:", STAFF),
+    PageSpec("pages/carte.py", "nav.map", ":material/map:", default=True),
+    PageSpec("pages/tableau_de_bord.py", "nav.dashboard", ":material/monitoring:"),
+    PageSpec("pages/points_chauds.py", "nav.hotspots", ":material/local_fire_department:"),
+    PageSpec("pages/historique.py", "nav.history", ":material/timeline:"),
+    PageSpec("pages/coordination.py", "nav.coordination", ":material/groups:"),
+    PageSpec("pages/synthese.py", "nav.summary", ":material/summarize:"),
+    PageSpec("pages/export.py", "nav.export", ":material/download:"),
+    PageSpec("pages/qualite.py", "nav.quality", ":material/fact_check:"),
     PageSpec(
         "pages/admin_utilisateurs.py",
         "nav.admin_users",
         ":material/manage_accounts:",
-        frozenset({ADMIN}),
         ADMIN_SECTION,
     ),
-    PageSpec(
-        "pages/admin_journal.py",
-        "nav.admin_log",
-        ":material/history:",
-        frozenset({ADMIN}),
-        ADMIN_SECTION,
-    ),
-    PageSpec("pages/mon_compte.py", "nav.account", ":material/person:", EVERYONE, ACCOUNT_SECTION),
+    PageSpec("pages/admin_journal.py", "nav.admin_log", ":material/history:", ADMIN_SECTION),
+    PageSpec("pages/mon_compte.py", "nav.account", ":material/person:", ACCOUNT_SECTION),
 )
 
 
