@@ -13,9 +13,12 @@ import pytest
 from carto import privacy, schema
 from carto.analytics import alerts, camps, datasets, events, hotspots, places, population, zones
 from carto.dataset import Dataset, build_dataset
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from carto.store import SnapshotStore
 from tests.conftest import TODAY
+
+DEFAULT_WEIGHTS = AnalysisOptions.from_settings(Settings({})).weights
 
 RES = 8  # default partner_h3_resolution
 THRESHOLD = 5  # default small_count_threshold
@@ -50,7 +53,7 @@ def derived_frames(ds: Dataset) -> dict[str, pd.DataFrame]:
     """Every frame the pages and exports derive from a dataset, with default settings."""
     states = camps.camp_states(ds.passages, ds.sites, AS_OF, 30)
     built = datasets.camp_datasets(ds.passages, ds.sites, TODAY, 30, 7, 600, 14)
-    scores = hotspots.camp_scores(ds.passages, states, AS_OF, 7, hotspots.Weights())
+    scores = hotspots.camp_scores(ds.passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     return {
         "passages": ds.passages,
         "sites": ds.sites,

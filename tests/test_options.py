@@ -1,0 +1,134 @@
+"""Typed options: built once from the settings, defaults only in carto/settings.py, and
+part of every cache key (a config edit reaches the cached figures at once)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from carto import filters, privacy, settings
+from carto.analytics import datasets, hotspots, quality
+from carto.dataset import Dataset
+from carto.options import AirtableTables, AnalysisOptions
+from carto.settings import ConfigError, Settings
+from carto.ui import data
+
+
+@pytest.fixture
+def edited(
+    demo_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Settings]]:
+    """The pages' settings, replaceable between two calls as a config edit would (no
+    signed-in session here: the full policy)."""
+    current = {"conf": demo_settings}
+    monkeypatch.setattr(data, "settings", lambda: current["conf"])
+    monkeypatch.setattr(data, "policy", lambda: privacy.FULL)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield current
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _view(ds: Dataset, f: filters.Filters | None = None) -> data.View:
+    f = f or filters.Filters()
+    return data.view(ds, f, f.period_for(ds.today, ds.passages["day"].min().date()))
+
+
+def test_hotspot_scores_follow_a_weight_edited_between_two_calls(
+    edited: dict[str, Settings], demo_dataset: Dataset
+) -> None:
+    ds = demo_dataset
+    before = data.hotspot_scores(_view(ds), ds.today)
+    old = edited["conf"]["hotspots.weight_minors"]
+    edited["conf"] = edited["conf"].with_values(hotspots__weight_minors=old * 3 + 1.0)
+    after = data.hotspot_scores(_view(ds), ds.today)
+
+    opts = AnalysisOptions.from_settings(edited["conf"])
+    states = data.camp_states(_view(ds), ds.today)
+    expected = hotspots.camp_scores(
+        ds.passages, states, opts.day_start(ds.today), opts.population_window_days, opts.weights
+    )
+    assert not before["score"].equals(after["score"])  # the edit changes something
+    pd.testing.assert_series_equal(
+        after["score"].reset_index(drop=True), expected["score"].reset_index(drop=True)
+    )
+
+
+def test_camp_data_follows_an_edited_successor_window(
+    edited: dict[str, Settings], demo_dataset: Dataset
+) -> None:
+    ds = demo_dataset
+    before = data.camp_data(_view(ds))
+    edited["conf"] = edited["conf"].with_values(analysis__successor_days=0)
+    after = data.camp_data(_view(ds))
+
+    opts = AnalysisOptions.from_settings(edited["conf"])
+    expected = datasets.camp_datasets(
+        ds.passages,
+        ds.sites,
+        ds.today,
+        active_days=opts.active_days,
+        count_window_days=opts.population_window_days,
+        successor_distance_m=opts.successor_distance_m,
+        successor_days=opts.successor_days,
+        timezone=opts.timezone,
+    )
+    assert len(before.links) != len(after.links)
+    pd.testing.assert_frame_equal(after.links, expected.links)
+
+
+def test_quality_links_follow_an_edited_table_name(
+    edited: dict[str, Settings], demo_dataset: Dataset
+) -> None:
+    live = dataclasses.replace(demo_dataset, is_demo=False)  # the demo links to no base
+    edited["conf"] = edited["conf"].with_values(airtable__base_id="appAAAAAAAAAAAAAA")
+    before = data.quality_issues(live)
+    edited["conf"] = edited["conf"].with_values(airtable__passages_table="Visites")
+    after = data.quality_issues(live)
+
+    tables = AirtableTables.from_settings(edited["conf"])
+    expected = quality.issue_list(
+        live.passages, live.sites, live.quarantine, tables.base_id, tables.names
+    )
+    assert not before["airtable_url"].equals(after["airtable_url"])
+    pd.testing.assert_series_equal(after["airtable_url"], expected["airtable_url"])
+
+
+def test_filtered_view_follows_an_edited_activity_window(
+    edited: dict[str, Settings], demo_dataset: Dataset
+) -> None:
+    ds = demo_dataset
+    f = filters.Filters(statuses=(filters.ACTIVE,))
+    before = _view(ds, f).passages
+    edited["conf"] = edited["conf"].with_values(analysis__camp_gap_days=1)
+    after = _view(ds, f).passages
+
+    opts = AnalysisOptions.from_settings(edited["conf"])
+    period = f.period_for(ds.today, ds.passages["day"].min().date())
+    expected = filters.narrow(
+        ds.passages, ds.sites, f, period, opts.day_start(period.end), opts.active_days
+    )
+    assert len(after) < len(before)  # fewer camps seen within a day than within 30
+    assert after.index.equals(expected.index)
+
+
+def test_options_take_the_declared_defaults_and_the_file_values() -> None:
+    defaults = AnalysisOptions.from_settings(Settings({}))
+    declared = {s.key: s.default for s in settings.SETTINGS}
+    assert defaults.active_days == declared["analysis.camp_gap_days"]
+    assert defaults.weights.minors == declared["hotspots.weight_minors"]
+    assert defaults.timezone == declared["general.timezone"]
+    edited = Settings({}).with_values(analysis__camp_gap_days=12, hotspots__days_scale=2)
+    opts = AnalysisOptions.from_settings(edited)
+    assert (opts.active_days, opts.weights.days_scale) == (12, 2.0)
+    assert isinstance(opts.weights.days_scale, float)  # an int given for a float setting
+
+
+def test_an_override_of_the_wrong_type_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        Settings({}).with_values(analysis__camp_gap_days="30")
