@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 
 from carto import filters, privacy, settings
-from carto.analytics import datasets, hotspots, quality
+from carto.analytics import camps, datasets, hotspots, quality
 from carto.dataset import Dataset
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import ConfigError, Settings
@@ -77,9 +77,26 @@ def test_camp_data_follows_an_edited_successor_window(
         successor_distance_m=opts.successor_distance_m,
         successor_days=opts.successor_days,
         timezone=opts.timezone,
+        merge_days=opts.evacuation_merge_days,
     )
     assert len(before.links) != len(after.links)
     pd.testing.assert_frame_equal(after.links, expected.links)
+
+
+def test_camp_data_statuses_follow_the_activity_window(
+    edited: dict[str, Settings], demo_dataset: Dataset
+) -> None:
+    """The history page's camp statuses use ``analysis.camp_gap_days`` (they used the
+    camps dataset's own default of 30 days, whatever the setting said)."""
+    ds = demo_dataset
+    edited["conf"] = edited["conf"].with_values(analysis__camp_gap_days=1)
+    built = data.camp_data(_view(ds))
+
+    opts = AnalysisOptions.from_settings(edited["conf"])
+    states = camps.camp_states(ds.passages, ds.sites, opts.day_start(ds.today), 1)
+    active = set(states.loc[states["active"], "camp_id"])
+    shown = set(built.camps.loc[built.camps["status"] == datasets.STATUS_ACTIVE, "camp_id"])
+    assert shown == active
 
 
 def test_quality_links_follow_an_edited_table_name(

@@ -71,8 +71,8 @@ class _Event:
 def evacuation_events(
     passages: pd.DataFrame,
     sites: pd.DataFrame,
-    count_window_days: int = 7,
-    merge_days: int = 1,
+    count_window_days: int,
+    merge_days: int,
 ) -> pd.DataFrame:
     """One row per evacuation event, columns ``EVENT_COLUMNS``, sorted by date and camp.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,8 @@ from carto.analytics import (
 from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
 from carto.dataset import CacheKey, Dataset, build_dataset, open_store
+from carto.export import datasets as export_data
+from carto.export import formats, summary
 from carto.export import names as export_names
 from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
@@ -381,6 +384,7 @@ def _camp_data(
         successor_distance_m=opts.successor_distance_m,
         successor_days=opts.successor_days,
         timezone=opts.timezone,
+        merge_days=opts.evacuation_merge_days,
     )
 
 
@@ -750,3 +754,42 @@ def camp_history(v: View, camp_id: str, whole_life: bool) -> history.CampHistory
         weekly_passages=privacy.protect_frame(found.weekly_passages, v.policy),
         weekly_items=privacy.protect_frame(found.weekly_items, v.policy),
     )
+
+
+def export_scope(v: View, role: str) -> export_data.Scope:
+    """What an export or the summary of the view covers, for ``role`` (whose policy the
+    view already applies)."""
+    return export_data.Scope(v.ds, v.passages, v.filters, v.period, role, v.policy)
+
+
+def _export_key(v: View, role: str) -> tuple[object, ...]:
+    return (*v.key, v.period.start, v.period.end, role)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _export_tables(
+    _scope: export_data.Scope,
+    key: tuple[object, ...],
+    chosen: tuple[str, ...],
+    opts: AnalysisOptions,
+) -> list[formats.Table]:
+    return export_data.build(_scope, opts, chosen)
+
+
+def export_tables(v: View, role: str, chosen: Sequence[str]) -> list[formats.Table]:
+    """The export tables of ``chosen`` datasets for the view, as ``role`` may have them
+    (``export.datasets.build``: refused datasets raise ``ExportError``)."""
+    scope = export_scope(v, role)
+    return _export_tables(scope, _export_key(v, role), tuple(chosen), v.options)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _summary(
+    _scope: export_data.Scope, key: tuple[object, ...], opts: AnalysisOptions
+) -> summary.Summary:
+    return summary.summary_figures(_scope, opts)
+
+
+def summary_figures(v: View, role: str) -> summary.Summary:
+    """The printable summary of the view's period, as ``role`` may see it."""
+    return _summary(export_scope(v, role), _export_key(v, role), v.options)
