@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 
 from carto import filters, privacy, settings
-from carto.analytics import camps, datasets, hotspots, quality
+from carto.analytics import alerts, camps, coverage, datasets, events, hotspots, places, quality
 from carto.dataset import Dataset
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import ConfigError, Settings
@@ -149,3 +149,22 @@ def test_options_take_the_declared_defaults_and_the_file_values() -> None:
 def test_an_override_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(ConfigError):
         Settings({}).with_values(analysis__camp_gap_days="30")
+
+
+def test_empty_frames_take_the_configured_time_zone(demo_dataset: Dataset) -> None:
+    """An empty result keeps the time zone of the dates it was given (the
+    ``[general] timezone`` setting's), not a hard-coded one."""
+    zone = "America/Cayenne"
+    none = demo_dataset.passages.iloc[:0]
+    none = none.assign(date=none["date"].dt.tz_convert(zone))
+    sites = demo_dataset.sites
+    as_of = pd.Timestamp("2026-11-26", tz=zone)
+    found = {
+        "camp_states": camps.camp_states(none, sites, as_of, 30)["last_visit"],
+        "camp_places": places.camp_places(none, sites)["first_visit"],
+        "events": events.evacuation_events(none, sites, 7, 1)["first_report"],
+        "alerts": alerts.protection_alerts(none, sites, as_of, 48)["last_report"],
+        "pairs": coverage.duplicate_visits(none, 4.0)["first_date"],
+    }
+    for name, column in found.items():
+        assert str(column.dt.tz) == zone, name
