@@ -15,6 +15,7 @@ import pandas as pd
 from carto import demo, schema
 from carto.analytics.camps import with_camps
 from carto.normalise import Normalised, NormaliseOptions, normalise
+from carto.options import AirtableTables
 from carto.settings import Settings
 from carto.store import SnapshotStore
 
@@ -52,18 +53,16 @@ def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> No
     """Normalisation options from settings (field mappings, area, limits)."""
     tz = settings["general.timezone"]
     lat_min, lat_max, lon_min, lon_max = (float(x) for x in settings["quality.area_bounds"])
+    tables = AirtableTables.from_settings(settings)
     return NormaliseOptions(
         passages_map=schema.field_mapping(schema.PASSAGES, settings["airtable.passages_fields"]),
         sites_map=schema.field_mapping(schema.SITES, settings["airtable.sites_fields"]),
         timezone=tz,
         now=now if now is not None else pd.Timestamp.now(tz=tz),
-        max_count=int(settings["quality.max_count"]),
+        max_count=settings["quality.max_count"],
         area_bounds=(lat_min, lat_max, lon_min, lon_max),
-        base_id="" if settings.demo else settings["airtable.base_id"],
-        table_names={
-            "passages": settings["airtable.passages_table"],
-            "sites": settings["airtable.sites_table"],
-        },
+        base_id="" if settings.demo else tables.base_id,
+        table_names=tables.names,
     )
 
 
