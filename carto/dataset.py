@@ -15,7 +15,7 @@ import pandas as pd
 from carto import demo, schema
 from carto.analytics.camps import with_camps
 from carto.normalise import Normalised, NormaliseOptions, normalise
-from carto.options import AirtableTables
+from carto.options import AirtableTables, AnalysisOptions, DemoOptions
 from carto.settings import Settings
 from carto.store import SnapshotStore
 
@@ -68,11 +68,12 @@ def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> No
 
 def demo_key(settings: Settings, today: dt.date) -> dict[str, object]:
     """What identifies a demo snapshot: generator version, seed, length and day."""
+    opts = DemoOptions.from_settings(settings)
     return {
         "demo_generator": DEMO_GENERATOR_VERSION,
-        "demo_seed": int(settings["demo.seed"]),
-        "demo_days": int(settings["demo.days"]),
-        "demo_camps": int(settings["demo.camps"]),
+        "demo_seed": opts.seed,
+        "demo_days": opts.days,
+        "demo_camps": opts.camps,
         "demo_today": today.isoformat(),
     }
 
@@ -108,12 +109,8 @@ def write_demo_snapshot(
 
 def generate_demo(settings: Settings, today: dt.date) -> demo.DemoBase:
     """The demo base the settings describe."""
-    return demo.generate(
-        seed=int(settings["demo.seed"]),
-        days=int(settings["demo.days"]),
-        today=today,
-        n_camps=int(settings["demo.camps"]),
-    )
+    opts = DemoOptions.from_settings(settings)
+    return demo.generate(seed=opts.seed, days=opts.days, today=today, n_camps=opts.camps)
 
 
 def ensure_demo_snapshot(
@@ -151,11 +148,12 @@ def build_dataset(
     options = normalise_options(settings, now)
     version = store.version
     data = normalise_store(store, options)
+    analysis = AnalysisOptions.from_settings(settings)
     passages = with_camps(
         data.passages,
         data.sites,
-        radius_m=float(settings["analysis.camp_radius_m"]),
-        gap_days=int(settings["analysis.camp_gap_days"]),
+        radius_m=analysis.camp_radius_m,
+        gap_days=analysis.active_days,
     )
     synced = store.meta("synced_at")
     demo_today = store.meta("demo_today")

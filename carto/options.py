@@ -91,3 +91,18 @@ class AirtableTables:
     def names(self) -> dict[str, str]:
         """Table key (``passages``, ``sites``) → the base's name or id of that table."""
         return {"passages": self.passages_table, "sites": self.sites_table}
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """The generated demo (``[demo]``): same seed, days and camps, same data."""
+
+    seed: int
+    days: int
+    camps: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DemoOptions:
+        return cls(
+            seed=settings["demo.seed"], days=settings["demo.days"], camps=settings["demo.camps"]
+        )
