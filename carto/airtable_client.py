@@ -103,18 +103,19 @@ class AirtableRequestError(AirtableError):
 class RetryPolicy:
     """How patiently to talk to Airtable (from the ``[airtable]`` settings)."""
 
-    requests_per_second: float = 5.0
-    max_retries: int = 5
-    backoff_seconds: float = 1.0
-    penalty_seconds: float = 30.0
+    requests_per_second: float
+    max_retries: int
+    backoff_seconds: float
+    penalty_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy the settings give (their declared defaults for ``Settings({})``)."""
         return cls(
-            requests_per_second=float(settings["airtable.requests_per_second"]),
-            max_retries=int(settings["airtable.max_retries"]),
-            backoff_seconds=float(settings["airtable.backoff_seconds"]),
-            penalty_seconds=float(settings["airtable.penalty_seconds"]),
+            requests_per_second=settings["airtable.requests_per_second"],
+            max_retries=settings["airtable.max_retries"],
+            backoff_seconds=settings["airtable.backoff_seconds"],
+            penalty_seconds=settings["airtable.penalty_seconds"],
         )
 
     def backoff(self, attempt: int) -> float:
@@ -278,7 +279,9 @@ class AirtableClient(Api):
             retry_strategy=None,
             endpoint_url=endpoint_url,
         )
-        self.resilient = ResilientSession(policy or RetryPolicy(), sleep=sleep)
+        self.resilient = ResilientSession(
+            policy or RetryPolicy.from_settings(Settings({})), sleep=sleep
+        )
         self.session = self.resilient
         self.api_key = token  # puts the Authorization header on the new session
 
@@ -316,7 +319,7 @@ def client_from_settings(
     return AirtableClient(
         token,
         endpoint_url=settings["airtable.endpoint_url"],
-        timeout_seconds=int(settings["airtable.timeout_seconds"]),
+        timeout_seconds=settings["airtable.timeout_seconds"],
         policy=RetryPolicy.from_settings(settings),
         sleep=sleep,
     )

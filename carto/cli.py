@@ -16,6 +16,7 @@ from carto import sync as syncing
 from carto.airtable_client import AirtableError
 from carto.export import command as export_command
 from carto.i18n import format_date, format_decimal, format_int, t, t_n
+from carto.options import DemoOptions
 from carto.settings import ConfigError, load_settings, render_example_config
 
 
@@ -23,7 +24,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings(args.config).with_values(general__demo=True)
     today = pd.Timestamp.now(tz=settings["general.timezone"]).date()
     key = dataset.demo_key(settings, today)
-    seed, days = int(settings["demo.seed"]), int(settings["demo.days"])
+    demo_opts = DemoOptions.from_settings(settings)
+    seed, days = demo_opts.seed, demo_opts.days
     store = dataset.SnapshotStore(settings.store_path)
     base = dataset.write_demo_snapshot(store, dataset.generate_demo(settings, today), key)
     print(

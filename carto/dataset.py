@@ -15,6 +15,7 @@ import pandas as pd
 from carto import demo, schema
 from carto.analytics.camps import with_camps
 from carto.normalise import Normalised, NormaliseOptions, normalise
+from carto.options import AirtableTables, AnalysisOptions, DemoOptions
 from carto.settings import Settings
 from carto.store import SnapshotStore
 
@@ -52,28 +53,27 @@ def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> No
     """Normalisation options from settings (field mappings, area, limits)."""
     tz = settings["general.timezone"]
     lat_min, lat_max, lon_min, lon_max = (float(x) for x in settings["quality.area_bounds"])
+    tables = AirtableTables.from_settings(settings)
     return NormaliseOptions(
         passages_map=schema.field_mapping(schema.PASSAGES, settings["airtable.passages_fields"]),
         sites_map=schema.field_mapping(schema.SITES, settings["airtable.sites_fields"]),
         timezone=tz,
         now=now if now is not None else pd.Timestamp.now(tz=tz),
-        max_count=int(settings["quality.max_count"]),
+        max_count=settings["quality.max_count"],
         area_bounds=(lat_min, lat_max, lon_min, lon_max),
-        base_id="" if settings.demo else settings["airtable.base_id"],
-        table_names={
-            "passages": settings["airtable.passages_table"],
-            "sites": settings["airtable.sites_table"],
-        },
+        base_id="" if settings.demo else tables.base_id,
+        table_names=tables.names,
     )
 
 
 def demo_key(settings: Settings, today: dt.date) -> dict[str, object]:
     """What identifies a demo snapshot: generator version, seed, length and day."""
+    opts = DemoOptions.from_settings(settings)
     return {
         "demo_generator": DEMO_GENERATOR_VERSION,
-        "demo_seed": int(settings["demo.seed"]),
-        "demo_days": int(settings["demo.days"]),
-        "demo_camps": int(settings["demo.camps"]),
+        "demo_seed": opts.seed,
+        "demo_days": opts.days,
+        "demo_camps": opts.camps,
         "demo_today": today.isoformat(),
     }
 
@@ -109,12 +109,8 @@ def write_demo_snapshot(
 
 def generate_demo(settings: Settings, today: dt.date) -> demo.DemoBase:
     """The demo base the settings describe."""
-    return demo.generate(
-        seed=int(settings["demo.seed"]),
-        days=int(settings["demo.days"]),
-        today=today,
-        n_camps=int(settings["demo.camps"]),
-    )
+    opts = DemoOptions.from_settings(settings)
+    return demo.generate(seed=opts.seed, days=opts.days, today=today, n_camps=opts.camps)
 
 
 def ensure_demo_snapshot(
@@ -152,11 +148,12 @@ def build_dataset(
     options = normalise_options(settings, now)
     version = store.version
     data = normalise_store(store, options)
+    analysis = AnalysisOptions.from_settings(settings)
     passages = with_camps(
         data.passages,
         data.sites,
-        radius_m=float(settings["analysis.camp_radius_m"]),
-        gap_days=int(settings["analysis.camp_gap_days"]),
+        radius_m=analysis.camp_radius_m,
+        gap_days=analysis.active_days,
     )
     synced = store.meta("synced_at")
     demo_today = store.meta("demo_today")

@@ -20,7 +20,7 @@ import datetime as dt
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -128,14 +128,13 @@ class NormaliseOptions:
 
     passages_map: FieldMapping
     sites_map: FieldMapping
-    timezone: str = "Europe/Paris"
-    now: pd.Timestamp | None = None
-    max_count: int = 2000
-    area_bounds: tuple[float, float, float, float] = parsing.IDF_BOUNDS
-    base_id: str = ""
-    table_names: Mapping[str, str] = field(
-        default_factory=lambda: {"passages": "Passages", "sites": "Sites"}
-    )
+    # built by ``carto.dataset.normalise_options`` from the settings (their defaults)
+    timezone: str
+    now: pd.Timestamp | None
+    max_count: int
+    area_bounds: tuple[float, float, float, float]
+    base_id: str
+    table_names: Mapping[str, str]
 
 
 @dataclass(frozen=True)

@@ -360,6 +360,8 @@ class Settings:
     base_dir: Path = field(default_factory=Path.cwd)
 
     def __getitem__(self, key: str) -> Any:
+        """A setting's value, of its declared type (checked when read); code takes
+        typed options built from these (``carto/options.py``) rather than casting."""
         if key not in _BY_KEY:
             raise KeyError(f"undeclared setting {key!r}")
         return self.values.get(key, _BY_KEY[key].default)
@@ -384,7 +386,7 @@ class Settings:
             key = k.replace("__", ".")
             if key not in _BY_KEY:
                 raise KeyError(f"undeclared setting {key!r}")
-            merged[key] = v
+            merged[key] = _check_type(_BY_KEY[key], v)  # typed, as from the file
         return Settings(merged, self.source, self.base_dir)
 
 

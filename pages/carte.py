@@ -29,7 +29,7 @@ if first < v.ds.today:
         key="etat_au",
     )
 with threshold:
-    gap = filters.gap_days(int(conf["analysis.coverage_gap_days"]))
+    gap = filters.gap_days(v.options.coverage_gap_days)
 layer_names = {
     "camps": t("map.layer.camps"),
     "zones": t("map.layer.zones"),

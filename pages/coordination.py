@@ -12,8 +12,8 @@ from carto.ui import auth, charts, data, downloads, filters, layout, navigation,
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
 user = auth.require_user(conf)
-gap = int(conf["analysis.coverage_gap_days"])
-hours = int(conf["analysis.alert_hours"])
+gap = v.options.coverage_gap_days
+hours = v.options.alert_hours
 names = data.camp_places(v.ds)["name"]
 
 st.subheader(t("alert.title"))
@@ -93,7 +93,7 @@ pairs = covered.pairs
 if pairs.empty:
     st.success(t("coord.no_duplicate"))
 else:
-    duplicate_hours = t_n("count.hours", float(conf["analysis.duplicate_visit_hours"]))
+    duplicate_hours = t_n("count.hours", v.options.duplicate_visit_hours)
     st.caption(t("coverage.duplicate_definition", hours=duplicate_hours))
     given = ", ".join(
         f"{t(f'service.{k}')} {n.label}"
@@ -122,7 +122,7 @@ else:
     )
 
 st.subheader(t("coord.needs"))
-weeks = int(conf["analysis.forecast_weeks"])
+weeks = v.options.forecast_weeks
 breakdown = st.segmented_control(
     t("needs.breakdown"),
     needs.BREAKDOWNS,

@@ -4,7 +4,6 @@ from typing import Any
 
 import streamlit as st
 
-from carto import privacy
 from carto.accounts import PARTNER
 from carto.export import datasets as export_data
 from carto.export import files, formats
@@ -22,19 +21,10 @@ allowed = export_data.datasets_for_role(user.role)
 if not allowed:
     st.info(t("export.none_for_role"), icon=":material/block:")
     st.stop()
-policy = privacy.policy_for(user.role, conf)
-opts = export_data.Options.from_settings(conf)
-scope = export_data.Scope(v.ds, v.passages, v.filters, v.period, user.role, policy)
+scope = data.export_scope(v, user.role)
 st.caption(t("export.caption"))
 if user.role == PARTNER:
-    st.info(t("export.partner_note", threshold=policy.small_count_threshold))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _tables(
-    _scope: export_data.Scope, key: tuple[object, ...], chosen: tuple[str, ...]
-) -> list[formats.Table]:
-    return export_data.build(_scope, opts, chosen)
+    st.info(t("export.partner_note", threshold=v.policy.small_count_threshold))
 
 
 def _column(table: formats.Table, col: str) -> Any:
@@ -70,9 +60,8 @@ if not chosen:
 for name in chosen:
     st.caption(f"**{t(f'export.dataset.{name}')}** — {t(f'export.dataset_help.{name}')}")
 
-key = (*v.key, v.period.start, v.period.end, user.role, repr(opts))
 with st.spinner(t("loading.data")):
-    tables = _tables(scope, key, tuple(chosen))
+    tables = data.export_tables(v, user.role, chosen)
 counts = st.columns(len(tables))
 for col, table in zip(counts, tables, strict=True):
     col.metric(t("export.rows", dataset=table.title), format_int(table.rows))

@@ -10,8 +10,7 @@ from carto.i18n import format_date, format_int, t, t_n
 from carto.ui import charts, data, layout, tables
 
 v = layout.start_page(t("history.title"))
-conf = data.settings()
-built = data.camp_data(v.ds)
+built = data.camp_data(v)
 camps = built.camps[built.camps["camp_id"].isin(v.passages["camp_id"].unique())]
 if camps.empty:
     st.info(t("history.none"))
@@ -102,8 +101,8 @@ if len(chain) > 1:
     st.caption(
         t(
             "history.chain_caption",
-            distance=int(conf["analysis.successor_distance_m"]),
-            days=t_n("successor.within", int(conf["analysis.successor_days"])),
+            distance=v.options.successor_distance_m,
+            days=t_n("successor.within", v.options.successor_days),
         )
     )
     how = [

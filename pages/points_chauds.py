@@ -46,4 +46,4 @@ with zones_tab:
         narrow=(t("hotspot.col.top_camp"), t("hotspot.col.zone_camps"), t("hotspot.col.score")),
     )
     layout.suppressed_caption(v.policy, privacy.hidden_in(zones, "camps"))
-    st.caption(data.zone_caption())
+    st.caption(data.zone_caption(v))

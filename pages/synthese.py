@@ -8,27 +8,16 @@ import json
 
 import streamlit as st
 
-from carto import privacy
 from carto.export import files, names, summary
-from carto.export.datasets import Options, Scope
 from carto.i18n import t
 from carto.ui import auth, data, downloads, layout, navigation
 
 v = layout.start_page(t("summary.title"))
 conf = data.settings()
 user = auth.require_user(conf)
-opts = Options.from_settings(conf)
-scope = Scope(v.ds, v.passages, v.filters, v.period, user.role, privacy.policy_for(user.role, conf))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _summary(_scope: Scope, key: tuple[object, ...]) -> summary.Summary:
-    return summary.summary_figures(_scope, opts)
-
-
-key = (*v.key, v.period.start, v.period.end, user.role, repr(opts))
+scope = data.export_scope(v, user.role)
 with st.spinner(t("loading.data")):
-    figures = _summary(scope, key)
+    figures = data.summary_figures(v, user.role)
 file_name = summary.summary_file_name(scope)
 st.caption(t("summary.caption"))
 downloads.download_button(

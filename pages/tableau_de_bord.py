@@ -10,7 +10,7 @@ from carto.i18n import t, t_n
 from carto.ui import charts, data, layout, screens
 
 v = layout.start_page(t("dash.title"))
-window = int(data.settings()["analysis.population_window_days"])
+window = v.options.population_window_days
 act = data.activity(v)  # every figure protected under the role's policy
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend_title_text": ""}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -23,6 +24,8 @@ from carto.airtable_client import (
 )
 from carto.settings import TOKEN_ENV, Settings
 from testing.fake_airtable import FakeAirtable
+
+DECLARED = RetryPolicy.from_settings(Settings({}))  # the declared defaults
 
 TOKEN = "patTEST"
 BASE = "appCARTOCLIENT001"
@@ -54,7 +57,7 @@ def client(server: FakeAirtable, sleep: Sleeps | None = None, **policy: Any) -> 
         TOKEN,
         endpoint_url=server.url,
         timeout_seconds=5,
-        policy=RetryPolicy(**{**defaults, **policy}),
+        policy=dataclasses.replace(DECLARED, **{**defaults, **policy}),
         sleep=sleep or Sleeps(),
     )
 
@@ -155,7 +158,10 @@ def test_503s_and_a_dropped_connection_are_retried_with_backoff(server: FakeAirt
 def test_a_timeout_is_retried(server: FakeAirtable) -> None:
     server.inject("timeout", count=1, seconds=2.0)
     api = AirtableClient(
-        TOKEN, endpoint_url=server.url, timeout_seconds=1, policy=RetryPolicy(backoff_seconds=0.01)
+        TOKEN,
+        endpoint_url=server.url,
+        timeout_seconds=1,
+        policy=dataclasses.replace(DECLARED, backoff_seconds=0.01),
     )
     assert len(api.table(BASE, "Sites").all()) == 3
     assert api.calls == 2

@@ -12,12 +12,12 @@ import pytest
 
 from carto import boundaries, demo, filters, schema
 from carto.analytics import places
-from carto.dataset import Dataset
+from carto.dataset import Dataset, normalise_options
 from carto.export import datasets as X
 from carto.export import formats
 from carto.filters import Filters
 from carto.i18n import t
-from carto.normalise import NormaliseOptions, normalise
+from carto.normalise import normalise
 from carto.settings import Settings
 from tests.conftest import TODAY
 
@@ -68,11 +68,7 @@ def test_names_are_written_like_the_airtable_options() -> None:
 
 # --------------------------------------------------------------------------- normalise
 
-OPTIONS = NormaliseOptions(
-    passages_map=schema.field_mapping(schema.PASSAGES),
-    sites_map=schema.field_mapping(schema.SITES),
-    now=pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris"),
-)
+OPTIONS = normalise_options(Settings({}), now=pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris"))
 
 
 def record(rid: str, at: tuple[float, float], **fields: Any) -> dict[str, Any]:

@@ -30,8 +30,12 @@ from carto.analytics import (
 from carto.dataset import Dataset, normalise_options
 from carto.i18n import t
 from carto.normalise import normalise
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from tests.conftest import TODAY
+
+# The declared defaults of the analysis settings (carto/settings.py).
+DEFAULTS = AnalysisOptions.from_settings(Settings({}))
 
 TZ = "Europe/Paris"
 NO_SITES = pd.DataFrame(
@@ -146,7 +150,12 @@ def f1(precision: float, recall: float) -> float:
 
 
 def test_evacuation_events_match_truth(demo_dataset: Dataset, demo_base: demo.DemoBase) -> None:
-    found = events.evacuation_events(demo_dataset.passages, demo_dataset.sites)
+    found = events.evacuation_events(
+        demo_dataset.passages,
+        demo_dataset.sites,
+        DEFAULTS.population_window_days,
+        DEFAULTS.evacuation_merge_days,
+    )
     precision, recall = event_scores(found, demo_dataset.passages, demo_base.truth)
     assert f1(precision, recall) >= 0.9, (precision, recall)
     assert found["event_id"].is_unique
@@ -159,7 +168,9 @@ def test_evacuation_events_match_truth(demo_dataset: Dataset, demo_base: demo.De
 
 def test_successor_links_recall(demo_dataset: Dataset, demo_base: demo.DemoBase) -> None:
     p, s = demo_dataset.passages, demo_dataset.sites
-    ev = events.evacuation_events(p, s)
+    ev = events.evacuation_events(
+        p, s, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    )
     links = successors.successor_links(places.camp_places(p, s), ev, 600, 14)
     hits, true, found = link_scores(links, p, demo_base.truth)
     assert true >= 2
@@ -175,7 +186,9 @@ def test_events_and_successors_on_other_demo_worlds(demo_settings: Settings, see
     now = pd.Timestamp(TODAY, tz=TZ) + pd.Timedelta(hours=23)
     data = normalise(base.sites, base.passages, normalise_options(demo_settings, now))
     p = camps.with_camps(data.passages, data.sites, radius_m=150, gap_days=30)
-    ev = events.evacuation_events(p, data.sites)
+    ev = events.evacuation_events(
+        p, data.sites, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    )
     assert f1(*event_scores(ev, p, base.truth)) >= 0.9
     links = successors.successor_links(places.camp_places(p, data.sites), ev, 600, 14)
     hits, true, _ = link_scores(links, p, base.truth)
@@ -191,6 +204,8 @@ def test_camp_datasets(demo_dataset: Dataset) -> None:
         count_window_days=7,
         successor_distance_m=600,
         successor_days=14,
+        timezone=DEFAULTS.timezone,
+        merge_days=DEFAULTS.evacuation_merge_days,
     )
     camps_ds, events_ds = built.camps, built.events
     assert list(camps_ds.columns) == datasets.CAMP_COLUMNS
@@ -258,7 +273,9 @@ def test_several_reports_of_one_evacuation_make_one_event() -> None:
         passage("r4", "2026-11-06 20:00", people=0, site_status="Vide"),
         passage("r5", "2026-11-09 21:00", people=0, site_status="Démantelé"),
     )
-    found = events.evacuation_events(p, NO_SITES)
+    found = events.evacuation_events(
+        p, NO_SITES, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    )
     assert len(found) == 1
     ev = found.iloc[0]
     assert ev["date"] == pd.Timestamp("2026-11-03")
@@ -279,7 +296,9 @@ def test_camp_evacuated_again_after_re_forming_is_a_second_event() -> None:
         passage("r3", "2026-11-10 07:00", people=0, site_status="Démantelé"),
         passage("r4", "2026-11-20 07:00", evacuation=schema.EVACUATION_NO_SOLUTION, people=9),
     )
-    found = events.evacuation_events(p, NO_SITES)
+    found = events.evacuation_events(
+        p, NO_SITES, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    )
     days = ("2026-11-01", "2026-11-10", "2026-11-20")
     assert list(found["date"]) == [pd.Timestamp(d) for d in days]
     first, second = found.iloc[0], found.iloc[1]
@@ -297,18 +316,31 @@ def test_explicit_report_merges_within_merge_days_only() -> None:
         passage("r2", "2026-11-02 21:00", association="Autre", **evac),
         passage("r3", "2026-11-04 07:00", **evac),
     )
-    assert len(events.evacuation_events(p, NO_SITES, merge_days=1)) == 2
-    assert len(events.evacuation_events(p, NO_SITES, merge_days=3)) == 1
-    assert len(events.evacuation_events(p, NO_SITES, merge_days=0)) == 3
+    assert (
+        len(events.evacuation_events(p, NO_SITES, DEFAULTS.population_window_days, merge_days=1))
+        == 2
+    )
+    assert (
+        len(events.evacuation_events(p, NO_SITES, DEFAULTS.population_window_days, merge_days=3))
+        == 1
+    )
+    assert (
+        len(events.evacuation_events(p, NO_SITES, DEFAULTS.population_window_days, merge_days=0))
+        == 3
+    )
 
 
 def test_no_evacuation_no_event_and_duplicates_ignored() -> None:
     p = frame(passage("r1", "2026-11-01 20:00"), passage("r2", "2026-11-02 20:00"))
-    assert events.evacuation_events(p, NO_SITES).empty
+    assert events.evacuation_events(
+        p, NO_SITES, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    ).empty
     dup = frame(
         passage("r1", "2026-11-01 20:00", evacuation=schema.EVACUATION_SHELTERED, is_duplicate=True)
     )
-    found = events.evacuation_events(dup, NO_SITES)
+    found = events.evacuation_events(
+        dup, NO_SITES, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    )
     assert found.empty and list(found.columns) == events.EVENT_COLUMNS
 
 
@@ -344,7 +376,9 @@ def test_event_place_comes_from_site() -> None:
             sheltered=10,
         )
     )
-    ev = events.evacuation_events(p, sites).iloc[0]
+    ev = events.evacuation_events(
+        p, sites, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+    ).iloc[0]
     assert (ev["name"], ev["arrondissement"], ev["site_type"]) == (
         "Pont de Flandre",
         "75019",

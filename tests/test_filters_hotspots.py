@@ -12,8 +12,11 @@ from carto import filters
 from carto.analytics import camps, hotspots, places, population, zones
 from carto.analytics.figures import Period
 from carto.dataset import Dataset
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from tests.conftest import TODAY
+
+DEFAULT_WEIGHTS = AnalysisOptions.from_settings(Settings({})).weights
 
 AS_OF = pd.Timestamp(TODAY, tz="Europe/Paris")
 
@@ -156,7 +159,7 @@ def test_hotspot_score_and_reasons() -> None:
         ]
     )
     passages = pd.DataFrame([_passage("A"), _passage("B", meals_given=30.0)])
-    scores = hotspots.camp_scores(passages, states, AS_OF, 7, hotspots.Weights())
+    scores = hotspots.camp_scores(passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     assert scores["camp_id"].tolist() == ["B", "A"]
     b = scores.iloc[0]
     # 42 × (1 + 2 × 6/42) × (1 + 0.25 × 2) × (1 + 5/3)
@@ -170,7 +173,7 @@ def test_hotspot_score_and_reasons() -> None:
 
 def test_hotspots_on_demo_rank_every_active_camp(demo_dataset: Dataset) -> None:
     states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
-    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, hotspots.Weights())
+    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     assert len(scores) == int((states["active"] & states["people"].gt(0)).sum())
     assert scores["score"].is_monotonic_decreasing
     assert scores["reasons"].str.contains("personnes").all()
@@ -224,7 +227,7 @@ def test_zones_group_nearby_camps_at_the_configured_scale(
     side_km, _ = zones.zone_size(resolution)
     assert 0.3 <= side_km <= 1.5  # a round on foot: a few hundred metres to about a kilometre
     states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
-    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, hotspots.Weights())
+    scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     table = hotspots.zone_scores(scores, resolution)
     assert table["camps"].sum() == len(scores)
     assert len(table) <= 0.75 * len(scores)  # well below one zone per camp

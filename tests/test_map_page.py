@@ -277,8 +277,8 @@ def evacuation_days(config: Path) -> list[dt.date]:
     found = events.evacuation_events(
         ds.passages,
         ds.sites,
-        int(conf["analysis.population_window_days"]),
-        int(conf["analysis.evacuation_merge_days"]),
+        conf["analysis.population_window_days"],
+        conf["analysis.evacuation_merge_days"],
     )
     return sorted({pd.Timestamp(d).date() for d in found["date"]})
 

@@ -1,5 +1,6 @@
 """Normalisation: typed frames, quarantine with reasons, and the exactly-once invariant."""
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -8,16 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carto import schema
+from carto.dataset import normalise_options
 from carto.i18n import t
-from carto.normalise import NormaliseOptions, describe, normalise
+from carto.normalise import describe, normalise
+from carto.settings import Settings
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris")
-OPTIONS = NormaliseOptions(
-    passages_map=schema.field_mapping(schema.PASSAGES),
-    sites_map=schema.field_mapping(schema.SITES),
-    now=NOW,
-    base_id="appTEST",
-)
+# The declared settings' options, with a base to link records to.
+OPTIONS = dataclasses.replace(normalise_options(Settings({}), now=NOW), base_id="appTEST")
 SITE = {
     "id": "recSITE000000001",
     "createdTime": "2026-01-01T10:00:00.000Z",
@@ -291,10 +290,8 @@ def test_date_without_time_is_local() -> None:
 
 
 def test_custom_field_names_from_config() -> None:
-    options = NormaliseOptions(
-        passages_map=schema.field_mapping(schema.PASSAGES, {"people": "Nb personnes"}),
-        sites_map=schema.field_mapping(schema.SITES),
-        now=NOW,
+    options = normalise_options(
+        Settings({}).with_values(airtable__passages_fields={"people": "Nb personnes"}), now=NOW
     )
     res = normalise(
         [], [passage(1, Latitude=48.88, Longitude=2.36, **{"Nb personnes": 7})], options

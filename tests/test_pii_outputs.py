@@ -9,14 +9,14 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from carto import privacy, schema
+from carto import privacy
 from carto.analytics import camps
-from carto.dataset import Dataset
+from carto.dataset import Dataset, normalise_options
 from carto.export import datasets as X
 from carto.export import formats
 from carto.filters import Filters
 from carto.map_view import camp_points
-from carto.normalise import NormaliseOptions, normalise
+from carto.normalise import normalise
 from carto.settings import Settings
 from tests.conftest import TODAY
 
@@ -32,11 +32,7 @@ def digits(text: object) -> str:
 @pytest.fixture(scope="module")
 def dataset() -> Dataset:
     now = pd.Timestamp(TODAY, tz="Europe/Paris") + pd.Timedelta(hours=23)
-    options = NormaliseOptions(
-        passages_map=schema.field_mapping(schema.PASSAGES),
-        sites_map=schema.field_mapping(schema.SITES),
-        now=now,
-    )
+    options = normalise_options(Settings({}), now=now)
     records = [
         {
             "id": f"recPII{i:010d}",

@@ -14,9 +14,13 @@ from carto import privacy, schema
 from carto.accounts import ROLES
 from carto.analytics import alerts, camps, datasets, events, hotspots, places, population, zones
 from carto.dataset import Dataset, build_dataset
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from carto.store import SnapshotStore
 from tests.conftest import TODAY
+
+DEFAULTS = AnalysisOptions.from_settings(Settings({}))  # the declared defaults
+DEFAULT_WEIGHTS = DEFAULTS.weights
 
 RES = 8  # default partner_h3_resolution
 THRESHOLD = 5  # default small_count_threshold
@@ -50,8 +54,18 @@ def assert_no_small_count(frame: pd.DataFrame, columns: tuple[str, ...], what: s
 def derived_frames(ds: Dataset) -> dict[str, pd.DataFrame]:
     """Every frame the pages and exports derive from a dataset, with default settings."""
     states = camps.camp_states(ds.passages, ds.sites, AS_OF, 30)
-    built = datasets.camp_datasets(ds.passages, ds.sites, TODAY, 30, 7, 600, 14)
-    scores = hotspots.camp_scores(ds.passages, states, AS_OF, 7, hotspots.Weights())
+    built = datasets.camp_datasets(
+        ds.passages,
+        ds.sites,
+        TODAY,
+        30,
+        7,
+        600,
+        14,
+        DEFAULTS.timezone,
+        DEFAULTS.evacuation_merge_days,
+    )
+    scores = hotspots.camp_scores(ds.passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     return {
         "passages": ds.passages,
         "sites": ds.sites,
@@ -60,7 +74,9 @@ def derived_frames(ds: Dataset) -> dict[str, pd.DataFrame]:
         "zones": zones.zone_coverage(states, 9, 3),
         "hotspot_camps": scores,
         "hotspot_zones": hotspots.zone_scores(scores, 9),
-        "events": events.evacuation_events(ds.passages, ds.sites),
+        "events": events.evacuation_events(
+            ds.passages, ds.sites, DEFAULTS.population_window_days, DEFAULTS.evacuation_merge_days
+        ),
         "alerts": alerts.protection_alerts(ds.passages, ds.sites, AS_OF + pd.Timedelta(days=1), 48),
         "camps_dataset": built.camps,
         "events_dataset": built.events,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted
+from carto.analytics.frames import local_times
 from carto.analytics.places import camp_places
 
 # Codes of the ``reasons`` column (labels: catalogue keys ``alert.reason.<code>``).
@@ -49,7 +50,7 @@ def protection_alerts(
     vulnerable = (window["unaccompanied_minors"] > 0) | (window["families"] > 0)
     reports = window[vulnerable]
     if reports.empty:
-        return empty_alerts()
+        return empty_alerts(passages["date"])
     sheltering = window[
         (window["sheltered"] > 0) | (window["evacuation"] == schema.EVACUATION_SHELTERED)
     ]
@@ -58,7 +59,7 @@ def protection_alerts(
     alerted = last_report.index[~(last_shelter >= last_report).fillna(False).to_numpy()]
     reports = reports[reports["camp_id"].isin(alerted)]
     if reports.empty:
-        return empty_alerts()
+        return empty_alerts(passages["date"])
     alerts = reports.groupby("camp_id").agg(
         last_report=("date", "max"),
         unaccompanied_minors=("unaccompanied_minors", "max"),
@@ -92,7 +93,7 @@ def alert_count(alerts: pd.DataFrame) -> int:
     return len(alerts)
 
 
-def empty_alerts() -> pd.DataFrame:
+def empty_alerts(dates: pd.Series) -> pd.DataFrame:
     """An alerts frame with no rows and the right columns and types."""
     cols: dict[str, Any] = {
         "camp_id": "str",
@@ -100,7 +101,7 @@ def empty_alerts() -> pd.DataFrame:
         "arrondissement": "str",
         "latitude": float,
         "longitude": float,
-        "last_report": "datetime64[us, Europe/Paris]",
+        "last_report": local_times(dates),
         "unaccompanied_minors": float,
         "families": float,
         "children": float,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
+from carto.analytics.frames import local_times
 
 DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
 _M_PER_DEG_LAT = 110_540.0
@@ -148,7 +149,7 @@ def camp_states(
     end = as_of.normalize() + pd.Timedelta(days=1)
     seen = counted(passages[passages["date"] < end])
     if seen.empty:
-        return _empty_states()
+        return _empty_states(passages["date"])
     seen = seen.sort_values(["date", "record_id"])
     last = seen.groupby("camp_id").tail(1).set_index("camp_id")
     last_count = latest_counts(seen)
@@ -173,14 +174,14 @@ def camp_states(
     return states.reset_index(names="camp_id")
 
 
-def _empty_states() -> pd.DataFrame:
+def _empty_states(dates: pd.Series) -> pd.DataFrame:
     cols: dict[str, Any] = {
         "camp_id": "str",
         "name": "str",
         "latitude": float,
         "longitude": float,
-        "first_visit": "datetime64[ns, Europe/Paris]",
-        "last_visit": "datetime64[ns, Europe/Paris]",
+        "first_visit": local_times(dates, "ns"),
+        "last_visit": local_times(dates, "ns"),
         "days_since_visit": int,
         "n_passages": int,
         "people": float,

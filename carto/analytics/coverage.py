@@ -18,6 +18,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, epoch_seconds
+from carto.analytics.frames import local_times
 
 WEEKDAYS = tuple(range(7))  # 0 = Monday, as pandas; labels: catalogue keys weekday.<n>
 PAIR_COLUMNS = [
@@ -52,7 +53,7 @@ def duplicate_visits(passages: pd.DataFrame, hours: float) -> pd.DataFrame:
     seen = counted(passages)
     seen = seen[seen["association"].notna()].sort_values(["camp_id", "date", "record_id"])
     if seen.empty:
-        return _empty_pairs()
+        return _empty_pairs(passages["date"])
     window = hours * 3600
     camp = seen["camp_id"].to_numpy()
     when = epoch_seconds(seen["date"])
@@ -70,7 +71,7 @@ def duplicate_visits(passages: pd.DataFrame, hours: float) -> pd.DataFrame:
         firsts.append(idx)
         seconds.append(idx + k)
     if not firsts:
-        return _empty_pairs()
+        return _empty_pairs(passages["date"])
     a = seen.iloc[np.concatenate(firsts)].reset_index(drop=True)
     b = seen.iloc[np.concatenate(seconds)].reset_index(drop=True)
     other = (a["association"] != b["association"]).to_numpy()
@@ -159,15 +160,15 @@ def camp_weekday_coverage(passages: pd.DataFrame) -> pd.DataFrame:
     return matrix.reindex(columns=list(WEEKDAYS), fill_value="")
 
 
-def _empty_pairs() -> pd.DataFrame:
+def _empty_pairs(dates: pd.Series) -> pd.DataFrame:
     cols: dict[str, Any] = {
         "camp_id": "str",
         "first_record": "str",
         "second_record": "str",
         "first_association": "str",
         "second_association": "str",
-        "first_date": "datetime64[us, Europe/Paris]",
-        "second_date": "datetime64[us, Europe/Paris]",
+        "first_date": local_times(dates),
+        "second_date": local_times(dates),
         "hours_apart": float,
         "items_twice": object,
         **{f"{item}_twice": float for item in schema.DISTRIBUTIONS},

@@ -61,15 +61,18 @@ def camp_datasets(
     count_window_days: int,
     successor_distance_m: float,
     successor_days: int,
-    timezone: str = "Europe/Paris",
+    timezone: str,
+    merge_days: int,
 ) -> CampDatasets:
     """Camps, events and links as known at the end of ``as_of`` (later passages ignored)."""
     end = pd.Timestamp(as_of).tz_localize(timezone) + pd.Timedelta(days=1)
     known = passages[passages["date"] < end]
-    events = evacuation_events(known, sites, count_window_days)
+    events = evacuation_events(known, sites, count_window_days, merge_days)
     places = camp_places(known, sites)
     links = successor_links(places, events, successor_distance_m, successor_days)
-    camps = camps_dataset(known, sites, events, links, pd.Timestamp(as_of).tz_localize(timezone))
+    camps = camps_dataset(
+        known, sites, events, links, pd.Timestamp(as_of).tz_localize(timezone), active_days
+    )
     return CampDatasets(camps=camps, events=events_dataset(events, links), links=links)
 
 
@@ -79,7 +82,7 @@ def camps_dataset(
     events: pd.DataFrame,
     links: pd.DataFrame,
     as_of: pd.Timestamp,
-    active_days: int = 30,
+    active_days: int,
 ) -> pd.DataFrame:
     """One row per camp, columns ``CAMP_COLUMNS``: place, first and last visit, status,
     latest counts (with their date), evacuations, predecessor and successors (ids

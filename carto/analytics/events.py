@@ -21,6 +21,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, epoch_seconds
+from carto.analytics.frames import local_times
 from carto.analytics.places import camp_places
 
 EVACUATION_KINDS = (
@@ -71,8 +72,8 @@ class _Event:
 def evacuation_events(
     passages: pd.DataFrame,
     sites: pd.DataFrame,
-    count_window_days: int = 7,
-    merge_days: int = 1,
+    count_window_days: int,
+    merge_days: int,
 ) -> pd.DataFrame:
     """One row per evacuation event, columns ``EVENT_COLUMNS``, sorted by date and camp.
 
@@ -87,7 +88,7 @@ def evacuation_events(
     explicit = seen["evacuation"].isin(EVACUATION_KINDS)
     report = explicit | seen["site_status"].isin(EVACUATED_SITE_STATUSES)
     if not report.any():
-        return empty_events()
+        return empty_events(passages["date"])
     seen = seen.assign(rep_explicit=explicit, rep_any=report)
     # Only the passages of reporting camps from ``count_window_days`` before their first
     # report matter (earlier counts never describe an event).
@@ -239,8 +240,9 @@ def _typed(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def empty_events() -> pd.DataFrame:
-    """An events frame with no rows and the right columns and types."""
+def empty_events(dates: pd.Series) -> pd.DataFrame:
+    """An events frame with no rows and the right columns and types (``dates``: the
+    passages' dates, whose time zone the report times take)."""
     cols: dict[str, Any] = {
         "event_id": "str",
         "date": "datetime64[us]",
@@ -258,7 +260,7 @@ def empty_events() -> pd.DataFrame:
         "shelter": "str",
         "shelter_offered": "boolean",
         **dict.fromkeys(GROUP_COUNTS, float),
-        "first_report": "datetime64[us, Europe/Paris]",
+        "first_report": local_times(dates),
         "reports": int,
         "associations": "str",
         "record_ids": "str",

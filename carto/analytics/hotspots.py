@@ -36,11 +36,13 @@ NEED_ITEM = {
 
 @dataclass(frozen=True)
 class Weights:
-    minors: float = 2.0
-    families: float = 1.0
-    women: float = 1.0
-    unmet_need: float = 0.25
-    days_scale: float = 3.0
+    """The ``[hotspots]`` settings (built by ``carto.options.AnalysisOptions``)."""
+
+    minors: float
+    families: float
+    women: float
+    unmet_need: float
+    days_scale: float
 
 
 def unmet_needs(

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
+from carto.analytics.frames import local_times
 from carto.i18n import t
 
 ALIAS = "camp_alias"  # a name standing for the camp's real one (carto.privacy)
@@ -45,7 +46,7 @@ def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     """
     seen = counted(passages)
     if seen.empty:
-        return _empty_places()
+        return _empty_places(passages["date"])
     by_camp = seen.groupby("camp_id")
     places = by_camp.agg(
         latitude=("latitude", "median"),
@@ -133,7 +134,7 @@ def _most_common(passages: pd.DataFrame, column: str) -> pd.Series:
     return stats.groupby("camp_id").tail(1).set_index("camp_id")[column].astype("str")
 
 
-def _empty_places() -> pd.DataFrame:
+def _empty_places(dates: pd.Series) -> pd.DataFrame:
     cols: dict[str, Any] = {
         "name": "str",
         "latitude": float,
@@ -142,8 +143,8 @@ def _empty_places() -> pd.DataFrame:
         "arrondissement_inferred": bool,
         "site_id": "str",
         "site_type": "str",
-        "first_visit": "datetime64[us, Europe/Paris]",
-        "last_visit": "datetime64[us, Europe/Paris]",
+        "first_visit": local_times(dates),
+        "last_visit": local_times(dates),
         "n_passages": int,
     }
     frame = pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})

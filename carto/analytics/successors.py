@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import epoch_seconds
+from carto.analytics.frames import local_times
 from carto.analytics.places import distance_m as _distance
 
 LINK_COLUMNS = [
@@ -37,7 +38,7 @@ def successor_links(
     (``camp_places``); ``events`` comes from ``evacuation_events``.
     """
     if places.empty or events.empty:
-        return _empty_links()
+        return _empty_links(places["first_visit"])
     ev = events.reset_index(drop=True)
     # Camps × events, as matrices: a few thousand camps by a few hundred events at most.
     first = places["first_visit"]
@@ -54,7 +55,7 @@ def successor_links(
     ok = after & (first_day <= deadline) & (dist <= distance_m) & other
     cand_camp, cand_event = np.nonzero(ok)
     if len(cand_camp) == 0:
-        return _empty_links()
+        return _empty_links(places["first_visit"])
     cand = pd.DataFrame(
         {
             "camp": cand_camp,
@@ -131,13 +132,13 @@ def chain_table(links: pd.DataFrame, camps: pd.DataFrame, camp_id: str) -> pd.Da
     return rows.join(how).reset_index(names="camp_id")
 
 
-def _empty_links() -> pd.DataFrame:
+def _empty_links(dates: pd.Series) -> pd.DataFrame:
     cols: dict[str, Any] = {
         "predecessor_id": "str",
         "successor_id": "str",
         "event_id": "str",
         "evacuation_date": "datetime64[us]",
-        "successor_first_visit": "datetime64[us, Europe/Paris]",
+        "successor_first_visit": local_times(dates),
         "distance_m": float,
         "delay_days": int,
     }

@@ -12,6 +12,8 @@ from typing import Any
 import h3
 import pandas as pd
 
+from carto.analytics.frames import local_times
+
 ZONE_COLUMNS = [
     "zone",
     "latitude",
@@ -54,7 +56,7 @@ def zone_coverage(states: pd.DataFrame, resolution: int, gap_days: int) -> pd.Da
     whether it is a coverage gap. Longest wait first."""
     active = states[states["active"]]
     if active.empty:
-        return _empty_zones()
+        return _empty_zones(states["last_visit"])
     active = active.assign(zone=zone_ids(active["latitude"], active["longitude"], resolution))
     zones = active.groupby("zone").agg(
         camps=("camp_id", "size"),
@@ -72,14 +74,14 @@ def zone_coverage(states: pd.DataFrame, resolution: int, gap_days: int) -> pd.Da
     return zones[ZONE_COLUMNS]
 
 
-def _empty_zones() -> pd.DataFrame:
+def _empty_zones(dates: pd.Series) -> pd.DataFrame:
     cols: dict[str, Any] = {
         "zone": "str",
         "latitude": float,
         "longitude": float,
         "camps": int,
         "people": float,
-        "last_visit": "datetime64[us, Europe/Paris]",
+        "last_visit": local_times(dates),
         "days_since_visit": int,
         "gap": bool,
     }

@@ -41,6 +41,7 @@ from carto.export import names
 from carto.export.formats import Table
 from carto.filters import Filters
 from carto.i18n import format_date, format_datetime, format_int, t, t_n
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 
 PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION = (
@@ -143,35 +144,8 @@ def datasets_for_role(role: str) -> tuple[str, ...]:
     return tuple(name for name in DATASETS if privacy.may_export(role, name))
 
 
-@dataclass(frozen=True)
-class Options:
-    """The analysis settings the datasets depend on (as the pages use them)."""
-
-    timezone: str = "Europe/Paris"
-    active_days: int = 30  # analysis.camp_gap_days: the pages' camp states
-    population_window_days: int = 7
-    evacuation_merge_days: int = 1
-    successor_distance_m: float = 600.0
-    successor_days: int = 14
-    zone_resolution: int = 7  # zones.h3_resolution
-    coverage_gap_days: int = 3
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Options:
-        return cls(
-            timezone=str(settings["general.timezone"]),
-            active_days=int(settings["analysis.camp_gap_days"]),
-            population_window_days=int(settings["analysis.population_window_days"]),
-            evacuation_merge_days=int(settings["analysis.evacuation_merge_days"]),
-            successor_distance_m=float(settings["analysis.successor_distance_m"]),
-            successor_days=int(settings["analysis.successor_days"]),
-            zone_resolution=int(settings["zones.h3_resolution"]),
-            coverage_gap_days=int(settings["analysis.coverage_gap_days"]),
-        )
-
-    def end_of(self, day: pd.Timestamp | dt.date) -> pd.Timestamp:
-        """Local midnight starting ``day`` (what the pages pass as "as of")."""
-        return pd.Timestamp(day).tz_localize(self.timezone)
+# The analysis settings the datasets depend on: the pages' own (carto/options.py).
+Options = AnalysisOptions
 
 
 @dataclass(frozen=True)
@@ -189,7 +163,7 @@ class Scope:
 
 def view_passages(ds: Dataset, f: Filters, period: Period, opts: Options) -> pd.DataFrame:
     """The passages the filters keep, as the pages' view computes them."""
-    end = opts.end_of(period.end)
+    end = opts.day_start(period.end)
     return filters.narrow(ds.passages, ds.sites, f, period, end, opts.active_days)
 
 
@@ -265,7 +239,7 @@ class _Builder:
     @cached_property
     def known(self) -> pd.DataFrame:
         """The passages known at the end of the period."""
-        end = self.opts.end_of(self.period.end) + pd.Timedelta(days=1)
+        end = self.opts.day_start(self.period.end) + pd.Timedelta(days=1)
         return self.scope.passages[self.scope.passages["date"] < end]
 
     def _period_passages(self) -> pd.Series:
@@ -333,7 +307,7 @@ class _Builder:
             self.sites,
             evac,
             links,
-            self.opts.end_of(self.period.end),
+            self.opts.day_start(self.period.end),
             self.opts.active_days,
         )
         counts = self._period_passages()
@@ -365,7 +339,7 @@ class _Builder:
         states = camps.camp_states(
             self.scope.passages,
             self.sites,
-            self.opts.end_of(self.period.end),
+            self.opts.day_start(self.period.end),
             self.opts.active_days,
         )
         return zone_analytics.zone_coverage(

@@ -103,7 +103,7 @@ def deck(
         gaps = map_view.gap_points(points, states, gap)
         swatches.append(map_view.gap_legend(gap, len(gaps)))
     if "zones" in shown:
-        resolution = int(data.settings()["zones.h3_resolution"])
+        resolution = v.options.zone_resolution
         coverage = data.zone_coverage(v, day, resolution, gap)
         zones = map_view.zone_cells(coverage, v.policy, publics)
         swatches.append(map_view.zone_legend(coverage, resolution, v.policy, publics))

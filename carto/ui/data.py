@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -43,9 +44,12 @@ from carto.analytics import (
 from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
 from carto.dataset import CacheKey, Dataset, build_dataset, open_store
+from carto.export import datasets as export_data
+from carto.export import formats, summary
 from carto.export import names as export_names
 from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
+from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import ConfigError, Settings, config_path, load_settings
 from carto.store import SnapshotStore
 from carto.ui import auth, errors
@@ -82,6 +86,12 @@ def _role_dataset(
     return privacy.apply(_dataset(store_path, version, _settings), policy)
 
 
+def options() -> AnalysisOptions:
+    """The analysis options of the current settings (a config edit gives new ones, and
+    with them new cache keys)."""
+    return AnalysisOptions.from_settings(settings())
+
+
 def policy() -> privacy.Policy:
     """The privacy policy of the signed-in person's role."""
     conf = settings()
@@ -112,11 +122,14 @@ class View:
     filters: Filters
     period: Period
     passages: pd.DataFrame
-    policy: privacy.Policy = privacy.FULL  # the role's: applied to every derived result
+    policy: privacy.Policy  # the role's: applied to every derived result
+    options: AnalysisOptions  # what every figure is computed with
 
     @property
     def key(self) -> tuple[object, ...]:
-        return (*self.ds.cache_key, self.filters)
+        """What a derived frame depends on besides the call's own arguments: snapshot
+        version and role (``Dataset.cache_key``), filters and options."""
+        return (*self.ds.cache_key, self.filters, self.options)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -129,46 +142,43 @@ def camp_places(ds: Dataset) -> pd.DataFrame:
     return _places(ds, ds.cache_key)
 
 
-def zone_caption() -> str:
+def zone_caption(v: View) -> str:
     """What a zone is at the configured resolution (size, what it groups), in French."""
-    return hotspots.zone_caption(int(settings()["zones.h3_resolution"]))
+    return hotspots.zone_caption(v.options.zone_resolution)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _filtered(
-    _ds: Dataset, key: CacheKey, f: Filters, start: pd.Timestamp, end: pd.Timestamp
+    _ds: Dataset,
+    key: CacheKey,
+    f: Filters,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    opts: AnalysisOptions,
 ) -> pd.DataFrame:
     period = Period(start, end)
-    return filters.narrow(_ds.passages, _ds.sites, f, period, _end_of(end), _active_days())
+    return filters.narrow(_ds.passages, _ds.sites, f, period, opts.day_start(end), opts.active_days)
 
 
 def view(ds: Dataset, f: Filters, period: Period) -> View:
     """The filtered view every page draws from (the whole dataset when nothing narrows)."""
+    opts = options()
     passages = ds.passages
     if f.narrows:
-        passages = _filtered(ds, ds.cache_key, f, period.start, period.end)
-    return View(ds, f, period, passages, policy())
-
-
-def _active_days() -> int:
-    return int(settings()["analysis.camp_gap_days"])
-
-
-def _end_of(day: pd.Timestamp | dt.date) -> pd.Timestamp:
-    return pd.Timestamp(day).tz_localize(settings()["general.timezone"])
+        passages = _filtered(ds, ds.cache_key, f, period.start, period.end, opts)
+    return View(ds, f, period, passages, policy(), opts)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _camp_states(
-    _v: View, key: tuple[object, ...], as_of: dt.date, active_days: int
-) -> pd.DataFrame:
-    return camps.camp_states(_v.passages, _v.ds.sites, _end_of(as_of), active_days)
+def _camp_states(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame:
+    opts = _v.options
+    return camps.camp_states(_v.passages, _v.ds.sites, opts.day_start(as_of), opts.active_days)
 
 
 def camp_states(v: View, as_of: dt.date) -> pd.DataFrame:
     """Each camp's latest state at the end of ``as_of``, in the filtered view (counts
     protected under the role's policy)."""
-    return privacy.protect_frame(_camp_states(v, v.key, as_of, _active_days()), v.policy)
+    return privacy.protect_frame(_camp_states(v, v.key, as_of), v.policy)
 
 
 @dataclass(frozen=True)
@@ -214,17 +224,15 @@ def map_figures(v: View, day: dt.date, gap_days: int) -> MapFigures:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _estimated_count(
-    _v: View, key: tuple[object, ...], day: dt.date, column: str, window: int
-) -> float:
+def _estimated_count(_v: View, key: tuple[object, ...], day: dt.date, column: str) -> float:
     days = population.day_range(pd.Timestamp(day), pd.Timestamp(day))
+    window = _v.options.population_window_days
     return float(population.estimated_count(_v.passages, days, window, column).iloc[-1])
 
 
 def _public_estimate(v: View, day: dt.date, column: str) -> float:
     """The estimate of a public's count on ``day`` (made like the estimated population)."""
-    window = int(settings()["analysis.population_window_days"])
-    return _estimated_count(v, v.key, day, column, window)
+    return _estimated_count(v, v.key, day, column)
 
 
 def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.DataFrame:
@@ -238,33 +246,29 @@ def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.D
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _population(
-    _v: View, key: tuple[object, ...], start: dt.date, end: dt.date, window: int
-) -> pd.DataFrame:
+def _population(_v: View, key: tuple[object, ...], start: dt.date, end: dt.date) -> pd.DataFrame:
     days = population.day_range(pd.Timestamp(start), pd.Timestamp(end))
-    return population.estimated_population(_v.passages, days, window)
+    return population.estimated_population(_v.passages, days, _v.options.population_window_days)
 
 
 def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Estimated population and camps counted, per day from ``start`` to ``end`` (counts
     protected)."""
-    window = int(settings()["analysis.population_window_days"])
-    return privacy.protect_frame(_population(v, v.key, start, end, window), v.policy)
+    return privacy.protect_frame(_population(v, v.key, start, end), v.policy)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _quality_issues(_ds: Dataset, key: CacheKey, base_id: str) -> pd.DataFrame:
-    conf = settings()
-    tables = {"passages": conf["airtable.passages_table"], "sites": conf["airtable.sites_table"]}
-    return quality.issue_list(_ds.passages, _ds.sites, _ds.quarantine, base_id, tables)
+def _quality_issues(_ds: Dataset, key: CacheKey, tables: AirtableTables) -> pd.DataFrame:
+    return quality.issue_list(_ds.passages, _ds.sites, _ds.quarantine, tables.base_id, tables.names)
 
 
 def quality_issues(ds: Dataset) -> pd.DataFrame:
     """Every quarantined or flagged record with its reasons (``reason``, in French) and
     Airtable link."""
-    conf = settings()
-    base_id = "" if ds.is_demo else conf["airtable.base_id"]
-    issues = _quality_issues(ds, ds.cache_key, base_id)
+    tables = AirtableTables.from_settings(settings())
+    if ds.is_demo:  # no link to a base
+        tables = dataclasses.replace(tables, base_id="")
+    issues = _quality_issues(ds, ds.cache_key, tables)
     return issues.assign(reason=quality.reasons(issues))
 
 
@@ -321,17 +325,17 @@ def watch_for_new_snapshot(shown_version: int, interval_seconds: float | None) -
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _evacuation_events(_v: View, key: tuple[object, ...], window: int, merge: int) -> pd.DataFrame:
-    return events.evacuation_events(_v.passages, _v.ds.sites, window, merge)
+def _evacuation_events(_v: View, key: tuple[object, ...]) -> pd.DataFrame:
+    opts = _v.options
+    return events.evacuation_events(
+        _v.passages, _v.ds.sites, opts.population_window_days, opts.evacuation_merge_days
+    )
 
 
 def evacuation_events(v: View) -> pd.DataFrame:
     """Evacuation events of the filtered view (one per camp and evacuation; counts,
     including people left without solution, protected)."""
-    conf = settings()
-    window = int(conf["analysis.population_window_days"])
-    found = _evacuation_events(v, v.key, window, int(conf["analysis.evacuation_merge_days"]))
-    return privacy.protect_frame(found, v.policy)
+    return privacy.protect_frame(_evacuation_events(v, v.key), v.policy)
 
 
 @dataclass(frozen=True)
@@ -370,38 +374,36 @@ def evacuations(v: View) -> Evacuations:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _camp_data(_ds: Dataset, key: CacheKey, as_of: dt.date) -> datasets.CampDatasets:
-    conf = settings()
+def _camp_data(
+    _ds: Dataset, key: CacheKey, as_of: dt.date, opts: AnalysisOptions
+) -> datasets.CampDatasets:
     return datasets.camp_datasets(
         _ds.passages,
         _ds.sites,
         as_of,
-        active_days=_active_days(),
-        count_window_days=int(conf["analysis.population_window_days"]),
-        successor_distance_m=float(conf["analysis.successor_distance_m"]),
-        successor_days=int(conf["analysis.successor_days"]),
-        timezone=conf["general.timezone"],
+        active_days=opts.active_days,
+        count_window_days=opts.population_window_days,
+        successor_distance_m=opts.successor_distance_m,
+        successor_days=opts.successor_days,
+        timezone=opts.timezone,
+        merge_days=opts.evacuation_merge_days,
     )
 
 
-def camp_data(ds: Dataset) -> datasets.CampDatasets:
+def camp_data(v: View) -> datasets.CampDatasets:
     """Camps, evacuation events and successor links as known today (unfiltered)."""
-    return _camp_data(ds, ds.cache_key, ds.today)
+    return _camp_data(v.ds, v.ds.cache_key, v.ds.today, v.options)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame:
-    conf = settings()
-    weights = hotspots.Weights(
-        minors=float(conf["hotspots.weight_minors"]),
-        families=float(conf["hotspots.weight_families"]),
-        women=float(conf["hotspots.weight_women"]),
-        unmet_need=float(conf["hotspots.weight_unmet_need"]),
-        days_scale=float(conf["hotspots.days_scale"]),
-    )
-    window = int(conf["analysis.population_window_days"])
+    opts = _v.options
     return hotspots.camp_scores(
-        _v.passages, camp_states(_v, as_of), _end_of(as_of), window, weights
+        _v.passages,
+        camp_states(_v, as_of),
+        opts.day_start(as_of),
+        opts.population_window_days,
+        opts.weights,
     )
 
 
@@ -413,22 +415,21 @@ def hotspot_scores(v: View, as_of: dt.date) -> pd.DataFrame:
 
 def hotspot_zones(v: View, as_of: dt.date) -> pd.DataFrame:
     """Zones ranked by the sum of their camps' scores (camps and people protected)."""
-    resolution = int(settings()["zones.h3_resolution"])
     return privacy.protect_frame(
-        hotspots.zone_scores(hotspot_scores(v, as_of), resolution), v.policy
+        hotspots.zone_scores(hotspot_scores(v, as_of), v.options.zone_resolution), v.policy
     )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _alerts(_v: View, key: tuple[object, ...], now: pd.Timestamp, hours: float) -> pd.DataFrame:
-    return alerts.protection_alerts(_v.passages, _v.ds.sites, now, hours)
+def _alerts(_v: View, key: tuple[object, ...], now: pd.Timestamp) -> pd.DataFrame:
+    return alerts.protection_alerts(_v.passages, _v.ds.sites, now, _v.options.alert_hours)
 
 
 def protection_alerts(v: View, as_of: dt.date | None = None) -> pd.DataFrame:
     """Camps with minors or families reported lately and nobody sheltered since, at the
     end of ``as_of`` (default: the data's last day) (counts protected)."""
-    now = _end_of(as_of or v.ds.today) + pd.Timedelta(days=1)
-    found = _alerts(v, v.key, now, float(settings()["analysis.alert_hours"]))
+    now = v.options.day_start(as_of or v.ds.today) + pd.Timedelta(days=1)
+    found = _alerts(v, v.key, now)
     return privacy.protect_frame(found, v.policy)
 
 
@@ -514,13 +515,7 @@ def activity(v: View) -> Activity:
     previous one, weekly activity and needs; every figure protected."""
     period, previous = v.period, v.period.previous()
     raw = _activity(v, v.key, period.start, period.end)
-    pop = _population(
-        v,
-        v.key,
-        previous.start.date(),
-        period.end.date(),
-        int(settings()["analysis.population_window_days"]),
-    )
+    pop = _population(v, v.key, previous.start.date(), period.end.date())
     now, before = pop.loc[period.end], pop.loc[previous.end]
     series = pop.loc[period.start : period.end].reset_index(names="day")[["day", "people"]]
     policy = v.policy
@@ -704,8 +699,7 @@ def coverage_of_period(v: View) -> Coverage:
     rows = figures.in_period(v.passages, v.period)
     table = privacy.protect_frame(coverage.who_covers_what(rows), v.policy)
     labels = table.assign(passages=privacy.count_labels(table, "passages", v.policy))
-    hours = float(settings()["analysis.duplicate_visit_hours"])
-    pairs = coverage.duplicate_visits(rows, hours)
+    pairs = coverage.duplicate_visits(rows, v.options.duplicate_visit_hours)
     twice = coverage.items_distributed_twice(pairs)
     return Coverage(
         weekday_passages=coverage.weekday_matrix(table, "passages"),
@@ -762,3 +756,42 @@ def camp_history(v: View, camp_id: str, whole_life: bool) -> history.CampHistory
         weekly_passages=privacy.protect_frame(found.weekly_passages, v.policy),
         weekly_items=privacy.protect_frame(found.weekly_items, v.policy),
     )
+
+
+def export_scope(v: View, role: str) -> export_data.Scope:
+    """What an export or the summary of the view covers, for ``role`` (whose policy the
+    view already applies)."""
+    return export_data.Scope(v.ds, v.passages, v.filters, v.period, role, v.policy)
+
+
+def _export_key(v: View, role: str) -> tuple[object, ...]:
+    return (*v.key, v.period.start, v.period.end, role)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _export_tables(
+    _scope: export_data.Scope,
+    key: tuple[object, ...],
+    chosen: tuple[str, ...],
+    opts: AnalysisOptions,
+) -> list[formats.Table]:
+    return export_data.build(_scope, opts, chosen)
+
+
+def export_tables(v: View, role: str, chosen: Sequence[str]) -> list[formats.Table]:
+    """The export tables of ``chosen`` datasets for the view, as ``role`` may have them
+    (``export.datasets.build``: refused datasets raise ``ExportError``)."""
+    scope = export_scope(v, role)
+    return _export_tables(scope, _export_key(v, role), tuple(chosen), v.options)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _summary(
+    _scope: export_data.Scope, key: tuple[object, ...], opts: AnalysisOptions
+) -> summary.Summary:
+    return summary.summary_figures(_scope, opts)
+
+
+def summary_figures(v: View, role: str) -> summary.Summary:
+    """The printable summary of the view's period, as ``role`` may see it."""
+    return _summary(export_scope(v, role), _export_key(v, role), v.options)
