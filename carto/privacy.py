@@ -41,14 +41,13 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import h3
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection
 
 from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
@@ -497,21 +496,12 @@ class CommentRetention:
             out.append(rec)
         return out
 
-    def purge(self, store: SnapshotStore, conn: sqlite3.Connection) -> int:
+    def purge(self, store: SnapshotStore, conn: Connection) -> int:
         """Inside a transaction: remove expired comments from the stored passages;
         returns how many records changed."""
         if self.cutoff is None:
             return 0
-        path = '$.fields."' + self.comment_field.replace('"', '\\"') + '"'
-        rows = conn.execute(
-            "SELECT record FROM records WHERE table_key = 'passages' "
-            "AND json_extract(record, ?) IS NOT NULL",
-            (path,),
-        ).fetchall()
-        expired = [r for r in (json.loads(row[0]) for row in rows) if self._expired(r)]
-        if expired:
-            store.upsert(conn, "passages", self.strip(expired))
-        return len(expired)
+        return store.purge_field(conn, "passages", self.comment_field, self._expired)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

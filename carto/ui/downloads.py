@@ -47,14 +47,14 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from carto.i18n import t
 from carto.settings import Settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from carto.ui import auth
 
 FILE_LIFETIME_SECONDS = 60.0
 _VIEWS_AUDITED = "downloads_views_audited"
 
 Produce = Callable[[], bytes]
-Record = Callable[[SnapshotStore, str], None]  # (store, username): write the audit entry
+Record = Callable[[AuthStore, str], None]  # (store, username): write the audit entry
 
 
 class DownloadRefused(Exception):
