@@ -47,7 +47,6 @@ from typing import Any
 import h3
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
 
 from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES
@@ -55,7 +54,7 @@ from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
 from carto.i18n import format_int, format_number, t
 from carto.settings import Settings
-from carto.store import Record, SnapshotStore
+from carto.store import Connection, Record, SnapshotStore
 
 # Counts of people and items in a passage; a partner never sees one in (0, threshold).
 COUNT_COLUMNS: tuple[str, ...] = (
