@@ -166,3 +166,19 @@ def test_postgresql_location_hides_the_password(postgres_server: TemporaryPostgr
     db = Database(url)
     assert db.backend == "postgresql" and db.path is None
     assert "hunter2" not in db.location and db.location.startswith("postgresql")
+
+
+def test_a_sqlite_file_removed_and_made_again_gets_its_tables(tmp_path: Path) -> None:
+    """The schema is made once per file and process: a new file at the same path (after
+    ``make clean``, or a restored backup) is a new file, not one already made."""
+    path = tmp_path / "s.sqlite"
+    store = SnapshotStore(path)
+    with store.transaction() as conn:
+        store.upsert(conn, "passages", [rec(1)])
+    for leftover in tmp_path.glob("s.sqlite*"):
+        leftover.unlink()
+    again = SnapshotStore(path)
+    assert again.version == 0 and again.records("passages") == []
+    with again.transaction() as conn:
+        again.upsert(conn, "passages", [rec(2)])
+    assert again.ids("passages") == {"rec00000000000002"}
