@@ -9,6 +9,7 @@ import pytest
 
 from carto.settings import Settings
 from carto.store import AuthStore, Database, SnapshotStore
+from testing import postgres
 from testing.postgres import TemporaryPostgres
 
 
@@ -182,3 +183,13 @@ def test_a_sqlite_file_removed_and_made_again_gets_its_tables(tmp_path: Path) ->
     with again.transaction() as conn:
         again.upsert(conn, "passages", [rec(2)])
     assert again.ids("passages") == {"rec00000000000002"}
+
+
+def test_missing_postgresql_is_an_error_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``make test`` skips nothing: without Debian's postgresql the PostgreSQL half of
+    the store tests fails, and says to run ``make postgres``."""
+    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    with pytest.raises(postgres.PostgresMissing, match="make postgres"):
+        postgres.TemporaryPostgres()
