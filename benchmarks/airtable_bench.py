@@ -302,7 +302,7 @@ def edit_records(bench: Bench, n: int = 10) -> list[str]:
 
 def normalisation(bench: Bench) -> dict[str, Any]:
     """Store read, normalisation and the whole ``build_dataset`` on the synced store."""
-    store = SnapshotStore(bench.settings.store_path)
+    store = SnapshotStore(bench.settings.store_location)
     options = normalise_options(bench.settings)
     started = time.perf_counter()
     sites, passages = store.records("sites"), store.records("passages")
@@ -347,7 +347,7 @@ def naive_deck(fields: pd.DataFrame) -> pdk.Deck:
 def map_payload(bench: Bench) -> dict[str, Any]:
     """Bytes of the map JSON: ours (one point per active camp) and the naive one."""
     settings = bench.settings
-    ds = build_dataset(settings, SnapshotStore(settings.store_path))
+    ds = build_dataset(settings, SnapshotStore(settings.store_location))
     as_of = pd.Timestamp(ds.today).tz_localize(settings["general.timezone"])
     states = camps.camp_states(
         ds.passages, ds.sites, as_of, int(settings["analysis.camp_gap_days"])

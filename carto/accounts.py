@@ -41,7 +41,7 @@ from carto import audit
 from carto.i18n import t
 from carto.private_files import make_private_dirs, tighten
 from carto.settings import SECRETS_PATH, Settings
-from carto.store import LoginState, SnapshotStore
+from carto.store import AuthStore, LoginState
 
 ADMIN, COORDINATOR, VOLUNTEER, PARTNER = "admin", "coordinateur", "benevole", "partenaire"
 ROLES: tuple[str, ...] = (ADMIN, COORDINATOR, VOLUNTEER, PARTNER)
@@ -174,7 +174,7 @@ class Attempt:
 
 
 def password_attempt(
-    db: SnapshotStore,
+    db: AuthStore,
     key: str,
     check: Callable[[], bool],
     max_failures: int,
@@ -624,7 +624,7 @@ def issue_token(
     now: dt.datetime | None = None,
 ) -> str:
     """A signed cookie value for the account in its current session epoch, valid only
-    for ``instance`` (the store's id: see ``SnapshotStore.instance_id``)."""
+    for ``instance`` (the store's id: see ``Database.instance_id``)."""
     now = now or dt.datetime.now(dt.UTC)
     claims = {
         "sub": username,
@@ -675,7 +675,7 @@ def read_token(
 
 def create(
     path: Path,
-    db: SnapshotStore,
+    db: AuthStore,
     actor: str,
     username: str,
     password: str,
@@ -689,7 +689,7 @@ def create(
     return account
 
 
-def change_role(path: Path, db: SnapshotStore, actor: str, username: str, role: str) -> Account:
+def change_role(path: Path, db: AuthStore, actor: str, username: str, role: str) -> Account:
     """Give an account another role; its sessions and cookies end."""
     account = set_role(path, username, role)
     db.bump_session_epoch(account.username)
@@ -697,9 +697,7 @@ def change_role(path: Path, db: SnapshotStore, actor: str, username: str, role: 
     return account
 
 
-def reset_password(
-    path: Path, db: SnapshotStore, actor: str, username: str, password: str
-) -> Account:
+def reset_password(path: Path, db: AuthStore, actor: str, username: str, password: str) -> Account:
     """Set an account's password for it; its sessions and cookies end."""
     account = set_password(path, username, password)
     db.bump_session_epoch(account.username)
@@ -707,7 +705,7 @@ def reset_password(
     return account
 
 
-def delete(path: Path, db: SnapshotStore, actor: str, username: str) -> Account:
+def delete(path: Path, db: AuthStore, actor: str, username: str) -> Account:
     """Remove an account: its sessions and cookies end, its lockout is forgotten."""
     account = remove_account(path, username)
     db.bump_session_epoch(account.username)
@@ -716,7 +714,7 @@ def delete(path: Path, db: SnapshotStore, actor: str, username: str) -> Account:
     return account
 
 
-def unlock(db: SnapshotStore, actor: str, username: str) -> bool:
+def unlock(db: AuthStore, actor: str, username: str) -> bool:
     """Lift an account's lockout; True when it had failed sign-ins to forget."""
     name = normalise_username(username)
     cleared = db.clear_failed_logins(name)

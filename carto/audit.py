@@ -1,6 +1,6 @@
 """The audit log (issue 6): who signed in, failed, was locked out, exported what.
 
-Entries live in the snapshot store (``SnapshotStore.log_event`` / ``audit_log``); this
+Entries live in the store (``AuthStore.log_event`` / ``audit_log``); this
 module names the events, gives the French label of each and words an entry's details
 as a French sentence (``describe``), for the admin page and the command line. Plain
 Python: no Streamlit here.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from carto.i18n import CATALOGUES, LANGUAGE, format_date, format_datetime, t, t_n
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 
 LOGIN = "login"
 LOGIN_COOKIE = "login_cookie"
@@ -67,7 +67,7 @@ def cli_actor() -> str:
 
 
 def record_export(
-    store: SnapshotStore,
+    store: AuthStore,
     username: str,
     *,
     dataset: str,

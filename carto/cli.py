@@ -18,6 +18,7 @@ from carto.export import command as export_command
 from carto.i18n import format_date, format_decimal, format_int, t, t_n
 from carto.options import DemoOptions
 from carto.settings import ConfigError, load_settings, render_example_config
+from carto.store import AuthStore
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -26,12 +27,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     key = dataset.demo_key(settings, today)
     demo_opts = DemoOptions.from_settings(settings)
     seed, days = demo_opts.seed, demo_opts.days
-    store = dataset.SnapshotStore(settings.store_path)
+    store = dataset.SnapshotStore(settings.store_location)
     base = dataset.write_demo_snapshot(store, dataset.generate_demo(settings, today), key)
     print(
         t(
             "cli.demo.done",
-            path=store.path,
+            path=store.location,
             sites=t_n("cli.count.sites", len(base.sites)),
             passages=t_n("count.passages", len(base.passages)),
             seed=seed,
@@ -113,7 +114,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         print(t("cli.sync.failed", error=exc), file=sys.stderr)
         return 1
     progress.close()
-    store = dataset.SnapshotStore(settings.store_path)
+    store = dataset.SnapshotStore(settings.store_location)
     totals = {
         "fetched": t_n("cli.count.records_received", result.fetched),
         "changed": t_n("cli.count.changed", result.changed),
@@ -155,7 +156,9 @@ def _cmd_init_base(args: argparse.Namespace) -> int:
     except AirtableError as exc:
         print(t("cli.init.failed", error=exc), file=sys.stderr)
         return 1
-    syncing.count_api_calls(settings, dataset.SnapshotStore(settings.store_path), report.api_calls)
+    syncing.count_api_calls(
+        settings, dataset.SnapshotStore(settings.store_location), report.api_calls
+    )
     for name, fields in report.created.items():
         print(t("cli.init.created", table=name, fields=t_n("cli.count.fields", fields)))
     for name in report.existing:
@@ -178,11 +181,11 @@ def _cmd_config_example(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------- users (issue 6)
 
 
-def _users_context(args: argparse.Namespace) -> tuple[Path, dataset.SnapshotStore]:
+def _users_context(args: argparse.Namespace) -> tuple[Path, AuthStore]:
     settings = load_settings(args.config)
     if settings.demo:
         print(t("cli.users.demo_note"), file=sys.stderr)
-    return accounts.accounts_path(settings), dataset.SnapshotStore(settings.store_path)
+    return accounts.accounts_path(settings), AuthStore(settings.store_location)
 
 
 def _read_password(args: argparse.Namespace, username: str) -> str:

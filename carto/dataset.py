@@ -121,7 +121,7 @@ def ensure_demo_snapshot(
     the rounds up to the evening before, as a real base synced then would."""
     now = now if now is not None else pd.Timestamp.now(tz=settings["general.timezone"])
     today = today or now.date()
-    store = SnapshotStore(settings.store_path)
+    store = SnapshotStore(settings.store_location)
     key = demo_key(settings, today)
     if any(store.meta(k) != v for k, v in key.items()):
         base = generate_demo(settings, today)
@@ -133,7 +133,7 @@ def open_store(settings: Settings, today: dt.date | None = None) -> SnapshotStor
     """The snapshot store the settings point to (the demo one in demo mode)."""
     if settings.demo:
         return ensure_demo_snapshot(settings, today)
-    return SnapshotStore(settings.store_path)
+    return SnapshotStore(settings.store_location)
 
 
 def normalise_store(store: SnapshotStore, options: NormaliseOptions) -> Normalised:

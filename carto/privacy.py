@@ -46,8 +46,6 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
-import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -61,7 +59,7 @@ from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
 from carto.i18n import format_int, format_number, t
 from carto.settings import Settings
-from carto.store import Record, SnapshotStore
+from carto.store import Connection, Record, SnapshotStore
 
 # Counts of people and items in a passage; a partner never sees one in (0, threshold).
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -553,21 +551,12 @@ class CommentRetention:
             out.append(rec)
         return out
 
-    def purge(self, store: SnapshotStore, conn: sqlite3.Connection) -> int:
+    def purge(self, store: SnapshotStore, conn: Connection) -> int:
         """Inside a transaction: remove expired comments from the stored passages;
         returns how many records changed."""
         if self.cutoff is None:
             return 0
-        path = '$.fields."' + self.comment_field.replace('"', '\\"') + '"'
-        rows = conn.execute(
-            "SELECT record FROM records WHERE table_key = 'passages' "
-            "AND json_extract(record, ?) IS NOT NULL",
-            (path,),
-        ).fetchall()
-        expired = [r for r in (json.loads(row[0]) for row in rows) if self._expired(r)]
-        if expired:
-            store.upsert(conn, "passages", self.strip(expired))
-        return len(expired)
+        return store.purge_field(conn, "passages", self.comment_field, self._expired)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

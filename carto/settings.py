@@ -115,6 +115,14 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLite file holding the generated demo snapshot (rebuilt when missing or stale).",
     ),
     Setting(
+        "store",
+        "url",
+        "",
+        "Database of the store outside demo mode: empty for the SQLite file at `path`, or "
+        '"postgresql://user:password@host:5432/name" for a PostgreSQL database shared by '
+        "several processes (snapshot, sync log, audit log, lockouts and session epochs).",
+    ),
+    Setting(
         "sync",
         "refresh_interval_seconds",
         120,
@@ -378,6 +386,13 @@ class Settings:
     @property
     def store_path(self) -> Path:
         return self.path("store.demo_path" if self.demo else "store.path")
+
+    @property
+    def store_location(self) -> str | Path:
+        """Where the store is: ``[store] url`` when set (outside demo mode: the demo keeps
+        its own generated file), else the SQLite file ``store_path``."""
+        url = str(self["store.url"]).strip()
+        return url if url and not self.demo else self.store_path
 
     def with_values(self, **overrides: Any) -> Settings:
         """A copy with some settings replaced; keys use ``section__name``."""

@@ -356,7 +356,7 @@ def sync(
     """
     if settings.demo:
         raise SyncRefused(t("sync.error.demo"))
-    store = store if store is not None else SnapshotStore(settings.store_path)
+    store = store if store is not None else SnapshotStore(settings.store_location)
     clock = clock or _utc_now
     started = _aware(clock())
     month = month_key(started, settings["general.timezone"])
@@ -478,7 +478,7 @@ class RefreshGuard:
         if settings.demo:
             return None
         now = _aware(now or _utc_now())
-        store = store if store is not None else SnapshotStore(settings.store_path)
+        store = store if store is not None else SnapshotStore(settings.store_location)
         if not self._lock.acquire(blocking=False):
             return None  # another session is syncing right now
         try:
@@ -522,7 +522,7 @@ class RefreshGuard:
             return None
         try:
             when = _aware(now or _utc_now())
-            store = SnapshotStore(settings.store_path)
+            store = SnapshotStore(settings.store_location)
             if not self._due(settings, store, when):
                 self._lock.release()
                 return None

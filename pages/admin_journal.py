@@ -7,6 +7,7 @@ import streamlit as st
 
 from carto import audit, sync
 from carto.accounts import ADMIN
+from carto.dataset import open_store
 from carto.i18n import format_datetime, format_int, t
 from carto.ui import auth, data, tables
 
@@ -19,7 +20,8 @@ st.subheader(t("admin.log.api"))
 if conf.demo:
     st.info(t("admin.log.api_demo"))
 else:
-    budget = sync.budget_status(conf, store)
+    snapshot = open_store(conf)  # live mode: the synced snapshot and its sync log
+    budget = sync.budget_status(conf, snapshot)
     cols = st.columns(2)
     cols[0].metric(t("admin.log.api_used"), format_int(budget.used))
     total = format_int(budget.budget) if budget.budget > 0 else t("admin.log.api_unlimited")
@@ -32,7 +34,7 @@ else:
             icon=":material/block:",
         )
     st.subheader(t("admin.log.syncs"))
-    syncs = pd.DataFrame(store.sync_log(50))
+    syncs = pd.DataFrame(snapshot.sync_log(50))
     if syncs.empty:
         st.caption(t("admin.log.no_sync"))
     else:

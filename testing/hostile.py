@@ -36,4 +36,4 @@ def write_hostile_demo(
     if position is not None:
         for record in (*base.sites, *base.passages):
             record["fields"]["Latitude"], record["fields"]["Longitude"] = position
-    write_demo_snapshot(SnapshotStore(conf.store_path), base, demo_key(conf, today))
+    write_demo_snapshot(SnapshotStore(conf.store_location), base, demo_key(conf, today))

@@ -12,7 +12,9 @@ import pytest
 from carto import demo
 from carto.dataset import Dataset, build_dataset, ensure_demo_snapshot
 from carto.settings import CONFIG_ENV, Settings, load_settings
+from carto.store import close_engines
 from carto.ui import errors
+from testing.postgres import PostgresMissing, TemporaryPostgres
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -42,6 +44,33 @@ def demo_dataset(demo_settings: Settings) -> Dataset:
     store = ensure_demo_snapshot(demo_settings, today=TODAY)
     now = pd.Timestamp(TODAY, tz="Europe/Paris") + pd.Timedelta(hours=23, minutes=59)
     return build_dataset(demo_settings, store, now=now)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    """One real PostgreSQL server for the session (testing/postgres.py). Missing
+    PostgreSQL fails the tests that need it, with what to install: never a skip."""
+    try:
+        server = TemporaryPostgres().start()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        close_engines()
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """Where a store test's store is: a SQLite file, then a fresh PostgreSQL database.
+    Every store test taking it runs on both backends."""
+    if request.param == "sqlite":
+        yield tmp_path / "store.sqlite"
+        return
+    server: TemporaryPostgres = request.getfixturevalue("postgres_server")
+    yield server.database()
+    close_engines()  # the database's pooled connections, before the next test
 
 
 @pytest.fixture

@@ -7,14 +7,18 @@ import datetime as dt
 import io
 import re
 import stat
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from carto import accounts, audit, cli
 from carto.accounts import AccountError
 from carto.settings import Settings, load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore, SnapshotStore
 from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD, write_accounts
 
 NOW = dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.UTC)
@@ -198,9 +202,13 @@ def test_cookie_of_another_instance_is_rejected_even_with_the_same_key() -> None
     assert accounts.read_token(no_audience, TEST_COOKIE_KEY, HERE, NOW) is None
 
 
-def test_store_instance_id_is_stable_and_distinct(tmp_path: Path) -> None:
-    first = SnapshotStore(tmp_path / "a.sqlite")
-    assert first.instance_id() == SnapshotStore(first.path).instance_id()
+def test_store_instance_id_is_stable_and_distinct(
+    store_location: str | Path, tmp_path: Path
+) -> None:
+    first = SnapshotStore(store_location)
+    assert first.instance_id() == SnapshotStore(store_location).instance_id()
+    # the auth state's store says the same id (cookies carry it as audience)
+    assert first.instance_id() == AuthStore(first.db).instance_id()
     assert first.instance_id() != SnapshotStore(tmp_path / "b.sqlite").instance_id()
     assert first.version == 0
 
@@ -225,21 +233,23 @@ def test_tampered_expired_or_malformed_cookies_are_rejected() -> None:
 # --------------------------------------------------------------- store: lockouts
 
 
-def fail(store: SnapshotStore, key: str, at: dt.datetime = NOW) -> accounts.Attempt:
+def fail(store: AuthStore, key: str, at: dt.datetime = NOW) -> accounts.Attempt:
     return accounts.password_attempt(store, key, lambda: False, 5, LOCK, at)
 
 
 LOCK = dt.timedelta(minutes=15)
 
 
-def test_lockout_after_max_failures_persists_across_store_objects(tmp_path: Path) -> None:
-    path = tmp_path / "snap.sqlite"
+def test_lockout_after_max_failures_persists_across_store_objects(
+    store_location: str | Path,
+) -> None:
+    path = store_location
     for i in range(4):
-        attempt = fail(SnapshotStore(path), "alice")
+        attempt = fail(AuthStore(path), "alice")
         assert attempt.outcome == accounts.FAILED and attempt.state.failures == i + 1
-    attempt = fail(SnapshotStore(path), "alice")
+    attempt = fail(AuthStore(path), "alice")
     assert attempt.outcome == accounts.JUST_LOCKED and attempt.state.locked_until == NOW + LOCK
-    fresh = SnapshotStore(path)  # another session, another process, after a restart
+    fresh = AuthStore(path)  # another session, another process, after a restart
     assert fresh.login_state("alice").locked(NOW + dt.timedelta(minutes=14))
     assert not fresh.login_state("alice").locked(NOW + dt.timedelta(minutes=15))
     assert not fresh.login_state("bob").locked(NOW)
@@ -250,8 +260,10 @@ def test_lockout_after_max_failures_persists_across_store_objects(tmp_path: Path
     assert fresh.login_state("alice").failures == 0
 
 
-def test_a_locked_account_is_refused_without_checking_the_password(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_a_locked_account_is_refused_without_checking_the_password(
+    store_location: str | Path,
+) -> None:
+    store = AuthStore(store_location)
     for _ in range(5):
         fail(store, "alice")
     checked: list[bool] = []
@@ -262,14 +274,16 @@ def test_a_locked_account_is_refused_without_checking_the_password(tmp_path: Pat
     assert store.login_state("alice").locked(NOW)  # a right password does not lift it
 
 
-def test_a_right_password_loses_to_a_lock_set_while_it_was_checked(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_a_right_password_loses_to_a_lock_set_while_it_was_checked(
+    store_location: str | Path,
+) -> None:
+    store = AuthStore(store_location)
     for _ in range(3):
         fail(store, "alice")
 
     def right_but_slow() -> bool:
         for _ in range(2):  # two wrong attempts end while this one is being checked
-            fail(SnapshotStore(store.path), "alice")
+            fail(AuthStore(store_location), "alice")
         return True
 
     attempt = accounts.password_attempt(store, "alice", right_but_slow, 5, LOCK, NOW)
@@ -277,8 +291,43 @@ def test_a_right_password_loses_to_a_lock_set_while_it_was_checked(tmp_path: Pat
     assert store.login_state("alice").locked(NOW)
 
 
-def test_a_right_password_clears_the_count(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_parallel_first_failures_are_all_counted(
+    store_location: str | Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight wrong passwords at once on an account never counted, each through its own
+    store object and connection (as eight processes would): exactly ``max_failures``
+    are checked, the others refused, the account locked. Each attempt dawdles after
+    reading the count, so that without a lock held in the database (SQLite's
+    ``BEGIN IMMEDIATE``, PostgreSQL's row lock) they would all read zero and overwrite
+    each other's count."""
+    read = AuthStore._login_row
+
+    def slow_read(self: AuthStore, *args: Any) -> Any:
+        state = read(self, *args)
+        time.sleep(0.05)
+        return state
+
+    monkeypatch.setattr(AuthStore, "_login_row", slow_read)
+    start = threading.Barrier(8)
+    checked: list[int] = []
+
+    def attempt(i: int) -> str:
+        store = AuthStore(store_location)
+        start.wait(timeout=30)
+        return accounts.password_attempt(
+            store, "alice", lambda: bool(checked.append(i)), 5, LOCK, NOW
+        ).outcome
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert len(checked) == 5
+    assert outcomes.count(accounts.LOCKED) == 3
+    state = AuthStore(store_location).login_state("alice")
+    assert state.failures == 5 and state.locked(NOW)
+
+
+def test_a_right_password_clears_the_count(store_location: str | Path) -> None:
+    store = AuthStore(store_location)
     for _ in range(4):
         fail(store, "alice")
     attempt = accounts.password_attempt(store, "alice", lambda: True, 5, LOCK, NOW)
@@ -286,27 +335,27 @@ def test_a_right_password_clears_the_count(tmp_path: Path) -> None:
     assert store.login_state("alice").failures == 0
 
 
-def test_session_epoch_and_last_seen(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_session_epoch_and_last_seen(store_location: str | Path) -> None:
+    store = AuthStore(store_location)
     assert store.session_epoch("alice") == 0 and store.last_seen("alice") is None
     store.touch_session("alice", NOW)
     assert store.last_seen("alice") == NOW and store.session_epoch("alice") == 0
     assert store.bump_session_epoch("alice") == 1
-    assert SnapshotStore(store.path).session_epoch("alice") == 1
+    assert AuthStore(store_location).session_epoch("alice") == 1
     assert store.last_seen("alice") == NOW
 
 
-def test_access_control_bookkeeping_does_not_bump_the_version(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_access_control_bookkeeping_does_not_bump_the_version(store_location: str | Path) -> None:
+    store = AuthStore(store_location)
     fail(store, "a")
     store.bump_session_epoch("a")
     store.touch_session("a")
     store.log_event(audit.LOGIN, "a")
-    assert store.version == 0
+    assert SnapshotStore(store.db).version == 0
 
 
-def test_audit_log_newest_first_and_filtered(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_audit_log_newest_first_and_filtered(store_location: str | Path) -> None:
+    store = AuthStore(store_location)
     store.log_event(audit.LOGIN, "alice", at=NOW)
     store.log_event(audit.LOGIN_FAILED, "bob", {"failures": 1}, at=NOW)
     audit.record_export(
@@ -365,7 +414,7 @@ def test_cli_users(
     )
     assert code == 1 and "trop court" in err
 
-    store = SnapshotStore(conf.store_path)
+    store = AuthStore(conf.store_path)
     for _ in range(5):
         fail(store, "alice", dt.datetime.now(dt.UTC))
     code, out, _ = run_cli(monkeypatch, capsys, config, "list")

@@ -18,14 +18,14 @@ from carto.analytics.figures import Period
 from carto.export import names
 from carto.filters import Filters
 from carto.settings import load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from testing.app import login, new_app, shown_table
 
 PARIS = ZoneInfo("Europe/Paris")
 RAW = re.compile(r"[{}\[\]\"]|\b(dataset|format|rows|filters|role|periode|by|failures|until)\b")
 
 
-def logged_export(store: SnapshotStore) -> dict[str, object]:
+def logged_export(store: AuthStore) -> dict[str, object]:
     """An export of October's passages for one association, as the app logs it."""
     period = Period(pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-31"))
     chosen = Filters(period="mois-dernier", associations=("Utopia 56",), publics=("mna",))
@@ -43,7 +43,7 @@ def logged_export(store: SnapshotStore) -> dict[str, object]:
 
 
 def test_an_export_reads_as_a_french_sentence(tmp_path: Path) -> None:
-    entry = logged_export(SnapshotStore(tmp_path / "store.sqlite"))
+    entry = logged_export(AuthStore(tmp_path / "store.sqlite"))
     assert audit.describe(entry["event"], entry["details"], PARIS) == (  # type: ignore[arg-type]
         "Passages, CSV, 322 lignes ; période « Mois dernier », du 01/10/2026 au 31/10/2026 ; "
         "Associations : Utopia 56 ; Publics : Mineurs non accompagnés ; "
@@ -52,7 +52,7 @@ def test_an_export_reads_as_a_french_sentence(tmp_path: Path) -> None:
 
 
 def test_other_events_read_as_french_sentences(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "store.sqlite")
+    store = AuthStore(tmp_path / "store.sqlite")
     until = dt.datetime(2026, 11, 29, 21, 0, tzinfo=dt.UTC)
     store.log_event(audit.LOGIN_FAILED, "x", {"failures": 1, "unknown_name": True})
     store.log_event(audit.LOCKOUT, "benevole", {"until": until.isoformat()})
@@ -70,7 +70,7 @@ def test_other_events_read_as_french_sentences(tmp_path: Path) -> None:
 
 
 def test_the_admin_page_shows_the_details_in_french(app_config: Path) -> None:
-    store = SnapshotStore(load_settings(app_config).store_path)
+    store = AuthStore(load_settings(app_config).store_path)
     entry = logged_export(store)
     at = login(new_app(), "admin")
     at.switch_page("pages/admin_journal.py").run()

@@ -25,7 +25,7 @@ from carto import accounts, audit, privacy, sync
 from carto.accounts import COOKIE_KEY_ENV, ROLES
 from carto.dataset import demo_key, generate_demo, write_demo_snapshot
 from carto.settings import CONFIG_ENV, load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore, SnapshotStore
 from carto.ui import auth, navigation
 from testing.app import (
     ROOT,
@@ -42,8 +42,8 @@ from tests.conftest import write_demo_config
 MAP_TITLE = "Carte des campements"
 
 
-def store_of(config: Path) -> SnapshotStore:
-    return SnapshotStore(load_settings(config).store_path)
+def store_of(config: Path) -> AuthStore:
+    return AuthStore(load_settings(config).store_path)
 
 
 def is_login_page(at: AppTest) -> bool:
@@ -551,7 +551,7 @@ def test_parallel_wrong_passwords_do_not_beat_the_lockout(
 
     def attempt(_: int) -> str:
         return accounts.password_attempt(
-            SnapshotStore(conf.store_path),
+            AuthStore(conf.store_path),
             "benevole",
             held_wrong,
             int(conf["auth.max_failed_logins"]),

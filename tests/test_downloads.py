@@ -22,7 +22,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from carto import audit
 from carto.settings import Settings, load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from carto.ui import downloads
 
 MIME = "text/csv"
@@ -40,7 +40,7 @@ def manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[MediaFileManager]:
 def conf(app_config: Path) -> Settings:
     """Demo settings; the demo accounts signed in (epoch 0) and active just now."""
     settings = load_settings(app_config)
-    store = SnapshotStore(settings.store_path)
+    store = AuthStore(settings.store_path)
     for username in ("coordinateur", "admin"):
         store.touch_session(username)
         downloads.forget_downloads(username)  # files another test made are not ours
@@ -56,7 +56,7 @@ def serve(manager: MediaFileManager, make: Any, name: str) -> str:
 
 
 def maker(conf: Settings, username: str, body: bytes, name: str) -> Any:
-    def record(store: SnapshotStore, who: str) -> None:
+    def record(store: AuthStore, who: str) -> None:
         audit.record_export(store, who, dataset="passages", fmt="csv", rows=1)
 
     return downloads.deferred_file(
@@ -129,7 +129,7 @@ def test_a_refused_click_reruns_the_session_that_drew_the_page(
         mime=MIME,
     )
     assert make() == b"fine" and asked == []  # a valid session: no rerun
-    SnapshotStore(conf.store_path).bump_session_epoch("coordinateur")
+    AuthStore(conf.store_path).bump_session_epoch("coordinateur")
     with pytest.raises(downloads.DownloadRefused):
         make()
     assert asked == ["rerun"]
@@ -171,7 +171,7 @@ def test_a_produced_file_is_deleted_after_its_lifetime(
 def test_a_refused_file_is_neither_stored_nor_audited(
     conf: Settings, manager: MediaFileManager
 ) -> None:
-    store = SnapshotStore(conf.store_path)
+    store = AuthStore(conf.store_path)
     store.bump_session_epoch("coordinateur")  # signed out elsewhere after the page drew
     with pytest.raises(Exception, match="Callable execution failed") as refused:
         serve(manager, maker(conf, "coordinateur", b"never", "e.csv"), "e.csv")
@@ -182,7 +182,7 @@ def test_a_refused_file_is_neither_stored_nor_audited(
 
 
 def test_an_idle_session_gets_no_file(conf: Settings, manager: MediaFileManager) -> None:
-    store = SnapshotStore(conf.store_path)
+    store = AuthStore(conf.store_path)
     idle = int(conf["auth.idle_timeout_minutes"])
     store.touch_session("coordinateur", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=idle + 1))
     with pytest.raises(Exception, match="Callable execution failed"):

@@ -30,7 +30,7 @@ from carto.export import files, formats, names, summary
 from carto.export.formats import Table
 from carto.filters import Filters
 from carto.settings import Settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from testing.hostile import HOSTILE
 
 KML = "{http://www.opengis.net/kml/2.2}"
@@ -489,7 +489,7 @@ def test_file_names_are_ascii_and_say_what_is_inside(staff: X.Scope, partner: X.
 def test_each_export_writes_an_audit_entry(
     tmp_path: Path, staff_tables: dict[str, Table], staff: X.Scope
 ) -> None:
-    store = SnapshotStore(tmp_path / "audit.sqlite")
+    store = AuthStore(tmp_path / "audit.sqlite")
     tables = [staff_tables["passages"], staff_tables["zones"]]
     (workbook,) = files.plan(tables, "xlsx", staff)
     files.record(store, "coordinateur", workbook, staff)

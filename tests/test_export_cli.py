@@ -21,7 +21,7 @@ from carto.export import datasets as X
 from carto.filters import Filters
 from carto.i18n import t, t_n
 from carto.settings import Settings, load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from testing.app import ROOT
 from tests.conftest import write_demo_config
 
@@ -47,7 +47,7 @@ def export(config: Path, *args: str) -> int:
 
 
 def audit_entries(settings: Settings) -> list[dict[str, object]]:
-    return SnapshotStore(settings.store_path).audit_log(event="export")
+    return AuthStore(settings.store_path).audit_log(event="export")
 
 
 def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:

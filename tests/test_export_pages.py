@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from carto import accounts, privacy
 from carto.export import files
 from carto.settings import load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from carto.ui import downloads
 from testing.app import TEST_PASSWORD, login, metric_int, new_app, run_page, shown_table
 from tests.test_auth_app import live_config  # noqa: F401  (a fixture)
@@ -78,7 +78,7 @@ def downloaded(at: AppTest, makers: dict[str, Deferred], index: int = 0) -> byte
 
 
 def export_entries(config: Path) -> list[dict[str, Any]]:
-    return SnapshotStore(load_settings(config).store_path).audit_log(event="export")
+    return AuthStore(load_settings(config).store_path).audit_log(event="export")
 
 
 def test_export_page_exports_exactly_the_dashboards_rows(
@@ -316,7 +316,7 @@ def test_the_packing_list_is_audited_when_it_is_produced(
     (entry,) = export_entries(app_config)
     assert entry["details"]["dataset"] == "liste_preparation"
     assert entry["username"] == "coordinateur" and entry["details"]["role"] == "coordinateur"
-    SnapshotStore(load_settings(app_config).store_path).bump_session_epoch("coordinateur")
+    AuthStore(load_settings(app_config).store_path).bump_session_epoch("coordinateur")
     with pytest.raises(MediaFileStorageError):  # signed out elsewhere: no file
         downloaded(at, deferred, index)
     assert len(export_entries(app_config)) == 1

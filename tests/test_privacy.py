@@ -248,8 +248,8 @@ def test_retention_strips_old_comments_only() -> None:
     assert retention(0, NOW).strip(records) == records
 
 
-def test_retention_purges_the_snapshot(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "snap.sqlite")
+def test_retention_purges_the_snapshot(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)  # on SQLite and on PostgreSQL
     with store.transaction() as conn:
         store.upsert(
             conn,

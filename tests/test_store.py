@@ -1,18 +1,24 @@
-"""The SQLite snapshot store keeps records whole and versions every write."""
+"""The snapshot store keeps records whole and versions every write, on SQLite and on
+PostgreSQL (``store_location``, tests/conftest.py: each test runs on both)."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from carto.store import SnapshotStore
+from carto.settings import Settings
+from carto.store import AuthStore, Database, SnapshotStore
+from testing import postgres
+from testing.postgres import TemporaryPostgres
 
 
 def rec(i: int, **fields: object) -> dict[str, object]:
     return {"id": f"rec{i:014d}", "createdTime": f"2026-01-{i:02d}T10:00:00.000Z", "fields": fields}
 
 
-def test_records_round_trip_whole(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "s.sqlite")
+def test_records_round_trip_whole(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)
     records = [rec(2, Nom="Quai – « pont »", Latitude=48.1), rec(1, Besoins=["Eau", "Tentes"])]
     with store.transaction() as conn:
         store.replace_table(conn, "sites", records)
@@ -22,8 +28,8 @@ def test_records_round_trip_whole(tmp_path: Path) -> None:
     assert store.records("passages") == []
 
 
-def test_version_bumps_on_each_commit_and_persists(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite"
+def test_version_bumps_on_each_commit_and_persists(store_location: str | Path) -> None:
+    path = store_location
     store = SnapshotStore(path)
     assert store.version == 0
     with store.transaction() as conn:
@@ -36,8 +42,8 @@ def test_version_bumps_on_each_commit_and_persists(tmp_path: Path) -> None:
     assert reopened.meta("synced_at") == "2026-01-01T00:00:00+00:00"
 
 
-def test_failed_transaction_leaves_previous_snapshot(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "s.sqlite")
+def test_failed_transaction_leaves_previous_snapshot(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)
     with store.transaction() as conn:
         store.replace_table(conn, "passages", [rec(1), rec(2)])
     with pytest.raises(RuntimeError), store.transaction() as conn:
@@ -47,11 +53,143 @@ def test_failed_transaction_leaves_previous_snapshot(tmp_path: Path) -> None:
     assert store.version == 1
 
 
-def test_upsert_and_delete(tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path / "s.sqlite")
+def test_upsert_and_delete(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)
     with store.transaction() as conn:
         store.upsert(conn, "passages", [rec(1, Personnes=3), rec(2)])
     with store.transaction() as conn:
         store.upsert(conn, "passages", [rec(1, Personnes=5)])
         assert store.delete_ids(conn, "passages", ["rec00000000000002", "recMISSING"]) == 1
     assert store.records("passages") == [rec(1, Personnes=5)]
+
+
+def test_records_by_id_beyond_one_statement_and_table_ids(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)
+    many = [rec(i % 28 + 1) | {"id": f"rec{i:014d}"} for i in range(1, 1201)]
+    with store.transaction() as conn:
+        store.upsert(conn, "passages", many)
+    wanted = [r["id"] for r in many[::2]] + ["recMISSING"]
+    with store.transaction(bump_version=False) as conn:
+        found = store.records_by_id(conn, "passages", wanted)
+        assert set(found) == set(wanted) - {"recMISSING"}
+        assert found[many[0]["id"]] == many[0]
+        assert len(store.records_by_id(conn, "passages")) == len(many)
+        assert store.table_ids(conn, "passages") == {r["id"] for r in many}
+        assert store.delete_ids(conn, "passages", wanted) == len(wanted) - 1
+    assert store.count("passages") == len(many) - len(many[::2])
+    assert store.version == 1
+
+
+def test_bookkeeping_counts_calls_and_logs_syncs_without_a_new_version(
+    store_location: str | Path,
+) -> None:
+    store = SnapshotStore(store_location)
+    entry = {"started_at": "2026-01-01T10:00:00+00:00", "finished_at": "2026-01-01T10:00:05+00:00"}
+    with store.transaction(bump_version=False) as conn:
+        store.add_api_calls(conn, "2026-01", 3)
+        store.log_sync(conn, {**entry, "mode": "full", "ok": True, "fetched": 7})
+    with store.transaction(bump_version=False) as conn:
+        store.add_api_calls(conn, "2026-01", 4)
+        store.log_sync(conn, {**entry, "mode": "incremental", "ok": False, "error": "429"})
+    assert store.api_calls("2026-01") == 7 and store.api_calls("2026-02") == 0
+    log = store.sync_log()
+    assert [e["mode"] for e in log] == ["incremental", "full"]
+    assert log[0]["ok"] is False and log[0]["error"] == "429" and log[0]["fetched"] == 0
+    assert log[1]["ok"] is True and log[1]["fetched"] == 7 and log[1]["error"] is None
+    assert store.sync_log(limit=1) == log[:1]
+    assert store.version == 0
+
+
+def test_concurrent_writers_each_bump_the_version_once(store_location: str | Path) -> None:
+    """The version is bumped inside each writer's transaction: writers running at once,
+    each through its own store object and connection, lose no bump."""
+    start = threading.Barrier(6)
+
+    def write(i: int) -> None:
+        store = SnapshotStore(store_location)
+        start.wait(timeout=30)
+        for j in range(5):
+            with store.transaction() as conn:
+                store.upsert(conn, "passages", [rec(i * 5 + j + 1)])
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(write, range(6)))
+    store = SnapshotStore(store_location)
+    assert store.version == 30 and store.count("passages") == 30
+
+
+def test_purge_field_removes_the_field_where_the_caller_says(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)
+    old, new = rec(1, Commentaire="à effacer", Personnes=2), rec(2, Commentaire="récent")
+    with store.transaction() as conn:
+        store.upsert(conn, "passages", [old, new, rec(3, Personnes=1)])
+        store.upsert(conn, "sites", [rec(4, Commentaire="autre table")])
+    seen: list[str] = []
+
+    def expired(record: dict[str, object]) -> bool:
+        seen.append(str(record["id"]))
+        return record["id"] == old["id"]
+
+    with store.transaction(bump_version=False) as conn:
+        assert store.purge_field(conn, "passages", "Commentaire", expired) == 1
+    assert sorted(seen) == [old["id"], new["id"]]  # only records having the field
+    assert store.records("passages") == [rec(1, Personnes=2), new, rec(3, Personnes=1)]
+    assert store.records("sites") == [rec(4, Commentaire="autre table")]
+    with store.transaction(bump_version=False) as conn:
+        assert store.purge_field(conn, "passages", "Commentaire", expired) == 0
+
+
+def test_one_instance_id_for_both_stores(store_location: str | Path) -> None:
+    db = Database(store_location)
+    assert SnapshotStore(db).instance_id() == AuthStore(store_location).instance_id()
+    assert SnapshotStore(db).version == 0  # making the id is not a snapshot change
+
+
+def test_store_locations(tmp_path: Path) -> None:
+    assert Database(tmp_path / "a.sqlite").backend == "sqlite"
+    assert Database(str(tmp_path / "b.sqlite")).path == tmp_path / "b.sqlite"
+    assert Database(f"sqlite:///{tmp_path / 'c.sqlite'}").path == tmp_path / "c.sqlite"
+    with pytest.raises(ValueError, match="postgresql://"):
+        Database("mysql://user@localhost/carto")
+
+
+def test_store_url_setting_outside_demo_mode_only(tmp_path: Path) -> None:
+    url = "postgresql://carto:secret@db.example:5432/carto"
+    live = Settings({"airtable.base_id": "appTEST"}, tmp_path / "config.toml", tmp_path)
+    assert live.store_location == tmp_path / "data/snapshot.sqlite"
+    assert live.with_values(store__url=url).store_location == url
+    demo = live.with_values(store__url=url, general__demo=True)
+    assert demo.store_location == tmp_path / "data/demo.sqlite"
+
+
+def test_postgresql_location_hides_the_password(postgres_server: TemporaryPostgres) -> None:
+    url = postgres_server.database().replace("carto@", "carto:hunter2@")
+    db = Database(url)
+    assert db.backend == "postgresql" and db.path is None
+    assert "hunter2" not in db.location and db.location.startswith("postgresql")
+
+
+def test_a_sqlite_file_removed_and_made_again_gets_its_tables(tmp_path: Path) -> None:
+    """The schema is made once per file and process: a new file at the same path (after
+    ``make clean``, or a restored backup) is a new file, not one already made."""
+    path = tmp_path / "s.sqlite"
+    store = SnapshotStore(path)
+    with store.transaction() as conn:
+        store.upsert(conn, "passages", [rec(1)])
+    for leftover in tmp_path.glob("s.sqlite*"):
+        leftover.unlink()
+    again = SnapshotStore(path)
+    assert again.version == 0 and again.records("passages") == []
+    with again.transaction() as conn:
+        again.upsert(conn, "passages", [rec(2)])
+    assert again.ids("passages") == {"rec00000000000002"}
+
+
+def test_missing_postgresql_is_an_error_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``make test`` skips nothing: without Debian's postgresql the PostgreSQL half of
+    the store tests fails, and says to run ``make postgres``."""
+    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    with pytest.raises(postgres.PostgresMissing, match="make postgres"):
+        postgres.TemporaryPostgres()

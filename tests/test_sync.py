@@ -107,7 +107,11 @@ def server(clock: FakeClock) -> Iterator[FakeAirtable]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, server: FakeAirtable) -> Settings:
+def settings(tmp_path: Path, server: FakeAirtable, store_location: str | Path) -> Settings:
+    """Live settings on the fake server; the store on SQLite, then on PostgreSQL
+    (``[store] url``): the tests taking them run on both backends."""
+    if isinstance(store_location, str):
+        return write_settings(tmp_path, server, store={"url": store_location})
     return write_settings(tmp_path, server)
 
 
@@ -139,7 +143,7 @@ def test_full_sync_of_2500_records_is_exact(tmp_path: Path, clock: FakeClock) ->
 
         result = sync(settings, clock=clock)
 
-        store = SnapshotStore(settings.store_path)
+        store = SnapshotStore(settings.store_location)
         assert_snapshot_is_server(store, server)
         assert result.full and result.mode == "full"
         assert result.fetched == result.changed == n_sites + n_passages
@@ -157,7 +161,7 @@ def test_no_change_refresh_costs_one_call_per_table(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:
     sync(settings, clock=clock)
-    store = SnapshotStore(settings.store_path)
+    store = SnapshotStore(settings.store_location)
     version = store.version
     server.reset_log()
     clock.advance(minutes=2)
@@ -176,7 +180,7 @@ def test_additions_and_edits_reach_the_snapshot(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:
     sync(settings, clock=clock)
-    store = SnapshotStore(settings.store_path)
+    store = SnapshotStore(settings.store_location)
     version = store.version
     clock.advance(minutes=10)
     edited = server.records(BASE, "Passages")[5]["id"]
@@ -200,7 +204,7 @@ def test_deletions_are_removed_by_reconciliation(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:
     sync(settings, clock=clock)
-    store = SnapshotStore(settings.store_path)
+    store = SnapshotStore(settings.store_location)
     gone = server.records(BASE, "Passages")[0]["id"]
     server.delete(BASE, "Passages", gone)
     clock.advance(minutes=5)
@@ -230,7 +234,7 @@ def test_full_sync_removes_deleted_records_at_once(
     result = sync(settings, full=True, clock=clock)
 
     assert result.full and result.deleted == 1
-    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+    assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
 
 
 def test_a_record_the_query_missed_triggers_a_full_listing(
@@ -246,7 +250,7 @@ def test_a_record_the_query_missed_triggers_a_full_listing(
     result = sync(settings, clock=clock)
 
     assert result.tables["sites"].full and result.tables["sites"].changed == 1
-    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+    assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
 
 
 # ------------------------------------------------------------------ rate limit, faults
@@ -288,7 +292,7 @@ def test_a_429_penalty_503s_and_a_dropped_connection_are_survived(
     assert server.count(status=503) == 3
     assert server.count(status=0) == 1
     assert result.api_calls == server.count()  # every try is counted
-    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+    assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
 
 
 def test_an_expired_offset_restarts_the_listing(
@@ -305,7 +309,7 @@ def test_an_expired_offset_restarts_the_listing(
     assert expired == [1]
     assert server.count(status=422) == 1
     assert result.tables["passages"].fetched == len(server.records(BASE, "Passages"))
-    assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
+    assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
 
 
 # ------------------------------------------------------------------------ atomicity
@@ -319,7 +323,7 @@ def _changed_server(settings: Settings, server: FakeAirtable, clock: FakeClock) 
         server.edit(BASE, "Passages", record["id"], {"Personnes": 77})
     server.delete(BASE, "Sites", server.records(BASE, "Sites")[0]["id"])
     clock.advance(hours=30)  # reconciliation due as well
-    return SnapshotStore(settings.store_path)
+    return SnapshotStore(settings.store_location)
 
 
 def test_failure_mid_pagination_leaves_the_previous_snapshot(
@@ -355,7 +359,7 @@ def test_error_between_fetch_and_commit_leaves_the_previous_snapshot(
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        sync(settings, clock=clock, store=BrokenStore(settings.store_path))
+        sync(settings, clock=clock, store=BrokenStore(settings.store_location))
 
     assert (store.version, store.records("sites"), store.records("passages")) == before
     # The calls were made all the same: they count against the budget.
@@ -369,7 +373,7 @@ def test_budget_is_enforced_unless_forced_and_counted_per_month(
     tmp_path: Path, server: FakeAirtable, clock: FakeClock
 ) -> None:
     settings = write_settings(tmp_path, server, sync={"monthly_call_budget": 7})
-    store = SnapshotStore(settings.store_path)
+    store = SnapshotStore(settings.store_location)
     first = sync(settings, clock=clock)  # 5 pages
     sync(settings, clock=clock)  # 2 more: budget spent
     assert budget_status(settings, store, clock.value).used == first.api_calls + 2 == 7
@@ -437,7 +441,7 @@ def test_refresh_if_due_keeps_the_snapshot_when_airtable_is_unreachable(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:
     sync(settings, clock=clock)
-    store = SnapshotStore(settings.store_path)
+    store = SnapshotStore(settings.store_location)
     version, synced = store.version, last_synced_at(store)
     server.inject("drop", count=100)
 

@@ -45,6 +45,7 @@ from carto.filters import Filters
 from carto.i18n import format_date, t, t_n
 from carto.private_files import SymlinkRefused, write_private
 from carto.settings import load_settings
+from carto.store import AuthStore
 
 USAGE_ERROR = 2
 WRITE_ERROR = 1
@@ -260,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     if not to_stdout:
         target = resolved(target)
     written = file if to_stdout else dataclasses.replace(file, name=str(target))
-    files.record(store, audit.cli_actor(), written, scope)
+    files.record(AuthStore(store.db), audit.cli_actor(), written, scope)
     report = sys.stderr if to_stdout else sys.stdout
     skipped = sum(table.rows for table in tables) - file.rows
     print(

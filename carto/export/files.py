@@ -19,7 +19,7 @@ from carto.export import formats, names
 from carto.export.datasets import Scope, datasets_for_role
 from carto.export.formats import Table
 from carto.i18n import t
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 
 EXCEL_FR_VARIANT = "excel-fr"
 SUMMARY = "synthese"  # the advocacy summary, as the audit log names the dataset
@@ -93,7 +93,7 @@ def plan(
     return [ExportFile(named([table]), fmt, (table,), excel_fr) for table in tables]
 
 
-def record(store: SnapshotStore, username: str, file: ExportFile, scope: Scope) -> None:
+def record(store: AuthStore, username: str, file: ExportFile, scope: Scope) -> None:
     """The audit entries of one file handed over: one per dataset it holds (who, the
     dataset, the format, the rows, the filters and period, the file name, the role)."""
     for table in file.tables:
@@ -112,7 +112,7 @@ def record(store: SnapshotStore, username: str, file: ExportFile, scope: Scope) 
 
 
 def record_summary(
-    store: SnapshotStore,
+    store: AuthStore,
     username: str,
     scope: Scope,
     rows: int,

@@ -42,7 +42,7 @@ from carto import accounts, audit
 from carto.accounts import Account
 from carto.i18n import t, t_n
 from carto.settings import Settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from carto.ui import downloads, navigation, tables
 
 _USER = "auth_username"
@@ -92,10 +92,10 @@ def request_cookie(name: str) -> str | None:
     return st.context.cookies.get(name)
 
 
-def store(conf: Settings) -> SnapshotStore:
+def store(conf: Settings) -> AuthStore:
     """The store holding lockouts, epochs and the audit log (a fresh object: its state is
     on disk, shared by every session and process)."""
-    return SnapshotStore(conf.store_path)
+    return AuthStore(conf.store_location)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -364,7 +364,7 @@ def _resume_from_cookie(conf: Settings, token: str, moment: dt.datetime) -> User
     return User(account.username, account.label, account.role)
 
 
-def _log_cookie_sign_in(db: SnapshotStore, username: str, issued: dt.datetime) -> None:
+def _log_cookie_sign_in(db: AuthStore, username: str, issued: dt.datetime) -> None:
     """Audit a session resumed from a cookie once per cookie and client address, not on
     every reload (each reload is a new Streamlit session): the log keeps real sign-ins,
     and a cookie used from another address still shows."""
@@ -374,7 +374,7 @@ def _log_cookie_sign_in(db: SnapshotStore, username: str, issued: dt.datetime) -
         db.log_event(audit.LOGIN_COOKIE, username, details)
 
 
-def _start_session(db: SnapshotStore, account: Account, epoch: int, moment: dt.datetime) -> None:
+def _start_session(db: AuthStore, account: Account, epoch: int, moment: dt.datetime) -> None:
     ss = st.session_state
     ss[_USER] = account.username
     ss[_EPOCH] = epoch
@@ -384,7 +384,7 @@ def _start_session(db: SnapshotStore, account: Account, epoch: int, moment: dt.d
     db.touch_session(account.username, moment)
 
 
-def _end_session(db: SnapshotStore, username: str, event: str, notice: str) -> None:
+def _end_session(db: AuthStore, username: str, event: str, notice: str) -> None:
     """Forget the session's person, delete its cookie, say why on the login page."""
     ss = st.session_state
     db.log_event(event, username)
@@ -484,7 +484,7 @@ def _local_time(conf: Settings, when: dt.datetime) -> str:
 
 
 def _password_attempt(
-    conf: Settings, db: SnapshotStore, key: str, check: Callable[[], bool], moment: dt.datetime
+    conf: Settings, db: AuthStore, key: str, check: Callable[[], bool], moment: dt.datetime
 ) -> accounts.Attempt:
     lockout = dt.timedelta(minutes=int(conf["auth.lockout_minutes"]))
     return accounts.password_attempt(
@@ -494,7 +494,7 @@ def _password_attempt(
 
 def _attempt_notice(
     conf: Settings,
-    db: SnapshotStore,
+    db: AuthStore,
     attempt: accounts.Attempt,
     who: str,
     tag: Mapping[str, object],

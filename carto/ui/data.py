@@ -51,7 +51,7 @@ from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import ConfigError, Settings, config_path, load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from carto.ui import auth, errors
 
 
@@ -75,15 +75,15 @@ def settings() -> Settings:
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _dataset(store_path: str, version: int, _settings: Settings) -> Dataset:
+def _dataset(location: str, version: int, _settings: Settings) -> Dataset:
     return build_dataset(_settings, open_store(_settings))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _role_dataset(
-    store_path: str, version: int, policy: privacy.Policy, _settings: Settings
+    location: str, version: int, policy: privacy.Policy, _settings: Settings
 ) -> Dataset:
-    return privacy.apply(_dataset(store_path, version, _settings), policy)
+    return privacy.apply(_dataset(location, version, _settings), policy)
 
 
 def options() -> AnalysisOptions:
@@ -111,7 +111,7 @@ def dataset() -> Dataset:
             sync.refresh_in_background(conf)
             st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
             st.stop()
-        return _role_dataset(str(store.path), store.version, role_policy, conf)
+        return _role_dataset(store.location, store.version, role_policy, conf)
 
 
 @dataclass(frozen=True)
@@ -715,7 +715,7 @@ def now() -> dt.datetime:
 
 
 def record_packing_list(
-    store: SnapshotStore, username: str, role: str, v: View, plan: NeedsPlan
+    store: AuthStore, username: str, role: str, v: View, plan: NeedsPlan
 ) -> None:
     """Audit a produced packing list like any export (called by the download path of
     ``carto.ui.downloads`` when the file is produced)."""

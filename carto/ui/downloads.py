@@ -55,14 +55,14 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from carto.i18n import t
 from carto.settings import Settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from carto.ui import auth
 
 FILE_LIFETIME_SECONDS = 60.0
 _VIEWS_AUDITED = "downloads_views_audited"
 
 Produce = Callable[[], bytes]
-Record = Callable[[SnapshotStore, str], None]  # (store, username): write the audit entry
+Record = Callable[[AuthStore, str], None]  # (store, username): write the audit entry
 
 
 class DownloadRefused(Exception):

@@ -14,7 +14,7 @@ import pytest
 
 from carto.i18n import t
 from carto.settings import load_settings
-from carto.store import SnapshotStore
+from carto.store import AuthStore
 from tests.e2e.conftest import VIEWPORT, sign_in
 from tests.e2e.helpers import download_file, settle
 
@@ -27,7 +27,7 @@ USER = "admin"
 
 def exports(config: Path) -> list[dict[str, Any]]:
     """The account's export entries in the served app's audit log, newest first."""
-    store = SnapshotStore(load_settings(config).store_path)
+    store = AuthStore(load_settings(config).store_path)
     return store.audit_log(event="export", username=USER)
 
 
