@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+import time_machine
 
 from carto import demo
 from carto.dataset import Dataset, build_dataset, ensure_demo_snapshot
@@ -74,8 +76,21 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 
 @pytest.fixture
-def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the app at an isolated demo configuration (never the developer's config.toml)."""
+def steady_day() -> Iterator[None]:
+    """The clock at noon (Paris) of today, running on: a test that compares two page
+    runs (whose default period ends today) would compare two periods if midnight in
+    Paris fell between them. Seen once at 00:00 Paris: the dashboard counted the
+    passages of one 30-day window, the export of the next."""
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    noon = dt.datetime.combine(today, dt.time(12), ZoneInfo("Europe/Paris"))
+    with time_machine.travel(noon, tick=True):
+        yield
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steady_day: None) -> Path:
+    """Point the app at an isolated demo configuration (never the developer's config.toml),
+    the clock kept away from midnight (``steady_day``)."""
     path = write_demo_config(tmp_path)
     monkeypatch.setenv(CONFIG_ENV, str(path))
     return path

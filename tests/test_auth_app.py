@@ -83,7 +83,9 @@ def demo_key_env(app_config: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def live_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def live_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steady_day: None
+) -> Iterator[Path]:
     """A live (non-demo) configuration: accounts file, cookie key, a snapshot holding the
     demo records; no refresh ever reaches out for Airtable."""
     config = tmp_path / "config.toml"
