@@ -442,7 +442,7 @@ class Run:
         if not account.email:
             reason = t("digest.skipped.no_email", username=account.username)
             log.info("digest for %s skipped: no e-mail address", account.username)
-            self.ctx.store.log_event(audit.DIGEST_SKIPPED, account.username, details)
+            self._audit(audit.DIGEST_SKIPPED, account.username, details)
             return self._add(Outcome(account.username, kind, "skipped", reason, message))
         assert self.config is not None
         built = mail.build_message(
@@ -452,12 +452,14 @@ class Run:
             mail.send(self.config, built)
         except mail.MailError as exc:
             log.warning("digest for %s not sent: %s", account.username, exc)
-            self.ctx.store.log_event(
-                audit.DIGEST_FAILED, account.username, {**details, "error": str(exc)}
-            )
+            self._audit(audit.DIGEST_FAILED, account.username, {**details, "error": str(exc)})
             return self._add(Outcome(account.username, kind, "failed", str(exc), message))
-        self.ctx.store.log_event(audit.DIGEST_SENT, account.username, details)
+        self._audit(audit.DIGEST_SENT, account.username, details)
         return self._add(Outcome(account.username, kind, "sent", account.email, message))
+
+    def _audit(self, event: str, username: str, details: dict[str, object]) -> None:
+        """An audit entry at the run's moment (the clock the once-a-day rule reads)."""
+        self.ctx.store.log_event(event, username, details, at=self.ctx.now.to_pydatetime())
 
     def _add(self, outcome: Outcome) -> Outcome:
         self.outcomes.append(outcome)
