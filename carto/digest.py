@@ -310,6 +310,13 @@ def _capped(lines: list[Line], more_link: str) -> tuple[Line, ...]:
 
 
 def _footer(account: Account, kind: str, ctx: Context) -> str:
+    if account.digest == accounts.DIGEST_OFF:  # sent on request (``digest --to``)
+        return t(
+            "digest.footer_requested",
+            username=account.username,
+            kind=t(f"digest.kind.{kind}"),
+            link=link(ctx.settings, "mon_compte"),
+        )
     return t(
         "digest.footer",
         username=account.username,

@@ -953,6 +953,11 @@ FR: Mapping[str, str] = {
         "{subscription}. Pour changer, page Mon compte : {link}. Ce message ne contient "
         "aucune position exacte ; ne le transférez pas."
     ),
+    "digest.footer_requested": (
+        "Message ({kind}) envoyé à la demande pour le compte « {username} », qui n'est "
+        "abonné à aucun e-mail. Pour s'abonner, page Mon compte : {link}. Ce message ne "
+        "contient aucune position exacte ; ne le transférez pas."
+    ),
     "digest.kind.daily": "synthèse du matin",
     "digest.kind.alert": "alerte de protection",
     "digest.section.alerts.one": "Alertes de protection de la dernière heure",

@@ -389,6 +389,7 @@ def test_to_sends_one_account_its_digest(setup: tuple[Settings, Inbox]) -> None:
     add(conf, accounts.VOLUNTEER, accounts.DIGEST_OFF)
     assert cli.main(["--config", str(conf.source), "digest", "--to", "benevole"]) == 0
     assert [m["To"] for m in inbox.messages] == ["benevole@asso.test"]
+    assert "à la demande" in body(inbox.messages[0], "plain")
     assert cli.main(["--config", str(conf.source), "digest", "--to", "personne"]) == 1
 
 
