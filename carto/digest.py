@@ -140,11 +140,43 @@ class Mail:
         )
 
 
+@dataclass(frozen=True)
+class Options:
+    """The settings a digest reads, once (after the merge of the typed options,
+    ``carto/options.py``, this is where to take them from ``AnalysisOptions``)."""
+
+    base_url: str
+    timezone: str
+    alert_hours: float
+    gap_days: int
+    active_days: int
+    count_window_days: int
+    merge_days: int
+    tables: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Options:
+        return cls(
+            base_url=settings["app.base_url"],
+            timezone=settings["general.timezone"],
+            alert_hours=settings["analysis.alert_hours"],
+            gap_days=settings["analysis.coverage_gap_days"],
+            active_days=settings["analysis.camp_gap_days"],
+            count_window_days=settings["analysis.population_window_days"],
+            merge_days=settings["analysis.evacuation_merge_days"],
+            tables={
+                "passages": settings["airtable.passages_table"],
+                "sites": settings["airtable.sites_table"],
+            },
+        )
+
+
 @dataclass
 class Context:
     """What every mail of one run builds on: the snapshot's dataset at ``now``."""
 
     settings: Settings
+    options: Options
     store: SnapshotStore
     dataset: Dataset
     now: pd.Timestamp  # aware, in the app's time zone
@@ -162,18 +194,19 @@ class Context:
 def load_context(
     settings: Settings, store: SnapshotStore, now: dt.datetime | None = None
 ) -> Context:
-    tz = settings["general.timezone"]
+    options = Options.from_settings(settings)
+    tz = options.timezone
     moment = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=tz)
     moment = moment.tz_localize(tz) if moment.tzinfo is None else moment.tz_convert(tz)
     ds = build_dataset(settings, store, now=moment)
-    return Context(settings, store, ds, moment, syncing.last_synced_at(store))
+    return Context(settings, options, store, ds, moment, syncing.last_synced_at(store))
 
 
 def link(
-    settings: Settings, page: str, params: Mapping[str, Iterable[str] | str] | None = None
+    options: Options, page: str, params: Mapping[str, Iterable[str] | str] | None = None
 ) -> str:
     """The address of a page of the app with its filters (URL codes of carto/filters.py)."""
-    base = str(settings["app.base_url"]).rstrip("/")
+    base = options.base_url.rstrip("/")
     query = urlencode({k: v for k, v in dict(params or {}).items() if v}, doseq=True)
     return f"{base}/{page}" + (f"?{query}" if query else "")
 
@@ -201,8 +234,7 @@ def _count(frame: pd.DataFrame, column: str, policy: privacy.Policy) -> list[str
 def alerts_of(ctx: Context, role: str) -> pd.DataFrame:
     """Protection alerts at ``ctx.now`` as the role sees them (counts protected)."""
     ds, policy = ctx.for_role(role)
-    hours = float(ctx.settings["analysis.alert_hours"])
-    found = alerts.protection_alerts(ds.passages, ds.sites, ctx.now, hours)
+    found = alerts.protection_alerts(ds.passages, ds.sites, ctx.now, ctx.options.alert_hours)
     return privacy.protect_frame(found, policy)
 
 
@@ -231,15 +263,14 @@ def _alert_lines(ctx: Context, role: str, found: pd.DataFrame) -> list[Line]:
             reasons=", ".join(reasons),
             when=format_datetime(pd.Timestamp(row["last_report"]).to_pydatetime()),
         )
-        lines.append(Line(text, link(ctx.settings, page, params)))
+        lines.append(Line(text, link(ctx.options, page, params)))
     return lines
 
 
 def _gap_lines(ctx: Context, role: str) -> list[Line]:
     ds, policy = ctx.for_role(role)
-    gap_days = int(ctx.settings["analysis.coverage_gap_days"])
-    active_days = int(ctx.settings["analysis.camp_gap_days"])
-    states = camps.camp_states(ds.passages, ds.sites, ctx.now, active_days)
+    gap_days = ctx.options.gap_days
+    states = camps.camp_states(ds.passages, ds.sites, ctx.now, ctx.options.active_days)
     gaps = coverage.coverage_gaps(states, gap_days)
     page = "coordination" if may_open(role, "coordination") else "carte"
     lines = []
@@ -255,14 +286,13 @@ def _gap_lines(ctx: Context, role: str) -> list[Line]:
             days=t_n("count.days", int(row["days_since_visit"])),
             last=format_date(pd.Timestamp(row["last_visit"]).date()),
         )
-        lines.append(Line(text, link(ctx.settings, page, params)))
+        lines.append(Line(text, link(ctx.options, page, params)))
     return lines
 
 
 def _evacuation_lines(ctx: Context, role: str) -> list[Line]:
     ds, policy = ctx.for_role(role)
-    window = int(ctx.settings["analysis.population_window_days"])
-    merge = int(ctx.settings["analysis.evacuation_merge_days"])
+    window, merge = ctx.options.count_window_days, ctx.options.merge_days
     found = events.evacuation_events(ds.passages, ds.sites, window, merge)
     since = ctx.now - pd.Timedelta(hours=EVACUATION_HOURS)
     recent = found[(found["first_report"] >= since) & (found["first_report"] <= ctx.now)]
@@ -279,18 +309,14 @@ def _evacuation_lines(ctx: Context, role: str) -> list[Line]:
             outcome=t(f"event.shelter.{shelter}"),
         )
         params = {filters.PARAM_PERIOD: "24h", **_place_params(row["arrondissement"])}
-        lines.append(Line(text, link(ctx.settings, "tableau_de_bord", params)))
+        lines.append(Line(text, link(ctx.options, "tableau_de_bord", params)))
     return lines
 
 
 def _quality_line(ctx: Context, role: str) -> Line:
     ds, _ = ctx.for_role(role)
-    tables = {
-        "passages": ctx.settings["airtable.passages_table"],
-        "sites": ctx.settings["airtable.sites_table"],
-    }
-    issues = quality.issue_list(ds.passages, ds.sites, ds.quarantine, "", tables)
-    return Line(t_n("digest.quality.line", len(issues)), link(ctx.settings, "qualite"))
+    issues = quality.issue_list(ds.passages, ds.sites, ds.quarantine, "", dict(ctx.options.tables))
+    return Line(t_n("digest.quality.line", len(issues)), link(ctx.options, "qualite"))
 
 
 def _freshness(ctx: Context) -> str:
@@ -298,7 +324,7 @@ def _freshness(ctx: Context) -> str:
         if ctx.dataset.is_demo:
             return t("digest.freshness.demo", day=format_date(ctx.dataset.today))
         return t("digest.freshness.never")
-    when = ctx.synced_at.astimezone(ZoneInfo(ctx.settings["general.timezone"]))
+    when = ctx.synced_at.astimezone(ZoneInfo(ctx.options.timezone))
     return t("digest.freshness.line", when=format_datetime(when))
 
 
@@ -315,14 +341,14 @@ def _footer(account: Account, kind: str, ctx: Context) -> str:
             "digest.footer_requested",
             username=account.username,
             kind=t(f"digest.kind.{kind}"),
-            link=link(ctx.settings, "mon_compte"),
+            link=link(ctx.options, "mon_compte"),
         )
     return t(
         "digest.footer",
         username=account.username,
         subscription=t(f"account.digest.{account.digest}"),
         kind=t(f"digest.kind.{kind}"),
-        link=link(ctx.settings, "mon_compte"),
+        link=link(ctx.options, "mon_compte"),
     )
 
 
@@ -330,22 +356,21 @@ def daily_mail(ctx: Context, account: Account) -> Mail:
     """The morning digest of an account, as its role may see it."""
     role = account.role
     page = "coordination" if may_open(role, "coordination") else "carte"
-    hours = int(ctx.settings["analysis.alert_hours"])
-    gap_days = int(ctx.settings["analysis.coverage_gap_days"])
+    hours, gap_days = ctx.options.alert_hours, ctx.options.gap_days
     sections = [
         Section(
             t_n("digest.section.alerts", hours),
-            _capped(_alert_lines(ctx, role, alerts_of(ctx, role)), link(ctx.settings, page)),
+            _capped(_alert_lines(ctx, role, alerts_of(ctx, role)), link(ctx.options, page)),
             t_n("digest.none.alerts", hours),
         ),
         Section(
             t_n("digest.section.gaps", gap_days),
-            _capped(_gap_lines(ctx, role), link(ctx.settings, page)),
+            _capped(_gap_lines(ctx, role), link(ctx.options, page)),
             t_n("digest.none.gaps", gap_days),
         ),
         Section(
             t("digest.section.evacuations"),
-            _capped(_evacuation_lines(ctx, role), link(ctx.settings, "tableau_de_bord")),
+            _capped(_evacuation_lines(ctx, role), link(ctx.options, "tableau_de_bord")),
             t("digest.none.evacuations"),
         ),
         # Rounds planned for tonight: no such data yet (another issue). When it exists,
@@ -366,7 +391,7 @@ def daily_mail(ctx: Context, account: Account) -> Mail:
 def alert_mail(ctx: Context, account: Account, found: pd.DataFrame) -> Mail:
     """A mail for new protection alerts (``found``: rows of ``alerts_of``)."""
     _, policy = ctx.for_role(account.role)
-    hours = int(ctx.settings["analysis.alert_hours"])
+    hours = ctx.options.alert_hours
     n = privacy.count(len(found), policy).label
     return Mail(
         subject=t_n("digest.subject.alert", n),
@@ -390,7 +415,7 @@ def _local_day(ctx: Context) -> dt.date:
 
 def _today(ctx: Context, event: str, username: str, kind: str) -> list[dict[str, object]]:
     """Today's audit entries (local day) of one event, account and kind."""
-    tz = ZoneInfo(ctx.settings["general.timezone"])
+    tz = ZoneInfo(ctx.options.timezone)
     day = _local_day(ctx)
     return [
         entry

@@ -65,13 +65,13 @@ class MailConfig:
     @classmethod
     def from_settings(cls, settings: Settings, secrets_path: Path = SECRETS_PATH) -> MailConfig:
         """The configured server; ConfigError (French) when it cannot be used."""
-        host, sender = str(settings["mail.host"]).strip(), str(settings["mail.sender"]).strip()
-        tls = str(settings["mail.tls"])
+        host, sender = settings["mail.host"].strip(), settings["mail.sender"].strip()
+        tls = settings["mail.tls"]
         if not host or not sender:
             raise ConfigError(t("mail.error.not_configured"))
         if tls not in TLS_MODES:
             raise ConfigError(t("mail.error.tls", tls=tls, modes=", ".join(TLS_MODES)))
-        username = str(settings["mail.username"]).strip()
+        username = settings["mail.username"].strip()
         password = smtp_password(secrets_path) if username else None
         if username and not password:
             raise ConfigError(t("mail.error.no_password", env=PASSWORD_ENV))
@@ -80,13 +80,13 @@ class MailConfig:
         ca_file = str(settings.path("mail.ca_file")) if settings["mail.ca_file"] else ""
         return cls(
             host=host,
-            port=int(settings["mail.port"]),
+            port=settings["mail.port"],
             sender=sender,
             tls=tls,
             username=username,
             password=password,
             ca_file=ca_file,
-            timeout_seconds=float(settings["mail.timeout_seconds"]),
+            timeout_seconds=settings["mail.timeout_seconds"],
         )
 
     def tls_context(self) -> ssl.SSLContext:
