@@ -699,7 +699,7 @@ def digest_form(conf: Settings, user: User) -> None:
     if not account.email:
         st.info(t("account.digest.no_email"))
         return
-    with st.form("digest_choice", clear_on_submit=False):
+    with st.form("digest_form", clear_on_submit=False):
         st.radio(
             t("account.digest.label"),
             accounts.DIGEST_CHOICES,
