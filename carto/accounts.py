@@ -17,6 +17,7 @@ Plain Python: no Streamlit here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
@@ -45,6 +46,10 @@ from carto.store import AuthStore, LoginState
 
 ADMIN, COORDINATOR, VOLUNTEER, PARTNER = "admin", "coordinateur", "benevole", "partenaire"
 ROLES: tuple[str, ...] = (ADMIN, COORDINATOR, VOLUNTEER, PARTNER)
+# E-mail subscriptions (carto/digest.py): the morning digest, protection alerts at the
+# sync, or nothing (the default).
+DIGEST_DAILY, DIGEST_ALERTS, DIGEST_OFF = "daily", "alerts", "off"
+DIGEST_CHOICES: tuple[str, ...] = (DIGEST_DAILY, DIGEST_ALERTS, DIGEST_OFF)
 DEMO_PASSWORD = "demo"
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything longer
@@ -88,6 +93,7 @@ class Account:
     role: str
     password_hash: str
     email: str = ""
+    digest: str = DIGEST_OFF  # one of DIGEST_CHOICES
 
     @property
     def label(self) -> str:
@@ -226,6 +232,8 @@ def read_accounts(path: Path) -> dict[str, Account]:
             role=roles[0],
             password_hash=str(entry["password"]),
             email=str(entry.get("email") or ""),
+            # an unknown value subscribes to nothing rather than lock everyone out
+            digest=str(entry["digest"]) if entry.get("digest") in DIGEST_CHOICES else DIGEST_OFF,
         )
     return accounts
 
@@ -239,6 +247,7 @@ def write_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
             "email": a.email,
             "password": a.password_hash,
             "roles": [a.role],
+            **({"digest": a.digest} if a.digest != DIGEST_OFF else {}),
         }
         for a in sorted(accounts.values(), key=lambda a: a.username)
     }
@@ -301,9 +310,7 @@ def set_password(path: Path, username: str, password: str, rounds: int | None = 
     check_password(password)
     accounts = _load_for_update(path)
     account = _existing(accounts, username)
-    updated = Account(
-        account.username, account.name, account.role, hash_password(password, rounds), account.email
-    )
+    updated = dataclasses.replace(account, password_hash=hash_password(password, rounds))
     write_accounts(path, {**accounts, account.username: updated})
     return updated
 
@@ -312,7 +319,27 @@ def set_role(path: Path, username: str, role: str) -> Account:
     role = check_role(role)
     accounts = _load_for_update(path)
     account = _existing(accounts, username)
-    updated = Account(account.username, account.name, role, account.password_hash, account.email)
+    updated = dataclasses.replace(account, role=role)
+    write_accounts(path, {**accounts, account.username: updated})
+    return updated
+
+
+def check_digest(choice: str) -> str:
+    if choice not in DIGEST_CHOICES:
+        raise AccountError(
+            t("accounts.error.digest", digest=choice, choices=", ".join(DIGEST_CHOICES))
+        )
+    return choice
+
+
+def set_digest(path: Path, username: str, choice: str) -> Account:
+    """Subscribe an account to the e-mail digest or alerts, or unsubscribe it."""
+    choice = check_digest(choice)
+    accounts = _load_for_update(path)
+    account = _existing(accounts, username)
+    if choice != DIGEST_OFF and not account.email:
+        raise AccountError(t("accounts.error.digest_no_email", username=account.username))
+    updated = dataclasses.replace(account, digest=choice)
     write_accounts(path, {**accounts, account.username: updated})
     return updated
 
@@ -711,6 +738,13 @@ def delete(path: Path, db: AuthStore, actor: str, username: str) -> Account:
     db.bump_session_epoch(account.username)
     db.clear_failed_logins(account.username)
     db.log_event(audit.USER_REMOVED, account.username, {"by": actor})
+    return account
+
+
+def subscribe(path: Path, db: AuthStore, actor: str, username: str, choice: str) -> Account:
+    """Set an account's e-mail subscription (``DIGEST_CHOICES``), audited."""
+    account = set_digest(path, username, choice)
+    db.log_event(audit.DIGEST_SUBSCRIPTION, account.username, {"by": actor, "digest": choice})
     return account
 
 

@@ -32,6 +32,12 @@ USER_REMOVED = "user_removed"
 ROLE_CHANGED = "role_changed"
 EXPORT = "export"
 ACTION_REFUSED = "action_refused"  # a callback refused by the guard (role changed)
+# E-mail digest and alerts (carto/digest.py): the log is also their state, which alerts
+# were sent today and which sends failed and are to be retried.
+DIGEST_SUBSCRIPTION = "digest_subscription"
+DIGEST_SENT = "digest_sent"
+DIGEST_FAILED = "digest_failed"
+DIGEST_SKIPPED = "digest_skipped"  # an account with no e-mail address
 
 EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -50,6 +56,10 @@ EVENTS: tuple[str, ...] = (
     ROLE_CHANGED,
     EXPORT,
     ACTION_REFUSED,
+    DIGEST_SUBSCRIPTION,
+    DIGEST_SENT,
+    DIGEST_FAILED,
+    DIGEST_SKIPPED,
 )
 
 
@@ -198,6 +208,10 @@ def _detail(key: str, value: Any, tz: dt.tzinfo | None) -> str | None:
         "issued": lambda: t("audit.detail.issued", when=_moment(value, tz)),
         "client": lambda: t("audit.detail.client", address=value) if value else None,
         "reason": lambda: _label("audit.detail.reason.", value) if value else None,
+        "digest": lambda: _label("account.digest.", value),
+        "kind": lambda: _label("audit.detail.kind.", value),
+        "camps": lambda: t_n("audit.detail.camps", len(_values(value))),
+        "error": lambda: t("audit.detail.error", error=value) if value else None,
     }
     word = words.get(key)
     return word() if word is not None else _other(key, value)

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from carto import accounts, audit, base_setup, dataset, normalise
+from carto import accounts, audit, base_setup, dataset, digest, normalise
 from carto import sync as syncing
 from carto.airtable_client import AirtableError
 from carto.export import command as export_command
@@ -115,6 +115,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         return 1
     progress.close()
     store = dataset.SnapshotStore(settings.store_location)
+    syncing.after_changes(settings, store, result)
     totals = {
         "fetched": t_n("cli.count.records_received", result.fetched),
         "changed": t_n("cli.count.changed", result.changed),
@@ -238,6 +239,10 @@ def _cmd_users(args: argparse.Namespace) -> int:
             password = _read_password(args, username)
             account = accounts.reset_password(path, store, actor, username, password)
             print(t("cli.users.password_set", username=account.username))
+        elif args.action == "subscribe":
+            account = accounts.subscribe(path, store, actor, username, args.digest)
+            choice = t(f"account.digest.{account.digest}")
+            print(t("cli.users.subscribed", username=account.username, digest=choice))
         else:  # unlock
             cleared = accounts.unlock(store, actor, username)
             key = "cli.users.unlocked" if cleared else "cli.users.not_locked"
@@ -263,11 +268,63 @@ def _add_users_parser(sub: Any) -> None:
     passwd.add_argument("username")
     unlock = actions.add_parser("unlock", help="lift a lock after failed sign-ins")
     unlock.add_argument("username")
+    subscribe = actions.add_parser(
+        "subscribe", help="e-mail digest each morning, protection alerts at the sync, or none"
+    )
+    subscribe.add_argument("username")
+    subscribe.add_argument("--digest", required=True, choices=accounts.DIGEST_CHOICES)
     for parser in (add, passwd):
         parser.add_argument(
             "--password-stdin", action="store_true", help="read the password from stdin"
         )
     users.set_defaults(func=_cmd_users)
+
+
+# --------------------------------------------------------------- digest (issue 18)
+
+
+def _cmd_digest(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    store = dataset.open_store(settings)
+    try:
+        outcomes = digest.run(settings, store, dry_run=args.dry_run, to=args.to)
+    except accounts.AccountError as exc:
+        print(t("cli.users.error", error=exc), file=sys.stderr)
+        return 1
+    if not outcomes:
+        print(t("cli.digest.none"))
+    for o in outcomes:
+        kind = t(f"digest.kind.{o.kind}")
+        if o.status == "dry_run" and o.mail is not None:
+            subject = o.mail.subject
+            print(
+                t(
+                    "cli.digest.dry_run",
+                    username=o.username,
+                    detail=o.detail,
+                    kind=kind,
+                    subject=subject,
+                )
+            )
+            print(o.mail.text())
+            continue
+        stream = sys.stderr if o.status == "failed" else sys.stdout
+        print(
+            t(f"cli.digest.{o.status}", username=o.username, kind=kind, detail=o.detail),
+            file=stream,
+        )
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _add_digest_parser(sub: Any) -> None:
+    parser = sub.add_parser("digest", help="e-mail each subscribed account its digest or alerts")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send and audit nothing"
+    )
+    parser.add_argument(
+        "--to", metavar="USER", help="only this account's digest, now, whatever its subscription"
+    )
+    parser.set_defaults(func=_cmd_digest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config-example", help="print config.example.toml (every setting, default, help)"
     ).set_defaults(func=_cmd_config_example)
     _add_users_parser(sub)
+    _add_digest_parser(sub)
     export_command.add_parser(sub)
     return parser
 

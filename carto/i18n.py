@@ -872,6 +872,102 @@ FR: Mapping[str, str] = {
     "audit.format.csv-excel-fr": "CSV « Excel français »",
     "audit.format.html": "page HTML téléchargée",
     "audit.format.page": "affichée dans la page",
+    # e-mail digest and alerts (carto/digest.py, carto/mail.py, issue 18)
+    "audit.event.digest_subscription": "Abonnement e-mail changé",
+    "audit.event.digest_sent": "E-mail envoyé",
+    "audit.event.digest_failed": "Échec d'envoi d'e-mail",
+    "audit.event.digest_skipped": "E-mail non envoyé (pas d'adresse)",
+    "audit.detail.kind.daily": "synthèse du matin",
+    "audit.detail.kind.alert": "alerte de protection",
+    "audit.detail.camps.one": "{n} campement",
+    "audit.detail.camps.other": "{n} campements",
+    "audit.detail.error": "erreur : {error}",
+    "accounts.error.digest": "Abonnement inconnu « {digest} » : choisissez parmi {choices}.",
+    "accounts.error.digest_no_email": (
+        "Le compte « {username} » n'a pas d'adresse e-mail : impossible de l'abonner."
+    ),
+    "account.digest.daily": "la synthèse chaque matin",
+    "account.digest.alerts": "les alertes de protection, dès qu'elles apparaissent",
+    "account.digest.off": "aucun e-mail",
+    "account.digest.title": "Synthèse et alertes par e-mail",
+    "account.digest.label": "Recevoir",
+    "account.digest.submit": "Enregistrer",
+    "account.digest.saved": "Abonnement enregistré : {choice}.",
+    "account.digest.help": (
+        "Envoyés à {email}. Un e-mail ne contient jamais de position exacte ni de "
+        "commentaire, seulement ce que votre rôle voit dans l'application ; une alerte "
+        "n'est envoyée qu'une fois par jour et par campement."
+    ),
+    "account.digest.no_email": (
+        "Votre compte n'a pas d'adresse e-mail : demandez à un·e admin d'en ajouter une."
+    ),
+    "account.digest.demo": "En démonstration, les abonnements ne s'enregistrent pas.",
+    "mail.error.not_configured": (
+        "Envoi d'e-mails non configuré : renseignez [mail] host et sender dans le "
+        "fichier de configuration."
+    ),
+    "mail.error.tls": "[mail] tls = « {tls} » inconnu : choisissez parmi {modes}.",
+    "mail.error.no_password": (
+        "[mail] username est renseigné mais le mot de passe manque : définissez {env} "
+        "(variable d'environnement ou .streamlit/secrets.toml)."
+    ),
+    "mail.error.password_without_tls": (
+        "Un mot de passe n'est jamais envoyé sans chiffrement : avec [mail] tls = « none », "
+        "laissez [mail] username vide."
+    ),
+    "mail.error.send": "Envoi impossible par {host}:{port} : {error}",
+    "digest.camp": "{name} ({place})",
+    "digest.alert.minors": "mineurs non accompagnés : {n}",
+    "digest.alert.families": "familles : {n}",
+    "digest.alert.line": "{camp} — {reasons} ; dernier signalement le {when}",
+    "digest.gap.line": "{camp} — aucun passage depuis {days} (dernier le {last})",
+    "digest.evacuation.line": "{camp} — évacuation du {day}, personnes : {people} ; {outcome}",
+    "digest.quality.line.one": "{n} fiche à vérifier (en quarantaine ou signalée)",
+    "digest.quality.line.other": "{n} fiches à vérifier (en quarantaine ou signalées)",
+    "digest.freshness.line": "Données synchronisées avec Airtable le {when}.",
+    "digest.freshness.demo": "Données de démonstration du {day}.",
+    "digest.freshness.never": "Données jamais synchronisées avec Airtable.",
+    "digest.more.one": "… et {n} autre : voir la page",
+    "digest.more.other": "… et {n} autres : voir la page",
+    "digest.footer": (
+        "Vous recevez ce message ({kind}) car le compte « {username} » est abonné à "
+        "{subscription}. Pour changer, page Mon compte : {link}. Ce message ne contient "
+        "aucune position exacte ; ne le transférez pas."
+    ),
+    "digest.footer_requested": (
+        "Message ({kind}) envoyé à la demande pour le compte « {username} », qui n'est "
+        "abonné à aucun e-mail. Pour s'abonner, page Mon compte : {link}. Ce message ne "
+        "contient aucune position exacte ; ne le transférez pas."
+    ),
+    "digest.kind.daily": "synthèse du matin",
+    "digest.kind.alert": "alerte de protection",
+    "digest.section.alerts.one": "Alertes de protection de la dernière heure",
+    "digest.section.alerts.other": "Alertes de protection des {n} dernières heures",
+    "digest.none.alerts.one": "Aucune alerte de protection dans la dernière heure.",
+    "digest.none.alerts.other": "Aucune alerte de protection ces {n} dernières heures.",
+    "digest.section.gaps.one": "Campements sans passage depuis plus d'un jour",
+    "digest.section.gaps.other": "Campements sans passage depuis plus de {n} jours",
+    "digest.none.gaps.one": "Aucun campement actif sans passage depuis plus d'un jour.",
+    "digest.none.gaps.other": "Aucun campement actif sans passage depuis plus de {n} jours.",
+    "digest.section.evacuations": "Évacuations des dernières 24 heures",
+    "digest.none.evacuations": "Aucune évacuation signalée ces dernières 24 heures.",
+    "digest.section.quality": "Qualité des données",
+    "digest.section.freshness": "Fraîcheur des données",
+    "digest.subject.daily": "CartoCampement — synthèse du {day}",
+    "digest.subject.alert.one": "CartoCampement — {n} nouvelle alerte de protection",
+    "digest.subject.alert.other": "CartoCampement — {n} nouvelles alertes de protection",
+    "digest.intro.daily": "Bonjour {name}, voici la synthèse du {day}.",
+    "digest.intro.alert": "Bonjour {name}, nouvelles alertes de protection {hours} :",
+    "digest.skipped.no_email": (
+        "Pas d'adresse e-mail pour le compte « {username} » : rien n'est envoyé."
+    ),
+    "cli.digest.sent": "Envoyé à « {username} » ({kind}) : {detail}",
+    "cli.digest.failed": "Échec pour « {username} » ({kind}) : {detail}",
+    "cli.digest.skipped": "Ignoré ({kind}) : {detail}",
+    "cli.digest.nothing": "Rien de nouveau pour « {username} » ({kind}).",
+    "cli.digest.dry_run": "=== Serait envoyé à « {username} » <{detail}> ({kind}) : {subject}",
+    "cli.digest.none": "Aucun compte abonné : rien à envoyer.",
+    "cli.users.subscribed": "Abonnement de « {username} » : {digest}.",
     "admin.log.mode.full": "Complète",
     "admin.log.mode.incremental": "Changements",
     "cli.users.added": "Compte « {username} » créé (rôle : {role}) dans {path}.",

@@ -350,6 +350,38 @@ SETTINGS: tuple[Setting, ...] = (
         "Comments of passages older than this many days are removed from the snapshot at "
         "each sync (0: kept).",
     ),
+    Setting(
+        "app",
+        "base_url",
+        "http://localhost:8501",
+        "Public address of the app, as people open it; the links of the e-mail digest "
+        "start with it (e.g. https://carto.example.org).",
+    ),
+    Setting(
+        "mail",
+        "host",
+        "",
+        "SMTP server that sends the digest and alert e-mails (empty: no e-mail is sent). "
+        "The password comes from CARTO_SMTP_PASSWORD or .streamlit/secrets.toml, never "
+        "from this file.",
+    ),
+    Setting("mail", "port", 587, "Port of the SMTP server (587 for starttls, 465 for ssl)."),
+    Setting("mail", "username", "", "Account on the SMTP server (empty: no sign-in)."),
+    Setting("mail", "sender", "", "Address the e-mails come from, e.g. carto@association.example."),
+    Setting(
+        "mail",
+        "tls",
+        "starttls",
+        "Encryption: starttls, ssl (implicit TLS), or none, only for a relay on this "
+        "machine (a password is never sent without TLS).",
+    ),
+    Setting(
+        "mail",
+        "ca_file",
+        "",
+        "File of certificates that may sign the SMTP server's (empty: the system's).",
+    ),
+    Setting("mail", "timeout_seconds", 30.0, "Connect and read timeout of the SMTP server."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -412,6 +412,20 @@ def _record_failure(
         log.exception("could not record the failed sync")
 
 
+def after_changes(settings: Settings, store: SnapshotStore, result: SyncResult) -> None:
+    """After a sync that changed the snapshot: the e-mail alerts (``digest.after_sync``).
+    Never raises: the sync is committed, and a mail problem must not look like its
+    failure."""
+    if not (result.changed or result.deleted):
+        return
+    try:
+        from carto import digest  # here: the digest builds on this module
+
+        digest.after_sync(settings, store)
+    except Exception:
+        log.exception("e-mail alerts after the sync failed")
+
+
 def count_api_calls(
     settings: Settings, store: SnapshotStore, calls: int, now: dt.datetime | None = None
 ) -> None:
@@ -510,6 +524,7 @@ class RefreshGuard:
         except Exception:  # a bug must not take the dashboard down with it
             log.exception("automatic refresh failed")
             return RefreshOutcome(None, t("sync.error.unexpected"), last_synced_at(store))
+        after_changes(settings, store, result)
         return RefreshOutcome(result, None, last_synced_at(store))
 
     def refresh_in_background(

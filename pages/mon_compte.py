@@ -1,4 +1,4 @@
-"""Mon compte: who I am, my role, change my password, sign out everywhere."""
+"""Mon compte: who I am, my role, change my password, e-mail digest, sign out everywhere."""
 
 import streamlit as st
 
@@ -21,6 +21,9 @@ st.caption(t(f"auth.demo.sees.{user.role}"))
 
 st.subheader(t("account.password.title"))
 auth.password_form(conf)
+
+st.subheader(t("account.digest.title"))
+auth.digest_form(conf, user)
 
 st.subheader(t("account.sessions.title"))
 minutes = t_n("count.minutes", int(conf["auth.idle_timeout_minutes"]))

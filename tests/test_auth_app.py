@@ -8,6 +8,7 @@ centres.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -375,6 +376,28 @@ def test_wrong_current_password_changes_nothing(live_config: Path) -> None:
     at.button(key="pw_submit").click().run()
     assert "Mot de passe actuel incorrect" in texts(at)
     login(new_app(), "coordinateur", TEST_PASSWORD)
+
+
+def test_digest_subscription_is_saved_from_my_account(live_config: Path) -> None:
+    path = live_config.parent / "accounts.yaml"
+    known = accounts.read_accounts(path)
+    known["benevole"] = dataclasses.replace(known["benevole"], email="benevole@asso.test")
+    accounts.write_accounts(path, known)
+    at = login(new_app(), "benevole", TEST_PASSWORD)
+    at.switch_page("pages/mon_compte.py").run()
+    assert at.radio(key="digest_choice").value == accounts.DIGEST_OFF
+    at.radio(key="digest_choice").set_value(accounts.DIGEST_ALERTS)
+    at.button(key="digest_submit").click().run()
+    assert not at.exception
+    assert accounts.read_accounts(path)["benevole"].digest == accounts.DIGEST_ALERTS
+    assert "Abonnement enregistré" in texts(at)
+    entry = store_of(live_config).audit_log(event=audit.DIGEST_SUBSCRIPTION)[0]
+    assert entry["username"] == "benevole" and entry["details"]["digest"] == "alerts"
+    # an account without address is told so, and offered no choice
+    at = login(new_app(), "coordinateur", TEST_PASSWORD)
+    at.switch_page("pages/mon_compte.py").run()
+    assert not [r for r in at.radio if r.key == "digest_choice"]
+    assert "pas d'adresse e-mail" in texts(at)
 
 
 def test_idle_session_is_closed_and_its_cookie_refused(

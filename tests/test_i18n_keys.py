@@ -12,8 +12,8 @@ import ast
 import itertools
 from collections.abc import Iterable, Iterator
 
-from carto import schema
-from carto.accounts import ROLES
+from carto import digest, schema
+from carto.accounts import DIGEST_CHOICES, ROLES
 from carto.analytics import alerts, events
 from carto.audit import EVENTS
 from carto.export import datasets as X
@@ -55,6 +55,11 @@ def _export_columns() -> set[str]:
 
 # Shape of a built key ("{}" where a value goes) → every tuple of values it can take.
 DYNAMIC: dict[str, Iterable[tuple[str, ...]]] = {
+    "account.digest.{}": [(c,) for c in DIGEST_CHOICES],
+    "audit.detail.kind.{}": [(digest.DAILY,), (digest.ALERT,)],
+    "cli.digest.{}": [(s,) for s in ("sent", "failed", "skipped", "nothing", "dry_run")],
+    "digest.alert.{}": [(alerts.REASON_MINORS,), (alerts.REASON_FAMILIES,)],
+    "digest.kind.{}": [(digest.DAILY,), (digest.ALERT,)],
     "admin.log.mode.{}": [(m,) for m in SYNC_MODES],
     "admin.users.col.{}": [(c,) for c in ("username", "name", "role", "locked", "failures")],
     "airtable.type.{}": [(a,) for a in AIRTABLE_TYPES],

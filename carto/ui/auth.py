@@ -689,6 +689,46 @@ def password_form(conf: Settings) -> None:
     st.caption(t("account.password.rules", n=accounts.MIN_PASSWORD_LENGTH))
 
 
+def digest_form(conf: Settings, user: User) -> None:
+    """Choose the e-mail digest, the alerts, or nothing (``accounts.subscribe``)."""
+    _show_notice("digest_notice")
+    account = load_accounts(conf).get(user.username)
+    if conf.demo or account is None:
+        st.caption(t("account.digest.demo"))
+        return
+    if not account.email:
+        st.info(t("account.digest.no_email"))
+        return
+    with st.form("digest_form", clear_on_submit=False):
+        st.radio(
+            t("account.digest.label"),
+            accounts.DIGEST_CHOICES,
+            index=accounts.DIGEST_CHOICES.index(account.digest),
+            format_func=lambda c: t(f"account.digest.{c}"),
+            key="digest_choice",
+        )
+        st.form_submit_button(
+            t("account.digest.submit"),
+            on_click=guarded(conf)(_save_digest),
+            args=(conf,),
+            key="digest_submit",
+        )
+    st.caption(t("account.digest.help", email=account.email))
+
+
+def _save_digest(user: User, conf: Settings) -> None:
+    choice = str(st.session_state.get("digest_choice") or accounts.DIGEST_OFF)
+    try:
+        account = accounts.subscribe(
+            accounts.accounts_path(conf), store(conf), user.username, user.username, choice
+        )
+    except accounts.AccountError as exc:
+        st.session_state["digest_notice"] = ("error", str(exc))
+        return
+    saved = t("account.digest.saved", choice=t(f"account.digest.{account.digest}"))
+    st.session_state["digest_notice"] = ("success", saved)
+
+
 def logout_button(conf: Settings) -> None:
     st.button(
         t("auth.logout"),
