@@ -106,8 +106,9 @@ def estimated_population(
     out = pd.DataFrame(
         {
             "people": people,
-            "people_low": np.maximum(people - spread - low.sum(axis=1), 0.0),
-            "people_high": people + spread + high.sum(axis=1),
+            # Rounded outwards, so that whole numbers keep the range.
+            "people_low": np.floor(np.maximum(people - spread - low.sum(axis=1), 0.0)),
+            "people_high": np.ceil(people + spread + high.sum(axis=1)),
             "camps": (value > 0).sum(axis=1).astype(int),
         },
         index=days,

@@ -239,17 +239,36 @@ def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.D
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _population(
-    _v: View, key: tuple[object, ...], start: dt.date, end: dt.date, window: int
+    _v: View, key: tuple[object, ...], start: dt.date, end: dt.date, method: tuple[float, ...]
 ) -> pd.DataFrame:
+    window, merge_days, distance_m, successor_days = method
     days = population.day_range(pd.Timestamp(start), pd.Timestamp(end))
-    return population.estimated_population(_v.passages, days, window)
+    return population.estimated_population(
+        _v.passages,
+        days,
+        int(window),
+        merge_days=int(merge_days),
+        successor_distance_m=distance_m,
+        successor_days=int(successor_days),
+    )
+
+
+def _population_method() -> tuple[float, ...]:
+    """The settings the estimated population depends on (a cache key)."""
+    conf = settings()
+    return (
+        int(conf["analysis.population_window_days"]),
+        int(conf["analysis.evacuation_merge_days"]),
+        float(conf["analysis.successor_distance_m"]),
+        int(conf["analysis.successor_days"]),
+    )
 
 
 def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Estimated population and camps counted, per day from ``start`` to ``end`` (counts
-    protected)."""
-    window = int(settings()["analysis.population_window_days"])
-    return privacy.protect_frame(_population(v, v.key, start, end, window), v.policy)
+    """Estimated population, its range (``people_low``, ``people_high``) and camps counted,
+    per day from ``start`` to ``end`` (counts protected)."""
+    found = _population(v, v.key, start, end, _population_method())
+    return privacy.protect_frame(found, v.policy)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -472,7 +491,8 @@ class Activity:
     camps: Trend
     passages: Trend
     services: dict[str, Trend]  # by distribution key
-    population_series: pd.DataFrame  # per day of the period: day, people
+    # per day of the period: day, people and its range (people_low, people_high)
+    population_series: pd.DataFrame
     weekly_passages: pd.DataFrame
     weekly_items: pd.DataFrame
     needs_weekly: pd.DataFrame
@@ -512,15 +532,10 @@ def activity(v: View) -> Activity:
     previous one, weekly activity and needs; every figure protected."""
     period, previous = v.period, v.period.previous()
     raw = _activity(v, v.key, period.start, period.end)
-    pop = _population(
-        v,
-        v.key,
-        previous.start.date(),
-        period.end.date(),
-        int(settings()["analysis.population_window_days"]),
-    )
+    pop = _population(v, v.key, previous.start.date(), period.end.date(), _population_method())
     now, before = pop.loc[period.end], pop.loc[previous.end]
-    series = pop.loc[period.start : period.end].reset_index(names="day")[["day", "people"]]
+    series = pop.loc[period.start : period.end].reset_index(names="day")
+    series = series[["day", "people", "people_low", "people_high"]]
     policy = v.policy
     first = v.ds.passages["day"].min() if len(v.ds.passages) else None
     gap = figures.comparison_gap(period, v.filters.period == "tout", first, raw.passages_before)
