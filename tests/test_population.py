@@ -148,7 +148,11 @@ def test_the_range_widens_with_the_age_of_counts() -> None:
 
 
 def test_estimate_within_targets_on_twenty_demo_worlds() -> None:
-    """Issue 20's targets on 20 demo worlds (seeds 101-120, 120 days, 20 camps)."""
+    """Issue 20's targets on 20 demo worlds (seeds 101-120, 120 days, 20 camps).
+
+    The estimator before issue 20 (latest count of the calendar day, reports counted as
+    people still there, no range) measured on these worlds: median 0.67 %, 90th
+    percentile 2.07 %, maximum 26.86 %."""
     found = population_accuracy.measure()
     print("\n" + found.table())
     assert found.errors.index.get_level_values(0).nunique() >= 20

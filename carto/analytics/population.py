@@ -130,70 +130,81 @@ def _contributions(
         return None
     missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
     seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})
-    seen = seen.sort_values(["date", "record_id"])
+    seen = seen.sort_values(["camp_id", "date", "record_id"], ignore_index=True)
     rday = round_days(seen["date"])
     origin = min(days.min(), rday.min())
     n = int((days.max() - origin).days) + 1
-    if n <= 0:
-        return None
     seen = seen.assign(
         _d=((rday - origin).dt.days).astype(int),
         _explicit=seen["evacuation"].isin(_KINDS),
-        _status=seen["site_status"].isin(_EVACUATED),
+        _report=seen["evacuation"].isin(_KINDS) | seen["site_status"].isin(_EVACUATED),
     )
-    camps = [(str(cid), rows) for cid, rows in seen.groupby("camp_id", sort=True)]
-    cuts = _successor_cuts(seen, camps, merge_days, successor_distance_m, successor_days, origin)
-    built = {
-        str(cid): _camp(rows, n, window, merge_days, cuts.get(str(cid), {})) for cid, rows in camps
-    }
+    rows = _Rows(seen)
+    rounds = _rounds(seen)
+    events = _events(rows, merge_days)
+    cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
+    camps = sorted(set(rows.camp))
     pick = ((days - origin).days).to_numpy()
-    pick = pick[(pick >= 0) & (pick < n)]
-    if len(pick) != len(days):
-        return None
-    cols = list(built)
-    value = np.stack([built[c].value[pick] for c in cols], axis=1)
-    sd = np.stack([built[c].sd[pick] for c in cols], axis=1)
-    low = np.stack([built[c].low[pick] for c in cols], axis=1)
-    high = np.stack([built[c].high[pick] for c in cols], axis=1)
+    value, sd, low, high = (np.zeros((len(days), len(camps))) for _ in range(4))
+    for j, cid in enumerate(camps):
+        built = _camp(rows, rounds.get(cid, {}), events.get(cid, []), n, window, cuts.get(cid, {}))
+        value[:, j], sd[:, j] = built.value[pick], built.sd[pick]
+        low[:, j], high[:, j] = built.low[pick], built.high[pick]
     return value, sd, low, high
 
 
-def _rounds(rows: pd.DataFrame) -> dict[int, tuple[float, float, bool]]:
-    """Per round day of one camp: (largest count, smallest count, ends empty), from the
+class _Rows:
+    """The counted passages' columns as plain lists and arrays (sorted by camp, time)."""
+
+    def __init__(self, seen: pd.DataFrame) -> None:
+        self.camp: list[str] = seen["camp_id"].astype("str").to_list()
+        self.day: list[int] = seen["_d"].to_list()
+        self.report: list[bool] = seen["_report"].to_list()
+        self.explicit = seen["_explicit"].to_numpy(dtype=bool)
+        self.status: list[object] = seen["site_status"].to_list()
+        self.kind: list[object] = seen["evacuation"].to_list()
+        self.people = seen["people"].to_numpy(dtype=float)
+        self.sheltered = seen["sheltered"].to_numpy(dtype=float)
+
+
+def _rounds(seen: pd.DataFrame) -> dict[str, dict[int, tuple[float, float, bool]]]:
+    """Per camp and round day: (largest count, smallest count, ends empty), from the
     passages that are not evacuation reports."""
-    plain = rows[~(rows["_explicit"] | rows["_status"])]
-    out: dict[int, tuple[float, float, bool]] = {}
-    for key, group in plain.groupby("_d", sort=True):
-        d = int(str(key))
-        last_status = group["site_status"].iloc[-1]
-        empty = isinstance(last_status, str) and last_status in schema.CLOSING_SITE_STATUSES
-        people = group["people"].dropna()
-        if empty:
-            out[d] = (0.0, 0.0, True)
-        elif len(people):
-            out[d] = (float(people.max()), float(people.min()), False)
+    plain = seen[~seen["_report"]]
+    keys = ["camp_id", "_d"]
+    by_round = plain.groupby(keys, sort=True)
+    stats = by_round["people"].agg(["max", "min"])
+    last = by_round.tail(1).set_index(keys)["site_status"].reindex(stats.index)
+    empty = last.isin(schema.CLOSING_SITE_STATUSES).to_numpy()
+    out: dict[str, dict[int, tuple[float, float, bool]]] = {}
+    for (cid, d), top, bottom, gone in zip(
+        stats.index.to_list(),
+        stats["max"].to_numpy(dtype=float).tolist(),
+        stats["min"].to_numpy(dtype=float).tolist(),
+        empty.tolist(),
+        strict=True,
+    ):
+        if gone:
+            out.setdefault(str(cid), {})[int(d)] = (0.0, 0.0, True)
+        elif top == top:  # a count of people was given
+            out.setdefault(str(cid), {})[int(d)] = (top, bottom, False)
     return out
 
 
-def _events(rows: pd.DataFrame, merge_days: int) -> list[_Event]:
-    """One camp's evacuation reports grouped into events (``rows``: positions)."""
-    events: list[_Event] = []
+def _events(rows: _Rows, merge_days: int) -> dict[str, list[_Event]]:
+    """Each camp's evacuation reports grouped into events (``rows``: positions)."""
+    events: dict[str, list[_Event]] = {}
     current: _Event | None = None
-    reports = (rows["_explicit"] | rows["_status"]).to_list()
-    for pos, (d, is_report, explicit, status, people) in enumerate(
-        zip(
-            rows["_d"].to_list(),
-            reports,
-            rows["_explicit"].to_list(),
-            rows["site_status"].to_list(),
-            rows["people"].to_list(),
-            strict=True,
-        )
+    previous = None
+    for pos, (cid, d, is_report, status, people) in enumerate(
+        zip(rows.camp, rows.day, rows.report, rows.status, rows.people.tolist(), strict=True)
     ):
+        if cid != previous:
+            current, previous = None, cid
         if is_report:
-            if current is None or (explicit and d - current.day > merge_days):
+            if current is None or (rows.explicit[pos] and d - current.day > merge_days):
                 current = _Event(d)
-                events.append(current)
+                events.setdefault(cid, []).append(current)
             current.rows.append(pos)
         elif current is not None and _inhabited(status, people):
             current = None  # seen inhabited again: the event is over
@@ -208,16 +219,16 @@ def _inhabited(status: object, people: float) -> bool:
 
 
 def _camp(
-    rows: pd.DataFrame, n: int, window: int, merge_days: int, cuts: dict[int, float]
+    rows: _Rows,
+    rounds: dict[int, tuple[float, float, bool]],
+    camp_events: list[_Event],
+    n: int,
+    window: int,
+    cuts: dict[int, float],
 ) -> _Camp:
     """One camp's contribution on each of ``n`` days."""
     out = _Camp(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
-    rounds = _rounds(rows)
-    events = {e.day: e for e in _events(rows, merge_days)}
-    explicit = rows["_explicit"].to_numpy()
-    kinds = rows["evacuation"].to_list()
-    people = rows["people"].to_numpy(dtype=float)
-    sheltered = rows["sheltered"].to_numpy(dtype=float)
+    events = {e.day: e for e in camp_events}
     start = min([*rounds, *events], default=n)
     # State carried between days: the value, the day it was known, what it is.
     value, anchor, low, high, state = 0.0, start, 0.0, 0.0, "none"
@@ -225,16 +236,18 @@ def _camp(
     for d in range(start, n):
         today: tuple[float, float, float, float] | None = None  # value, sd, low, high
         if d in events:
-            ev = events[d]
-            pos = np.asarray(ev.rows)
-            witnessed = bool(explicit[pos].any())
-            reported = people[pos]
+            pos = np.asarray(events[d].rows)
+            explicit = rows.explicit[pos]
+            witnessed = bool(explicit.any())
+            reported = rows.people[pos]
             reported = reported[reported > 0]
             known = float(reported.max()) if len(reported) else None
             before = value if state in ("count", "remainder") else 0.0
             concerned = known if known is not None else before
-            kind_list = [k for k, x in zip(np.asarray(kinds)[pos], explicit[pos], strict=True) if x]
-            partial = bool(kind_list) and kind_list[-1] == schema.EVACUATION_PARTIAL
+            kinds = [
+                rows.kind[p] for p, x in zip(pos.tolist(), explicit.tolist(), strict=True) if x
+            ]
+            partial = bool(kinds) and kinds[-1] == schema.EVACUATION_PARTIAL
             if witnessed or known is not None or d - last_count_day <= 1:
                 # Witnessed, or reported with its people, or found the evening after
                 # people were seen: the day counts the people evacuated.
@@ -252,7 +265,8 @@ def _camp(
                     out.low[back] = out.value[back]
                 today = (0.0, 0.0, 0.0, before)
             if partial:
-                shelt = sheltered[pos][~np.isnan(sheltered[pos])]
+                shelt = rows.sheltered[pos]
+                shelt = shelt[~np.isnan(shelt)]
                 if len(shelt):
                     value = max(concerned - float(shelt.max()), 0.0)
                     low, high = SCATTER * value, 0.0
@@ -289,60 +303,51 @@ def _sd(value: float, age: int) -> float:
 
 def _successor_cuts(
     seen: pd.DataFrame,
-    camps: list[tuple[str, pd.DataFrame]],
-    merge_days: int,
+    rows: _Rows,
+    rounds: dict[str, dict[int, tuple[float, float, bool]]],
+    events: dict[str, list[_Event]],
     distance_m: float,
     days: int,
     origin: pd.Timestamp,
 ) -> dict[str, dict[int, float]]:
     """For each camp partially evacuated: on the day a successor is first counted, the
     count to take off the remainder it carries."""
-    partial = seen["evacuation"].eq(schema.EVACUATION_PARTIAL).fillna(False)
-    if not partial.any():
+    firsts = [
+        ev.rows[0]
+        for camp_events in events.values()
+        for ev in camp_events
+        if rows.explicit[ev.rows[0]] and rows.kind[ev.rows[0]] == schema.EVACUATION_PARTIAL
+    ]
+    if not firsts:
         return {}
     places = seen.groupby("camp_id").agg(
         latitude=("latitude", "median"),
         longitude=("longitude", "median"),
         first_visit=("date", "min"),
     )
-    firsts = []
-    for _, group in camps:
-        for ev in _events(group, merge_days):
-            first = group.iloc[ev.rows[0]]
-            if first["_explicit"] and first["evacuation"] == schema.EVACUATION_PARTIAL:
-                firsts.append(first)
-    if not firsts:
-        return {}
-    events = pd.DataFrame(firsts)
-    events = pd.DataFrame(
+    first = seen.iloc[firsts]
+    found = pd.DataFrame(
         {
-            "event_id": [f"{c}@{d}" for c, d in zip(events["camp_id"], events["_d"], strict=True)],
-            "camp_id": events["camp_id"].to_numpy(),
-            "date": (origin + pd.to_timedelta(events["_d"].to_numpy(), unit="D")),
-            "first_report": events["date"].to_numpy(),
-            "latitude": places.loc[events["camp_id"], "latitude"].to_numpy(),
-            "longitude": places.loc[events["camp_id"], "longitude"].to_numpy(),
+            "event_id": [f"{c}@{d}" for c, d in zip(first["camp_id"], first["_d"], strict=True)],
+            "camp_id": first["camp_id"].to_numpy(),
+            "date": origin + pd.to_timedelta(first["_d"].to_numpy(), unit="D"),
+            "first_report": first["date"].to_numpy(),
+            "latitude": places.loc[first["camp_id"], "latitude"].to_numpy(),
+            "longitude": places.loc[first["camp_id"], "longitude"].to_numpy(),
         }
     )
-    events["first_report"] = pd.to_datetime(events["first_report"], utc=True).dt.tz_convert(
+    found["first_report"] = pd.to_datetime(found["first_report"], utc=True).dt.tz_convert(
         seen["date"].dt.tz
     )
-    links = successor_links(places, events, distance_m, days)
+    links = successor_links(places, found, distance_m, days)
     cuts: dict[str, dict[int, float]] = {}
-    by_camp = dict(camps)
     for pred, succ in zip(links["predecessor_id"], links["successor_id"], strict=True):
-        found = _first_count(by_camp[str(succ)])
-        if found is not None:
-            cuts.setdefault(str(pred), {})[found[0]] = found[1]
+        counts = [
+            (d, c) for d, (c, _, gone) in sorted(rounds.get(str(succ), {}).items()) if not gone
+        ]
+        if counts:
+            cuts.setdefault(str(pred), {})[counts[0][0]] = counts[0][1]
     return cuts
-
-
-def _first_count(rows: pd.DataFrame) -> tuple[int, float] | None:
-    rounds = _rounds(rows)
-    for d in sorted(rounds):
-        if not rounds[d][2]:
-            return d, rounds[d][0]
-    return None
 
 
 def daily_camp_counts(
