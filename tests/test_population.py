@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -145,6 +148,30 @@ def test_the_range_widens_with_the_age_of_counts() -> None:
     assert (found["people_low"] <= found["people"]).all()
     assert (found["people"] <= found["people_high"]).all()
     assert width["2026-11-09"] == 0  # beyond the window: no count, no range
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.08])
+def test_the_range_follows_how_much_counts_vary_in_the_base(noise: float) -> None:
+    """How fast camps change is measured on the base's successive counts, not assumed."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for camp in range(30):
+        level, day = 100.0, 1
+        while day <= 28:  # counted every 1 to 3 days; the people drift, counts err
+            count = round(level * math.exp(rng.normal(0.0, noise / 2)))
+            when = f"2026-10-{day:02d} 20:00"
+            rows.append(passage(f"r{camp}-{day}", when, count, camp=f"C{camp}"))
+            gap = 1 + (day + camp) % 3
+            level *= math.exp(rng.normal(0.0, noise * math.sqrt(gap)))
+            day += gap
+    frame = pd.DataFrame(rows).astype({"people": float, "sheltered": float})
+    days = pd.date_range("2026-10-29", "2026-10-29")
+    found = population.estimated_population(frame, days, 7)
+    share = float((found["people_high"] - found["people_low"]).iloc[0] / found["people"].iloc[0])
+    # Counts 1 to 3 days old (2 on average), each of sd noise × sqrt(1/4 + age), summed
+    # over 30 camps of about the same size, at Z on both sides.
+    expected = 2 * population.Z * noise * math.sqrt(0.25 + 2) / math.sqrt(30)
+    assert expected / 2 < share < expected * 2, (share, expected)
 
 
 def test_estimate_within_targets_on_twenty_demo_worlds() -> None:

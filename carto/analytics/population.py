@@ -27,15 +27,17 @@ a week would count three times. The rules, camp by camp:
   that day until it is counted with people again.
 
 The range (``people_low`` … ``people_high``): each contribution carries a counting error
-that grows with the age of its count (``COUNT_SD``, ``DRIFT_SD`` per day), combined over
-camps as independent errors at ``Z`` standard deviations; to that are added, as they are,
-the spread of a round's disagreeing counts, the unknowns of an evacuation (the days
-between an unwitnessed evacuation and the last visit, the people left without shelter who
-scatter), which do not cancel out between camps.
+that grows with the age of its count, both measured on the base's successive counts of
+the same camps (``_fitted_sd``; ``COUNT_SD`` and ``DRIFT_SD`` per day when too few),
+combined over camps as independent errors at ``Z`` standard deviations; to that are
+added, as they are, the spread of a round's disagreeing counts and the unknowns of an
+evacuation (the days between an unwitnessed evacuation and the last visit, the people
+left without shelter who scatter), which do not cancel out between camps.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -49,9 +51,11 @@ from carto.analytics.successors import successor_links
 # A passage made before this hour (local) belongs to the round of the evening before.
 ROUND_START_HOUR = 5
 # Relative standard deviation of one count, and its growth per day of age (a camp's
-# population drifts: people arrive and leave every day).
+# population drifts: people arrive and leave every day). These are the defaults; with
+# enough successive counts, ``_fitted_sd`` measures both on the passages themselves.
 COUNT_SD = 0.03
 DRIFT_SD = 0.03
+MIN_PAIRS = 40  # successive counts needed to measure them
 Z = 1.645  # two-sided 90 % for independent counting errors
 # After a partial evacuation, up to this share of the people left without shelter may
 # scatter before the camp is counted again (the range goes down that far).
@@ -143,11 +147,14 @@ def _contributions(
     rounds = _rounds(seen)
     events = _events(rows, merge_days)
     cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
+    sds = _fitted_sd(rounds, events)
     camps = sorted(set(rows.camp))
     pick = ((days - origin).days).to_numpy()
     value, sd, low, high = (np.zeros((len(days), len(camps))) for _ in range(4))
     for j, cid in enumerate(camps):
-        built = _camp(rows, rounds.get(cid, {}), events.get(cid, []), n, window, cuts.get(cid, {}))
+        built = _camp(
+            rows, rounds.get(cid, {}), events.get(cid, []), n, window, cuts.get(cid, {}), sds
+        )
         value[:, j], sd[:, j] = built.value[pick], built.sd[pick]
         low[:, j], high[:, j] = built.low[pick], built.high[pick]
     return value, sd, low, high
@@ -225,6 +232,7 @@ def _camp(
     n: int,
     window: int,
     cuts: dict[int, float],
+    sds: tuple[float, float],
 ) -> _Camp:
     """One camp's contribution on each of ``n`` days."""
     out = _Camp(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
@@ -251,10 +259,10 @@ def _camp(
             if witnessed or known is not None or d - last_count_day <= 1:
                 # Witnessed, or reported with its people, or found the evening after
                 # people were seen: the day counts the people evacuated.
-                age_sd = 0.0 if known is not None else _sd(concerned, d - anchor)
+                age_sd = 0.0 if known is not None else _sd(concerned, d - anchor, sds)
                 today = (
                     concerned,
-                    age_sd or concerned * COUNT_SD,
+                    age_sd or concerned * sds[0],
                     0.0 if witnessed else concerned,
                     0.0,
                 )
@@ -292,13 +300,48 @@ def _camp(
             continue
         age = d - anchor
         if state in ("count", "remainder") and age < window and value > 0:
-            out.value[d], out.sd[d] = value, _sd(value, age)
+            out.value[d], out.sd[d] = value, _sd(value, age, sds)
             out.low[d], out.high[d] = low, high
     return out
 
 
-def _sd(value: float, age: int) -> float:
-    return value * math.sqrt(COUNT_SD**2 + max(age, 0) * DRIFT_SD**2)
+def _sd(value: float, age: int, sds: tuple[float, float]) -> float:
+    """The standard deviation of a count ``age`` days old (``sds``: ``_fitted_sd``)."""
+    count_sd, drift_sd = sds
+    return value * math.sqrt(count_sd**2 + max(age, 0) * drift_sd**2)
+
+
+def _fitted_sd(
+    rounds: dict[str, dict[int, tuple[float, float, bool]]], events: dict[str, list[_Event]]
+) -> tuple[float, float]:
+    """(count sd, drift sd per day) measured on successive counts of the same camp: the
+    log ratio of two counts ``g`` days apart varies as 2 × count² + g × drift² (a robust
+    variance per gap, then a line through them). Pairs around an evacuation are left
+    out; too few pairs, or a fit that makes no sense, give the defaults."""
+    gaps: dict[int, list[float]] = {}
+    for cid, by_day in rounds.items():
+        evacuated = sorted(e.day for e in events.get(cid, []))
+        counts = [(d, c) for d, (c, _, gone) in sorted(by_day.items()) if not gone and c > 0]
+        for (d0, c0), (d1, c1) in itertools.pairwise(counts):
+            if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated):
+                gaps.setdefault(d1 - d0, []).append(math.log(c1 / c0))
+    used = {g: v for g, v in gaps.items() if len(v) >= 10}
+    if sum(len(v) for v in used.values()) < MIN_PAIRS or len(used) < 2:
+        return COUNT_SD, DRIFT_SD
+    g = np.array(sorted(used), dtype=float)
+    var = np.array([_robust_var(used[int(k)]) for k in g])
+    weight = np.array([len(used[int(k)]) for k in g], dtype=float)
+    slope, intercept = np.polyfit(g, var, 1, w=np.sqrt(weight))
+    if slope <= 0 or intercept <= 0:
+        return COUNT_SD, DRIFT_SD
+    return min(max(math.sqrt(intercept / 2), 0.005), 0.2), min(math.sqrt(slope), 0.2)
+
+
+def _robust_var(values: list[float]) -> float:
+    """A variance that a few wild values (a miscount, a camp splitting) do not blow up."""
+    x = np.asarray(values)
+    mad = float(np.median(np.abs(x - np.median(x))))
+    return (1.4826 * mad) ** 2
 
 
 def _successor_cuts(
