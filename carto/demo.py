@@ -328,6 +328,7 @@ class _Ctx:
     first: dt.date
     camps: list[_Camp] = field(default_factory=list)
     evacs: list[_Evac] = field(default_factory=list)
+    splits: int = 0  # camps formed by people leaving a partially evacuated camp
     used_ids: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
     grid: dict[tuple[int, int], list[tuple[float, float, int]]] = field(default_factory=dict)
@@ -608,6 +609,9 @@ def _evacuate(ctx: _Ctx, day: int, kind: str) -> None:
     partial = kind == schema.EVACUATION_PARTIAL
     modes = _REPORTING[:3] if partial else _REPORTING
     reporting = rnd.choices(modes, weights=_REPORTING_P[: len(modes)])[0]
+    full_before = [e for e in ctx.evacs if e.kind != schema.EVACUATION_PARTIAL]
+    if not partial and len(full_before) == 1 and full_before[0].reporting != "status_only":
+        reporting = "status_only"  # every world has an evacuation nobody witnessed
     event = _Evac(camp.idx, day, kind, people, sheltered, reporting)
     ctx.evacs.append(event)
     camp.evacs[day] = event
@@ -616,7 +620,7 @@ def _evacuate(ctx: _Ctx, day: int, kind: str) -> None:
         camp.target *= remaining / people
         camp.evacuation = camp.evacuation or kind
         _walk(ctx, camp, day + 1, math.log(remaining), 0.05)
-        if remaining >= 10 and rnd.random() < _SPLIT_P:
+        if remaining >= 10 and (rnd.random() < _SPLIT_P or not ctx.splits):
             _split(ctx, camp, day)
         return
     camp.end, camp.evacuation = day, kind
@@ -663,6 +667,7 @@ def _split(ctx: _Ctx, camp: _Camp, day: int) -> None:
     new = _make_camp(ctx, camp.place, name, lat, lon, start, moved * rnd.uniform(0.9, 1.3))
     new.predecessor = camp.idx
     new.start_pop = moved
+    ctx.splits += 1
     _walk(ctx, new, start, math.log(moved), 0.06)
 
 

@@ -1,6 +1,6 @@
 """How close the estimated population comes to the demo's truth, over many demo worlds.
 
-Used by ``tests/test_population_accuracy.py`` (targets of issue 20) and runnable alone:
+Used by ``tests/test_population.py`` (targets of issue 20) and runnable alone:
 ``python -m testing.population_accuracy`` prints the table.
 """
 
@@ -80,6 +80,7 @@ def measure(
         scored = population.day_range(truth.index[warm_up], truth.index[-1])
         est = population.estimated_population(passages, scored, window=7)
         t = truth.reindex(scored).astype(float)
+        # An estimator without a range (as before issue 20) is measured as a point.
         low = est["people_low"] if "people_low" in est else est["people"]
         high = est["people_high"] if "people_high" in est else est["people"]
         index = pd.MultiIndex.from_product([[seed], scored])

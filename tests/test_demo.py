@@ -423,9 +423,13 @@ def test_evacuations_are_reported_and_end_camps(base: demo.DemoBase) -> None:
         later = [r for r in recs if round_day(r) > date and r not in reports]
         if not reports:
             assert ev["kind"] != schema.EVACUATION_PARTIAL
-            found = [r for r in recs if round_day(r) in (date, date + dt.timedelta(days=1))]
-            assert found and found[0]["fields"]["Statut du site"] in {"Évacué", "Démantelé"}
-            assert found[0]["fields"]["Personnes"] == 0
+            found = [
+                r
+                for r in recs
+                if round_day(r) in (date, date + dt.timedelta(days=1))
+                and r["fields"]["Statut du site"] in {"Évacué", "Démantelé"}
+            ]
+            assert found and all(r["fields"]["Personnes"] == 0 for r in found)
             ways["status only"] += 1
         else:
             assert 6 <= when(reports[0]).hour < 10 and when(reports[0]).date() == date
@@ -444,7 +448,7 @@ def test_evacuations_are_reported_and_end_camps(base: demo.DemoBase) -> None:
                 r["fields"]["Statut du site"] in {"Vide", "Évacué", "Démantelé"} for r in later
             )
             assert all(when(r).date() <= date + dt.timedelta(days=2) for r in later)
-    assert ways["once"] and ways["twice"], ways
+    assert ways["once"] and ways["twice"] and ways["status only"], ways
     full = base.truth.evacuations[base.truth.evacuations.kind != schema.EVACUATION_PARTIAL]
     cutoff = TODAY - dt.timedelta(days=demo.QUIET_DAYS)
     assert (full.date <= cutoff).all()  # outside the last 30 days
@@ -622,3 +626,18 @@ def test_demo_snapshot_of_a_past_day_holds_that_whole_day(tmp_path: Path) -> Non
     ds = build_dataset(settings, store, now=next_morning)
     assert ds.synced_at is not None and ds.synced_at.date() == TODAY
     assert ds.passages["date"].max() <= ds.synced_at
+
+
+def test_demo_exercises_what_makes_the_population_hard_to_estimate(base: demo.DemoBase) -> None:
+    """Issue 20: rounds after midnight, same-round counts that disagree, a camp formed by
+    people leaving a partially evacuated camp (evacuation reports are checked above)."""
+    assert any(when(r).hour < 5 for r in usable(base) if "Évacuation" not in r["fields"])
+    rounds: dict[tuple[str, dt.date], list[int]] = defaultdict(list)
+    for rec in usable(base):
+        count = lenient(rec["fields"].get("Personnes"))
+        if count and rec["fields"].get("Évacuation", schema.EVACUATION_NONE) == "Aucune":
+            rounds[base.truth.passage_camp[rec["id"]], round_day(rec)].append(count)
+    assert any(len(c) > 1 and min(c) < 0.9 * max(c) for c in rounds.values())
+    camps = base.truth.camps.set_index("camp_id")
+    partial = camps[camps.evacuation == schema.EVACUATION_PARTIAL].index
+    assert camps.predecessor.isin(partial).any()

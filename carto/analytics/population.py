@@ -5,7 +5,7 @@ camps is the estimated population. Never the sum of passages: a camp visited thr
 a week would count three times. The rules, camp by camp:
 
 - **Rounds, not calendar days.** A passage belongs to the day of its round: one made
-  before ``ROUND_START_HOUR`` (a round ending after midnight) counts for the evening
+  before ``camps.ROUND_START_HOUR`` (a round ending after midnight) counts for the evening
   before.
 - **Several counts in one round** (two associations the same evening) are reconciled by
   taking the largest: a team misses people (away, asleep in a closed tent, only those who
@@ -45,11 +45,9 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.analytics.camps import counted
+from carto.analytics.camps import counted, round_days
 from carto.analytics.successors import successor_links
 
-# A passage made before this hour (local) belongs to the round of the evening before.
-ROUND_START_HOUR = 5
 # Relative standard deviation of one count, and its growth per day of age (a camp's
 # population drifts: people arrive and leave every day). These are the defaults; with
 # enough successive counts, ``_fitted_sd`` measures both on the passages themselves.
@@ -64,12 +62,6 @@ SCATTER = 0.2
 _EVACUATED = frozenset({"Évacué", "Démantelé"})
 _FULL_KINDS = frozenset({schema.EVACUATION_SHELTERED, schema.EVACUATION_NO_SOLUTION})
 _KINDS = (*_FULL_KINDS, schema.EVACUATION_PARTIAL)
-
-
-def round_days(dates: pd.Series) -> pd.Series:
-    """The day (naive local midnight) of the round each passage belongs to."""
-    local = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
-    return (local - pd.Timedelta(hours=ROUND_START_HOUR)).dt.normalize()
 
 
 @dataclass
@@ -202,17 +194,22 @@ def _events(rows: _Rows, merge_days: int) -> dict[str, list[_Event]]:
     """Each camp's evacuation reports grouped into events (``rows``: positions)."""
     events: dict[str, list[_Event]] = {}
     current: _Event | None = None
+    last: _Event | None = None  # the camp's latest event, even once seen inhabited
     previous = None
     for pos, (cid, d, is_report, status, people) in enumerate(
         zip(rows.camp, rows.day, rows.report, rows.status, rows.people.tolist(), strict=True)
     ):
         if cid != previous:
-            current, previous = None, cid
+            current, last, previous = None, None, cid
         if is_report:
-            if current is None or (rows.explicit[pos] and d - current.day > merge_days):
+            explicit = rows.explicit[pos]
+            if current is None and explicit and last and d - last.day <= merge_days:
+                current = last  # another association's report of the same evacuation
+            if current is None or (explicit and d - current.day > merge_days):
                 current = _Event(d)
                 events.setdefault(cid, []).append(current)
             current.rows.append(pos)
+            last = current
         elif current is not None and _inhabited(status, people):
             current = None  # seen inhabited again: the event is over
     return events
