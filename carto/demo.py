@@ -48,7 +48,8 @@ _COUNT_ERROR = 0.02  # relative counting error (clipped at 5 %)
 
 # Association codes, indices into schema.ASSOCIATIONS.
 _U, _C, _A = 0, 1, 2
-_WINDOWS = {_U: (19 * 60, 23 * 60 + 25), _C: (19 * 60 + 30, 22 * 60 + 30), _A: (18 * 60, 21 * 60)}
+# Utopia 56's rounds may end after midnight (until 00:50): the round's day is the evening's.
+_WINDOWS = {_U: (19 * 60, 24 * 60 + 50), _C: (19 * 60 + 30, 22 * 60 + 30), _A: (18 * 60, 21 * 60)}
 _EVAC_WINDOW = (6 * 60, 9 * 60)
 _C_DAYS = (1, 3, 5)  # Tuesday, Thursday, Saturday
 _A_DAYS = (0, 2, 4)  # Monday, Wednesday, Friday
@@ -63,8 +64,18 @@ _U_TEAMS = {
 }
 _EVAC_TEAMS = {_U: "Veille évacuations", _C: "Pôle Exil – astreinte", _A: "Équipe matin"}
 
-# Visit kinds.
-_NORMAL, _EVAC, _VIDE, _KEY = 0, 1, 2, 3
+# Visit kinds: an ordinary visit, an evacuation witnessed (reported with its kind), a
+# visit finding the site empty, a visit that had to happen (overdue, watched), a second
+# association's report of an evacuation already reported, a visit finding the site
+# evacuated with nobody having witnessed it (only ``Statut du site`` says so).
+_NORMAL, _EVAC, _VIDE, _KEY, _EVAC_AGAIN, _FOUND_EVACUATED = 0, 1, 2, 3, 4, 5
+# How an evacuation reaches the base (probabilities, in this order): one witness; two
+# associations the same morning; a second one the next day; only the next visit's status.
+_REPORTING = ("one", "same_day", "next_day", "status_only")
+_REPORTING_P = (0.45, 0.2, 0.2, 0.15)
+_UNDERCOUNT_P = 0.12  # a distribution team counts only the people who came to it
+_UNDERCOUNT = (0.75, 0.92)
+_SPLIT_P = 0.5  # after a partial evacuation, part of the people left settle nearby
 
 # Tiers and their visit probabilities: Utopia (Mon-Sat, Sunday), Croix-Rouge, ACF.
 BIG, MEDIUM, SMALL, PERIPHERAL = "big", "medium", "small", "peripheral"
@@ -279,6 +290,7 @@ class _Evac:
     kind: str
     people: int
     sheltered: int
+    reporting: str = "one"  # one of _REPORTING
 
 
 @dataclass
@@ -316,6 +328,7 @@ class _Ctx:
     first: dt.date
     camps: list[_Camp] = field(default_factory=list)
     evacs: list[_Evac] = field(default_factory=list)
+    splits: int = 0  # camps formed by people leaving a partially evacuated camp
     used_ids: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
     grid: dict[tuple[int, int], list[tuple[float, float, int]]] = field(default_factory=dict)
@@ -593,16 +606,22 @@ def _evacuate(ctx: _Ctx, day: int, kind: str) -> None:
         sheltered = 0
     else:
         sheltered = round(people * rnd.uniform(*share))
-    event = _Evac(camp.idx, day, kind, people, sheltered)
+    partial = kind == schema.EVACUATION_PARTIAL
+    modes = _REPORTING[:3] if partial else _REPORTING
+    reporting = rnd.choices(modes, weights=_REPORTING_P[: len(modes)])[0]
+    full_before = [e for e in ctx.evacs if e.kind != schema.EVACUATION_PARTIAL]
+    if not partial and len(full_before) == 1 and full_before[0].reporting != "status_only":
+        reporting = "status_only"  # every world has an evacuation nobody witnessed
+    event = _Evac(camp.idx, day, kind, people, sheltered, reporting)
     ctx.evacs.append(event)
     camp.evacs[day] = event
-    if kind == schema.EVACUATION_PARTIAL:
+    if partial:
         remaining = max(2, round((people - sheltered) * rnd.uniform(0.85, 1.0)))
         camp.target *= remaining / people
         camp.evacuation = camp.evacuation or kind
-        if day + 1 < ctx.days:
-            camp.must_visit.append(day + 1)
         _walk(ctx, camp, day + 1, math.log(remaining), 0.05)
+        if remaining >= 10 and (rnd.random() < _SPLIT_P or not ctx.splits):
+            _split(ctx, camp, day)
         return
     camp.end, camp.evacuation = day, kind
     camp.pop[day + 1 :] = 0
@@ -630,6 +649,26 @@ def _successor(ctx: _Ctx, pred: _Camp, day: int, people: int, unsheltered: int) 
     camp.predecessor = pred.idx
     camp.start_pop = max(3, round(unsheltered * rnd.uniform(0.15, 0.35)))
     _walk(ctx, camp, start, math.log(camp.start_pop), 0.06)
+
+
+def _split(ctx: _Ctx, camp: _Camp, day: int) -> None:
+    """After a partial evacuation, part of the people left move a few hundred metres
+    away and form a camp of their own (a successor of the evacuated camp)."""
+    rnd = ctx.rnd
+    start = day + rnd.randint(1, 6)
+    if start >= ctx.days - 1:
+        return
+    share = rnd.uniform(0.3, 0.6)
+    moved = max(3, round(float(camp.pop[start]) * share))
+    camp.pop[start:] = np.maximum(2, camp.pop[start:] - np.rint(camp.pop[start:] * share))
+    camp.target *= 1.0 - share
+    lat, lon = _place_near(ctx, camp.lat, camp.lon, SUCCESSOR_DISTANCE_M, ignore=camp.idx)
+    name = f"{camp.place.area} – {rnd.choice(_DESCRIPTORS)}"
+    new = _make_camp(ctx, camp.place, name, lat, lon, start, moved * rnd.uniform(0.9, 1.3))
+    new.predecessor = camp.idx
+    new.start_pop = moved
+    ctx.splits += 1
+    _walk(ctx, new, start, math.log(moved), 0.06)
 
 
 def _assign_sites(ctx: _Ctx) -> None:
@@ -670,10 +709,7 @@ def _camp_visits(ctx: _Ctx, camp: _Camp, weekdays: list[int]) -> list[tuple[int,
     out: list[tuple[int, int, int]] = []
     for day in range(first, last + 1):
         if day in camp.evacs:
-            assoc = (
-                _U if rnd.random() < 0.6 or not (serves_c or serves_a) else (_C if serves_c else _A)
-            )
-            out.append((day, assoc, _EVAC))
+            out += _evacuation_reports(ctx, camp.evacs[day], serves_c, serves_a)
             last_visit = day
             continue
         wd, fresh = weekdays[day], camp.start >= 0 and day - camp.start < 10
@@ -704,13 +740,49 @@ def _camp_visits(ctx: _Ctx, camp: _Camp, weekdays: list[int]) -> list[tuple[int,
     return out
 
 
+def _evacuation_reports(
+    ctx: _Ctx, event: _Evac, serves_c: bool, serves_a: bool
+) -> list[tuple[int, int, int]]:
+    """(day, association, kind) of the passages that tell of one evacuation."""
+    rnd, day = ctx.rnd, event.day
+    if event.reporting == "status_only":
+        # Nobody saw it: the next round finds the site evacuated, that evening or the next.
+        later = day + (0 if rnd.random() < 0.5 else 1)
+        return [(later, _U, _FOUND_EVACUATED)] if later < ctx.days else []
+
+    def on_duty(d: int) -> list[int]:
+        """The associations working near the camp on day ``d`` (Utopia 56 every day)."""
+        wd = ctx.weekdays[min(d, ctx.days - 1)]
+        return [_U] + [_C] * (serves_c and wd in _C_DAYS) + [_A] * (serves_a and wd in _A_DAYS)
+
+    today = on_duty(day)
+    first = _U if rnd.random() < 0.6 or len(today) == 1 else today[-1]
+    out = [(day, first, _EVAC)]
+    when = day + (event.reporting == "next_day")
+    others = [a for a in on_duty(when) if a != first]
+    if event.reporting != "one" and others and when < ctx.days:
+        out.append((when, rnd.choice(others), _EVAC_AGAIN))
+    return out
+
+
+def _visit_minute(
+    r: Any, day: int, assoc: int, kind: int, evac_days: dict[int, _Evac], last_day: bool
+) -> int:
+    """When a passage is made, in minutes after the local midnight of its round's day
+    (the period's last round ends before midnight: the snapshot is taken then)."""
+    if kind == _EVAC or (kind == _EVAC_AGAIN and day in evac_days):
+        return _randint(r, *_EVAC_WINDOW)  # the morning of the evacuation
+    lo, hi = _WINDOWS[assoc]
+    return _randint(r, lo, min(hi, 23 * 60 + 25) if last_day else hi)
+
+
 def _plan_visits(ctx: _Ctx) -> np.ndarray:
     """(day, minute, camp, association, kind) of every passage, in time order."""
     r, visits = ctx.rnd.random, []
     for camp in ctx.camps:
         for day, assoc, kind in _camp_visits(ctx, camp, ctx.weekdays):
-            lo, hi = _EVAC_WINDOW if kind == _EVAC else _WINDOWS[assoc]
-            visits.append((day, _randint(r, lo, hi), camp.idx, assoc, kind))
+            minute = _visit_minute(r, day, assoc, kind, camp.evacs, day == ctx.days - 1)
+            visits.append((day, minute, camp.idx, assoc, kind))
     table = np.array(visits, dtype=np.int64).reshape(len(visits), 5)
     return table[np.lexsort(table.T[::-1])]
 
@@ -874,7 +946,10 @@ def _passage_columns(ctx: _Ctx, visits: np.ndarray) -> dict[str, list[Any]]:
     rnd, rng, camps = ctx.rnd, ctx.rng, ctx.camps
     day, minute, ci, assoc, kind = visits.T
     n = len(day)
-    normal, evac, vide = (kind == _NORMAL) | (kind == _KEY), kind == _EVAC, kind == _VIDE
+    normal = (kind == _NORMAL) | (kind == _KEY)
+    evac = (kind == _EVAC) | (kind == _EVAC_AGAIN)
+    found = kind == _FOUND_EVACUATED
+    vide = (kind == _VIDE) | found  # nobody on the site
     season = np.asarray([_SEASONS.index(s) for s in ctx.seasons])[day]
     u = rng.random((8, n))
     # position
@@ -898,10 +973,16 @@ def _passage_columns(ctx: _Ctx, visits: np.ndarray) -> dict[str, list[Any]]:
     # counts
     pop = np.stack([c.pop for c in camps])[ci, day]
     error = np.clip(rng.normal(0.0, _COUNT_ERROR, n), -0.05, 0.05)
-    people = np.where(vide, 0, np.maximum(1, np.rint(pop * (1.0 + error)))).astype(np.int64)
-    events = {i: camps[ci[i]].evacs[int(day[i])] for i in np.flatnonzero(evac).tolist()}
+    # Croix-Rouge and ACF teams sometimes count only who came to their distribution.
+    partial_count = (assoc != _U) & normal & (rng.random(n) < _UNDERCOUNT_P)
+    seen = np.where(partial_count, rng.uniform(*_UNDERCOUNT, n), 1.0)
+    people = np.where(vide, 0, np.maximum(1, np.rint(pop * seen * (1.0 + error)))).astype(np.int64)
+    events = {
+        i: camps[ci[i]].evacs.get(int(day[i])) or camps[ci[i]].evacs[int(day[i]) - 1]
+        for i in np.flatnonzero(evac).tolist()
+    }
     for i, event in events.items():
-        people[i] = event.people  # counted exactly on evacuation days
+        people[i] = event.people  # the people evacuated, counted exactly
     few = _per_camp([c.place.site_type in _FEW_TENTS for c in camps], ci)
     tents = np.rint(people / np.where(few, 8.0, 1.8)).astype(np.int64)
     # needs
@@ -929,6 +1010,8 @@ def _passage_columns(ctx: _Ctx, visits: np.ndarray) -> dict[str, list[Any]]:
     for i in np.flatnonzero(vide).tolist():
         status[i] = "Vide"
         comment[i] = _VIDE_COMMENT if rnd.random() < 0.5 else None
+    for i in np.flatnonzero(found).tolist():
+        status[i] = "Évacué" if rnd.random() < 0.6 else "Démantelé"
     teams = _team_names(ctx, day, ci, assoc)
     for i, event in events.items():
         teams[i] = _EVAC_TEAMS[int(assoc[i])]

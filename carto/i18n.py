@@ -230,6 +230,13 @@ FR: Mapping[str, str] = {
         "évacuations, et les autres permettraient de la retrouver."
     ),
     "dash.chart_title": "Population estimée par jour",
+    "dash.chart_range": (
+        "La bande autour de la courbe est la fourchette de l'estimation : elle s'élargit "
+        "quand les comptages vieillissent, quand les associations ne s'accordent pas et "
+        "après une évacuation que personne n'a vue."
+    ),
+    "chart.range": "Fourchette",
+    "chart.range_hover": "Fourchette : %{customdata[0]:.0f} à %{customdata[1]:.0f}",
     "dash.weekly_passages": "Passages par semaine et par association",
     "dash.weekly_services": "Services délivrés par semaine et par association",
     "dash.needs_vs_given": "Besoins signalés et articles distribués, par semaine",
@@ -1146,6 +1153,8 @@ FR: Mapping[str, str] = {
     "export.col.record_ids": "Identifiants Airtable des signalements",
     "export.col.zone": "Zone (H3)",
     "export.col.camps": "Campements",
+    "export.col.people_low": "Personnes (bas de la fourchette)",
+    "export.col.people_high": "Personnes (haut de la fourchette)",
     "export.col.gap": "Sans passage récent",
     "export.error.dataset": "Jeu de données inconnu « {dataset} » : choisissez parmi {datasets}.",
     "export.error.role_dataset": (
@@ -1216,6 +1225,7 @@ FR: Mapping[str, str] = {
     "summary.box.without_solution": "personnes évacuées sans solution",
     "summary.population.title": "Population estimée",
     "summary.population.end": "Au {date} : {people} dans {camps}.",
+    "summary.population.range": "Fourchette ce jour-là : de {low} à {high} personnes.",
     "summary.population.mean": "En moyenne sur la période : {people} par jour.",
     "summary.population.peak": "Au plus haut : {people}, le {date}.",
     "summary.population.minors": (
@@ -1252,6 +1262,13 @@ FR: Mapping[str, str] = {
         "Population estimée : pour chaque campement actif un jour donné, son dernier "
         "comptage {window}, additionné. Ce n'est jamais la somme des "
         "passages : un campement visité trois fois ne compte qu'une fois."
+    ),
+    "summary.method.range": (
+        "La fourchette de chaque jour s'élargit avec l'ancienneté des comptages et l'écart "
+        "entre associations qui comptent le même campement le même soir (le plus grand "
+        "compte est retenu). Après une évacuation, le campement compte les personnes non "
+        "mises à l'abri jusqu'au comptage suivant ; une évacuation que personne n'a vue "
+        "laisse une fourchette qui descend jusqu'à zéro."
     ),
     "summary.method.not_counted": (
         "Ne sont pas comptées : les personnes hors des campements visités (à la rue de façon "

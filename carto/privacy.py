@@ -70,7 +70,12 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "sheltered",
 )
 # Counts that frames derived from passages may hold besides those.
-DERIVED_COUNT_COLUMNS: tuple[str, ...] = (*COUNT_COLUMNS, "without_solution")
+DERIVED_COUNT_COLUMNS: tuple[str, ...] = (
+    *COUNT_COLUMNS,
+    "without_solution",
+    "people_low",  # the estimated population's range
+    "people_high",
+)
 # Every count an aggregate a partner sees may hold: people and items (and what is derived
 # from them: sums, means, forecasts, differences), and camps, passages, reports and
 # evacuations counted per zone, week, day or association.

@@ -86,7 +86,7 @@ layout.suppressed_caption(v.policy, shown_totals)
 today = v.ds.today
 st.subheader(t("dash.chart_title"))
 charted = [
-    privacy.hidden_in(act.population_series, "people"),
+    privacy.hidden_in(act.population_series, "people", "people_low", "people_high"),
     privacy.hidden_in(act.weekly_passages, "passages"),
     privacy.hidden_in(act.weekly_items, "items"),
     privacy.hidden_in(act.needs_weekly, "people", "delivered"),
@@ -108,9 +108,11 @@ labels = {
 fig = px.line(series, x="day", y="people", labels=labels)
 charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
 fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
+charts.range_band(fig, series, "day", "people_low", "people_high")
 fig.update_yaxes(rangemode="tozero")
 fig.update_layout(height=320, **LAYOUT)
 charts.show(fig)
+st.caption(t("dash.chart_range"))
 
 
 def weekly_bars(

@@ -5,6 +5,7 @@ evacuation figures that add up."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,29 @@ def test_dashboard_charts_have_explicit_date_ticks_and_partial_weeks(app_config:
     assert any("semaine partielle" in c.value for c in at.caption)
     needs_chart = next(s for s in specs if "xaxis4" in s["layout"])  # one facet per item
     assert needs_chart["layout"]["yaxis"]["title"]["text"] == t("chart.needs_y")
+
+
+def test_population_chart_draws_its_range_as_a_band(app_config: Path) -> None:
+    """Issue 20: the population line comes with a shaded band, its low-high range."""
+    at = run_page("pages/tableau_de_bord.py")
+    population = plotly_specs(at)[0]
+    lines = [tr for tr in population["data"] if tr.get("fill") != "tonexty"]
+    bands = [tr for tr in population["data"] if tr.get("fill") == "tonexty"]
+    assert len(bands) == 1 and len(lines) == 2  # the line and the band's lower edge
+    people = next(tr for tr in lines if tr.get("line", {}).get("width") != 0)["y"]
+    low = next(tr for tr in lines if tr.get("line", {}).get("width") == 0)["y"]
+    high = bands[0]["y"]
+
+    def values(ys: Any) -> list[float]:
+        return [float(y) for y in (ys if isinstance(ys, list) else _decoded(ys))]
+
+    people, low, high = values(people), values(low), values(high)
+    assert len(people) == len(low) == len(high) == 30
+    assert all(lo <= p <= hi for lo, p, hi in zip(low, people, high, strict=True))
+    assert any(hi - lo > 0 for lo, hi in zip(low, high, strict=True))
+    assert t("dash.chart_range") in [c.value for c in at.caption]
+
+
+def _decoded(ys: dict[str, Any]) -> list[float]:
+    """Plotly's typed-array encoding of a trace's values ({"dtype", "bdata"})."""
+    return np.frombuffer(base64.b64decode(ys["bdata"]), dtype=ys["dtype"]).tolist()

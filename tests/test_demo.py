@@ -108,6 +108,12 @@ def by_camp(base: demo.DemoBase) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def round_day(record: dict[str, Any]) -> dt.date:
+    """The day of the round a passage belongs to: a round ending after midnight is the
+    evening's."""
+    return (when(record) - dt.timedelta(hours=5)).date()
+
+
 def estimate(base: demo.DemoBase, day: dt.date, window: int = 7) -> int:
     """docs/architecture.md §4: for each camp active that day, its latest count in the window."""
     total = 0
@@ -276,7 +282,7 @@ def test_counts_on_defaults(base: demo.DemoBase) -> None:
     successors = camps[camps.predecessor.notna()]
     assert successors.site_id.isna().any() and successors.site_id.notna().any()
     population = base.truth.daily_population
-    assert population.min() >= 600 and population.max() <= 2500
+    assert population.min() >= 500 and population.max() <= 2500
 
 
 def test_truth_frames_shape(base: demo.DemoBase) -> None:
@@ -321,8 +327,14 @@ def test_camps_are_apart_and_successors_near(base: demo.DemoBase) -> None:
         new, old = camps[camp], camps[pred]
         gap = metres(new["latitude"], new["longitude"], old["latitude"], old["longitude"])
         assert 200 <= gap <= 600
-        assert old["evacuation"] not in (None, schema.EVACUATION_PARTIAL)
-        assert old["end"] < new["start"] <= old["end"] + dt.timedelta(days=14)
+        assert old["evacuation"] is not None
+        if old["evacuation"] == schema.EVACUATION_PARTIAL:  # part of the people left moved
+            evacs = base.truth.evacuations
+            dates = evacs[evacs.camp_id == pred].date
+            assert any(d < new["start"] <= d + dt.timedelta(days=14) for d in dates)
+            assert old["end"] is None or old["end"] >= new["start"]
+        else:
+            assert old["end"] < new["start"] <= old["end"] + dt.timedelta(days=14)
     ids = list(camps)
     for i, a in enumerate(ids):
         for b in ids[i + 1 :]:
@@ -367,10 +379,11 @@ def test_three_associations_with_their_schedule(base: demo.DemoBase) -> None:
     for rec in usable(base):
         f = rec["fields"]
         local = when(rec)
-        if rec["id"] in evac_ids:
-            assert 6 <= local.hour < 10
+        if rec["id"] in evac_ids:  # that morning, or in the next evening's round
+            assert 6 <= local.hour < 10 or local.hour >= 18 or local.time() <= dt.time(0, 50)
             continue
-        assert dt.time(18) <= local.time() <= dt.time(23, 30), rec
+        # Utopia 56's rounds may end after midnight (until 00:50).
+        assert local.time() >= dt.time(18) or local.time() <= dt.time(0, 50), rec
         created = when(rec, "createdTime")
         assert dt.timedelta(minutes=1) < created - local < dt.timedelta(minutes=30)
         weekdays[f["Association"]].add(local.weekday())
@@ -394,24 +407,48 @@ def test_counts_are_consistent(base: demo.DemoBase) -> None:
 
 
 def test_evacuations_are_reported_and_end_camps(base: demo.DemoBase) -> None:
+    """An evacuation is reported by a witness that morning (and maybe by a second
+    association the same morning or the next day), or, when nobody saw it, only by the
+    status of the next visit (that evening or the next one), which counts nobody."""
     camps = by_camp(base)
+    ways: Counter[str] = Counter()
     for ev in rows(base.truth.evacuations):
         recs, date = camps[ev["camp_id"]], ev["date"]
-        that_day = [r for r in recs if when(r).date() == date]
-        assert len(that_day) == 1
-        f = that_day[0]["fields"]
-        assert f["Évacuation"] == ev["kind"]
-        assert f["Personnes"] == ev["people"]
-        assert f["Personnes mises à l'abri"] == ev["sheltered"]
-        assert base.truth.daily_population[date] >= ev["people"]
-        later = [r for r in recs if when(r).date() > date]
-        if ev["kind"] == schema.EVACUATION_PARTIAL:
-            assert f["Statut du site"] == "Actif"
-            assert later and when(later[0]).date() == date + dt.timedelta(days=1)
+        reports = [
+            r
+            for r in recs
+            if r["fields"].get("Évacuation") == ev["kind"]
+            and date <= when(r).date() <= date + dt.timedelta(days=1)
+        ]
+        later = [r for r in recs if round_day(r) > date and r not in reports]
+        if not reports:
+            assert ev["kind"] != schema.EVACUATION_PARTIAL
+            found = [
+                r
+                for r in recs
+                if round_day(r) in (date, date + dt.timedelta(days=1))
+                and r["fields"]["Statut du site"] in {"Évacué", "Démantelé"}
+            ]
+            assert found and all(r["fields"]["Personnes"] == 0 for r in found)
+            ways["status only"] += 1
         else:
-            assert f["Statut du site"] in {"Évacué", "Démantelé"}
-            assert all(r["fields"]["Statut du site"] == "Vide" for r in later)
+            assert 6 <= when(reports[0]).hour < 10 and when(reports[0]).date() == date
+            ways["twice" if len(reports) > 1 else "once"] += 1
+            assert len({r["fields"]["Association"] for r in reports}) == len(reports) <= 2
+            for r in reports:
+                f = r["fields"]
+                assert f["Personnes"] == ev["people"]
+                assert f["Personnes mises à l'abri"] == ev["sheltered"]
+        assert base.truth.daily_population[date] >= ev["people"]
+        if ev["kind"] == schema.EVACUATION_PARTIAL:
+            assert all(r["fields"]["Statut du site"] == "Actif" for r in reports)
+        else:
+            assert all(r["fields"]["Statut du site"] in {"Évacué", "Démantelé"} for r in reports)
+            assert all(
+                r["fields"]["Statut du site"] in {"Vide", "Évacué", "Démantelé"} for r in later
+            )
             assert all(when(r).date() <= date + dt.timedelta(days=2) for r in later)
+    assert ways["once"] and ways["twice"] and ways["status only"], ways
     full = base.truth.evacuations[base.truth.evacuations.kind != schema.EVACUATION_PARTIAL]
     cutoff = TODAY - dt.timedelta(days=demo.QUIET_DAYS)
     assert (full.date <= cutoff).all()  # outside the last 30 days
@@ -424,7 +461,7 @@ def test_every_active_camp_is_visited_often_enough(base: demo.DemoBase) -> None:
     for camp in rows(base.truth.camps):
         cid, start, end = camp["camp_id"], camp["start"], camp["end"]
         stop = end if end is not None else TODAY
-        days = sorted({d for r in visits[cid] if (d := when(r).date()) <= stop})
+        days = sorted({d for r in visits[cid] if (d := round_day(r)) <= stop})
         assert days, cid
         assert (days[0] - max(start, first)).days <= (2 if start >= first else 5), cid
         steps = [(b - a).days for a, b in itertools.pairwise(days)]
@@ -589,3 +626,18 @@ def test_demo_snapshot_of_a_past_day_holds_that_whole_day(tmp_path: Path) -> Non
     ds = build_dataset(settings, store, now=next_morning)
     assert ds.synced_at is not None and ds.synced_at.date() == TODAY
     assert ds.passages["date"].max() <= ds.synced_at
+
+
+def test_demo_exercises_what_makes_the_population_hard_to_estimate(base: demo.DemoBase) -> None:
+    """Issue 20: rounds after midnight, same-round counts that disagree, a camp formed by
+    people leaving a partially evacuated camp (evacuation reports are checked above)."""
+    assert any(when(r).hour < 5 for r in usable(base) if "Évacuation" not in r["fields"])
+    rounds: dict[tuple[str, dt.date], list[int]] = defaultdict(list)
+    for rec in usable(base):
+        count = lenient(rec["fields"].get("Personnes"))
+        if count and rec["fields"].get("Évacuation", schema.EVACUATION_NONE) == "Aucune":
+            rounds[base.truth.passage_camp[rec["id"]], round_day(rec)].append(count)
+    assert any(len(c) > 1 and min(c) < 0.9 * max(c) for c in rounds.values())
+    camps = base.truth.camps.set_index("camp_id")
+    partial = camps[camps.evacuation == schema.EVACUATION_PARTIAL].index
+    assert camps.predecessor.isin(partial).any()

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import h3
+import markupsafe
 import openpyxl
 import pandas as pd
 import pytest
@@ -29,6 +30,7 @@ from carto.export import datasets as X
 from carto.export import files, formats, names, summary
 from carto.export.formats import Table
 from carto.filters import Filters
+from carto.i18n import format_int, t
 from carto.settings import Settings
 from carto.store import AuthStore
 from testing.hostile import HOSTILE
@@ -174,6 +176,23 @@ def test_exported_rows_are_the_views_rows(
     assert tables["camps"].frame["period_passages"].sum() == len(shown)
     sites = tables["sites"].frame
     assert set("S-" + sites["site_id"]) <= set(shown["camp_id"])
+
+
+def test_population_export_carries_the_range(
+    staff_tables: dict[str, Table], staff: X.Scope, opts: X.Options
+) -> None:
+    """Issue 20: each day's estimate with its low-high range, as the dashboard draws it."""
+    frame = staff_tables["population"].frame
+    assert (frame["people_low"] <= frame["people"]).all()
+    assert (frame["people"] <= frame["people_high"]).all()
+    assert (frame["people_high"] > frame["people_low"]).all()
+    days = population.day_range(staff.period.start, staff.period.end)
+    pop = X.estimate(staff.passages, days, opts)
+    assert frame["people_low"].tolist() == pop["people_low"].tolist()
+    assert frame["people_high"].tolist() == pop["people_high"].tolist()
+    text = formats.to_csv(staff_tables["population"]).decode("utf-8-sig")
+    header = text.splitlines()[0]
+    assert t("export.col.people_low") in header and t("export.col.people_high") in header
 
 
 def test_population_counts_minors_in_the_same_latest_counts(
@@ -524,6 +543,13 @@ def test_summary_figures_match_the_datasets(
     assert s.total.people == ev["people"].sum()
     assert s.total.without_solution == ev["without_solution"].sum()
     assert s.passages == staff_tables["passages"].rows
+    assert s.population_end_low == pop["people_low"].iloc[-1]
+    assert s.population_end_high == pop["people_high"].iloc[-1]
+    page = summary.summary_html(s)
+    low, high = format_int(s.population_end_low), format_int(s.population_end_high)
+    # written as the template escapes it (Jinja2: ' as &#39;)
+    assert str(markupsafe.escape(t("summary.population.range", low=low, high=high))) in page
+    assert str(markupsafe.escape(t("summary.method.range"))) in page
     services = figures.services_delivered(staff.passages, staff.period)
     assert s.services == {k: int(v) for k, v in services.items()}
 

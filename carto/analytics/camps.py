@@ -18,6 +18,8 @@ from carto import schema
 from carto.analytics.frames import local_times
 
 DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
+# A passage made before this hour (local) belongs to the round of the evening before.
+ROUND_START_HOUR = 5
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
 
@@ -84,6 +86,13 @@ def assign_camps(
         assigned.append(cand_id[chosen])
     camp.loc[loose.index] = assigned
     return camp
+
+
+def round_days(dates: pd.Series) -> pd.Series:
+    """The day (naive local midnight) of the round each passage belongs to: a round
+    ending after midnight is the evening's (``ROUND_START_HOUR``)."""
+    local = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
+    return (local - pd.Timedelta(hours=ROUND_START_HOUR)).dt.normalize()
 
 
 def epoch_seconds(dates: pd.Series) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.analytics.camps import counted, epoch_seconds
+from carto.analytics.camps import counted, epoch_seconds, round_days
 from carto.analytics.frames import local_times
 from carto.analytics.places import camp_places
 
@@ -85,6 +85,7 @@ def evacuation_events(
     needed = ["record_id", "date", "day", "association", "camp_id", "people", "sheltered"]
     needed += ["evacuation", "site_status", *GROUP_COUNTS]
     seen = counted(passages)[needed].sort_values(["date", "record_id"])
+    seen = seen.assign(day=round_days(seen["date"]))  # a report after midnight: its round's
     explicit = seen["evacuation"].isin(EVACUATION_KINDS)
     report = explicit | seen["site_status"].isin(EVACUATED_SITE_STATUSES)
     if not report.any():
@@ -121,6 +122,7 @@ def _camp_events(camp_id: str, cols: dict[str, Any], merge_days: int) -> list[_E
     """Group one camp's reports into events (``rows`` are positions in ``cols``)."""
     events: list[_Event] = []
     current: _Event | None = None
+    last: _Event | None = None  # the latest event, even once the camp is seen inhabited
     merge = pd.Timedelta(days=merge_days)
     for pos, (day, is_report, is_explicit, status, people) in enumerate(
         zip(
@@ -133,10 +135,14 @@ def _camp_events(camp_id: str, cols: dict[str, Any], merge_days: int) -> list[_E
         )
     ):
         if is_report:
+            if current is None and is_explicit and last and day - last.first_day <= merge:
+                current = last  # another association's report (a partial evacuation leaves
+                # people on the site, seen between the two reports)
             if current is None or (is_explicit and day - current.first_day > merge):
                 current = _Event(camp_id, day)
                 events.append(current)
             current.rows.append(pos)
+            last = current
         elif current is not None and _inhabited(status, people):
             current = None  # the camp is seen inhabited again: the event is over
     return events

@@ -1,37 +1,415 @@
-"""Estimated population (docs/architecture.md §4) and the naive figure it replaces.
+"""Estimated population (docs/architecture.md §4), its range, and the naive figure it replaces.
 
-On a day, each camp active that day contributes its latest count within the recency
-window; a camp closed by a passage (Vide, Évacué, Démantelé) still counts on that day
-and contributes nothing afterwards. The sum over camps is the estimated population.
-Never the sum of passages: a camp visited three times a week would count three times.
+On a day, each camp contributes its latest count within the recency window; the sum over
+camps is the estimated population. Never the sum of passages: a camp visited three times
+a week would count three times. The rules, camp by camp:
+
+- **Rounds, not calendar days.** A passage belongs to the day of its round: one made
+  before ``camps.ROUND_START_HOUR`` (a round ending after midnight) counts for the evening
+  before.
+- **Several counts in one round** (two associations the same evening) are reconciled by
+  taking the largest: a team misses people (away, asleep in a closed tent, only those who
+  came to its distribution) far more often than it counts them twice. Their spread widens
+  the range.
+- **Evacuations.** A passage that reports one (an Évacuation kind, or Statut du site
+  Évacué / Démantelé) gives the people *concerned*, not the people living there after;
+  reports of one camp within ``merge_days`` of the first are one event, as in
+  ``carto.analytics.events``. The event's day counts the people evacuated (the largest
+  reported, else the latest count); after it, a full evacuation leaves nobody and a
+  partial one leaves the people concerned minus those sheltered, until the camp is
+  counted again. An evacuation nobody witnessed (only a later status says so) happened
+  on some morning after the last visit that found people: the days in between keep the
+  latest count, with a range down to zero.
+- **Successors.** A camp first seen near a camp partially evacuated (``successors``) took
+  people from it: its first count comes off the remainder the evacuated camp still
+  carries.
+- **Closing.** A camp whose round ends on Vide (nobody there) contributes nothing from
+  that day until it is counted with people again.
+
+The range (``people_low`` … ``people_high``): each contribution carries a counting error
+that grows with the age of its count, both measured on the base's successive counts of
+the same camps (``_fitted_sd``; ``COUNT_SD`` and ``DRIFT_SD`` per day when too few),
+combined over camps as independent errors at ``Z`` standard deviations; to that are
+added, as they are, the spread of a round's disagreeing counts and the unknowns of an
+evacuation (the days between an unwitnessed evacuation and the last visit, the people
+left without shelter who scatter), which do not cancel out between camps.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.analytics.camps import counted
+from carto.analytics.camps import counted, round_days
+from carto.analytics.successors import successor_links
+
+# Relative standard deviation of one count, and its growth per day of age (a camp's
+# population drifts: people arrive and leave every day). These are the defaults; with
+# enough successive counts, ``_fitted_sd`` measures both on the passages themselves.
+COUNT_SD = 0.03
+DRIFT_SD = 0.03
+MIN_PAIRS = 40  # successive counts needed to measure them
+Z = 1.645  # two-sided 90 % for independent counting errors
+# After a partial evacuation, up to this share of the people left without shelter may
+# scatter before the camp is counted again (the range goes down that far).
+SCATTER = 0.2
+# Site statuses by which a passage reports an evacuation (events.EVACUATED_SITE_STATUSES).
+_EVACUATED = frozenset({"Évacué", "Démantelé"})
+_FULL_KINDS = frozenset({schema.EVACUATION_SHELTERED, schema.EVACUATION_NO_SOLUTION})
+_KINDS = (*_FULL_KINDS, schema.EVACUATION_PARTIAL)
+
+
+@dataclass
+class _Event:
+    day: int
+    rows: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Camp:
+    """One camp's contribution day by day."""
+
+    value: np.ndarray
+    sd: np.ndarray
+    low: np.ndarray  # amounts the range goes below value, beyond the counting error
+    high: np.ndarray
+
+
+def estimated_population(
+    passages: pd.DataFrame,
+    days: pd.DatetimeIndex,
+    window: int,
+    merge_days: int = 1,
+    successor_distance_m: float = 600.0,
+    successor_days: int = 14,
+) -> pd.DataFrame:
+    """Per day: ``people`` (estimated population), ``people_low`` and ``people_high``
+    (its range), ``camps`` (camps counted)."""
+    found = _contributions(passages, days, window, merge_days, successor_distance_m, successor_days)
+    if found is None:
+        zero = pd.Series(0.0, index=days)
+        return pd.DataFrame(
+            {"people": zero, "people_low": zero, "people_high": zero, "camps": 0}, index=days
+        )
+    value, sd, low, high = found
+    people = value.sum(axis=1)
+    spread = Z * np.sqrt((sd**2).sum(axis=1))
+    out = pd.DataFrame(
+        {
+            "people": people,
+            # Rounded outwards, so that whole numbers keep the range.
+            "people_low": np.floor(np.maximum(people - spread - low.sum(axis=1), 0.0)),
+            "people_high": np.ceil(people + spread + high.sum(axis=1)),
+            "camps": (value > 0).sum(axis=1).astype(int),
+        },
+        index=days,
+    )
+    return out
+
+
+def _contributions(
+    passages: pd.DataFrame,
+    days: pd.DatetimeIndex,
+    window: int,
+    merge_days: int,
+    successor_distance_m: float,
+    successor_days: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Day × camp arrays (value, sd, low, high) on ``days``, or None without any camp."""
+    seen = counted(passages)
+    if seen.empty or len(days) == 0:
+        return None
+    missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
+    seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})
+    seen = seen.sort_values(["camp_id", "date", "record_id"], ignore_index=True)
+    rday = round_days(seen["date"])
+    origin = min(days.min(), rday.min())
+    n = int((days.max() - origin).days) + 1
+    seen = seen.assign(
+        _d=((rday - origin).dt.days).astype(int),
+        _explicit=seen["evacuation"].isin(_KINDS),
+        _report=seen["evacuation"].isin(_KINDS) | seen["site_status"].isin(_EVACUATED),
+    )
+    rows = _Rows(seen)
+    rounds = _rounds(seen)
+    events = _events(rows, merge_days)
+    cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
+    sds = _fitted_sd(rounds, events)
+    camps = sorted(set(rows.camp))
+    pick = ((days - origin).days).to_numpy()
+    value, sd, low, high = (np.zeros((len(days), len(camps))) for _ in range(4))
+    for j, cid in enumerate(camps):
+        built = _camp(
+            rows, rounds.get(cid, {}), events.get(cid, []), n, window, cuts.get(cid, {}), sds
+        )
+        value[:, j], sd[:, j] = built.value[pick], built.sd[pick]
+        low[:, j], high[:, j] = built.low[pick], built.high[pick]
+    return value, sd, low, high
+
+
+class _Rows:
+    """The counted passages' columns as plain lists and arrays (sorted by camp, time)."""
+
+    def __init__(self, seen: pd.DataFrame) -> None:
+        self.camp: list[str] = seen["camp_id"].astype("str").to_list()
+        self.day: list[int] = seen["_d"].to_list()
+        self.report: list[bool] = seen["_report"].to_list()
+        self.explicit = seen["_explicit"].to_numpy(dtype=bool)
+        self.status: list[object] = seen["site_status"].to_list()
+        self.kind: list[object] = seen["evacuation"].to_list()
+        self.people = seen["people"].to_numpy(dtype=float)
+        self.sheltered = seen["sheltered"].to_numpy(dtype=float)
+
+
+def _rounds(seen: pd.DataFrame) -> dict[str, dict[int, tuple[float, float, bool]]]:
+    """Per camp and round day: (largest count, smallest count, ends empty), from the
+    passages that are not evacuation reports."""
+    plain = seen[~seen["_report"]]
+    keys = ["camp_id", "_d"]
+    by_round = plain.groupby(keys, sort=True)
+    stats = by_round["people"].agg(["max", "min"])
+    last = by_round.tail(1).set_index(keys)["site_status"].reindex(stats.index)
+    empty = last.isin(schema.CLOSING_SITE_STATUSES).to_numpy()
+    out: dict[str, dict[int, tuple[float, float, bool]]] = {}
+    for (cid, d), top, bottom, gone in zip(
+        stats.index.to_list(),
+        stats["max"].to_numpy(dtype=float).tolist(),
+        stats["min"].to_numpy(dtype=float).tolist(),
+        empty.tolist(),
+        strict=True,
+    ):
+        if gone:
+            out.setdefault(str(cid), {})[int(d)] = (0.0, 0.0, True)
+        elif top == top:  # a count of people was given
+            out.setdefault(str(cid), {})[int(d)] = (top, bottom, False)
+    return out
+
+
+def _events(rows: _Rows, merge_days: int) -> dict[str, list[_Event]]:
+    """Each camp's evacuation reports grouped into events (``rows``: positions)."""
+    events: dict[str, list[_Event]] = {}
+    current: _Event | None = None
+    last: _Event | None = None  # the camp's latest event, even once seen inhabited
+    previous = None
+    for pos, (cid, d, is_report, status, people) in enumerate(
+        zip(rows.camp, rows.day, rows.report, rows.status, rows.people.tolist(), strict=True)
+    ):
+        if cid != previous:
+            current, last, previous = None, None, cid
+        if is_report:
+            explicit = rows.explicit[pos]
+            if current is None and explicit and last and d - last.day <= merge_days:
+                current = last  # another association's report of the same evacuation
+            if current is None or (explicit and d - current.day > merge_days):
+                current = _Event(d)
+                events.setdefault(cid, []).append(current)
+            current.rows.append(pos)
+            last = current
+        elif current is not None and _inhabited(status, people):
+            current = None  # seen inhabited again: the event is over
+    return events
+
+
+def _inhabited(status: object, people: float) -> bool:
+    """A passage that is not a report shows people living at the camp again."""
+    if isinstance(status, str) and status in schema.CLOSING_SITE_STATUSES:
+        return False
+    return status == "Actif" or bool(people > 0)
+
+
+def _camp(
+    rows: _Rows,
+    rounds: dict[int, tuple[float, float, bool]],
+    camp_events: list[_Event],
+    n: int,
+    window: int,
+    cuts: dict[int, float],
+    sds: tuple[float, float],
+) -> _Camp:
+    """One camp's contribution on each of ``n`` days."""
+    out = _Camp(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    events = {e.day: e for e in camp_events}
+    start = min([*rounds, *events], default=n)
+    # State carried between days: the value, the day it was known, what it is.
+    value, anchor, low, high, state = 0.0, start, 0.0, 0.0, "none"
+    last_count_day = -1
+    for d in range(start, n):
+        today: tuple[float, float, float, float] | None = None  # value, sd, low, high
+        if d in events:
+            pos = np.asarray(events[d].rows)
+            explicit = rows.explicit[pos]
+            witnessed = bool(explicit.any())
+            reported = rows.people[pos]
+            reported = reported[reported > 0]
+            known = float(reported.max()) if len(reported) else None
+            before = value if state in ("count", "remainder") else 0.0
+            concerned = known if known is not None else before
+            kinds = [
+                rows.kind[p] for p, x in zip(pos.tolist(), explicit.tolist(), strict=True) if x
+            ]
+            partial = bool(kinds) and kinds[-1] == schema.EVACUATION_PARTIAL
+            if witnessed or known is not None or d - last_count_day <= 1:
+                # Witnessed, or reported with its people, or found the evening after
+                # people were seen: the day counts the people evacuated.
+                age_sd = 0.0 if known is not None else _sd(concerned, d - anchor, sds)
+                today = (
+                    concerned,
+                    age_sd or concerned * sds[0],
+                    0.0 if witnessed else concerned,
+                    0.0,
+                )
+            else:
+                # Nobody saw it: it happened on a morning since the last visit finding
+                # people. The days in between keep that count, down to zero; today none.
+                for back in range(max(last_count_day + 1, d - window + 1), d):
+                    out.low[back] = out.value[back]
+                today = (0.0, 0.0, 0.0, before)
+            if partial:
+                shelt = rows.sheltered[pos]
+                shelt = shelt[~np.isnan(shelt)]
+                if len(shelt):
+                    value = max(concerned - float(shelt.max()), 0.0)
+                    low, high = SCATTER * value, 0.0
+                else:
+                    value, low, high = concerned, concerned, 0.0
+                anchor, state = d, "remainder"
+            else:
+                value, low, high, state = 0.0, 0.0, 0.0, "closed"
+        if d in rounds:
+            count, smallest, empty = rounds[d]
+            if empty:
+                value, low, high, state = 0.0, 0.0, 0.0, "closed"
+            elif d in events and state == "closed":
+                pass  # a round the evacuation day counts only the evacuated
+            else:
+                value, anchor, low, high, state = count, d, count - smallest, 0.0, "count"
+                last_count_day = d
+        if d in cuts and state == "remainder":
+            value = max(value - cuts[d], 0.0)
+            low = min(low, value)
+        if today is not None:
+            out.value[d], out.sd[d], out.low[d], out.high[d] = today
+            continue
+        age = d - anchor
+        if state in ("count", "remainder") and age < window and value > 0:
+            out.value[d], out.sd[d] = value, _sd(value, age, sds)
+            out.low[d], out.high[d] = low, high
+    return out
+
+
+def _sd(value: float, age: int, sds: tuple[float, float]) -> float:
+    """The standard deviation of a count ``age`` days old (``sds``: ``_fitted_sd``)."""
+    count_sd, drift_sd = sds
+    return value * math.sqrt(count_sd**2 + max(age, 0) * drift_sd**2)
+
+
+def _fitted_sd(
+    rounds: dict[str, dict[int, tuple[float, float, bool]]], events: dict[str, list[_Event]]
+) -> tuple[float, float]:
+    """(count sd, drift sd per day) measured on successive counts of the same camp: the
+    log ratio of two counts ``g`` days apart varies as 2 × count² + g × drift² (a robust
+    variance per gap, then a line through them). Pairs around an evacuation are left
+    out; too few pairs, or a fit that makes no sense, give the defaults."""
+    gaps: dict[int, list[float]] = {}
+    for cid, by_day in rounds.items():
+        evacuated = sorted(e.day for e in events.get(cid, []))
+        counts = [(d, c) for d, (c, _, gone) in sorted(by_day.items()) if not gone and c > 0]
+        for (d0, c0), (d1, c1) in itertools.pairwise(counts):
+            if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated):
+                gaps.setdefault(d1 - d0, []).append(math.log(c1 / c0))
+    used = {g: v for g, v in gaps.items() if len(v) >= 10}
+    if sum(len(v) for v in used.values()) < MIN_PAIRS or len(used) < 2:
+        return COUNT_SD, DRIFT_SD
+    g = np.array(sorted(used), dtype=float)
+    var = np.array([_robust_var(used[int(k)]) for k in g])
+    weight = np.array([len(used[int(k)]) for k in g], dtype=float)
+    slope, intercept = np.polyfit(g, var, 1, w=np.sqrt(weight))
+    if slope <= 0 or intercept <= 0:
+        return COUNT_SD, DRIFT_SD
+    return min(max(math.sqrt(intercept / 2), 0.005), 0.2), min(math.sqrt(slope), 0.2)
+
+
+def _robust_var(values: list[float]) -> float:
+    """A variance that a few wild values (a miscount, a camp splitting) do not blow up."""
+    x = np.asarray(values)
+    mad = float(np.median(np.abs(x - np.median(x))))
+    return (1.4826 * mad) ** 2
+
+
+def _successor_cuts(
+    seen: pd.DataFrame,
+    rows: _Rows,
+    rounds: dict[str, dict[int, tuple[float, float, bool]]],
+    events: dict[str, list[_Event]],
+    distance_m: float,
+    days: int,
+    origin: pd.Timestamp,
+) -> dict[str, dict[int, float]]:
+    """For each camp partially evacuated: on the day a successor is first counted, the
+    count to take off the remainder it carries."""
+    firsts = [
+        ev.rows[0]
+        for camp_events in events.values()
+        for ev in camp_events
+        if rows.explicit[ev.rows[0]] and rows.kind[ev.rows[0]] == schema.EVACUATION_PARTIAL
+    ]
+    if not firsts:
+        return {}
+    places = seen.groupby("camp_id").agg(
+        latitude=("latitude", "median"),
+        longitude=("longitude", "median"),
+        first_visit=("date", "min"),
+    )
+    first = seen.iloc[firsts]
+    found = pd.DataFrame(
+        {
+            "event_id": [f"{c}@{d}" for c, d in zip(first["camp_id"], first["_d"], strict=True)],
+            "camp_id": first["camp_id"].to_numpy(),
+            "date": origin + pd.to_timedelta(first["_d"].to_numpy(), unit="D"),
+            "first_report": first["date"].to_numpy(),
+            "latitude": places.loc[first["camp_id"], "latitude"].to_numpy(),
+            "longitude": places.loc[first["camp_id"], "longitude"].to_numpy(),
+        }
+    )
+    found["first_report"] = pd.to_datetime(found["first_report"], utc=True).dt.tz_convert(
+        seen["date"].dt.tz
+    )
+    links = successor_links(places, found, distance_m, days)
+    cuts: dict[str, dict[int, float]] = {}
+    for pred, succ in zip(links["predecessor_id"], links["successor_id"], strict=True):
+        counts = [
+            (d, c) for d, (c, _, gone) in sorted(rounds.get(str(succ), {}).items()) if not gone
+        ]
+        if counts:
+            cuts.setdefault(str(pred), {})[counts[0][0]] = counts[0][1]
+    return cuts
 
 
 def daily_camp_counts(
     passages: pd.DataFrame, days: pd.DatetimeIndex, window: int, column: str = "people"
 ) -> pd.DataFrame:
-    """A day × camp matrix: the count each camp contributes to the estimate that day.
-
-    ``days`` are naive local midnights (``passages["day"]`` values). Camps never counted
-    within the window of a day contribute 0. ``column``: the count estimated (people by
-    default; a public's count, e.g. ``unaccompanied_minors``, is taken from the
-    passages that counted people, missing there meaning 0).
-    """
+    """A day × camp matrix of a public's count (e.g. ``unaccompanied_minors``): each
+    camp's latest count of it within the window, taken from the passages that counted
+    people (missing there meaning 0), by round day; a camp closed by a passage (Vide,
+    Évacué, Démantelé) still counts on that day and not after unless seen again."""
     seen = counted(passages).sort_values(["date", "record_id"])
     if column != "people":
         of_count = seen[column].fillna(0.0).where(seen["people"].notna())
         seen = seen.assign(people=of_count)
     if seen.empty or len(days) == 0:
         return pd.DataFrame(index=days, dtype=float)
-    # One observation per camp and day: the last passage of the day decides.
+    seen = seen.assign(day=round_days(seen["date"]))
+    # One observation per camp and round: the largest count, the last passage's status.
     last_of_day = seen.groupby(["day", "camp_id"]).tail(1)
+    largest = seen.groupby(["day", "camp_id"])["people"].max()
+    last_of_day = last_of_day.assign(
+        people=largest.reindex(pd.MultiIndex.from_frame(last_of_day[["day", "camp_id"]])).to_numpy()
+    )
     closing = last_of_day["site_status"].isin(schema.CLOSING_SITE_STATUSES)
     full_range = pd.date_range(min(days.min(), seen["day"].min()), days.max(), freq="D")
     counts = last_of_day.pivot(index="day", columns="camp_id", values="people")
@@ -48,25 +426,11 @@ def daily_camp_counts(
     return counts.reindex(days).fillna(0.0)
 
 
-def estimated_population(
-    passages: pd.DataFrame, days: pd.DatetimeIndex, window: int
-) -> pd.DataFrame:
-    """Per day: ``people`` (estimated population) and ``camps`` (camps counted)."""
-    matrix = daily_camp_counts(passages, days, window)
-    if matrix.shape[1] == 0:
-        return pd.DataFrame({"people": 0.0, "camps": 0}, index=days)
-    return pd.DataFrame(
-        {"people": matrix.sum(axis=1), "camps": (matrix > 0).sum(axis=1).astype(int)},
-        index=days,
-    )
-
-
 def estimated_count(
     passages: pd.DataFrame, days: pd.DatetimeIndex, window: int, column: str
 ) -> pd.Series:
-    """Per day, the estimate of ``column`` (a public's count, e.g. ``unaccompanied_minors``)
-    made as the estimated population is: each active camp's latest count of it within
-    the window, summed."""
+    """Per day, the estimate of ``column`` (a public's count, e.g. ``unaccompanied_minors``):
+    each active camp's latest count of it within the window, summed (``daily_camp_counts``)."""
     matrix = daily_camp_counts(passages, days, window, column)
     if matrix.shape[1] == 0:
         return pd.Series(0.0, index=days, name=column)

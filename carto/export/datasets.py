@@ -100,7 +100,7 @@ CAMP_COLUMNS = [
 ]
 EVENT_COLUMNS = [*events.EVENT_COLUMNS, "successor_ids"]
 ZONE_COLUMNS = list(zone_analytics.ZONE_COLUMNS)
-POPULATION_COLUMNS = ["day", "people", "camps", "unaccompanied_minors"]
+POPULATION_COLUMNS = ["day", "people", "people_low", "people_high", "camps", "unaccompanied_minors"]
 COLUMNS: dict[str, list[str]] = {
     PASSAGES: PASSAGE_COLUMNS,
     SITES: SITE_COLUMNS,
@@ -349,12 +349,14 @@ class _Builder:
     def _population(self) -> pd.DataFrame:
         days = population.day_range(self.period.start, self.period.end)
         window = self.opts.population_window_days
-        pop = population.estimated_population(self.scope.passages, days, window)
+        pop = estimate(self.scope.passages, days, self.opts)
         minors = estimated_subcount(self.scope.passages, "unaccompanied_minors", days, window)
         return pd.DataFrame(
             {
                 "day": days,
                 "people": pop["people"].to_numpy(),
+                "people_low": pop["people_low"].to_numpy(),
+                "people_high": pop["people_high"].to_numpy(),
                 "camps": pop["camps"].to_numpy(),
                 "unaccompanied_minors": minors.to_numpy(),
             }
@@ -444,16 +446,25 @@ class _Builder:
         return None
 
 
+def estimate(passages: pd.DataFrame, days: pd.DatetimeIndex, opts: Options) -> pd.DataFrame:
+    """The estimated population and its range per day, with the pages' settings."""
+    return population.estimated_population(
+        passages,
+        days,
+        opts.population_window_days,
+        merge_days=opts.evacuation_merge_days,
+        successor_distance_m=opts.successor_distance_m,
+        successor_days=opts.successor_days,
+    )
+
+
 def estimated_subcount(
     passages: pd.DataFrame, column: str, days: pd.DatetimeIndex, window: int
 ) -> pd.Series:
     """Per day, the sum of ``column`` (e.g. unaccompanied minors) in the same latest
     counts as the estimated population: a counted passage without the sub-count counts
     0 there, a passage without a count of people is no count at all."""
-    counted_people = passages["people"].notna()
-    sub = passages[column].where(~counted_people, passages[column].fillna(0.0))
-    estimate = population.estimated_population(passages.assign(people=sub), days, window)
-    return estimate["people"]
+    return population.estimated_count(passages, days, window, column)
 
 
 def _joined(values: pd.Series) -> pd.Series:

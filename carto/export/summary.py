@@ -26,7 +26,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics import events, figures, population
 from carto.export import names
-from carto.export.datasets import Options, Scope, estimated_subcount
+from carto.export.datasets import Options, Scope, estimate, estimated_subcount
 from carto.i18n import format_date, format_datetime, format_int, t, t_n
 
 SHELTER_ORDER: tuple[str | None, ...] = (
@@ -62,6 +62,8 @@ class Summary:
     threshold: int  # counts in (0, threshold) are shown as "<threshold" (partners)
     generated_at: dt.datetime
     population_end: float
+    population_end_low: float  # the estimate's range on the last day
+    population_end_high: float
     camps_end: int
     minors_end: float
     population_mean: float
@@ -85,7 +87,7 @@ def summary_figures(scope: Scope, opts: Options, now: dt.datetime | None = None)
     passages = scope.passages
     window = opts.population_window_days
     days = population.day_range(period.start, period.end)
-    pop = population.estimated_population(passages, days, window)
+    pop = estimate(passages, days, opts)
     minors = estimated_subcount(passages, "unaccompanied_minors", days, window)
     found = events.events_in(
         events.evacuation_events(passages, scope.ds.sites, window, opts.evacuation_merge_days),
@@ -106,6 +108,8 @@ def summary_figures(scope: Scope, opts: Options, now: dt.datetime | None = None)
         threshold=scope.policy.small_count_threshold,
         generated_at=now or dt.datetime.now(ZoneInfo(opts.timezone)),
         population_end=float(people.iloc[-1]) if len(people) else 0.0,
+        population_end_low=float(pop["people_low"].iloc[-1]) if len(pop) else 0.0,
+        population_end_high=float(pop["people_high"].iloc[-1]) if len(pop) else 0.0,
         camps_end=int(pop["camps"].iloc[-1]) if len(pop) else 0,
         minors_end=float(minors.iloc[-1]) if len(minors) else 0.0,
         population_mean=float(people.mean()) if len(people) else 0.0,
@@ -216,6 +220,7 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
         evac_notes.append(t_n("summary.evac.unknown_people", s.total.unknown_people))
     method = [
         t("summary.method.population", window=t_n("window.days", s.window_days)),
+        t("summary.method.range"),
         t("summary.method.not_counted", window=t_n("count.days", s.window_days)),
         t("summary.method.evacuations"),
         t("summary.method.minors"),
@@ -247,6 +252,12 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
                         date=end,
                         people=t_n("count.people", c(s.population_end)),
                         camps=t_n("count.camps", c(s.camps_end)),
+                    )
+                    + " "
+                    + t(
+                        "summary.population.range",
+                        low=c(s.population_end_low),
+                        high=c(s.population_end_high),
                     ),
                     t("summary.population.mean", people=t_n("count.people", c(s.population_mean)))
                     + " "

@@ -53,6 +53,27 @@ def date_axis(
     fig.update_yaxes(autorange=True)
 
 
+def range_band(fig: go.Figure, frame: pd.DataFrame, x: str, low: str, high: str) -> None:
+    """Draw the range ``low``-``high`` of a line chart as a shaded band behind its line
+    (hover shows both ends, as whole numbers)."""
+    hover = t("chart.range_hover") + "<extra></extra>"
+    common = {"x": frame[x], "mode": "lines", "line": {"width": 0}, "showlegend": False}
+    fig.add_trace(go.Scatter(y=frame[low], hoverinfo="skip", **common))
+    fig.add_trace(
+        go.Scatter(
+            y=frame[high],
+            fill="tonexty",
+            fillcolor="rgba(99, 110, 250, 0.18)",
+            name=t("chart.range"),
+            customdata=frame[[low, high]].to_numpy(),
+            hovertemplate=hover,
+            **common,
+        )
+    )
+    # The line on top of its band.
+    fig.data = (*fig.data[-2:], *fig.data[:-2])
+
+
 def size_weekly_bars(fig: Any) -> None:
     """Give weekly bars an explicit width (and, side by side, explicit offsets): on a
     fixed date range plotly.js draws a lone week's bar a few milliseconds wide, and

@@ -247,13 +247,21 @@ def zone_coverage(v: View, day: dt.date, resolution: int, gap_days: int) -> pd.D
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _population(_v: View, key: tuple[object, ...], start: dt.date, end: dt.date) -> pd.DataFrame:
+    o = _v.options  # part of the key
     days = population.day_range(pd.Timestamp(start), pd.Timestamp(end))
-    return population.estimated_population(_v.passages, days, _v.options.population_window_days)
+    return population.estimated_population(
+        _v.passages,
+        days,
+        o.population_window_days,
+        merge_days=o.evacuation_merge_days,
+        successor_distance_m=o.successor_distance_m,
+        successor_days=o.successor_days,
+    )
 
 
 def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Estimated population and camps counted, per day from ``start`` to ``end`` (counts
-    protected)."""
+    """Estimated population, its range (``people_low``, ``people_high``) and camps counted,
+    per day from ``start`` to ``end`` (counts protected)."""
     return privacy.protect_frame(_population(v, v.key, start, end), v.policy)
 
 
@@ -475,7 +483,8 @@ class Activity:
     camps: Trend
     passages: Trend
     services: dict[str, Trend]  # by distribution key
-    population_series: pd.DataFrame  # per day of the period: day, people
+    # per day of the period: day, people and its range (people_low, people_high)
+    population_series: pd.DataFrame
     weekly_passages: pd.DataFrame
     weekly_items: pd.DataFrame
     needs_weekly: pd.DataFrame
@@ -517,7 +526,8 @@ def activity(v: View) -> Activity:
     raw = _activity(v, v.key, period.start, period.end)
     pop = _population(v, v.key, previous.start.date(), period.end.date())
     now, before = pop.loc[period.end], pop.loc[previous.end]
-    series = pop.loc[period.start : period.end].reset_index(names="day")[["day", "people"]]
+    series = pop.loc[period.start : period.end].reset_index(names="day")
+    series = series[["day", "people", "people_low", "people_high"]]
     policy = v.policy
     first = v.ds.passages["day"].min() if len(v.ds.passages) else None
     gap = figures.comparison_gap(period, v.filters.period == "tout", first, raw.passages_before)
