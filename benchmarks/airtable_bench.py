@@ -171,10 +171,10 @@ def recorded_slots() -> Iterator[list[float]]:
     slots: list[float] = []
     original = RateLimiter.acquire
 
-    def acquire(self: RateLimiter) -> float:
-        waited = original(self)
+    def acquire(self: RateLimiter) -> str:
+        ticket = original(self)
         slots.append(time.monotonic())
-        return waited
+        return ticket
 
     RateLimiter.acquire = acquire  # type: ignore[method-assign]
     try:
@@ -216,8 +216,14 @@ def naive_page_load(bench: Bench, *, throttled: bool) -> dict[str, Any]:
         send: Callable[..., Any] = api.session.request
 
         def paced(*args: Any, **kwargs: Any) -> Any:
-            limiter.acquire()
-            return send(*args, **kwargs)
+            ticket = limiter.acquire()
+            answered = False
+            try:
+                response = send(*args, **kwargs)
+                answered = True
+                return response
+            finally:
+                limiter.release(ticket, answered=answered)
 
         api.session.request = paced  # type: ignore[method-assign]
     frames: dict[str, pd.DataFrame] = {}

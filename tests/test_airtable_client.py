@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
+import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from carto.airtable_client import (
+    RATE_WINDOW_MARGIN_SECONDS,
     AirtableClient,
     AirtableConfigError,
     AirtableRequestError,
@@ -19,6 +21,7 @@ from carto.airtable_client import (
     RateLimiter,
     RetryPolicy,
     client_from_settings,
+    limiter_for,
     rate_key,
 )
 from carto.settings import TOKEN_ENV, Settings
@@ -67,23 +70,122 @@ def max_per_second(server: FakeAirtable) -> int:
 # ------------------------------------------------------------------------- throttle
 
 
-def test_limiter_spaces_slots_within_the_rate() -> None:
-    now = [0.0]
+class FakeTime:
+    """A clock that only moves when someone sleeps or a round trip is simulated."""
 
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    limiter = RateLimiter(5.0, clock=lambda: now[0], sleep=sleep)
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def in_any_window(sent: list[float], seconds: float) -> int:
+    """The most sends within any window of ``seconds``."""
+    return max(sum(1 for u in sent if t <= u < t + seconds) for t in sent)
+
+
+def test_limiter_holds_each_place_until_a_second_after_the_answer() -> None:
+    time_ = FakeTime()
+    limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
     sent = []
     for _ in range(16):
-        limiter.acquire()
-        sent.append(now[0])
-    assert all(b - a >= 0.2 - 1e-9 for a, b in itertools.pairwise(sent))
-    assert all(sum(1 for u in sent if t <= u < t + 1.1) <= 5 for t in sent)
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.05  # a steady round trip
+        limiter.release(ticket, answered=True)
+
+    assert in_any_window(sent, window) == 5  # the whole allowance, never more
+    # As fast as the limit allows: five requests per window, not five per window + slack.
+    assert sent[5] - sent[0] == pytest.approx(window)
+    assert sent[10] - sent[5] == pytest.approx(window)
     limiter.pause(3.0)
-    before = now[0]
+    before = time_.now
+    limiter.release(limiter.acquire())
+    assert time_.now - before >= 3.0 - 1e-9
+
+
+def test_a_request_delayed_in_flight_moves_its_window() -> None:
+    """The flaw of spacing sends: a request held up between its slot and its arrival
+    lands among the next window's requests. Its late answer shows the delay."""
+    time_ = FakeTime()
+    limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    round_trip, delay = 0.05, 0.7
+    sent = []
+    for i in range(7):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += round_trip + (delay if i == 1 else 0.0)
+        limiter.release(ticket, answered=True)
+
+    assert sent[5] == pytest.approx(sent[0] + window)  # the undelayed first request
+    # The second request may have arrived as late as its answer minus a round trip:
+    # the seventh waits a window after that, not after the second's send.
+    assert sent[6] == pytest.approx(sent[1] + delay + window)
+
+
+def test_a_request_in_flight_holds_its_place_until_answered() -> None:
+    limiter = RateLimiter(2.0)
+    first, second = limiter.acquire(), limiter.acquire()
+    waiting = threading.Thread(target=lambda: limiter.release(limiter.acquire()))
+    waiting.start()
+    waiting.join(timeout=0.3)
+    assert waiting.is_alive()  # both places in flight: nothing may go, however long
+    limiter.release(first, answered=True)
+    limiter.release(second, answered=True)
+    waiting.join(timeout=10)
+    assert not waiting.is_alive()
+
+
+def test_limiters_sharing_a_file_share_the_limit(tmp_path: Path) -> None:
+    """Two limiters on one file, as two processes with one store folder have."""
+    time_ = FakeTime()
+    path = tmp_path / "airtable-appX.rate"
+    app, worker = (RateLimiter(5.0, path=path, clock=time_, sleep=time_.sleep) for _ in "ab")
+    sent = []
+    for i in range(12):
+        limiter = app if i % 3 else worker
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.01
+        limiter.release(ticket, answered=True)
+        limiter.pause(0.0)
+
+    assert in_any_window(sent, 1.0 + RATE_WINDOW_MARGIN_SECONDS) == 5
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])  # a pid that no longer runs
+    dead.wait()
+    path = tmp_path / "airtable-appX.rate"
+    state = {"sends": [["x", dead.pid, time.monotonic(), None]], "paused_until": 0.0}
+    path.write_text(json.dumps({**state, "round_trips": []}), encoding="utf-8")
+    limiter = RateLimiter(1.0, path=path)
+
+    started = time.monotonic()
     limiter.acquire()
-    assert now[0] - before >= 3.0
+    # Freed when found dead, then held for one window like an answer received then.
+    assert time.monotonic() - started < 3 * (1.0 + RATE_WINDOW_MARGIN_SECONDS)
+
+
+def test_the_client_shares_the_limit_through_the_store_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    settings = Settings(
+        {"airtable.base_id": BASE, "store.path": str(tmp_path / "store" / "snapshot.sqlite")},
+        source=tmp_path / "config.toml",
+    )
+    api = client_from_settings(settings)
+    assert api.resilient.rate_dir == tmp_path / "store"
+    limiter = limiter_for(rate_key(f"https://x/v0/{BASE}/Sites"), 5.0, api.resilient.rate_dir)
+    assert limiter.path == tmp_path / "store" / f"airtable-{BASE}.rate"
 
 
 def test_threads_and_clients_of_one_base_share_the_throttle(server: FakeAirtable) -> None:
