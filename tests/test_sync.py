@@ -69,12 +69,16 @@ def write_settings(folder: Path, server: FakeAirtable, **extra: dict[str, Any]) 
     lines = []
     for section, values in sections.items():
         lines.append(f"[{section}]")
-        lines += [
-            f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v!r}" for k, v in values.items()
-        ]
+        lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_settings(path)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
 def make_server(clock: FakeClock, rate_limit: float, days: int) -> FakeAirtable:
@@ -301,6 +305,9 @@ def test_two_processes_syncing_one_base_share_the_limit(tmp_path: Path, clock: F
     server = make_server(clock, rate_limit=5, days=40)
     try:
         settings = write_settings(tmp_path, server, airtable={"requests_per_second": 5.0})
+        # The store exists, as in a deployment (two processes creating a new SQLite file
+        # at once can meet "database is locked" switching it to WAL: not this test's subject).
+        SnapshotStore(settings.store_path)
         context = multiprocessing.get_context("spawn")
         barrier = context.Barrier(2)
         processes = [

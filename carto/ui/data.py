@@ -99,7 +99,8 @@ def dataset() -> Dataset:
         store = open_store(conf)
         if store.version == 0:  # live mode, never synced: start one and say so
             sync.refresh_in_background(conf)
-            st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
+            key = "error.no_snapshot" if conf["sync.app_refresh"] else "error.no_snapshot_worker"
+            st.warning(t(key), icon=":material/cloud_sync:")
             st.stop()
         return _role_dataset(str(store.path), store.version, role_policy, conf)
 
