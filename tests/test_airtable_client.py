@@ -14,6 +14,7 @@ import pytest
 
 from carto.airtable_client import (
     RATE_WINDOW_MARGIN_SECONDS,
+    ROUND_TRIP_SAMPLES,
     AirtableClient,
     AirtableConfigError,
     AirtableRequestError,
@@ -83,6 +84,16 @@ class FakeTime:
         self.now += seconds
 
 
+def warm_up(limiter: RateLimiter, time_: FakeTime, round_trip: float) -> None:
+    """Enough answers for the limiter to trust its fastest round trip; then a quiet
+    window, so that they hold no place."""
+    for _ in range(ROUND_TRIP_SAMPLES):
+        ticket = limiter.acquire()
+        time_.now += round_trip
+        limiter.release(ticket, answered=True)
+    time_.now += 2.0
+
+
 def in_any_window(sent: list[float], seconds: float) -> int:
     """The most sends within any window of ``seconds``."""
     return max(sum(1 for u in sent if t <= u < t + seconds) for t in sent)
@@ -92,6 +103,7 @@ def test_limiter_holds_each_place_until_a_second_after_the_answer() -> None:
     time_ = FakeTime()
     limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
     window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    warm_up(limiter, time_, 0.05)
     sent = []
     for _ in range(16):
         ticket = limiter.acquire()
@@ -116,6 +128,7 @@ def test_a_request_delayed_in_flight_moves_its_window() -> None:
     limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
     window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
     round_trip, delay = 0.05, 0.7
+    warm_up(limiter, time_, round_trip)
     sent = []
     for i in range(7):
         ticket = limiter.acquire()
@@ -126,7 +139,19 @@ def test_a_request_delayed_in_flight_moves_its_window() -> None:
     assert sent[5] == pytest.approx(sent[0] + window)  # the undelayed first request
     # The second request may have arrived as late as its answer minus a round trip:
     # the seventh waits a window after that, not after the second's send.
-    assert sent[6] == pytest.approx(sent[1] + delay + window)
+    assert sent[6] == pytest.approx(sent[1] + delay + window, abs=1e-3)
+
+
+def test_until_enough_answers_an_answer_bounds_the_arrival() -> None:
+    """The first round trips (a new connection) are slow: trusting their fastest too
+    early would move a delayed request's window too little."""
+    time_ = FakeTime()
+    limiter = RateLimiter(1.0, clock=time_, sleep=time_.sleep)
+    ticket = limiter.acquire()
+    time_.now += 0.3  # connection set-up, or a delay: unknown yet
+    limiter.release(ticket, answered=True)
+    limiter.release(limiter.acquire())
+    assert time_.now == pytest.approx(0.3 + 1.0 + RATE_WINDOW_MARGIN_SECONDS)
 
 
 def test_a_request_in_flight_holds_its_place_until_answered() -> None:
@@ -164,8 +189,9 @@ def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
     dead = subprocess.Popen(["true"])  # a pid that no longer runs
     dead.wait()
     path = tmp_path / "airtable-appX.rate"
-    state = {"sends": [["x", dead.pid, time.monotonic(), None]], "paused_until": 0.0}
-    path.write_text(json.dumps({**state, "round_trips": []}), encoding="utf-8")
+    sends = [["x", dead.pid, time.monotonic(), None]]
+    state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
+    path.write_text(json.dumps(state), encoding="utf-8")
     limiter = RateLimiter(1.0, path=path)
 
     started = time.monotonic()
