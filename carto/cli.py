@@ -102,13 +102,16 @@ class ProgressLine:
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
+    if args.full or args.force:
+        print(t("cli.watch.bad_options"), file=sys.stderr)
+        return 2
+    if args.every is not None and args.every <= 0:
+        print(t("cli.watch.bad_every"), file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
     if settings.demo:
         print(t("cli.sync.failed", error=t("sync.error.demo")), file=sys.stderr)
         return 1
-    if args.every is not None and args.every <= 0:
-        print(t("cli.watch.bad_every"), file=sys.stderr)
-        return 2
     watcher = worker.Worker(settings, sys.stdout, every=args.every)
     watcher.install_signal_handlers()
     return watcher.run()
@@ -117,6 +120,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 def _cmd_sync(args: argparse.Namespace) -> int:
     if args.watch:
         return _cmd_watch(args)
+    if args.every is not None:
+        print(t("cli.watch.every_alone"), file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
     progress = ProgressLine(sys.stderr)
     try:

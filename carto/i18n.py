@@ -517,6 +517,11 @@ FR: Mapping[str, str] = {
     ),
     "cli.watch.stopped": "Synchronisation continue arrêtée.",
     "cli.watch.bad_every": "--every attend un nombre de secondes positif.",
+    "cli.watch.every_alone": "--every ne s'utilise qu'avec --watch.",
+    "cli.watch.bad_options": (
+        "--watch ne se combine pas avec --full ni --force : lancez « python -m carto sync "
+        "--full » à part."
+    ),
     "cli.init.created": "Table « {table} » créée ({fields}).",
     "cli.init.exists": "Table « {table} » déjà présente : laissée telle quelle.",
     "cli.init.problem": "  - {problem}",

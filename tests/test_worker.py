@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from carto import cli
 from carto.settings import TOKEN_ENV, Settings
 from carto.store import SnapshotStore
 from carto.sync import RefreshGuard, budget_status
@@ -128,6 +129,36 @@ def test_app_refresh_off_leaves_airtable_to_the_worker(
     assert server.count() == 0
     assert guard.refresh_if_due(on, clock.value) is not None
     assert server.count() > 0
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "message"),
+    [
+        (["--watch", "--full"], 2, "--watch ne se combine pas avec --full ni --force"),
+        (["--watch", "--force"], 2, "--watch ne se combine pas avec --full ni --force"),
+        (["--watch", "--every", "0"], 2, "--every attend un nombre de secondes positif"),
+        (["--every", "30"], 2, "--every ne s'utilise qu'avec --watch"),
+    ],
+)
+def test_watch_options_are_checked_before_anything_runs(
+    tmp_path: Path,
+    server: FakeAirtable,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    status: int,
+    message: str,
+) -> None:
+    config = write_settings(tmp_path, server).source
+    assert cli.main(["--config", str(config), "sync", *options]) == status
+    assert message in capsys.readouterr().err
+    assert server.count() == 0
+
+
+def test_watch_is_refused_in_demo_mode(
+    demo_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--config", str(demo_settings.source), "sync", "--watch"]) == 1
+    assert "Mode démonstration" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------- a real process
