@@ -46,7 +46,10 @@ one clock for every process of the machine), with the 429 pause and the recent r
 trips: the app, a cron ``sync`` and a ``sync --watch`` worker sharing a store stay
 within 5 requests/s together. A process that dies with a request in flight is noticed
 (its pid is gone) and its place freed; an unreadable file makes the next request wait one
-window. Without a store folder (or ``fcntl``, on Windows) the same rule holds within the
+window. Processes in other containers sharing the folder share the limit too (one
+kernel, one monotonic clock); their pids cannot be checked, so a place such a process
+left in flight frees after ``STALE_SECONDS``. Processes on other machines do not share
+it. Without a store folder (or ``fcntl``, on Windows) the same rule holds within the
 process only.
 """
 
@@ -94,8 +97,9 @@ RATE_WINDOW_MARGIN_SECONDS = 0.02
 # after this many answers, forgotten by this much per answer (0.1 s over 1,000 answers).
 ROUND_TRIP_SAMPLES = 10
 ROUND_TRIP_FORGET_SECONDS = 0.0001
-# A request in flight longer than this no longer holds a place (its process is stuck).
-STALE_SECONDS = 300.0
+# A request in flight longer than this no longer holds a place (its process is stuck, or
+# gone in another container, where its pid cannot be checked): four read timeouts.
+STALE_SECONDS = 120.0
 # A pause further away than this was written before a reboot reset the clock.
 PAUSE_CEILING_SECONDS = 3600.0
 # How often a request waiting for another's answer looks again.
@@ -224,7 +228,7 @@ class RateLimiter:
                 ready = self._ready_at(state, now)
                 if ready <= now:
                     ticket = uuid.uuid4().hex[:16]
-                    state["sends"].append([ticket, os.getpid(), now, None])
+                    state["sends"].append([ticket, _process_id(), now, None])
                     return ticket
             self._sleep(max(ready - now, POLL_SECONDS))
 
@@ -256,7 +260,7 @@ class RateLimiter:
             if float(sent) > now + window:
                 continue  # written before a reboot reset the clock
             if effective is None:
-                if now - float(sent) > STALE_SECONDS or not _alive(int(pid)):
+                if now - float(sent) > STALE_SECONDS or not _alive(str(pid)):
                     entry[3] = effective = now  # its process died with it in flight
                 else:
                     held.append(entry)
@@ -336,12 +340,29 @@ def _read_state(fd: int, now: float) -> dict[str, Any]:
     return state
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (ours always does)."""
-    if pid == os.getpid():
+def _pid_namespace() -> str:
+    """Which pid namespace this process is in (containers sharing the store's folder
+    each have theirs): a pid means something only within it."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+def _process_id() -> str:
+    return f"{_pid_namespace()}:{os.getpid()}"
+
+
+def _alive(process: str) -> bool:
+    """Whether the process of a ``_process_id`` still runs; one in another pid
+    namespace is taken as running (its place frees after ``STALE_SECONDS``)."""
+    namespace, _, pid = process.rpartition(":")
+    if namespace != _pid_namespace():
+        return True
+    if int(pid) == os.getpid():
         return True
     try:
-        os.kill(pid, 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -189,7 +190,7 @@ def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
     dead = subprocess.Popen(["true"])  # a pid that no longer runs
     dead.wait()
     path = tmp_path / "airtable-appX.rate"
-    sends = [["x", dead.pid, time.monotonic(), None]]
+    sends = [["x", f"{os.stat('/proc/self/ns/pid').st_ino}:{dead.pid}", time.monotonic(), None]]
     state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
     path.write_text(json.dumps(state), encoding="utf-8")
     limiter = RateLimiter(1.0, path=path)
@@ -198,6 +199,25 @@ def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
     limiter.acquire()
     # Freed when found dead, then held for one window like an answer received then.
     assert time.monotonic() - started < 3 * (1.0 + RATE_WINDOW_MARGIN_SECONDS)
+
+
+def test_a_place_held_in_another_pid_namespace_is_kept(tmp_path: Path) -> None:
+    """Another container's pid says nothing here: its request counts as in flight."""
+    path = tmp_path / "airtable-appX.rate"
+    gone = subprocess.Popen(["true"])  # dead here; in its namespace, who knows
+    gone.wait()
+    sends = [["x", f"another-namespace:{gone.pid}", time.monotonic(), None]]
+    state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
+    path.write_text(json.dumps(state), encoding="utf-8")
+
+    class Waited(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:
+        raise Waited
+
+    with pytest.raises(Waited):  # it would have waited, not sent
+        RateLimiter(1.0, path=path, sleep=sleep).acquire()
 
 
 def test_the_client_shares_the_limit_through_the_store_folder(
