@@ -30,6 +30,7 @@ from types import FrameType
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from carto import dataset
 from carto import sync as syncing
 from carto.airtable_client import AirtableError
 from carto.i18n import format_decimal, format_int, t, t_n
@@ -85,7 +86,7 @@ class Worker:
     # --------------------------------------------------------------------- loop
 
     def run(self) -> int:
-        store = SnapshotStore(self.settings.store_path)
+        store = dataset.open_store(self.settings)
         self._print(t("cli.watch.started", every=format_decimal(self.every, 0)))
         while not self.stop.is_set():
             try:
