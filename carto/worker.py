@@ -138,8 +138,7 @@ class Worker:
             if budget.budget > 0
             else t("cli.watch.calls_unlimited", used=used)
         )
-        return t(
-            f"cli.watch.done.{result.mode}",
+        values = dict(
             fetched=t_n("cli.count.records_received", result.fetched),
             changed=t_n("cli.count.changed", result.changed),
             deleted=t_n("cli.count.deleted", result.deleted),
@@ -150,6 +149,9 @@ class Worker:
             calls=calls,
             next=format_decimal(interval, 0),
         )
+        if result.full:
+            return t("cli.watch.done.full", **values)
+        return t("cli.watch.done.incremental", **values)
 
     def _print(self, line: str) -> None:
         tz = ZoneInfo(self.settings["general.timezone"])

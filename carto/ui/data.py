@@ -99,8 +99,10 @@ def dataset() -> Dataset:
         store = open_store(conf)
         if store.version == 0:  # live mode, never synced: start one and say so
             sync.refresh_in_background(conf)
-            key = "error.no_snapshot" if conf["sync.app_refresh"] else "error.no_snapshot_worker"
-            st.warning(t(key), icon=":material/cloud_sync:")
+            if conf["sync.app_refresh"]:
+                st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
+            else:  # a sync --watch worker brings the data
+                st.warning(t("error.no_snapshot_worker"), icon=":material/cloud_sync:")
             st.stop()
         return _role_dataset(str(store.path), store.version, role_policy, conf)
 
