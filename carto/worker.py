@@ -45,7 +45,8 @@ Wait = Callable[[float], bool]
 
 
 class Stopped(BaseException):
-    """Raised in the sync by the signal handler: the sync is abandoned, nothing written."""
+    """Raised in the sync by the signal handler: the sync is abandoned (its store
+    transaction, if one is open, rolled back)."""
 
 
 class Worker:
@@ -87,7 +88,7 @@ class Worker:
 
     def run(self) -> int:
         store = dataset.open_store(self.settings)
-        self._print(t("cli.watch.started", every=format_decimal(self.every, 0)))
+        self._print(t("cli.watch.started", every=_seconds(self.every)))
         while not self.stop.is_set():
             try:
                 interval = self.cycle(store)
@@ -147,7 +148,7 @@ class Worker:
             seconds=format_decimal(result.duration_seconds),
             version=result.version,
             calls=calls,
-            next=format_decimal(interval, 0),
+            next=_seconds(interval),
         )
         if result.full:
             return t("cli.watch.done.full", **values)
@@ -157,3 +158,8 @@ class Worker:
         tz = ZoneInfo(self.settings["general.timezone"])
         stamp = dt.datetime.now(tz).strftime("%d/%m/%Y %H:%M:%S")
         print(f"{stamp} {line}", file=self.out, flush=True)
+
+
+def _seconds(value: float) -> str:
+    """60 → "60", 0.5 → "0,5"."""
+    return format_decimal(value, 0 if float(value).is_integer() else 1)
