@@ -10,7 +10,11 @@ whole base on every page load costs once it does work.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +43,7 @@ from carto.analytics import camps
 from carto.dataset import build_dataset, normalise_options
 from carto.map_view import PARIS_VIEW, camp_deck, camp_points
 from carto.normalise import normalise
-from carto.settings import Settings, load_settings
+from carto.settings import TOKEN_ENV, Settings, load_settings
 from carto.store import SnapshotStore
 from carto.sync import sync
 from testing.app import write_accounts
@@ -48,6 +52,7 @@ TOKEN = "patBENCHMARK"
 BASE_ID = "appBENCHMARK00001"
 TABLES = ("Sites", "Passages")
 SEED = 56
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -171,10 +176,10 @@ def recorded_slots() -> Iterator[list[float]]:
     slots: list[float] = []
     original = RateLimiter.acquire
 
-    def acquire(self: RateLimiter) -> float:
-        waited = original(self)
+    def acquire(self: RateLimiter) -> str:
+        ticket = original(self)
         slots.append(time.monotonic())
-        return waited
+        return ticket
 
     RateLimiter.acquire = acquire  # type: ignore[method-assign]
     try:
@@ -216,8 +221,14 @@ def naive_page_load(bench: Bench, *, throttled: bool) -> dict[str, Any]:
         send: Callable[..., Any] = api.session.request
 
         def paced(*args: Any, **kwargs: Any) -> Any:
-            limiter.acquire()
-            return send(*args, **kwargs)
+            ticket = limiter.acquire()
+            answered = False
+            try:
+                response = send(*args, **kwargs)
+                answered = True
+                return response
+            finally:
+                limiter.release(ticket, answered=answered)
 
         api.session.request = paced  # type: ignore[method-assign]
     frames: dict[str, pd.DataFrame] = {}
@@ -286,6 +297,53 @@ def our_sync(bench: Bench, *, full: bool) -> dict[str, Any]:
         "fetch_records_per_second": result.fetched / fetch if fetch else None,
         "version": result.version,
         **_traffic(log, pauses, bench.rate, slots),
+    }
+
+
+def with_worker(bench: Bench, *, every: float = 1.0) -> dict[str, Any]:
+    """Our full sync (as the app's process would run it) while a ``sync --watch`` worker
+    refreshes the same store every ``every`` seconds from another process: one base,
+    one limit shared through the store's folder. What the fake saw covers both."""
+    command = [sys.executable, "-m", "carto", "--config", str(bench.settings.source)]
+    command += ["sync", "--watch", "--every", str(every)]
+    worker = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, TOKEN_ENV: TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    assert worker.stdout is not None
+    stdout = worker.stdout
+    reader = threading.Thread(target=lambda: lines.extend(stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(lines) < 2 and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the worker's first refresh is done
+        if len(lines) < 2:
+            raise RuntimeError(f"the worker did not start: {lines} {worker.stderr}")
+        before = len(lines)
+        ours = our_sync(bench, full=True)
+        cycles = len(lines) - before
+        worker.send_signal(signal.SIGTERM)
+        status = worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    reader.join(timeout=5)
+    rate = ours["server_requests"] / ours["wall_seconds"]
+    return {
+        **ours,
+        "worker_every_seconds": every,
+        "worker_cycles": cycles,
+        "worker_exit_status": status,
+        "worker_last_lines": lines[-3:],
+        "combined_requests_per_second": rate,
+        "combined_share_of_limit": rate / bench.rate,
     }
 
 

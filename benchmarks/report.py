@@ -22,8 +22,8 @@ RATE_LIMIT = 5
 PAGE_SIZE = 100
 CEILING_RECORDS_PER_SECOND = RATE_LIMIT * PAGE_SIZE
 
-# The issue's targets.
-TARGET_FULL_SYNC_SHARE = 0.90
+# The issues' targets (issue 16 raised the full sync's from 90 % to 95 %).
+TARGET_FULL_SYNC_SHARE = 0.95
 TARGET_WARM_SECONDS = 0.3
 TARGET_PAYLOAD_BYTES = 1_000_000
 TARGET_SIZE = "100k"
@@ -281,6 +281,26 @@ def sync_table(results: Sequence[Mapping[str, Any]]) -> str:
             ]
         ),
     )
+    add(
+        "full pull with a sync --watch worker running: 429 answers",
+        per_size(lambda r: [fmt_worker(r, lambda w: fmt_int(w["status_429"])), DASH, DASH]),
+    )
+    add(
+        "full pull with a sync --watch worker running: requests/s of both (share of the limit)",
+        per_size(
+            lambda r: [
+                fmt_worker(
+                    r,
+                    lambda w: (
+                        f"{w['combined_requests_per_second']:.2f} "
+                        f"({w['combined_share_of_limit']:.1%})"
+                    ),
+                ),
+                DASH,
+                DASH,
+            ]
+        ),
+    )
     for key, label in (("no_change", "refresh, no change"), ("ten_changes", "refresh, 10 changed")):
         add(
             f"{label}: API calls",
@@ -400,6 +420,12 @@ def app_table(results: Sequence[Mapping[str, Any]]) -> str:
 # ------------------------------------------------------------------------- targets
 
 
+def fmt_worker(result: Mapping[str, Any], fmt: Any) -> str:
+    """A cell of the run with a concurrent worker (absent from results before issue 16)."""
+    worker = result["ours"].get("with_worker")
+    return DASH if worker is None else str(fmt(worker))
+
+
 def targets(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets for one size: what was measured and whether it is met."""
     out: list[dict[str, Any]] = []
@@ -416,12 +442,22 @@ def targets(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     share = full["records_per_second"] / CEILING_RECORDS_PER_SECOND
     out.append(
         {
-            "target": "full sync ≥ 90 % of 500 records/s, no 429",
+            "target": "full sync ≥ 95 % of 500 records/s, no 429",
             "measured": f"{full['records_per_second']:.0f} records/s ({share:.1%}), "
             f"{full['status_429']} × 429",
             "met": share >= TARGET_FULL_SYNC_SHARE and full["status_429"] == 0,
         }
     )
+    worker = result["ours"].get("with_worker")
+    if worker is not None:  # measured since issue 16
+        out.append(
+            {
+                "target": "no 429 while a sync --watch worker shares the base",
+                "measured": f"{worker['status_429']} × 429, both processes at "
+                f"{worker['combined_share_of_limit']:.1%} of the limit",
+                "met": worker["status_429"] == 0,
+            }
+        )
     if result["size"] != TARGET_SIZE:  # the page and payload targets are set at 100k
         return out
     warm = {

@@ -101,6 +101,9 @@ def bench_size(size: ab.Size, args: argparse.Namespace, naive_measured: bool) ->
             log(f"{size.label}: our full sync")
             full = ab.our_sync(bench, full=True)
             log(f"  → {full['seconds']:.1f} s, {full['api_calls']} calls")
+            log(f"{size.label}: our full sync while a sync --watch worker runs")
+            worker = ab.with_worker(bench)
+            log(f"  → {worker['seconds']:.1f} s, {worker['status_429']} × 429")
             bench.server.advance(minutes=2)
             no_change = ab.our_sync(bench, full=False)
             log(f"{size.label}: no-change refresh {no_change['seconds']:.2f} s")
@@ -134,7 +137,12 @@ def bench_size(size: ab.Size, args: argparse.Namespace, naive_measured: bool) ->
             "throttled_attempt": naive_attempt,
             "throttled": naive_throttled,
         },
-        "ours": {"full": full, "no_change": no_change, "ten_changes": ten},
+        "ours": {
+            "full": full,
+            "with_worker": worker,
+            "no_change": no_change,
+            "ten_changes": ten,
+        },
         "edited_records": edited,
         "normalise": norm,
         "map": payload,

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from carto import accounts, audit, base_setup, dataset, digest, normalise
+from carto import accounts, audit, base_setup, dataset, digest, normalise, worker
 from carto import sync as syncing
 from carto.airtable_client import AirtableError
 from carto.export import command as export_command
@@ -104,7 +104,28 @@ class ProgressLine:
             self.pending = False
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    if args.full or args.force:
+        print(t("cli.watch.bad_options"), file=sys.stderr)
+        return 2
+    if args.every is not None and args.every <= 0:
+        print(t("cli.watch.bad_every"), file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    if settings.demo:
+        print(t("cli.sync.failed", error=t("sync.error.demo")), file=sys.stderr)
+        return 1
+    watcher = worker.Worker(settings, sys.stdout, every=args.every)
+    watcher.install_signal_handlers()
+    return watcher.run()
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
+    if args.watch:
+        return _cmd_watch(args)
+    if args.every is not None:
+        print(t("cli.watch.every_alone"), file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
     progress = ProgressLine(sys.stderr)
     try:
@@ -342,6 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync_parser.add_argument(
         "--force", action="store_true", help="sync even when the monthly call budget is spent"
+    )
+    sync_parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: refresh every --every seconds, reconcile daily, one line per "
+        "cycle, stop on SIGTERM (the sync worker)",
+    )
+    sync_parser.add_argument(
+        "--every",
+        type=float,
+        help="with --watch: seconds between refreshes (default: [sync] refresh_interval_seconds)",
     )
     sync_parser.set_defaults(func=_cmd_sync)
     sub.add_parser(

@@ -41,6 +41,12 @@ FR: Mapping[str, str] = {
     "error.config": (
         "La configuration est invalide : {error}. Corrigez le fichier {path} puis rechargez."
     ),
+    "error.no_snapshot_worker": (
+        "Aucune donnée locale n'est encore disponible : la synchronisation avec Airtable "
+        "est confiée au processus « python -m carto sync --watch », qui ne l'a pas encore "
+        "faite. Rechargez la page dans une minute ; si rien ne vient, vérifiez que ce "
+        "processus tourne."
+    ),
     "error.no_snapshot": (
         "Aucune donnée locale n'est encore disponible : une première synchronisation avec "
         "Airtable est lancée, rechargez la page dans une minute. Si rien ne vient, lancez "
@@ -486,6 +492,39 @@ FR: Mapping[str, str] = {
     "cli.sync.calls_unlimited": "Appels à l'API : {calls} en {seconds} s (ce mois-ci : {used}).",
     "cli.sync.failed": (
         "Échec de la synchronisation : {error}\nLes données locales n'ont pas été modifiées."
+    ),
+    "cli.watch.started": (
+        "Synchronisation continue : une actualisation toutes les {every} s "
+        "(arrêt : SIGTERM ou Ctrl+C)."
+    ),
+    "cli.watch.done.full": (
+        "Synchronisation complète : {fetched}, {changed}, {deleted} ; {api_calls} appels "
+        "en {seconds} s ({calls}) ; version {version} ; prochaine dans {next} s."
+    ),
+    "cli.watch.done.incremental": (
+        "Actualisation : {fetched}, {changed}, {deleted}{reconciled} ; {api_calls} appels "
+        "en {seconds} s ({calls}) ; version {version} ; prochaine dans {next} s."
+    ),
+    "cli.watch.reconciled": " (liste complète comparée)",
+    "cli.watch.calls": "ce mois-ci : {used} sur {budget}",
+    "cli.watch.calls_unlimited": "ce mois-ci : {used}",
+    "cli.watch.budget": (
+        "Budget mensuel d'appels à l'API épuisé ({used} sur {budget}) : pas d'actualisation, "
+        "nouvel essai au prochain cycle."
+    ),
+    "cli.watch.failed": (
+        "Échec de l'actualisation : {error} Les données locales n'ont pas été modifiées."
+    ),
+    "cli.watch.interrupted": (
+        "Arrêt demandé pendant une synchronisation : elle est abandonnée, les données "
+        "locales restent entières (version {version})."
+    ),
+    "cli.watch.stopped": "Synchronisation continue arrêtée.",
+    "cli.watch.bad_every": "--every attend un nombre de secondes positif.",
+    "cli.watch.every_alone": "--every ne s'utilise qu'avec --watch.",
+    "cli.watch.bad_options": (
+        "--watch ne se combine pas avec --full ni --force : lancez « python -m carto sync "
+        "--full » à part."
     ),
     "cli.init.created": "Table « {table} » créée ({fields}).",
     "cli.init.exists": "Table « {table} » déjà présente : laissée telle quelle.",

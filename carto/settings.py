@@ -131,6 +131,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "sync",
+        "app_refresh",
+        True,
+        "The app refreshes the snapshot from Airtable itself, in the background. Set to "
+        "false when one 'python -m carto sync --watch' worker refreshes it for every app "
+        "process sharing the store: the apps then only read it.",
+    ),
+    Setting(
+        "sync",
         "overlap_seconds",
         300,
         "An incremental sync asks for records modified since the last successful sync "

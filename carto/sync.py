@@ -12,8 +12,10 @@
 - API calls are counted per calendar month in the store; a sync refuses to start once
   the monthly budget is spent unless forced.
 
-``refresh_if_due`` is the app's entry point: at most one incremental sync per interval
-for the whole process, and it never raises on Airtable trouble.
+``refresh_in_background`` (and ``refresh_if_due``) is the app's entry point: at most one
+incremental sync per interval for the whole process, and it never raises on Airtable
+trouble; none at all with ``[sync] app_refresh = false``, when a ``sync --watch`` worker
+(``carto/worker.py``) refreshes the store for every app process.
 """
 
 from __future__ import annotations
@@ -488,8 +490,9 @@ class RefreshGuard:
     ) -> RefreshOutcome | None:
         """Sync if the interval has passed since the last attempt of this process and
         the last successful sync; None when not due or when another thread is syncing.
-        Never raises for Airtable trouble: the outcome carries the French message."""
-        if settings.demo:
+        Never raises for Airtable trouble: the outcome carries the French message.
+        None as well when ``[sync] app_refresh`` is off (a worker refreshes)."""
+        if settings.demo or not settings["sync.app_refresh"]:
             return None
         now = _aware(now or _utc_now())
         store = store if store is not None else SnapshotStore(settings.store_location)
@@ -532,8 +535,10 @@ class RefreshGuard:
     ) -> threading.Thread | None:
         """When a refresh is due, run it in a daemon thread so that no page waits on
         Airtable (retries can take minutes); its outcome lands in ``last_outcome``.
-        Returns the thread started, or None."""
-        if settings.demo or not self._lock.acquire(blocking=False):
+        Returns the thread started, or None (also when ``[sync] app_refresh`` is off)."""
+        if settings.demo or not settings["sync.app_refresh"]:
+            return None
+        if not self._lock.acquire(blocking=False):
             return None
         try:
             when = _aware(now or _utc_now())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
+import json
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,8 @@ from typing import Any
 import pytest
 
 from carto.airtable_client import (
+    RATE_WINDOW_MARGIN_SECONDS,
+    ROUND_TRIP_SAMPLES,
     AirtableClient,
     AirtableConfigError,
     AirtableRequestError,
@@ -20,6 +24,7 @@ from carto.airtable_client import (
     RateLimiter,
     RetryPolicy,
     client_from_settings,
+    limiter_for,
     rate_key,
 )
 from carto.settings import TOKEN_ENV, Settings
@@ -70,23 +75,166 @@ def max_per_second(server: FakeAirtable) -> int:
 # ------------------------------------------------------------------------- throttle
 
 
-def test_limiter_spaces_slots_within_the_rate() -> None:
-    now = [0.0]
+class FakeTime:
+    """A clock that only moves when someone sleeps or a round trip is simulated."""
 
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    limiter = RateLimiter(5.0, clock=lambda: now[0], sleep=sleep)
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def warm_up(limiter: RateLimiter, time_: FakeTime, round_trip: float) -> None:
+    """Enough answers for the limiter to trust its fastest round trip; then a quiet
+    window, so that they hold no place."""
+    for _ in range(ROUND_TRIP_SAMPLES):
+        ticket = limiter.acquire()
+        time_.now += round_trip
+        limiter.release(ticket, answered=True)
+    time_.now += 2.0
+
+
+def in_any_window(sent: list[float], seconds: float) -> int:
+    """The most sends within any window of ``seconds``."""
+    return max(sum(1 for u in sent if t <= u < t + seconds) for t in sent)
+
+
+def test_limiter_holds_each_place_until_a_second_after_the_answer() -> None:
+    time_ = FakeTime()
+    limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    warm_up(limiter, time_, 0.05)
     sent = []
     for _ in range(16):
-        limiter.acquire()
-        sent.append(now[0])
-    assert all(b - a >= 0.2 - 1e-9 for a, b in itertools.pairwise(sent))
-    assert all(sum(1 for u in sent if t <= u < t + 1.1) <= 5 for t in sent)
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.05  # a steady round trip
+        limiter.release(ticket, answered=True)
+
+    assert in_any_window(sent, window) == 5  # the whole allowance, never more
+    # As fast as the limit allows: five requests per window, not five per window + slack.
+    assert sent[5] - sent[0] == pytest.approx(window)
+    assert sent[10] - sent[5] == pytest.approx(window)
     limiter.pause(3.0)
-    before = now[0]
+    before = time_.now
+    limiter.release(limiter.acquire())
+    assert time_.now - before >= 3.0 - 1e-9
+
+
+def test_a_request_delayed_in_flight_moves_its_window() -> None:
+    """The flaw of spacing sends: a request held up between its slot and its arrival
+    lands among the next window's requests. Its late answer shows the delay."""
+    time_ = FakeTime()
+    limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    round_trip, delay = 0.05, 0.7
+    warm_up(limiter, time_, round_trip)
+    sent = []
+    for i in range(7):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += round_trip + (delay if i == 1 else 0.0)
+        limiter.release(ticket, answered=True)
+
+    assert sent[5] == pytest.approx(sent[0] + window)  # the undelayed first request
+    # The second request may have arrived as late as its answer minus a round trip:
+    # the seventh waits a window after that, not after the second's send.
+    assert sent[6] == pytest.approx(sent[1] + delay + window, abs=1e-3)
+
+
+def test_until_enough_answers_an_answer_bounds_the_arrival() -> None:
+    """The first round trips (a new connection) are slow: trusting their fastest too
+    early would move a delayed request's window too little."""
+    time_ = FakeTime()
+    limiter = RateLimiter(1.0, clock=time_, sleep=time_.sleep)
+    ticket = limiter.acquire()
+    time_.now += 0.3  # connection set-up, or a delay: unknown yet
+    limiter.release(ticket, answered=True)
+    limiter.release(limiter.acquire())
+    assert time_.now == pytest.approx(0.3 + 1.0 + RATE_WINDOW_MARGIN_SECONDS)
+
+
+def test_a_request_in_flight_holds_its_place_until_answered() -> None:
+    limiter = RateLimiter(2.0)
+    first, second = limiter.acquire(), limiter.acquire()
+    waiting = threading.Thread(target=lambda: limiter.release(limiter.acquire()))
+    waiting.start()
+    waiting.join(timeout=0.3)
+    assert waiting.is_alive()  # both places in flight: nothing may go, however long
+    limiter.release(first, answered=True)
+    limiter.release(second, answered=True)
+    waiting.join(timeout=10)
+    assert not waiting.is_alive()
+
+
+def test_limiters_sharing_a_file_share_the_limit(tmp_path: Path) -> None:
+    """Two limiters on one file, as two processes with one store folder have."""
+    time_ = FakeTime()
+    path = tmp_path / "airtable-appX.rate"
+    app, worker = (RateLimiter(5.0, path=path, clock=time_, sleep=time_.sleep) for _ in "ab")
+    sent = []
+    for i in range(12):
+        limiter = app if i % 3 else worker
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.01
+        limiter.release(ticket, answered=True)
+        limiter.pause(0.0)
+
+    assert in_any_window(sent, 1.0 + RATE_WINDOW_MARGIN_SECONDS) == 5
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])  # a pid that no longer runs
+    dead.wait()
+    path = tmp_path / "airtable-appX.rate"
+    sends = [["x", f"{os.stat('/proc/self/ns/pid').st_ino}:{dead.pid}", time.monotonic(), None]]
+    state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
+    path.write_text(json.dumps(state), encoding="utf-8")
+    limiter = RateLimiter(1.0, path=path)
+
+    started = time.monotonic()
     limiter.acquire()
-    assert now[0] - before >= 3.0
+    # Freed when found dead, then held for one window like an answer received then.
+    assert time.monotonic() - started < 3 * (1.0 + RATE_WINDOW_MARGIN_SECONDS)
+
+
+def test_a_place_held_in_another_pid_namespace_is_kept(tmp_path: Path) -> None:
+    """Another container's pid says nothing here: its request counts as in flight."""
+    path = tmp_path / "airtable-appX.rate"
+    gone = subprocess.Popen(["true"])  # dead here; in its namespace, who knows
+    gone.wait()
+    sends = [["x", f"another-namespace:{gone.pid}", time.monotonic(), None]]
+    state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
+    path.write_text(json.dumps(state), encoding="utf-8")
+
+    class Waited(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:
+        raise Waited
+
+    with pytest.raises(Waited):  # it would have waited, not sent
+        RateLimiter(1.0, path=path, sleep=sleep).acquire()
+
+
+def test_the_client_shares_the_limit_through_the_store_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    settings = Settings(
+        {"airtable.base_id": BASE, "store.path": str(tmp_path / "store" / "snapshot.sqlite")},
+        source=tmp_path / "config.toml",
+    )
+    api = client_from_settings(settings)
+    assert api.resilient.rate_dir == tmp_path / "store"
+    limiter = limiter_for(rate_key(f"https://x/v0/{BASE}/Sites"), 5.0, api.resilient.rate_dir)
+    assert limiter.path == tmp_path / "store" / f"airtable-{BASE}.rate"
 
 
 def test_threads_and_clients_of_one_base_share_the_throttle(server: FakeAirtable) -> None:

@@ -99,3 +99,25 @@ def test_a_renamed_airtable_field_is_reported_in_words(
     warnings = " ".join(w.value for w in at.warning)
     assert "ne correspond pas à la configuration" in warnings
     assert "« Personnes »" in warnings
+
+
+def test_with_a_worker_the_app_only_reads(
+    live: tuple[Path, FakeAirtable], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, server = live
+    conf = write_settings(
+        folder, server, sync={"refresh_interval_seconds": 1, "app_refresh": False}
+    )
+    monkeypatch.setenv(CONFIG_ENV, str(conf.source))
+    at = run()
+    assert "python -m carto sync --watch" in at.warning[0].value
+    time.sleep(0.5)
+    assert server.count() == 0 and sync.last_refresh() is None  # no refresh started
+    sync.sync(conf)  # what the worker does
+    server.reset_log()
+    time.sleep(1.1)  # the refresh interval passes
+    at = run("pages/tableau_de_bord.py")
+    assert at.title[0].value == "Tableau de bord"
+    assert any("Données à jour au" in c.value for c in at.caption)
+    time.sleep(0.5)
+    assert server.count() == 0 and sync.last_refresh() is None

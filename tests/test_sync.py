@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import multiprocessing
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from carto import cli, demo
 from carto.airtable_client import AirtableUnavailable
@@ -66,12 +69,16 @@ def write_settings(folder: Path, server: FakeAirtable, **extra: dict[str, Any]) 
     lines = []
     for section, values in sections.items():
         lines.append(f"[{section}]")
-        lines += [
-            f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v!r}" for k, v in values.items()
-        ]
+        lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_settings(path)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value).lower() if isinstance(value, bool) else repr(value)
 
 
 def make_server(clock: FakeClock, rate_limit: float, days: int) -> FakeAirtable:
@@ -256,25 +263,72 @@ def test_a_record_the_query_missed_triggers_a_full_listing(
 # ------------------------------------------------------------------ rate limit, faults
 
 
-def test_burst_of_refreshes_triggers_no_429(tmp_path: Path, clock: FakeClock) -> None:
+def test_burst_of_refreshes_triggers_no_429(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = make_server(clock, rate_limit=5, days=3)
     try:
         settings = write_settings(tmp_path, server, airtable={"requests_per_second": 5.0})
         sync(settings, clock=clock)
+        # CPU contention or a garbage collection, made certain: each request of one of
+        # the threads is held up between the limiter letting it go and its arrival.
+        send = requests.Session.request
+
+        def late_send(self: requests.Session, *args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name == "late":
+                time.sleep(0.7)
+            return send(self, *args, **kwargs)
+
+        monkeypatch.setattr(requests.Session, "request", late_send)
 
         def refresh() -> None:
-            for _ in range(2):
+            for _ in range(3):
                 sync(settings, clock=clock)
 
-        threads = [threading.Thread(target=refresh) for _ in range(3)]
+        names = ("late", "on-time-1", "on-time-2", "on-time-3")
+        threads = [threading.Thread(target=refresh, name=name) for name in names]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
 
-        assert server.count() == 2 + 3 * 2 * 2
+        assert server.count() == 2 + 4 * 3 * 2
         assert server.count(status=429) == 0
         assert max_per_second(server) <= 5
+    finally:
+        server.stop()
+
+
+def _sync_in_a_process(config: str, barrier: Any) -> None:
+    """A separate process (a cron sync, the app, a worker) syncing the same store."""
+    barrier.wait()
+    sync(load_settings(config), full=True)
+
+
+def test_two_processes_syncing_one_base_share_the_limit(tmp_path: Path, clock: FakeClock) -> None:
+    server = make_server(clock, rate_limit=5, days=40)
+    try:
+        settings = write_settings(tmp_path, server, airtable={"requests_per_second": 5.0})
+        # The store exists, as in a deployment (two processes creating a new SQLite file
+        # at once can meet "database is locked" switching it to WAL: not this test's subject).
+        SnapshotStore(settings.store_path)
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(2)
+        processes = [
+            context.Process(target=_sync_in_a_process, args=(str(settings.source), barrier))
+            for _ in range(2)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=120)
+
+        assert [p.exitcode for p in processes] == [0, 0]
+        pages = sum(math.ceil(len(server.records(BASE, n)) / 100) for n in ("Sites", "Passages"))
+        assert server.count() == 2 * pages
+        assert server.count(status=429) == 0
+        assert max_per_second(server) == 5  # the whole allowance, shared, never more
+        assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
     finally:
         server.stop()
 

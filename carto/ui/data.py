@@ -109,7 +109,10 @@ def dataset() -> Dataset:
         store = open_store(conf)
         if store.version == 0:  # live mode, never synced: start one and say so
             sync.refresh_in_background(conf)
-            st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
+            if conf["sync.app_refresh"]:
+                st.warning(t("error.no_snapshot"), icon=":material/cloud_sync:")
+            else:  # a sync --watch worker brings the data
+                st.warning(t("error.no_snapshot_worker"), icon=":material/cloud_sync:")
             st.stop()
         return _role_dataset(store.location, store.version, role_policy, conf)
 
