@@ -5,23 +5,19 @@ import plotly.express as px
 import streamlit as st
 
 from carto import schema
-from carto.analytics import successors
 from carto.i18n import format_date, format_int, t, t_n
 from carto.ui import charts, data, layout, tables
 
 v = layout.start_page(t("history.title"))
-built = data.camp_data(v)
-camps = built.camps[built.camps["camp_id"].isin(v.passages["camp_id"].unique())]
+camps = data.history_camps(v)
 if camps.empty:
     st.info(t("history.none"))
     st.stop()
-camps = camps.sort_values("last_visit", ascending=False)
-names = dict(zip(camps["camp_id"], camps["name"], strict=True))
-shared_names = camps["name"].value_counts()  # the id only tells apart camps of one name
+labels_of = dict(zip(camps["camp_id"], camps["label"], strict=True))
 camp_id = st.selectbox(
     t("history.pick"),
-    list(names),
-    format_func=lambda c: names[c] if shared_names[names[c]] == 1 else f"{names[c]} ({c})",
+    list(labels_of),
+    format_func=labels_of.__getitem__,
     help=t("history.pick_help"),
     key="camp",
     bind="query-params",
@@ -95,7 +91,7 @@ else:
     if note:
         st.caption(note)
 
-chain = successors.chain_table(built.links, built.camps, camp_id)
+chain = data.successor_chain(v, camp_id)
 if len(chain) > 1:
     st.subheader(t("history.chain"))
     st.caption(

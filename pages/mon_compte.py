@@ -23,6 +23,6 @@ st.subheader(t("account.password.title"))
 auth.password_form(conf)
 
 st.subheader(t("account.sessions.title"))
-minutes = t_n("count.minutes", int(conf["auth.idle_timeout_minutes"]))
+minutes = t_n("count.minutes", auth.idle_timeout_minutes(conf))
 st.caption(t("account.sessions.help", minutes=minutes))
 auth.logout_button(conf)

@@ -5,6 +5,8 @@ text where the report is shown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from carto.analytics.weeks import week_start
@@ -67,6 +69,30 @@ def issue_list(
     )
     out = pd.concat([quarantined, *flagged], ignore_index=True)
     return out.sort_values(["status", "when"], ascending=[False, False], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class RecordCounts:
+    """How many records the snapshot holds, by what became of them."""
+
+    used: int  # passages and sites in the data (flagged ones included)
+    flagged: int  # used with a warning
+    quarantined: int  # set aside
+
+    @property
+    def total(self) -> int:
+        return self.used + self.quarantined
+
+
+def record_counts(
+    passages: pd.DataFrame, sites: pd.DataFrame, quarantine: pd.DataFrame, issues: pd.DataFrame
+) -> RecordCounts:
+    """Records used, flagged (``issues`` of ``issue_list``) and quarantined."""
+    return RecordCounts(
+        used=len(passages) + len(sites),
+        flagged=int((issues["status"] == FLAGGED).sum()),
+        quarantined=len(quarantine),
+    )
 
 
 def reasons(issues: pd.DataFrame) -> pd.Series:

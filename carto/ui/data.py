@@ -39,6 +39,7 @@ from carto.analytics import (
     places,
     population,
     quality,
+    successors,
     zones,
 )
 from carto.analytics import weeks as weeks_
@@ -273,6 +274,29 @@ def quality_issues(ds: Dataset) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class QualityReport:
+    """The data-quality page's figures: records by fate, issues, kinds, weekly trend."""
+
+    counts: quality.RecordCounts
+    issues: pd.DataFrame  # ``quality_issues``
+    kinds: pd.DataFrame  # status, codes, kind (in French), records
+    trend: pd.DataFrame  # week, status, records
+
+
+def quality_report(ds: Dataset) -> QualityReport:
+    """What was set aside or flagged in the snapshot, and why (weeks in the configured
+    time zone)."""
+    issues = quality_issues(ds)
+    trend = quality.weekly_trend(issues, options().timezone)
+    return QualityReport(
+        counts=quality.record_counts(ds.passages, ds.sites, ds.quarantine, issues),
+        issues=issues,
+        kinds=quality.counts_by_kind(issues),
+        trend=trend.reset_index().melt(id_vars="week", var_name="status", value_name="records"),
+    )
+
+
+@dataclass(frozen=True)
 class Freshness:
     """How old the live snapshot is and what the automatic refresh last reported."""
 
@@ -395,6 +419,19 @@ def camp_data(v: View) -> datasets.CampDatasets:
     return _camp_data(v.ds, v.ds.cache_key, v.ds.today, v.options)
 
 
+def history_camps(v: View) -> pd.DataFrame:
+    """The camps the Historique page offers: those with passages in the view, latest
+    visit first, each with the ``label`` its picker shows."""
+    return history.camp_choices(camp_data(v).camps, v.passages)
+
+
+def successor_chain(v: View, camp_id: str) -> pd.DataFrame:
+    """The camps ``camp_id`` followed and that followed it, in order, with how each one
+    followed its predecessor (``successors.chain_table``)."""
+    built = camp_data(v)
+    return successors.chain_table(built.links, built.camps, camp_id)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame:
     opts = _v.options
@@ -494,18 +531,13 @@ def _activity(
     period = Period(start, end)
     previous = period.previous()
     rows = figures.in_period(_v.passages, period)
-    weekly = rows.assign(week=weeks_.week_start(rows["day"]))
-    given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
     return _Activity(
         passages=len(rows),
         passages_before=len(figures.in_period(_v.passages, previous)),
         services=figures.services_delivered(_v.passages, period),
         services_before=figures.services_delivered(_v.passages, previous),
-        weekly_passages=weekly.groupby(["week", "association"])
-        .size()
-        .rename("passages")
-        .reset_index(),
-        weekly_items=given.sum(axis=1).rename("items").reset_index(),
+        weekly_passages=weeks_.weekly_passages(rows),
+        weekly_items=figures.weekly_items(rows),
         needs_weekly=needs.weekly_needs(_v.passages, start, end),
     )
 
