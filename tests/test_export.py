@@ -29,6 +29,7 @@ from carto.export import datasets as X
 from carto.export import files, formats, names, summary
 from carto.export.formats import Table
 from carto.filters import Filters
+from carto.i18n import FR
 from carto.settings import Settings
 from carto.store import SnapshotStore
 from testing.hostile import HOSTILE
@@ -574,3 +575,16 @@ def test_partner_summary_masks_small_counts(partner: X.Scope, opts: X.Options) -
     ]
     if small:
         assert "&lt;5" in page
+
+
+def test_summary_writes_a_small_count_as_privacy_does(
+    partner: X.Scope, opts: X.Options, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule and one label for a hidden count: the summary asks ``privacy`` (and so the
+    catalogue), it does not write "<5" itself."""
+    s = summary.summary_figures(partner, opts)
+    assert s.peak_day is not None
+    small = dataclasses.replace(s, population_peak=float(THRESHOLD - 1))
+    monkeypatch.setitem(FR, "privacy.small_count", "moins de {n}")
+    page = summary.summary_html(small)
+    assert f"moins de {THRESHOLD}" in page

@@ -164,7 +164,10 @@ def test_hotspot_score_and_reasons() -> None:
     b = scores.iloc[0]
     # 42 × (1 + 2 × 6/42) × (1 + 0.25 × 2) × (1 + 5/3)
     assert b["score"] == pytest.approx(42 * (1 + 12 / 42) * 1.5 * (1 + 5 / 3), rel=1e-3)
-    assert b["reasons"] == (
+    # the frame holds codes and the figures they quote, not French text
+    assert "reasons" not in scores.columns
+    assert b["reason_codes"] == ["people", "minors", "days", "unmet"]
+    assert hotspots.describe(b["reason_codes"], b["reason_params"]) == (
         "42 personnes dont 6 MNA, aucun passage depuis 5 jours, "
         "besoins non couverts : tentes, couvertures/duvets"
     )
@@ -176,8 +179,10 @@ def test_hotspots_on_demo_rank_every_active_camp(demo_dataset: Dataset) -> None:
     scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     assert len(scores) == int((states["active"] & states["people"].gt(0)).sum())
     assert scores["score"].is_monotonic_decreasing
-    assert scores["reasons"].str.contains("personnes").all()
+    assert hotspots.reasons(scores).str.contains("personnes").all()
     zones = hotspots.zone_scores(scores, 8)
+    assert "reasons" not in zones.columns
+    assert hotspots.reasons(zones).str.contains("personnes").all()
     assert zones["score"].sum() == pytest.approx(scores["score"].sum(), rel=1e-6)
 
 

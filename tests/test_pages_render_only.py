@@ -12,6 +12,7 @@ import pytest
 
 from carto.analytics import figures, history, quality, weeks
 from carto.dataset import Dataset
+from carto.i18n import FR
 from carto.settings import SETTINGS
 from testing.app import ROOT
 
@@ -84,3 +85,13 @@ def test_camp_choices_name_camps_and_tell_apart_a_shared_name() -> None:
     chosen = history.camp_choices(camps, passages)
     assert chosen["camp_id"].tolist() == ["S-b", "P-c", "S-a"]  # latest visit first
     assert chosen["label"].tolist() == ["Quai (S-b)", "Pont", "Quai (S-a)"]
+
+
+def test_issue_kinds_are_codes_until_shown(demo_dataset: Dataset) -> None:
+    """``counts_by_kind`` holds the kinds' codes; their French text is the catalogue's,
+    written where the page shows them."""
+    ds = demo_dataset
+    issues = quality.issue_list(ds.passages, ds.sites, ds.quarantine, "", {})
+    kinds = quality.counts_by_kind(issues)
+    assert list(kinds.columns) == ["status", "codes", "records"]
+    assert set(kinds["codes"]) <= {k.removeprefix("kind.") for k in FR if k.startswith("kind.")}

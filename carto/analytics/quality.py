@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from carto.analytics.weeks import week_start
-from carto.i18n import t
 from carto.normalise import AIRTABLE_RECORD_URL, describe
 
 QUARANTINED = "quarantined"
@@ -108,10 +107,10 @@ def reasons(issues: pd.DataFrame) -> pd.Series:
 
 
 def counts_by_kind(issues: pd.DataFrame) -> pd.DataFrame:
-    """How many records carry each kind of issue (a record may count under several kinds)."""
+    """How many records carry each kind of issue (``codes``: a catalogue key's tail,
+    ``kind.<code>``; a record may count under several kinds)."""
     exploded = issues[["status", "codes"]].explode("codes").dropna()
     counts = exploded.groupby(["status", "codes"]).size().rename("records").reset_index()
-    counts["kind"] = counts["codes"].map(lambda c: t(f"kind.{c}"))
     return counts.sort_values(["status", "records"], ascending=[False, False], ignore_index=True)
 
 

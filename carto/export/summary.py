@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 import pandas as pd
 
-from carto import schema
+from carto import privacy, schema
 from carto.analytics import events, figures, population
 from carto.export import names
 from carto.export.datasets import Options, Scope, estimated_subcount
@@ -162,12 +161,9 @@ def _environment() -> jinja2.Environment:
 
 
 def _count(value: float, threshold: int) -> str:
-    """A count as shown: "—" when unknown, "<5" under a partner's threshold."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if threshold > 1 and 0 < value < threshold:
-        return f"<{threshold}"
-    return format_int(value)
+    """A count as shown: "—" when unknown, "<5" under a partner's threshold (the rule
+    and the label of ``privacy.count``)."""
+    return privacy.count(value, privacy.Policy(small_count_threshold=threshold)).label
 
 
 def _sparkline(values: Sequence[float], start: dt.date, end: dt.date) -> dict[str, str] | None:

@@ -279,7 +279,7 @@ class QualityReport:
 
     counts: quality.RecordCounts
     issues: pd.DataFrame  # ``quality_issues``
-    kinds: pd.DataFrame  # status, codes, kind (in French), records
+    kinds: pd.DataFrame  # status, codes, records, and kind: the code in French
     trend: pd.DataFrame  # week, status, records
 
 
@@ -288,10 +288,11 @@ def quality_report(ds: Dataset) -> QualityReport:
     time zone)."""
     issues = quality_issues(ds)
     trend = quality.weekly_trend(issues, options().timezone)
+    kinds = quality.counts_by_kind(issues)
     return QualityReport(
         counts=quality.record_counts(ds.passages, ds.sites, ds.quarantine, issues),
         issues=issues,
-        kinds=quality.counts_by_kind(issues),
+        kinds=kinds.assign(kind=kinds["codes"].map(lambda c: t(f"kind.{c}")).astype("str")),
         trend=trend.reset_index().melt(id_vars="week", var_name="status", value_name="records"),
     )
 
@@ -445,16 +446,19 @@ def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame
 
 
 def hotspot_scores(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Active camps ranked by hotspot score, with reasons (counts protected; a score is
-    not a count)."""
-    return privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    """Active camps ranked by hotspot score, with their ``reasons`` in French (counts
+    protected; a score is not a count)."""
+    scores = privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    return scores.assign(reasons=hotspots.reasons(scores))
 
 
 def hotspot_zones(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Zones ranked by the sum of their camps' scores (camps and people protected)."""
-    return privacy.protect_frame(
-        hotspots.zone_scores(hotspot_scores(v, as_of), v.options.zone_resolution), v.policy
-    )
+    """Zones ranked by the sum of their camps' scores, with their leading camp's
+    ``reasons`` in French (camps and people protected)."""
+    scores = privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    found = hotspots.zone_scores(scores, v.options.zone_resolution)
+    shown = privacy.protect_frame(found, v.policy)
+    return shown.assign(reasons=hotspots.reasons(shown))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
