@@ -678,7 +678,7 @@ def test_catalogue_has_the_labels_used() -> None:
         assert t(f"needs.item.{item}")
     for code in ("all", "partial", "none", "unknown"):
         assert t(f"event.shelter.{code}")
-    for code in (datasets.STATUS_ACTIVE, datasets.STATUS_CLOSED, datasets.STATUS_STALE):
+    for code in camps.STATUSES:
         assert t(f"camp.status.{code}")
     for code in (alerts.REASON_MINORS, alerts.REASON_FAMILIES):
         assert t(f"alert.reason.{code}")

@@ -95,7 +95,7 @@ def test_camp_data_statuses_follow_the_activity_window(
     opts = AnalysisOptions.from_settings(edited["conf"])
     states = camps.camp_states(ds.passages, ds.sites, opts.day_start(ds.today), 1)
     active = set(states.loc[states["active"], "camp_id"])
-    shown = set(built.camps.loc[built.camps["status"] == datasets.STATUS_ACTIVE, "camp_id"])
+    shown = set(built.camps.loc[built.camps["status"] == camps.STATUS_ACTIVE, "camp_id"])
     assert shown == active
 
 

@@ -1,9 +1,7 @@
 """The ``camps`` and ``events`` datasets of ``export`` (docs/architecture.md §6): plain frames,
 one row per camp and one row per evacuation event, with explicit column names.
 
-Status codes (labels: catalogue keys ``camp.status.<code>``): ``active`` (seen within
-``active_days`` and not closed), ``closed`` (its latest passage says Vide, Évacué or
-Démantelé), ``stale`` (nobody has seen it for more than ``active_days`` days).
+Status codes: ``camps.STATUSES`` (``camps.camp_status``).
 """
 
 from __future__ import annotations
@@ -13,12 +11,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from carto.analytics.camps import SUPPRESSED, camp_states, counted, latest_counts
+from carto.analytics.camps import (
+    STATUS_STALE,
+    SUPPRESSED,
+    camp_states,
+    camp_status,
+    counted,
+    latest_counts,
+)
 from carto.analytics.events import evacuation_events
 from carto.analytics.places import camp_places
 from carto.analytics.successors import successor_links
 
-STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
 LATEST_COUNTS = ("people", "unaccompanied_minors", "families", "children", "single_women")
 CAMP_COLUMNS = [
     "camp_id",
@@ -88,12 +92,9 @@ def camps_dataset(
     latest counts (with their date), evacuations, predecessor and successors (ids
     separated by ", ")."""
     places = camp_places(passages, sites)
-    states = camp_states(passages, sites, as_of, active_days).set_index("camp_id")
-    camps = places.join(states[["days_since_visit", "site_status", "active", "closed"]])
-    status = pd.Series(STATUS_STALE, index=camps.index, dtype="str")
-    status[camps["closed"].fillna(False).astype(bool)] = STATUS_CLOSED
-    status[camps["active"].fillna(False).astype(bool)] = STATUS_ACTIVE
-    camps["status"] = status
+    states = camp_states(passages, sites, as_of, active_days)
+    camps = places.join(states.set_index("camp_id")[["days_since_visit", "site_status"]])
+    camps["status"] = camp_status(states).reindex(camps.index, fill_value=STATUS_STALE)
     camps = camps.rename(columns={"site_status": "last_site_status"})
 
     seen = counted(passages).sort_values(["date", "record_id"])
