@@ -1,5 +1,6 @@
 """Exports: the datasets of the filtered view as CSV, Excel, GeoJSON or KML (issue 7)."""
 
+import functools
 from typing import Any
 
 import streamlit as st
@@ -78,7 +79,7 @@ for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
         conf,
         who,
         file.data,
-        lambda store, username, file=file: files.record(store, username, file, scope),
+        functools.partial(files.record, file=file, scope=scope),
         roles=file.roles,
         file_name=file.name,
         mime=file.mime,

@@ -57,7 +57,7 @@ st.subheader(t("quality.list"))
 shown = st.segmented_control(
     t("quality.show"),
     [quality.QUARANTINED, quality.FLAGGED],
-    format_func=status_label.get,
+    format_func=status_label.__getitem__,
     default=quality.QUARANTINED,
     key="quality_status",
 )
