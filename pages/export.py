@@ -78,11 +78,13 @@ for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
         t("export.download", name=file.name),
         conf,
         who,
-        file.data,
-        functools.partial(files.record, file=file, scope=scope),
-        roles=file.roles,
-        file_name=file.name,
-        mime=file.mime,
+        downloads.FileToMake(
+            file.data,
+            functools.partial(files.record, file=file, scope=scope),
+            roles=file.roles,
+            file_name=file.name,
+            mime=file.mime,
+        ),
         key=f"export_download_{i}",
     )
     if file.rows < sum(table.rows for table in file.tables):

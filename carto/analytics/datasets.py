@@ -20,23 +20,15 @@ from carto.analytics.camps import (
     latest_counts,
 )
 from carto.analytics.events import evacuation_events
-from carto.analytics.places import camp_places
+from carto.analytics.places import PLACE_COLUMNS, camp_places
 from carto.analytics.successors import successor_links
 
 LATEST_COUNTS = ("people", "unaccompanied_minors", "families", "children", "single_women")
 CAMP_COLUMNS = [
     "camp_id",
-    "name",
-    "latitude",
-    "longitude",
-    "arrondissement",
-    "arrondissement_inferred",
-    "site_id",
-    "site_type",
-    "first_visit",
-    "last_visit",
+    *PLACE_COLUMNS[: PLACE_COLUMNS.index("last_visit") + 1],
     "days_since_visit",
-    "n_passages",
+    *PLACE_COLUMNS[PLACE_COLUMNS.index("last_visit") + 1 :],
     "status",
     "last_site_status",
     "last_count_date",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
+from carto.analytics.frames import described
 from carto.analytics.zones import zone_center, zone_ids, zone_size
 from carto.i18n import format_decimal, format_int, t, t_n
 
@@ -162,14 +163,7 @@ def describe(codes: Sequence[str], params: Sequence[Mapping[str, Any]]) -> str:
 
 def reasons(scores: pd.DataFrame) -> pd.Series:
     """The French text of each row's reasons (``describe``)."""
-    return pd.Series(
-        [
-            describe(codes, params)
-            for codes, params in zip(scores["reason_codes"], scores["reason_params"], strict=True)
-        ],
-        index=scores.index,
-        dtype="str",
-    )
+    return described(scores, describe, "reason_codes", "reason_params")
 
 
 def zone_caption(resolution: int) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from carto.analytics.frames import described
 from carto.analytics.weeks import week_start
 from carto.normalise import AIRTABLE_RECORD_URL, describe
 
@@ -96,14 +97,7 @@ def record_counts(
 
 def reasons(issues: pd.DataFrame) -> pd.Series:
     """The French text of each issue row: its reasons or flags, "; " between them."""
-    return pd.Series(
-        [
-            describe(codes, params)
-            for codes, params in zip(issues["issue_codes"], issues["issue_params"], strict=True)
-        ],
-        index=issues.index,
-        dtype="str",
-    )
+    return described(issues, describe, "issue_codes", "issue_params")
 
 
 def counts_by_kind(issues: pd.DataFrame) -> pd.DataFrame:

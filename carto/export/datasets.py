@@ -31,7 +31,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from carto import filters, privacy, schema
+from carto import filters, normalise, privacy
 from carto.analytics import camps, events, figures, places, population, successors
 from carto.analytics import datasets as camp_datasets
 from carto.analytics import zones as zone_analytics
@@ -55,30 +55,7 @@ PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION = (
 DATASETS: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION)
 MAPPABLE: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES)
 
-PASSAGE_COLUMNS = [
-    "record_id",
-    "camp_id",
-    "camp_name",
-    "date",
-    "association",
-    "team",
-    "site_id",
-    "latitude",
-    "longitude",
-    "location_text",
-    "arrondissement",
-    "arrondissement_inferred",
-    "people",
-    *schema.PEOPLE_COUNTS,
-    "tents",
-    "needs",
-    *schema.DISTRIBUTIONS,
-    "referrals",
-    "evacuation",
-    "sheltered",
-    "site_status",
-    "comment",
-]
+PASSAGE_COLUMNS = ["record_id", "camp_id", "camp_name", "date", *normalise.PASSAGE_FIELDS]
 SITE_COLUMNS = [
     "site_id",
     "name",
