@@ -71,7 +71,7 @@ SELECT_ALIASES: Mapping[str, Mapping[str, str]] = {
 OTHER = "Autre"
 
 # A passage's own fields as frames hold them, in the form's order: the passages frame
-# and the passages export (``carto.export.datasets``) both list them from here.
+# and the passages export (``carto.export.contents``) both list them from here.
 PASSAGE_FIELDS = [
     "association",
     "team",

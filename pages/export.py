@@ -6,7 +6,7 @@ from typing import Any
 import streamlit as st
 
 from carto.accounts import PARTNER
-from carto.export import datasets as export_data
+from carto.export import contents as export_contents
 from carto.export import files, formats
 from carto.i18n import format_int, t, t_n
 from carto.ui import auth, data, downloads, layout
@@ -18,7 +18,7 @@ MY_MAPS_LIMIT = 2000
 v = layout.start_page(t("export.title"))
 conf = data.settings()
 user = auth.require_user(conf)
-allowed = export_data.datasets_for_role(user.role)
+allowed = export_contents.datasets_for_role(user.role)
 if not allowed:
     st.info(t("export.none_for_role"), icon=":material/block:")
     st.stop()

@@ -17,9 +17,9 @@ import pytest
 from carto import demo, schema
 from carto.analytics import (
     alerts,
+    camp_tables,
     camps,
     coverage,
-    datasets,
     events,
     figures,
     needs,
@@ -196,7 +196,7 @@ def test_events_and_successors_on_other_demo_worlds(demo_settings: Settings, see
 
 
 def test_camp_datasets(demo_dataset: Dataset) -> None:
-    built = datasets.camp_datasets(
+    built = camp_tables.camp_tables(
         demo_dataset.passages,
         demo_dataset.sites,
         TODAY,
@@ -208,7 +208,7 @@ def test_camp_datasets(demo_dataset: Dataset) -> None:
         merge_days=DEFAULTS.evacuation_merge_days,
     )
     camps_ds, events_ds = built.camps, built.events
-    assert list(camps_ds.columns) == datasets.CAMP_COLUMNS
+    assert list(camps_ds.columns) == camp_tables.CAMP_COLUMNS
     assert camps_ds["camp_id"].is_unique
     assert set(camps_ds["camp_id"]) == set(demo_dataset.passages["camp_id"])
     assert set(camps_ds["status"]) <= {"active", "closed", "stale"}

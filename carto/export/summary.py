@@ -25,8 +25,9 @@ import pandas as pd
 from carto import privacy, schema
 from carto.analytics import events, figures, population
 from carto.export import names
-from carto.export.datasets import Options, Scope, estimated_subcount
+from carto.export.contents import Scope, estimated_subcount
 from carto.i18n import format_date, format_datetime, format_int, t, t_n
+from carto.options import AnalysisOptions
 
 SHELTER_ORDER: tuple[str | None, ...] = (
     events.SHELTER_ALL,
@@ -78,7 +79,7 @@ class Summary:
     children_evacuated: float
 
 
-def summary_figures(scope: Scope, opts: Options, now: dt.datetime | None = None) -> Summary:
+def summary_figures(scope: Scope, opts: AnalysisOptions, now: dt.datetime | None = None) -> Summary:
     """The summary of the scope's filtered passages over its period."""
     period = scope.period
     passages = scope.passages

@@ -28,9 +28,9 @@ from carto import audit, base_setup, filters, privacy, schema, sync
 from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
+    camp_tables,
     camps,
     coverage,
-    datasets,
     events,
     figures,
     history,
@@ -45,7 +45,7 @@ from carto.analytics import (
 from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
 from carto.dataset import CacheKey, Dataset, build_dataset, open_store
-from carto.export import datasets as export_data
+from carto.export import contents as export_contents
 from carto.export import formats, summary
 from carto.export import names as export_names
 from carto.filters import Filters
@@ -401,8 +401,8 @@ def evacuations(v: View) -> Evacuations:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _camp_data(
     _ds: Dataset, key: CacheKey, as_of: dt.date, opts: AnalysisOptions
-) -> datasets.CampDatasets:
-    return datasets.camp_datasets(
+) -> camp_tables.CampTables:
+    return camp_tables.camp_tables(
         _ds.passages,
         _ds.sites,
         as_of,
@@ -415,7 +415,7 @@ def _camp_data(
     )
 
 
-def camp_data(v: View) -> datasets.CampDatasets:
+def camp_data(v: View) -> camp_tables.CampTables:
     """Camps, evacuation events and successor links as known today (unfiltered)."""
     return _camp_data(v.ds, v.ds.cache_key, v.ds.today, v.options)
 
@@ -794,10 +794,10 @@ def camp_history(v: View, camp_id: str, whole_life: bool) -> history.CampHistory
     )
 
 
-def export_scope(v: View, role: str) -> export_data.Scope:
+def export_scope(v: View, role: str) -> export_contents.Scope:
     """What an export or the summary of the view covers, for ``role`` (whose policy the
     view already applies)."""
-    return export_data.Scope(v.ds, v.passages, v.filters, v.period, role, v.policy)
+    return export_contents.Scope(v.ds, v.passages, v.filters, v.period, role, v.policy)
 
 
 def _export_key(v: View, role: str) -> tuple[object, ...]:
@@ -806,24 +806,24 @@ def _export_key(v: View, role: str) -> tuple[object, ...]:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _export_tables(
-    _scope: export_data.Scope,
+    _scope: export_contents.Scope,
     key: tuple[object, ...],
     chosen: tuple[str, ...],
     opts: AnalysisOptions,
 ) -> list[formats.Table]:
-    return export_data.build(_scope, opts, chosen)
+    return export_contents.build(_scope, opts, chosen)
 
 
 def export_tables(v: View, role: str, chosen: Sequence[str]) -> list[formats.Table]:
     """The export tables of ``chosen`` datasets for the view, as ``role`` may have them
-    (``export.datasets.build``: refused datasets raise ``ExportError``)."""
+    (``export.contents.build``: refused datasets raise ``ExportError``)."""
     scope = export_scope(v, role)
     return _export_tables(scope, _export_key(v, role), tuple(chosen), v.options)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _summary(
-    _scope: export_data.Scope, key: tuple[object, ...], opts: AnalysisOptions
+    _scope: export_contents.Scope, key: tuple[object, ...], opts: AnalysisOptions
 ) -> summary.Summary:
     return summary.summary_figures(_scope, opts)
 

@@ -1,5 +1,6 @@
-"""The ``camps`` and ``events`` datasets of ``export`` (docs/architecture.md §6): plain frames,
-one row per camp and one row per evacuation event, with explicit column names.
+"""The camps and events tables as known on a day: one row per camp and one row per
+evacuation event, with explicit column names (the Historique page's camps and successor
+chains, and the ``camps`` and ``events`` export datasets, docs/architecture.md §9).
 
 Status codes: ``camps.STATUSES`` (``camps.camp_status``).
 """
@@ -41,7 +42,7 @@ CAMP_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class CampDatasets:
+class CampTables:
     """The camps and events datasets, and the successor links they were built from."""
 
     camps: pd.DataFrame
@@ -49,7 +50,7 @@ class CampDatasets:
     links: pd.DataFrame
 
 
-def camp_datasets(
+def camp_tables(
     passages: pd.DataFrame,
     sites: pd.DataFrame,
     as_of: dt.date,
@@ -59,20 +60,20 @@ def camp_datasets(
     successor_days: int,
     timezone: str,
     merge_days: int,
-) -> CampDatasets:
+) -> CampTables:
     """Camps, events and links as known at the end of ``as_of`` (later passages ignored)."""
     end = pd.Timestamp(as_of).tz_localize(timezone) + pd.Timedelta(days=1)
     known = passages[passages["date"] < end]
     events = evacuation_events(known, sites, count_window_days, merge_days)
     places = camp_places(known, sites)
     links = successor_links(places, events, successor_distance_m, successor_days)
-    camps = camps_dataset(
+    camps = camps_table(
         known, sites, events, links, pd.Timestamp(as_of).tz_localize(timezone), active_days
     )
-    return CampDatasets(camps=camps, events=events_dataset(events, links), links=links)
+    return CampTables(camps=camps, events=events_table(events, links), links=links)
 
 
-def camps_dataset(
+def camps_table(
     passages: pd.DataFrame,
     sites: pd.DataFrame,
     events: pd.DataFrame,
@@ -113,7 +114,7 @@ def camps_dataset(
     return camps[CAMP_COLUMNS + flags]
 
 
-def events_dataset(events: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+def events_table(events: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """``evacuation_events`` with ``successor_ids``: the camps that re-formed after it."""
     succ = links.groupby("event_id")["successor_id"].agg(", ".join)
     return events.assign(
