@@ -31,8 +31,9 @@ run: $(RUN_STAMP)
 test: $(DEV_STAMP) browser postgres lint typecheck
 	$(BIN)/python -m pytest
 
-## lint: ruff, and the import contracts between layers (pyproject.toml, [tool.importlinter])
-lint: $(DEV_STAMP)
+## lint: ruff, the import contracts between layers (pyproject.toml, [tool.importlinter]),
+## and mypy over carto/, app.py, pages/ and testing/ (pyproject.toml, [tool.mypy])
+lint: $(DEV_STAMP) typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -13,6 +13,7 @@ import getpass
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from carto.filters import STATUS_OF_CODE
 from carto.i18n import CATALOGUES, LANGUAGE, format_date, format_datetime, t, t_n
 from carto.store import AuthStore
 
@@ -109,6 +110,8 @@ _FILTER_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("besoins", "filter.needs", ""),
     ("statuts", "filter.statuses", "filter.status."),
 )
+# Groups whose entries hold the address's codes, not the program's (camp statuses).
+_CODED: dict[str, Mapping[str, str]] = {"statuts": STATUS_OF_CODE}
 _PERIOD_KEYS = ("periode", "du", "au")
 _FILE_KEY = "fichier"
 _CUSTOM_PERIOD = "perso"
@@ -153,7 +156,9 @@ def _filters(filters: Mapping[str, Any]) -> list[str]:
             parts.append(t("audit.detail.dates", **dates))
     for key, name, prefix in _FILTER_GROUPS:
         if filters.get(key):
-            values = ", ".join(_label(prefix, v) for v in _values(filters[key]))
+            values = ", ".join(
+                _label(prefix, _CODED.get(key, {}).get(str(v), v)) for v in _values(filters[key])
+            )
             parts.append(t("export.filters.group", name=t(name), values=values))
     if filters.get(_FILE_KEY):
         parts.append(t("audit.detail.file", name=filters[_FILE_KEY]))

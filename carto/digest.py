@@ -256,7 +256,7 @@ def _gap_lines(ctx: Context, role: str) -> list[Line]:
     lines = []
     for row in gaps.to_dict("records"):
         params = {
-            filters.PARAM_STATUSES: [filters.ACTIVE],
+            filters.PARAM_STATUSES: [filters.STATUS_CODES[filters.ACTIVE]],
             filters.PARAM_GAP: str(gap_days),
             **_place_params(row["arrondissement"]),
         }

@@ -45,8 +45,13 @@ PUBLIC_COUNTS = {
     "mna": "unaccompanied_minors",
     "femmes": "single_women",
 }
-ACTIVE, CLOSED, STALE = "actif", "ferme", "sans_nouvelles"
-CAMP_STATUSES = (ACTIVE, CLOSED, STALE)
+# Camp statuses: the analytics codes (``camps.STATUSES``, labels ``filter.status.<code>``).
+ACTIVE, CLOSED, STALE = camps.STATUS_ACTIVE, camps.STATUS_CLOSED, camps.STATUS_STALE
+CAMP_STATUSES = camps.STATUSES
+# Their codes outside the program, which must not change: in addresses (shared links),
+# audit entries and export file names.
+STATUS_CODES = {ACTIVE: "actif", CLOSED: "ferme", STALE: "sans_nouvelles"}
+STATUS_OF_CODE = {code: status for status, code in STATUS_CODES.items()}
 
 
 @dataclass(frozen=True)
@@ -92,14 +97,6 @@ def public_count(frame: pd.DataFrame, publics: Sequence[str] = ()) -> pd.Series:
     return frame[columns].apply(pd.to_numeric, errors="coerce").fillna(0.0).sum(axis=1)
 
 
-def camp_status(states: pd.DataFrame) -> pd.Series:
-    """The filter status of each camp (index ``camp_id``): active, closed or stale."""
-    status = pd.Series(STALE, index=states["camp_id"], dtype="str")
-    status[states["active"].to_numpy()] = ACTIVE
-    status[states["closed"].to_numpy()] = CLOSED
-    return status
-
-
 def matching_camps(
     passages: pd.DataFrame,
     arrondissement: pd.Series,
@@ -140,7 +137,7 @@ def narrow(
     filtering that pages and exports share."""
     if not f.narrows:
         return passages
-    status = camp_status(camps.camp_states(passages, sites, as_of, active_days))
+    status = camps.camp_status(camps.camp_states(passages, sites, as_of, active_days))
     arrondissement = places.camp_places(passages, sites)["arrondissement"]
     return apply(passages, arrondissement, status, period, f)
 
@@ -204,10 +201,12 @@ class UrlOptions:
         options: Iterable[str],
         coded: bool = False,
         labels: Mapping[str, str] | None = None,
+        url_codes: Mapping[str, str] | None = None,
     ) -> UrlOptions:
-        """Options that are codes already (``coded``) or names (coded by ``code_of``);
-        ``labels`` (option → French label) are read as well, for older links."""
-        codes = {o: (o if coded else code_of(o)) for o in options}
+        """Options that are codes already (``coded``), that have their own code in the
+        address (``url_codes``), or names (coded by ``code_of``); ``labels`` (option →
+        French label) are read as well, for older links."""
+        codes = {o: (url_codes[o] if url_codes else o if coded else code_of(o)) for o in options}
         spellings: dict[str, str] = {}
         for option, code in codes.items():
             for text in (option, code, (labels or {}).get(option, "")):
@@ -265,7 +264,9 @@ def url_options(arrondissements: Sequence[str] | None = None) -> dict[str, UrlOp
         ),
         PARAM_NEEDS: UrlOptions.of(schema.NEEDS),
         PARAM_STATUSES: UrlOptions.of(
-            CAMP_STATUSES, coded=True, labels={s: t(f"filter.status.{s}") for s in CAMP_STATUSES}
+            CAMP_STATUSES,
+            labels={s: t(f"filter.status.{s}") for s in CAMP_STATUSES},
+            url_codes=STATUS_CODES,
         ),
     }
 

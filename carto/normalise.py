@@ -70,17 +70,14 @@ SELECT_ALIASES: Mapping[str, Mapping[str, str]] = {
 }
 OTHER = "Autre"
 
-PASSAGE_COLUMNS = [
-    "record_id",
-    "created_time",
-    "date",
-    "day",
+# A passage's own fields as frames hold them, in the form's order: the passages frame
+# and the passages export (``carto.export.contents``) both list them from here.
+PASSAGE_FIELDS = [
     "association",
     "team",
     "site_id",
     "latitude",
     "longitude",
-    "position_source",
     "location_text",
     "arrondissement",
     "arrondissement_inferred",
@@ -94,6 +91,16 @@ PASSAGE_COLUMNS = [
     "sheltered",
     "site_status",
     "comment",
+]
+_AFTER_POSITION = PASSAGE_FIELDS.index("longitude") + 1
+PASSAGE_COLUMNS = [
+    "record_id",
+    "created_time",
+    "date",
+    "day",
+    *PASSAGE_FIELDS[:_AFTER_POSITION],
+    "position_source",  # where the position came from: passage, site or localisation
+    *PASSAGE_FIELDS[_AFTER_POSITION:],
     "flag_codes",
     "flag_params",
 ]
@@ -349,11 +356,11 @@ def _parse_coordinates(frame: pd.DataFrame) -> None:
 def _resolve_positions(
     frame: pd.DataFrame,
     site_coords: Mapping[str, tuple[float, float]],
-    known_sites: set[str],
     issues: _Issues,
     bounds: tuple[float, float, float, float],
 ) -> None:
-    """Position from the passage, else its Site, else its Localisation text."""
+    """Position from the passage, else its Site (one of ``site_coords``), else its
+    Localisation text."""
     lat = frame["latitude"].to_numpy(dtype=float, copy=True)
     lon = frame["longitude"].to_numpy(dtype=float, copy=True)
     source = np.full(len(frame), None, dtype=object)
@@ -361,10 +368,10 @@ def _resolve_positions(
     lat_min, lat_max, lon_min, lon_max = bounds
     inside = has_pair & (lat >= lat_min) & (lat <= lat_max) & (lon >= lon_min) & (lon <= lon_max)
     source[inside] = "passage"
-    site_ids = frame["site_id"].tolist()
+    site_ids: list[str | None] = [None if pd.isna(s) else str(s) for s in frame["site_id"]]
     for i in _where(~inside):
         sid = site_ids[i]
-        if sid is not None and sid not in known_sites:
+        if sid is not None and sid not in site_coords:
             issues.flags[i].append(_msg("flag.unknown_site"))
         rejected: Issue | None = None
         if has_pair[i]:
@@ -375,7 +382,7 @@ def _resolve_positions(
                 continue
             key = "reason.zero_position" if lat[i] == 0 and lon[i] == 0 else "reason.out_of_area"
             rejected = _msg(key, lat=_fmt(lat[i]), lon=_fmt(lon[i]))
-        if sid in site_coords:
+        if sid is not None and sid in site_coords:
             lat[i], lon[i] = site_coords[sid]
             source[i] = "site"
             if rejected:
@@ -397,6 +404,7 @@ def _resolve_positions(
     frame["latitude"] = lat
     frame["longitude"] = lon
     frame["position_source"] = pd.Series(source, index=frame.index, dtype="str")
+    frame["site_id"] = frame["site_id"].astype("str")
 
 
 def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | None) -> pd.Series:
@@ -533,7 +541,7 @@ def normalise_passages(
             sites["record_id"], sites["latitude"], sites["longitude"], strict=True
         )
     }
-    _resolve_into(frame, site_coords, set(site_coords), issues, options.area_bounds)
+    _resolve_positions(frame, site_coords, issues, options.area_bounds)
     _parse_selects(frame, schema.PASSAGES, mapping, issues)
     _flag_subcounts(frame, mapping, issues)
     # After the positions: coordinates are read from Localisation before it is scrubbed.
@@ -562,19 +570,6 @@ def _split(
     frame["flag_params"] = pd.Series(params, dtype=object)
     kept = frame.loc[issues.kept(), list(columns)].reset_index(drop=True)
     return kept, _quarantine_frame(records, issues, table_key, options, created)
-
-
-def _resolve_into(
-    frame: pd.DataFrame,
-    site_coords: Mapping[str, tuple[float, float]],
-    known: set[str],
-    issues: _Issues,
-    bounds: tuple[float, float, float, float],
-) -> None:
-    site_ids = frame["site_id"]
-    frame["site_id"] = site_ids.astype(object).where(site_ids.notna(), None)
-    _resolve_positions(frame, site_coords, known, issues, bounds)
-    frame["site_id"] = frame["site_id"].astype("str")
 
 
 def _infer_arrondissements(frame: pd.DataFrame) -> None:

@@ -19,7 +19,7 @@ latest counts and sums; a derived *difference* or *mean* (people minus sheltered
 weekly average, a forecast) can fall under the threshold again, and so can a count of
 camps, passages, reports or evacuations in an aggregate. The results a partner sees are
 therefore protected too, where the derived frames are built (``carto.ui.data``,
-``carto.export.datasets``): ``protect_frame`` for frames (``AGGREGATE_COUNT_COLUMNS``),
+``carto.export.contents``): ``protect_frame`` for frames (``AGGREGATE_COUNT_COLUMNS``),
 ``count`` for a single figure (shown "<5" when suppressed), ``delta`` for the
 difference between two periods (not shown when small or when either side is
 suppressed). What is not a count is not suppressed: dates, days since a visit, hours,
@@ -27,7 +27,7 @@ hotspot scores, percentages.
 
 One table says what each role may do: ``ACCESS`` (role → ``Access``: the pages it
 opens, the export datasets it may have, the ``Precision`` of what it sees). The page
-registry (``carto.ui.navigation``), the exports (``carto.export.datasets``: the Exports
+registry (``carto.ui.navigation``), the exports (``carto.export.contents``: the Exports
 page, the command line, downloads) and ``policy_for`` all read it; nothing else lists
 roles against pages, datasets or precision. An export applies ``for_role`` to the
 dataset, then ``protect_frame`` to what it writes, and logs itself with

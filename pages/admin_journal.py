@@ -14,6 +14,7 @@ from carto.ui import auth, data, tables
 conf = data.settings()
 auth.require_role(conf, ADMIN)
 store = auth.store(conf)
+timezone = data.options().timezone
 st.title(t("admin.log.title"))
 
 st.subheader(t("admin.log.api"))
@@ -39,7 +40,7 @@ else:
         st.caption(t("admin.log.no_sync"))
     else:
         started = pd.to_datetime(syncs["started_at"], utc=True, format="ISO8601")
-        syncs["started_at"] = started.dt.tz_convert(conf["general.timezone"])
+        syncs["started_at"] = started.dt.tz_convert(timezone)
         tables.show(
             syncs[
                 ["started_at", "mode", "ok", "fetched", "changed", "deleted", "api_calls"]
@@ -79,7 +80,7 @@ if not entries:
     st.caption(t("admin.log.empty"))
     st.stop()
 
-tz = ZoneInfo(conf["general.timezone"])
+tz = ZoneInfo(timezone)
 tables.show(
     pd.DataFrame(
         {

@@ -93,7 +93,7 @@ with cols[0]:
 if not conf.demo and names:
     with cols[1].form("role_form"):
         st.selectbox(
-            t("admin.users.new_role"), ROLES, format_func=role_label.get, key="target_role"
+            t("admin.users.new_role"), ROLES, format_func=role_label.__getitem__, key="target_role"
         )
         st.form_submit_button(t("admin.users.set_role"), on_click=_act, args=("role",))
     with cols[2].form("password_form"):
@@ -114,6 +114,8 @@ if not conf.demo:
     with st.form("add_form", clear_on_submit=False):
         st.text_input(t("auth.login.username"), key="new_username")
         st.text_input(t("admin.users.name"), key="new_name")
-        st.selectbox(t("admin.users.col.role"), ROLES, format_func=role_label.get, key="new_role")
+        st.selectbox(
+            t("admin.users.col.role"), ROLES, format_func=role_label.__getitem__, key="new_role"
+        )
         st.text_input(t("admin.users.password"), type="password", key="new_password")
         st.form_submit_button(t("admin.users.add_submit"), on_click=_act, args=("add",))

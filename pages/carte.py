@@ -42,7 +42,7 @@ shown = (
         list(layer_names),
         selection_mode="multi",
         default=["camps", "gaps"],
-        format_func=layer_names.get,
+        format_func=layer_names.__getitem__,
         key="couches",
     )
     or []

@@ -184,10 +184,12 @@ downloads.download_button(
     t("needs.download"),
     conf,
     downloads.holder(user),
-    lambda: packing.encode("utf-8"),
-    lambda store, username: data.record_packing_list(store, username, user.role, v, plan),
-    roles=navigation.spec_roles("pages/coordination.py"),
-    file_name=file_name,
-    mime="text/html",
+    downloads.FileToMake(
+        lambda: packing.encode("utf-8"),
+        lambda store, username: data.record_packing_list(store, username, user.role, v, plan),
+        roles=navigation.spec_roles("pages/coordination.py"),
+        file_name=file_name,
+        mime="text/html",
+    ),
     key="packing_download",
 )

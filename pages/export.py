@@ -1,11 +1,12 @@
 """Exports: the datasets of the filtered view as CSV, Excel, GeoJSON or KML (issue 7)."""
 
+import functools
 from typing import Any
 
 import streamlit as st
 
 from carto.accounts import PARTNER
-from carto.export import datasets as export_data
+from carto.export import contents as export_contents
 from carto.export import files, formats
 from carto.i18n import format_int, t, t_n
 from carto.ui import auth, data, downloads, layout
@@ -17,7 +18,7 @@ MY_MAPS_LIMIT = 2000
 v = layout.start_page(t("export.title"))
 conf = data.settings()
 user = auth.require_user(conf)
-allowed = export_data.datasets_for_role(user.role)
+allowed = export_contents.datasets_for_role(user.role)
 if not allowed:
     st.info(t("export.none_for_role"), icon=":material/block:")
     st.stop()
@@ -77,11 +78,13 @@ for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
         t("export.download", name=file.name),
         conf,
         who,
-        file.data,
-        lambda store, username, file=file: files.record(store, username, file, scope),
-        roles=file.roles,
-        file_name=file.name,
-        mime=file.mime,
+        downloads.FileToMake(
+            file.data,
+            functools.partial(files.record, file=file, scope=scope),
+            roles=file.roles,
+            file_name=file.name,
+            mime=file.mime,
+        ),
         key=f"export_download_{i}",
     )
     if file.rows < sum(table.rows for table in file.tables):

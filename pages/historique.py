@@ -5,23 +5,19 @@ import plotly.express as px
 import streamlit as st
 
 from carto import schema
-from carto.analytics import successors
 from carto.i18n import format_date, format_int, t, t_n
 from carto.ui import charts, data, layout, tables
 
 v = layout.start_page(t("history.title"))
-built = data.camp_data(v)
-camps = built.camps[built.camps["camp_id"].isin(v.passages["camp_id"].unique())]
+camps = data.history_camps(v)
 if camps.empty:
     st.info(t("history.none"))
     st.stop()
-camps = camps.sort_values("last_visit", ascending=False)
-names = dict(zip(camps["camp_id"], camps["name"], strict=True))
-shared_names = camps["name"].value_counts()  # the id only tells apart camps of one name
+labels_of = dict(zip(camps["camp_id"], camps["label"], strict=True))
 camp_id = st.selectbox(
     t("history.pick"),
-    list(names),
-    format_func=lambda c: names[c] if shared_names[names[c]] == 1 else f"{names[c]} ({c})",
+    list(labels_of),
+    format_func=labels_of.__getitem__,
     help=t("history.pick_help"),
     key="camp",
     bind="query-params",
@@ -36,11 +32,16 @@ whole_life = st.toggle(
 )
 story = data.camp_history(v, camp_id, whole_life)
 rows = story.rows
-span = {"start": format_date(story.start), "end": format_date(story.end)} if story.start else {}
+span = (
+    {"start": format_date(story.start), "end": format_date(story.end)}
+    if story.start is not None and story.end is not None
+    else {}
+)
 if span:
     st.caption(t("history.span.whole_life" if whole_life else "history.span.period", **span))
 st.caption(t(f"camp.status.{camp['status']}"))
-if rows.empty:
+first, last = story.start, story.end
+if rows.empty or first is None or last is None:  # no passage in the span
     st.info(t("history.no_passage_in_period", **span))
 else:
     st.markdown(
@@ -67,15 +68,17 @@ else:
     fig = px.line(counts, x="date", y="people", color="association", markers=True, labels=labels)
     for day in rows.loc[rows["evacuation"].isin(schema.EVACUATIONS[1:]), "date"]:
         fig.add_vline(x=day, line_dash="dot", line_color="#aa5ae6")
-    charts.date_axis(fig, story.start, story.end, weekly=False)
+    charts.date_axis(fig, first, last, weekly=False)
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(margin=charts.MARGIN, height=300, legend_title_text="")
     charts.show(fig)
 
-    def weekly_bars(frame: pd.DataFrame, y: str, color: str) -> None:
+    def weekly_bars(
+        frame: pd.DataFrame, y: str, color: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> None:
         """A weekly bar chart of the span: Mondays as ticks, partial weeks hatched."""
         fig = px.bar(frame, x="week", y=y, color=color, labels=labels)
-        charts.date_axis(fig, story.start, story.end, weekly=True)
+        charts.date_axis(fig, start, end, weekly=True)
         charts.size_weekly_bars(fig)
         charts.mark_partial_weeks(fig, story.weeks)
         fig.update_layout(margin=charts.MARGIN, height=260, legend_title_text="")
@@ -84,18 +87,18 @@ else:
     cols = st.columns(2)
     with cols[0]:
         st.subheader(t("history.weekly_chart"))
-        weekly_bars(story.weekly_passages, "passages", "association")
+        weekly_bars(story.weekly_passages, "passages", "association", first, last)
     with cols[1]:
         st.subheader(t("history.services_chart"))
         given = story.weekly_items.assign(
             item=story.weekly_items["item"].map(lambda k: t(f"service.{k}"))
         )
-        weekly_bars(given, "items", "item")
+        weekly_bars(given, "items", "item", first, last)
     note = charts.partial_weeks_note(story.weeks, v.ds.today)
     if note:
         st.caption(note)
 
-chain = successors.chain_table(built.links, built.camps, camp_id)
+chain = data.successor_chain(v, camp_id)
 if len(chain) > 1:
     st.subheader(t("history.chain"))
     st.caption(
@@ -108,13 +111,18 @@ if len(chain) > 1:
     how = [
         t(
             "successor.link",
-            distance=int(r.distance_m),
-            delay=t_n("count.days", int(r.delay_days)),
-            date=format_date(r.evacuation_date),
+            distance=int(distance),
+            delay=t_n("count.days", int(delay)),
+            date=format_date(when),
         )
-        if pd.notna(r.evacuation_date)
+        if pd.notna(when)
         else ""
-        for r in chain.itertuples()
+        for distance, delay, when in zip(
+            chain["distance_m"].tolist(),
+            chain["delay_days"].tolist(),
+            chain["evacuation_date"].tolist(),
+            strict=True,
+        )
     ]
     table = pd.DataFrame(
         {

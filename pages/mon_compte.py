@@ -26,6 +26,6 @@ st.subheader(t("account.digest.title"))
 auth.digest_form(conf, user)
 
 st.subheader(t("account.sessions.title"))
-minutes = t_n("count.minutes", int(conf["auth.idle_timeout_minutes"]))
+minutes = t_n("count.minutes", auth.idle_timeout_minutes(conf))
 st.caption(t("account.sessions.help", minutes=minutes))
 auth.logout_button(conf)

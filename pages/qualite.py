@@ -8,19 +8,16 @@ from carto.i18n import format_int, t
 from carto.ui import charts, data, layout, tables
 
 ds = data.dataset()
-conf = data.settings()
 layout.page_header(t("quality.title"), ds)
 st.caption(t("quality.caption"))
 
-issues = data.quality_issues(ds)
-flagged = int((issues["status"] == quality.FLAGGED).sum())
-quarantined = len(ds.quarantine)
-used = len(ds.passages) + len(ds.sites)
+report = data.quality_report(ds)
+issues, counts = report.issues, report.counts
 cols = st.columns(4)
-cols[0].metric(t("quality.records"), format_int(used + quarantined))
-cols[1].metric(t("quality.used"), format_int(used))
-cols[2].metric(t("quality.flagged"), format_int(flagged))
-cols[3].metric(t("quality.quarantined"), format_int(quarantined))
+cols[0].metric(t("quality.records"), format_int(counts.total))
+cols[1].metric(t("quality.used"), format_int(counts.used))
+cols[2].metric(t("quality.flagged"), format_int(counts.flagged))
+cols[3].metric(t("quality.quarantined"), format_int(counts.quarantined))
 
 if issues.empty:
     st.success(t("quality.empty"))
@@ -31,7 +28,7 @@ status_label = {
     quality.FLAGGED: t("quality.status.flagged"),
 }
 st.subheader(t("quality.by_kind"))
-kinds = quality.counts_by_kind(issues).assign(status=lambda f: f["status"].map(status_label))
+kinds = report.kinds.assign(status=lambda f: f["status"].map(status_label))
 tables.show(
     kinds[["status", "kind", "records"]],
     hide_index=True,
@@ -45,10 +42,8 @@ tables.show(
 )
 
 st.subheader(t("quality.trend"))
-trend = quality.weekly_trend(issues, conf["general.timezone"]).rename(columns=status_label)
-long = trend.reset_index().melt(id_vars="week", var_name="status", value_name="records")
 fig = px.bar(
-    long,
+    report.trend.assign(status=lambda f: f["status"].map(status_label)),
     x="week",
     y="records",
     color="status",
@@ -62,7 +57,7 @@ st.subheader(t("quality.list"))
 shown = st.segmented_control(
     t("quality.show"),
     [quality.QUARANTINED, quality.FLAGGED],
-    format_func=status_label.get,
+    format_func=status_label.__getitem__,
     default=quality.QUARANTINED,
     key="quality_status",
 )

@@ -24,13 +24,15 @@ downloads.download_button(
     t("summary.download"),
     conf,
     downloads.holder(user),
-    lambda: summary.summary_html(figures).encode("utf-8"),
-    lambda store, username: files.record_summary(
-        store, username, scope, figures.passages, files.SUMMARY_FILE, file_name
+    downloads.FileToMake(
+        lambda: summary.summary_html(figures).encode("utf-8"),
+        lambda store, username: files.record_summary(
+            store, username, scope, figures.passages, files.SUMMARY_FILE, file_name
+        ),
+        roles=navigation.spec_roles("pages/synthese.py"),
+        file_name=file_name,
+        mime="text/html",
     ),
-    roles=navigation.spec_roles("pages/synthese.py"),
-    file_name=file_name,
-    mime="text/html",
     key="summary_download",
 )
 view = json.dumps(names.audit_filters(scope.filters, scope.period), sort_keys=True)

@@ -152,10 +152,11 @@ if partial_note:
 
 st.subheader(t("dash.needs_vs_given"))
 st.caption(t("dash.needs_caption"))
-long = act.needs_weekly.melt(
-    id_vars=["week", "item"], value_vars=["people", "delivered"], var_name="measure"
+long = charts.measures_long(
+    act.needs_weekly,
+    ["week", "item"],
+    {m: t(f"dash.measure.{m}") for m in ("people", "delivered")},
 )
-long["measure"] = long["measure"].map(lambda m: t(f"dash.measure.{m}"))
 long["item"] = long["item"].map(lambda i: t(f"needs.item.{i}"))
 labels["value"] = t("chart.needs_y")
 # A phone gets one small chart per item: the facets side by side would be too thin.
@@ -163,10 +164,16 @@ wide, narrow = screens.wide_and_narrow("chart", "needs")
 with wide:
     weekly_bars(long, "value", "measure", barmode="group", facet_col="item", height=340)
 with narrow:
-    for i, (item, rows) in enumerate(long.groupby("item", sort=False)):
+    for i, item in enumerate(long["item"].unique()):
         st.markdown(f"**{item}**")
         weekly_bars(
-            rows, "value", "measure", small=True, key=f"needs-{i}", barmode="group", height=240
+            long[long["item"] == item],
+            "value",
+            "measure",
+            small=True,
+            key=f"needs-{i}",
+            barmode="group",
+            height=240,
         )
 if partial_note:
     st.caption(partial_note)
@@ -175,9 +182,10 @@ st.subheader(t("dash.evac_over_time"))
 if evac.events.empty:
     st.caption(t("dash.no_evacuation"))
 else:
-    parts = evac.weekly[["week", *figures.OUTCOME_PARTS]].rename(
-        columns={part: t(f"dash.evac_chart.{part}") for part in figures.OUTCOME_PARTS}
+    evac_long = charts.measures_long(
+        evac.weekly,
+        ["week"],
+        {part: t(f"dash.evac_chart.{part}") for part in figures.OUTCOME_PARTS},
     )
-    evac_long = parts.melt(id_vars="week", var_name="measure", value_name="value")
     labels["value"] = t("dash.evac_chart_y")
     weekly_bars(evac_long, "value", "measure", height=280)

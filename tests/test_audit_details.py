@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from carto import audit
+from carto import audit, filters
 from carto.analytics.figures import Period
 from carto.export import names
 from carto.filters import Filters
@@ -81,3 +81,17 @@ def test_the_admin_page_shows_the_details_in_french(app_config: Path) -> None:
     assert "01/10/2026" in exports[0] and "322 lignes" in exports[0]
     for details in log["details"]:
         assert not RAW.search(details), details
+
+
+def test_camp_statuses_keep_their_french_code_in_entries_and_file_names() -> None:
+    """Entries written before and after camp statuses got one code inside the program
+    read the same, and an export's file name does not change."""
+    period = Period(pd.Timestamp("2026-10-01"), pd.Timestamp("2026-10-31"))
+    f = Filters(statuses=(filters.ACTIVE, filters.STALE))
+    details = names.audit_filters(f, period)
+    assert details["statuts"] == ["actif", "sans_nouvelles"]  # as stored entries hold them
+    old_entry = {"dataset": "passages", "format": "csv", "rows": 3, "filters": details}
+    shown = audit.describe(audit.EXPORT, old_entry, PARIS)
+    assert "État du campement : Actif, Sans nouvelles" in shown
+    name = names.file_name(["passages"], "csv", period, f, "coordinateur")
+    assert name == "cartocampement_passages_2026-10-01_2026-10-31_actif_sans-nouvelles.csv"

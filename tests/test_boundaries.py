@@ -13,11 +13,12 @@ import pytest
 from carto import boundaries, demo, filters, schema
 from carto.analytics import places
 from carto.dataset import Dataset, normalise_options
-from carto.export import datasets as X
+from carto.export import contents as X
 from carto.export import formats
 from carto.filters import Filters
 from carto.i18n import t
 from carto.normalise import normalise
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from tests.conftest import TODAY
 
@@ -149,7 +150,7 @@ def test_a_camp_keeps_the_arrondissement_someone_recorded() -> None:
 def month_tables(demo_dataset: Dataset, demo_settings: Settings) -> dict[str, formats.Table]:
     f = Filters(period="perso", custom=(TODAY - dt.timedelta(days=29), TODAY))
     scope = X.scope_for(demo_dataset, "coordinateur", demo_settings, f)
-    opts = X.Options.from_settings(demo_settings)
+    opts = AnalysisOptions.from_settings(demo_settings)
     return {table.dataset: table for table in X.build(scope, opts, X.DATASETS)}
 
 

@@ -17,9 +17,9 @@ import pytest
 from carto import demo, schema
 from carto.analytics import (
     alerts,
+    camp_tables,
     camps,
     coverage,
-    datasets,
     events,
     figures,
     needs,
@@ -209,7 +209,7 @@ def test_events_and_successors_on_other_demo_worlds(demo_settings: Settings, see
 
 
 def test_camp_datasets(demo_dataset: Dataset) -> None:
-    built = datasets.camp_datasets(
+    built = camp_tables.camp_tables(
         demo_dataset.passages,
         demo_dataset.sites,
         TODAY,
@@ -221,7 +221,7 @@ def test_camp_datasets(demo_dataset: Dataset) -> None:
         merge_days=DEFAULTS.evacuation_merge_days,
     )
     camps_ds, events_ds = built.camps, built.events
-    assert list(camps_ds.columns) == datasets.CAMP_COLUMNS
+    assert list(camps_ds.columns) == camp_tables.CAMP_COLUMNS
     assert camps_ds["camp_id"].is_unique
     assert set(camps_ds["camp_id"]) == set(demo_dataset.passages["camp_id"])
     assert set(camps_ds["status"]) <= {"active", "closed", "stale"}
@@ -719,7 +719,7 @@ def test_catalogue_has_the_labels_used() -> None:
         assert t(f"needs.item.{item}")
     for code in ("all", "partial", "none", "unknown"):
         assert t(f"event.shelter.{code}")
-    for code in (datasets.STATUS_ACTIVE, datasets.STATUS_CLOSED, datasets.STATUS_STALE):
+    for code in camps.STATUSES:
         assert t(f"camp.status.{code}")
     for code in (alerts.REASON_MINORS, alerts.REASON_FAMILIES):
         assert t(f"alert.reason.{code}")

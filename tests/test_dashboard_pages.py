@@ -69,7 +69,7 @@ def test_the_address_holds_codes_not_labels(app_config: Path) -> None:
     at.sidebar.multiselect(key="assoc").set_value(["Croix-Rouge française"]).run()
     at.sidebar.multiselect(key="besoins").set_value(["Accès aux droits"]).run()
     at.sidebar.pills(key="public").set_value(["mna", "familles"]).run()
-    at.sidebar.pills(key="statut").set_value(["sans_nouvelles"]).run()
+    at.sidebar.pills(key="statut").set_value([filters.STALE]).run()
     assert not at.exception
     assert at.query_params == {
         "periode": "mois-dernier",

@@ -242,13 +242,31 @@ def test_each_line_links_to_a_page_the_role_opens_with_its_filters(
                 if param == filters.PARAM_GAP:
                     assert values == [str(conf["analysis.coverage_gap_days"])]
                     continue
-                _, rejected = options[param].decode(values)
+                chosen, rejected = options[param].decode(values)
                 assert rejected == [], address
+                # written as the app writes its own addresses (stable French codes)
+                assert sorted(options[param].encode(chosen)) == sorted(values), address
             if filters.PARAM_PUBLICS in parse_qs(parts.query):
                 alert_links.append(page)
         assert alert_links, role
         expected = "carte" if role == accounts.VOLUNTEER else "coordination"
         assert set(alert_links) == {expected}
+
+
+def test_unvisited_camp_lines_link_with_the_stable_status_code(
+    setup: tuple[Settings, Inbox],
+) -> None:
+    """A shared address keeps ``statut=actif`` (``filters.STATUS_CODES``), not the
+    program's code, whatever the program calls the status."""
+    conf, _ = setup
+    later = MORNING + pd.Timedelta(days=30)  # every camp unvisited by then
+    ctx = digest.load_context(conf, store_of(conf), later.to_pydatetime())
+    lines = digest._gap_lines(ctx, accounts.COORDINATOR)
+    assert lines
+    for line in lines:
+        assert line.link is not None
+        query = parse_qs(urlsplit(line.link).query)
+        assert query[filters.PARAM_STATUSES] == [filters.STATUS_CODES[filters.ACTIVE]]
 
 
 def test_record_text_is_escaped_in_the_html_part() -> None:

@@ -62,11 +62,13 @@ def maker(conf: Settings, username: str, body: bytes, name: str) -> Any:
     return downloads.deferred_file(
         conf,
         downloads.Holder(username, username, 0),
-        lambda: body,
-        record,
-        roles=frozenset({"admin", "coordinateur"}),
-        file_name=name,
-        mime=MIME,
+        downloads.FileToMake(
+            lambda: body,
+            record,
+            roles=frozenset({"admin", "coordinateur"}),
+            file_name=name,
+            mime=MIME,
+        ),
     )
 
 
@@ -122,11 +124,13 @@ def test_a_refused_click_reruns_the_session_that_drew_the_page(
     make = downloads.deferred_file(
         conf,
         downloads.Holder("coordinateur", "coordinateur", 0, "drawn-here"),
-        lambda: b"fine",
-        lambda store, who: None,
-        roles=frozenset({"coordinateur"}),
-        file_name="f.csv",
-        mime=MIME,
+        downloads.FileToMake(
+            lambda: b"fine",
+            lambda store, who: None,
+            roles=frozenset({"coordinateur"}),
+            file_name="f.csv",
+            mime=MIME,
+        ),
     )
     assert make() == b"fine" and asked == []  # a valid session: no rerun
     AuthStore(conf.store_path).bump_session_epoch("coordinateur")

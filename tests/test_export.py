@@ -26,11 +26,12 @@ from carto import privacy
 from carto.accounts import ROLES
 from carto.analytics import events, figures, population
 from carto.dataset import Dataset
-from carto.export import datasets as X
+from carto.export import contents as X
 from carto.export import files, formats, names, summary
 from carto.export.formats import Table
 from carto.filters import Filters
-from carto.i18n import format_int, t
+from carto.i18n import FR, format_int, t
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from carto.store import AuthStore
 from testing.hostile import HOSTILE
@@ -51,8 +52,8 @@ PAYLOADS = [
 
 
 @pytest.fixture(scope="module")
-def opts(demo_settings: Settings) -> X.Options:
-    return X.Options.from_settings(demo_settings)
+def opts(demo_settings: Settings) -> AnalysisOptions:
+    return AnalysisOptions.from_settings(demo_settings)
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +67,12 @@ def partner(demo_dataset: Dataset, demo_settings: Settings) -> X.Scope:
 
 
 @pytest.fixture(scope="module")
-def staff_tables(staff: X.Scope, opts: X.Options) -> dict[str, Table]:
+def staff_tables(staff: X.Scope, opts: AnalysisOptions) -> dict[str, Table]:
     return {table.dataset: table for table in X.build(staff, opts, X.DATASETS)}
 
 
 @pytest.fixture(scope="module")
-def partner_tables(partner: X.Scope, opts: X.Options) -> dict[str, Table]:
+def partner_tables(partner: X.Scope, opts: AnalysisOptions) -> dict[str, Table]:
     tables = X.build(partner, opts, X.datasets_for_role("partenaire"))
     return {table.dataset: table for table in tables}
 
@@ -118,7 +119,7 @@ def test_roles_and_datasets() -> None:
 
 
 def test_every_role_s_allowed_datasets_build_and_others_are_refused(
-    demo_dataset: Dataset, demo_settings: Settings, opts: X.Options
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
     for role, access in privacy.ACCESS.items():
         scope = X.scope_for(demo_dataset, role, demo_settings, Filters(period="7j"))
@@ -129,7 +130,7 @@ def test_every_role_s_allowed_datasets_build_and_others_are_refused(
                 X.build(scope, opts, [name])
 
 
-def test_refused_datasets_say_why_in_french(partner: X.Scope, opts: X.Options) -> None:
+def test_refused_datasets_say_why_in_french(partner: X.Scope, opts: AnalysisOptions) -> None:
     with pytest.raises(X.ExportError, match="n'est pas exportable avec le rôle Partenaire"):
         X.build(partner, opts, ["passages"])
     with pytest.raises(X.ExportError, match="Jeu de données inconnu"):
@@ -148,7 +149,7 @@ def test_passages_carry_record_and_camp_ids(
 
 
 def test_exported_rows_are_the_views_rows(
-    demo_dataset: Dataset, demo_settings: Settings, opts: X.Options
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
     """The export holds the rows the dashboard counts for the same filters and period."""
     f = Filters(period="30j", associations=("Utopia 56",))
@@ -179,7 +180,7 @@ def test_exported_rows_are_the_views_rows(
 
 
 def test_population_export_carries_the_range(
-    staff_tables: dict[str, Table], staff: X.Scope, opts: X.Options
+    staff_tables: dict[str, Table], staff: X.Scope, opts: AnalysisOptions
 ) -> None:
     """Issue 20: each day's estimate with its low-high range, as the dashboard draws it."""
     frame = staff_tables["population"].frame
@@ -358,7 +359,7 @@ def test_injection_payloads_come_out_inert_in_csv_and_xlsx() -> None:
 
 
 def test_a_passage_comment_payload_through_the_whole_export(
-    demo_dataset: Dataset, demo_settings: Settings, opts: X.Options
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
     ds = demo_dataset
     target = ds.passages.index[-1]
@@ -448,7 +449,7 @@ def test_partner_files_hold_no_exact_position(partner_tables: dict[str, Table]) 
 
 
 def test_a_small_derived_count_is_suppressed_in_a_partners_files(
-    demo_dataset: Dataset, demo_settings: Settings, opts: X.Options
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
     """People minus sheltered can fall under the threshold even when both counts are
     above it: the export's last guard suppresses it and flags it."""
@@ -531,7 +532,7 @@ def test_each_export_writes_an_audit_entry(
 
 
 def test_summary_figures_match_the_datasets(
-    staff: X.Scope, staff_tables: dict[str, Table], opts: X.Options
+    staff: X.Scope, staff_tables: dict[str, Table], opts: AnalysisOptions
 ) -> None:
     s = summary.summary_figures(staff, opts)
     pop = staff_tables["population"].frame
@@ -554,7 +555,9 @@ def test_summary_figures_match_the_datasets(
     assert s.services == {k: int(v) for k, v in services.items()}
 
 
-def test_summary_html_is_french_escaped_and_printable(staff: X.Scope, opts: X.Options) -> None:
+def test_summary_html_is_french_escaped_and_printable(
+    staff: X.Scope, opts: AnalysisOptions
+) -> None:
     scope = dataclasses.replace(staff, filters=Filters(associations=("<b>Asso & co</b>",)))
     s = summary.summary_figures(scope, opts, now=dt.datetime(2026, 11, 26, 9, 30))
     page = summary.summary_html(s)
@@ -571,7 +574,7 @@ def test_summary_html_is_french_escaped_and_printable(staff: X.Scope, opts: X.Op
 
 
 def test_summary_html_escapes_hostile_text_everywhere_it_quotes_it(
-    staff: X.Scope, opts: X.Options
+    staff: X.Scope, opts: AnalysisOptions
 ) -> None:
     """The template's autoescape covers each typed text the page quotes: the filters'
     associations and the associations of the period."""
@@ -588,7 +591,7 @@ def test_summary_html_escapes_hostile_text_everywhere_it_quotes_it(
     }
 
 
-def test_partner_summary_masks_small_counts(partner: X.Scope, opts: X.Options) -> None:
+def test_partner_summary_masks_small_counts(partner: X.Scope, opts: AnalysisOptions) -> None:
     s = summary.summary_figures(partner, opts)
     page = summary.summary_html(s)
     assert "masqués" in page
@@ -600,3 +603,16 @@ def test_partner_summary_masks_small_counts(partner: X.Scope, opts: X.Options) -
     ]
     if small:
         assert "&lt;5" in page
+
+
+def test_summary_writes_a_small_count_as_privacy_does(
+    partner: X.Scope, opts: AnalysisOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One rule and one label for a hidden count: the summary asks ``privacy`` (and so the
+    catalogue), it does not write "<5" itself."""
+    s = summary.summary_figures(partner, opts)
+    assert s.peak_day is not None
+    small = dataclasses.replace(s, population_peak=float(THRESHOLD - 1))
+    monkeypatch.setitem(FR, "privacy.small_count", "moins de {n}")
+    page = summary.summary_html(small)
+    assert f"moins de {THRESHOLD}" in page

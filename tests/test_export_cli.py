@@ -17,9 +17,10 @@ import pytest
 from carto import cli, privacy
 from carto.analytics import figures
 from carto.dataset import Dataset, build_dataset, open_store
-from carto.export import datasets as X
+from carto.export import contents as X
 from carto.filters import Filters
 from carto.i18n import t, t_n
+from carto.options import AnalysisOptions
 from carto.settings import Settings, load_settings
 from carto.store import AuthStore
 from testing.app import ROOT
@@ -108,7 +109,7 @@ def test_defaults_all_time_coordinator_and_a_derived_name(
     assert made.name == f"cartocampement_events_{first:%Y-%m-%d}_{ds.today:%Y-%m-%d}.xlsx"
     ws = openpyxl.load_workbook(made)["Évacuations"]
     scope = X.scope_for(ds, "coordinateur", settings, Filters(period="tout"))
-    expected = X.build_one(scope, X.Options.from_settings(settings), "events")
+    expected = X.build_one(scope, AnalysisOptions.from_settings(settings), "events")
     assert ws.max_row - 1 == expected.rows > 0
     assert ws.freeze_panes == "A2"
 

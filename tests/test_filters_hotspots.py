@@ -25,7 +25,7 @@ def narrowed(ds: Dataset, f: filters.Filters) -> pd.DataFrame:
     period = f.period_for(TODAY, ds.passages["day"].min().date())
     states = camps.camp_states(ds.passages, ds.sites, AS_OF, active_days=30)
     arr = places.camp_places(ds.passages, ds.sites)["arrondissement"]
-    return filters.apply(ds.passages, arr, filters.camp_status(states), period, f)
+    return filters.apply(ds.passages, arr, camps.camp_status(states), period, f)
 
 
 def test_period_choices() -> None:
@@ -164,7 +164,10 @@ def test_hotspot_score_and_reasons() -> None:
     b = scores.iloc[0]
     # 42 × (1 + 2 × 6/42) × (1 + 0.25 × 2) × (1 + 5/3)
     assert b["score"] == pytest.approx(42 * (1 + 12 / 42) * 1.5 * (1 + 5 / 3), rel=1e-3)
-    assert b["reasons"] == (
+    # the frame holds codes and the figures they quote, not French text
+    assert "reasons" not in scores.columns
+    assert b["reason_codes"] == ["people", "minors", "days", "unmet"]
+    assert hotspots.describe(b["reason_codes"], b["reason_params"]) == (
         "42 personnes dont 6 MNA, aucun passage depuis 5 jours, "
         "besoins non couverts : tentes, couvertures/duvets"
     )
@@ -176,8 +179,10 @@ def test_hotspots_on_demo_rank_every_active_camp(demo_dataset: Dataset) -> None:
     scores = hotspots.camp_scores(demo_dataset.passages, states, AS_OF, 7, DEFAULT_WEIGHTS)
     assert len(scores) == int((states["active"] & states["people"].gt(0)).sum())
     assert scores["score"].is_monotonic_decreasing
-    assert scores["reasons"].str.contains("personnes").all()
+    assert hotspots.reasons(scores).str.contains("personnes").all()
     zones = hotspots.zone_scores(scores, 8)
+    assert "reasons" not in zones.columns
+    assert hotspots.reasons(zones).str.contains("personnes").all()
     assert zones["score"].sum() == pytest.approx(scores["score"].sum(), rel=1e-6)
 
 
@@ -238,3 +243,28 @@ def test_zones_group_nearby_camps_at_the_configured_scale(
     for row in table.itertuples():
         names = in_zone.loc[in_zone["zone"] == row.zone, "name"].tolist()  # by score
         assert row.camp_names == ", ".join(names) and row.top_camp == names[0]
+
+
+def test_camp_status_has_one_code_and_keeps_its_french_code_outside() -> None:
+    """Inside the program a camp status is the analytics code ("active"); the address,
+    the audit log and file names keep the French code they always had ("actif")."""
+    assert filters.CAMP_STATUSES == camps.STATUSES
+    assert (filters.ACTIVE, filters.CLOSED, filters.STALE) == (
+        camps.STATUS_ACTIVE,
+        camps.STATUS_CLOSED,
+        camps.STATUS_STALE,
+    )
+    opts = filters.url_options()["statut"]
+    old_link = ["actif", "ferme", "sans_nouvelles"]  # what shared links hold
+    assert opts.decode(old_link) == (list(camps.STATUSES), [])
+    assert opts.encode(camps.STATUSES) == old_link
+    assert opts.decode(["Évacué ou vide"]) == ([camps.STATUS_CLOSED], [])
+
+
+def test_an_old_link_with_the_french_status_selects_the_same_camps(
+    demo_dataset: Dataset,
+) -> None:
+    states = camps.camp_states(demo_dataset.passages, demo_dataset.sites, AS_OF, 30)
+    chosen, _ = filters.url_options()["statut"].decode(["actif"])
+    kept = narrowed(demo_dataset, filters.Filters(statuses=tuple(chosen)))
+    assert set(kept["camp_id"]) == set(states.loc[states["active"], "camp_id"])

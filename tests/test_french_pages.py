@@ -28,7 +28,7 @@ from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from carto.accounts import ROLES
-from carto.export import datasets as export_data
+from carto.export import contents as export_contents
 from carto.i18n import MISSING, t
 from carto.map_view import TOOLTIP_FIELDS
 from carto.ui import charts, layout, navigation, tables
@@ -138,7 +138,7 @@ def open_page(at: AppTest, path: str, role: str) -> AppTest:
     if path == "pages/carte.py":
         at.pills(key="couches").set_value(["camps", "zones", "gaps", "evacuations"]).run()
     if path == "pages/export.py":
-        allowed = export_data.datasets_for_role(role)
+        allowed = export_contents.datasets_for_role(role)
         at.multiselect(key="export_datasets").set_value(list(allowed)).run()
     return at
 

@@ -13,7 +13,7 @@ import pytest
 from carto import accounts, private_files
 from carto.analytics.figures import Period
 from carto.export import files, formats, names
-from carto.export.datasets import DATASETS
+from carto.export.contents import DATASETS
 from carto.filters import Filters
 from carto.settings import Settings
 from testing.app import ROOT

@@ -16,7 +16,7 @@ from carto import digest, schema
 from carto.accounts import DIGEST_CHOICES, ROLES
 from carto.analytics import alerts, events
 from carto.audit import EVENTS
-from carto.export import datasets as X
+from carto.export import contents as X
 from carto.export import files, formats
 from carto.filters import CAMP_STATUSES, PERIODS, PUBLICS
 from carto.i18n import FR, PLURAL_FORMS
@@ -101,7 +101,7 @@ DYNAMIC: dict[str, Iterable[tuple[str, ...]]] = {
     "summary.evac.{}": [(s,) for s in (*SHELTERS, "unknown", "total")],
     "table.{}": [("passages",), ("sites",)],
     "weekday.{}": [(str(d),) for d in range(7)],
-    # export.datasets._labelled(codes, prefix): the events' shelter and people source.
+    # export.contents._labelled(codes, prefix): the events' shelter and people source.
     "{}.{}": [
         *(("event.shelter", s) for s in SHELTERS),
         *(("event.people_source", s) for s in ("reported", "last_count")),
@@ -115,7 +115,7 @@ THROUGH_VARIABLES = {
     ("carto/audit.py", "noun"),
     ("carto/audit.py", "name"),
     ("carto/cli.py", "key"),
-    ("carto/export/datasets.py", "unknown"),
+    ("carto/export/contents.py", "unknown"),
     ("carto/export/names.py", "key"),
     ("carto/i18n.py", "f'{key}.{plural_form(n)}'"),
     ("carto/map_view.py", "key"),

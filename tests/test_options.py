@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 
 from carto import filters, privacy, settings
-from carto.analytics import alerts, camps, coverage, datasets, events, hotspots, places, quality
+from carto.analytics import alerts, camp_tables, camps, coverage, events, hotspots, places, quality
 from carto.dataset import Dataset
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import ConfigError, Settings
@@ -68,7 +68,7 @@ def test_camp_data_follows_an_edited_successor_window(
     after = data.camp_data(_view(ds))
 
     opts = AnalysisOptions.from_settings(edited["conf"])
-    expected = datasets.camp_datasets(
+    expected = camp_tables.camp_tables(
         ds.passages,
         ds.sites,
         ds.today,
@@ -95,7 +95,7 @@ def test_camp_data_statuses_follow_the_activity_window(
     opts = AnalysisOptions.from_settings(edited["conf"])
     states = camps.camp_states(ds.passages, ds.sites, opts.day_start(ds.today), 1)
     active = set(states.loc[states["active"], "camp_id"])
-    shown = set(built.camps.loc[built.camps["status"] == datasets.STATUS_ACTIVE, "camp_id"])
+    shown = set(built.camps.loc[built.camps["status"] == camps.STATUS_ACTIVE, "camp_id"])
     assert shown == active
 
 

@@ -34,7 +34,7 @@ from streamlit.testing.v1 import AppTest
 from carto import privacy, schema
 from carto.analytics import camps, figures, needs, places, weeks
 from carto.dataset import Dataset, build_dataset, open_store
-from carto.export import datasets as X
+from carto.export import contents as X
 from carto.filters import PUBLICS
 from carto.i18n import PLURAL_FORMS, t
 from carto.map_view import camp_points

@@ -12,11 +12,12 @@ import pytest
 from carto import privacy
 from carto.analytics import camps
 from carto.dataset import Dataset, normalise_options
-from carto.export import datasets as X
+from carto.export import contents as X
 from carto.export import formats
 from carto.filters import Filters
 from carto.map_view import camp_points
 from carto.normalise import normalise
+from carto.options import AnalysisOptions
 from carto.settings import Settings
 from tests.conftest import TODAY
 
@@ -65,7 +66,7 @@ def test_staff_tooltip_and_staff_csv_hold_no_digit_of_the_phone_number(
 
     scope = X.scope_for(dataset, "coordinateur", demo_settings, Filters(period="7j"))
     assert scope.policy == privacy.FULL  # staff: nothing is hidden by the privacy policy
-    opts = dataclasses.replace(X.Options.from_settings(demo_settings), active_days=30)
+    opts = dataclasses.replace(AnalysisOptions.from_settings(demo_settings), active_days=30)
     for table in X.build(scope, opts, [X.PASSAGES, X.CAMPS]):
         text = formats.to_csv(table).decode("utf-8-sig")
         assert "Sous le pont" in text, table.dataset

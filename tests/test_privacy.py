@@ -12,7 +12,7 @@ import pytest
 
 from carto import privacy, schema
 from carto.accounts import ROLES
-from carto.analytics import alerts, camps, datasets, events, hotspots, places, population, zones
+from carto.analytics import alerts, camp_tables, camps, events, hotspots, places, population, zones
 from carto.dataset import Dataset, build_dataset
 from carto.options import AnalysisOptions
 from carto.settings import Settings
@@ -54,7 +54,7 @@ def assert_no_small_count(frame: pd.DataFrame, columns: tuple[str, ...], what: s
 def derived_frames(ds: Dataset) -> dict[str, pd.DataFrame]:
     """Every frame the pages and exports derive from a dataset, with default settings."""
     states = camps.camp_states(ds.passages, ds.sites, AS_OF, 30)
-    built = datasets.camp_datasets(
+    built = camp_tables.camp_tables(
         ds.passages,
         ds.sites,
         TODAY,

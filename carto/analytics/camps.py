@@ -20,6 +20,11 @@ from carto.analytics.frames import local_times
 DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
 # A passage made before this hour (local) belongs to the round of the evening before.
 ROUND_START_HOUR = 5
+# A camp's status on a day (docs/architecture.md §4; labels: ``camp.status.<code>``,
+# ``filter.status.<code>``): closed when its latest passage says Vide, Évacué or
+# Démantelé; active when not closed and seen within ``active_days``; else stale.
+STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
+STATUSES = (STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE)
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
 
@@ -181,6 +186,14 @@ def camp_states(
     states["active"] = ~closed & (states["days_since_visit"] <= active_days)
     states["closed"] = closed
     return states.reset_index(names="camp_id")
+
+
+def camp_status(states: pd.DataFrame) -> pd.Series:
+    """The status code of each camp of ``camp_states`` (index ``camp_id``)."""
+    status = pd.Series(STATUS_STALE, index=states["camp_id"], dtype="str")
+    status[states["active"].fillna(False).astype(bool).to_numpy()] = STATUS_ACTIVE
+    status[states["closed"].fillna(False).astype(bool).to_numpy()] = STATUS_CLOSED
+    return status
 
 
 def _empty_states(dates: pd.Series) -> pd.DataFrame:

@@ -87,6 +87,14 @@ def services_delivered(passages: pd.DataFrame, period: Period) -> pd.Series:
     return rows[list(schema.DISTRIBUTIONS)].sum().round().astype(int)
 
 
+def weekly_items(rows: pd.DataFrame) -> pd.DataFrame:
+    """Items delivered per week (the Monday of their ``day``) and association, every
+    distribution together: columns ``week``, ``association``, ``items``."""
+    weekly = rows.assign(week=week_start(rows["day"]))
+    given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
+    return given.sum(axis=1).rename("items").reset_index()
+
+
 def evacuation_events(passages: pd.DataFrame, period: Period) -> pd.DataFrame:
     """One row per camp and day with an evacuation reported (several reports count once)."""
     rows = in_period(passages, period)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted
-from carto.analytics.weeks import week_spans, week_start
+from carto.analytics.weeks import week_spans, week_start, weekly_passages
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,17 @@ class CampHistory:
         return float(counts.iloc[-1]) if len(counts) else None
 
 
+def camp_choices(camps: pd.DataFrame, passages: pd.DataFrame) -> pd.DataFrame:
+    """The camps of ``camps`` (the camps dataset) that have passages in ``passages``,
+    latest visit first, with the ``label`` a picker shows: the name, and the id after it
+    only when another camp of the list has the same name."""
+    shown = camps[camps["camp_id"].isin(passages["camp_id"].unique())]
+    shown = shown.sort_values("last_visit", ascending=False)
+    shared = shown["name"].map(shown["name"].value_counts()) > 1
+    labels = shown["name"].where(~shared, shown["name"] + " (" + shown["camp_id"] + ")")
+    return shown.assign(label=labels.astype("str"))
+
+
 def camp_history(
     passages: pd.DataFrame,
     camp_id: str,
@@ -53,8 +64,8 @@ def camp_history(
     rows = mine[(mine["day"] >= start) & (mine["day"] <= end)]
     if rows.empty:
         return _empty(start, end, rows)
+    per_week = weekly_passages(rows)
     weekly = rows.assign(week=week_start(rows["day"]))
-    per_week = weekly.groupby(["week", "association"]).size().rename("passages").reset_index()
     given = weekly.groupby("week")[list(schema.DISTRIBUTIONS)].sum().reset_index()
     items = given.melt(id_vars="week", var_name="item", value_name="items")
     return CampHistory(start, end, rows, per_week, items, week_spans(start, end))

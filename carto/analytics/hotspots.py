@@ -9,11 +9,14 @@ score = people × vulnerability × unmet needs × days since the last visit, whe
   such as medical care or shelter, always count as unmet);
 - days = 1 + days since the last visit / days_scale.
 
-Every score comes with its reasons in words.
+Every score comes with its reasons: ``reason_codes`` (``REASONS``) and ``reason_params``
+(the figures each one quotes) in the frames, written in words by ``describe`` where they
+are shown (``carto.ui.data``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from carto.analytics.camps import counted
+from carto.analytics.frames import described
 from carto.analytics.zones import zone_center, zone_ids, zone_size
 from carto.i18n import format_decimal, format_int, t, t_n
 
@@ -32,6 +36,13 @@ NEED_ITEM = {
     "Hygiène": "hygiene_kits_given",
     "Vêtements": "clothes_given",
 }
+
+
+# Codes of ``reason_codes``: the people counted (``people``, with ``minors``, ``families``
+# and ``women`` among them), the days since the last visit (``days``, or ``today``) and
+# the needs left uncovered (``unmet``). Their text: ``describe``.
+REASONS = ("people", "minors", "families", "women", "days", "today", "unmet")
+Reason = tuple[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,11 @@ def camp_scores(
     """Active camps ranked by hotspot score, with the score's factors and reasons."""
     active = states[states["active"] & states["people"].fillna(0).gt(0)].copy()
     if active.empty:
-        return active.assign(score=pd.Series(dtype=float), reasons=pd.Series(dtype="str"))
+        return active.assign(
+            score=pd.Series(dtype=float),
+            reason_codes=pd.Series(dtype=object),
+            reason_params=pd.Series(dtype=object),
+        )
     people = active["people"].astype(float)
     family_members = active["children"].fillna(0) + active["families"].fillna(0)
     vulnerability = (
@@ -92,7 +107,13 @@ def camp_scores(
     active["vulnerability"] = vulnerability.round(2)
     active["unmet_needs"] = unmet.to_numpy()
     active["score"] = (people * vulnerability * needs_factor * days_factor).round(1)
-    active["reasons"] = [_reasons(row) for row in active.itertuples()]
+    reasons = [_reasons(row) for row in active.itertuples()]
+    active["reason_codes"] = pd.Series(
+        [[code for code, _ in found] for found in reasons], index=active.index, dtype=object
+    )
+    active["reason_params"] = pd.Series(
+        [[params for _, params in found] for found in reasons], index=active.index, dtype=object
+    )
     return active.sort_values("score", ascending=False, ignore_index=True)
 
 
@@ -100,26 +121,49 @@ def _share(part: pd.Series, people: pd.Series) -> pd.Series:
     return (part.fillna(0).astype(float) / people).clip(0, 1)
 
 
-def _reasons(row: Any) -> str:
-    parts = [t_n("hotspot.people", format_int(row.people))]
-    details = []
-    mna = row.unaccompanied_minors
-    if pd.notna(mna) and mna > 0:
-        details.append(t("hotspot.minors", n=format_int(mna)))
-    families = row.families
-    if pd.notna(families) and families > 0:
-        details.append(t_n("hotspot.families", families))
-    women = row.single_women
-    if pd.notna(women) and women > 0:
-        details.append(t_n("hotspot.women", women))
-    if details:
-        parts[0] += " " + t("hotspot.including") + " " + ", ".join(details)
+def _reasons(row: Any) -> list[Reason]:
+    found: list[Reason] = [("people", {"n": float(row.people)})]
+    for code, value in (
+        ("minors", row.unaccompanied_minors),
+        ("families", row.families),
+        ("women", row.single_women),
+    ):
+        if pd.notna(value) and value > 0:
+            found.append((code, {"n": float(value)}))
     days = int(row.days_since_visit)
-    parts.append(t_n("hotspot.days", days) if days > 0 else t("hotspot.today"))
-    unmet = row.unmet_needs
-    if unmet:
-        parts.append(t("hotspot.unmet", needs=", ".join(n.lower() for n in unmet)))
-    return ", ".join(parts)
+    found.append(("days", {"n": days}) if days > 0 else ("today", {}))
+    if row.unmet_needs:
+        found.append(("unmet", {"needs": list(row.unmet_needs)}))
+    return found
+
+
+def describe(codes: Sequence[str], params: Sequence[Mapping[str, Any]]) -> str:
+    """A score's reasons in French: "42 personnes dont 6 MNA, aucun passage depuis 5
+    jours, besoins non couverts : tentes"."""
+    people, details, parts = "", [], []
+    for code, values in zip(codes, params, strict=True):
+        if code == "people":
+            people = t_n("hotspot.people", format_int(values["n"]))
+        elif code == "minors":
+            details.append(t("hotspot.minors", n=format_int(values["n"])))
+        elif code == "families":
+            details.append(t_n("hotspot.families", values["n"]))
+        elif code == "women":
+            details.append(t_n("hotspot.women", values["n"]))
+        elif code == "days":
+            parts.append(t_n("hotspot.days", values["n"]))
+        elif code == "today":
+            parts.append(t("hotspot.today"))
+        elif code == "unmet":
+            parts.append(t("hotspot.unmet", needs=", ".join(n.lower() for n in values["needs"])))
+    if details:
+        people += " " + t("hotspot.including") + " " + ", ".join(details)
+    return ", ".join([people, *parts])
+
+
+def reasons(scores: pd.DataFrame) -> pd.Series:
+    """The French text of each row's reasons (``describe``)."""
+    return described(scores, describe, "reason_codes", "reason_params")
 
 
 def zone_caption(resolution: int) -> str:
@@ -135,6 +179,7 @@ def zone_caption(resolution: int) -> str:
 
 def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
     """Zones ranked by the sum of their camps' scores, with the leading camp's reasons
+    (codes and parameters)
     and the names of all their camps (highest score first, separated by ", ")."""
     if scores.empty:
         return pd.DataFrame(
@@ -143,7 +188,8 @@ def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
                     c: pd.Series(dtype=float)
                     for c in ("score", "people", "camps", "latitude", "longitude")
                 },
-                **{c: pd.Series(dtype="str") for c in ("top_camp", "camp_names", "reasons")},
+                **{c: pd.Series(dtype="str") for c in ("top_camp", "camp_names")},
+                **{c: pd.Series(dtype=object) for c in ("reason_codes", "reason_params")},
             }
         )
     with_zone = scores.sort_values("score", ascending=False, kind="stable").assign(
@@ -157,7 +203,8 @@ def zone_scores(scores: pd.DataFrame, resolution: int) -> pd.DataFrame:
             "camps": grouped.size(),
             "top_camp": grouped["name"].first(),
             "camp_names": grouped["name"].agg(", ".join),
-            "reasons": grouped["reasons"].first(),
+            "reason_codes": grouped["reason_codes"].first(),
+            "reason_params": grouped["reason_params"].first(),
         }
     )
     centres = [zone_center(z) for z in zones.index]

@@ -5,10 +5,12 @@ text where the report is shown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
+from carto.analytics.frames import described
 from carto.analytics.weeks import week_start
-from carto.i18n import t
 from carto.normalise import AIRTABLE_RECORD_URL, describe
 
 QUARANTINED = "quarantined"
@@ -69,23 +71,40 @@ def issue_list(
     return out.sort_values(["status", "when"], ascending=[False, False], ignore_index=True)
 
 
-def reasons(issues: pd.DataFrame) -> pd.Series:
-    """The French text of each issue row: its reasons or flags, "; " between them."""
-    return pd.Series(
-        [
-            describe(codes, params)
-            for codes, params in zip(issues["issue_codes"], issues["issue_params"], strict=True)
-        ],
-        index=issues.index,
-        dtype="str",
+@dataclass(frozen=True)
+class RecordCounts:
+    """How many records the snapshot holds, by what became of them."""
+
+    used: int  # passages and sites in the data (flagged ones included)
+    flagged: int  # used with a warning
+    quarantined: int  # set aside
+
+    @property
+    def total(self) -> int:
+        return self.used + self.quarantined
+
+
+def record_counts(
+    passages: pd.DataFrame, sites: pd.DataFrame, quarantine: pd.DataFrame, issues: pd.DataFrame
+) -> RecordCounts:
+    """Records used, flagged (``issues`` of ``issue_list``) and quarantined."""
+    return RecordCounts(
+        used=len(passages) + len(sites),
+        flagged=int((issues["status"] == FLAGGED).sum()),
+        quarantined=len(quarantine),
     )
 
 
+def reasons(issues: pd.DataFrame) -> pd.Series:
+    """The French text of each issue row: its reasons or flags, "; " between them."""
+    return described(issues, describe, "issue_codes", "issue_params")
+
+
 def counts_by_kind(issues: pd.DataFrame) -> pd.DataFrame:
-    """How many records carry each kind of issue (a record may count under several kinds)."""
+    """How many records carry each kind of issue (``codes``: a catalogue key's tail,
+    ``kind.<code>``; a record may count under several kinds)."""
     exploded = issues[["status", "codes"]].explode("codes").dropna()
     counts = exploded.groupby(["status", "codes"]).size().rename("records").reset_index()
-    counts["kind"] = counts["codes"].map(lambda c: t(f"kind.{c}"))
     return counts.sort_values(["status", "records"], ascending=[False, False], ignore_index=True)
 
 

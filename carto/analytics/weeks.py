@@ -37,6 +37,13 @@ def week_start(days: pd.Series) -> pd.Series:
     return values - pd.to_timedelta(values.dt.day_of_week, unit="D")
 
 
+def weekly_passages(rows: pd.DataFrame) -> pd.DataFrame:
+    """Passages per week (the Monday of their ``day``) and association: columns
+    ``week``, ``association``, ``passages``."""
+    weekly = rows.assign(week=week_start(rows["day"]))
+    return weekly.groupby(["week", "association"]).size().rename("passages").reset_index()
+
+
 def iso_week_label(first: pd.Timestamp) -> str:
     """An ISO week as ``2026-W48``."""
     year, week, _ = first.isocalendar()

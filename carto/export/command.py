@@ -32,10 +32,9 @@ from carto import audit, schema
 from carto.accounts import COORDINATOR, ROLES
 from carto.dataset import build_dataset, open_store
 from carto.export import files, formats
-from carto.export.datasets import (
+from carto.export.contents import (
     DATASETS,
     ExportError,
-    Options,
     build,
     datasets_for_role,
     first_day,
@@ -43,6 +42,7 @@ from carto.export.datasets import (
 )
 from carto.filters import Filters
 from carto.i18n import format_date, t, t_n
+from carto.options import AnalysisOptions
 from carto.private_files import SymlinkRefused, write_private
 from carto.settings import load_settings
 from carto.store import AuthStore
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     )
     scope = scope_for(ds, request.role, settings, f)
     try:
-        tables = build(scope, Options.from_settings(settings), request.datasets)
+        tables = build(scope, AnalysisOptions.from_settings(settings), request.datasets)
         (file,) = files.plan(tables, request.fmt, scope, request.excel_fr)
     except (ExportError, formats.FormatError) as exc:
         print(t("cli.export.error", error=exc), file=sys.stderr)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from carto import audit
 from carto.accounts import ROLES
 from carto.export import formats, names
-from carto.export.datasets import Scope, datasets_for_role
+from carto.export.contents import Scope, datasets_for_role
 from carto.export.formats import Table
 from carto.i18n import t
 from carto.store import AuthStore

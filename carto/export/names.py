@@ -14,7 +14,7 @@ from typing import Any
 
 from carto.accounts import ADMIN, COORDINATOR
 from carto.analytics.figures import Period
-from carto.filters import Filters
+from carto.filters import STATUS_CODES, Filters
 from carto.i18n import t
 
 PREFIX = "cartocampement"
@@ -31,7 +31,8 @@ def slug(text: str) -> str:
 def filter_parts(f: Filters) -> list[str]:
     """Each criterion of the filters as a slug (associations, places, publics, needs,
     statuses), in that order."""
-    values = (*f.associations, *f.arrondissements, *f.publics, *f.needs, *f.statuses)
+    statuses = [STATUS_CODES[s] for s in f.statuses]  # the address's codes: names stay
+    values = (*f.associations, *f.arrondissements, *f.publics, *f.needs, *statuses)
     return [s for s in (slug(v) for v in values) if s]
 
 
@@ -101,7 +102,7 @@ def audit_filters(f: Filters, period: Period) -> dict[str, Any]:
         ("arrondissements", f.arrondissements),
         ("publics", f.publics),
         ("besoins", f.needs),
-        ("statuts", f.statuses),
+        ("statuts", [STATUS_CODES[s] for s in f.statuses]),  # as entries always said
     ):
         if values:
             out[key] = list(values)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -23,11 +22,12 @@ from zoneinfo import ZoneInfo
 import jinja2
 import pandas as pd
 
-from carto import schema
+from carto import privacy, schema
 from carto.analytics import events, figures, population
 from carto.export import names
-from carto.export.datasets import Options, Scope, estimate, estimated_subcount
+from carto.export.contents import Scope, estimate, estimated_subcount
 from carto.i18n import format_date, format_datetime, format_int, t, t_n
+from carto.options import AnalysisOptions
 
 SHELTER_ORDER: tuple[str | None, ...] = (
     events.SHELTER_ALL,
@@ -81,7 +81,7 @@ class Summary:
     children_evacuated: float
 
 
-def summary_figures(scope: Scope, opts: Options, now: dt.datetime | None = None) -> Summary:
+def summary_figures(scope: Scope, opts: AnalysisOptions, now: dt.datetime | None = None) -> Summary:
     """The summary of the scope's filtered passages over its period."""
     period = scope.period
     passages = scope.passages
@@ -166,12 +166,9 @@ def _environment() -> jinja2.Environment:
 
 
 def _count(value: float, threshold: int) -> str:
-    """A count as shown: "—" when unknown, "<5" under a partner's threshold."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if threshold > 1 and 0 < value < threshold:
-        return f"<{threshold}"
-    return format_int(value)
+    """A count as shown: "—" when unknown, "<5" under a partner's threshold (the rule
+    and the label of ``privacy.count``)."""
+    return privacy.count(value, privacy.Policy(small_count_threshold=threshold)).label
 
 
 def _sparkline(values: Sequence[float], start: dt.date, end: dt.date) -> dict[str, str] | None:

@@ -292,8 +292,13 @@ def guarded(
     return wrap
 
 
+def idle_timeout_minutes(conf: Settings) -> int:
+    """Minutes without activity after which a session ends (0: never)."""
+    return int(conf["auth.idle_timeout_minutes"])
+
+
 def _idle_limit(conf: Settings) -> dt.timedelta | None:
-    minutes = int(conf["auth.idle_timeout_minutes"])
+    minutes = idle_timeout_minutes(conf)
     return dt.timedelta(minutes=minutes) if minutes > 0 else None
 
 

@@ -124,6 +124,14 @@ def partial_weeks_note(spans: pd.DataFrame, today: dt.date) -> str:
     return t("chart.partial_note", weeks=" ; ".join(parts))
 
 
+def measures_long(frame: pd.DataFrame, ids: list[str], measures: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with its ``measures`` columns as rows, for a chart with one bar per
+    measure: the ``ids`` columns, ``measure`` (the label ``measures`` gives the column)
+    and ``value``. Shaping for drawing only: no figure is computed here."""
+    long = frame.melt(id_vars=ids, value_vars=list(measures), var_name="measure")
+    return long.assign(measure=long["measure"].map(measures))
+
+
 def _date_axes(fig: go.Figure) -> set[str]:
     """The x axes (layout names: "xaxis", "xaxis2"…) that carry dates in some trace."""
     found = set()

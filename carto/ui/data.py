@@ -28,9 +28,9 @@ from carto import audit, base_setup, filters, privacy, schema, sync
 from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
+    camp_tables,
     camps,
     coverage,
-    datasets,
     events,
     figures,
     history,
@@ -39,12 +39,13 @@ from carto.analytics import (
     places,
     population,
     quality,
+    successors,
     zones,
 )
 from carto.analytics import weeks as weeks_
 from carto.analytics.figures import Period
 from carto.dataset import CacheKey, Dataset, build_dataset, open_store
-from carto.export import datasets as export_data
+from carto.export import contents as export_contents
 from carto.export import formats, summary
 from carto.export import names as export_names
 from carto.filters import Filters
@@ -284,6 +285,30 @@ def quality_issues(ds: Dataset) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class QualityReport:
+    """The data-quality page's figures: records by fate, issues, kinds, weekly trend."""
+
+    counts: quality.RecordCounts
+    issues: pd.DataFrame  # ``quality_issues``
+    kinds: pd.DataFrame  # status, codes, records, and kind: the code in French
+    trend: pd.DataFrame  # week, status, records
+
+
+def quality_report(ds: Dataset) -> QualityReport:
+    """What was set aside or flagged in the snapshot, and why (weeks in the configured
+    time zone)."""
+    issues = quality_issues(ds)
+    trend = quality.weekly_trend(issues, options().timezone)
+    kinds = quality.counts_by_kind(issues)
+    return QualityReport(
+        counts=quality.record_counts(ds.passages, ds.sites, ds.quarantine, issues),
+        issues=issues,
+        kinds=kinds.assign(kind=kinds["codes"].map(lambda c: t(f"kind.{c}")).astype("str")),
+        trend=trend.reset_index().melt(id_vars="week", var_name="status", value_name="records"),
+    )
+
+
+@dataclass(frozen=True)
 class Freshness:
     """How old the live snapshot is and what the automatic refresh last reported."""
 
@@ -387,8 +412,8 @@ def evacuations(v: View) -> Evacuations:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _camp_data(
     _ds: Dataset, key: CacheKey, as_of: dt.date, opts: AnalysisOptions
-) -> datasets.CampDatasets:
-    return datasets.camp_datasets(
+) -> camp_tables.CampTables:
+    return camp_tables.camp_tables(
         _ds.passages,
         _ds.sites,
         as_of,
@@ -401,9 +426,22 @@ def _camp_data(
     )
 
 
-def camp_data(v: View) -> datasets.CampDatasets:
+def camp_data(v: View) -> camp_tables.CampTables:
     """Camps, evacuation events and successor links as known today (unfiltered)."""
     return _camp_data(v.ds, v.ds.cache_key, v.ds.today, v.options)
+
+
+def history_camps(v: View) -> pd.DataFrame:
+    """The camps the Historique page offers: those with passages in the view, latest
+    visit first, each with the ``label`` its picker shows."""
+    return history.camp_choices(camp_data(v).camps, v.passages)
+
+
+def successor_chain(v: View, camp_id: str) -> pd.DataFrame:
+    """The camps ``camp_id`` followed and that followed it, in order, with how each one
+    followed its predecessor (``successors.chain_table``)."""
+    built = camp_data(v)
+    return successors.chain_table(built.links, built.camps, camp_id)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -419,16 +457,19 @@ def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame
 
 
 def hotspot_scores(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Active camps ranked by hotspot score, with reasons (counts protected; a score is
-    not a count)."""
-    return privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    """Active camps ranked by hotspot score, with their ``reasons`` in French (counts
+    protected; a score is not a count)."""
+    scores = privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    return scores.assign(reasons=hotspots.reasons(scores))
 
 
 def hotspot_zones(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Zones ranked by the sum of their camps' scores (camps and people protected)."""
-    return privacy.protect_frame(
-        hotspots.zone_scores(hotspot_scores(v, as_of), v.options.zone_resolution), v.policy
-    )
+    """Zones ranked by the sum of their camps' scores, with their leading camp's
+    ``reasons`` in French (camps and people protected)."""
+    scores = privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    found = hotspots.zone_scores(scores, v.options.zone_resolution)
+    shown = privacy.protect_frame(found, v.policy)
+    return shown.assign(reasons=hotspots.reasons(shown))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -506,18 +547,13 @@ def _activity(
     period = Period(start, end)
     previous = period.previous()
     rows = figures.in_period(_v.passages, period)
-    weekly = rows.assign(week=weeks_.week_start(rows["day"]))
-    given = weekly.groupby(["week", "association"])[list(schema.DISTRIBUTIONS)].sum()
     return _Activity(
         passages=len(rows),
         passages_before=len(figures.in_period(_v.passages, previous)),
         services=figures.services_delivered(_v.passages, period),
         services_before=figures.services_delivered(_v.passages, previous),
-        weekly_passages=weekly.groupby(["week", "association"])
-        .size()
-        .rename("passages")
-        .reset_index(),
-        weekly_items=given.sum(axis=1).rename("items").reset_index(),
+        weekly_passages=weeks_.weekly_passages(rows),
+        weekly_items=figures.weekly_items(rows),
         needs_weekly=needs.weekly_needs(_v.passages, start, end),
     )
 
@@ -771,10 +807,10 @@ def camp_history(v: View, camp_id: str, whole_life: bool) -> history.CampHistory
     )
 
 
-def export_scope(v: View, role: str) -> export_data.Scope:
+def export_scope(v: View, role: str) -> export_contents.Scope:
     """What an export or the summary of the view covers, for ``role`` (whose policy the
     view already applies)."""
-    return export_data.Scope(v.ds, v.passages, v.filters, v.period, role, v.policy)
+    return export_contents.Scope(v.ds, v.passages, v.filters, v.period, role, v.policy)
 
 
 def _export_key(v: View, role: str) -> tuple[object, ...]:
@@ -783,24 +819,24 @@ def _export_key(v: View, role: str) -> tuple[object, ...]:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _export_tables(
-    _scope: export_data.Scope,
+    _scope: export_contents.Scope,
     key: tuple[object, ...],
     chosen: tuple[str, ...],
     opts: AnalysisOptions,
 ) -> list[formats.Table]:
-    return export_data.build(_scope, opts, chosen)
+    return export_contents.build(_scope, opts, chosen)
 
 
 def export_tables(v: View, role: str, chosen: Sequence[str]) -> list[formats.Table]:
     """The export tables of ``chosen`` datasets for the view, as ``role`` may have them
-    (``export.datasets.build``: refused datasets raise ``ExportError``)."""
+    (``export.contents.build``: refused datasets raise ``ExportError``)."""
     scope = export_scope(v, role)
     return _export_tables(scope, _export_key(v, role), tuple(chosen), v.options)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _summary(
-    _scope: export_data.Scope, key: tuple[object, ...], opts: AnalysisOptions
+    _scope: export_contents.Scope, key: tuple[object, ...], opts: AnalysisOptions
 ) -> summary.Summary:
     return summary.summary_figures(_scope, opts)
 

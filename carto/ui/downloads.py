@@ -87,51 +87,43 @@ def holder(user: auth.User) -> Holder:
     return Holder(user.username, user.role, st.session_state.get(auth._EPOCH), session_id)
 
 
-def deferred_file(
-    conf: Settings,
-    who: Holder,
-    produce: Produce,
-    record: Record,
-    *,
-    roles: frozenset[str],
-    file_name: str,
-    mime: str,
-) -> Produce:
-    """The callable a download button gets: checks the session of ``who`` (``roles``:
-    the roles that may have this file), writes the file, audits it, remembers it."""
+@dataclass(frozen=True)
+class FileToMake:
+    """A file made only when the browser asks for it: how to make and audit it, the roles
+    that may have it, its name and type."""
+
+    produce: Produce
+    record: Record
+    roles: frozenset[str]
+    file_name: str
+    mime: str
+
+
+def deferred_file(conf: Settings, who: Holder, file: FileToMake) -> Produce:
+    """The callable a download button gets: checks the session of ``who`` (and that its
+    role is one of ``file.roles``), makes the file, audits it, remembers it."""
 
     def make() -> bytes:
-        user = auth.still_signed_in(conf, who.username, who.epoch, roles & {who.role})
+        user = auth.still_signed_in(conf, who.username, who.epoch, file.roles & {who.role})
         if user is None:
             rerun_session(who.session_id)  # it shows why, in French
             raise DownloadRefused(t("download.refused"))
-        data = produce()
-        record(auth.store(conf), user.username)
-        _remember(user.username, media_file_id(data, mime, file_name))
+        data = file.produce()
+        file.record(auth.store(conf), user.username)
+        _remember(user.username, media_file_id(data, file.mime, file.file_name))
         return data
 
     return make
 
 
-def download_button(
-    label: str,
-    conf: Settings,
-    who: Holder,
-    produce: Produce,
-    record: Record,
-    *,
-    roles: frozenset[str],
-    file_name: str,
-    mime: str,
-    key: str,
-) -> None:
+def download_button(label: str, conf: Settings, who: Holder, file: FileToMake, *, key: str) -> None:
     """A download button whose file is produced and audited at the click, for a session
     still valid (see the module docstring)."""
     st.download_button(
         label,
-        data=deferred_file(conf, who, produce, record, roles=roles, file_name=file_name, mime=mime),
-        file_name=file_name,
-        mime=mime,
+        data=deferred_file(conf, who, file),
+        file_name=file.file_name,
+        mime=file.mime,
         icon=":material/download:",
         key=key,
         on_click="ignore",  # see the module docstring: a rerun here can lose the file

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from carto.export import datasets as export_data
+from carto.export import contents as export_contents
 from carto.i18n import t
 from carto.ui import screens
 from carto.ui.navigation import specs_for
@@ -110,7 +110,7 @@ def table_key(screen: str, name: str) -> str:
 
 def expected_narrow(url_path: str, role: str) -> dict[str, tuple[str, ...] | str]:
     if url_path == "export":  # its preview shows the first dataset the role may export
-        return {f"export-{export_data.datasets_for_role(role)[0]}": FIRST_TWO}
+        return {f"export-{export_contents.datasets_for_role(role)[0]}": FIRST_TWO}
     return NARROW.get(url_path, {})
 
 

@@ -1,9 +1,8 @@
-"""The ``camps`` and ``events`` datasets of ``export`` (docs/architecture.md §6): plain frames,
-one row per camp and one row per evacuation event, with explicit column names.
+"""The camps and events tables as known on a day: one row per camp and one row per
+evacuation event, with explicit column names (the Historique page's camps and successor
+chains, and the ``camps`` and ``events`` export datasets, docs/architecture.md §9).
 
-Status codes (labels: catalogue keys ``camp.status.<code>``): ``active`` (seen within
-``active_days`` and not closed), ``closed`` (its latest passage says Vide, Évacué or
-Démantelé), ``stale`` (nobody has seen it for more than ``active_days`` days).
+Status codes: ``camps.STATUSES`` (``camps.camp_status``).
 """
 
 from __future__ import annotations
@@ -13,26 +12,24 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from carto.analytics.camps import SUPPRESSED, camp_states, counted, latest_counts
+from carto.analytics.camps import (
+    STATUS_STALE,
+    SUPPRESSED,
+    camp_states,
+    camp_status,
+    counted,
+    latest_counts,
+)
 from carto.analytics.events import evacuation_events
-from carto.analytics.places import camp_places
+from carto.analytics.places import PLACE_COLUMNS, camp_places
 from carto.analytics.successors import successor_links
 
-STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
 LATEST_COUNTS = ("people", "unaccompanied_minors", "families", "children", "single_women")
 CAMP_COLUMNS = [
     "camp_id",
-    "name",
-    "latitude",
-    "longitude",
-    "arrondissement",
-    "arrondissement_inferred",
-    "site_id",
-    "site_type",
-    "first_visit",
-    "last_visit",
+    *PLACE_COLUMNS[: PLACE_COLUMNS.index("last_visit") + 1],
     "days_since_visit",
-    "n_passages",
+    *PLACE_COLUMNS[PLACE_COLUMNS.index("last_visit") + 1 :],
     "status",
     "last_site_status",
     "last_count_date",
@@ -45,7 +42,7 @@ CAMP_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class CampDatasets:
+class CampTables:
     """The camps and events datasets, and the successor links they were built from."""
 
     camps: pd.DataFrame
@@ -53,7 +50,7 @@ class CampDatasets:
     links: pd.DataFrame
 
 
-def camp_datasets(
+def camp_tables(
     passages: pd.DataFrame,
     sites: pd.DataFrame,
     as_of: dt.date,
@@ -63,20 +60,20 @@ def camp_datasets(
     successor_days: int,
     timezone: str,
     merge_days: int,
-) -> CampDatasets:
+) -> CampTables:
     """Camps, events and links as known at the end of ``as_of`` (later passages ignored)."""
     end = pd.Timestamp(as_of).tz_localize(timezone) + pd.Timedelta(days=1)
     known = passages[passages["date"] < end]
     events = evacuation_events(known, sites, count_window_days, merge_days)
     places = camp_places(known, sites)
     links = successor_links(places, events, successor_distance_m, successor_days)
-    camps = camps_dataset(
+    camps = camps_table(
         known, sites, events, links, pd.Timestamp(as_of).tz_localize(timezone), active_days
     )
-    return CampDatasets(camps=camps, events=events_dataset(events, links), links=links)
+    return CampTables(camps=camps, events=events_table(events, links), links=links)
 
 
-def camps_dataset(
+def camps_table(
     passages: pd.DataFrame,
     sites: pd.DataFrame,
     events: pd.DataFrame,
@@ -88,12 +85,9 @@ def camps_dataset(
     latest counts (with their date), evacuations, predecessor and successors (ids
     separated by ", ")."""
     places = camp_places(passages, sites)
-    states = camp_states(passages, sites, as_of, active_days).set_index("camp_id")
-    camps = places.join(states[["days_since_visit", "site_status", "active", "closed"]])
-    status = pd.Series(STATUS_STALE, index=camps.index, dtype="str")
-    status[camps["closed"].fillna(False).astype(bool)] = STATUS_CLOSED
-    status[camps["active"].fillna(False).astype(bool)] = STATUS_ACTIVE
-    camps["status"] = status
+    states = camp_states(passages, sites, as_of, active_days)
+    camps = places.join(states.set_index("camp_id")[["days_since_visit", "site_status"]])
+    camps["status"] = camp_status(states).reindex(camps.index, fill_value=STATUS_STALE)
     camps = camps.rename(columns={"site_status": "last_site_status"})
 
     seen = counted(passages).sort_values(["date", "record_id"])
@@ -120,7 +114,7 @@ def camps_dataset(
     return camps[CAMP_COLUMNS + flags]
 
 
-def events_dataset(events: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+def events_table(events: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """``evacuation_events`` with ``successor_ids``: the camps that re-formed after it."""
     succ = links.groupby("event_id")["successor_id"].agg(", ".join)
     return events.assign(

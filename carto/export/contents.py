@@ -31,9 +31,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from carto import filters, privacy, schema
-from carto.analytics import camps, events, figures, places, population, successors
-from carto.analytics import datasets as camp_datasets
+from carto import filters, normalise, privacy
+from carto.analytics import camp_tables, camps, events, figures, places, population, successors
 from carto.analytics import zones as zone_analytics
 from carto.analytics.figures import Period
 from carto.dataset import Dataset
@@ -55,30 +54,7 @@ PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION = (
 DATASETS: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES, POPULATION)
 MAPPABLE: tuple[str, ...] = (PASSAGES, SITES, CAMPS, EVENTS, ZONES)
 
-PASSAGE_COLUMNS = [
-    "record_id",
-    "camp_id",
-    "camp_name",
-    "date",
-    "association",
-    "team",
-    "site_id",
-    "latitude",
-    "longitude",
-    "location_text",
-    "arrondissement",
-    "arrondissement_inferred",
-    "people",
-    *schema.PEOPLE_COUNTS,
-    "tents",
-    "needs",
-    *schema.DISTRIBUTIONS,
-    "referrals",
-    "evacuation",
-    "sheltered",
-    "site_status",
-    "comment",
-]
+PASSAGE_COLUMNS = ["record_id", "camp_id", "camp_name", "date", *normalise.PASSAGE_FIELDS]
 SITE_COLUMNS = [
     "site_id",
     "name",
@@ -94,9 +70,9 @@ SITE_COLUMNS = [
     "last_visit",
 ]
 CAMP_COLUMNS = [
-    *camp_datasets.CAMP_COLUMNS[: camp_datasets.CAMP_COLUMNS.index("n_passages") + 1],
+    *camp_tables.CAMP_COLUMNS[: camp_tables.CAMP_COLUMNS.index("n_passages") + 1],
     "period_passages",
-    *camp_datasets.CAMP_COLUMNS[camp_datasets.CAMP_COLUMNS.index("n_passages") + 1 :],
+    *camp_tables.CAMP_COLUMNS[camp_tables.CAMP_COLUMNS.index("n_passages") + 1 :],
 ]
 EVENT_COLUMNS = [*events.EVENT_COLUMNS, "successor_ids"]
 ZONE_COLUMNS = list(zone_analytics.ZONE_COLUMNS)
@@ -144,10 +120,6 @@ def datasets_for_role(role: str) -> tuple[str, ...]:
     return tuple(name for name in DATASETS if privacy.may_export(role, name))
 
 
-# The analysis settings the datasets depend on: the pages' own (carto/options.py).
-Options = AnalysisOptions
-
-
 @dataclass(frozen=True)
 class Scope:
     """What an export covers: the role's dataset, the passages its filters keep (all
@@ -161,7 +133,7 @@ class Scope:
     policy: privacy.Policy
 
 
-def view_passages(ds: Dataset, f: Filters, period: Period, opts: Options) -> pd.DataFrame:
+def view_passages(ds: Dataset, f: Filters, period: Period, opts: AnalysisOptions) -> pd.DataFrame:
     """The passages the filters keep, as the pages' view computes them."""
     end = opts.day_start(period.end)
     return filters.narrow(ds.passages, ds.sites, f, period, end, opts.active_days)
@@ -184,11 +156,11 @@ def scope_for(
     policy = privacy.policy_for(role, settings)
     seen = privacy.apply(ds, policy)
     period = period or f.period_for(seen.today, first_day(seen))
-    passages = view_passages(seen, f, period, Options.from_settings(settings))
+    passages = view_passages(seen, f, period, AnalysisOptions.from_settings(settings))
     return Scope(seen, passages, f, period, role, policy)
 
 
-def build(scope: Scope, opts: Options, datasets: Sequence[str]) -> list[Table]:
+def build(scope: Scope, opts: AnalysisOptions, datasets: Sequence[str]) -> list[Table]:
     """The tables of ``datasets`` for the scope, in the order asked (ExportError for a
     dataset unknown or not open to the role)."""
     allowed = datasets_for_role(scope.role)
@@ -203,14 +175,14 @@ def build(scope: Scope, opts: Options, datasets: Sequence[str]) -> list[Table]:
     return [builder.table(name) for name in datasets]
 
 
-def build_one(scope: Scope, opts: Options, dataset: str) -> Table:
+def build_one(scope: Scope, opts: AnalysisOptions, dataset: str) -> Table:
     return build(scope, opts, [dataset])[0]
 
 
 class _Builder:
     """Computes the frames of one scope, sharing what several datasets need."""
 
-    def __init__(self, scope: Scope, opts: Options) -> None:
+    def __init__(self, scope: Scope, opts: AnalysisOptions) -> None:
         self.scope = scope
         self.opts = opts
         self.sites = scope.ds.sites
@@ -302,7 +274,7 @@ class _Builder:
             self.opts.successor_distance_m,
             self.opts.successor_days,
         )
-        frame = camp_datasets.camps_dataset(
+        frame = camp_tables.camps_table(
             known,
             self.sites,
             evac,
@@ -327,7 +299,7 @@ class _Builder:
             self.opts.successor_days,
         )
         found = events.events_in(self.all_events, self.period.start, self.period.end)
-        frame = camp_datasets.events_dataset(found.reset_index(drop=True), links)
+        frame = camp_tables.events_table(found.reset_index(drop=True), links)
         frame = frame.assign(
             kind=frame["kind"].fillna(t("event.kind.unknown")).astype("str"),
             shelter=_labelled(frame["shelter"], "event.shelter", unknown="event.shelter.unknown"),
@@ -446,7 +418,7 @@ class _Builder:
         return None
 
 
-def estimate(passages: pd.DataFrame, days: pd.DatetimeIndex, opts: Options) -> pd.DataFrame:
+def estimate(passages: pd.DataFrame, days: pd.DatetimeIndex, opts: AnalysisOptions) -> pd.DataFrame:
     """The estimated population and its range per day, with the pages' settings."""
     return population.estimated_population(
         passages,
