@@ -111,11 +111,13 @@ def test_hotspot_reasons_use_singular_counts() -> None:
         days_since_visit=1,
         unmet_needs=[],
     )
-    reasons = hotspots._reasons(row)
-    assert reasons == "1 personne dont 1 famille, 1 femme seule, aucun passage depuis 1 jour"
-    assert t_n("hotspot.days", 3) in hotspots._reasons(
-        SimpleNamespace(**{**vars(row), "days_since_visit": 3})
-    )
+
+    def text(row: SimpleNamespace) -> str:
+        codes, params = zip(*hotspots._reasons(row), strict=True)
+        return hotspots.describe(codes, params)
+
+    assert text(row) == "1 personne dont 1 famille, 1 femme seule, aucun passage depuis 1 jour"
+    assert t_n("hotspot.days", 3) in text(SimpleNamespace(**{**vars(row), "days_since_visit": 3}))
 
 
 def test_counted_texts_never_read_a_plural_after_one() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from carto.sync import (
     recommended_interval,
     sync,
 )
+from testing.app import ROOT
 from testing.fake_airtable import FakeAirtable
 
 TOKEN = "patTEST"
@@ -299,10 +301,21 @@ def test_burst_of_refreshes_triggers_no_429(
         server.stop()
 
 
-def _sync_in_a_process(config: str, barrier: Any) -> None:
-    """A separate process (a cron sync, the app, a worker) syncing the same store."""
-    barrier.wait()
-    sync(load_settings(config), full=True)
+# A separate process (a cron sync, the app, a worker) syncing the same store: a fresh
+# interpreter, started with subprocess rather than multiprocessing's spawn, which re-runs
+# the parent's ``__main__`` in the child (after an AppTest has run in this process, that
+# is app.py: both children failed so in a full run). It waits for the go file, so that
+# both sync at once.
+_SYNC_IN_A_PROCESS = """
+import sys, time
+from pathlib import Path
+from carto.settings import load_settings
+from carto.sync import sync
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.01)
+sync(load_settings(sys.argv[1]), full=True)
+"""
 
 
 def test_two_processes_syncing_one_base_share_the_limit(tmp_path: Path, clock: FakeClock) -> None:
@@ -312,18 +325,11 @@ def test_two_processes_syncing_one_base_share_the_limit(tmp_path: Path, clock: F
         # The store exists, as in a deployment (two processes creating a new SQLite file
         # at once can meet "database is locked" switching it to WAL: not this test's subject).
         SnapshotStore(settings.store_path)
-        context = multiprocessing.get_context("spawn")
-        barrier = context.Barrier(2)
-        processes = [
-            context.Process(target=_sync_in_a_process, args=(str(settings.source), barrier))
-            for _ in range(2)
-        ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(timeout=120)
-
-        assert [p.exitcode for p in processes] == [0, 0]
+        go = tmp_path / "go"
+        command = [sys.executable, "-c", _SYNC_IN_A_PROCESS, str(settings.source), str(go)]
+        processes = [subprocess.Popen(command, cwd=ROOT) for _ in range(2)]
+        go.touch()
+        assert [p.wait(timeout=120) for p in processes] == [0, 0]
         pages = sum(math.ceil(len(server.records(BASE, n)) / 100) for n in ("Sites", "Passages"))
         assert server.count() == 2 * pages
         assert server.count(status=429) == 0

@@ -125,7 +125,9 @@ def test_a_tapped_camps_card_comes_into_view_on_a_phone(
     page.screenshot(path=str(artifacts / "carte_fiche_telephone.png"))
     box = card.bounding_box()
     assert box is not None
-    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+    # within the screen, to the pixel (scrolled into view, its top may land a fraction
+    # of a pixel above: -0.08 px seen)
+    assert box["y"] > -1 and box["y"] + box["height"] < PHONE["height"] + 1, box
     assert t("map.selected") in card.inner_text()
     context.close()
 
