@@ -32,6 +32,8 @@ USER_REMOVED = "user_removed"
 ROLE_CHANGED = "role_changed"
 EXPORT = "export"
 ACTION_REFUSED = "action_refused"  # a callback refused by the guard (role changed)
+ROUND_PLANNED = "round_planned"  # a round saved for an evening (carto/rounds.py)
+ROUNDS_PURGED = "rounds_purged"  # plans past [rounds] plan_retention_days forgotten
 
 EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -50,6 +52,8 @@ EVENTS: tuple[str, ...] = (
     ROLE_CHANGED,
     EXPORT,
     ACTION_REFUSED,
+    ROUND_PLANNED,
+    ROUNDS_PURGED,
 )
 
 
@@ -198,6 +202,11 @@ def _detail(key: str, value: Any, tz: dt.tzinfo | None) -> str | None:
         "issued": lambda: t("audit.detail.issued", when=_moment(value, tz)),
         "client": lambda: t("audit.detail.client", address=value) if value else None,
         "reason": lambda: _label("audit.detail.reason.", value) if value else None,
+        "plan": lambda: t("audit.detail.plan", id=value),
+        "evening": lambda: t("audit.detail.evening", day=_day(value)),
+        "association": lambda: t("audit.detail.association", name=value),
+        "camps": lambda: t_n("audit.detail.camps", value),
+        "plans": lambda: t_n("audit.detail.plans", value),
     }
     word = words.get(key)
     return word() if word is not None else _other(key, value)

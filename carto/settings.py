@@ -350,6 +350,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Comments of passages older than this many days are removed from the snapshot at "
         "each sync (0: kept).",
     ),
+    Setting(
+        "forms",
+        "passage_url",
+        "",
+        "Link of the association's form to report a passage, with placeholders filled and "
+        "URL-encoded: {site_id} {camp_id} {name} {lat} {lon} {arrondissement} {date} "
+        "(README, 'Signaler un passage'). Empty: no link.",
+    ),
+    Setting(
+        "rounds",
+        "plan_retention_days",
+        30,
+        "Rounds planned for an evening are kept this many days after it, then forgotten.",
+    ),
+    Setting(
+        "rounds",
+        "walking_speed_kmh",
+        4.0,
+        "Walking speed of a round (km/h), for the route's estimated time.",
+    ),
+    Setting(
+        "rounds",
+        "detour_factor",
+        1.3,
+        "Estimated walking distance = straight-line distance times this (streets detour).",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
