@@ -1200,7 +1200,9 @@ FR: Mapping[str, str] = {
     "passage.link": "Signaler un passage",
     "passage.help": "Ouvre le formulaire de votre association, ce campement déjà indiqué.",
     "directions.link": "Itinéraire",
-    "directions.help": "Ouvre l'application de cartes du téléphone (Android) ; sinon OpenStreetMap.",
+    "directions.help": (
+        "Ouvre l'application de cartes du téléphone (Android) ; sinon OpenStreetMap."
+    ),
     "directions.osm": "Itinéraire (OpenStreetMap)",
     "camp.days_since.one": "Dernier passage : il y a {n} jour",
     "camp.days_since.other": "Dernier passage : il y a {n} jours",
@@ -1218,7 +1220,9 @@ FR: Mapping[str, str] = {
         "est oubliée quand vous quittez la page."
     ),
     "nearby.locate": "Me localiser",
-    "nearby.waiting": "Recherche de votre position… Autorisez la localisation si le navigateur la demande.",
+    "nearby.waiting": (
+        "Recherche de votre position… Autorisez la localisation si le navigateur la demande."
+    ),
     "nearby.denied": (
         "Localisation refusée : la liste ne peut pas être triée par distance. Autorisez la "
         "localisation de ce site dans les réglages du navigateur, puis touchez « Me "
@@ -1282,7 +1286,9 @@ FR: Mapping[str, str] = {
     "round.col.bring": "À emporter",
     "round.empty": "Aucun campement actif dans ces arrondissements.",
     "round.save": "Enregistrer pour le soir du {day}",
-    "round.saved": "Maraude enregistrée : elle apparaît sur la page Coordination pour toutes les associations.",
+    "round.saved": (
+        "Maraude enregistrée : elle apparaît sur la page Coordination pour toutes les associations."
+    ),
     "round.print": "Fiche à imprimer (A4)",
     "round.share": "Lien à partager avec l'équipe (connexion requise)",
     "round.phone": "Sur le terrain",
@@ -1290,9 +1296,12 @@ FR: Mapping[str, str] = {
     "round.sheet.title": "Maraude du {day} — {association}",
     "round.sheet.team": "Équipe : {team}",
     "round.sheet.zones": "Arrondissements : {zones}",
-    "round.sheet.edited": "Édité le {when}. Document interne : ne pas diffuser (positions des campements).",
+    "round.sheet.edited": (
+        "Édité le {when}. Document interne : ne pas diffuser (positions des campements)."
+    ),
     "round.sheet.seen": "Vu",
     "round.sheet.print": "Imprimer",
+    "audit.dataset.fiche_maraude": "Fiche de maraude",
     "coord.planned": "Prévu ce soir",
     "coord.planned_caption": (
         "Maraudes enregistrées depuis « Préparer une maraude » pour le soir du {day}, "

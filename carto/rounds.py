@@ -36,8 +36,8 @@ from typing import Any
 import pandas as pd
 
 from carto import audit, privacy
-from carto.filters import code_of
 from carto.analytics.needs import NEED_ITEMS
+from carto.filters import code_of
 from carto.settings import ConfigError, Settings
 from carto.store import AuthStore
 
@@ -140,6 +140,10 @@ def passage_url(template: str, camp: Mapping[str, Any], today: dt.date) -> str |
     return template.format(**{k: urllib.parse.quote(v, safe="") for k, v in values.items()})
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 def passage_links(
     camps: pd.DataFrame, template: str, policy: privacy.Policy, today: dt.date
 ) -> pd.Series:
@@ -148,7 +152,7 @@ def passage_links(
     if not template or not policy.exact_positions or camps.empty:
         return pd.Series([None] * len(camps), index=camps.index, dtype=object)
     return pd.Series(
-        [passage_url(template, row, today) for row in camps.to_dict("records")],
+        [passage_url(template, row, today) for row in records(camps)],
         index=camps.index,
         dtype=object,
     )
@@ -316,29 +320,24 @@ def camp_board(states: pd.DataFrame, alerts: pd.DataFrame, scores: pd.DataFrame)
     last passage, people, latest needs, its protection alert reasons (empty list: none),
     hotspot ``score`` (0 when not scored) and ``unmet_needs``."""
     board = states[states["active"]].copy()
-    reasons = alerts.set_index("camp_id")["reasons"] if len(alerts) else pd.Series(dtype=object)
-    board["alert_reasons"] = [
-        list(reasons[c]) if c in reasons.index else [] for c in board["camp_id"]
-    ]
-    by_camp = scores.set_index("camp_id") if len(scores) else None
-    board["score"] = [
-        float(by_camp.at[c, "score"]) if by_camp is not None and c in by_camp.index else 0.0
-        for c in board["camp_id"]
-    ]
-    board["unmet_needs"] = [
-        list(by_camp.at[c, "unmet_needs"]) if by_camp is not None and c in by_camp.index else []
-        for c in board["camp_id"]
-    ]
+    reasons = dict(zip(alerts["camp_id"], alerts["reasons"], strict=True)) if len(alerts) else {}
+    score = dict(zip(scores["camp_id"], scores["score"], strict=True)) if len(scores) else {}
+    unmet = dict(zip(scores["camp_id"], scores["unmet_needs"], strict=True)) if len(scores) else {}
+    board["alert_reasons"] = [_as_list(reasons.get(c)) for c in board["camp_id"]]
+    board["score"] = [float(score.get(c, 0.0)) for c in board["camp_id"]]
+    board["unmet_needs"] = [_as_list(unmet.get(c)) for c in board["camp_id"]]
     board["needs"] = [_as_list(n) for n in board["needs"]]
     return board.reset_index(drop=True)
 
 
 def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
     if isinstance(value, str):
         return [value]
     try:
         return [str(v) for v in value]
-    except TypeError:  # a missing value
+    except TypeError:  # a missing value (NaN, NA)
         return []
 
 
@@ -358,7 +357,7 @@ def suggest(
     chosen = chosen.copy()
     chosen["planned_by"] = [list(planned_elsewhere.get(c, ())) for c in chosen["camp_id"]]
     rows = []
-    for row in chosen.to_dict("records"):
+    for row in records(chosen):
         reasons = []
         if row["alert_reasons"]:
             reasons.append("alert")
@@ -406,8 +405,8 @@ def packing(camps: pd.DataFrame, passages: pd.DataFrame, since: pd.Timestamp) ->
     recent = passages[passages["camp_id"].isin(ids) & (passages["date"] >= since)]
     for item, (need_option, given) in NEED_ITEMS.items():
         need = 0.0
-        for row in camps.to_dict("records"):
-            if need_option in (row.get("needs") or []) and not pd.isna(row.get("people")):
+        for row in records(camps):
+            if need_option in _as_list(row.get("needs")) and not pd.isna(row.get("people")):
                 need += float(row["people"])
         usual = 0.0
         if len(recent) and given in recent.columns:

@@ -143,7 +143,16 @@ _plans = Table(
 Index("plans_evening", _plans.c.evening)
 
 AUDIT_COLUMNS = ("at", "event", "username", "details")
-PLAN_COLUMNS = ("id", "evening", "association", "team", "zones", "camps", "created_by", "created_at")
+PLAN_COLUMNS = (
+    "id",
+    "evening",
+    "association",
+    "team",
+    "zones",
+    "camps",
+    "created_by",
+    "created_at",
+)
 SYNC_LOG_COLUMNS = (
     "started_at",
     "finished_at",

@@ -7,7 +7,7 @@ import streamlit as st
 from carto import schema
 from carto.analytics import successors
 from carto.i18n import format_date, format_int, t, t_n
-from carto.ui import charts, data, layout, tables
+from carto.ui import charts, data, layout, rounds, tables
 
 v = layout.start_page(t("history.title"))
 built = data.camp_data(v)
@@ -27,6 +27,7 @@ camp_id = st.selectbox(
     bind="query-params",
 )
 camp = camps.set_index("camp_id").loc[camp_id]
+rounds.passage_button(rounds.passage_link(v, camps, camp_id, data.settings()))
 whole_life = st.toggle(
     t("history.whole_life"),
     value=False,
