@@ -554,8 +554,10 @@ def unvisited(
 @dataclass(frozen=True)
 class RoundRequest:
     """What a round is prepared for; kept in the page address as stable codes
-    (``assoc=utopia-56&equipe=…&soir=2026-11-29&arr=75019&arr=75010&n=8``), like the
-    filters (carto/filters.py), so that the link rebuilds the same round."""
+    (``pour=utopia-56&equipe=…&soir=2026-11-29&zone=75019&zone=75010&nb=8``), like the
+    filters (carto/filters.py) but under names of their own (``PARAMS``: the sidebar's
+    ``assoc`` and ``arr`` narrow the data, these choose the round), so that the link
+    rebuilds the same round."""
 
     association: str
     team: str
@@ -565,14 +567,14 @@ class RoundRequest:
 
     def to_params(self) -> dict[str, str | list[str]]:
         params: dict[str, str | list[str]] = {
-            "assoc": code_of(self.association),
+            "pour": code_of(self.association),
             "soir": self.evening.isoformat(),
-            "n": str(self.limit),
+            "nb": str(self.limit),
         }
         if self.team:
             params["equipe"] = self.team
         if self.arrondissements:
-            params["arr"] = [code_of(a) for a in self.arrondissements]
+            params["zone"] = [code_of(a) for a in self.arrondissements]
         return params
 
     def query(self) -> str:
@@ -580,6 +582,8 @@ class RoundRequest:
         return urllib.parse.urlencode(self.to_params(), doseq=True)
 
 
+# The page address parameters of a round (none is a sidebar filter's, carto/filters.py).
+PARAMS = ("pour", "equipe", "soir", "zone", "nb")
 LIMITS = (4, 6, 8, 10, 12, 15)
 DEFAULT_LIMIT = 8
 
@@ -598,16 +602,16 @@ def request_from_params(
         return str(values[0]) if values else ""
 
     by_code = {code_of(a): a for a in associations}
-    association = by_code.get(code_of(first("assoc")), associations[0] if associations else "")
+    association = by_code.get(code_of(first("pour")), associations[0] if associations else "")
     try:
         evening = dt.date.fromisoformat(first("soir"))
     except ValueError:
         evening = today
     zones = {code_of(a): a for a in arrondissements}
     chosen = tuple(
-        dict.fromkeys(zones[c] for c in map(code_of, params.get("arr") or []) if c in zones)
+        dict.fromkeys(zones[c] for c in map(code_of, params.get("zone") or []) if c in zones)
     )
-    limit = int(first("n")) if first("n").isdigit() else DEFAULT_LIMIT
+    limit = int(first("nb")) if first("nb").isdigit() else DEFAULT_LIMIT
     return RoundRequest(
         association,
         first("equipe")[:80],

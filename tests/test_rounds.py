@@ -302,3 +302,30 @@ def test_planned_but_not_visited_by_next_morning() -> None:
     missed = rounds.unvisited(plans, passages, tz, morning)
     assert missed["camp_id"].tolist() == ["c"]
     assert missed["association"].tolist() == ["Utopia 56"]
+
+
+# ------------------------------------------------------------------ the shared link
+
+
+def test_shared_link_round_trip_and_defaults() -> None:
+    request = rounds.RoundRequest(
+        "Croix-Rouge française", "Équipe & Nord", DAY, ("75019", "93 Saint-Denis"), 6
+    )
+    params = urllib.parse.parse_qs(request.query())
+    associations = ["Utopia 56", "Croix-Rouge française"]
+    zones = ["75010", "75019", "93 Saint-Denis"]
+    assert rounds.request_from_params(params, associations, zones, DAY) == request
+    empty = rounds.request_from_params({}, associations, zones, DAY)
+    assert empty == rounds.RoundRequest("Utopia 56", "", DAY, (), rounds.DEFAULT_LIMIT)
+    wrong = {"soir": ["hier"], "zone": ["75099"], "nb": ["1000"], "pour": ["?"]}
+    assert rounds.request_from_params(wrong, associations, zones, DAY) == empty
+
+
+def test_the_link_of_a_round_never_sets_a_sidebar_filter() -> None:
+    """The sidebar's filters read the same address: a round's parameter named like one
+    (``assoc``, ``arr``) would narrow the data to that association (seen in the browser)."""
+    from carto.filters import PARAM_GAP, URL_PARAMS
+
+    request = rounds.RoundRequest("Utopia 56", "E", DAY, ("75019",), 8)
+    assert not set(urllib.parse.parse_qs(request.query())) & {*URL_PARAMS, PARAM_GAP}
+    assert set(rounds.PARAMS) >= set(urllib.parse.parse_qs(request.query()))

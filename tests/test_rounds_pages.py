@@ -10,7 +10,8 @@ from pathlib import Path
 from carto import audit, rounds
 from carto.settings import load_settings
 from carto.store import AuthStore
-from testing.app import run_page, shown_table
+from carto.text import escape_markdown
+from testing.app import run_page, shown_static_table, shown_table
 
 FORM = "https://airtable.com/appTEST/shrFORM?prefill_Site={site_id}&prefill_Nom={name}"
 
@@ -52,7 +53,7 @@ def test_round_is_prepared_saved_and_shown_to_every_association(app_config: Path
     assert any(m.value.startswith("Trajet à pied") for m in at.markdown)
     (share,) = at.code
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(share.value).query)
-    assert query["assoc"] == ["croix-rouge-francaise"] and query["equipe"] == ["Équipe Nord"]
+    assert query["pour"] == ["croix-rouge-francaise"] and query["equipe"] == ["Équipe Nord"]
 
     at.button(key="maraude_enregistrer").click().run()
     assert not at.exception
@@ -67,13 +68,16 @@ def test_round_is_prepared_saved_and_shown_to_every_association(app_config: Path
 
     # another association's coordinator sees it on Coordination, in the same order
     coord = run_page("pages/coordination.py", role="coordinateur")
-    tonight = shown_table(coord, "planned-tonight")
-    assert tonight["Association"].tolist() == ["Croix-Rouge française"] * len(camps)
-    assert tonight["Campement"].tolist() == camps["Campement"].tolist()
-    assert tonight["Équipe"].tolist() == ["Équipe Nord"] * len(camps)
+    tonight = shown_static_table(coord, "planned-tonight")
+    # (a static table: its cells are escaped markdown)
+    assert tonight["Association"].tolist() == [escape_markdown("Croix-Rouge française")] * len(
+        camps
+    )
+    assert tonight["Campement"].tolist() == camps["Campement"].map(escape_markdown).tolist()
+    assert tonight["Équipe"].tolist() == [escape_markdown("Équipe Nord")] * len(camps)
     # a partner sees the plan too, with no team name
     partner = run_page("pages/coordination.py", role="partenaire")
-    shown = shown_table(partner, "planned-tonight")
+    shown = shown_static_table(partner, "planned-tonight")
     assert len(shown) == len(camps) and (shown["Équipe"] == "").all()
 
     # the camps planned tonight come last for another association preparing tonight:

@@ -58,14 +58,19 @@ export default function (component) {
       setStateValue("position", { error: "unavailable", at: Date.now() });
       return;
     }
+    // A permission prompt left unanswered never calls back: say "unavailable" after
+    // a while, so that the page does not wait for ever.
+    let answered = false;
+    const answer = (value) => {
+      if (!answered) { answered = true; setStateValue("position", value); }
+    };
+    setTimeout(() => answer({ error: "unavailable", at: Date.now() }), 30000);
     navigator.geolocation.getCurrentPosition(
-      (p) => setStateValue("position", {
+      (p) => answer({
         lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy,
         at: Date.now(),
       }),
-      (e) => setStateValue("position", {
-        error: e.code === 1 ? "denied" : "unavailable", at: Date.now(),
-      }),
+      (e) => answer({ error: e.code === 1 ? "denied" : "unavailable", at: Date.now() }),
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 },
     );
   }
@@ -440,13 +445,14 @@ def unvisited_table(v: data.View, conf: Settings, now: dt.datetime) -> pd.DataFr
 # ------------------------------------------------------------------ the round's form
 
 
-_FORM_KEYS = {
-    "assoc": "maraude_assoc",
-    "equipe": "maraude_equipe",
-    "soir": "maraude_soir",
-    "arr": "maraude_arr",
-    "n": "maraude_n",
-}
+# URL parameter (``rounds.PARAMS``) → the key of its widget
+_FORM_KEYS = dict(
+    zip(
+        rounds.PARAMS,
+        ("maraude_assoc", "maraude_equipe", "maraude_soir", "maraude_arr", "maraude_n"),
+        strict=True,
+    )
+)
 
 
 def request_form(v: data.View, zones: list[str]) -> rounds.RoundRequest:
@@ -454,22 +460,22 @@ def request_form(v: data.View, zones: list[str]) -> rounds.RoundRequest:
     opens."""
     associations = list(schema.ASSOCIATIONS)
     ss = st.session_state
-    if _FORM_KEYS["assoc"] not in ss:
+    if _FORM_KEYS["pour"] not in ss:
         given = {k: st.query_params.get_all(k) for k in _FORM_KEYS}
         initial = rounds.request_from_params(given, associations, zones, v.ds.today)
-        ss[_FORM_KEYS["assoc"]] = initial.association
+        ss[_FORM_KEYS["pour"]] = initial.association
         ss[_FORM_KEYS["equipe"]] = initial.team
         ss[_FORM_KEYS["soir"]] = initial.evening
-        ss[_FORM_KEYS["arr"]] = list(initial.arrondissements)
-        ss[_FORM_KEYS["n"]] = initial.limit
+        ss[_FORM_KEYS["zone"]] = list(initial.arrondissements)
+        ss[_FORM_KEYS["nb"]] = initial.limit
     left, right = st.columns(2)
-    association = left.selectbox(t("round.association"), associations, key=_FORM_KEYS["assoc"])
+    association = left.selectbox(t("round.association"), associations, key=_FORM_KEYS["pour"])
     team = right.text_input(t("round.team"), max_chars=80, key=_FORM_KEYS["equipe"])
     evening = left.date_input(t("round.evening"), format="DD/MM/YYYY", key=_FORM_KEYS["soir"])
     chosen = right.multiselect(
-        t("round.zones"), zones, placeholder=t("round.zones_all"), key=_FORM_KEYS["arr"]
+        t("round.zones"), zones, placeholder=t("round.zones_all"), key=_FORM_KEYS["zone"]
     )
-    limit = st.select_slider(t("round.limit"), list(rounds.LIMITS), key=_FORM_KEYS["n"])
+    limit = st.select_slider(t("round.limit"), list(rounds.LIMITS), key=_FORM_KEYS["nb"])
     day = evening if isinstance(evening, dt.date) else v.ds.today
     return rounds.RoundRequest(str(association), team.strip(), day, tuple(chosen), int(limit))
 
@@ -516,11 +522,20 @@ def record_sheet(store: AuthStore, username: str, role: str, prepared: PreparedR
     )
 
 
+def _static_table(frame: pd.DataFrame, name: str, narrow: list[str]) -> None:
+    """A table of texts already written (``st.table``, as the map's camp list): every
+    column on a wide screen, ``narrow`` on a phone (``carto.ui.screens``)."""
+    from carto.ui import screens
+
+    cells = frame.map(escape_markdown)
+    wide, phone = screens.wide_and_narrow("table", name)
+    wide.table(cells, hide_index=True)
+    phone.table(cells[narrow], hide_index=True)
+
+
 def planned_section(v: data.View, conf: Settings) -> None:
     """Coordination's "Prévu ce soir" and "Prévu, non visité" (every association's
     rounds; a partner sees camps under pseudonyms and no team)."""
-    from carto.ui import tables
-
     now = data.now()
     st.subheader(t("coord.planned"))
     shown, twice = tonight_table(v, conf, now.date())
@@ -530,10 +545,10 @@ def planned_section(v: data.View, conf: Settings) -> None:
         st.caption(t("coord.planned_caption", day=format_date(now.date())))
         if twice:
             st.warning(t("coord.planned_twice", camps=", ".join(twice)))
-        tables.show(
+        _static_table(
             shown,
-            name="planned-tonight",
-            narrow=(t("coord.col.association"), t("coord.col.order"), t("coord.col.camp")),
+            "planned-tonight",
+            [t("coord.col.association"), t("coord.col.order"), t("coord.col.camp")],
         )
     st.subheader(t("coord.unvisited"))
     st.caption(
@@ -547,8 +562,4 @@ def planned_section(v: data.View, conf: Settings) -> None:
     if missed.empty:
         st.success(t("coord.unvisited_none"))
     else:
-        tables.show(
-            missed,
-            name="planned-unvisited",
-            narrow=(t("coord.col.evening"), t("coord.col.camp")),
-        )
+        _static_table(missed, "planned-unvisited", [t("coord.col.evening"), t("coord.col.camp")])
