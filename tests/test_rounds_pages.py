@@ -120,3 +120,14 @@ def test_no_form_link_without_template_nor_for_a_partner(app_config: Path) -> No
     assert partner.selectbox(key="arrondissement_proche").options
     assert not [b for b in link_buttons(partner) if b.proto.label == "Signaler un passage"]
     assert any("centre de leur zone" in c.value for c in partner.caption)
+
+
+def test_saving_is_refused_once_the_session_is_revoked(app_config: Path) -> None:
+    """The save button's callback checks the session again where it runs
+    (``auth.guarded``): signed out elsewhere meanwhile, nothing is saved."""
+    at = run_page("pages/maraude.py", role="benevole")
+    store = AuthStore(load_settings().store_location)
+    store.bump_session_epoch("benevole")  # e.g. "sign out everywhere", a password change
+    at.button(key="maraude_enregistrer").click().run()
+    assert not store.plans(rounds.dt.date.min, rounds.dt.date.max)
+    assert not store.audit_log(event=audit.ROUND_PLANNED)
