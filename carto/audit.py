@@ -205,7 +205,7 @@ def _detail(key: str, value: Any, tz: dt.tzinfo | None) -> str | None:
         "plan": lambda: t("audit.detail.plan", id=value),
         "evening": lambda: t("audit.detail.evening", day=_day(value)),
         "association": lambda: t("audit.detail.association", name=value),
-        "camps": lambda: t_n("audit.detail.camps", value),
+        "planned_camps": lambda: t_n("audit.detail.planned_camps", value),
         "plans": lambda: t_n("audit.detail.plans", value),
     }
     word = words.get(key)

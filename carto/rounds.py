@@ -470,7 +470,7 @@ def save_plan(store: AuthStore, plan: Plan, username: str, retention_days: int) 
             "plan": plan_id,
             "evening": plan.evening.isoformat(),
             "association": plan.association,
-            "camps": len(plan.camp_ids),
+            "planned_camps": len(plan.camp_ids),
         },
     )
     removed = store.purge_plans(plan.evening - dt.timedelta(days=retention_days))

@@ -362,7 +362,8 @@ SETTINGS: tuple[Setting, ...] = (
         "rounds",
         "plan_retention_days",
         30,
-        "Rounds planned for an evening are kept this many days after it, then forgotten.",
+        "Rounds planned for an evening are kept this many days after it, then forgotten "
+        "(when the next round is saved).",
     ),
     Setting(
         "rounds",

@@ -271,7 +271,11 @@ def test_plans_in_the_store_kept_n_days_and_audited(store_location: str | Path) 
     assert {e["details"]["plan"] for e in planned} == {old, first, second}
     purged = store.audit_log(event=audit.ROUNDS_PURGED)
     assert [e["details"]["plans"] for e in purged] == [1]
-    assert audit.describe(audit.ROUND_PLANNED, planned[0]["details"])  # in French
+    said = audit.describe(audit.ROUND_PLANNED, planned[0]["details"])  # newest first
+    assert said == (
+        f"maraude n° {second}, soir du 29/11/2026, association Croix-Rouge française, "
+        "1 campement prévu"
+    )
 
 
 def test_planned_elsewhere_and_frame() -> None:
