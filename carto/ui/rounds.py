@@ -192,7 +192,7 @@ def _alert_text(reasons: list[str]) -> str:
     )
 
 
-def reason_labels(row: pd.Series | dict[str, Any], score: str = "") -> str:
+def reason_labels(row: pd.Series | dict[str, Any]) -> str:
     """The reasons of a suggested camp, in French, in priority order."""
     parts = []
     for code in row["reasons"]:
@@ -209,7 +209,7 @@ def reason_labels(row: pd.Series | dict[str, Any], score: str = "") -> str:
     return " · ".join(parts)
 
 
-def camp_lines(row: dict[str, Any], people: str, policy: privacy.Policy) -> list[str]:
+def camp_lines(row: dict[str, Any], people: str) -> list[str]:
     """What a camp's entry says under its name: walk, last passage, people, alert, needs."""
     lines = []
     if "distance_m" in row:
@@ -237,9 +237,7 @@ def camp_entries(
         with st.container(border=True, key=f"camp-{i}"):
             st.markdown(f"**{escape_markdown(title(row, i))}**")
             st.caption(
-                "  \n".join(
-                    escape_markdown(line) for line in camp_lines(row, people.iloc[i], policy)
-                )
+                "  \n".join(escape_markdown(line) for line in camp_lines(row, people.iloc[i]))
             )
             geo, osm = rounds.directions_links(float(row["latitude"]), float(row["longitude"]))
             cols = st.columns(3)
