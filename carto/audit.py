@@ -39,6 +39,8 @@ DIGEST_SUBSCRIPTION = "digest_subscription"
 DIGEST_SENT = "digest_sent"
 DIGEST_FAILED = "digest_failed"
 DIGEST_SKIPPED = "digest_skipped"  # an account with no e-mail address
+ROUND_PLANNED = "round_planned"  # a round saved for an evening (carto/rounds.py)
+ROUNDS_PURGED = "rounds_purged"  # plans past [rounds] plan_retention_days forgotten
 
 EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -61,6 +63,8 @@ EVENTS: tuple[str, ...] = (
     DIGEST_SENT,
     DIGEST_FAILED,
     DIGEST_SKIPPED,
+    ROUND_PLANNED,
+    ROUNDS_PURGED,
 )
 
 
@@ -217,6 +221,11 @@ def _detail(key: str, value: Any, tz: dt.tzinfo | None) -> str | None:
         "kind": lambda: _label("audit.detail.kind.", value),
         "camps": lambda: t_n("audit.detail.camps", len(_values(value))),
         "error": lambda: t("audit.detail.error", error=value) if value else None,
+        "plan": lambda: t("audit.detail.plan", id=value),
+        "evening": lambda: t("audit.detail.evening", day=_day(value)),
+        "association": lambda: t("audit.detail.association", name=value),
+        "planned_camps": lambda: t_n("audit.detail.planned_camps", value),
+        "plans": lambda: t_n("audit.detail.plans", value),
     }
     word = words.get(key)
     return word() if word is not None else _other(key, value)

@@ -1333,6 +1333,145 @@ FR: Mapping[str, str] = {
         "Les nombres entre 1 et {threshold} exclu sont masqués et affichés « <{threshold} »."
     ),
     "summary.footer": "Source : CartoCampement, données des maraudes — édité le {when}.",
+    # issue 17: from the map to the street and back (carto/rounds.py, carto/ui/rounds.py)
+    "nav.nearby": "Autour de moi",
+    "nav.round": "Préparer une maraude",
+    "audit.event.round_planned": "Maraude prévue",
+    "audit.event.rounds_purged": "Maraudes anciennes oubliées",
+    "audit.detail.plan": "maraude n° {id}",
+    "audit.detail.evening": "soir du {day}",
+    "audit.detail.association": "association {name}",
+    "audit.detail.planned_camps.one": "{n} campement prévu",
+    "audit.detail.planned_camps.other": "{n} campements prévus",
+    "audit.detail.plans.one": "{n} maraude",
+    "audit.detail.plans.other": "{n} maraudes",
+    "distance.m": "{n} m",
+    "distance.km": "{n} km",
+    "duration.minutes": "{n} min",
+    "duration.hours": "{h} h {m:02d}",
+    "passage.link": "Signaler un passage",
+    "passage.help": "Ouvre le formulaire de votre association, ce campement déjà indiqué.",
+    "directions.link": "Itinéraire",
+    "directions.help": (
+        "Ouvre l'application de cartes du téléphone (Android) ; sinon OpenStreetMap."
+    ),
+    "directions.osm": "Itinéraire (OpenStreetMap)",
+    "camp.days_since.one": "Dernier passage : il y a {n} jour",
+    "camp.days_since.other": "Dernier passage : il y a {n} jours",
+    "camp.today": "Dernier passage : aujourd'hui",
+    "camp.people": "Personnes : {n}",
+    "camp.alert": "Alerte protection : {reasons}",
+    "camp.needs": "Besoins : {needs}",
+    "camp.no_needs": "Besoins : aucun signalé",
+    "camp.walk": "À {distance} à pied",
+    "camp.zone_note": "Positions au centre de leur zone : distances approchées.",
+    "nearby.title": "Autour de moi",
+    "nearby.privacy": (
+        "Votre position sert seulement à trier cette liste, dans votre navigateur et cette "
+        "session : elle n'est ni enregistrée, ni journalisée, ni envoyée ailleurs, et elle "
+        "est oubliée quand vous quittez la page."
+    ),
+    "nearby.locate": "Me localiser",
+    "nearby.waiting": (
+        "Recherche de votre position… Autorisez la localisation si le navigateur la demande."
+    ),
+    "nearby.denied": (
+        "Localisation refusée : la liste ne peut pas être triée par distance. Autorisez la "
+        "localisation de ce site dans les réglages du navigateur, puis touchez « Me "
+        "localiser » ; ou choisissez un arrondissement ci-dessous."
+    ),
+    "nearby.unavailable": (
+        "Position indisponible sur cet appareil (ordinateur sans localisation, ou délai "
+        "dépassé). Choisissez un arrondissement ci-dessous, ou réessayez dehors sur un téléphone."
+    ),
+    "nearby.fallback": "Campements de l'arrondissement",
+    "nearby.radius": "Distance maximale à pied",
+    "nearby.found.one": "{n} campement actif à moins de {distance}, le plus proche d'abord.",
+    "nearby.found.other": "{n} campements actifs à moins de {distance}, le plus proche d'abord.",
+    "nearby.none": "Aucun campement actif à moins de {distance}.",
+    "nearby.accuracy": "Précision de la position : {distance}.",
+    "round.title": "Préparer une maraude",
+    "round.intro": (
+        "Choisissez l'association, l'équipe, le soir et les arrondissements : les campements "
+        "sont proposés par priorité, dans l'ordre d'un trajet à pied, avec ce qu'il faut emporter."
+    ),
+    "round.association": "Association",
+    "round.team": "Équipe",
+    "round.evening": "Soir",
+    "round.zones": "Arrondissements",
+    "round.zones_all": "Tous",
+    "round.limit": "Campements au plus",
+    "round.suggested": "Campements, dans l'ordre du trajet",
+    "round.priority": (
+        "Priorité : alerte protection, puis sans passage depuis {gap} jours ou plus, puis "
+        "besoins non couverts, puis score de point chaud ; un campement qu'une autre "
+        "association prévoit ce soir passe en dernier. Le trajet les parcourt ensuite dans "
+        "l'ordre le plus court."
+    ),
+    "round.col.order": "N°",
+    "round.col.camp": "Campement",
+    "round.col.arrondissement": "Arrondissement",
+    "round.col.days": "Jours sans passage",
+    "round.col.people": "Personnes",
+    "round.col.reasons": "Raisons",
+    "round.col.walk": "Marche",
+    "round.reason.alert": "alerte protection ({reasons})",
+    "round.reason.gap.one": "sans passage depuis {n} jour",
+    "round.reason.gap.other": "sans passage depuis {n} jours",
+    "round.reason.needs": "besoins non couverts : {needs}",
+    "round.reason.hotspot": "point chaud (score {score})",
+    "round.reason.planned": "déjà prévu ce soir par {associations}",
+    "round.route": "Trajet à pied : {distance}, environ {time}.",
+    "round.route_note": (
+        "Distances estimées : ligne droite × {factor} (les rues font des détours), à {speed} km/h."
+    ),
+    "round.packing": "À emporter",
+    "round.packing_method": (
+        "Par article : les personnes des campements dont le dernier passage signale le besoin "
+        "(un article par personne), et ce que les maraudes des {weeks} dernières semaines ont "
+        "donné à ces campements par passage ; on emporte le plus grand des deux."
+    ),
+    "round.packing_empty": "Aucun besoin signalé pour ces campements.",
+    "round.col.item": "Article",
+    "round.col.need": "Personnes concernées",
+    "round.col.usual": "Donné d'habitude",
+    "round.col.bring": "À emporter",
+    "round.empty": "Aucun campement actif dans ces arrondissements.",
+    "round.save": "Enregistrer pour le soir du {day}",
+    "round.saved": (
+        "Maraude enregistrée : elle apparaît sur la page Coordination pour toutes les associations."
+    ),
+    "round.print": "Fiche à imprimer (A4)",
+    "round.share": "Lien à partager avec l'équipe (connexion requise)",
+    "round.phone": "Sur le terrain",
+    "round.file": "maraude-{day}.html",
+    "round.sheet.title": "Maraude du {day} — {association}",
+    "round.sheet.team": "Équipe : {team}",
+    "round.sheet.zones": "Arrondissements : {zones}",
+    "round.sheet.edited": (
+        "Édité le {when}. Document interne : ne pas diffuser (positions des campements)."
+    ),
+    "round.sheet.seen": "Vu",
+    "round.sheet.print": "Imprimer",
+    "audit.dataset.fiche_maraude": "Fiche de maraude",
+    "coord.planned": "Prévu ce soir",
+    "coord.planned_caption": (
+        "Maraudes enregistrées depuis « Préparer une maraude » pour le soir du {day}, "
+        "toutes associations : pour ne pas visiter deux fois le même campement pendant "
+        "qu'un autre attend."
+    ),
+    "coord.planned_none": "Aucune maraude enregistrée pour ce soir.",
+    "coord.planned_twice": "Prévus par plusieurs associations : {camps}.",
+    "coord.col.team": "Équipe",
+    "coord.col.order": "N°",
+    "coord.col.evening": "Soir",
+    "coord.col.association": "Association",
+    "coord.unvisited": "Prévu, non visité",
+    "coord.unvisited_caption": (
+        "Campements prévus un soir des {days} derniers jours et sans aucun passage entre midi "
+        "et {hour} h le lendemain."
+    ),
+    "coord.unvisited_none": "Tous les campements prévus ont eu un passage.",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"fr": FR}

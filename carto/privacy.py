@@ -153,8 +153,25 @@ class Access:
     precision: Precision
 
 
-_FIELD_PAGES = frozenset({"carte", "tableau_de_bord", "points_chauds", "mon_compte"})
-_STAFF_PAGES = _FIELD_PAGES | {"historique", "coordination", "synthese", "export", "qualite"}
+# "autour_de_moi" (issue 17) is for everyone: a partner sees zone centres, as on the map.
+_FIELD_PAGES = frozenset(
+    {"carte", "tableau_de_bord", "points_chauds", "autour_de_moi", "mon_compte"}
+)
+# "maraude" (prepare and save a round for tonight): the people who go out and those who
+# coordinate them, not partners (a route needs exact positions, and a saved plan is
+# shown to every association).
+_ROUND_PAGES = frozenset({"maraude"})
+_STAFF_PAGES = (
+    _FIELD_PAGES
+    | _ROUND_PAGES
+    | {
+        "historique",
+        "coordination",
+        "synthese",
+        "export",
+        "qualite",
+    }
+)
 _EVERY_DATASET = frozenset({"passages", "sites", "camps", "events", "zones", "population"})
 
 # The one table of roles (docs/architecture.md §5). A partner exports what aggregates
@@ -164,7 +181,7 @@ ACCESS: Mapping[str, Access] = {
         _STAFF_PAGES | {"admin_utilisateurs", "admin_journal"}, _EVERY_DATASET, Precision.EXACT
     ),
     COORDINATOR: Access(_STAFF_PAGES, _EVERY_DATASET, Precision.EXACT),
-    VOLUNTEER: Access(_FIELD_PAGES | {"historique"}, frozenset(), Precision.EXACT),
+    VOLUNTEER: Access(_FIELD_PAGES | _ROUND_PAGES | {"historique"}, frozenset(), Precision.EXACT),
     PARTNER: Access(
         _FIELD_PAGES | {"coordination", "export"},
         frozenset({"camps", "events", "zones", "population"}),

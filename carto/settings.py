@@ -390,6 +390,33 @@ SETTINGS: tuple[Setting, ...] = (
         "File of certificates that may sign the SMTP server's (empty: the system's).",
     ),
     Setting("mail", "timeout_seconds", 30.0, "Connect and read timeout of the SMTP server."),
+    Setting(
+        "forms",
+        "passage_url",
+        "",
+        "Link of the association's form to report a passage, with placeholders filled and "
+        "URL-encoded: {site_id} {camp_id} {name} {lat} {lon} {arrondissement} {date} "
+        "(README, 'Signaler un passage'). Empty: no link.",
+    ),
+    Setting(
+        "rounds",
+        "plan_retention_days",
+        30,
+        "Rounds planned for an evening are kept this many days after it, then forgotten "
+        "(when the next round is saved).",
+    ),
+    Setting(
+        "rounds",
+        "walking_speed_kmh",
+        4.0,
+        "Walking speed of a round (km/h), for the route's estimated time.",
+    ),
+    Setting(
+        "rounds",
+        "detour_factor",
+        1.3,
+        "Estimated walking distance = straight-line distance times this (streets detour).",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -12,7 +12,8 @@ every read and every write transaction):
 - ``AuthStore``: access control, shared by every session and process and kept across
   restarts (docs/architecture.md §5, issue 6): the audit log, failed sign-ins and lockouts,
   each account's session epoch (bumped to revoke every session and cookie already issued)
-  and when it was last seen.
+  and when it was last seen; and the rounds planned for an evening (``plans``, issue 17:
+  ``carto/rounds.py`` says what a plan is).
 
 Both say the same ``instance_id()`` (a meta row): sign-in cookies carry it as audience.
 
@@ -126,8 +127,32 @@ Table(
     Column("epoch", Integer, nullable=False, server_default=text("0")),
     Column("last_seen", Text),
 )
+_plans = Table(
+    "plans",
+    _METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("evening", Text, nullable=False),
+    Column("association", Text, nullable=False),
+    Column("team", Text, nullable=False, server_default=text("''")),
+    Column("zones", Text, nullable=False, server_default=text("'[]'")),
+    Column("camps", Text, nullable=False, server_default=text("'[]'")),
+    Column("created_by", Text, nullable=False, server_default=text("''")),
+    Column("created_at", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("plans_evening", _plans.c.evening)
 
 AUDIT_COLUMNS = ("at", "event", "username", "details")
+PLAN_COLUMNS = (
+    "id",
+    "evening",
+    "association",
+    "team",
+    "zones",
+    "camps",
+    "created_by",
+    "created_at",
+)
 SYNC_LOG_COLUMNS = (
     "started_at",
     "finished_at",
@@ -770,3 +795,54 @@ class AuthStore:
                 ),
                 {"u": username, "at": _utc(now).isoformat()},
             )
+
+    # ------------------------------------------------------------------ planned rounds
+
+    def add_plan(
+        self, plan: Mapping[str, str], username: str, at: dt.datetime | None = None
+    ) -> int:
+        """Keep one planned round (``evening`` as YYYY-MM-DD, ``association``, ``team``,
+        ``zones`` and ``camps`` as JSON lists); returns its id."""
+        with self.db.connect(write=True) as conn:
+            plan_id = conn.execute(
+                text(
+                    "INSERT INTO plans(evening, association, team, zones, camps, created_by, "
+                    "created_at) VALUES (:evening, :association, :team, :zones, :camps, "
+                    ":created_by, :created_at) RETURNING id"
+                ),
+                {
+                    "evening": plan["evening"],
+                    "association": plan["association"],
+                    "team": plan.get("team", ""),
+                    "zones": plan.get("zones", "[]"),
+                    "camps": plan.get("camps", "[]"),
+                    "created_by": username,
+                    "created_at": _utc(at).isoformat(),
+                },
+            ).scalar_one()
+        return int(plan_id)
+
+    def plans(self, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+        """The rounds planned for the evenings from ``first`` to ``last``, in the order
+        they were saved (``created_at`` as an aware datetime)."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {', '.join(PLAN_COLUMNS)} FROM plans "
+                    "WHERE evening >= :first AND evening <= :last ORDER BY id"
+                ),
+                {"first": first.isoformat(), "last": last.isoformat()},
+            ).all()
+        plans = [dict(zip(PLAN_COLUMNS, row, strict=True)) for row in rows]
+        for plan in plans:
+            plan["created_at"] = _time(plan["created_at"])
+        return plans
+
+    def purge_plans(self, before: dt.date) -> int:
+        """Forget the rounds planned for evenings before ``before``; returns how many."""
+        with self.db.connect(write=True) as conn:
+            rows = conn.execute(
+                text("DELETE FROM plans WHERE evening < :before RETURNING id"),
+                {"before": before.isoformat()},
+            ).all()
+        return len(rows)

@@ -9,7 +9,7 @@ from carto import privacy
 from carto.i18n import t, t_n
 from carto.map_view import camp_card as card_of
 from carto.map_view import camp_list, camp_points, counted_what, selected_camp_id
-from carto.ui import auth, carte, data, filters, layout, navigation
+from carto.ui import auth, carte, data, filters, layout, navigation, rounds
 
 v = layout.start_page(t("map.title"))
 conf = data.settings()
@@ -88,7 +88,12 @@ else:
         card = card_of(states, camp_id, v.policy)
         if card is not None and camp_id is not None:
             role = auth.require_user(conf).role
-            carte.camp_card(camp_id, card, navigation.may_open(role, "pages/historique.py"))
+            carte.camp_card(
+                camp_id,
+                card,
+                navigation.may_open(role, "pages/historique.py"),
+                rounds.passage_link(v, states, camp_id, conf),
+            )
         st.markdown(f"**{t('map.list.title')}**")
         st.caption(t("map.list.caption"))
         alerts = data.protection_alerts(v, day)

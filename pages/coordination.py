@@ -8,6 +8,7 @@ from carto import packing_list, privacy
 from carto.analytics import alerts, coverage, needs
 from carto.i18n import format_date, t, t_n
 from carto.ui import auth, charts, data, downloads, filters, layout, navigation, tables
+from carto.ui import rounds as street
 
 v = layout.start_page(t("coord.title"))
 conf = data.settings()
@@ -68,6 +69,8 @@ else:
         narrow=(t("coord.col.camp"), t("coord.col.days")),
     )
     layout.suppressed_caption(v.policy, privacy.hidden_in(gaps, "people"))
+
+street.planned_section(v, conf)
 
 st.subheader(t("coord.who"))
 covered = data.coverage_of_period(v)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from carto import schema
 from carto.i18n import format_date, format_int, t, t_n
-from carto.ui import charts, data, layout, tables
+from carto.ui import charts, data, layout, rounds, tables
 
 v = layout.start_page(t("history.title"))
 camps = data.history_camps(v)
@@ -23,6 +23,7 @@ camp_id = st.selectbox(
     bind="query-params",
 )
 camp = camps.set_index("camp_id").loc[camp_id]
+rounds.passage_button(rounds.passage_link(v, camps, camp_id, data.settings()))
 whole_life = st.toggle(
     t("history.whole_life"),
     value=False,

@@ -20,6 +20,7 @@ from carto.export import contents as X
 from carto.export import files, formats
 from carto.filters import CAMP_STATUSES, PERIODS, PUBLICS
 from carto.i18n import FR, PLURAL_FORMS
+from carto.ui import rounds as street
 from testing.app import ROOT
 
 SOURCES = sorted([*(ROOT / "carto").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"])
@@ -66,8 +67,10 @@ DYNAMIC: dict[str, Iterable[tuple[str, ...]]] = {
     "alert.reason.{}": [(alerts.REASON_MINORS,), (alerts.REASON_FAMILIES,)],
     "audit.event.{}": [(e,) for e in EVENTS],
     "auth.demo.sees.{}": [(r,) for r in ROLES],
+    # carto.ui.rounds: why the position is missing (pages/autour_de_moi.py)
+    "nearby.{}": [(street.DENIED,), (street.UNAVAILABLE,)],
     # carto.audit._label(prefix, code): what an audit entry's details hold.
-    "audit.dataset.{}": [(files.SUMMARY,)],
+    "audit.dataset.{}": [(files.SUMMARY,), (street.SHEET_DATASET,)],
     "audit.detail.form.{}": [("password",)],
     "audit.detail.reason.{}": [(r,) for r in ("invalid", "account", "revoked", "idle")],
     "audit.format.{}": [(f,) for f in ("csv-excel-fr", files.SUMMARY_FILE, files.SUMMARY_PAGE)],

@@ -54,7 +54,7 @@ def test_weekly_passages_and_items_per_monday_and_association(demo_dataset: Data
     per_week = weeks.weekly_passages(rows)
     got = {(r.week, r.association): r.passages for r in per_week.itertuples()}
     assert got == expected_passages
-    assert set(per_week["week"].dt.weekday) == {0}
+    assert set(per_week["week"].dt.day_of_week) == {0}
 
     given_per_week = figures.weekly_items(rows)
     got_items = {(r.week, r.association): r.items for r in given_per_week.itertuples()}

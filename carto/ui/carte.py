@@ -22,7 +22,7 @@ from carto import map_view
 from carto.analytics import events
 from carto.i18n import t
 from carto.text import escape_markdown
-from carto.ui import data, screens
+from carto.ui import data, rounds, screens
 
 CARD_KEY = "fiche_campement"  # its container's CSS class: st-key-fiche_campement
 _SHOWN = "_fiche_montree"  # (camp id, how many camps were tapped) of the card shown
@@ -64,9 +64,10 @@ def camp_table(table: pd.DataFrame) -> None:
     phone.table(cells[narrow], hide_index=True, height=height)
 
 
-def camp_card(camp_id: str, card: str, history: bool) -> None:
+def camp_card(camp_id: str, card: str, history: bool, passage: str | None = None) -> None:
     """The card of the tapped camp (markdown built by ``map_view.camp_card``), with a
-    link to its history when the person may open it, brought into view."""
+    link to its history when the person may open it and the "Signaler un passage" link
+    (``passage``, when there is one), brought into view."""
     last = st.session_state.get(_SHOWN)
     shown = last[1] if isinstance(last, tuple) and last[0] == camp_id else None
     if shown is None:
@@ -82,6 +83,7 @@ def camp_card(camp_id: str, card: str, history: bool) -> None:
                 icon=":material/timeline:",
                 query_params={"camp": camp_id},
             )
+        rounds.passage_button(passage)
         st.html(_SCROLL.format(shown=int(shown), key=CARD_KEY), unsafe_allow_javascript=True)
 
 

@@ -50,6 +50,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/carte.py", "nav.map", ":material/map:", default=True),
     PageSpec("pages/tableau_de_bord.py", "nav.dashboard", ":material/monitoring:"),
     PageSpec("pages/points_chauds.py", "nav.hotspots", ":material/local_fire_department:"),
+    PageSpec("pages/autour_de_moi.py", "nav.nearby", ":material/near_me:"),
+    PageSpec("pages/maraude.py", "nav.round", ":material/route:"),
     PageSpec("pages/historique.py", "nav.history", ":material/timeline:"),
     PageSpec("pages/coordination.py", "nav.coordination", ":material/groups:"),
     PageSpec("pages/synthese.py", "nav.summary", ":material/summarize:"),

@@ -41,6 +41,7 @@ NARROW: dict[str, dict[str, tuple[str, ...] | str]] = {
             t("hotspot.col.score"),
         ),
     },
+    "maraude": {"round-camps": (t("round.col.order"), t("round.col.camp"), t("round.col.walk"))},
     "historique": {
         "history-passages": (
             t("history.col.date"),
