@@ -22,8 +22,9 @@ for alerts, the camps; ``DIGEST_FAILED`` with the error). An alert camp already 
 today is not sent again; a daily digest already sent today is not sent again; a
 failed send is retried at the next run because no success was recorded.
 
-Rounds planned for tonight are not in the data yet: when they are, they become one
-more section in ``_sections`` (see the comment there).
+Rounds planned for tonight (``carto.rounds``, kept in the app's store) are one section:
+each association's plan with its camps as the role names them; no team name, like the
+rest of a digest.
 
 Plain Python: no Streamlit here.
 """
@@ -42,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from carto import accounts, audit, filters, mail, privacy
+from carto import accounts, audit, filters, mail, privacy, rounds
 from carto import sync as syncing
 from carto.accounts import Account
 from carto.analytics import alerts, camps, coverage, events, quality
@@ -333,6 +334,27 @@ def _footer(account: Account, kind: str, ctx: Context) -> str:
     )
 
 
+def _plan_lines(ctx: Context, role: str) -> list[Line]:
+    """Rounds planned for this evening (the digest's day), as the role may see them."""
+    plans = rounds.plans_for_evening(ctx.audit_log, ctx.now.date())
+    if not plans:
+        return []
+    ds, policy = ctx.for_role(role)
+    states = camps.camp_states(ds.passages, ds.sites, ctx.now, ctx.options.analysis.active_days)
+    names = {str(row["camp_id"]): _camp(row, policy) for row in states.to_dict("records")}
+    lines = []
+    for plan in plans:
+        planned = [names.get(camp, t("camp.unnamed")) for camp in plan.camp_ids]
+        text = t(
+            "digest.plan.line",
+            association=plan.association,
+            camps=t_n("count.camps", len(planned)),
+            names=", ".join(planned),
+        )
+        lines.append(Line(text))
+    return lines
+
+
 def daily_mail(ctx: Context, account: Account) -> Mail:
     """The morning digest of an account, as its role may see it."""
     role = account.role
@@ -354,8 +376,11 @@ def daily_mail(ctx: Context, account: Account) -> Mail:
             _capped(_evacuation_lines(ctx, role), link(ctx.options, "tableau_de_bord")),
             t("digest.none.evacuations"),
         ),
-        # Rounds planned for tonight: no such data yet (another issue). When it exists,
-        # its section goes here, built from the role's dataset like the others.
+        Section(
+            t("digest.section.plans"),
+            _capped(_plan_lines(ctx, role), link(ctx.options, page)),
+            t("digest.none.plans"),
+        ),
     ]
     if may_open(role, "qualite"):
         sections.append(Section(t("digest.section.quality"), (_quality_line(ctx, role),)))

@@ -28,9 +28,9 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from carto import accounts, audit, cli, digest, filters, mail, privacy
+from carto import accounts, audit, cli, digest, filters, mail, privacy, rounds
 from carto import sync as syncing
-from carto.analytics import places
+from carto.analytics import camps, places
 from carto.dataset import build_dataset, demo_key, generate_demo, write_demo_snapshot
 from carto.i18n import t
 from carto.settings import ConfigError, Settings, load_settings
@@ -213,6 +213,33 @@ def test_daily_digest_per_role_keeps_the_role_privacy(setup: tuple[Settings, Inb
     # the quality count only for the roles that open the Qualité page
     assert "Qualité des données" in staff and "Qualité des données" not in partner
     assert every_send_audited(conf, digest.DAILY, len(accounts.ROLES))
+
+
+def test_rounds_planned_tonight_are_listed_as_each_role_names_camps(
+    setup: tuple[Settings, Inbox],
+) -> None:
+    conf, inbox = setup
+    add(conf, accounts.COORDINATOR, accounts.DIGEST_DAILY)
+    add(conf, accounts.PARTNER, accounts.DIGEST_DAILY)
+    ds = build_dataset(conf, store_of(conf), now=MORNING)
+    states = camps.camp_states(ds.passages, ds.sites, MORNING, 30)
+    chosen = states.dropna(subset=["name"]).head(2)
+    plan = rounds.Plan(
+        evening=MORNING.date(),
+        association="Utopia 56",
+        team="Équipe secrète du mardi",
+        zones=(),
+        camp_ids=tuple(chosen["camp_id"].astype(str)),
+    )
+    rounds.save_plan(audit_of(conf), plan, "coordinateur", retention_days=30)
+    digest.run(conf, store_of(conf), now=MORNING)
+    staff = body(inbox.to("coordinateur@asso.test")[0], "plain")
+    partner = body(inbox.to("partenaire@asso.test")[0], "plain")
+    assert t("digest.section.plans") in staff and t("digest.section.plans") in partner
+    assert "Utopia 56 : 2 campements" in staff and "Utopia 56 : 2 campements" in partner
+    assert all(str(name) in staff for name in chosen["name"])
+    assert not any(str(name) in partner for name in chosen["name"])
+    assert "Équipe secrète" not in staff + partner
 
 
 def every_send_audited(conf: Settings, kind: str, n: int) -> bool:
