@@ -106,3 +106,64 @@ class DemoOptions:
         return cls(
             seed=settings["demo.seed"], days=settings["demo.days"], camps=settings["demo.camps"]
         )
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a refresh talks to Airtable and how often (``[sync]``)."""
+
+    timezone: str  # general.timezone: the month the call budget counts in
+    monthly_call_budget: int
+    refresh_interval_seconds: float
+    overlap_seconds: float
+    reconcile_interval_hours: float
+    listing_restarts: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SyncOptions:
+        return cls(
+            timezone=settings["general.timezone"],
+            monthly_call_budget=settings["sync.monthly_call_budget"],
+            refresh_interval_seconds=settings["sync.refresh_interval_seconds"],
+            overlap_seconds=settings["sync.overlap_seconds"],
+            reconcile_interval_hours=settings["sync.reconcile_interval_hours"],
+            listing_restarts=settings["sync.listing_restarts"],
+        )
+
+
+@dataclass(frozen=True)
+class AuthOptions:
+    """Sign-in, cookies, lockout and idle time-out (``[auth]``)."""
+
+    cookie_name: str
+    cookie_expiry_days: float
+    idle_timeout_minutes: int
+    lockout_minutes: int
+    max_failed_logins: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuthOptions:
+        return cls(
+            cookie_name=settings["auth.cookie_name"],
+            cookie_expiry_days=settings["auth.cookie_expiry_days"],
+            idle_timeout_minutes=settings["auth.idle_timeout_minutes"],
+            lockout_minutes=settings["auth.lockout_minutes"],
+            max_failed_logins=settings["auth.max_failed_logins"],
+        )
+
+
+@dataclass(frozen=True)
+class PrivacyOptions:
+    """What a partner's view is blurred to, and how long comments are kept (``[privacy]``)."""
+
+    partner_h3_resolution: int
+    small_count_threshold: int
+    comment_retention_days: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PrivacyOptions:
+        return cls(
+            partner_h3_resolution=settings["privacy.partner_h3_resolution"],
+            small_count_threshold=settings["privacy.small_count_threshold"],
+            comment_retention_days=settings["privacy.comment_retention_days"],
+        )

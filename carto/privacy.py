@@ -58,6 +58,7 @@ from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES, VOLUNTEER
 from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
 from carto.i18n import format_int, format_number, t
+from carto.options import PrivacyOptions
 from carto.settings import Settings
 from carto.store import Connection, Record, SnapshotStore
 
@@ -210,12 +211,13 @@ def may_export(role: str, dataset: str) -> bool:
 def policy_for(role: str, settings: Settings) -> Policy:
     """The policy of a role (ValueError for an unknown role: nothing is shown)."""
     if access_for(role).precision is Precision.PARTNER:
+        opts = PrivacyOptions.from_settings(settings)
         return Policy(
             exact_positions=False,
             comments=False,
             free_text=False,
-            zone_resolution=int(settings["privacy.partner_h3_resolution"]),
-            small_count_threshold=int(settings["privacy.small_count_threshold"]),
+            zone_resolution=opts.partner_h3_resolution,
+            small_count_threshold=opts.small_count_threshold,
         )
     return FULL
 
@@ -551,7 +553,7 @@ class CommentRetention:
 
     @classmethod
     def from_settings(cls, settings: Settings, now: dt.datetime) -> CommentRetention:
-        days = int(settings["privacy.comment_retention_days"])
+        days = PrivacyOptions.from_settings(settings).comment_retention_days
         mapping = schema.field_mapping(schema.PASSAGES, settings["airtable.passages_fields"])
         cutoff = now - dt.timedelta(days=days) if days > 0 else None
         return cls(cutoff, mapping.airtable_name("date"), mapping.airtable_name("comment"))

@@ -41,6 +41,7 @@ from carto.airtable_client import (
     configured_tables,
 )
 from carto.i18n import format_int, t
+from carto.options import SyncOptions
 from carto.settings import Settings
 from carto.store import Record, SnapshotStore
 
@@ -119,9 +120,10 @@ def budget_status(
     """How much of this month's call budget the store has counted."""
     month = month_key(now or _utc_now(), settings["general.timezone"])
     used = store.api_calls(month)
-    budget = int(settings["sync.monthly_call_budget"])
+    opts = SyncOptions.from_settings(settings)
+    budget = opts.monthly_call_budget
     fraction = used / budget if budget > 0 else 0.0
-    interval = recommended_interval(float(settings["sync.refresh_interval_seconds"]), fraction)
+    interval = recommended_interval(opts.refresh_interval_seconds, fraction)
     return BudgetStatus(month, used, budget, interval)
 
 
@@ -194,9 +196,10 @@ def _plan(settings: Settings, store: SnapshotStore, started: dt.datetime, full: 
     last = _parse_time(store.meta("last_sync_at"))
     if full or last is None or store.meta("sync_source") != _source(settings):
         return _Plan(full=True, since=None, reconcile=True)
-    since = last - dt.timedelta(seconds=float(settings["sync.overlap_seconds"]))
+    opts = SyncOptions.from_settings(settings)
+    since = last - dt.timedelta(seconds=opts.overlap_seconds)
     reconciled = _parse_time(store.meta("last_reconciled_at"))
-    interval = dt.timedelta(hours=float(settings["sync.reconcile_interval_hours"]))
+    interval = dt.timedelta(hours=opts.reconcile_interval_hours)
     reconcile = reconciled is None or started - reconciled >= interval
     return _Plan(full=False, since=since, reconcile=reconcile)
 
@@ -239,7 +242,7 @@ def _fetch(
     stored_ids: set[str],
     progress: Progress | None,
 ) -> _Fetched:
-    restarts = int(settings["sync.listing_restarts"])
+    restarts = SyncOptions.from_settings(settings).listing_restarts
     if plan.full:
         records = _list(table, key, restarts, progress)
         return _Fetched(records, {r["id"] for r in records}, full=True, reconciled=True)
@@ -476,7 +479,7 @@ class RefreshGuard:
     def _due(self, settings: Settings, store: SnapshotStore, now: dt.datetime) -> bool:
         interval = budget_status(settings, store, now).refresh_interval_seconds
         if interval is None:  # budget spent: only report it, once per normal interval
-            interval = float(settings["sync.refresh_interval_seconds"])
+            interval = SyncOptions.from_settings(settings).refresh_interval_seconds
         previous = [x for x in (self._last_attempt, last_synced_at(store)) if x is not None]
         return not previous or now - max(previous) >= dt.timedelta(seconds=interval)
 

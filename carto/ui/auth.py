@@ -41,6 +41,7 @@ from streamlit.navigation.page import StreamlitPage
 from carto import accounts, audit
 from carto.accounts import Account
 from carto.i18n import t, t_n
+from carto.options import AuthOptions
 from carto.settings import Settings
 from carto.store import AuthStore
 from carto.ui import downloads, navigation, tables
@@ -192,7 +193,7 @@ def current_user(conf: Settings) -> User | None:
         return _check_session(conf, username, moment)
     if ss.get(_IGNORE_COOKIE):
         return None
-    token = request_cookie(str(conf["auth.cookie_name"]))
+    token = request_cookie(AuthOptions.from_settings(conf).cookie_name)
     if not token:
         return None
     return _resume_from_cookie(conf, token, moment)
@@ -294,7 +295,7 @@ def guarded(
 
 def idle_timeout_minutes(conf: Settings) -> int:
     """Minutes without activity after which a session ends (0: never)."""
-    return int(conf["auth.idle_timeout_minutes"])
+    return AuthOptions.from_settings(conf).idle_timeout_minutes
 
 
 def _idle_limit(conf: Settings) -> dt.timedelta | None:
@@ -340,7 +341,7 @@ def _resume_from_cookie(conf: Settings, token: str, moment: dt.datetime) -> User
     ss = st.session_state
     db = store(conf)
     ss[_IGNORE_COOKIE] = True  # one try per session, whatever the outcome
-    if float(conf["auth.cookie_expiry_days"]) <= 0:
+    if AuthOptions.from_settings(conf).cookie_expiry_days <= 0:
         return None
     try:
         key = _cookie_key(conf)
@@ -432,7 +433,7 @@ def _write_cookie(conf: Settings) -> None:
     delete = bool(ss.get(_COOKIE_DELETE))
     if not pending and not delete:
         return
-    name = str(conf["auth.cookie_name"])
+    name = AuthOptions.from_settings(conf).cookie_name
     st.markdown(_HIDE_COOKIE_FRAME, unsafe_allow_html=True)  # a constant: no record text
     if pending:
         token, expires = pending
@@ -459,7 +460,7 @@ def _write_cookie(conf: Settings) -> None:
 
 
 def _issue_cookie(conf: Settings, username: str, epoch: int) -> None:
-    days = float(conf["auth.cookie_expiry_days"])
+    days = AuthOptions.from_settings(conf).cookie_expiry_days
     if days > 0:
         token = accounts.issue_token(
             username, epoch, _cookie_key(conf), days, store(conf).instance_id()
@@ -491,10 +492,9 @@ def _local_time(conf: Settings, when: dt.datetime) -> str:
 def _password_attempt(
     conf: Settings, db: AuthStore, key: str, check: Callable[[], bool], moment: dt.datetime
 ) -> accounts.Attempt:
-    lockout = dt.timedelta(minutes=int(conf["auth.lockout_minutes"]))
-    return accounts.password_attempt(
-        db, key, check, int(conf["auth.max_failed_logins"]), lockout, moment
-    )
+    opts = AuthOptions.from_settings(conf)
+    lockout = dt.timedelta(minutes=opts.lockout_minutes)
+    return accounts.password_attempt(db, key, check, opts.max_failed_logins, lockout, moment)
 
 
 def _attempt_notice(

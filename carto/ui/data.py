@@ -50,7 +50,7 @@ from carto.export import formats, summary
 from carto.export import names as export_names
 from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
-from carto.options import AirtableTables, AnalysisOptions
+from carto.options import AirtableTables, AnalysisOptions, SyncOptions
 from carto.settings import ConfigError, Settings, config_path, load_settings
 from carto.store import AuthStore
 from carto.ui import auth, errors
@@ -332,7 +332,7 @@ def freshness() -> Freshness:
     budget = sync.budget_status(conf, store)
     now = dt.datetime.now(dt.UTC)
     tz = ZoneInfo(conf["general.timezone"])
-    base = float(conf["sync.refresh_interval_seconds"])
+    base = SyncOptions.from_settings(conf).refresh_interval_seconds
     return Freshness(
         synced_at=synced.astimezone(tz) if synced else None,
         age_seconds=(now - synced).total_seconds() if synced else 0.0,
