@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -155,6 +156,10 @@ def deployment(
         server.stop()
 
 
+def shows(page: Any, label: str, value: int) -> bool:
+    return metric_value(page, label) == value
+
+
 def h1_is(page: Any, expected: str) -> None:
     page.locator("h1", has_text=expected).first.wait_for(timeout=WAIT * 1000)
 
@@ -253,7 +258,7 @@ def test_both_replicas_show_the_workers_new_data_and_share_the_audit_log(
     wait_until(lambda: deployment.snapshot_version() > version, "the worker's refresh")
     # The open pages notice the new snapshot and redraw by themselves (no reload).
     for page in (page_a, page_b):
-        wait_until(lambda page=page: metric_value(page, label) == before + 1, "the new figure")
+        wait_until(partial(shows, page, label, before + 1), "the new figure")
 
     logins = AuthStore(deployment.store_url).audit_log(event=audit.LOGIN)
     recent = {e["username"] for e in logins if e["at"] >= started}
