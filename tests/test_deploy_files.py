@@ -209,6 +209,7 @@ def test_city_configs_are_our_settings_on_the_compose_database() -> None:
         assert url.host in svc
         accounts = Path(str(conf["auth.accounts_path"]))
         assert accounts.parent == Path("/data"), city  # the city's own volume
+        assert conf.store_path.parent == Path("/data"), city  # the rate limit's file
         seen_bases.add(conf["airtable.base_id"])
         seen_dbs.add(url.database)
     assert len(seen_bases) == len(seen_dbs) == len(cities())

@@ -117,6 +117,7 @@ backoff_seconds = 0.2
 penalty_seconds = 1.0
 [store]
 url = "{store_url}"
+path = "{folder / "snapshot.sqlite"}"
 [auth]
 accounts_path = "{folder / "accounts.yaml"}"
 max_failed_logins = {MAX_FAILED}
