@@ -43,7 +43,7 @@ typecheck: $(DEV_STAMP)
 unit: $(DEV_STAMP) postgres proxy
 	$(BIN)/python -m pytest -m "not e2e"
 
-e2e: $(DEV_STAMP) browser
+e2e: $(DEV_STAMP) browser postgres
 	$(BIN)/python -m pytest -m e2e
 
 ## browser: Debian's chromium for the end-to-end tests (never a downloaded browser build)

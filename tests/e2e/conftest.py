@@ -58,7 +58,7 @@ def serve(
     folder), with ``env`` added to this process's environment; stop it on exit."""
     folder = config.parent
     port = _free_port()
-    env = {**os.environ, **(env or {}), "CARTO_CONFIG": str(config)}
+    environment = {**os.environ, **(env or {}), "CARTO_CONFIG": str(config)}
     log_path = folder / f"{name}.log"
     log = log_path.open("w")
     cmd = [
@@ -76,7 +76,7 @@ def serve(
         "--browser.gatherUsageStats",
         "false",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -43,7 +43,9 @@ from testing.postgres import TemporaryPostgres
 from tests.e2e.conftest import COOKIE_NAME, ROOT, VIEWPORT, serve, sign_in, wait_for_cookie
 from tests.e2e.helpers import metric_value, settle
 
-pytestmark = pytest.mark.e2e
+# Each test, the first with the deployment's start, ends within 3 minutes (fixtures still
+# stop every process: pytest-timeout's signal method raises in the test).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180, method="signal")]
 
 TOKEN = "patREPLICAS"
 BASE = "appCARTOREPLICA01"
@@ -145,10 +147,12 @@ def deployment(
     try:
         with contextlib.ExitStack() as stack:
             worker = stack.enter_context(running(worker_cmd, worker_env, folder / "worker.log"))
-            wait_until(
-                lambda: worker.poll() is None and SnapshotStore(store_url).version >= 1,
-                "the worker's first sync (worker.log: " + str(folder / "worker.log") + ")",
-            )
+
+            def first_sync_done() -> bool:
+                assert worker.poll() is None, (folder / "worker.log").read_text()
+                return SnapshotStore(store_url).version >= 1
+
+            wait_until(first_sync_done, "the worker's first sync")
             a = stack.enter_context(serve(config, env, name="replica-a"))
             b = stack.enter_context(serve(config, env, name="replica-b"))
             yield Deployment(folder, store_url, server, worker, a, b)
