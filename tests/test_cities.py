@@ -4,7 +4,8 @@ credentials and cookie get nothing from Paris, even with the same user name in b
 cities and, by mistake, the same cookie key.
 
 The databases and roles are made by deploy/initdb/10-cities.sh, the script the compose
-file's PostgreSQL runs, here against the tests' real PostgreSQL server."""
+file's PostgreSQL runs, here against the tests' real PostgreSQL server; a city's store is
+backed up and restored with README's commands."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from carto import accounts, audit, sync
 from carto.accounts import COOKIE_KEY_ENV
 from carto.dataset import demo_key, generate_demo, write_demo_snapshot
 from carto.settings import CONFIG_ENV, load_settings
-from carto.store import AuthStore, SnapshotStore
+from carto.store import AuthStore, SnapshotStore, close_engines
 from testing import postgres
 from testing.app import ROOT, TEST_COOKIE_KEY, TEST_PASSWORD, new_app, submit_login
 from testing.postgres import TemporaryPostgres
@@ -176,3 +177,44 @@ def test_a_city_database_role_cannot_open_another_city_database(
     into_paris = paris.url.replace(f"//{paris.name}@", f"//{calais.name}@")
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(into_paris).close()
+
+
+def test_a_city_store_is_backed_up_and_restored_as_the_readme_says(
+    cities: tuple[City, City], tmp_path: Path
+) -> None:
+    """README, "Déploiement": ``pg_dump -Fc`` as the superuser, then ``pg_restore --clean
+    --if-exists --no-owner --role=<city>``: the store comes back as it was at the backup,
+    still owned by the city's role (which its app and worker sign in as)."""
+    paris, _ = cities
+    server_env = {
+        **os.environ,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": paris.url.rsplit(":", 1)[1].split("/")[0],
+        "PGUSER": postgres.SUPERUSER,
+    }
+    tools = postgres.binaries()
+    paris.audit().log_event(audit.LOGIN, "before-backup")
+    dump = tmp_path / "paris.dump"
+    with dump.open("wb") as out:
+        subprocess.run(
+            [str(tools / "pg_dump"), "-Fc", paris.name], env=server_env, stdout=out, check=True
+        )
+    paris.audit().log_event(audit.LOGIN, "after-backup")
+    close_engines()  # the services are stopped during a restore
+    restore_as = [f"--role={paris.name}", "-d", paris.name]
+    with dump.open("rb") as dump_in:
+        done = subprocess.run(
+            [str(tools / "pg_restore"), "--clean", "--if-exists", "--no-owner", *restore_as],
+            env=server_env,
+            stdin=dump_in,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    users = [e["username"] for e in paris.audit().audit_log(event=audit.LOGIN)]
+    assert "before-backup" in users and "after-backup" not in users
+    with psycopg.connect(paris.url) as conn:  # as the city's role: its tables, writable
+        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'")
+        assert owner.fetchone() == (paris.name,)
+    paris.audit().log_event(audit.LOGIN, "after-restore")
