@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 
-.PHONY: run test lint typecheck unit e2e browser postgres bench demo clean
+.PHONY: run test lint typecheck unit e2e browser postgres proxy bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,9 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(RUN_STAMP)
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-## test: install what tests need (dev requirements, Debian's chromium and postgresql), lint,
-## type-check, run every test
-test: $(DEV_STAMP) browser postgres lint typecheck
+## test: install what tests need (dev requirements, Debian's chromium, postgresql and caddy),
+## lint, type-check, run every test
+test: $(DEV_STAMP) browser postgres proxy lint typecheck
 	$(BIN)/python -m pytest
 
 ## lint: ruff, the import contracts between layers (pyproject.toml, [tool.importlinter]),
@@ -41,10 +41,10 @@ lint: $(DEV_STAMP) typecheck
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(DEV_STAMP) postgres
+unit: $(DEV_STAMP) postgres proxy
 	$(BIN)/python -m pytest -m "not e2e"
 
-e2e: $(DEV_STAMP) browser
+e2e: $(DEV_STAMP) browser postgres
 	$(BIN)/python -m pytest -m e2e
 
 ## browser: Debian's chromium for the end-to-end tests (never a downloaded browser build)
@@ -57,6 +57,11 @@ browser:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && echo "postgresql: $$(ls -d /usr/lib/postgresql/*/ | xargs -n1 basename | sort -n | tail -1)"
+
+## proxy: Debian's caddy, to validate the reverse proxy's files of deploy/ (tests/test_deploy_files.py)
+proxy:
+	@command -v caddy >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; }
+	@command -v caddy >/dev/null 2>&1 && echo "caddy: $$(caddy version | cut -d' ' -f1)"
 
 ## bench: sync cost, normalisation, pages and map payload at 10k and 100k passages, against
 ## the naive approach (issue 9); about 15 minutes; writes benchmarks/results/; not part of `make test`

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,16 @@ def app_config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextlib.contextmanager
-def serve(config: Path) -> Iterator[str]:
-    """Serve the app of ``config`` on a free loopback port (log in its folder); stop it
-    on exit."""
+def serve(
+    config: Path, env: Mapping[str, str] | None = None, name: str = "streamlit"
+) -> Iterator[str]:
+    """Serve the app of ``config`` on a free loopback port (log ``<name>.log`` in its
+    folder), with ``env`` added to this process's environment; stop it on exit."""
     folder = config.parent
     port = _free_port()
-    env = {**os.environ, "CARTO_CONFIG": str(config)}
-    log = (folder / "streamlit.log").open("w")
+    environment = {**os.environ, **(env or {}), "CARTO_CONFIG": str(config)}
+    log_path = folder / f"{name}.log"
+    log = log_path.open("w")
     cmd = [
         sys.executable,
         "-m",
@@ -73,7 +76,7 @@ def serve(config: Path) -> Iterator[str]:
         "--browser.gatherUsageStats",
         "false",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -85,7 +88,7 @@ def serve(config: Path) -> Iterator[str]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((folder / "streamlit.log").read_text())
+                raise RuntimeError(log_path.read_text())
             time.sleep(0.3)
         yield url
     finally:
