@@ -26,7 +26,6 @@ import re
 import secrets
 import string
 import tempfile
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ import yaml
 from carto import audit
 from carto.i18n import t
 from carto.private_files import make_private_dirs, tighten
-from carto.settings import SECRETS_PATH, Settings
+from carto.settings import SECRETS_PATH, Settings, secret
 from carto.store import AuthStore, LoginState
 
 ADMIN, COORDINATOR, VOLUNTEER, PARTNER = "admin", "coordinateur", "benevole", "partenaire"
@@ -365,17 +364,7 @@ def load_accounts(settings: Settings) -> dict[str, Account]:
 def cookie_key_from_environment(secrets_path: Path = SECRETS_PATH) -> str | None:
     """The cookie signing key from $CARTO_COOKIE_KEY, else from .streamlit/secrets.toml
     (``CARTO_COOKIE_KEY = "..."``); never from the config file."""
-    key = os.environ.get(COOKIE_KEY_ENV)
-    if key:
-        return key
-    if secrets_path.exists():
-        try:
-            data = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-        value = data.get(COOKIE_KEY_ENV)
-        return str(value) if value else None
-    return None
+    return secret(COOKIE_KEY_ENV, secrets_path)
 
 
 # How guessable a key is (issue 14): the bits of its cheapest description, where patterns

@@ -12,17 +12,15 @@ Plain Python: no Streamlit here.
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
-import tomllib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from carto.i18n import t
-from carto.settings import SECRETS_PATH, ConfigError, Settings
+from carto.settings import SECRETS_PATH, ConfigError, Settings, secret
 
 PASSWORD_ENV = "CARTO_SMTP_PASSWORD"
 STARTTLS, SSL, NO_TLS = "starttls", "ssl", "none"
@@ -36,17 +34,7 @@ class MailError(Exception):
 def smtp_password(secrets_path: Path = SECRETS_PATH) -> str | None:
     """The SMTP password from $CARTO_SMTP_PASSWORD, else from .streamlit/secrets.toml
     (``CARTO_SMTP_PASSWORD = "..."``)."""
-    value = os.environ.get(PASSWORD_ENV)
-    if value:
-        return value
-    if secrets_path.exists():
-        try:
-            data = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-        found = data.get(PASSWORD_ENV)
-        return str(found) if found else None
-    return None
+    return secret(PASSWORD_ENV, secrets_path)
 
 
 @dataclass(frozen=True)

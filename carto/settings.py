@@ -528,16 +528,27 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
     return Settings(parse_config(data), path.resolve(), path.resolve().parent)
 
 
-def airtable_token(secrets_path: Path = SECRETS_PATH) -> str | None:
-    """The Airtable token from $AIRTABLE_TOKEN, else from .streamlit/secrets.toml."""
-    token = os.environ.get(TOKEN_ENV)
-    if token:
-        return token
-    if secrets_path.exists():
+def secret(name: str, secrets_path: Path = SECRETS_PATH, *, section: str = "") -> str | None:
+    """A secret from the environment variable ``name``, else from the secrets file (key
+    ``name``, or ``[section] name`` … see ``airtable_token``); never from the config
+    file. None when neither has it, or when the secrets file cannot be read."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if not secrets_path.exists():
+        return None
+    try:
         data = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
-        value = data.get(TOKEN_ENV) or data.get("airtable", {}).get("token")
-        return str(value) if value else None
-    return None
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    found = data.get(name) or (data.get(section, {}).get("token") if section else None)
+    return str(found) if found else None
+
+
+def airtable_token(secrets_path: Path = SECRETS_PATH) -> str | None:
+    """The Airtable token from $AIRTABLE_TOKEN, else from .streamlit/secrets.toml
+    (``AIRTABLE_TOKEN = "..."`` or ``[airtable] token = "..."``)."""
+    return secret(TOKEN_ENV, secrets_path, section="airtable")
 
 
 def _toml_value(value: Any) -> str:

@@ -12,23 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import jinja2
 import pandas as pd
 
+from carto.export import jinja
 from carto.i18n import format_datetime, t
 
 TEMPLATE = "round_sheet.html.j2"
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("carto.export", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def render(
@@ -44,7 +33,7 @@ def render(
     """The sheet as a self-contained HTML page. ``camps`` and ``packing`` hold the shown
     texts, one column per header; ``numbers`` names the camp columns aligned right."""
     return (
-        _environment()
+        jinja.environment()
         .get_template(TEMPLATE)
         .render(
             title=title,

@@ -14,17 +14,15 @@ Plain Python: no Streamlit here.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import jinja2
 import pandas as pd
 
 from carto import privacy, schema
 from carto.analytics import events, figures, population
-from carto.export import names
+from carto.export import jinja, names
 from carto.export.contents import Scope, estimate, estimated_subcount
 from carto.i18n import format_date, format_datetime, format_int, t, t_n
 from carto.options import AnalysisOptions
@@ -153,18 +151,6 @@ def _evacuation_line(found: pd.DataFrame, shelter: str | None) -> EvacuationLine
 TEMPLATE = "summary.html.j2"
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("carto.export", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def _count(value: float, threshold: int) -> str:
     """A count as shown: "—" when unknown, "<5" under a partner's threshold (the rule
     and the label of ``privacy.count``)."""
@@ -226,7 +212,7 @@ def summary_html(s: Summary, print_button: bool = False) -> str:
     if n > 1:
         method.append(t("summary.method.small_counts", threshold=n))
     return (
-        _environment()
+        jinja.environment()
         .get_template(TEMPLATE)
         .render(
             title=t("summary.document_title", start=start, end=end),
