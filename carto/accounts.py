@@ -27,7 +27,8 @@ import secrets
 import string
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -36,6 +37,11 @@ from typing import Any
 import bcrypt
 import jwt
 import yaml
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the lock holds nothing there
+    fcntl = None  # type: ignore[assignment]
 
 from carto import audit
 from carto.i18n import t
@@ -267,8 +273,23 @@ def write_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
         raise
 
 
-def _load_for_update(path: Path) -> dict[str, Account]:
-    return read_accounts(path) if path.exists() else {}
+@contextmanager
+def _updating(path: Path) -> Iterator[dict[str, Account]]:
+    """The accounts, read under an exclusive lock held until the caller has written
+    them back: two processes (app replicas, the command line) changing accounts at once
+    each see the other's change instead of one silently undoing it. The lock is a
+    sibling file (``<file>.lock``); on a system without ``fcntl`` it holds nothing."""
+    make_private_dirs(path.parent)
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+b") as lock:
+        os.chmod(lock_path, 0o600)
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield read_accounts(path) if path.exists() else {}
+        finally:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def add_account(
@@ -283,11 +304,12 @@ def add_account(
     """Create an account (AccountError if it exists or anything is invalid)."""
     username, role = check_username(username), check_role(role)
     check_password(password)
-    accounts = _load_for_update(path)
-    if username in accounts:
-        raise AccountError(t("accounts.error.exists", username=username))
-    account = Account(username, name.strip(), role, hash_password(password, rounds), email)
-    write_accounts(path, {**accounts, username: account})
+    password_hash = hash_password(password, rounds)  # slow: before taking the lock
+    with _updating(path) as accounts:
+        if username in accounts:
+            raise AccountError(t("accounts.error.exists", username=username))
+        account = Account(username, name.strip(), role, password_hash, email)
+        write_accounts(path, {**accounts, username: account})
     return account
 
 
@@ -299,27 +321,28 @@ def _existing(accounts: Mapping[str, Account], username: str) -> Account:
 
 
 def remove_account(path: Path, username: str) -> Account:
-    accounts = _load_for_update(path)
-    account = _existing(accounts, username)
-    write_accounts(path, {k: v for k, v in accounts.items() if k != account.username})
+    with _updating(path) as accounts:
+        account = _existing(accounts, username)
+        write_accounts(path, {k: v for k, v in accounts.items() if k != account.username})
     return account
 
 
 def set_password(path: Path, username: str, password: str, rounds: int | None = None) -> Account:
     check_password(password)
-    accounts = _load_for_update(path)
-    account = _existing(accounts, username)
-    updated = dataclasses.replace(account, password_hash=hash_password(password, rounds))
-    write_accounts(path, {**accounts, account.username: updated})
+    password_hash = hash_password(password, rounds)  # slow: before taking the lock
+    with _updating(path) as accounts:
+        account = _existing(accounts, username)
+        updated = dataclasses.replace(account, password_hash=password_hash)
+        write_accounts(path, {**accounts, account.username: updated})
     return updated
 
 
 def set_role(path: Path, username: str, role: str) -> Account:
     role = check_role(role)
-    accounts = _load_for_update(path)
-    account = _existing(accounts, username)
-    updated = dataclasses.replace(account, role=role)
-    write_accounts(path, {**accounts, account.username: updated})
+    with _updating(path) as accounts:
+        account = _existing(accounts, username)
+        updated = dataclasses.replace(account, role=role)
+        write_accounts(path, {**accounts, account.username: updated})
     return updated
 
 
@@ -334,12 +357,12 @@ def check_digest(choice: str) -> str:
 def set_digest(path: Path, username: str, choice: str) -> Account:
     """Subscribe an account to the e-mail digest or alerts, or unsubscribe it."""
     choice = check_digest(choice)
-    accounts = _load_for_update(path)
-    account = _existing(accounts, username)
-    if choice != DIGEST_OFF and not account.email:
-        raise AccountError(t("accounts.error.digest_no_email", username=account.username))
-    updated = dataclasses.replace(account, digest=choice)
-    write_accounts(path, {**accounts, account.username: updated})
+    with _updating(path) as accounts:
+        account = _existing(accounts, username)
+        if choice != DIGEST_OFF and not account.email:
+            raise AccountError(t("accounts.error.digest_no_email", username=account.username))
+        updated = dataclasses.replace(account, digest=choice)
+        write_accounts(path, {**accounts, account.username: updated})
     return updated
 
 

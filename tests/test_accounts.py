@@ -75,6 +75,24 @@ def test_account_changes(tmp_path: Path) -> None:
         accounts.remove_account(path, "benevole")
 
 
+def test_accounts_changed_at_once_by_several_processes_are_all_kept(tmp_path: Path) -> None:
+    """App replicas and the command line write one accounts file: each change is made
+    under a lock, so none silently undoes another (read, change, write back)."""
+    path = tmp_path / "accounts.yaml"
+    accounts.add_account(path, "admin", TEST_PASSWORD, "admin", rounds=4)
+    names = [f"benevole{i:02d}" for i in range(16)]
+
+    def add(name: str) -> None:
+        accounts.add_account(path, name, TEST_PASSWORD, "benevole", rounds=4)
+        accounts.set_role(path, name, "coordinateur")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(add, names))
+    found = accounts.read_accounts(path)
+    assert set(found) == {"admin", *names}
+    assert {found[n].role for n in names} == {"coordinateur"}
+
+
 @pytest.mark.parametrize(
     ("username", "password", "role", "message"),
     [
