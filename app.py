@@ -16,6 +16,7 @@ screens.styles()  # a phone gets the narrow tables and charts, a wide screen the
 
 conf = data.settings()
 user = auth.gate(conf)  # safe-start page or login form, then stop, until signed in
-page = st.navigation(navigation.pages_for(user.role, refuse=auth.refused_page))
+# expanded: every page listed, never Streamlit's English "View more" button (13 pages)
+page = st.navigation(navigation.pages_for(user.role, refuse=auth.refused_page), expanded=True)
 auth.sidebar(conf, user)
 page.run()

@@ -40,7 +40,8 @@ DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
 ENGLISH = re.compile(
     r"Show/hide|Download as CSV|Page not found|\bRunning\b|\bSearch\b|\bStop\b|"
     r"\bRerun\b|\bDeploy\b|Made with Streamlit|Fullscreen|Sort ascending|No results|"
-    r"Clear cache|\bSettings\b|Record a screencast|\bAbout\b|Connecting|Please wait"
+    r"Clear cache|\bSettings\b|Record a screencast|\bAbout\b|Connecting|Please wait|"
+    r"View \d+ more|View less"
 )
 SKIP_LINK = "Skip to main content"  # exclusion (1)
 
