@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from pyairtable import formulas
 from pyairtable.api.table import Table
 
-from carto import dataset, privacy, schema
+from carto import dataset, prepared, privacy, schema
 from carto.airtable_client import (
     AirtableClient,
     AirtableError,
@@ -322,6 +322,7 @@ def _commit(
         purged = retention.purge(store, conn)
         if entry["mode"] == "full" or purged or any(s.changed or s.deleted for s in stats.values()):
             store.bump_version(conn)  # else keep every cache built on the snapshot
+        prepared.after_write(store, conn, dataset.recipe(settings))  # ready frames, same version
         meta: dict[str, Any] = {
             "source": "airtable",
             "sync_source": _source(settings),
