@@ -121,11 +121,11 @@ def measure_size(label: str, folder: Path, settings: Settings) -> dict[str, Any]
     for _ in range(3):
         runs["refresh_before"].append(refresh(store, settings, rng, ready=False))
         runs["load_before"].append(timed(lambda: load_before(settings, store))[0])
+        # the "before" refresh left the frames one version behind: the "after" refresh
+        # must not start from there (it would rebuild them whole)
+        prepared.load(store, recipe(settings))
         runs["refresh_after"].append(refresh(store, settings, rng, ready=True))
         runs["load_after"].append(timed(lambda: build_dataset(settings, store))[0])
-        # the "before" refreshes left the frames one version behind: the next "after"
-        # refresh must not start from there (it would rebuild them whole)
-        prepared.load(store, recipe(settings))
     for key, values in runs.items():
         out[f"{key}_seconds"] = sorted(values)[len(values) // 2]
         out[f"{key}_all_seconds"] = values
