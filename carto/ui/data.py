@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,7 +77,12 @@ def settings() -> Settings:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _dataset(location: str, version: int, _settings: Settings) -> Dataset:
-    return build_dataset(_settings, open_store(_settings))
+    ds = build_dataset(_settings, open_store(_settings))
+    # Its hundreds of thousands of lists and dicts (needs, flags) live as long as the
+    # version: out of the garbage collector's scans, which they slowed several-fold on
+    # every page (they hold no cycle; reference counting still frees them).
+    gc.freeze()
+    return ds
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
