@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from carto import demo, schema
-from carto.analytics.camps import with_camps
+from carto import demo, prepared, schema
 from carto.normalise import Normalised, NormaliseOptions, normalise
 from carto.options import AirtableTables, AnalysisOptions, DemoOptions
 from carto.settings import Settings
@@ -141,20 +140,23 @@ def normalise_store(store: SnapshotStore, options: NormaliseOptions) -> Normalis
     return normalise(store.records("sites"), store.records("passages"), options)
 
 
+def recipe(settings: Settings) -> prepared.Recipe:
+    """What the store's ready frames are built with (carto/prepared.py)."""
+    return prepared.Recipe.of(normalise_options(settings), AnalysisOptions.from_settings(settings))
+
+
 def build_dataset(
     settings: Settings, store: SnapshotStore, now: pd.Timestamp | None = None
 ) -> Dataset:
-    """Read the store and build the analysis-ready dataset."""
+    """The analysis-ready dataset: the store's ready frames (normalised and grouped into
+    camps at sync, carto/prepared.py; built once and stored when missing), with the
+    flags that depend on the clock added for ``now``."""
     options = normalise_options(settings, now)
-    version = store.version
-    data = normalise_store(store, options)
-    analysis = AnalysisOptions.from_settings(settings)
-    passages = with_camps(
-        data.passages,
-        data.sites,
-        radius_m=analysis.camp_radius_m,
-        gap_days=analysis.active_days,
+    frames = prepared.load(
+        store, prepared.Recipe.of(options, AnalysisOptions.from_settings(settings))
     )
+    version = frames.version
+    passages = prepared.with_future_flags(frames.passages, options.now)
     synced = store.meta("synced_at")
     demo_today = store.meta("demo_today")
     today = (
@@ -164,8 +166,8 @@ def build_dataset(
     )
     return Dataset(
         passages=passages,
-        sites=data.sites,
-        quarantine=data.quarantine,
+        sites=frames.sites,
+        quarantine=frames.quarantine,
         version=version,
         is_demo=settings.demo,
         synced_at=pd.Timestamp(synced).tz_convert(options.timezone) if synced else None,

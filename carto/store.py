@@ -45,7 +45,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -76,6 +77,17 @@ Table(
     Column("id", Text, primary_key=True),
     Column("created_time", Text, nullable=False),
     Column("record", Text, nullable=False),
+)
+# Frames derived from the records (carto/prepared.py), each written in the transaction
+# that changed the records, with the version it belongs to and the key of the options it
+# was built with; one row per name, replaced at each change.
+Table(
+    "derived",
+    _METADATA,
+    Column("name", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 Table(
     "meta", _METADATA, Column("key", Text, primary_key=True), Column("value", Text, nullable=False)
@@ -173,6 +185,27 @@ _ROW_CHUNK = 1000
 _SCHEMA_LOCK = 0x0CA270
 
 Record = dict[str, Any]
+_CHANGES = "carto_changes"  # key of ``Changes`` in a transaction's ``Connection.info``
+
+
+@dataclass
+class Changes:
+    """What one ``SnapshotStore.transaction`` did to the records so far: the ids written
+    or deleted per table, the tables replaced whole, and the version it started from."""
+
+    start_version: int
+    ids: dict[str, set[str]] = field(default_factory=dict)
+    replaced: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A stored derived frame: the version of the records it was built from, the
+    fingerprint of the options it was built with, and its bytes."""
+
+    version: int
+    key: str
+    data: bytes
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:
@@ -352,11 +385,100 @@ class SnapshotStore:
     @contextmanager
     def transaction(self, *, bump_version: bool = True) -> Iterator[Connection]:
         """One write transaction; the version is bumped in it (unless told not to:
-        bookkeeping that changes no record must not invalidate caches)."""
+        bookkeeping that changes no record must not invalidate caches). What it does to
+        the records is noted on the connection (``changes``)."""
         with self.db.connect(write=True) as conn:
-            yield conn
-            if bump_version:
-                self.bump_version(conn)
+            conn.info[_CHANGES] = Changes(self.version_in(conn))
+            try:
+                yield conn
+                if bump_version:
+                    self.bump_version(conn)
+            finally:
+                conn.info.pop(_CHANGES, None)
+
+    @staticmethod
+    def changes(conn: Connection) -> Changes | None:
+        """Inside a ``transaction``: the records it wrote and deleted so far (None on a
+        connection opened otherwise: nothing is known of its changes)."""
+        found = conn.info.get(_CHANGES)
+        return found if isinstance(found, Changes) else None
+
+    @staticmethod
+    def _note(conn: Connection, table_key: str, ids: Iterable[str]) -> None:
+        found = conn.info.get(_CHANGES)
+        if isinstance(found, Changes):
+            found.ids.setdefault(table_key, set()).update(ids)
+
+    @staticmethod
+    def version_in(conn: Connection) -> int:
+        """Inside a transaction: the version as this transaction sees it."""
+        row = conn.execute(text("SELECT value FROM meta WHERE key = 'version'")).first()
+        return 0 if row is None else int(json.loads(row[0]))
+
+    def lock_version(self, conn: Connection) -> int:
+        """Inside a write transaction: the version, with every other writer of the
+        snapshot kept out until the transaction ends (SQLite's ``BEGIN IMMEDIATE`` already
+        does; on PostgreSQL the version row is locked, ``FOR UPDATE``), so that records
+        read next belong to that version."""
+        if self.db.backend != "sqlite":
+            conn.execute(
+                text(
+                    "INSERT INTO meta(key, value) VALUES ('version', '0') "
+                    "ON CONFLICT (key) DO NOTHING"
+                )
+            )
+            conn.execute(text("SELECT value FROM meta WHERE key = 'version' FOR UPDATE"))
+        return self.version_in(conn)
+
+    @staticmethod
+    def write_derived(conn: Connection, version: int, key: str, blobs: Mapping[str, bytes]) -> None:
+        """Inside a transaction: store frames derived from the records of ``version``
+        (built with options whose fingerprint is ``key``), replacing those of the same
+        names."""
+        if blobs:
+            conn.execute(
+                text(
+                    "INSERT INTO derived(name, version, key, data) VALUES (:n, :v, :k, :d) "
+                    "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+                    "key = excluded.key, data = excluded.data"
+                ),
+                [{"n": n, "v": version, "k": key, "d": data} for n, data in blobs.items()],
+            )
+
+    @staticmethod
+    def restamp_derived(conn: Connection, old_version: int, version: int, key: str) -> int:
+        """Inside a transaction: derived frames of ``old_version`` built with ``key`` are
+        those of ``version`` too (the records did not change); returns how many."""
+        return conn.execute(
+            text("UPDATE derived SET version = :v WHERE version = :old AND key = :k"),
+            {"v": version, "old": old_version, "k": key},
+        ).rowcount
+
+    @staticmethod
+    def derived_stamps(conn: Connection, names: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """Inside a transaction: (version, options key) of the stored derived frames of
+        those names, without their bytes."""
+        sql = text("SELECT name, version, key FROM derived WHERE name IN :names").bindparams(
+            bindparam("names", expanding=True)
+        )
+        rows = conn.execute(sql, {"names": list(names)}).all()
+        return {r[0]: (int(r[1]), str(r[2])) for r in rows}
+
+    @staticmethod
+    def derived_in(conn: Connection, names: Iterable[str]) -> dict[str, Derived]:
+        """Inside a transaction: the stored derived frames of those names (one statement,
+        so one consistent view on both backends)."""
+        sql = text("SELECT name, version, key, data FROM derived WHERE name IN :names").bindparams(
+            bindparam("names", expanding=True)
+        )
+        rows = conn.execute(sql, {"names": list(names)}).all()
+        return {r[0]: Derived(int(r[1]), str(r[2]), bytes(r[3])) for r in rows}
+
+    def derived(self, names: Iterable[str]) -> dict[str, Derived]:
+        """The stored derived frames of those names, with the version and options key
+        each was built for."""
+        with self.db.connect() as conn:
+            return self.derived_in(conn, names)
 
     @staticmethod
     def bump_version(conn: Connection) -> None:
@@ -390,6 +512,9 @@ class SnapshotStore:
     def replace_table(self, conn: Connection, table_key: str, records: Iterable[Record]) -> None:
         """Inside a transaction: the table's records become exactly ``records``."""
         conn.execute(text("DELETE FROM records WHERE table_key = :t"), {"t": table_key})
+        found = conn.info.get(_CHANGES)
+        if isinstance(found, Changes):
+            found.replaced.add(table_key)
         self.upsert(conn, table_key, records)
 
     def upsert(self, conn: Connection, table_key: str, records: Iterable[Record]) -> int:
@@ -404,6 +529,7 @@ class SnapshotStore:
                 ),
                 batch,
             )
+            self._note(conn, table_key, (row["id"] for row in batch))
             n += len(batch)
         return n
 
@@ -418,10 +544,11 @@ class SnapshotStore:
         sql = text("DELETE FROM records WHERE table_key = :t AND id IN :ids").bindparams(
             bindparam("ids", expanding=True)
         )
-        return sum(
-            conn.execute(sql, {"t": table_key, "ids": chunk}).rowcount
-            for chunk in self._chunks(ids)
-        )
+        removed = 0
+        for chunk in self._chunks(ids):
+            removed += conn.execute(sql, {"t": table_key, "ids": chunk}).rowcount
+            self._note(conn, table_key, chunk)
+        return removed
 
     @staticmethod
     def set_meta(conn: Connection, values: Mapping[str, Any]) -> None:
@@ -539,10 +666,15 @@ class SnapshotStore:
     def records(self, table_key: str) -> list[Record]:
         """All records of a table, as Airtable sent them, oldest first."""
         with self.db.connect() as conn:
-            rows = conn.execute(
-                text("SELECT record FROM records WHERE table_key = :t ORDER BY created_time, id"),
-                {"t": table_key},
-            ).all()
+            return self.records_in(conn, table_key)
+
+    @staticmethod
+    def records_in(conn: Connection, table_key: str) -> list[Record]:
+        """Inside a transaction: all records of a table, oldest first."""
+        rows = conn.execute(
+            text("SELECT record FROM records WHERE table_key = :t ORDER BY created_time, id"),
+            {"t": table_key},
+        ).all()
         return [json.loads(r[0]) for r in rows]
 
     def ids(self, table_key: str) -> set[str]:

@@ -283,12 +283,20 @@ def test_sync_applies_the_retention(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         days = (T0 - middle).days
         version = store.version
         short = write_settings(tmp_path, server, privacy={"comment_retention_days": days})
+        clock.advance(minutes=10)
+        sync.sync(short, clock=clock)  # a refresh that does not reconcile: no purge yet
+        assert store.version == version
+        assert len([r for r in store.records("passages") if "Commentaire" in r["fields"]]) == len(
+            all_comments
+        )
+        clock.advance(hours=24)  # the daily reconciliation purges
         result = sync.sync(short, clock=clock)  # incremental: nothing changed in Airtable
+        assert result.reconciled
         assert store.version > version  # comments left: caches must be rebuilt
         assert result.changed == 0
         left = [r for r in store.records("passages") if "Commentaire" in r["fields"]]
         assert 0 < len(left) < len(all_comments)
-        cutoff = T0 - dt.timedelta(days=days)
+        cutoff = clock() - dt.timedelta(days=days)
         for r in left:
             assert dt.datetime.fromisoformat(r["fields"]["Date"].replace("Z", "+00:00")) >= cutoff
         sync.sync(short, full=True, clock=clock)  # a full listing brings none back

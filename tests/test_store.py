@@ -193,3 +193,44 @@ def test_missing_postgresql_is_an_error_saying_what_to_install(
     monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
     with pytest.raises(postgres.PostgresMissing, match="make postgres"):
         postgres.TemporaryPostgres()
+
+
+def test_a_transaction_notes_the_records_it_writes_and_deletes(
+    store_location: str | Path,
+) -> None:
+    store = SnapshotStore(store_location)
+    with store.transaction() as conn:
+        store.replace_table(conn, "sites", [rec(1)])
+        changes = store.changes(conn)
+        assert changes is not None and changes.start_version == 0
+        assert changes.replaced == {"sites"}
+    with store.transaction(bump_version=False) as conn:
+        store.upsert(conn, "passages", [rec(2), rec(3)])
+        store.delete_ids(conn, "sites", [rec(1)["id"]])
+        changes = store.changes(conn)
+        assert changes is not None and changes.start_version == 1 and not changes.replaced
+        assert changes.ids == {"passages": {rec(2)["id"], rec(3)["id"]}, "sites": {rec(1)["id"]}}
+    with store.db.connect(write=True) as conn:
+        assert store.changes(conn) is None  # not a snapshot transaction: nothing known
+
+
+def test_derived_frames_are_stored_by_name_with_version_and_key(
+    store_location: str | Path,
+) -> None:
+    store = SnapshotStore(store_location)
+    payload = bytes(range(256)) * 40  # binary, not text
+    with store.transaction() as conn:
+        store.write_derived(conn, 1, "k1", {"passages": payload, "sites": b""})
+    assert store.version == 1  # the derived frames of version 1, written with it
+    found = store.derived(["passages", "sites", "quarantine"])
+    assert set(found) == {"passages", "sites"}
+    assert (found["passages"].version, found["passages"].key) == (1, "k1")
+    assert found["passages"].data == payload and found["sites"].data == b""
+    with store.transaction(bump_version=False) as conn:
+        assert store.restamp_derived(conn, 1, 2, "k1") == 2
+        assert store.restamp_derived(conn, 1, 3, "k1") == 0
+        assert store.derived_stamps(conn, ["passages"]) == {"passages": (2, "k1")}
+        store.write_derived(conn, 5, "k2", {"passages": b"new"})
+    assert store.derived(["passages"])["passages"].data == b"new"
+    with store.db.connect(write=True) as conn:
+        assert store.lock_version(conn) == store.version_in(conn) == 1

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import requests
 
-from carto import cli, demo
+from carto import cli, dataset, demo, prepared
 from carto.airtable_client import AirtableUnavailable
 from carto.base_setup import table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
@@ -591,3 +592,33 @@ def test_progress_rewrites_one_line_on_a_terminal_and_logs_every_tenth_page() ->
     ]
     assert terminal.getvalue().count("\r") == 25
     assert terminal.getvalue().endswith("Passages : 2\u202f500 fiches reçues (25 pages)…\n")
+
+
+def test_a_sync_stores_the_ready_frames_of_its_version(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    sync(settings, clock=clock)
+    store = SnapshotStore(settings.store_location)
+    clock.advance(minutes=10)
+    passages = server.records(BASE, "Passages")
+    server.edit(BASE, "Passages", passages[3]["id"], {"Personnes": "env. 12"})
+    server.edit(BASE, "Passages", passages[4]["id"], {"Date": None})
+    site = server.records(BASE, "Sites")[0]["id"]
+    server.edit(BASE, "Sites", site, {"Latitude": 48.8801})
+    server.delete(BASE, "Passages", passages[5]["id"])
+    clock.advance(hours=25)  # reconciliation due: the deletion is seen
+
+    result = sync(settings, clock=clock)
+
+    assert not result.full and result.changed == 3 and result.deleted == 1
+    recipe = dataset.recipe(settings)
+    ready = prepared._read(store.derived(prepared.NAMES), store.version, recipe.key)
+    assert ready is not None
+    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
+    for name in prepared.NAMES:
+        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
+    version = store.version
+    clock.advance(minutes=10)
+    sync(settings, clock=clock)  # nothing changed: same version, same frames
+    assert store.version == version
+    assert {d.version for d in store.derived(prepared.NAMES).values()} == {version}

@@ -40,7 +40,10 @@ def assign_camps(
     gap = gap_days * 86_400
     site_span = passages[linked].groupby("site_id")["date"].agg(["min", "max"])
     site_pos = sites.set_index("record_id").loc[site_span.index, ["latitude", "longitude"]]
-    loose = passages[~linked].sort_values(["date", "record_id"])
+    # Only the columns used below: sorting the whole frame would move every column.
+    loose = passages.loc[~linked, ["date", "record_id", "latitude", "longitude"]].sort_values(
+        ["date", "record_id"]
+    )
 
     # Candidate camps (sites first, then the camps loose passages start) indexed in a grid
     # of cells at least ``radius_m`` wide, so that a passage only looks at the 3×3 cells
@@ -108,7 +111,8 @@ def epoch_seconds(dates: pd.Series) -> np.ndarray:
 
 def mark_duplicates(passages: pd.DataFrame) -> pd.Series:
     """True for a passage sent again by the same association for the same camp within 30 min."""
-    order = passages.sort_values(["camp_id", "association", "date", "created_time", "record_id"])
+    keys = ["camp_id", "association", "date", "created_time", "record_id"]
+    order = passages[keys].sort_values(keys)
     same = (order["camp_id"] == order["camp_id"].shift()) & (
         order["association"].fillna("") == order["association"].fillna("").shift()
     )
@@ -123,8 +127,10 @@ def with_camps(
     out = passages.assign(camp_id=assign_camps(passages, sites, radius_m, gap_days))
     dup = mark_duplicates(out)
     key = "flag.duplicate"
-    codes = [[*c, key] if d else c for c, d in zip(out["flag_codes"], dup, strict=True)]
-    params = [[*p, {}] if d else p for p, d in zip(out["flag_params"], dup, strict=True)]
+    codes = out["flag_codes"].to_list()
+    params = out["flag_params"].to_list()
+    for i in np.flatnonzero(dup.to_numpy(dtype=bool)):  # only the duplicates' lists change
+        codes[i], params[i] = [*codes[i], key], [*params[i], {}]
     return out.assign(
         is_duplicate=dup,
         flag_codes=pd.Series(codes, index=out.index, dtype=object),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,7 +78,12 @@ def settings() -> Settings:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _dataset(location: str, version: int, _settings: Settings) -> Dataset:
-    return build_dataset(_settings, open_store(_settings))
+    ds = build_dataset(_settings, open_store(_settings))
+    # Its hundreds of thousands of lists and dicts (needs, flags) live as long as the
+    # version: out of the garbage collector's scans, which they slowed several-fold on
+    # every page (they hold no cycle; reference counting still frees them).
+    gc.freeze()
+    return ds
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -743,12 +749,20 @@ class Coverage:
     items_twice: dict[str, privacy.Count]  # by distribution key, given out twice
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _coverage(
+    _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = figures.in_period(_v.passages, Period(start, end))
+    pairs = coverage.duplicate_visits(rows, _v.options.duplicate_visit_hours)
+    return coverage.who_covers_what(rows), pairs
+
+
 def coverage_of_period(v: View) -> Coverage:
     """Passages per association and weekday and double visits of the period."""
-    rows = figures.in_period(v.passages, v.period)
-    table = privacy.protect_frame(coverage.who_covers_what(rows), v.policy)
+    covered, pairs = _coverage(v, v.key, v.period.start, v.period.end)
+    table = privacy.protect_frame(covered, v.policy)
     labels = table.assign(passages=privacy.count_labels(table, "passages", v.policy))
-    pairs = coverage.duplicate_visits(rows, v.options.duplicate_visit_hours)
     twice = coverage.items_distributed_twice(pairs)
     return Coverage(
         weekday_passages=coverage.weekday_matrix(table, "passages"),

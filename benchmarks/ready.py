@@ -1,0 +1,262 @@
+"""Issue 15: ready frames kept in the store against normalising at page load.
+
+``python -m benchmarks.ready [--sizes 1k,100k] [--pages]`` measures, in one run and on
+the same store for each size (the demo generator of ``make bench``: seed 56, 365 days,
+4 camps ≈ 1,000 passages, 350 camps ≈ 100,000):
+
+- **full rebuild**: every frame from the records (read, normalise, camps, encode,
+  store) in records/s;
+- **refresh of 10 changed passages**: the store transaction as the sync writes it,
+  *before* (records only) and *after* (records and the ready frames, incrementally);
+- **first data load after that refresh** (what the first page of every session waits
+  for once the caches are emptied by the new version): *before*, the previous
+  ``build_dataset`` (read every record, normalise, group into camps); *after*, the
+  ready frames read from the store (``carto.dataset.build_dataset``);
+- the **cost of a change** at 100k against 1k (refresh + first load);
+- with ``--pages``: every page under AppTest (``benchmarks.pages``, cold, warm, peak
+  memory) on a copy of the 100k store, *after* with this tree and *before* with the
+  tree of ``--before-ref`` (default ``main``, exported with ``git archive``), one after
+  the other in the same run.
+
+Writes ``benchmarks/results/<date>_ready.json`` and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks import airtable_bench as ab
+from benchmarks.report import machine_info, markdown_table, write_json
+from carto import demo, prepared
+from carto.accounts import COOKIE_KEY_ENV
+from carto.analytics.camps import with_camps
+from carto.dataset import build_dataset, normalise_options, normalise_store, recipe
+from carto.options import AnalysisOptions
+from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings
+from carto.store import SnapshotStore
+from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SIZES = {"1k": 4, "10k": 37, "100k": 350}  # camps over 365 days
+_T0 = time.perf_counter()
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - _T0:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def load_before(settings: Settings, store: SnapshotStore) -> pd.DataFrame:
+    """The previous ``build_dataset``'s work: every record read and normalised, grouped
+    into camps, at page load."""
+    options = normalise_options(settings)
+    data = normalise_store(store, options)
+    analysis = AnalysisOptions.from_settings(settings)
+    return with_camps(data.passages, data.sites, analysis.camp_radius_m, analysis.active_days)
+
+
+def edit_ten(store: SnapshotStore, conn: Any, rng: random.Random) -> None:
+    ids = rng.sample(sorted(store.table_ids(conn, "passages")), 10)
+    records = store.records_by_id(conn, "passages", ids)
+    edited = []
+    for rid in ids:
+        rec = copy.deepcopy(records[rid])
+        rec["fields"]["Personnes"] = rng.randint(1, 60)
+        edited.append(rec)
+    store.upsert(conn, "passages", edited)
+
+
+def refresh(store: SnapshotStore, settings: Settings, rng: random.Random, ready: bool) -> float:
+    """One 10-record refresh as the sync commits it; with ``ready``, the frames too."""
+    started = time.perf_counter()
+    with store.transaction(bump_version=False) as conn:
+        edit_ten(store, conn, rng)
+        store.bump_version(conn)
+        if ready:
+            prepared.after_write(store, conn, recipe(settings))
+    return time.perf_counter() - started
+
+
+def measure_size(label: str, folder: Path, settings: Settings) -> dict[str, Any]:
+    camps = SIZES[label]
+    base = demo.generate(seed=ab.SEED, days=365, today=ab.demo_today(), n_camps=camps)
+    store = SnapshotStore(settings.store_location)
+    with store.transaction() as conn:
+        store.replace_table(conn, "sites", base.sites)
+        store.replace_table(conn, "passages", base.passages)
+    n = len(base.sites) + len(base.passages)
+    log(f"{label}: {len(base.passages):,} passages")
+    rng = random.Random(15)
+    rebuild, _ = timed(lambda: prepared.load(store, recipe(settings)))
+    out: dict[str, Any] = {
+        "size": label,
+        "passages": len(base.passages),
+        "records": n,
+        "full_rebuild_seconds": rebuild,
+        "full_rebuild_records_per_second": n / rebuild,
+    }
+    runs: dict[str, list[float]] = {k: [] for k in ("refresh_before", "refresh_after")}
+    runs |= {k: [] for k in ("load_before", "load_after")}
+    for _ in range(3):
+        runs["refresh_before"].append(refresh(store, settings, rng, ready=False))
+        runs["load_before"].append(timed(lambda: load_before(settings, store))[0])
+        # the "before" refresh left the frames one version behind: the "after" refresh
+        # must not start from there (it would rebuild them whole)
+        prepared.load(store, recipe(settings))
+        runs["refresh_after"].append(refresh(store, settings, rng, ready=True))
+        runs["load_after"].append(timed(lambda: build_dataset(settings, store))[0])
+    for key, values in runs.items():
+        out[f"{key}_seconds"] = sorted(values)[len(values) // 2]
+        out[f"{key}_all_seconds"] = values
+    return out
+
+
+def write_live_config(folder: Path) -> Settings:
+    """A live configuration on ``folder/snapshot.sqlite`` (no Airtable reached: the
+    endpoint is a closed local port and no refresh is due for a year)."""
+    return ab.write_config(
+        folder,
+        "http://127.0.0.1:9",
+        rate_limit=5.0,
+        penalty=30.0,
+        refresh_interval=365 * 86400,
+        role="admin",
+    )
+
+
+def run_pages(tree: Path, config: Path, out: Path) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        CONFIG_ENV: str(config),
+        TOKEN_ENV: ab.TOKEN,
+        COOKIE_KEY_ENV: TEST_COOKIE_KEY,
+        "PYTHONPATH": str(tree),
+    }
+    cmd = [sys.executable, "-m", "benchmarks.pages", "--out", str(out), "--role", "admin"]
+    cmd += ["--password", TEST_PASSWORD, "--warm-runs", "3"]
+    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"page benchmark failed:\n{done.stdout}\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(out.read_text("utf-8"))
+    return result
+
+
+def export_tree(repo: Path, ref: str, folder: Path) -> Path:
+    tree = folder / f"tree-{ref}"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", ref], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def pages_before_after(folder: Path, store_file: Path, repo: Path, ref: str) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for which, tree in (("before", export_tree(repo, ref, folder)), ("after", ROOT)):
+        run_dir = folder / f"pages-{which}"
+        run_dir.mkdir()
+        settings = write_live_config(run_dir)
+        shutil.copy(store_file, run_dir / "snapshot.sqlite")
+        log(f"pages ({which}: {ref if which == 'before' else 'this tree'})")
+        results[which] = run_pages(tree, Path(str(settings.source)), run_dir / "pages.json")
+    return results
+
+
+def _ratio(s: dict[str, Any]) -> float:
+    after = s["refresh_after_seconds"] + s["load_after_seconds"]
+    return float(after / (s["refresh_before_seconds"] + s["load_before_seconds"]))
+
+
+def report(result: dict[str, Any]) -> str:
+    sizes = result["sizes"]
+    header = ["", *(f"{s['size']} ({s['passages']:,} passages)" for s in sizes)]
+
+    def row(name: str, fmt: Callable[[dict[str, Any]], str]) -> list[str]:
+        return [name, *(fmt(s) for s in sizes)]
+
+    def sec(key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda s: f"{s[key]:.3f} s"
+
+    rows = [
+        row("full rebuild: records/s", lambda s: f"{s['full_rebuild_records_per_second']:,.0f}"),
+        row("10-record refresh, before (records only)", sec("refresh_before_seconds")),
+        row("10-record refresh, after (records + ready frames)", sec("refresh_after_seconds")),
+        row("first data load after it, before (normalise at load)", sec("load_before_seconds")),
+        row("first data load after it, after (ready frames)", sec("load_after_seconds")),
+        row("refresh + first load: after / before", lambda s: f"{_ratio(s):.2f}"),
+    ]
+    text = markdown_table(header, rows)
+    if "cost_of_change_ratio" in result:
+        text += "\n\n" + markdown_table(
+            ["cost of a change (refresh + first load), largest / smallest", "before", "after"],
+            [
+                [
+                    f"{sizes[-1]['size']} / {sizes[0]['size']}",
+                    f"{result['cost_of_change_ratio']['before']:.1f}",
+                    f"{result['cost_of_change_ratio']['after']:.1f}",
+                ]
+            ],
+        )
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1k,100k")
+    parser.add_argument("--pages", action="store_true", help="pages before/after at the largest")
+    parser.add_argument("--before-ref", default="main")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="git repository of the ref")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    result: dict[str, Any] = {"machine": machine_info(), "sizes": []}
+    with tempfile.TemporaryDirectory(prefix="carto-ready-") as tmp:
+        folder = Path(tmp)
+        for label in labels:
+            size_dir = folder / label
+            size_dir.mkdir()
+            settings = write_live_config(size_dir)
+            result["sizes"].append(measure_size(label, size_dir, settings))
+            result["sizes"][-1]["load_average"] = os.getloadavg()
+        if len(labels) > 1:
+
+            def cost(s: dict[str, Any], when: str) -> float:
+                return float(s[f"refresh_{when}_seconds"] + s[f"load_{when}_seconds"])
+
+            first, last = result["sizes"][0], result["sizes"][-1]
+            result["cost_of_change_ratio"] = {
+                w: cost(last, w) / cost(first, w) for w in ("before", "after")
+            }
+        if args.pages:
+            store_file = folder / labels[-1] / "snapshot.sqlite"
+            result["pages"] = pages_before_after(folder, store_file, args.repo, args.before_ref)
+    date = dt.date.today().isoformat()
+    write_json(args.results / f"{date}_ready.json", result)
+    print(report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

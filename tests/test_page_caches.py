@@ -1,0 +1,51 @@
+"""A page's rerun (a click, a widget change) reuses the figures of the same snapshot
+version, role, filters and options instead of computing them again (issue 15)."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from carto.analytics import coverage
+from carto.dataset import build_dataset, open_store
+from carto.settings import load_settings
+from testing.app import run_page
+
+
+def test_coordination_rerun_reuses_the_coverage_tables(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st.cache_data.clear()
+    calls: list[int] = []
+    real = coverage.who_covers_what
+
+    def counting(passages: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(passages))
+        return real(passages)
+
+    monkeypatch.setattr(coverage, "who_covers_what", counting)
+    at = run_page("pages/coordination.py")
+    computed = len(calls)
+    assert computed >= 1, "the page shows who covers what"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(calls) == computed
+
+
+def test_the_loaded_dataset_is_out_of_the_garbage_collector_scans(app_config: Path) -> None:
+    """Its lists and dicts (needs, flags: several per passage) would otherwise be scanned
+    by every collection of every page run."""
+    st.cache_resource.clear()
+    gc.unfreeze()
+    at = run_page("pages/tableau_de_bord.py")
+    assert not at.exception
+    frozen = gc.get_freeze_count()
+    conf = load_settings()
+    passages = len(build_dataset(conf, open_store(conf)).passages)
+    assert passages > 100
+    # at least the needs, referrals, flag codes and flag parameters list of each passage
+    assert frozen >= 4 * passages

@@ -1,0 +1,245 @@
+"""Ready frames kept in the store (carto/prepared.py): incremental equals a full rebuild,
+the encoding gives back the same frames, pages read them without normalising again."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import functools
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from carto import demo, prepared
+from carto.analytics.camps import with_camps
+from carto.dataset import build_dataset, normalise_options, recipe
+from carto.normalise import normalise
+from carto.options import AnalysisOptions
+from carto.settings import Settings
+from carto.store import Record, SnapshotStore
+
+TODAY = dt.date(2026, 11, 20)
+NOW = pd.Timestamp("2026-11-21 12:00", tz="Europe/Paris")
+SETTINGS = Settings({"airtable": {"base_id": "appPREPARED000001"}})
+
+
+@functools.cache
+def base() -> demo.DemoBase:
+    """A small base (about 150 passages), with a few records normalisation objects to."""
+    generated = demo.generate(seed=7, days=30, today=TODAY, n_camps=5)
+    passages = [copy.deepcopy(r) for r in generated.passages]
+    extra: list[Record] = []
+    for n, fields in enumerate(
+        [
+            {},  # empty: quarantined
+            {"Date": "pas une date", "Personnes": 3},
+            {
+                "Date": "2026-11-10T20:00:00.000Z",
+                "Personnes": "env. 12",
+                "Latitude": 48.88,
+                "Longitude": 2.37,
+            },
+            {"Date": "2026-11-10T20:00:00.000Z", "Site": ["recUNKNOWNSITE"]},
+            {"Date": "2026-11-10T20:00:00.000Z", "Latitude": 2.35, "Longitude": 48.87},
+            {
+                "Date": "2026-11-10T20:00:00.000Z",
+                "Personnes": -4,
+                "Latitude": 48.88,
+                "Longitude": 2.37,
+            },
+        ]
+    ):
+        extra.append(
+            {"id": f"recEXTRA{n:08d}", "createdTime": "2026-11-10T21:00:00.000Z", "fields": fields}
+        )
+    dated = next(r for r in passages if "T" in str(r["fields"].get("Date", "")))
+    again = copy.deepcopy(dated)  # the same visit sent twice: a duplicate
+    again["id"] = "recAGAIN00000001"
+    sent = pd.Timestamp(again["fields"]["Date"]) + pd.Timedelta(minutes=5)
+    again["fields"]["Date"] = sent.isoformat()
+    return dataclasses.replace(generated, passages=[*passages, *extra, again])
+
+
+def stored(store: SnapshotStore) -> prepared.Frames:
+    found = store.derived(prepared.NAMES)
+    frames = prepared._read(found, store.version, recipe(SETTINGS).key)
+    assert frames is not None, "the frames of the current version are in the store"
+    return frames
+
+
+def rebuilt(store: SnapshotStore) -> prepared.Frames:
+    return prepared.build(store.records("sites"), store.records("passages"), recipe(SETTINGS))
+
+
+def assert_same(a: prepared.Frames, b: prepared.Frames) -> None:
+    for name in prepared.NAMES:
+        pd.testing.assert_frame_equal(a.as_dict()[name], b.as_dict()[name])
+
+
+def filled_store(folder: Path) -> SnapshotStore:
+    store = SnapshotStore(folder / "store.sqlite")
+    with store.transaction() as conn:
+        store.replace_table(conn, "sites", base().sites)
+        store.replace_table(conn, "passages", base().passages)
+    prepared.load(store, recipe(SETTINGS))
+    return store
+
+
+# One edit: (kind, which record as a fraction of the table, a number).
+EDIT = st.tuples(
+    st.sampled_from(
+        [
+            "people",
+            "people_text",
+            "no_date",
+            "move",
+            "unlink_site",
+            "link_site",
+            "delete_passage",
+            "copy_passage",
+            "move_site",
+            "delete_site",
+            "add_site",
+        ]
+    ),
+    st.floats(min_value=0, max_value=0.999),
+    st.integers(min_value=0, max_value=60),
+)
+
+
+def apply(store: SnapshotStore, conn: Any, edit: tuple[str, float, int]) -> None:
+    """One random edit of the stored records, as a sync would write it."""
+    kind, where, n = edit
+    passages = store.records_in(conn, "passages")
+    sites = store.records_in(conn, "sites")
+    if kind in ("move_site", "delete_site") and not sites:
+        return
+    if kind.endswith("site") and kind not in ("unlink_site", "link_site"):
+        site = copy.deepcopy(sites[int(where * len(sites))]) if sites else None
+        if kind == "delete_site" and site:
+            store.delete_ids(conn, "sites", [site["id"]])
+        elif kind == "move_site" and site:
+            site["fields"]["Latitude"] = 48.85 + n / 1000
+            store.upsert(conn, "sites", [site])
+        elif kind == "add_site":
+            fields = {"Nom": f"Site {n}", "Latitude": 48.86 + n / 2000, "Longitude": 2.36}
+            # every other one is the Site a quarantined passage links to
+            rid = "recUNKNOWNSITE" if n % 2 else f"recNEWSITE{n:06d}"
+            new = {
+                "id": rid,
+                "createdTime": "2026-11-15T10:00:00.000Z",
+                "fields": fields,
+            }
+            store.upsert(conn, "sites", [new])
+        return
+    if not passages:
+        return
+    rec = copy.deepcopy(passages[int(where * len(passages))])
+    fields = rec["fields"]
+    if kind == "people":
+        fields["Personnes"] = n
+    elif kind == "people_text":
+        fields["Personnes"] = f"env. {n}"
+    elif kind == "no_date":
+        fields.pop("Date", None)
+    elif kind == "move":
+        fields["Latitude"], fields["Longitude"] = 48.84 + n / 1000, 2.30 + n / 1000
+    elif kind == "unlink_site":
+        fields.pop("Site", None)
+    elif kind == "link_site" and sites:
+        fields["Site"] = [sites[n % len(sites)]["id"]]
+    elif kind == "delete_passage":
+        store.delete_ids(conn, "passages", [rec["id"]])
+        return
+    elif kind == "copy_passage":  # the same visit sent again a few minutes later
+        rec["id"] = f"recCOPY{n:02d}{rec['id'][-8:]}"
+        if isinstance(fields.get("Date"), str) and "T" in fields["Date"]:
+            sent = pd.Timestamp(fields["Date"]) + pd.Timedelta(minutes=n % 20)
+            fields["Date"] = sent.isoformat()
+    store.upsert(conn, "passages", [rec])
+
+
+@pytest.fixture(scope="module")
+def folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="carto-prepared-") as tmp:
+        yield Path(tmp)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3))
+def test_incremental_frames_equal_a_full_rebuild(
+    folder: Path, steps: list[list[tuple[str, float, int]]]
+) -> None:
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        store = filled_store(Path(tmp))
+        for edits in steps:
+            with store.transaction(bump_version=False) as conn:
+                for edit in edits:
+                    apply(store, conn, edit)
+                store.bump_version(conn)
+                refuse = AssertionError("rebuilt whole instead of updated")
+                with mock.patch.object(prepared, "build", side_effect=refuse):
+                    prepared.after_write(store, conn, recipe(SETTINGS))
+            assert_same(stored(store), rebuilt(store))
+
+
+def test_encoding_gives_back_the_same_frames() -> None:
+    frames = prepared.build(base().sites, base().passages, recipe(SETTINGS))
+    assert not frames.quarantine.empty and frames.passages["is_duplicate"].any()
+    for name, frame in frames.as_dict().items():
+        pd.testing.assert_frame_equal(prepared.decode(prepared.encode(name, frame)), frame)
+
+
+def test_dataset_equals_normalising_at_load(tmp_path: Path) -> None:
+    """What pages get from the ready frames is what normalising the records then and
+    there gives (the future-date flag included), in the canonical order."""
+    store = filled_store(tmp_path)
+    later = {
+        "id": "recFUTURE0000001",
+        "createdTime": "2026-11-21T10:00:00.000Z",
+        "fields": {
+            "Date": "2026-11-21T18:00:00.000Z",
+            "Personnes": 5,
+            "Latitude": 48.88,
+            "Longitude": 2.37,
+        },
+    }
+    with store.transaction() as conn:
+        store.upsert(conn, "passages", [later])
+    ds = build_dataset(SETTINGS, store, now=NOW)
+
+    options = normalise_options(SETTINGS, NOW)
+    direct = normalise(store.records("sites"), store.records("passages"), options)
+    analysis = AnalysisOptions.from_settings(SETTINGS)
+    expected = with_camps(
+        direct.passages, direct.sites, analysis.camp_radius_m, analysis.active_days
+    )
+    expected = prepared._ordered(expected)
+    pd.testing.assert_frame_equal(ds.passages, expected)
+    pd.testing.assert_frame_equal(ds.sites, prepared._ordered(direct.sites))
+    pd.testing.assert_frame_equal(ds.quarantine, prepared._ordered_quarantine(direct.quarantine))
+    flags = ds.passages.set_index("record_id")["flag_codes"]
+    assert flags["recFUTURE0000001"][0] == prepared.FUTURE_FLAG
+
+
+def test_pages_read_ready_frames_without_normalising(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = filled_store(tmp_path)  # frames built once and stored
+
+    def refuse(*args: object, **kwargs: object) -> prepared.Frames:
+        raise AssertionError("normalised again at page load")
+
+    monkeypatch.setattr(prepared, "build", refuse)
+    ds = build_dataset(SETTINGS, store, now=NOW)
+    assert ds.version == store.version and len(ds.passages) > 0
