@@ -281,8 +281,8 @@ def _updating(path: Path) -> Iterator[dict[str, Account]]:
     sibling file (``<file>.lock``); on a system without ``fcntl`` it holds nothing."""
     make_private_dirs(path.parent)
     lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a+b") as lock:
-        os.chmod(lock_path, 0o600)
+    with os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+b") as lock:
+        tighten(lock_path)  # made 0600 whatever the umask; tightened if it was not
         if fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:

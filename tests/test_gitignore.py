@@ -93,7 +93,7 @@ def test_default_export_files_and_their_temporary_files_are_ignored() -> None:
 
 def test_the_default_accounts_file_and_its_temporary_file_are_ignored() -> None:
     path = Settings({}, None, ROOT).path("auth.accounts_path")
-    paths = [path, path.with_name(".accounts-k2j4h1xq.tmp")]
+    paths = [path, path.with_name(".accounts-k2j4h1xq.tmp"), path.with_name(path.name + ".lock")]
     assert set(paths) - ignored(paths) == set()
 
 

@@ -99,7 +99,9 @@ def test_the_accounts_file_and_its_new_folder_are_private(tmp_path: Path, umask:
     write_accounts(path, ("admin",))
     assert mode(path) == 0o600
     assert mode(path.parent) == 0o700
-    assert [p.name for p in path.parent.iterdir()] == ["accounts.yaml"]  # no temp file left
+    # no temp file left; the lock the changes are made under, private too
+    assert sorted(p.name for p in path.parent.iterdir()) == ["accounts.yaml", "accounts.yaml.lock"]
+    assert mode(path.with_name("accounts.yaml.lock")) == 0o600
 
 
 def test_a_world_readable_accounts_file_is_tightened_when_read(tmp_path: Path) -> None:
