@@ -231,7 +231,7 @@ def test_rounds_planned_tonight_are_listed_as_each_role_names_camps(
         zones=(),
         camp_ids=tuple(chosen["camp_id"].astype(str)),
     )
-    rounds.save_plan(audit_of(conf), plan, "coordinateur", retention_days=30)
+    rounds.save_plan(audit_of(conf), plan, "coordinateur", 30, MORNING.date())
     digest.run(conf, store_of(conf), now=MORNING)
     staff = body(inbox.to("coordinateur@asso.test")[0], "plain")
     partner = body(inbox.to("partenaire@asso.test")[0], "plain")

@@ -381,9 +381,13 @@ def sheet(prepared: PreparedRound, v: data.View, conf: Settings) -> str:
     )
 
 
-def save(conf: Settings, prepared: PreparedRound, username: str) -> int:
-    """Keep the prepared round for its evening (audited; old plans forgotten)."""
+def save(conf: Settings, prepared: PreparedRound, username: str) -> int | None:
+    """Keep the prepared round for its evening (audited; old plans forgotten); None for
+    an evening out of reach (``rounds.evening_in_reach``), nothing saved."""
     request = prepared.request
+    today = data.now().date()
+    if not rounds.evening_in_reach(request.evening, today):
+        return None
     plan = rounds.Plan(
         request.evening,
         request.association,
@@ -391,7 +395,14 @@ def save(conf: Settings, prepared: PreparedRound, username: str) -> int:
         request.arrondissements,
         tuple(prepared.camps["camp_id"].astype(str)),
     )
-    return rounds.save_plan(auth.store(conf), plan, username, options(conf).plan_retention_days)
+    return rounds.save_plan(
+        auth.store(conf), plan, username, options(conf).plan_retention_days, today
+    )
+
+
+def evening_refused() -> str:
+    """Why a round was not saved: its evening is out of reach."""
+    return t("round.evening_refused", days=rounds.EVENINGS_AHEAD)
 
 
 # ------------------------------------------------------------------ Coordination
