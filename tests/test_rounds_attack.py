@@ -10,7 +10,9 @@ from pathlib import Path
 from carto import rounds
 from carto.settings import load_settings
 from carto.store import AuthStore
-from testing.app import login, new_app, run_page
+from carto.text import escape_markdown
+from testing.app import login, new_app, run_page, shown_static_table
+from testing.hostile import EVIL, HOSTILE, write_hostile_demo
 
 DAY = dt.date(2026, 11, 29)
 ASSOCIATIONS = ["Utopia 56", "Croix-Rouge française"]
@@ -102,3 +104,51 @@ def test_a_link_with_year_one_neither_crashes_nor_saves(app_config: Path) -> Non
     at.button(key="maraude_enregistrer").click().run()
     assert not at.exception
     assert [dt.date.fromisoformat(str(p["evening"])) for p in all_plans()] == [today()]
+
+
+# ------------------------------------------------------------------ Coordination
+
+
+def cells(frame: object) -> str:
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    return " ".join(frame.astype(str).to_numpy().ravel().tolist())
+
+
+def test_a_partner_never_reads_the_record_id_of_a_planned_camp_gone_from_the_data(
+    app_config: Path,
+) -> None:
+    """A planned camp no longer in the data (deleted in Airtable, or its unlinked camp
+    "P-<passage record>" since linked to a Site) was shown by its id: a Site or passage
+    record id, to a partner too."""
+    gone = ["S-recGONESITE00001", "P-recGONEPASSAGE01"]
+    for association in ASSOCIATIONS:
+        add_plan(today(), association, gone)
+    add_plan(today() - dt.timedelta(days=1), "Utopia 56", gone)
+    partner = run_page("pages/coordination.py", role="partenaire")
+    tonight = shown_static_table(partner, "planned-tonight")
+    missed = shown_static_table(partner, "planned-unvisited")
+    assert len(tonight) == 2 * len(gone) and len(missed) == len(gone)
+    shown = cells(tonight) + cells(missed) + " ".join(w.value for w in partner.warning)
+    assert "recGONE" not in shown
+    assert any(escape_markdown("Campement sans nom") in w.value for w in partner.warning)
+
+
+def test_camps_planned_twice_are_named_escaped(app_config: Path) -> None:
+    """The warning "Prévus par plusieurs associations" wrote camp names (record text)
+    into markdown as typed: a link and a remote image under the app's name."""
+    write_hostile_demo(app_config)
+    at = run_page("pages/maraude.py", role="coordinateur")
+    at.button(key="maraude_enregistrer").click().run()
+    (saved,) = all_plans()
+    camps = json.loads(str(saved["camps"]))
+    add_plan(
+        today(),
+        "Croix-Rouge française" if saved["association"] != "Croix-Rouge française" else "Utopia 56",
+        camps,
+    )
+    coord = run_page("pages/coordination.py", role="coordinateur")
+    (warning,) = [w for w in coord.warning if "plusieurs associations" in w.value]
+    assert f"]({EVIL}" not in warning.value
+    assert escape_markdown(HOSTILE) in warning.value
