@@ -1444,6 +1444,9 @@ FR: Mapping[str, str] = {
     "round.saved": (
         "Maraude enregistrée : elle apparaît sur la page Coordination pour toutes les associations."
     ),
+    "round.evening_refused": (
+        "Maraude non enregistrée : un soir se choisit entre hier et dans {days} jours."
+    ),
     "round.print": "Fiche à imprimer (A4)",
     "round.share": "Lien à partager avec l'équipe (connexion requise)",
     "round.phone": "Sur le terrain",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -46,7 +46,7 @@ class MailConfig:
     sender: str
     tls: str = STARTTLS
     username: str = ""
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never written out
     ca_file: str = ""
     timeout_seconds: float = 30.0
 

@@ -60,6 +60,9 @@ REASONS = ("alert", "gap", "needs", "hotspot", "planned")
 # A planned camp counts as visited by a passage from noon of the evening to this hour of
 # the next morning (local time).
 MORNING_HOUR = 10
+# A round is planned for an evening from yesterday's (a round past midnight) to this
+# many days ahead; a link or a form naming another evening is not taken.
+EVENINGS_AHEAD = 31
 
 
 @dataclass(frozen=True)
@@ -459,9 +462,21 @@ class Plan:
         )
 
 
-def save_plan(store: AuthStore, plan: Plan, username: str, retention_days: int) -> int:
-    """Keep ``plan`` in the store, audited, and forget plans older than
-    ``retention_days`` evenings; returns the plan's id."""
+def evening_in_reach(evening: dt.date, today: dt.date) -> bool:
+    """Whether a round may be planned for ``evening`` on ``today`` (yesterday's evening
+    to ``EVENINGS_AHEAD`` days ahead)."""
+    return today - dt.timedelta(days=1) <= evening <= today + dt.timedelta(days=EVENINGS_AHEAD)
+
+
+def save_plan(
+    store: AuthStore, plan: Plan, username: str, retention_days: int, today: dt.date
+) -> int:
+    """Keep ``plan`` in the store, audited, and forget plans of evenings more than
+    ``retention_days`` before ``today``; returns the plan's id. ValueError for an evening
+    out of reach (``evening_in_reach``): counted from such an evening, the retention
+    would forget every plan, tonight's included."""
+    if not evening_in_reach(plan.evening, today):
+        raise ValueError(f"evening {plan.evening} out of reach on {today}")
     plan_id = store.add_plan(plan.to_row(), username)
     store.log_event(
         audit.ROUND_PLANNED,
@@ -473,7 +488,7 @@ def save_plan(store: AuthStore, plan: Plan, username: str, retention_days: int) 
             "planned_camps": len(plan.camp_ids),
         },
     )
-    removed = store.purge_plans(plan.evening - dt.timedelta(days=retention_days))
+    removed = store.purge_plans(today - dt.timedelta(days=retention_days))
     if removed:
         store.log_event(audit.ROUNDS_PURGED, username, {"plans": removed})
     return plan_id
@@ -594,8 +609,9 @@ def request_from_params(
     arrondissements: Sequence[str],
     today: dt.date,
 ) -> RoundRequest:
-    """The request a link holds; what it lacks or cannot be read takes its default (the
-    first association, no team, tonight, every arrondissement, ``DEFAULT_LIMIT``)."""
+    """The request a link holds; what it lacks, cannot be read or is out of reach (an
+    evening outside ``evening_in_reach``, a limit outside ``LIMITS``) takes its default
+    (the first association, no team, tonight, every arrondissement, ``DEFAULT_LIMIT``)."""
 
     def first(name: str) -> str:
         values = params.get(name) or []
@@ -607,11 +623,14 @@ def request_from_params(
         evening = dt.date.fromisoformat(first("soir"))
     except ValueError:
         evening = today
+    if not evening_in_reach(evening, today):
+        evening = today
     zones = {code_of(a): a for a in arrondissements}
     chosen = tuple(
         dict.fromkeys(zones[c] for c in map(code_of, params.get("zone") or []) if c in zones)
     )
-    limit = int(first("nb")) if first("nb").isdigit() else DEFAULT_LIMIT
+    # isdecimal, not isdigit: "²" is a digit that int() refuses
+    limit = int(first("nb")) if first("nb").isdecimal() else DEFAULT_LIMIT
     return RoundRequest(
         association,
         first("equipe")[:80],

@@ -45,8 +45,8 @@ else:
 
     @auth.guarded(conf, *roles)
     def _save(who: auth.User) -> None:
-        street.save(conf, prepared, who.username)
-        st.session_state["maraude_enregistree"] = True
+        saved = street.save(conf, prepared, who.username) is not None
+        st.session_state["maraude_enregistree"] = saved
 
     left, right = st.columns(2)
     left.button(
@@ -55,8 +55,11 @@ else:
         on_click=_save,
         key="maraude_enregistrer",
     )
-    if st.session_state.pop("maraude_enregistree", False):
+    saved = st.session_state.pop("maraude_enregistree", None)
+    if saved is True:
         st.success(t("round.saved"))
+    elif saved is False:
+        st.error(street.evening_refused())
     with right:
         sheet = street.sheet(prepared, v, conf)
         downloads.download_button(

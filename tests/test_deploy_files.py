@@ -339,3 +339,27 @@ def test_single_server_config_loads_and_leaves_airtable_to_the_worker() -> None:
     assert not conf.demo and conf["sync.app_refresh"] is False
     assert str(conf["store.path"]).startswith("/var/lib/cartocampement/paris/")
     assert str(conf["auth.accounts_path"]).startswith("/var/lib/cartocampement/paris/")
+
+
+@pytest.mark.parametrize(
+    "caddyfile",
+    [DEPLOY / "Caddyfile", DEPLOY / "systemd" / "Caddyfile"],
+    ids=["compose", "systemd"],
+)
+def test_no_city_can_be_framed_by_another_site(caddyfile: Path, tmp_path: Path) -> None:
+    """Clickjacking: without frame-ancestors, a hostile page could show the app in a
+    frame and lead a signed-in coordinator's clicks (save a round, change an account).
+    Same origin only: the cookie component is a frame of the app itself."""
+    caddy("validate", "--config", str(caddyfile), tmp_path=tmp_path)
+    config = json.loads(caddy("adapt", "--config", str(caddyfile), tmp_path=tmp_path))
+    hosts = 0
+    for server in config["apps"]["http"]["servers"].values():
+        for route in server["routes"]:
+            handlers = [h for r in route["handle"][0]["routes"] for h in r["handle"]]
+            headers = [h for h in handlers if h["handler"] == "headers"]
+            assert headers, route["match"]
+            sets = {k: v for h in headers for k, v in h.get("response", {}).get("set", {}).items()}
+            assert sets.get("Content-Security-Policy") == ["frame-ancestors 'self'"], sets
+            assert sets.get("X-Frame-Options") == ["SAMEORIGIN"], sets
+            hosts += 1
+    assert hosts >= 2

@@ -231,7 +231,7 @@ def test_rounds_planned_tonight_are_listed_as_each_role_names_camps(
         zones=(),
         camp_ids=tuple(chosen["camp_id"].astype(str)),
     )
-    rounds.save_plan(audit_of(conf), plan, "coordinateur", retention_days=30)
+    rounds.save_plan(audit_of(conf), plan, "coordinateur", 30, MORNING.date())
     digest.run(conf, store_of(conf), now=MORNING)
     staff = body(inbox.to("coordinateur@asso.test")[0], "plain")
     partner = body(inbox.to("partenaire@asso.test")[0], "plain")
@@ -533,7 +533,10 @@ def test_mail_settings_refuse_what_is_unsafe(
     with pytest.raises(ConfigError, match="sans chiffrement"):
         mail.MailConfig.from_settings(conf, secrets_path=secrets)
     conf = load_settings(write_config(tmp_path, 25, 'username = "carto"'))  # starttls default
-    assert mail.MailConfig.from_settings(conf, secrets_path=secrets).password == "from-secrets"
+    config = mail.MailConfig.from_settings(conf, secrets_path=secrets)
+    assert config.password == "from-secrets"
+    # the configuration written out (a log line, an assertion, a debugger) keeps it
+    assert "from-secrets" not in repr(config) and "from-secrets" not in str(config)
     assert conf["mail.tls"] == mail.STARTTLS
     with pytest.raises(ConfigError):
         mail.MailConfig.from_settings(conf.with_values(mail__tls="tls1.0"), secrets_path=secrets)

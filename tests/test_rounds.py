@@ -255,12 +255,15 @@ def plan(evening: dt.date, association: str, camps: tuple[str, ...]) -> rounds.P
 def test_plans_in_the_store_kept_n_days_and_audited(store_location: str | Path) -> None:
     store = AuthStore(store_location)
     tonight = dt.date(2026, 11, 29)
-    old = rounds.save_plan(
-        store, plan(tonight - dt.timedelta(days=40), "Utopia 56", ("x",)), "a", 30
+    # a plan kept since an evening 40 days ago (saving one for it is refused today)
+    store.add_plan(plan(tonight - dt.timedelta(days=40), "Utopia 56", ("x",)).to_row(), "a")
+    first = rounds.save_plan(
+        store, plan(tonight, "Utopia 56", ("S-r1", "S-r2")), "coord", 30, tonight
     )
-    first = rounds.save_plan(store, plan(tonight, "Utopia 56", ("S-r1", "S-r2")), "coord", 30)
     assert rounds.plans_for_evening(store, tonight - dt.timedelta(days=40)) == []  # purged
-    second = rounds.save_plan(store, plan(tonight, "Croix-Rouge française", ("S-r3",)), "b", 30)
+    second = rounds.save_plan(
+        store, plan(tonight, "Croix-Rouge française", ("S-r3",)), "b", 30, tonight
+    )
     found = rounds.plans_for_evening(store, tonight)
     assert [p.id for p in found] == [first, second]
     assert found[0].camp_ids == ("S-r1", "S-r2") and found[0].zones == ("75019",)
@@ -268,7 +271,7 @@ def test_plans_in_the_store_kept_n_days_and_audited(store_location: str | Path) 
     assert found[0].created_at is not None and found[0].created_at.tzinfo is not None
     assert rounds.plans_for_evening(store, tonight + dt.timedelta(days=1)) == []
     planned = [e for e in store.audit_log(event=audit.ROUND_PLANNED)]
-    assert {e["details"]["plan"] for e in planned} == {old, first, second}
+    assert {e["details"]["plan"] for e in planned} == {first, second}
     purged = store.audit_log(event=audit.ROUNDS_PURGED)
     assert [e["details"]["plans"] for e in purged] == [1]
     said = audit.describe(audit.ROUND_PLANNED, planned[0]["details"])  # newest first

@@ -381,9 +381,13 @@ def sheet(prepared: PreparedRound, v: data.View, conf: Settings) -> str:
     )
 
 
-def save(conf: Settings, prepared: PreparedRound, username: str) -> int:
-    """Keep the prepared round for its evening (audited; old plans forgotten)."""
+def save(conf: Settings, prepared: PreparedRound, username: str) -> int | None:
+    """Keep the prepared round for its evening (audited; old plans forgotten); None for
+    an evening out of reach (``rounds.evening_in_reach``), nothing saved."""
     request = prepared.request
+    today = data.now().date()
+    if not rounds.evening_in_reach(request.evening, today):
+        return None
     plan = rounds.Plan(
         request.evening,
         request.association,
@@ -391,7 +395,14 @@ def save(conf: Settings, prepared: PreparedRound, username: str) -> int:
         request.arrondissements,
         tuple(prepared.camps["camp_id"].astype(str)),
     )
-    return rounds.save_plan(auth.store(conf), plan, username, options(conf).plan_retention_days)
+    return rounds.save_plan(
+        auth.store(conf), plan, username, options(conf).plan_retention_days, today
+    )
+
+
+def evening_refused() -> str:
+    """Why a round was not saved: its evening is out of reach."""
+    return t("round.evening_refused", days=rounds.EVENINGS_AHEAD)
 
 
 # ------------------------------------------------------------------ Coordination
@@ -401,14 +412,23 @@ def _names(v: data.View) -> pd.Series:
     return data.camp_places(v.ds)["name"]
 
 
+def _camp_names(v: data.View, camp_ids: pd.Series) -> pd.Series:
+    """The names of planned camps as the role sees them. A camp gone from the data
+    (deleted, or an unlinked camp since linked to a Site) keeps its id for a role that
+    sees free text, and is "Campement sans nom" for a partner: the id is a Site or
+    passage record id."""
+    names = camp_ids.map(_names(v))
+    fallback = camp_ids if v.policy.free_text else pd.Series(t("camp.unnamed"), index=names.index)
+    return names.fillna(fallback).astype(str)
+
+
 def tonight_table(v: data.View, conf: Settings, day: dt.date) -> tuple[pd.DataFrame, list[str]]:
     """The rounds planned for the evening of ``day``, one row per camp (a role without
     free text sees no team), and the camps planned by more than one association."""
     frame = rounds.plans_frame(plans_for(conf, day), v.policy)
-    names = _names(v)
-    camp = frame["camp_id"].map(names).fillna(frame["camp_id"])
+    camp = _camp_names(v, frame["camp_id"])
     by_camp = frame.groupby("camp_id")["association"].nunique()
-    twice = [str(names.get(c, c)) for c in by_camp[by_camp > 1].index]
+    twice = _camp_names(v, by_camp[by_camp > 1].index.to_series()).tolist()
     shown = pd.DataFrame(
         {
             t("coord.col.association"): frame["association"],
@@ -430,12 +450,11 @@ def unvisited_table(v: data.View, conf: Settings, now: dt.datetime) -> pd.DataFr
         for r in store.plans(today - dt.timedelta(days=days), today - dt.timedelta(days=1))
     ]
     missed = rounds.unvisited(plans, v.ds.passages, v.options.timezone, pd.Timestamp(now))
-    names = _names(v)
     return pd.DataFrame(
         {
             t("coord.col.evening"): missed["evening"].map(format_date),
             t("coord.col.association"): missed["association"],
-            t("coord.col.camp"): missed["camp_id"].map(names).fillna(missed["camp_id"]),
+            t("coord.col.camp"): _camp_names(v, missed["camp_id"]),
         }
     )
 
@@ -542,7 +561,8 @@ def planned_section(v: data.View, conf: Settings) -> None:
     else:
         st.caption(t("coord.planned_caption", day=format_date(now.date())))
         if twice:
-            st.warning(t("coord.planned_twice", camps=", ".join(twice)))
+            # camp names are record text: escaped, as in every markdown
+            st.warning(t("coord.planned_twice", camps=", ".join(map(escape_markdown, twice))))
         _static_table(
             shown,
             "planned-tonight",
