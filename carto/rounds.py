@@ -23,6 +23,7 @@ Plain Python: no Streamlit here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -462,6 +463,9 @@ class Plan:
         )
 
 
+TEAM_MAX_CHARS = 80  # a team's name, as the form and the link take it
+
+
 def evening_in_reach(evening: dt.date, today: dt.date) -> bool:
     """Whether a round may be planned for ``evening`` on ``today`` (yesterday's evening
     to ``EVENINGS_AHEAD`` days ahead)."""
@@ -477,6 +481,8 @@ def save_plan(
     would forget every plan, tonight's included."""
     if not evening_in_reach(plan.evening, today):
         raise ValueError(f"evening {plan.evening} out of reach on {today}")
+    # the form's limit is the browser's; a hand-made request is cut here
+    plan = dataclasses.replace(plan, team=plan.team[:TEAM_MAX_CHARS])
     plan_id = store.add_plan(plan.to_row(), username)
     store.log_event(
         audit.ROUND_PLANNED,
@@ -633,7 +639,7 @@ def request_from_params(
     limit = int(first("nb")) if first("nb").isdecimal() else DEFAULT_LIMIT
     return RoundRequest(
         association,
-        first("equipe")[:80],
+        first("equipe")[:TEAM_MAX_CHARS],
         evening,
         chosen,
         limit if limit in LIMITS else DEFAULT_LIMIT,

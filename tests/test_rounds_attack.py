@@ -81,6 +81,16 @@ def test_save_plan_refuses_an_evening_out_of_reach(store_location: str | Path) -
     assert [p.id for p in rounds.plans_for_evening(db, DAY)] == [kept]
 
 
+def test_a_team_name_longer_than_the_form_allows_is_cut(store_location: str | Path) -> None:
+    """The form's 80 characters are the browser's limit; a hand-made request sending
+    more is cut where the plan is kept."""
+    db = AuthStore(store_location)
+    long_team = rounds.Plan(DAY, "Utopia 56", "x" * 5000, (), ("S-r1",))
+    rounds.save_plan(db, long_team, "coord", 30, DAY)
+    (kept,) = rounds.plans_for_evening(db, DAY)
+    assert kept.team == "x" * rounds.TEAM_MAX_CHARS
+
+
 def test_a_far_evening_on_the_page_never_purges_the_plans_of_tonight(app_config: Path) -> None:
     """Retention counted back from the saved plan's evening: a volunteer saving a round
     for an evening years ahead deleted every association's plans, tonight's included."""

@@ -487,7 +487,9 @@ def request_form(v: data.View, zones: list[str]) -> rounds.RoundRequest:
         ss[_FORM_KEYS["nb"]] = initial.limit
     left, right = st.columns(2)
     association = left.selectbox(t("round.association"), associations, key=_FORM_KEYS["pour"])
-    team = right.text_input(t("round.team"), max_chars=80, key=_FORM_KEYS["equipe"])
+    team = right.text_input(
+        t("round.team"), max_chars=rounds.TEAM_MAX_CHARS, key=_FORM_KEYS["equipe"]
+    )
     evening = left.date_input(t("round.evening"), format="DD/MM/YYYY", key=_FORM_KEYS["soir"])
     chosen = right.multiselect(
         t("round.zones"), zones, placeholder=t("round.zones_all"), key=_FORM_KEYS["zone"]
