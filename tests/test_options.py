@@ -4,6 +4,7 @@ part of every cache key (a config edit reaches the cached figures at once)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 
 import pandas as pd
@@ -11,7 +12,17 @@ import pytest
 import streamlit as st
 
 from carto import filters, privacy, settings
-from carto.analytics import alerts, camp_tables, camps, coverage, events, hotspots, places, quality
+from carto.analytics import (
+    alerts,
+    camp_tables,
+    camps,
+    coverage,
+    events,
+    hotspots,
+    needs,
+    places,
+    quality,
+)
 from carto.dataset import Dataset
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import ConfigError, Settings
@@ -132,6 +143,25 @@ def test_filtered_view_follows_an_edited_activity_window(
     )
     assert len(after) < len(before)  # fewer camps seen within a day than within 30
     assert after.index.equals(expected.index)
+
+
+def test_a_status_filtered_view_follows_the_day(
+    edited: dict[str, Settings], demo_dataset: Dataset
+) -> None:
+    """Same filters ("30j", active camps) on two days: two windows, two sets of camps,
+    two results. The cache key holds the period, not only the filters (before, the
+    second day got the first day's figures until a new snapshot)."""
+    ds = demo_dataset
+    f = filters.Filters(statuses=(filters.ACTIVE,))
+    first_day = ds.passages["day"].min().date()
+    days = [f.period_for(ds.today - dt.timedelta(days=back), first_day) for back in (0, 40)]
+    views = [data.view(ds, f, period) for period in days]
+    assert views[0].key != views[1].key
+    shown = [data.weekly_needs(v) for v in views]
+    expected = [needs.weekly_needs(v.passages) for v in views]
+    assert not expected[0].equals(expected[1])  # the check below can fail
+    for got, want in zip(shown, expected, strict=True):
+        assert got.shape == want.shape
 
 
 def test_options_take_the_declared_defaults_and_the_file_values() -> None:

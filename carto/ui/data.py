@@ -138,8 +138,10 @@ class View:
     @property
     def key(self) -> tuple[object, ...]:
         """What a derived frame depends on besides the call's own arguments: snapshot
-        version and role (``Dataset.cache_key``), filters and options."""
-        return (*self.ds.cache_key, self.filters, self.options)
+        version and role (``Dataset.cache_key``), filters, period and options. The period
+        counts even where a function takes no dates: "30 derniers jours" is another
+        window tomorrow, and a status filter judges camps at the period's end."""
+        return (*self.ds.cache_key, self.filters, self.period, self.options)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
