@@ -46,6 +46,7 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -272,6 +273,33 @@ PSEUDONYM_LENGTH = 3
 # nothing of the camp either (partners find it in their exports). Changing it deals
 # new pseudonyms to every camp.
 PSEUDONYM_KEY = b"cartocampement/camp-pseudonym/v1"
+
+
+RECORD_ID = re.compile(r"\brec[A-Za-z0-9]{14}\b")  # an Airtable record id
+_ID_KEY = b"cartocampement/record-id/v1"
+
+
+def opaque_id(record_id: str) -> str:
+    """A stand-in for an Airtable record id, the same wherever the id appears (so camps,
+    events and passages of one file still match) but not the id: with it, someone with
+    access to the base would find the record, its exact position and its comments."""
+    digest = hmac.new(_ID_KEY, record_id.encode(), hashlib.sha256).hexdigest()
+    return "id" + digest[:14]
+
+
+def hide_record_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every Airtable record id in the text columns of ``frame`` (alone, or inside a
+    camp id ``S-rec…``, an event id ``S-rec…@date``, a list) replaced by its
+    ``opaque_id``: what leaves the app for a role without the base's ids."""
+    changed = {}
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype("str")
+            if text.str.contains(RECORD_ID, na=False).any():
+                replaced = text.str.replace(RECORD_ID, lambda m: opaque_id(m.group()), regex=True)
+                changed[col] = replaced.where(values.notna(), values)
+    return frame.assign(**changed) if changed else frame
 
 
 def _pseudonym_code(camp_id: str, attempt: int, length: int = PSEUDONYM_LENGTH) -> str:

@@ -460,8 +460,10 @@ def test_a_small_derived_count_is_suppressed_in_a_partners_files(
     people = ds.passages["people"].mask(same, 9.0)
     sheltered = ds.passages["sheltered"].mask(same, 6.0)
     ds = dataclasses.replace(ds, passages=ds.passages.assign(people=people, sheltered=sheltered))
-    event_id = f"{first['camp_id']}@{first['day']:%Y-%m-%d}"
+    raw_id = f"{first['camp_id']}@{first['day']:%Y-%m-%d}"
+    opaque = privacy.hide_record_ids(pd.DataFrame({"id": [raw_id]}))["id"].iloc[0]
     for role, hidden in (("coordinateur", False), ("partenaire", True)):
+        event_id = opaque if hidden else raw_id  # as each role's files name it
         scope = X.scope_for(ds, role, demo_settings, Filters(period="tout"))
         table = X.build_one(scope, opts, "events")
         row = table.frame[table.frame["event_id"] == event_id].iloc[0]
@@ -616,3 +618,25 @@ def test_summary_writes_a_small_count_as_privacy_does(
     monkeypatch.setitem(FR, "privacy.small_count", "moins de {n}")
     page = summary.summary_html(small)
     assert f"moins de {THRESHOLD}" in page
+
+
+def test_a_partners_files_hold_no_airtable_record_id(
+    partner_tables: dict[str, Table], staff_tables: dict[str, Table]
+) -> None:
+    """With a base's record id, someone who can open the base finds the record: its
+    exact position, its comments. A partner's files carry stand-ins instead, the same in
+    every file (events still name the camps of the camps file)."""
+    record_id = privacy.RECORD_ID
+    assert any(  # staff files do carry them: the check below can fail
+        table.frame.astype("str").apply(lambda col: col.str.contains(record_id)).any().any()
+        for table in staff_tables.values()
+    )
+    for name, table in partner_tables.items():
+        text = table.frame.astype("str")
+        assert not text.apply(lambda col: col.str.contains(record_id)).any().any(), name
+    camps_ids = set(partner_tables["camps"].frame["camp_id"])
+    event_camps = set(partner_tables["events"].frame["camp_id"])
+    assert event_camps and event_camps <= camps_ids
+    staff_camp = str(staff_tables["camps"].frame["camp_id"].iloc[0])
+    hidden = privacy.hide_record_ids(pd.DataFrame({"camp_id": [staff_camp]}))["camp_id"].iloc[0]
+    assert hidden != staff_camp and privacy.RECORD_ID.search(hidden) is None

@@ -341,6 +341,7 @@ class _Builder:
         policy = self.scope.policy
         if not policy.free_text:
             frame = frame.drop(columns=[c for c in PARTNER_DROPPED if c in frame.columns])
+            frame = privacy.hide_record_ids(frame)
         frame = privacy.protect_frame(frame, policy)
         ints = {
             col: pd.to_numeric(frame[col], errors="coerce").round().astype("Int64")
