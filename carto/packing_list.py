@@ -1,4 +1,5 @@
-"""The printable packing list of next week's needs: a small self-contained HTML page.
+"""The printable packing list of next week's needs: a small self-contained HTML page
+(``carto/export/templates/packing_list.html.j2``, Jinja2 with autoescape).
 
 It is built from the figures as the page shows them (already protected for the role:
 "<5", "—"), so it never says more than the page. Every text is escaped; the page has a
@@ -10,23 +11,13 @@ Plain Python: no Streamlit here.
 from __future__ import annotations
 
 import datetime as dt
-import html
 
 import pandas as pd
 
+from carto.export import jinja
 from carto.i18n import format_date, format_datetime, t
 
-_STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #111; }
-h1 { font-size: 1.4em; margin-bottom: 0.2em; }
-h2 { font-size: 1.1em; margin: 1.2em 0 0.3em; }
-p { margin: 0.2em 0; color: #333; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 0.5em; }
-th, td { border: 1px solid #999; padding: 0.3em 0.6em; text-align: left; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.box { width: 4em; }
-@media print { .noprint { display: none; } body { margin: 0; } }
-"""
+TEMPLATE = "packing_list.html.j2"  # carto/export/templates/, rendered with autoescape
 
 
 def packing_list_html(
@@ -41,44 +32,35 @@ def packing_list_html(
     has no group), a row per item with the quantity to bring, the usual weekly delivery
     and an empty box to tick. ``labels`` holds the shown texts, columns ``group``,
     ``item``, ``need``, ``usual`` (``group`` empty for no breakdown)."""
-    e = html.escape
     start, end = format_date(week_start), format_date(week_end)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="fr"><head><meta charset="utf-8">',
-        f"<title>{e(t('packing.title'))} — {e(start)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f'<p class="noprint"><button onclick="window.print()">{e(t("packing.print"))}</button></p>',
-        f"<h1>{e(t('packing.title'))}</h1>",
-        f"<p>{e(t('packing.week', start=start, end=end))}</p>",
-        f"<p>{e(t('packing.edited', when=format_datetime(edited), method=method))}</p>",
-    ]
-    if labels.empty:
-        parts.append(f"<p>{e(t('packing.empty'))}</p>")
     groups = labels["group"].fillna("").astype("str") if len(labels) else pd.Series(dtype="str")
+    tables = []
     for group in dict.fromkeys(groups.tolist()):
-        rows = labels[groups == group]
-        if group:
-            title = f"{group_header} : {group}" if group_header else group
-            parts.append(f"<h2>{e(title)}</h2>")
-        parts.append(
-            "<table><thead><tr>"
-            f"<th>{e(t('packing.col.item'))}</th>"
-            f"<th>{e(t('packing.col.need'))}</th>"
-            f"<th>{e(t('packing.col.usual'))}</th>"
-            f"<th>{e(t('packing.col.done'))}</th>"
-            "</tr></thead><tbody>"
+        title = (f"{group_header} : {group}" if group_header else group) if group else ""
+        rows = [
+            {"item": str(row.item), "need": str(row.need), "usual": str(row.usual)}
+            for row in labels[groups == group].itertuples(index=False)
+        ]
+        tables.append({"title": title, "rows": rows})
+    return (
+        jinja.environment()
+        .get_template(TEMPLATE)
+        .render(
+            title=t("packing.title"),
+            start=start,
+            print_label=t("packing.print"),
+            week=t("packing.week", start=start, end=end),
+            edited=t("packing.edited", when=format_datetime(edited), method=method),
+            empty=t("packing.empty") if labels.empty else "",
+            groups=tables,
+            headers=[
+                t("packing.col.item"),
+                t("packing.col.need"),
+                t("packing.col.usual"),
+                t("packing.col.done"),
+            ],
         )
-        for row in rows.itertuples(index=False):
-            parts.append(
-                f"<tr><td>{e(str(row.item))}</td>"
-                f'<td class="n">{e(str(row.need))}</td>'
-                f'<td class="n">{e(str(row.usual))}</td>'
-                '<td class="box">☐</td></tr>'
-            )
-        parts.append("</tbody></table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    )
 
 
 def packing_list_file_name(week_start: dt.date) -> str:
