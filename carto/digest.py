@@ -32,7 +32,6 @@ Plain Python: no Streamlit here.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from carto import sync as syncing
 from carto.accounts import Account
 from carto.analytics import alerts, camps, coverage, events, quality
 from carto.dataset import Dataset, build_dataset
+from carto.export import jinja
 from carto.i18n import format_date, format_datetime, t, t_n
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import Settings
@@ -108,26 +108,9 @@ class Mail:
         return "\n".join(out) + "\n"
 
     def html(self) -> str:
-        """The HTML part: every text escaped (record text may hold markup)."""
-        esc = html.escape
-        body = [f"<p>{esc(self.intro)}</p>"]
-        for section in self.sections:
-            body.append(f"<h2>{esc(section.title)}</h2>")
-            if not section.lines:
-                body.append(f"<p>{esc(section.empty)}</p>")
-                continue
-            items = []
-            for line in section.lines:
-                text = esc(line.text)
-                if line.link:
-                    text = f'<a href="{esc(line.link, quote=True)}">{text}</a>'
-                items.append(f"<li>{text}</li>")
-            body.append("<ul>" + "".join(items) + "</ul>")
-        body.append(f'<hr><p style="color:#555">{esc(self.footer)}</p>')
-        return (
-            '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
-            f"<title>{esc(self.subject)}</title></head><body>{''.join(body)}</body></html>"
-        )
+        """The HTML part (``carto/export/templates/digest.html.j2``): every text escaped
+        by autoescape (record text may hold markup)."""
+        return jinja.environment().get_template("digest.html.j2").render(mail=self)
 
 
 @dataclass(frozen=True)
