@@ -11,12 +11,14 @@ they were built from and the fingerprint of the options they were built with.
   frames. What is incremental: a written or deleted Site record is normalised alone; a
   written or deleted passage too; when a Site changed, the passages linked to it and
   every quarantined passage (a Site can give them a position) are normalised again. The
-  grouping into camps is recomputed whole on the merged passages: a passage without a
-  Site joins the nearest camp seen within the gap, so one passage can move the camps of
-  every later one (0.3–0.5 s at 100,000 passages on this machine, see the module's
-  tests and benchmarks). A transaction whose changes are not known (a table replaced,
-  frames missing, older than the transaction, or built with other options) rebuilds
-  every frame from the records instead.
+  grouping into camps resumes from the stored one (``with_camps(previous=...)``): a
+  passage without a Site joins the nearest camp seen within the gap, so one passage can
+  move the camps of every later one; the loose passages before the first that changed
+  keep their camp, and duplicate marks are redone only in the camps whose passages
+  changed (tests/test_camps_incremental.py: the same as from scratch). A transaction
+  whose changes are not known (a table replaced, frames missing, older than the
+  transaction, or built with other options) rebuilds every frame from the records
+  instead.
 - **At page load** (``load``): the stored frames of the current version are read; when
   they are missing or stale (a store written before this module, the demo, options
   changed) they are built once from the records and stored.
@@ -139,8 +141,13 @@ def _ordered_quarantine(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[order].reset_index(drop=True)
 
 
-def _camps(passages: pd.DataFrame, sites: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
-    return with_camps(passages, sites, radius_m=recipe.radius_m, gap_days=recipe.gap_days)
+def _camps(
+    passages: pd.DataFrame, sites: pd.DataFrame, recipe: Recipe, previous: Frames | None = None
+) -> pd.DataFrame:
+    before = None if previous is None else (previous.passages, previous.sites)
+    return with_camps(
+        passages, sites, radius_m=recipe.radius_m, gap_days=recipe.gap_days, previous=before
+    )
 
 
 def build(
@@ -210,7 +217,7 @@ def update(
             kept, quarantined = normalise_passages(new, sites, recipe.normalise)
             passages = _concat(passages, kept)
             quarantine_passages = _concat(quarantine_passages, quarantined)
-    passages = _camps(_ordered(passages), sites, recipe)
+    passages = _camps(_ordered(passages), sites, recipe, previous=frames)
     quarantine = _ordered_quarantine(_concat(quarantine_sites, quarantine_passages))
     return Frames(passages, sites, quarantine, frames.version)
 
