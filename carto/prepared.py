@@ -32,6 +32,10 @@ the future (``flag.future_date``), is left out of the stored frames and added wh
 are loaded (``with_future_flags``): a frame stored yesterday must not keep a passage
 flagged once its time has come.
 
+Each process keeps the last frame it encoded or decoded under each name with its bytes
+(``_decoded``): the sync that wrote the frames, and the pages of its process after it,
+read them without decoding (0.15–0.2 s at 100,000 passages); other bytes are decoded.
+
 Serialisation: Arrow IPC (Feather, zstd; pyarrow) for the typed columns, read about
 ten times faster than Parquet for a somewhat larger blob (5.9 against 4.5 MB of passages
 at 100,000); the list columns (needs,
@@ -278,8 +282,33 @@ def decode(data: bytes) -> pd.DataFrame:
     return frame[header["columns"]]
 
 
+# The last frame this process encoded or decoded under each name, with its bytes: the
+# sync that wrote them, then every page of the process reading them, decode nothing
+# when the stored bytes are those (compared whole: whichever process or store wrote
+# them, equal bytes are the same frame). One entry per name: bounded.
+_DECODED: dict[str, tuple[bytes, pd.DataFrame]] = {}
+
+
+def _remember(name: str, data: bytes, frame: pd.DataFrame) -> None:
+    _DECODED[name] = (data, frame)
+
+
+def _decoded(name: str, data: bytes) -> pd.DataFrame:
+    """``decode(data)``, or the frame already decoded from the same bytes. A shallow
+    copy either way (copy-on-write): adding a column to it changes nothing here."""
+    found = _DECODED.get(name)
+    if found is None or found[0] != data:
+        found = (data, decode(data))
+        _remember(name, *found)
+    return found[1].copy(deep=False)
+
+
 def _blobs(frames: Frames) -> dict[str, bytes]:
-    return {name: encode(name, frame) for name, frame in frames.as_dict().items()}
+    blobs = {}
+    for name, frame in frames.as_dict().items():
+        blobs[name] = encode(name, frame)
+        _remember(name, blobs[name], frame.copy(deep=False))
+    return blobs
 
 
 def _current(stamps: Mapping[str, tuple[int, str]], version: int, key: str) -> bool:
@@ -296,7 +325,7 @@ def _read(found: Mapping[str, Any], version: int | None, key: str) -> Frames | N
     keys = {found[n].key for n in NAMES}
     if len(versions) != 1 or keys != {key} or (version is not None and versions != {version}):
         return None
-    frames = {n: decode(found[n].data) for n in NAMES}
+    frames = {n: _decoded(n, found[n].data) for n in NAMES}
     return Frames(frames["passages"], frames["sites"], frames["quarantine"], versions.pop())
 
 
