@@ -366,8 +366,14 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
                 conn, "passages", sorted(passages_to_redo(frames, changed))
             ),
         }
-        frames = update(frames, changed, wanted, recipe)
-    store.write_derived(conn, version, key, _blobs(frames))
+        # paused collector: the merge and the encoding make and drop lists of every
+        # passage's lists and dicts; a full collection over the frames this process
+        # keeps (``_DECODED``) cost more than the update (0.5 s out of 1 s at 100k)
+        with _paused_gc():
+            frames = update(frames, changed, wanted, recipe)
+    with _paused_gc():
+        blobs = _blobs(frames)
+    store.write_derived(conn, version, key, blobs)
 
 
 def load(store: SnapshotStore, recipe: Recipe) -> Frames:

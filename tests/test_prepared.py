@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,3 +287,31 @@ def test_frames_written_or_read_once_are_not_decoded_again(
     prepared.load(store, recipe(SETTINGS))
     assert len(decoded) == len(prepared.NAMES), "the first store's bytes decoded again"
     assert_same(prepared.load(other, recipe(SETTINGS)), rebuilt(other))
+
+
+def test_an_update_runs_with_the_collector_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge and the encoding at sync run without garbage collection passes (each
+    would scan every list and dict of the frames the process keeps), and the collector
+    is back on after."""
+    store = filled_store(tmp_path)
+    seen: list[bool] = []
+    real_update, real_encode = prepared.update, prepared.encode
+
+    def update(*args: Any) -> prepared.Frames:
+        seen.append(gc.isenabled())
+        return real_update(*args)
+
+    def encode(name: str, frame: pd.DataFrame) -> bytes:
+        seen.append(gc.isenabled())
+        return real_encode(name, frame)
+
+    monkeypatch.setattr(prepared, "update", update)
+    monkeypatch.setattr(prepared, "encode", encode)
+    assert gc.isenabled()
+    with store.transaction(bump_version=False) as conn:
+        apply(store, conn, ("people", 0.3, 12))
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    assert seen == [False] * (1 + len(prepared.NAMES)) and gc.isenabled()
