@@ -141,6 +141,12 @@ class View:
         version and role (``Dataset.cache_key``), filters and options."""
         return (*self.ds.cache_key, self.filters, self.options)
 
+    @property
+    def figure_key(self) -> tuple[object, ...]:
+        """What a chart of the view depends on (``charts.show_cached``): ``key``, the
+        period and the day (the axis and the partial weeks)."""
+        return (*self.key, self.period, self.ds.today)
+
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _places(_ds: Dataset, key: CacheKey) -> pd.DataFrame:
