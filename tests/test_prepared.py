@@ -285,7 +285,7 @@ def test_frames_written_or_read_once_are_not_decoded_again(
         other.replace_table(conn, "passages", generated.passages)
     prepared.load(other, recipe(SETTINGS))  # built and stored: remembered as written
     prepared.load(store, recipe(SETTINGS))
-    assert len(decoded) == len(prepared.NAMES), "the first store's bytes decoded again"
+    assert len(decoded) == len(prepared.NAMES), "other bytes remembered: decoded again"
     assert_same(prepared.load(other, recipe(SETTINGS)), rebuilt(other))
 
 
