@@ -2,7 +2,7 @@
 
 Run by ``benchmarks.run`` once per base size, with ``CARTO_CONFIG`` pointing at the
 configuration to use: a fresh process makes the first run truly cold and
-``ru_maxrss`` the peak memory of the app alone (no fake server, no generator).
+``VmHWM`` the peak memory of the app alone (no fake server, no generator).
 
 - app start: the first run of the app (imports, sign-in form, sign-in, default page);
 - cold: a page's run right after every Streamlit cache was cleared (loading the snapshot,
@@ -36,7 +36,15 @@ def rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """ru_maxrss of this process (KiB on Linux), in MiB."""
+    """The peak resident memory of this process's own program, in MiB: ``VmHWM``.
+
+    Not ``ru_maxrss``: Linux keeps it across ``exec`` from the process that spawned
+    this one (``fork``/``vfork`` then ``exec`` record the parent's peak into the
+    child's), so a page run started by a benchmark that had loaded 100,000 records
+    reported the benchmark's peak, not its own (948 against 553 MiB measured)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -112,6 +120,9 @@ def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
             "warm_median_seconds": statistics.median(warm),
             "error": _errors(at),
         }
+        # where the memory goes: the process's size after the page, the peak so far
+        pages[page]["rss_after_mib"] = rss_mib()
+        pages[page]["peak_so_far_mib"] = peak_rss_mib()
         sent = map_payload_bytes(at)
         if sent is not None:
             pages[page]["map_payload_bytes"] = sent
@@ -122,7 +133,7 @@ def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
         "pages": pages,
         "map_payload_bytes": payload,
         "memory": {
-            "how": "ru_maxrss of the page subprocess (whole process: Python, Streamlit, data)",
+            "how": "VmHWM of the page subprocess (whole process: Python, Streamlit, data)",
             "baseline_rss_mib": baseline,
             "peak_rss_mib": peak_rss_mib(),
         },

@@ -393,7 +393,7 @@ def app_table(results: Sequence[Mapping[str, Any]]) -> str:
 
         add(f"page {_page_name(page)}: cold / warm", cell)
     add(
-        "peak memory (ru_maxrss, page subprocess)",
+        "peak memory (VmHWM, page subprocess)",
         lambda r: (
             f"{r['pages']['memory']['peak_rss_mib']:,.0f} MiB "
             f"(baseline {r['pages']['memory']['baseline_rss_mib']:,.0f})"

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from carto import privacy, schema
@@ -105,17 +106,25 @@ labels = {
     "value": t("chart.people"),
     "measure": t("dash.measure"),
 }
-fig = px.line(series, x="day", y="people", labels=labels)
-charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
-fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
-charts.range_band(fig, series, "day", "people_low", "people_high")
-fig.update_yaxes(rangemode="tozero")
-fig.update_layout(height=320, **LAYOUT)
-charts.show(fig)
+
+
+def population_chart() -> go.Figure:
+    fig = px.line(series, x="day", y="people", labels=labels)
+    charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
+    fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
+    charts.range_band(fig, series, "day", "people_low", "people_high")
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(height=320, **LAYOUT)
+    return fig
+
+
+# Figures built once per view (charts.show_cached): the same on every rerun of it.
+charts.show_cached((*v.figure_key, "population"), population_chart)
 st.caption(t("dash.chart_range"))
 
 
 def weekly_bars(
+    name: str,
     frame: pd.DataFrame,
     y: str,
     color: str,
@@ -124,29 +133,34 @@ def weekly_bars(
     **options: object,
 ) -> None:
     """A weekly bar chart of the period: Mondays as ticks, partial weeks hatched
-    (``small``: a phone's chart, few ticks and the legend above; ``key``: tells apart
-    charts that may draw the same figure)."""
+    (``name``: which chart, for its cached figure; ``small``: a phone's chart, few ticks
+    and the legend above; ``key``: tells apart charts that may draw the same figure)."""
     facets = "facet_col" in options
-    fig = px.bar(frame, x="week", y=y, color=color, labels=labels, **options)
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    ticks = 3 if facets or small else 8
-    charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=ticks)
-    charts.size_weekly_bars(fig)
-    charts.mark_partial_weeks(fig, act.weeks)
-    fig.update_layout(**LAYOUT)
-    if small:
-        fig.update_layout(legend=charts.LEGEND_ABOVE)
-    charts.show(fig, key=key)
+    chart_labels = dict(labels)  # as they are now: ``labels`` changes between charts
+
+    def build() -> go.Figure:
+        fig = px.bar(frame, x="week", y=y, color=color, labels=chart_labels, **options)
+        fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+        ticks = 3 if facets or small else 8
+        charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=ticks)
+        charts.size_weekly_bars(fig)
+        charts.mark_partial_weeks(fig, act.weeks)
+        fig.update_layout(**LAYOUT)
+        if small:
+            fig.update_layout(legend=charts.LEGEND_ABOVE)
+        return fig
+
+    charts.show_cached((*v.figure_key, name, small, key), build, key=key)
 
 
 partial_note = charts.partial_weeks_note(act.weeks, today)
 left, right = st.columns(2)
 with left:
     st.subheader(t("dash.weekly_passages"))
-    weekly_bars(act.weekly_passages, "passages", "association", height=300)
+    weekly_bars("passages", act.weekly_passages, "passages", "association", height=300)
 with right:
     st.subheader(t("dash.weekly_services"))
-    weekly_bars(act.weekly_items, "items", "association", height=300)
+    weekly_bars("items", act.weekly_items, "items", "association", height=300)
 if partial_note:
     st.caption(partial_note)
 
@@ -162,11 +176,12 @@ labels["value"] = t("chart.needs_y")
 # A phone gets one small chart per item: the facets side by side would be too thin.
 wide, narrow = screens.wide_and_narrow("chart", "needs")
 with wide:
-    weekly_bars(long, "value", "measure", barmode="group", facet_col="item", height=340)
+    weekly_bars("needs", long, "value", "measure", barmode="group", facet_col="item", height=340)
 with narrow:
     for i, item in enumerate(long["item"].unique()):
         st.markdown(f"**{item}**")
         weekly_bars(
+            "needs-item",
             long[long["item"] == item],
             "value",
             "measure",
@@ -188,4 +203,4 @@ else:
         {part: t(f"dash.evac_chart.{part}") for part in figures.OUTCOME_PARTS},
     )
     labels["value"] = t("dash.evac_chart_y")
-    weekly_bars(evac_long, "value", "measure", height=280)
+    weekly_bars("evacuations", evac_long, "value", "measure", height=280)

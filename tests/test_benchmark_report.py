@@ -15,6 +15,7 @@ import pytest
 from benchmarks import fake_server, report
 from benchmarks.pages import discover_pages, pages_in_files
 from carto.map_view import camp_deck
+from testing.app import ROOT
 
 
 def test_markdown_table_aligns_columns() -> None:
@@ -173,3 +174,25 @@ def test_429_evidence_shows_the_late_request_that_bunched_the_window() -> None:
     assert evidence["slots_s"][:2] == [-0.75, -0.13]
     assert evidence["received_s"][:2] == [-0.15, -0.13]
     assert evidence["client_gc_pauses"] == [{"at": -0.75, "seconds": 0.6, "generation": 2}]
+
+
+def test_page_runs_peak_memory_is_their_own_not_the_spawning_process() -> None:
+    """The page benchmark's peak memory is the page process's own: a child started by a
+    process holding a lot of memory does not report the parent's peak (Linux carries
+    ``ru_maxrss`` across fork and exec, which made the benchmark report its own peak)."""
+    import subprocess
+    import sys
+
+    from benchmarks.pages import rss_mib
+
+    held = bytearray(300 * 1024 * 1024)  # touched: resident in this process
+    for i in range(0, len(held), 4096):
+        held[i] = 1
+    parent = rss_mib()
+    code = "from benchmarks.pages import peak_rss_mib; print(peak_rss_mib())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    child = float(done.stdout)
+    assert parent > 300 and 0 < child < 150, (parent, child)
+    del held

@@ -218,3 +218,40 @@ def test_history_listing_shows_no_none_or_nan(app_config: Path) -> None:
     listing = shown_table(at, "history-passages")
     cells = {str(v) for col in listing.columns for v in listing[col].tolist()}
     assert not cells & {"None", "nan", "NaN", "<NA>", "NaT"}, cells & {"None", "nan", "<NA>"}
+
+
+def test_a_rerun_draws_the_dashboard_charts_without_building_them_again(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tableau de bord's figures are built once per view (charts.show_cached): a rerun
+    draws the same charts without plotly building them again; other filters, new ones."""
+    import plotly.express as px
+
+    from carto.ui import charts
+
+    built: list[str] = []
+    for name in ("bar", "line"):
+        real = getattr(px, name)
+
+        def counting(
+            *args: object, _real: object = real, _name: str = name, **kw: object
+        ) -> object:
+            built.append(_name)
+            return _real(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(px, name, counting)
+    charts._built.clear()
+
+    def specs(at: object) -> list[str]:
+        return [chart.proto.spec for chart in at.get("plotly_chart")]  # type: ignore[attr-defined]
+
+    at = run_page("pages/tableau_de_bord.py")
+    first, drawn = len(built), specs(at)
+    assert first > 0 and "line" in built and len(drawn) >= 4
+    at.run()
+    assert not at.exception
+    assert len(built) == first, "figures built again on a rerun of the same view"
+    assert specs(at) == drawn
+    at.sidebar.multiselect(key="assoc").set_value(["Action contre la Faim"]).run()
+    assert len(built) > first
+    assert specs(at) != drawn

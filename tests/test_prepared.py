@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,10 +70,16 @@ def base() -> demo.DemoBase:
 
 
 def stored(store: SnapshotStore) -> prepared.Frames:
+    """The stored frames of the current version, as this process keeps them and as
+    decoding their bytes afresh gives them (both checked equal)."""
     found = store.derived(prepared.NAMES)
     frames = prepared._read(found, store.version, recipe(SETTINGS).key)
     assert frames is not None, "the frames of the current version are in the store"
-    return frames
+    prepared._DECODED.clear()
+    fresh = prepared._read(found, store.version, recipe(SETTINGS).key)
+    assert fresh is not None
+    assert_same(frames, fresh)
+    return fresh
 
 
 def rebuilt(store: SnapshotStore) -> prepared.Frames:
@@ -243,3 +250,68 @@ def test_pages_read_ready_frames_without_normalising(
     monkeypatch.setattr(prepared, "build", refuse)
     ds = build_dataset(SETTINGS, store, now=NOW)
     assert ds.version == store.version and len(ds.passages) > 0
+
+
+def test_frames_written_or_read_once_are_not_decoded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process that wrote the frames (the sync) and every page after it read them
+    without decoding the same bytes again; other bytes (another store) are decoded."""
+    store = filled_store(tmp_path / "a")
+    with store.transaction(bump_version=False) as conn:
+        apply(store, conn, ("move", 0.5, 7))
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    expected = rebuilt(store)
+    decoded: list[int] = []
+    real_decode = prepared.decode
+
+    def counting(data: bytes) -> pd.DataFrame:
+        decoded.append(len(data))
+        return real_decode(data)
+
+    monkeypatch.setattr(prepared, "decode", counting)
+    first = prepared.load(store, recipe(SETTINGS))
+    assert decoded == []
+    assert_same(first, expected)
+    first.passages["added"] = 1  # a caller's column stays in its copy
+    again = prepared.load(store, recipe(SETTINGS))
+    assert "added" not in again.passages.columns and decoded == []
+
+    other = SnapshotStore(tmp_path / "b.sqlite")
+    generated = demo.generate(seed=8, days=20, today=TODAY, n_camps=3)
+    with other.transaction() as conn:
+        other.replace_table(conn, "sites", generated.sites)
+        other.replace_table(conn, "passages", generated.passages)
+    prepared.load(other, recipe(SETTINGS))  # built and stored: remembered as written
+    prepared.load(store, recipe(SETTINGS))
+    assert len(decoded) == len(prepared.NAMES), "other bytes remembered: decoded again"
+    assert_same(prepared.load(other, recipe(SETTINGS)), rebuilt(other))
+
+
+def test_an_update_runs_with_the_collector_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merge and the encoding at sync run without garbage collection passes (each
+    would scan every list and dict of the frames the process keeps), and the collector
+    is back on after."""
+    store = filled_store(tmp_path)
+    seen: list[bool] = []
+    real_update, real_encode = prepared.update, prepared.encode
+
+    def update(*args: Any) -> prepared.Frames:
+        seen.append(gc.isenabled())
+        return real_update(*args)
+
+    def encode(name: str, frame: pd.DataFrame) -> bytes:
+        seen.append(gc.isenabled())
+        return real_encode(name, frame)
+
+    monkeypatch.setattr(prepared, "update", update)
+    monkeypatch.setattr(prepared, "encode", encode)
+    assert gc.isenabled()
+    with store.transaction(bump_version=False) as conn:
+        apply(store, conn, ("people", 0.3, 12))
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    assert seen == [False] * (1 + len(prepared.NAMES)) and gc.isenabled()

@@ -9,11 +9,17 @@ Before it, a page may set explicit date ticks (``date_axis``), size weekly bars
 (``size_weekly_bars``) and mark partial weeks (``mark_partial_weeks``, with the note
 ``partial_weeks_note``). The weeks themselves come from ``carto.analytics.weeks``;
 nothing is computed here but the look of the charts.
+
+``show_cached(cache_key, build)`` draws the figure ``build`` makes once per key (the view's
+``data.View.figure_key`` and what tells the chart apart): building plotly figures was
+most of a warm rerun of Tableau de bord. The figure is shared by every session with that
+key, so nothing may change it after ``build``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -161,3 +167,14 @@ def french(fig: go.Figure) -> go.Figure:
 def show(fig: go.Figure, **kwargs: Any) -> None:
     """Draw a plotly figure the French way, without plotly's English toolbar."""
     st.plotly_chart(french(fig), config=CONFIG, **kwargs)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _built(cache_key: Hashable, _build: Callable[[], go.Figure]) -> go.Figure:
+    return french(_build())
+
+
+def show_cached(cache_key: Hashable, build: Callable[[], go.Figure], **kwargs: Any) -> None:
+    """``show(build())``, with the figure built once per ``cache_key``: it must hold all
+    the figure depends on (``data.View.figure_key`` and the chart's own choices)."""
+    st.plotly_chart(_built(cache_key, build), config=CONFIG, **kwargs)

@@ -143,6 +143,12 @@ class View:
         window tomorrow, and a status filter judges camps at the period's end."""
         return (*self.ds.cache_key, self.filters, self.period, self.options)
 
+    @property
+    def figure_key(self) -> tuple[object, ...]:
+        """What a chart of the view depends on (``charts.show_cached``): ``key``, the
+        period and the day (the axis and the partial weeks)."""
+        return (*self.key, self.period, self.ds.today)
+
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _places(_ds: Dataset, key: CacheKey) -> pd.DataFrame:
