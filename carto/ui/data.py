@@ -145,9 +145,9 @@ class View:
 
     @property
     def figure_key(self) -> tuple[object, ...]:
-        """What a chart of the view depends on (``charts.show_cached``): ``key``, the
-        period and the day (the axis and the partial weeks)."""
-        return (*self.key, self.period, self.ds.today)
+        """What a chart of the view depends on (``charts.show_cached``): ``key`` (which
+        holds the period) and the day (the axis and the partial weeks)."""
+        return (*self.key, self.ds.today)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
