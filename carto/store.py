@@ -492,6 +492,12 @@ class SnapshotStore:
         )
 
     @staticmethod
+    def encode(record: Record) -> str:
+        """A record as the store keeps it (the JSON text ``upsert`` writes): a sync encodes
+        its pages while it lists the next ones, then writes them with ``upsert_encoded``."""
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @staticmethod
     def _rows(table_key: str, records: Iterable[Record]) -> Iterator[list[dict[str, str]]]:
         batch: list[dict[str, str]] = []
         for rec in records:
@@ -500,7 +506,7 @@ class SnapshotStore:
                     "t": table_key,
                     "id": rec["id"],
                     "c": rec.get("createdTime", ""),
-                    "r": json.dumps(rec, ensure_ascii=False, separators=(",", ":")),
+                    "r": SnapshotStore.encode(rec),
                 }
             )
             if len(batch) >= _ROW_CHUNK:
@@ -532,6 +538,37 @@ class SnapshotStore:
             self._note(conn, table_key, (row["id"] for row in batch))
             n += len(batch)
         return n
+
+    def upsert_encoded(
+        self, conn: Connection, table_key: str, rows: Iterable[tuple[str, str, str]]
+    ) -> int:
+        """Inside a transaction: ``upsert`` of records already encoded (``encode``), as
+        ``(id, created time, text)``; returns how many. Sent to the driver as they are
+        (one ``executemany`` per batch of plain tuples): SQLAlchemy's per-row parameter
+        processing cost as much as the write itself (0.19 of 0.34 s for 11,700 rows)."""
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO records(table_key, id, created_time, record) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (table_key, id) DO UPDATE "
+            "SET created_time = excluded.created_time, record = excluded.record"
+        )
+        n = 0
+        batch: list[tuple[str, str, str, str]] = []
+        for row in rows:
+            batch.append((table_key, *row))
+            if len(batch) >= _ROW_CHUNK:
+                n += self._send_rows(conn, table_key, sql, batch)
+                batch = []
+        if batch:
+            n += self._send_rows(conn, table_key, sql, batch)
+        return n
+
+    def _send_rows(
+        self, conn: Connection, table_key: str, sql: str, batch: list[tuple[str, str, str, str]]
+    ) -> int:
+        conn.exec_driver_sql(sql, batch)
+        self._note(conn, table_key, (row[1] for row in batch))
+        return len(batch)
 
     @staticmethod
     def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
@@ -580,6 +617,25 @@ class SnapshotStore:
             for chunk in self._chunks(ids):
                 rows += conn.execute(sql, {"t": table_key, "ids": chunk}).all()
         return {r[0]: json.loads(r[1]) for r in rows}
+
+    def texts_by_id(
+        self, conn: Connection, table_key: str, ids: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        """Inside a transaction: stored records (all of the table, or those ``ids``) as
+        their stored text, by id: undecoded, so that a sync compares texts first and
+        decodes only the few that differ (decoding every record cost 0.5 s at 10,000)."""
+        if ids is None:
+            rows = conn.execute(
+                text("SELECT id, record FROM records WHERE table_key = :t"), {"t": table_key}
+            ).all()
+        else:
+            sql = text(
+                "SELECT id, record FROM records WHERE table_key = :t AND id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True))
+            rows = []
+            for chunk in self._chunks(ids):
+                rows += conn.execute(sql, {"t": table_key, "ids": chunk}).all()
+        return {r[0]: r[1] for r in rows}
 
     @staticmethod
     def table_ids(conn: Connection, table_key: str) -> set[str]:
