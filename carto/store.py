@@ -16,6 +16,8 @@ every read and every write transaction):
   ``carto/rounds.py`` says what a plan is).
 
 Both say the same ``instance_id()`` (a meta row): sign-in cookies carry it as audience.
+On PostgreSQL a third, ``RateStore``, keeps each Airtable base's rate-limit record
+(``rate_limits``, carto/airtable_client.py) so that processes on several hosts share it.
 
 No SQL is written outside this module (carto/privacy.py asks ``SnapshotStore.purge_field``).
 
@@ -153,6 +155,14 @@ _plans = Table(
     sqlite_autoincrement=True,
 )
 Index("plans_evening", _plans.c.evening)
+# The shared record of a rate limit (carto/airtable_client.py), one row per Airtable base,
+# on PostgreSQL: every process on every host using the store shares the limit.
+Table(
+    "rate_limits",
+    _METADATA,
+    Column("name", Text, primary_key=True),
+    Column("state", Text, nullable=False, server_default=text("''")),
+)
 
 AUDIT_COLUMNS = ("at", "event", "username", "details")
 PLAN_COLUMNS = (
@@ -361,6 +371,62 @@ def _meta(db: Database, key: str, default: Any = None) -> Any:
 
 def _database(location: str | Path | Database) -> Database:
     return location if isinstance(location, Database) else Database(location)
+
+
+def backend_of(location: str | Path) -> str:
+    """``sqlite`` or ``postgresql``: the backend of a store location."""
+    return str(_url(location).get_backend_name())
+
+
+def sqlite_file(location: str | Path) -> Path | None:
+    """The SQLite file of a store location (None on PostgreSQL)."""
+    url = _url(location)
+    return Path(url.database or "") if url.get_backend_name() == "sqlite" else None
+
+
+# ---------------------------------------------------------------------------- rate limits
+
+
+@dataclass
+class RateHold:
+    """A rate limit's record, locked for one read-modify-write (``RateStore.hold``): its
+    text (empty when new) and the database's clock, read once the lock was held. The
+    caller sets ``state`` to what it must become."""
+
+    state: str
+    now: float
+
+
+class RateStore:
+    """Rate-limit records kept in a PostgreSQL store, for processes on any host: each
+    ``hold`` is one transaction that locks the limit's row (``SELECT … FOR UPDATE``) and
+    reads the time from the database server (``clock_timestamp()``, seconds since the
+    epoch), the one clock every host shares. On SQLite the limit lives in a file next
+    to the store instead (carto/airtable_client.py): one host, one monotonic clock."""
+
+    def __init__(self, location: str | Path | Database) -> None:
+        self.db = _database(location)
+        if self.db.backend == "sqlite":
+            raise ValueError("rate limits are kept in the store on PostgreSQL only")
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[RateHold]:
+        with self.db.connect(write=True) as conn:
+            conn.execute(
+                text("INSERT INTO rate_limits(name) VALUES (:n) ON CONFLICT (name) DO NOTHING"),
+                {"n": name},
+            )
+            state = conn.execute(
+                text("SELECT state FROM rate_limits WHERE name = :n FOR UPDATE"), {"n": name}
+            ).scalar_one()
+            now = conn.execute(text("SELECT EXTRACT(EPOCH FROM clock_timestamp())")).scalar_one()
+            held = RateHold(str(state), float(now))
+            yield held
+            if held.state != state:
+                conn.execute(
+                    text("UPDATE rate_limits SET state = :s WHERE name = :n"),
+                    {"s": held.state, "n": name},
+                )
 
 
 # ---------------------------------------------------------------------------- snapshot

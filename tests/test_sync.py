@@ -22,7 +22,7 @@ from carto import cli, dataset, demo, prepared, schema
 from carto.airtable_client import AirtableUnavailable
 from carto.base_setup import table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
-from carto.store import SnapshotStore
+from carto.store import SnapshotStore, close_engines
 from carto.sync import (
     BudgetExhausted,
     RefreshGuard,
@@ -34,6 +34,7 @@ from carto.sync import (
 )
 from testing.app import ROOT
 from testing.fake_airtable import FakeAirtable
+from testing.postgres import TemporaryPostgres
 
 TOKEN = "patTEST"
 BASE = "appCARTOSYNC00001"
@@ -388,6 +389,44 @@ def test_two_processes_syncing_one_base_share_the_limit(tmp_path: Path, clock: F
         assert_snapshot_is_server(SnapshotStore(settings.store_path), server)
     finally:
         server.stop()
+
+
+def test_processes_on_two_hosts_share_the_limit_through_postgresql(
+    tmp_path: Path, clock: FakeClock, postgres_server: TemporaryPostgres
+) -> None:
+    """Two processes syncing one base into one PostgreSQL store, each with its own
+    ``[store] path`` folder, as on two hosts: no rate file in common, the limit is
+    held in the store (``rate_limits``), on the database's clock."""
+    server = make_server(clock, rate_limit=5, days=40)
+    url = postgres_server.database()
+    try:
+        configs = []
+        for host in ("host-a", "host-b"):
+            folder = tmp_path / host
+            folder.mkdir()
+            settings = write_settings(
+                folder, server, airtable={"requests_per_second": 5.0}, store={"url": url}
+            )
+            configs.append(settings)
+        go = tmp_path / "go"
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _SYNC_IN_A_PROCESS, str(settings.source), str(go)],
+                cwd=ROOT,
+            )
+            for settings in configs
+        ]
+        go.touch()
+        assert [p.wait(timeout=120) for p in processes] == [0, 0]
+        pages = sum(math.ceil(len(server.records(BASE, n)) / 100) for n in ("Sites", "Passages"))
+        assert server.count() == 2 * pages
+        assert server.count(status=429) == 0
+        assert max_per_second(server) <= 5
+        assert not list(tmp_path.glob("host-*/*.rate"))  # nothing shared through files
+        assert_snapshot_is_server(SnapshotStore(url), server)
+    finally:
+        server.stop()
+        close_engines()
 
 
 def test_a_429_penalty_503s_and_a_dropped_connection_are_survived(
