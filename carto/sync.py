@@ -377,8 +377,11 @@ def _commit(
             stats = {key: _apply(store, conn, key, fetched[key]) for key in TABLE_KEYS}
         # The stored comments that aged past retention go with the daily reconciliation
         # (scanning every record costs 0.3-0.8 s at 100k passages: not every refresh).
+        # After a full listing of the passages there are none: every stored passage is
+        # one just listed, stripped as it arrived (an equal text was kept, others written).
         reconciled = all(s.reconciled for s in stats.values())
-        purged = retention.purge(store, conn) if reconciled else 0
+        scan = reconciled and not fetched["passages"].full
+        purged = retention.purge(store, conn) if scan else 0
         if entry["mode"] == "full" or purged or any(s.changed or s.deleted for s in stats.values()):
             store.bump_version(conn)  # else keep every cache built on the snapshot
         prepared.after_write(store, conn, dataset.recipe(settings))  # ready frames, same version
