@@ -173,3 +173,23 @@ def test_429_evidence_shows_the_late_request_that_bunched_the_window() -> None:
     assert evidence["slots_s"][:2] == [-0.75, -0.13]
     assert evidence["received_s"][:2] == [-0.15, -0.13]
     assert evidence["client_gc_pauses"] == [{"at": -0.75, "seconds": 0.6, "generation": 2}]
+
+
+def test_sync_runs_summarise_each_case_by_min_median_max() -> None:
+    from benchmarks.sync_runs import _summary
+
+    runs = [
+        {
+            "records_per_second": rps,
+            "fetch_records_per_second": rps + 10,
+            "commit_seconds": commit,
+            "status_429": n429,
+        }
+        for rps, commit, n429 in ((450.0, 0.5, 0), (480.0, 0.1, 1), (470.0, 0.3, 0))
+    ]
+    summary = _summary(runs, ceiling=500.0)
+    assert summary["runs"] == 3
+    assert summary["share_of_ceiling"] == {"min": 0.9, "median": 0.94, "max": 0.96}
+    assert summary["fetch_share_of_ceiling"]["median"] == pytest.approx(0.96)
+    assert summary["commit_seconds"] == {"min": 0.1, "median": 0.3, "max": 0.5}
+    assert summary["status_429"] == 1
