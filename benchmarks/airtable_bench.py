@@ -102,9 +102,11 @@ def write_config(
     penalty: float,
     refresh_interval: int,
     role: str,
+    store_url: str | None = None,
 ) -> Settings:
     """A live configuration for the fake base, with one account (``role``, password
-    ``TEST_PASSWORD``) for the pages; the cookie key comes from the environment."""
+    ``TEST_PASSWORD``) for the pages; the cookie key comes from the environment. The
+    store is a SQLite file in ``folder``, or the PostgreSQL database ``store_url``."""
     accounts = folder / "accounts.yaml"
     write_accounts(accounts, (role,))
     config = folder / "config.toml"
@@ -116,7 +118,8 @@ def write_config(
         f"penalty_seconds = {float(penalty)}\n"
         "[store]\n"
         f'path = "{folder / "snapshot.sqlite"}"\n'
-        "[sync]\n"
+        + (f'url = "{store_url}"\n' if store_url else "")
+        + "[sync]\n"
         f"refresh_interval_seconds = {int(refresh_interval)}\n"
         "[auth]\n"
         f'accounts_path = "{accounts}"\n',
@@ -134,6 +137,7 @@ def start(
     penalty: float,
     refresh_interval: int,
     role: str,
+    store_url: str | None = None,
 ) -> Bench:
     """Generate the base, serve it from the fake Airtable, write a live config for it."""
     base = demo.generate(seed=SEED, days=size.days, today=demo_today(), n_camps=size.camps)
@@ -158,6 +162,7 @@ def start(
         penalty=penalty,
         refresh_interval=refresh_interval,
         role=role,
+        store_url=store_url,
     )
     return Bench(size, base, server, clock, settings, folder)
 

@@ -40,7 +40,7 @@ the arrival), and it is then forgotten only slowly. Measured on the benchmark's 
 answers trusted, one full sync in three met a 429 (a GC pause held the first request
 up 20 ms while the estimate, from connection set-up, was still too high).
 
-The limit, across processes. The places live in a small JSON file next to the store,
+The limit, across processes. On SQLite the places live in a small JSON file next to the store,
 ``airtable-<base>.rate`` (``flock``-ed for each read-modify-write; ``time.monotonic`` is
 one clock for every process of the machine), with the 429 pause and the recent round
 trips: the app, a cron ``sync`` and a ``sync --watch`` worker sharing a store stay
@@ -48,9 +48,15 @@ within 5 requests/s together. A process that dies with a request in flight is no
 (its pid is gone) and its place freed; an unreadable file makes the next request wait one
 window. Processes in other containers sharing the folder share the limit too (one
 kernel, one monotonic clock); their pids cannot be checked, so a place such a process
-left in flight frees after ``STALE_SECONDS``. Processes on other machines do not share
-it. Without a store folder (or ``fcntl``, on Windows) the same rule holds within the
-process only.
+left in flight frees after ``STALE_SECONDS``. Without a store folder (or ``fcntl``, on
+Windows) the same rule holds within the process only.
+
+The limit, across hosts. With a PostgreSQL store (``[store] url``) the same record is a
+row of the store's ``rate_limits`` table instead (``carto.store.RateStore``: locked with
+``SELECT … FOR UPDATE`` for each read-modify-write), and its times are the database
+server's clock (``clock_timestamp()``), the one clock the app replicas and the worker
+share wherever they run. A process is named by host, pid namespace and pid: a dead one
+is noticed on its own host, elsewhere its place frees after ``STALE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ import logging
 import math
 import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -77,6 +84,7 @@ from pyairtable.api.table import Table
 from carto.i18n import t, t_n
 from carto.private_files import make_private_dirs
 from carto.settings import Settings, airtable_token
+from carto.store import RateStore, backend_of, sqlite_file
 
 try:
     import fcntl
@@ -193,8 +201,9 @@ class RateLimiter:
 
     ``acquire`` waits for a place and records the send; ``release`` records the answer
     (or its absence). With ``path`` the record lives in that file under an exclusive
-    ``flock``, so every process using the same file shares one limit; without it, in
-    this object only.
+    ``flock``, so every process using the same file shares one limit; with ``store``,
+    in that PostgreSQL store's row ``name`` (its clock the database's, ``clock`` unused),
+    shared by every process on every host; without either, in this object only.
     """
 
     def __init__(
@@ -202,6 +211,8 @@ class RateLimiter:
         rate: float,
         *,
         path: Path | None = None,
+        store: RateStore | None = None,
+        name: str = "airtable-meta",
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         margin: float = RATE_WINDOW_MARGIN_SECONDS,
@@ -210,6 +221,8 @@ class RateLimiter:
             raise ValueError("requests per second must be positive")
         self.rate = rate
         self.path = path
+        self.store = store
+        self.name = name
         self.margin = margin
         self._clock = clock
         self._sleep = sleep
@@ -224,8 +237,7 @@ class RateLimiter:
         """Wait until a request may be sent, record it as in flight; returns its ticket
         for ``release``."""
         while True:
-            with self._state() as state:
-                now = self._clock()
+            with self._state() as (state, now):
                 ready = self._ready_at(state, now)
                 if ready <= now:
                     ticket = uuid.uuid4().hex[:16]
@@ -236,8 +248,7 @@ class RateLimiter:
     def release(self, ticket: str, *, answered: bool = False) -> None:
         """The request of ``ticket`` got its answer (``answered``), or failed without
         one (timeout, dropped connection): it stops being in flight."""
-        with self._state() as state:
-            now = self._clock()
+        with self._state() as (state, now):
             for entry in state["sends"]:
                 if entry[0] == ticket and entry[3] is None:
                     sent = float(entry[2])
@@ -248,8 +259,8 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every later request for ``seconds`` (a 429 penalty applies to the base)."""
-        with self._state() as state:
-            until = self._clock() + seconds
+        with self._state() as (state, now):
+            until = now + seconds
             state["paused_until"] = max(float(state["paused_until"]), until)
 
     def _ready_at(self, state: dict[str, Any], now: float) -> float:
@@ -281,17 +292,25 @@ class RateLimiter:
         return max(releases[freed - 1], paused)
 
     @contextmanager
-    def _state(self) -> Iterator[dict[str, Any]]:
-        """The shared record, locked: this object's threads, then other processes."""
+    def _state(self) -> Iterator[tuple[dict[str, Any], float]]:
+        """The shared record, locked (this object's threads, then other processes), and
+        the time now on the record's clock, read once the lock is held."""
         with self._lock:
+            if self.store is not None:
+                with self.store.hold(self.name) as held:
+                    state = _parse_state(held.state.encode(), held.now)
+                    yield state, held.now
+                    held.state = json.dumps(state, separators=(",", ":"))
+                return
             if self.path is None or fcntl is None:
-                yield self._memory
+                yield self._memory, self._clock()
                 return
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                state = _read_state(fd, self._clock())
-                yield state
+                now = self._clock()
+                state = _read_state(fd, now)
+                yield state, now
                 data = json.dumps(state, separators=(",", ":")).encode()
                 os.lseek(fd, 0, os.SEEK_SET)
                 os.write(fd, data)
@@ -329,6 +348,11 @@ def _read_state(fd: int, now: float) -> dict[str, Any]:
     raw = b""
     while chunk := os.read(fd, 65536):
         raw += chunk
+    return _parse_state(raw, now)
+
+
+def _parse_state(raw: bytes, now: float) -> dict[str, Any]:
+    """The record from its text (a file's bytes, a store row's text); see ``_read_state``."""
     if not raw:
         return _empty_state()
     try:
@@ -351,13 +375,18 @@ def _pid_namespace() -> str:
 
 
 def _process_id() -> str:
-    return f"{_pid_namespace()}:{os.getpid()}"
+    """``host/pid namespace:pid``: who holds a place, wherever the record is shared."""
+    return f"{socket.gethostname()}/{_pid_namespace()}:{os.getpid()}"
 
 
 def _alive(process: str) -> bool:
-    """Whether the process of a ``_process_id`` still runs; one in another pid
-    namespace is taken as running (its place frees after ``STALE_SECONDS``)."""
-    namespace, _, pid = process.rpartition(":")
+    """Whether the process of a ``_process_id`` still runs; one on another host or in
+    another pid namespace is taken as running (its place frees after ``STALE_SECONDS``).
+    A record written before hosts were named (``namespace:pid``) is of this host."""
+    where, _, pid = process.rpartition(":")
+    host, named, namespace = where.rpartition("/")
+    if named and host != socket.gethostname():
+        return True
     if namespace != _pid_namespace():
         return True
     if int(pid) == os.getpid():
@@ -371,21 +400,28 @@ def _alive(process: str) -> bool:
     return True
 
 
-_LIMITERS: dict[tuple[str, Path | None], RateLimiter] = {}
+_LIMITERS: dict[tuple[str, Path | str | None], RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def limiter_for(key: str, rate: float, directory: Path | None = None) -> RateLimiter:
-    """The limiter of one base: shared by every process whose store is in ``directory``
-    (file ``airtable-<base>.rate`` there), else by this process only. Created on first
-    use; ``rate`` updated."""
+def limiter_for(
+    key: str, rate: float, directory: Path | None = None, store: str | None = None
+) -> RateLimiter:
+    """The limiter of one base: shared by every process using the PostgreSQL ``store``
+    (its row ``airtable-<base>.rate`` in ``rate_limits``), else by every process whose
+    store is in ``directory`` (the file ``airtable-<base>.rate`` there), else by this
+    process only. Created on first use; ``rate`` updated."""
+    name = rate_file_name(key)
     path = None
-    if directory is not None and fcntl is not None:
-        path = directory / rate_file_name(key)
+    if store is None and directory is not None and fcntl is not None:
+        path = directory / name
+    where: Path | str | None = store if store is not None else path
     with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get((key, path))
+        limiter = _LIMITERS.get((key, where))
         if limiter is None:
-            limiter = _LIMITERS[key, path] = RateLimiter(rate, path=path)
+            shared = RateStore(store) if store is not None else None
+            limiter = RateLimiter(rate, path=path, store=shared, name=name)
+            _LIMITERS[key, where] = limiter
         limiter.rate = rate
         return limiter
 
@@ -426,12 +462,20 @@ class ResilientSession(requests.Session):
     """A requests session that throttles, retries and counts (see the module docstring)."""
 
     def __init__(
-        self, policy: RetryPolicy, *, sleep: Sleep = time.sleep, rate_dir: Path | None = None
+        self,
+        policy: RetryPolicy,
+        *,
+        sleep: Sleep = time.sleep,
+        rate_dir: Path | None = None,
+        rate_store: str | None = None,
     ) -> None:
         super().__init__()
         self.policy = policy
         self._sleep = sleep
-        self.rate_dir = rate_dir  # where the base's shared limit lives (None: this process)
+        # Where the base's shared limit lives: a PostgreSQL store (every host), else a
+        # folder (this host), else this process only.
+        self.rate_dir = rate_dir
+        self.rate_store = rate_store
         self._count_lock = threading.Lock()
         self.calls = 0
 
@@ -443,7 +487,7 @@ class ResilientSession(requests.Session):
         method_s = method.decode() if isinstance(method, bytes) else str(method)
         url_s = url.decode() if isinstance(url, bytes) else str(url)
         key = rate_key(url_s)
-        limiter = limiter_for(key, self.policy.requests_per_second, self.rate_dir)
+        limiter = limiter_for(key, self.policy.requests_per_second, self.rate_dir, self.rate_store)
         attempts = self.policy.max_retries + 1
         detail = ""
         for attempt in range(1, attempts + 1):
@@ -502,6 +546,7 @@ class AirtableClient(Api):
         policy: RetryPolicy | None = None,
         sleep: Sleep = time.sleep,
         rate_dir: Path | None = None,
+        rate_store: str | None = None,
     ) -> None:
         super().__init__(
             token,
@@ -510,7 +555,10 @@ class AirtableClient(Api):
             endpoint_url=endpoint_url,
         )
         self.resilient = ResilientSession(
-            policy or RetryPolicy.from_settings(Settings({})), sleep=sleep, rate_dir=rate_dir
+            policy or RetryPolicy.from_settings(Settings({})),
+            sleep=sleep,
+            rate_dir=rate_dir,
+            rate_store=rate_store,
         )
         self.session = self.resilient
         self.api_key = token  # puts the Authorization header on the new session
@@ -553,13 +601,22 @@ def client_from_settings(
         policy=RetryPolicy.from_settings(settings),
         sleep=sleep,
         rate_dir=rate_dir(settings),
+        rate_store=rate_store(settings),
     )
 
 
+def rate_store(settings: Settings) -> str | None:
+    """The PostgreSQL store, when it is one: every process using it, on any host, shares
+    one limit per base (``[store] path`` then plays no part)."""
+    location = settings.store_location
+    return str(location) if backend_of(location) == "postgresql" else None
+
+
 def rate_dir(settings: Settings) -> Path | None:
-    """The store's folder: every process syncing into it shares one limit per base."""
-    path = settings.store_path
-    if str(path) == ":memory:":
+    """The SQLite store's folder: every process syncing into it shares one limit per
+    base (None on PostgreSQL: ``rate_store``)."""
+    path = sqlite_file(settings.store_location)
+    if path is None or str(path) in (":memory:", ""):
         return None
     try:
         make_private_dirs(path.parent)

@@ -28,7 +28,9 @@ from carto.airtable_client import (
     rate_key,
 )
 from carto.settings import TOKEN_ENV, Settings
+from carto.store import RateStore, close_engines
 from testing.fake_airtable import FakeAirtable
+from testing.postgres import TemporaryPostgres
 
 DECLARED = RetryPolicy.from_settings(Settings({}))  # the declared defaults
 
@@ -235,6 +237,62 @@ def test_the_client_shares_the_limit_through_the_store_folder(
     assert api.resilient.rate_dir == tmp_path / "store"
     limiter = limiter_for(rate_key(f"https://x/v0/{BASE}/Sites"), 5.0, api.resilient.rate_dir)
     assert limiter.path == tmp_path / "store" / f"airtable-{BASE}.rate"
+
+
+def test_the_client_shares_the_limit_through_a_postgresql_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_server: TemporaryPostgres
+) -> None:
+    """With ``[store] url`` on PostgreSQL the limit is in the store, whatever the
+    ``[store] path``: processes on other hosts share it."""
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    url = postgres_server.database()
+    settings = Settings(
+        {
+            "airtable.base_id": BASE,
+            "store.url": url,
+            "store.path": str(tmp_path / "store" / "snapshot.sqlite"),
+        },
+        source=tmp_path / "config.toml",
+    )
+    try:
+        api = client_from_settings(settings)
+        assert api.resilient.rate_store == url and api.resilient.rate_dir is None
+        key = rate_key(f"https://x/v0/{BASE}/Sites")
+        limiter = limiter_for(key, 5.0, api.resilient.rate_dir, api.resilient.rate_store)
+        assert limiter.store is not None and limiter.path is None
+
+        # Two limiters on the store's row, as two hosts have: one limit, on one clock.
+        other = RateLimiter(5.0, store=RateStore(url), name=limiter.name)
+        sent = []
+        for i in range(12):
+            ticket = (limiter if i % 3 else other).acquire()
+            sent.append(time.monotonic())
+            (limiter if i % 3 else other).release(ticket, answered=True)
+        assert in_any_window(sent, 1.0) == 5
+        assert not (tmp_path / "store").exists()
+    finally:
+        close_engines()
+
+
+def test_a_place_held_on_another_host_is_kept(tmp_path: Path) -> None:
+    """A pid of another host says nothing here, even in a pid namespace of the same
+    number (every host's first namespace has the same inode)."""
+    path = tmp_path / "airtable-appX.rate"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    namespace = os.stat("/proc/self/ns/pid").st_ino
+    sends = [["x", f"another-host/{namespace}:{gone.pid}", time.monotonic(), None]]
+    state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
+    path.write_text(json.dumps(state), encoding="utf-8")
+
+    class Waited(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:
+        raise Waited
+
+    with pytest.raises(Waited):  # it would have waited, not sent
+        RateLimiter(1.0, path=path, sleep=sleep).acquire()
 
 
 def test_threads_and_clients_of_one_base_share_the_throttle(server: FakeAirtable) -> None:

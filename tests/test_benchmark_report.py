@@ -196,3 +196,23 @@ def test_page_runs_peak_memory_is_their_own_not_the_spawning_process() -> None:
     child = float(done.stdout)
     assert parent > 300 and 0 < child < 150, (parent, child)
     del held
+
+
+def test_sync_runs_summarise_each_case_by_min_median_max() -> None:
+    from benchmarks.sync_runs import _summary
+
+    runs = [
+        {
+            "records_per_second": rps,
+            "fetch_records_per_second": rps + 10,
+            "commit_seconds": commit,
+            "status_429": n429,
+        }
+        for rps, commit, n429 in ((450.0, 0.5, 0), (480.0, 0.1, 1), (470.0, 0.3, 0))
+    ]
+    summary = _summary(runs, ceiling=500.0)
+    assert summary["runs"] == 3
+    assert summary["share_of_ceiling"] == {"min": 0.9, "median": 0.94, "max": 0.96}
+    assert summary["fetch_share_of_ceiling"]["median"] == pytest.approx(0.96)
+    assert summary["commit_seconds"] == {"min": 0.1, "median": 0.3, "max": 0.5}
+    assert summary["status_429"] == 1

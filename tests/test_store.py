@@ -63,6 +63,27 @@ def test_upsert_and_delete(store_location: str | Path) -> None:
     assert store.records("passages") == [rec(1, Personnes=5)]
 
 
+def test_encoded_records_are_kept_as_upsert_keeps_them(store_location: str | Path) -> None:
+    """``upsert_encoded`` (the sync's write, beyond one batch) and ``upsert`` store the
+    same text; ``texts_by_id`` gives it back undecoded, the changes are noted."""
+    store = SnapshotStore(store_location)
+    records = [rec(i, Personnes=i, Commentaire="à l'abri") for i in range(1, 2_102)]
+    with store.transaction() as conn:
+        store.upsert(conn, "sites", records[:3])
+        rows = [(r["id"], r["createdTime"], store.encode(r)) for r in records]
+        assert store.upsert_encoded(conn, "passages", rows) == len(records)
+        changes = store.changes(conn)
+        assert changes is not None and changes.ids["passages"] == {r["id"] for r in records}
+        assert store.texts_by_id(conn, "passages") == {r[0]: r[2] for r in rows}
+        assert store.texts_by_id(conn, "sites") == store.texts_by_id(
+            conn, "passages", [r["id"] for r in records[:3]]
+        )
+    with store.transaction() as conn:
+        store.upsert_encoded(conn, "passages", [(rows[0][0], rows[0][1], store.encode(rec(1)))])
+    kept = {r["id"]: r for r in store.records("passages")}
+    assert kept == {r["id"]: r for r in [rec(1), *records[1:]]}
+
+
 def test_records_by_id_beyond_one_statement_and_table_ids(store_location: str | Path) -> None:
     store = SnapshotStore(store_location)
     many = [rec(i % 28 + 1) | {"id": f"rec{i:014d}"} for i in range(1, 1201)]
