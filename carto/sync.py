@@ -23,13 +23,11 @@ trouble; none at all with ``[sync] app_refresh = false``, when a ``sync --watch`
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -331,20 +329,6 @@ def _apply(store: SnapshotStore, conn: Any, key: str, fetched: _Fetched) -> Tabl
     )
 
 
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """The garbage collector paused while the fetched records are compared and written:
-    its passes over the 10,000s of fetched dicts (none in a cycle) cost a quarter of the
-    commit (0.2 of 0.3 s at 10,000 records, profiled). Re-enabled only if it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _log_entry(
     started: dt.datetime, mode: str, calls: int, error: str | None = None, **counts: int
 ) -> dict[str, Any]:
@@ -373,7 +357,7 @@ def _commit(
     is comparing texts and writing the changed ones."""
     started = entry["started_at"]
     with store.transaction(bump_version=False) as conn:
-        with _paused_gc():
+        with prepared.paused_gc():
             stats = {key: _apply(store, conn, key, fetched[key]) for key in TABLE_KEYS}
         # The stored comments that aged past retention go with the daily reconciliation
         # (scanning every record costs 0.3-0.8 s at 100k passages: not every refresh).
