@@ -7,6 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from carto import rounds
 from carto.settings import load_settings
 from carto.store import AuthStore
@@ -162,3 +164,25 @@ def test_camps_planned_twice_are_named_escaped(app_config: Path) -> None:
     (warning,) = [w for w in coord.warning if "plusieurs associations" in w.value]
     assert f"]({EVIL}" not in warning.value
     assert escape_markdown(HOSTILE) in warning.value
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"lat": "48.85", "lon": "2.35", "accuracy": "not a number"},
+        {"lat": "nan", "lon": "2.35"},
+        {"lat": 1000, "lon": 2.35},
+        {"lat": "48.85"},
+        {"error": "<img src=x>"},
+    ],
+)
+def test_a_crafted_position_from_the_browser_is_refused_without_a_crash(
+    sent: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The component's value is whatever a request says: a position the page cannot use
+    is "unavailable" (its French message), never an error page or a key built from it."""
+    from carto.ui import rounds as street
+
+    monkeypatch.setattr(street, "_geolocation", lambda **_: {"position": sent})
+    found = street.browser_position()
+    assert found is not None and found.error in (street.DENIED, street.UNAVAILABLE)

@@ -107,11 +107,14 @@ def browser_position() -> Position | None:
         return None
     if value.get("error"):
         return Position(error=DENIED if value["error"] == DENIED else UNAVAILABLE)
-    try:
+    try:  # what the browser sent: anything, from a crafted request
         lat, lon = float(value["lat"]), float(value["lon"])
+        accuracy = float(value.get("accuracy") or math.nan)
     except (KeyError, TypeError, ValueError):
         return Position(error=UNAVAILABLE)
-    return Position(lat, lon, float(value.get("accuracy") or math.nan))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails too
+        return Position(error=UNAVAILABLE)
+    return Position(lat, lon, accuracy)
 
 
 # ------------------------------------------------------------------ options and data
