@@ -19,7 +19,6 @@ shown "<5". The card is markdown built on the server from the camp's id alone
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -391,7 +390,8 @@ def _css(colour: RGBA) -> str:
 
 
 def legend_html(swatches: Sequence[Swatch]) -> str:
-    """The legend as HTML (no record text in it; labels escaped all the same)."""
+    """The legend as HTML, drawn with ``unsafe_allow_html``: no record text in it, and
+    every label escaped for HTML and markdown all the same (``escape_markdown``)."""
     base = "display:inline-block;vertical-align:middle;margin:0 0.35em 0 0.8em;"
     parts = []
     for s in swatches:
@@ -411,9 +411,8 @@ def legend_html(swatches: Sequence[Swatch]) -> str:
                 f"<span style='{base}width:0.9em;height:0.9em;border-radius:50%;"
                 f"background:{_css(s.colour or FRESH)}'></span>"
             )
-        parts.append(
-            f"<span style='display:inline-block;max-width:100%'>{mark}{html.escape(s.label)}</span>"
-        )
+        label = escape_markdown(s.label)
+        parts.append(f"<span style='display:inline-block;max-width:100%'>{mark}{label}</span>")
     return " ".join(parts)
 
 

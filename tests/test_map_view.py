@@ -178,3 +178,14 @@ def test_demo_map_payload_is_one_point_per_camp(demo_dataset: Dataset) -> None:
     spec = json.loads(camp_deck(points).to_json())
     assert spec["layers"][0]["@@type"] == "ScatterplotLayer"
     assert len(spec["layers"][0]["data"]) == len(points)
+
+
+def test_legend_labels_are_escaped_for_html_and_markdown() -> None:
+    """The legend is drawn with ``unsafe_allow_html``: a label holding markup or markdown
+    (none does today: they come from the catalogue) still shows as text."""
+    from carto.map_view import Swatch, legend_html
+    from testing.hostile import HOSTILE
+
+    drawn = legend_html([Swatch(HOSTILE), Swatch("*gras* [lien](https://evil.example)")])
+    assert "<img" not in drawn and "<script" not in drawn.lower()
+    assert "\\*gras\\*" in drawn and "\\[lien\\]" in drawn
