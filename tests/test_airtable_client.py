@@ -206,12 +206,8 @@ def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
     assert time.monotonic() - started < 3 * (1.0 + RATE_WINDOW_MARGIN_SECONDS)
 
 
-def test_a_place_held_in_another_pid_namespace_is_kept(tmp_path: Path) -> None:
-    """Another container's pid says nothing here: its request counts as in flight."""
-    path = tmp_path / "airtable-appX.rate"
-    gone = subprocess.Popen(["true"])  # dead here; in its namespace, who knows
-    gone.wait()
-    sends = [["x", f"another-namespace:{gone.pid}", time.monotonic(), None]]
+def _assert_it_waits(path: Path, sends: list[list[object]]) -> None:
+    """With ``sends`` held in the rate file, the next request waits rather than send."""
     state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
     path.write_text(json.dumps(state), encoding="utf-8")
 
@@ -223,6 +219,15 @@ def test_a_place_held_in_another_pid_namespace_is_kept(tmp_path: Path) -> None:
 
     with pytest.raises(Waited):  # it would have waited, not sent
         RateLimiter(1.0, path=path, sleep=sleep).acquire()
+
+
+def test_a_place_held_in_another_pid_namespace_is_kept(tmp_path: Path) -> None:
+    """Another container's pid says nothing here: its request counts as in flight."""
+    path = tmp_path / "airtable-appX.rate"
+    gone = subprocess.Popen(["true"])  # dead here; in its namespace, who knows
+    gone.wait()
+    sends = [["x", f"another-namespace:{gone.pid}", time.monotonic(), None]]
+    _assert_it_waits(path, sends)
 
 
 def test_the_client_shares_the_limit_through_the_store_folder(
@@ -282,17 +287,7 @@ def test_a_place_held_on_another_host_is_kept(tmp_path: Path) -> None:
     gone.wait()
     namespace = os.stat("/proc/self/ns/pid").st_ino
     sends = [["x", f"another-host/{namespace}:{gone.pid}", time.monotonic(), None]]
-    state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
-    path.write_text(json.dumps(state), encoding="utf-8")
-
-    class Waited(Exception):
-        pass
-
-    def sleep(seconds: float) -> None:
-        raise Waited
-
-    with pytest.raises(Waited):  # it would have waited, not sent
-        RateLimiter(1.0, path=path, sleep=sleep).acquire()
+    _assert_it_waits(path, sends)
 
 
 def test_threads_and_clients_of_one_base_share_the_throttle(server: FakeAirtable) -> None:

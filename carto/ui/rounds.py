@@ -120,25 +120,11 @@ def browser_position() -> Position | None:
 # ------------------------------------------------------------------ options and data
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _options(_conf: Settings, key: tuple[object, ...]) -> rounds.RoundOptions:
-    return rounds.RoundOptions.from_settings(_conf)
-
-
 def options(conf: Settings) -> rounds.RoundOptions:
     """The ``[forms]`` and ``[rounds]`` options; a form link naming an unknown
     placeholder stops the page with what to fix."""
-    key = tuple(
-        conf[k]
-        for k in (
-            "forms.passage_url",
-            "rounds.plan_retention_days",
-            "rounds.walking_speed_kmh",
-            "rounds.detour_factor",
-        )
-    )
     try:
-        return _options(conf, key)
+        return rounds.RoundOptions.from_settings(conf)
     except ConfigError as exc:
         st.error(t("error.config", error=exc, path=conf.source))
         st.stop()
