@@ -188,8 +188,12 @@ def camp_table(at: AppTest) -> pd.DataFrame:
 
 
 def legend_text(at: AppTest) -> str:
+    """The legend as the reader sees it: tags dropped, entities and markdown escapes
+    resolved."""
     return " ".join(
-        html.unescape(re.sub(r"<[^>]+>", "", m.value)) for m in at.markdown if "<span" in m.value
+        re.sub(r"\\(.)", r"\1", html.unescape(re.sub(r"<[^>]+>", "", m.value)))
+        for m in at.markdown
+        if "<span" in m.value
     )
 
 
