@@ -52,6 +52,7 @@ from carto.i18n import format_date, format_datetime, t, t_n
 from carto.options import AirtableTables, AnalysisOptions
 from carto.settings import Settings
 from carto.store import AuthStore, SnapshotStore
+from carto.text import plain_line
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +184,12 @@ def _place_params(arrondissement: object) -> dict[str, list[str]]:
 def _camp(row: Mapping[Any, Any], policy: privacy.Policy) -> str:
     """A camp as the role may name it: a partner's pseudonym already carries the
     arrondissement ("Campement KQW — 75019"); others see the name and the place."""
-    name = str(row.get("name") or t("camp.unnamed"))
+    # record text (a form's "Localisation" may name a camp): on one line, no link
+    name = plain_line(row.get("name") or t("camp.unnamed"))
     place = row.get("arrondissement")
     if not policy.free_text or not isinstance(place, str) or not place:
         return name
-    return t("digest.camp", name=name, place=place)
+    return t("digest.camp", name=name, place=plain_line(place))
 
 
 def _count(frame: pd.DataFrame, column: str, policy: privacy.Policy) -> list[str]:

@@ -214,9 +214,30 @@ def camp_points(
             "color": visit_colour(active["days_since_visit"], gap_days),
             "title": pd.Series([f[0] for f in fields], index=active.index, dtype=object),
             "details": pd.Series([f[1] for f in fields], index=active.index, dtype=object),
-            "camp_id": active["camp_id"].astype(object),
+            "camp_id": shown_camp_ids(active["camp_id"], policy),
         }
     ).reset_index(drop=True)
+
+
+def shown_camp_ids(camp_ids: pd.Series, policy: privacy.Policy) -> pd.Series:
+    """Camp ids as the browser gets them: a role without free text (a partner) gets
+    ``privacy.opaque_id`` stand-ins, never the Airtable record ids (the map's payload is
+    readable in the browser, and the ids open the records in the base)."""
+    ids = camp_ids.astype(object)
+    if policy.free_text:
+        return ids
+    return privacy.hide_record_ids(ids.to_frame("camp_id"))["camp_id"].astype(object)
+
+
+def camp_of_selection(
+    states: pd.DataFrame, shown_id: str | None, policy: privacy.Policy = privacy.FULL
+) -> str | None:
+    """The camp id of ``states`` whose map point carries ``shown_id`` (``shown_camp_ids``:
+    what the browser sends back); None when no camp of the view has it."""
+    if shown_id is None or states.empty:
+        return None
+    match = states.loc[shown_camp_ids(states["camp_id"], policy) == shown_id, "camp_id"]
+    return str(match.iloc[0]) if not match.empty else None
 
 
 GAP_RING: RGBA = (255, 70, 70, 255)
@@ -226,10 +247,16 @@ ZONE_HIGH = (230, 60, 30)
 ZONE_ALPHA = 150
 
 
-def gap_points(points: pd.DataFrame, states: pd.DataFrame, gap_days: int) -> pd.DataFrame:
-    """The camps not visited for more than ``gap_days`` days, to ring on the map."""
+def gap_points(
+    points: pd.DataFrame,
+    states: pd.DataFrame,
+    gap_days: int,
+    policy: privacy.Policy = privacy.FULL,
+) -> pd.DataFrame:
+    """The camps not visited for more than ``gap_days`` days, to ring on the map
+    (``points`` of ``camp_points`` under the same ``policy``)."""
     late = states.loc[states["active"] & (states["days_since_visit"] > gap_days), "camp_id"]
-    return points[points["camp_id"].isin(late)].reset_index(drop=True)
+    return points[points["camp_id"].isin(shown_camp_ids(late, policy))].reset_index(drop=True)
 
 
 def zone_cells(

@@ -22,8 +22,10 @@ therefore protected too, where the derived frames are built (``carto.ui.data``,
 ``carto.export.contents``): ``protect_frame`` for frames (``AGGREGATE_COUNT_COLUMNS``),
 ``count`` for a single figure (shown "<5" when suppressed), ``delta`` for the
 difference between two periods (not shown when small or when either side is
-suppressed). What is not a count is not suppressed: dates, days since a visit, hours,
-hotspot scores, percentages.
+suppressed), ``suppress_complements`` for parts shown beside their total (an
+evacuation's people sheltered and without solution: one hidden hides the other).
+What is not a count is not suppressed: dates, days since a visit, hours, hotspot
+scores, percentages.
 
 One table says what each role may do: ``ACCESS`` (role → ``Access``: the pages it
 opens, the export datasets it may have, the ``Precision`` of what it sees). The page
@@ -93,6 +95,9 @@ AGGREGATE_COUNT_COLUMNS: tuple[str, ...] = (
     "events",
     "evacuations",
 )
+# The parts of an evacuation's people (the rest is unknown): where one is suppressed,
+# the people and the other part would give it away, so it is suppressed too.
+PEOPLE_PARTS: tuple[str, ...] = ("sheltered", "without_solution")
 SUPPRESSED_SUFFIX = "_suppressed"
 POSITION_COLUMNS = ("latitude", "longitude")
 # Free text a partner never sees: it may name people, teams or describe the exact place.
@@ -426,6 +431,24 @@ def suppress_small_counts(
         changes[col] = frame[col].mask(small)
         changes[flag] = small
     return frame.assign(**changes) if changes else frame
+
+
+def suppress_complements(frame: pd.DataFrame, parts: Sequence[str], policy: Policy) -> pd.DataFrame:
+    """A protected frame whose rows with one of ``parts`` suppressed have every part
+    suppressed (and flagged): parts that add up to a total shown beside them would
+    otherwise give the hidden one away by a subtraction. A no-op without a threshold
+    or without every part and its flag."""
+    flags = [part + SUPPRESSED_SUFFIX for part in parts]
+    if policy.small_count_threshold <= 1 or not set((*parts, *flags)) <= set(frame.columns):
+        return frame
+    hidden = frame[flags].fillna(False).astype(bool).any(axis=1)
+    if not hidden.any():
+        return frame
+    changes: dict[str, pd.Series] = {}
+    for part, flag in zip(parts, flags, strict=True):
+        changes[part] = frame[part].mask(hidden)
+        changes[flag] = frame[flag].fillna(False).astype(bool) | hidden
+    return frame.assign(**changes)
 
 
 def small_count_label(threshold: int) -> str:

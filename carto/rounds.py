@@ -36,9 +36,10 @@ from typing import Any
 
 import pandas as pd
 
-from carto import audit, privacy
+from carto import audit, parsing, privacy
 from carto.analytics.needs import NEED_ITEMS
 from carto.filters import code_of
+from carto.i18n import t
 from carto.settings import ConfigError, Settings
 from carto.store import AuthStore
 
@@ -481,8 +482,10 @@ def save_plan(
     would forget every plan, tonight's included."""
     if not evening_in_reach(plan.evening, today):
         raise ValueError(f"evening {plan.evening} out of reach on {today}")
-    # the form's limit is the browser's; a hand-made request is cut here
-    plan = dataclasses.replace(plan, team=plan.team[:TEAM_MAX_CHARS])
+    # the form's limit is the browser's; a hand-made request is cut here. Every
+    # coordinator and volunteer sees the team: no phone number or e-mail, as in records.
+    team = parsing.scrub_pii(plan.team[:TEAM_MAX_CHARS], t("pii.phone"), t("pii.email"))
+    plan = dataclasses.replace(plan, team=team)
     plan_id = store.add_plan(plan.to_row(), username)
     store.log_event(
         audit.ROUND_PLANNED,

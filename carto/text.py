@@ -1,5 +1,6 @@
 """Record text (camp names, teams, comments, associations, account names) made safe to
-show in Streamlit markdown: ``escape_markdown``, the one helper every page uses.
+show in Streamlit markdown: ``escape_markdown``, the one helper every page uses; and in
+an e-mail's lines: ``plain_line``.
 
 Streamlit renders ``st.markdown``, ``st.caption``, ``st.write`` of a string, the body
 of ``st.info``/``st.warning``/…, and the labels of widgets and metrics as markdown
@@ -40,9 +41,21 @@ _WWW = re.compile(r"(www)(?=\.)", re.IGNORECASE)
 def _escape_char(char: str) -> str:
     if char in MARKDOWN_SPECIAL:
         return "\\" + char
-    if char in JOINED_AFTER:
-        return char + WORD_JOINER
     return HTML_ENTITIES.get(char, char)
+
+
+def plain_line(value: object) -> str:
+    """``value`` as one line of plain text that nothing makes a link of: runs of white
+    space (line breaks included) become one space, a word joiner follows every colon and
+    ``@`` and splits ``www.``. For record text in an e-mail, whose plain-text part mail
+    clients turn into links wherever they see an address, and where a line break
+    would start a line of its own (a false item). A missing value gives ""."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    text = _WWW.sub(r"\1" + WORD_JOINER, " ".join(str(value).split()))
+    return "".join(char + WORD_JOINER if char in JOINED_AFTER else char for char in text)
 
 
 def escape_markdown(value: object) -> str:
@@ -55,9 +68,4 @@ def escape_markdown(value: object) -> str:
     sees is the text as typed, white space aside. A missing value (None, NaN, NA) gives
     "".
     """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    text = _WWW.sub(r"\1" + WORD_JOINER, " ".join(str(value).split()))
-    return "".join(_escape_char(char) for char in text)
+    return "".join(_escape_char(char) for char in plain_line(value))

@@ -8,7 +8,13 @@ import streamlit as st
 from carto import privacy
 from carto.i18n import t, t_n
 from carto.map_view import camp_card as card_of
-from carto.map_view import camp_list, camp_points, counted_what, selected_camp_id
+from carto.map_view import (
+    camp_list,
+    camp_of_selection,
+    camp_points,
+    counted_what,
+    selected_camp_id,
+)
 from carto.ui import auth, carte, data, filters, layout, navigation, rounds
 
 v = layout.start_page(t("map.title"))
@@ -83,7 +89,8 @@ else:
         )
         carte.legend(swatches)
     with listing:
-        camp_id = selected_camp_id(event.selection) if event else None
+        selected = selected_camp_id(event.selection) if event else None
+        camp_id = camp_of_selection(states, selected, v.policy)
         # built from the server's frame: only the camp id is taken from the browser
         card = card_of(states, camp_id, v.policy)
         if card is not None and camp_id is not None:

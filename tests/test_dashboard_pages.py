@@ -17,6 +17,7 @@ from carto.dataset import build_dataset, open_store
 from carto.i18n import format_date, format_decimal, t
 from carto.settings import Settings, load_settings
 from testing.app import login, metric_int, new_app, run_page, shown_table
+from tests.test_text import unescape
 
 PAGES = [
     "pages/carte.py",
@@ -106,7 +107,7 @@ def test_an_unknown_value_is_ignored_with_a_notice(app_config: Path) -> None:
     at.query_params.update({"periode": "hier", "assoc": ["utopia-56", "Inconnue"]})
     login(at)
     assert not at.exception
-    notices = [toast.value for toast in at.toast]
+    notices = [unescape(toast.value) for toast in at.toast]  # as the reader sees it
     assert len(notices) == 1
     assert "periode=hier" in notices[0] and "assoc=Inconnue" in notices[0]
     assert "Utopia" not in notices[0]

@@ -452,7 +452,8 @@ def test_a_small_derived_count_is_suppressed_in_a_partners_files(
     demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
     """People minus sheltered can fall under the threshold even when both counts are
-    above it: the export's last guard suppresses it and flags it."""
+    above it: the export's last guard suppresses it and flags it, and suppresses the
+    sheltered too (people minus sheltered would give the hidden part back)."""
     ds = demo_dataset
     reports = ds.passages[ds.passages["evacuation"].isin(events.EVACUATION_KINDS)]
     first = reports.iloc[0]
@@ -467,22 +468,25 @@ def test_a_small_derived_count_is_suppressed_in_a_partners_files(
         scope = X.scope_for(ds, role, demo_settings, Filters(period="tout"))
         table = X.build_one(scope, opts, "events")
         row = table.frame[table.frame["event_id"] == event_id].iloc[0]
-        assert row["people"] == 9 and row["sheltered"] == 6
+        assert row["people"] == 9
         if not hidden:
-            assert row["without_solution"] == 3
+            assert row["sheltered"] == 6 and row["without_solution"] == 3
             assert "without_solution_suppressed" not in table.frame.columns
             continue
         assert pd.isna(row["without_solution"]) and row["without_solution_suppressed"]
+        assert pd.isna(row["sheltered"]) and row["sheltered_suppressed"]
         label = table.label("without_solution_suppressed")
         assert label == "Personnes sans solution : masqué (moins de 5)"
         rows = read_csv(formats.to_csv(table))
         line = next(r for r in rows if r["Identifiant de l'évacuation"] == event_id)
         assert line["Personnes sans solution"] == "" and line[label] == "oui"
+        assert line["Personnes mises à l'abri"] == ""
         feature = next(
             f for f in json.loads(formats.to_geojson(table))["features"] if f["id"] == event_id
         )
         assert feature["properties"]["without_solution"] is None
         assert feature["properties"]["without_solution_suppressed"] is True
+        assert feature["properties"]["sheltered"] is None
 
 
 # ------------------------------------------------------------------ names, audit

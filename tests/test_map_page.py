@@ -46,6 +46,7 @@ from testing.app import (
 )
 from testing.hostile import HOSTILE, write_hostile_demo
 from tests.test_map_view import states_frame
+from tests.test_text import unescape
 
 LIST_CAMP, LIST_LAST = t("map.list.camp"), t("map.list.last")
 LIST_PEOPLE, LIST_ALERTS = t("map.list.people"), t("map.list.alerts")
@@ -252,7 +253,7 @@ def test_a_link_opens_the_map_at_its_threshold(app_config: Path) -> None:
     wrong = new_app()
     wrong.query_params[filters.PARAM_GAP] = "4"
     login(wrong)
-    assert [f"{filters.PARAM_GAP}=4" in toast.value for toast in wrong.toast] == [True]
+    assert [f"{filters.PARAM_GAP}=4" in unescape(toast.value) for toast in wrong.toast] == [True]
     assert wrong.segmented_control(key=filters.PARAM_GAP).value == 3
     assert filters.PARAM_GAP not in wrong.query_params
 

@@ -93,6 +93,17 @@ def test_a_team_name_longer_than_the_form_allows_is_cut(store_location: str | Pa
     assert kept.team == "x" * rounds.TEAM_MAX_CHARS
 
 
+def test_a_saved_team_name_keeps_no_phone_number_or_e_mail(store_location: str | Path) -> None:
+    """Every coordinator and volunteer reads the team of a saved plan ("Prévu ce soir"):
+    it is scrubbed like the records' teams (issue 14, item 7), whatever the form sent."""
+    db = AuthStore(store_location)
+    team = "Équipe Karim 06 12 34 56 78 karim.b@example.org +44 7911 123456"
+    rounds.save_plan(db, rounds.Plan(DAY, "Utopia 56", team, (), ("S-r1",)), "bene", 30, DAY)
+    (kept,) = rounds.plans_for_evening(db, DAY)
+    assert kept.team.startswith("Équipe Karim ")
+    assert not any(ch.isdigit() for ch in kept.team) and "@" not in kept.team, kept.team
+
+
 def test_a_far_evening_on_the_page_never_purges_the_plans_of_tonight(app_config: Path) -> None:
     """Retention counted back from the saved plan's evening: a volunteer saving a round
     for an evening years ahead deleted every association's plans, tonight's included."""

@@ -343,6 +343,7 @@ class _Builder:
             frame = frame.drop(columns=[c for c in PARTNER_DROPPED if c in frame.columns])
             frame = privacy.hide_record_ids(frame)
         frame = privacy.protect_frame(frame, policy)
+        frame = privacy.suppress_complements(frame, privacy.PEOPLE_PARTS, policy)
         ints = {
             col: pd.to_numeric(frame[col], errors="coerce").round().astype("Int64")
             for col in frame.columns

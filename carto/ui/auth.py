@@ -16,7 +16,7 @@ every run, against the store:
   epoch is no longer the account's (logout anywhere, password change) ends it;
 - a cookie is accepted only when signed with the cookie key, not expired, for an
   existing account, in its current epoch, and the account was active within the idle
-  timeout;
+  timeout; a rerun the app starts itself (a new snapshot) is no activity;
 - failed sign-ins are counted in the store: the ``max_failed_logins``-th in a row locks
   the account for ``lockout_minutes``, for every session and across restarts;
 - every sign-in, failure, lockout, logout, expiry and refused cookie is audited.
@@ -56,6 +56,10 @@ _COOKIE_DELETE = "auth_cookie_delete"
 _COOKIE_DELETE_ROUND = "auth_cookie_delete_round"
 _IGNORE_COOKIE = "auth_ignore_cookie"
 _LINK = "auth_link_params"  # the query parameters of the link that led to sign-in
+_UNATTENDED = "auth_unattended_rerun"  # when the app last reran by itself (not the person)
+# Session checks this soon after the app reran by itself belong to that run (a page
+# checks the session again after loading the data, which can take seconds under load).
+UNATTENDED_RUN_SECONDS = 60.0
 _SESSION_KEYS = (_USER, _EPOCH, _ACTIVITY, _TOUCHED)
 TOUCH_EVERY_SECONDS = 60.0
 GUARDED = "__carto_guarded__"  # set on every callback wrapped by ``guarded``
@@ -293,6 +297,17 @@ def guarded(
     return wrap
 
 
+def rerun_unattended() -> None:
+    """Rerun the whole app for a reason of its own (a new snapshot landed): that run
+    checks the session like any other but is no activity of the person, so that a page
+    left open still reaches the idle timeout (and its cookie is refused after it). Its
+    checks are told apart by time (``UNATTENDED_RUN_SECONDS``): a run may check the
+    session several times (``gate``, then the page), and nothing else marks a run's
+    end; an action of the person within that minute is not counted either."""
+    st.session_state[_UNATTENDED] = now().timestamp()
+    st.rerun(scope="app")
+
+
 def idle_timeout_minutes(conf: Settings) -> int:
     """Minutes without activity after which a session ends (0: never)."""
     return AuthOptions.from_settings(conf).idle_timeout_minutes
@@ -330,6 +345,10 @@ def _check_session(conf: Settings, username: str, moment: dt.datetime) -> User |
             t("auth.expired", minutes=t_n("count.minutes", minutes)),
         )
         return None
+    unattended = ss.get(_UNATTENDED)
+    if unattended is not None and moment.timestamp() - unattended < UNATTENDED_RUN_SECONDS:
+        return User(account.username, account.label, account.role)  # no activity of theirs
+    ss.pop(_UNATTENDED, None)
     ss[_ACTIVITY] = moment.timestamp()
     if moment.timestamp() - ss.get(_TOUCHED, 0.0) >= TOUCH_EVERY_SECONDS:
         db.touch_session(username, moment)

@@ -102,7 +102,7 @@ def deck(
     swatches = map_view.camp_legend(gap) if "camps" in shown else []
     gaps = zones = evacuations = None
     if "gaps" in shown:
-        gaps = map_view.gap_points(points, states, gap)
+        gaps = map_view.gap_points(points, states, gap, v.policy)
         swatches.append(map_view.gap_legend(gap, len(gaps)))
     if "zones" in shown:
         resolution = v.options.zone_resolution

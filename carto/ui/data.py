@@ -362,7 +362,7 @@ def freshness() -> Freshness:
 def _check_snapshot(shown_version: int) -> None:
     sync.refresh_in_background(settings())
     if open_store(settings()).version != shown_version:
-        st.rerun(scope="app")
+        auth.rerun_unattended()  # not an activity: the idle timeout keeps running
 
 
 def watch_for_new_snapshot(shown_version: int, interval_seconds: float | None) -> None:

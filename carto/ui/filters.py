@@ -37,6 +37,7 @@ from carto.filters import (
     UrlOptions,
 )
 from carto.i18n import format_date, t, t_n
+from carto.text import escape_markdown
 
 _CAMP_KEYS = (PARAM_ARRONDISSEMENTS, PARAM_PUBLICS, PARAM_NEEDS, PARAM_STATUSES)
 _RESET_KEYS = (PARAM_ASSOCIATIONS, *_CAMP_KEYS)
@@ -64,7 +65,7 @@ def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
             choice_state[key] = st.session_state[key]
     ignored = _read_address(choice_state, options, first, ds.today)
     if ignored:
-        st.toast(t("filter.url_ignored", params=" ; ".join(ignored)), icon=":material/link_off:")
+        _ignored_notice(ignored)
     for key, value in choice_state.items():
         st.session_state[key] = value
     # the places offered: those of the data (communes positions gave included), and any
@@ -221,6 +222,13 @@ def _write_address(
     st.session_state[_WRITTEN] = wanted
 
 
+def _ignored_notice(ignored: list[str]) -> None:
+    """Say which values of the link were ignored. They are whatever the link's author
+    wrote (a toast is markdown): escaped, so that a crafted link shows no link or image."""
+    params = escape_markdown(" ; ".join(ignored))
+    st.toast(t("filter.url_ignored", params=params), icon=":material/link_off:")
+
+
 def _reset() -> None:
     """Empty every filter but the period (the widgets and the choice alike)."""
     for key in _RESET_KEYS:
@@ -243,10 +251,7 @@ def gap_days(default: int) -> int:
     if given and given != written:  # a link just opened, a browser back
         found = filters.decode_gap(given[-1], options)
         if found is None:
-            st.toast(
-                t("filter.url_ignored", params=f"{PARAM_GAP}={given[-1]}"),
-                icon=":material/link_off:",
-            )
+            _ignored_notice([f"{PARAM_GAP}={given[-1]}"])
         else:
             choice = found
     if choice not in options:
