@@ -25,6 +25,10 @@ FR: Mapping[str, str] = {
         "Airtable ne répond pas : {error} Les données affichées datent du {when} "
         "(il y a {age}). Nouvel essai automatique dans quelques minutes."
     ),
+    "banner.stale_short": (
+        "Airtable ne répond pas. Les données affichées datent du {when} (il y a {age}). "
+        "Nouvel essai automatique dans quelques minutes."
+    ),
     "banner.schema": (
         "La base Airtable ne correspond pas à la configuration : les données concernées "
         "manquent. Corrigez la base ou les noms de champs dans config.toml "

@@ -197,6 +197,13 @@ ACCESS: Mapping[str, Access] = {
 }
 
 
+def sees_sync_details(role: str) -> bool:
+    """Whether ``role`` is shown why a refresh failed (Airtable's own words, which can name
+    the base, its tables and fields): the people who can act on it, those of the data
+    quality page; others are told only that the data is not fresh."""
+    return "qualite" in access_for(role).pages
+
+
 def access_for(role: str) -> Access:
     """The access of a role (ValueError for an unknown role: nothing is shown)."""
     if role not in ROLES or role not in ACCESS:

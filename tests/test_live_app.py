@@ -121,3 +121,40 @@ def test_with_a_worker_the_app_only_reads(
     assert any("Données à jour au" in c.value for c in at.caption)
     time.sleep(0.5)
     assert server.count() == 0 and sync.last_refresh() is None
+
+
+HOSTILE_ERROR = (
+    "Airtable a refusé la requête (403 INVALID_PERMISSIONS) : base appXYZ123, table "
+    "« Passages » [reconnectez-vous](https://evil.example/login) ![x](https://evil.example/p.png)"
+)
+
+
+@pytest.mark.parametrize("role", ["coordinateur", "partenaire"])
+def test_why_a_refresh_failed_is_escaped_and_kept_from_partners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    """Airtable's own words (base id, tables, any text it echoes) reach only the roles that
+    can act on them, escaped; a partner is told only that the data is not fresh."""
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    monkeypatch.setenv(COOKIE_KEY_ENV, TEST_COOKIE_KEY)
+    write_accounts(tmp_path / "accounts.yaml", (role,))
+    server = make_server(FakeClock(T0), rate_limit=None, days=20)
+    try:
+        conf = write_settings(tmp_path, server, sync={"app_refresh": False})
+        monkeypatch.setenv(CONFIG_ENV, str(conf.source))
+        sync.sync(conf)
+    finally:
+        server.stop()
+    synced = sync.last_synced_at(SnapshotStore(tmp_path / "snapshot.sqlite"))
+    failed = sync.RefreshOutcome(result=None, error=HOSTILE_ERROR, synced_at=synced)
+    monkeypatch.setattr(sync, "last_refresh", lambda: failed)
+    at = login(new_app(), role, TEST_PASSWORD)
+    at.switch_page("pages/carte.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = next(w.value for w in at.warning if "Airtable ne répond pas" in w.value)
+    assert "](https" not in warning and "![" not in warning  # no live link, no image
+    if role == "partenaire":
+        assert "appXYZ123" not in warning and "Passages" not in warning
+    else:
+        assert "appXYZ123" in warning and "reconnectez" in warning

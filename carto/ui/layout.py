@@ -8,7 +8,8 @@ import streamlit as st
 from carto import privacy
 from carto.dataset import Dataset
 from carto.i18n import format_age, format_datetime, t
-from carto.ui import data, filters
+from carto.text import escape_markdown
+from carto.ui import auth, data, filters
 
 # What Streamlit draws in English only and no setting hides: the toolbar above each table
 # and chart ("Show/hide columns", "Search", "Fullscreen"; its CSV download is already
@@ -57,22 +58,25 @@ def page_header(title: str, ds: Dataset) -> None:
             st.caption(t("banner.snapshot", when=format_datetime(ds.synced_at)))
         return
     fresh = data.freshness()
+    details = privacy.sees_sync_details(auth.require_user(data.settings()).role)
     if fresh.synced_at is not None:
         st.caption(t("banner.snapshot", when=format_datetime(fresh.synced_at)))
     if fresh.error and fresh.synced_at is not None:
         age = format_age(fresh.age_seconds)
         when = format_datetime(fresh.synced_at)
-        st.warning(
-            t("banner.stale", error=fresh.error, when=when, age=age), icon=":material/cloud_off:"
+        # Airtable's words are record text too: escaped, and only for those who can act
+        stale = (
+            t("banner.stale", error=escape_markdown(fresh.error), when=when, age=age)
+            if details
+            else t("banner.stale_short", when=when, age=age)
         )
+        st.warning(stale, icon=":material/cloud_off:")
     if fresh.budget_slowed:
         st.caption(t("banner.budget", used=fresh.budget_used, budget=fresh.budget_total))
     problems = data.schema_problems()
     if problems:
-        st.warning(
-            t("banner.schema") + "\n\n" + "\n".join(f"- {p}" for p in problems),
-            icon=":material/table_view:",
-        )
+        listed = "\n".join(f"- {escape_markdown(p)}" for p in problems) if details else ""
+        st.warning(t("banner.schema") + "\n\n" + listed, icon=":material/table_view:")
     data.watch_for_new_snapshot(ds.version, fresh.interval_seconds)
 
 
