@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import multiprocessing
 import os
 import random
 import socket
@@ -41,6 +42,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,7 @@ from carto import accounts, demo, prepared
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, VOLUNTEER
 from carto.dataset import recipe
 from carto.options import AuthOptions
-from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings
+from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings, load_settings
 from carto.store import AuthStore, SnapshotStore
 from carto.ui.navigation import specs_for
 from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
@@ -76,6 +78,7 @@ ROLE_MIX = (
 )
 MEMORY_BOUND_MIB = 25.0  # per session, and left behind per wave once its sessions closed
 SETTLE_SECONDS = 3.0  # after closing: the server ends the sessions
+STAGGER_SECONDS = 5.0  # the sessions of a wave open within this many seconds
 WAVE_LIMIT_SECONDS = 900.0
 _T0 = time.perf_counter()
 
@@ -170,6 +173,19 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def server_errors(log_path: Path, limit: int = 400) -> list[str]:
+    """The errors a server logged (each with the 40 lines after it: its traceback)."""
+    lines = log_path.read_text("utf-8", errors="replace").splitlines()
+    keep: list[str] = []
+    until = -1
+    for i, line in enumerate(lines):
+        if "Traceback" in line or " ERROR " in line or "Unexpected error" in line:
+            until = i + 40
+        if i <= until:
+            keep.append(line)
+    return keep[:limit]
+
+
 def memory_mib(pid: int) -> dict[str, float]:
     """The process's resident memory now (VmRSS) and at its peak (VmHWM), in MiB."""
     fields = {}
@@ -178,6 +194,12 @@ def memory_mib(pid: int) -> dict[str, float]:
         if name in ("VmRSS", "VmHWM"):
             fields[name] = int(value.split()[0]) / 1024  # kB
     return {"rss_mib": fields["VmRSS"], "hwm_mib": fields["VmHWM"]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process used so far, user and system (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def walk_order(role: str, rounds: int, rng: random.Random) -> list[str]:
@@ -230,6 +252,8 @@ class Walker:
     ) -> None:
         """One session: its first run, then its role's pages ``rounds`` times."""
         rng = random.Random(f"{self.seed}-{phase}-{user}")
+        if think:  # people open the app over a few seconds, not in the same instant
+            await asyncio.sleep(rng.uniform(0.0, STAGGER_SECONDS))
         session = Session(url, cookie_value)
         await session.open()
         try:
@@ -273,10 +297,11 @@ async def wave(
     info: dict[str, Any] = {"phase": phase, "sessions": len(users), "servers": len(urls)}
     if refresh_store:
         tasks.append(_refresh_halfway(walker, settings, info))
-    started = time.monotonic()
+    started, cpu = time.monotonic(), [cpu_seconds(pid) for pid in pids]
     gathered = asyncio.gather(*tasks)
     await asyncio.wait_for(walker.all_walked.wait(), WAVE_LIMIT_SECONDS)
     info["seconds"] = time.monotonic() - started
+    info["server_cpu_seconds"] = [cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
     info["open_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
     walker.release.set()
     await gathered
@@ -286,13 +311,26 @@ async def wave(
     return info
 
 
-async def _refresh_halfway(walker: Walker, settings: Settings, info: dict[str, Any]) -> None:
-    await walker.halfway.wait()
+def refresh_store(config: str) -> tuple[float, int]:
+    """A 10-record refresh of the store of ``config``, as the sync commits it (records,
+    new version, ready frames); its duration and the new version."""
+    settings = load_settings(config)
     store = SnapshotStore(settings.store_location)
-    seconds = await asyncio.to_thread(refresh, store, settings, random.Random(16), True)
+    return refresh(store, settings, random.Random(16), True), store.version
+
+
+async def _refresh_halfway(walker: Walker, settings: Settings, info: dict[str, Any]) -> None:
+    # in a process of its own, as the sync worker: in this one it would hold the
+    # interpreter lock for seconds, and the clients' reading with it
+    loop = asyncio.get_running_loop()
+    config = str(settings.source)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        await loop.run_in_executor(pool, load_settings, config)  # started and imported
+        await walker.halfway.wait()
+        seconds, version = await loop.run_in_executor(pool, refresh_store, config)
     walker.refreshed_at = time.monotonic()
     info["refresh_seconds"] = seconds
-    info["refresh_version"] = store.version
+    info["refresh_version"] = version
 
 
 async def alone(
@@ -317,9 +355,12 @@ async def alone(
 
 
 def stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Overall, per role and per page statistics of ``runs``."""
+    """Statistics of ``runs``: overall, sessions' first runs (sign-in from the cookie and
+    the default page) and the other runs (clicks) apart, per role, per page."""
     return {
         "overall": load_report.overall(runs),
+        "session_starts": load_report.overall([r for r in runs if r["start"]]),
+        "clicks": load_report.overall([r for r in runs if not r["start"]]),
         "per_role": load_report.grouped(runs, lambda r: str(r["role"])),
         "per_page": load_report.grouped(runs, lambda r: str(r["page"])),
     }
@@ -401,6 +442,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     walker = Walker((args.think_min, args.think_max), args.seed)
     with serve(config, folder / "streamlit-1.log", extra) as (url, pid):
         result["one_replica"] = asyncio.run(one_replica(args, url, pid, settings, walker))
+    result["server_errors"] = {"1": server_errors(folder / "streamlit-1.log")}
     result["memory"] = result["one_replica"].pop("memory")
     if args.replica_waves:
         walker2 = Walker((args.think_min, args.think_max), args.seed)
@@ -411,6 +453,8 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             ]
             result["two_replicas"] = asyncio.run(two_replicas(args, servers, settings, walker2))
         result["two_replicas"]["runs"] = walker2.runs
+        for i in (1, 2):
+            result["server_errors"][f"r{i}"] = server_errors(folder / f"streamlit-r{i}.log")
     result["runs"] = walker.runs
     result["load_average_end"] = os.getloadavg()
     return result

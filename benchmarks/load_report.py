@@ -114,32 +114,52 @@ def stats_rows(stats: Mapping[str, Mapping[str, Any]], alone: Mapping[str, Any])
 STATS_HEADER = ["", "runs", "median", "p95", "max", "p95 / alone"]
 
 
+def _wave_row(wave: Mapping[str, Any]) -> list[str]:
+    cpu = sum(wave["server_cpu_seconds"])
+    return [
+        f"{wave['phase']} ({wave['servers']} server(s))",
+        f"{wave['seconds']:.0f} s",
+        f"{cpu:.0f} s ({cpu / wave['seconds']:.2f} cores)",
+        f"{wave['load_average'][0]:.1f}",
+    ]
+
+
 def report(result: Mapping[str, Any]) -> str:
     """The markdown tables of a load result (see ``benchmarks.load``)."""
     one = result["one_replica"]
+    alone = one["alone"]
+    kinds = ("overall", "session_starts", "clicks")
+    names = ("all runs", "sessions' first runs", "clicks (other runs)")
     parts = [
         markdown_table(
-            ["page runs, " + result["label"], *STATS_HEADER[1:]],
+            ["page runs, 1 replica, " + result["label"], *STATS_HEADER[1:]],
             stats_rows(
-                {"all pages, 1 replica": one["overall"]},
-                {"all pages, 1 replica": one["alone"]["overall"]},
+                {n: one[k] for n, k in zip(names, kinds, strict=True)},
+                {n: alone[k] for n, k in zip(names, kinds, strict=True)},
             )
-            + stats_rows(one["per_role"], one["alone"]["per_role"])
-            + stats_rows(one["per_page"], one["alone"]["per_page"])
-            + stats_rows({"first page after a refresh": one["after_refresh"]}, {}),
+            + stats_rows(one["per_role"], alone["per_role"])
+            + stats_rows(one["per_page"], alone["per_page"])
+            + stats_rows({"first page after a refresh": one["after_refresh"]}, {})
+            + stats_rows({"every run of the refresh wave": one["refresh_wave"]["overall"]}, {}),
         )
     ]
     two = result.get("two_replicas")
     if two:
-        parts.append(
-            markdown_table(
-                ["replicas (same sessions, same walk)", *STATS_HEADER[1:]],
-                stats_rows(
-                    {"1 replica": one["overall"], "2 replicas": two["overall"]},
-                    {"1 replica": one["alone"]["overall"], "2 replicas": two["alone"]["overall"]},
-                ),
+        rows = []
+        for label, side in (("1 replica", one), ("2 replicas", two)):
+            rows += stats_rows(
+                {f"{label}: {n}": side[k] for n, k in zip(names, kinds, strict=True)},
+                {f"{label}: {n}": side["alone"][k] for n, k in zip(names, kinds, strict=True)},
             )
+        parts.append(
+            markdown_table(["replicas (same sessions, same walk)", *STATS_HEADER[1:]], rows)
         )
+    waves = [*one["waves"], *(two["waves"] if two else [])]
+    parts.append(
+        markdown_table(
+            ["wave", "time", "servers' CPU", "load average"], [_wave_row(w) for w in waves]
+        )
+    )
     mem = result["memory"]
     check = mem["check"]
     rows = [
@@ -154,10 +174,11 @@ def report(result: Mapping[str, Any]) -> str:
                 f"{wave['open_mib']:.0f} / {wave['closed_mib']:.0f} MiB",
             ]
         )
+    refresh = mem["refresh_wave"]
     rows += [
         [
             "after the refresh wave (open / closed)",
-            f"{mem['refresh_wave']['open_mib']:.0f} / {mem['refresh_wave']['closed_mib']:.0f} MiB",
+            f"{refresh['open_mib']:.0f} / {refresh['closed_mib']:.0f} MiB",
         ],
         ["peak (VmHWM)", f"{mem['peak_mib']:.0f} MiB"],
         ["per session (worst wave)", f"{max(check['per_session_mib']):.1f} MiB"],

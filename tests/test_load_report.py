@@ -118,16 +118,27 @@ def test_the_roles_walk_every_page_they_may_open() -> None:
 
 
 def test_report_has_the_tables() -> None:
-    stats = {"overall": {"count": 2, "median": 1.0, "p95": 2.0, "max": 2.0, "failed": 0}}
-    side = stats | {
-        "per_role": {"admin": stats["overall"]},
-        "per_page": {"carte": stats["overall"]},
+    figures = {"count": 2, "median": 1.0, "p95": 2.0, "max": 2.0, "failed": 0}
+    side: dict[str, Any] = {k: figures for k in ("overall", "session_starts", "clicks")}
+    side |= {"per_role": {"admin": figures}, "per_page": {"carte": figures}}
+    wave = {
+        "phase": "wave1",
+        "servers": 1,
+        "seconds": 50.0,
+        "server_cpu_seconds": [40.0],
+        "load_average": [3.0, 2.0, 1.0],
     }
     result: dict[str, Any] = {
         "label": "1,000 passages",
         "sessions": 10,
-        "one_replica": side | {"alone": side, "after_refresh": stats["overall"]},
-        "two_replicas": side | {"alone": side},
+        "one_replica": side
+        | {
+            "alone": side,
+            "after_refresh": figures,
+            "refresh_wave": side,
+            "waves": [wave],
+        },
+        "two_replicas": side | {"alone": side, "waves": [wave | {"servers": 2}]},
         "memory": {
             "start_mib": 70.0,
             "one_session_mib": 260.0,
@@ -139,5 +150,7 @@ def test_report_has_the_tables() -> None:
     result["memory"]["check"] = load_report.memory_check(result["memory"], 10, 25.0)
     text = load_report.report(result)
     assert "| first page after a refresh" in text
-    assert "| 2 replicas" in text
-    assert "met" in text and "per session (worst wave)" in text
+    assert "| 2 replicas: clicks (other runs)" in text
+    assert "40 s (0.80 cores)" in text
+    assert "per session (worst wave)" in text
+    assert text.rstrip().endswith("met |")
