@@ -477,11 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--suffix", default="", help="<date>_load<suffix>.json")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="carto-load-") as tmp:
         result = run(args, Path(tmp))
     date = dt.date.today().isoformat()
-    write_json(args.results / f"{date}_load.json", result)
+    write_json(args.results / f"{date}_load{args.suffix}.json", result)
     print(load_report.report(result))
     return 0
 
