@@ -303,6 +303,7 @@ async def wave(
     info["seconds"] = time.monotonic() - started
     info["server_cpu_seconds"] = [cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
     info["open_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
+    info["peak_so_far_mib"] = [memory_mib(pid)["hwm_mib"] for pid in pids]
     walker.release.set()
     await gathered
     await asyncio.sleep(SETTLE_SECONDS)
