@@ -302,6 +302,7 @@ async def wave(
     await asyncio.wait_for(walker.all_walked.wait(), WAVE_LIMIT_SECONDS)
     info["seconds"] = time.monotonic() - started
     info["server_cpu_seconds"] = [cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
+    info["runs"] = walker.done
     info["open_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
     info["peak_so_far_mib"] = [memory_mib(pid)["hwm_mib"] for pid in pids]
     walker.release.set()
@@ -429,7 +430,11 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     settings, passages = prepare(folder, args.camps, args.sessions)
     config = Path(str(settings.source))
     extra = ["--server.disconnectedSessionTTL", str(args.session_ttl)]
+    for option in args.server_option:
+        name, _, value = option.partition("=")
+        extra += [f"--{name}", value]
     result: dict[str, Any] = {
+        "server_options": extra,
         "machine": machine_info(),
         "passages": passages,
         "label": f"{passages:,} passages, {args.sessions} sessions, {args.rounds} rounds",
@@ -477,6 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         help="server.disconnectedSessionTTL (Streamlit's default: 120)",
     )
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--server-option",
+        action="append",
+        default=[],
+        help="a streamlit run option for the servers, e.g. runner.postScriptGC=false",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--suffix", default="", help="<date>_load<suffix>.json")
     args = parser.parse_args(argv)

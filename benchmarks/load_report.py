@@ -120,6 +120,7 @@ def _wave_row(wave: Mapping[str, Any]) -> list[str]:
         f"{wave['phase']} ({wave['servers']} server(s))",
         f"{wave['seconds']:.0f} s",
         f"{cpu:.0f} s ({cpu / wave['seconds']:.2f} cores)",
+        f"{cpu / wave['runs']:.2f} s" if wave.get("runs") else "—",
         f"{wave['load_average'][0]:.1f}",
     ]
 
@@ -157,7 +158,8 @@ def report(result: Mapping[str, Any]) -> str:
     waves = [*one["waves"], *(two["waves"] if two else [])]
     parts.append(
         markdown_table(
-            ["wave", "time", "servers' CPU", "load average"], [_wave_row(w) for w in waves]
+            ["wave", "time", "servers' CPU", "CPU per page run", "load average"],
+            [_wave_row(w) for w in waves],
         )
     )
     mem = result["memory"]
