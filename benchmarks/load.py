@@ -7,14 +7,15 @@
 2. a real ``streamlit run app.py`` in live mode (accounts file, cookie key from the
    environment, no Airtable reached: ``[sync] app_refresh = false``), loopback only;
 3. **alone**: one session per role, one after the other, walks that role's pages
-   (``navigation.specs_for``) for ``--rounds`` rounds — the baseline, and every role's
-   caches warm;
-4. **waves**: ``--sessions`` sessions (roles mixed: ``ROLE_MIX``) connect together, each
-   walks its role's pages in its own random order for ``--rounds`` rounds, with a think
-   time between clicks, then all close; ``--waves`` times (memory per session and
-   growth across waves), then one more wave during which the benchmark process commits
-   a 10-record refresh (a new version) halfway: its "first page after a refresh" is each
-   session's first page asked for after the commit;
+   (``navigation.specs_for``) once to warm the caches, then for ``--rounds`` rounds:
+   the baseline;
+4. **waves**: ``--sessions`` sessions (roles mixed: ``ROLE_MIX``) open within
+   ``STAGGER_SECONDS``, each walks its role's pages in its own random order for
+   ``--rounds`` rounds, with a think time between clicks, then all close; ``--waves``
+   times (memory per session and growth across waves), then one more wave during which
+   a 10-record refresh (a new version) is committed halfway by a process of its own, as
+   the sync worker would: its "first page after a refresh" is each session's first
+   page asked for after the commit;
 5. **two replicas**: two fresh ``streamlit run`` processes on the same store, the same
    sessions split between them (as sticky sessions through the proxy), alone walks on
    each, then one wave like those of step 4.
@@ -22,7 +23,9 @@
 The clients are websocket clients speaking Streamlit's protocol (``benchmarks.
 load_client``), signed in by a cookie minted as the app mints it; a run counts only if
 it drew its page. Page time: from the rerun sent to ``script_finished``. Memory: the
-server's VmRSS and VmHWM (``/proc/PID/status``). Writes ``benchmarks/results/
+server's VmRSS and VmHWM (``/proc/PID/status``); its CPU time per wave
+(``/proc/PID/stat``). ``--server-option`` passes options to the servers (e.g.
+``runner.postScriptGC=false``). Writes ``benchmarks/results/
 <date>_load.json`` (every page run, the machine, the load averages) and prints tables.
 """
 
