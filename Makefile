@@ -64,9 +64,11 @@ proxy:
 	@command -v caddy >/dev/null 2>&1 && echo "caddy: $$(caddy version | cut -d' ' -f1)"
 
 ## bench: sync cost, normalisation, pages and map payload at 10k and 100k passages, against
-## the naive approach (issue 9); about 15 minutes; writes benchmarks/results/; not part of `make test`
+## the naive approach (issue 9), then the load scenario (10 sessions at 100k, one and two
+## replicas); about 30 minutes; writes benchmarks/results/; not part of `make test`
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.load
 
 ## demo: rebuild the embedded demo snapshot
 demo: $(RUN_STAMP)
