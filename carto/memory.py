@@ -61,7 +61,8 @@ def release() -> None:
     and with it whatever else was alive then (the running page's objects): once garbage,
     the cycles among those are never collected (the page benchmark at 100,000 passages
     froze about 5,000 more objects with each version, 400 with this). Unfreezing costs
-    one full collection per new version (0.2-0.5 s at 100,000 passages); the next
+    one full collection per new version (0.35-0.48 s at 100,000 passages, machine
+    loaded); the next
     dataset freezes again."""
     gc.unfreeze()
     gc.collect()
