@@ -88,8 +88,8 @@ _versions_lock = threading.Lock()
 def _drop_older_versions(location: str, version: int) -> None:
     """The first time a store is read at a new version, empty every cache and give the
     memory back, so that a process holds the data of one version, not of the last
-    few (issue 15: memory does not grow with each refresh). Two stores read in turn
-    (tests, a demo beside a live base) each empty the caches on their own changes only."""
+    few (issue 15: memory does not grow with each refresh). A process reading two
+    stores (tests, a demo beside a live base) rebuilds both after either changes."""
     with _versions_lock:
         previous = _versions.get(location)
         _versions[location] = version
