@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import re
 import resource
 import statistics
@@ -198,6 +199,7 @@ def measure(role: str, password: str, warm_runs: int, versions: int = 0) -> dict
             "peak_rss_mib": peak,
         },
         "versions": growth,
+        "load_average": os.getloadavg(),
     }
 
 
