@@ -8,13 +8,20 @@ configuration to use: a fresh process makes the first run truly cold and
 - cold: a page's run right after every Streamlit cache was cleared (loading the snapshot,
   normalising, analytics, drawing);
 - warm: the same page run again (``AppTest.run()``, a rerun with the data cached);
-  the median of ``--warm-runs`` reruns.
+  the median of ``--warm-runs`` reruns;
+- versions (``--versions N``): after that, N new snapshot versions one after the other,
+  each a 10-record refresh written to the store by this process (as the app's own
+  background refresh does: ``benchmarks.ready.refresh``) followed by a run of every
+  page, with the caches left as the app leaves them; the resident memory after each
+  version tells whether the process keeps the previous versions' data.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import re
 import resource
 import statistics
@@ -84,7 +91,59 @@ def _errors(at: Any) -> str | None:
     return "; ".join(v[:300] for v in found) or None
 
 
-def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
+def _run_pages(at: Any, pages: list[str]) -> list[str]:
+    """Run each page once (caches as they are); the failures, if any."""
+    failed = []
+    for page in pages:
+        at.switch_page(page)
+        at.run(timeout=RUN_TIMEOUT)
+        error = _errors(at)
+        if error:
+            failed.append(f"{page}: {error}")
+    return failed
+
+
+def versions_growth(at: Any, role: str, count: int) -> dict[str, Any]:
+    """Memory across ``count`` new snapshot versions, each followed by a run of every page:
+    the resident memory after each, and its growth per version after the first."""
+    import random
+
+    from benchmarks.ready import refresh
+    from carto.dataset import open_store
+    from carto.settings import load_settings
+
+    settings = load_settings()
+    store = open_store(settings)
+    rng = random.Random(15)
+    pages = discover_pages(role)
+    rows: list[dict[str, Any]] = []
+    after: list[float] = []
+    for _ in range(count):
+        refresh_seconds = refresh(store, settings, rng, ready=True)
+        started = time.perf_counter()
+        failed = _run_pages(at, pages)
+        rows.append(
+            {
+                "version": store.version,
+                "refresh_seconds": refresh_seconds,
+                "pages_seconds": time.perf_counter() - started,
+                "rss_after_mib": rss_mib(),
+                "peak_so_far_mib": peak_rss_mib(),
+                "errors": failed,
+            }
+        )
+        after.append(rows[-1]["rss_after_mib"])
+    steps = [b - a for a, b in itertools.pairwise(after)]
+    return {
+        "how": "per version: a 10-record refresh in this process, then every page once",
+        "versions": rows,
+        "growth_per_version_mib": steps,
+        "growth_after_first_mib": after[-1] - after[0] if after else 0.0,
+        "median_growth_per_version_mib": statistics.median(steps) if steps else 0.0,
+    }
+
+
+def measure(role: str, password: str, warm_runs: int, versions: int = 0) -> dict[str, Any]:
     # The app's libraries are imported first: the baseline counts them, not the data.
     import plotly.express  # noqa: F401
     import streamlit as st
@@ -127,6 +186,8 @@ def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
         if sent is not None:
             pages[page]["map_payload_bytes"] = sent
             payload = sent if payload is None else max(payload, sent)
+    peak = peak_rss_mib()
+    growth = versions_growth(at, role, versions) if versions else None
     return {
         "role": role,
         "app_start_seconds": app_start,
@@ -135,8 +196,10 @@ def measure(role: str, password: str, warm_runs: int) -> dict[str, Any]:
         "memory": {
             "how": "VmHWM of the page subprocess (whole process: Python, Streamlit, data)",
             "baseline_rss_mib": baseline,
-            "peak_rss_mib": peak_rss_mib(),
+            "peak_rss_mib": peak,
         },
+        "versions": growth,
+        "load_average": os.getloadavg(),
     }
 
 
@@ -146,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", default="admin", help="account to sign in with")
     parser.add_argument("--password", required=True)
     parser.add_argument("--warm-runs", type=int, default=3)
+    parser.add_argument("--versions", type=int, default=0, help="new versions afterwards")
     args = parser.parse_args(argv)
-    result = measure(args.role, args.password, args.warm_runs)
+    result = measure(args.role, args.password, args.warm_runs, args.versions)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0
 

@@ -16,7 +16,8 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
 - with ``--pages``: every page under AppTest (``benchmarks.pages``, cold, warm, peak
   memory) on a copy of the 100k store, *after* with this tree and *before* with the
   tree of ``--before-ref`` (default ``main``, exported with ``git archive``), one after
-  the other in the same run.
+  the other in the same run, then ``VERSIONS`` new versions each followed by every
+  page (``benchmarks.pages --versions``: the memory after each).
 
 Writes ``benchmarks/results/<date>_ready.json`` and prints a markdown table.
 """
@@ -54,6 +55,7 @@ from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SIZES = {"1k": 4, "10k": 37, "100k": 350}  # camps over 365 days
+VERSIONS = 4  # new snapshot versions after the pages (memory across refreshes)
 _T0 = time.perf_counter()
 
 
@@ -154,7 +156,7 @@ def run_pages(tree: Path, config: Path, out: Path) -> dict[str, Any]:
         "PYTHONPATH": str(tree),
     }
     cmd = [sys.executable, "-m", "benchmarks.pages", "--out", str(out), "--role", "admin"]
-    cmd += ["--password", TEST_PASSWORD, "--warm-runs", "3"]
+    cmd += ["--password", TEST_PASSWORD, "--warm-runs", "3", "--versions", str(VERSIONS)]
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"page benchmark failed:\n{done.stdout}\n{done.stderr[-4000:]}")

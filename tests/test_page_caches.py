@@ -4,15 +4,18 @@ version, role, filters and options instead of computing them again (issue 15).""
 from __future__ import annotations
 
 import gc
+import weakref
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import streamlit as st
 
+from carto import privacy
 from carto.analytics import coverage
 from carto.dataset import build_dataset, open_store
 from carto.settings import load_settings
+from carto.ui import data
 from testing.app import run_page
 
 
@@ -49,3 +52,29 @@ def test_the_loaded_dataset_is_out_of_the_garbage_collector_scans(app_config: Pa
     assert passages > 100
     # at least the needs, referrals, flag codes and flag parameters list of each passage
     assert frozen >= 4 * passages
+
+
+def test_a_new_version_frees_the_previous_versions_frames(app_config: Path) -> None:
+    """After a refresh that makes a new snapshot version and the page's next run, nothing
+    keeps the previous version's frames alive (neither the cached datasets nor the
+    collector's frozen objects): a process holds one version's data, not one more per
+    refresh (issue 15)."""
+    at = run_page("pages/tableau_de_bord.py")
+    conf = load_settings()
+    store = open_store(conf)
+    policy = privacy.policy_for("coordinateur", conf)
+    before = data._role_dataset(store.location, store.version, policy, conf)
+    frames = [before.passages, data._dataset(store.location, store.version, conf).passages]
+    alive = [weakref.ref(frame) for frame in frames]
+    del before, frames
+    with store.transaction() as conn:
+        rid = sorted(store.table_ids(conn, "passages"))[0]
+        record = store.records_by_id(conn, "passages", [rid])[rid]
+        record["fields"]["Personnes"] = 42
+        store.upsert(conn, "passages", [record])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    now = data._role_dataset(store.location, store.version, policy, conf)
+    assert 42 in now.passages.loc[now.passages["record_id"] == rid, "people"].to_list()
+    gc.collect()
+    assert [ref() is None for ref in alive] == [True, True]

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from carto import audit, base_setup, filters, privacy, schema, sync
+from carto import audit, base_setup, filters, memory, privacy, schema, sync
 from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
@@ -56,6 +56,8 @@ from carto.settings import ConfigError, Settings, config_path, load_settings
 from carto.store import AuthStore
 from carto.ui import auth, errors
 
+memory.tune()
+
 
 @st.cache_resource(show_spinner=False)
 def _settings(path: str, mtime: float) -> Settings:
@@ -76,6 +78,30 @@ def settings() -> Settings:
         raise  # unreachable: st.stop() raises
 
 
+# The snapshot version each store's data was last read at. The caches are keyed on the
+# version, so older entries are never hit again, but they would stay until pushed out
+# by count: each version's dataset, role variants, filtered frames and figures.
+_versions: dict[str, int] = {}
+_versions_lock = threading.Lock()
+
+
+def _drop_older_versions(location: str, version: int) -> None:
+    """The first time a store is read at a new version, empty every cache and give the
+    memory back, so that a process holds the data of one version, not of the last
+    few (issue 15: memory does not grow with each refresh). A process reading two
+    stores (tests, a demo beside a live base) rebuilds both after either changes."""
+    with _versions_lock:
+        previous = _versions.get(location)
+        _versions[location] = version
+    if previous is None or previous == version:
+        return
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    memory.release()
+
+
+# One entry per version at most (older ones are dropped, ``_drop_older_versions``); two
+# for a process that reads two stores.
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _dataset(location: str, version: int, _settings: Settings) -> Dataset:
     ds = build_dataset(_settings, open_store(_settings))
@@ -121,6 +147,7 @@ def dataset() -> Dataset:
             else:  # a sync --watch worker brings the data
                 st.warning(t("error.no_snapshot_worker"), icon=":material/cloud_sync:")
             st.stop()
+        _drop_older_versions(store.location, store.version)
         return _role_dataset(store.location, store.version, role_policy, conf)
 
 
