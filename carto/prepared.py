@@ -51,13 +51,15 @@ import hashlib
 import io
 import json
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from carto import chunks
 from carto.analytics.camps import with_camps
 from carto.normalise import NormaliseOptions, normalise, normalise_passages, normalise_sites
 from carto.options import AnalysisOptions
@@ -65,7 +67,7 @@ from carto.store import Record, SnapshotStore
 
 # Bump when what the frames hold or how they are encoded changes: stored frames of
 # another format are rebuilt.
-FORMAT = 1
+FORMAT = 2
 NAMES = ("passages", "sites", "quarantine")
 LIST_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "passages": ("needs", "referrals", "flag_codes", "flag_params"),
@@ -283,33 +285,107 @@ def decode(data: bytes) -> pd.DataFrame:
     return frame[header["columns"]]
 
 
-# The last frame this process encoded or decoded under each name, with its bytes: the
-# sync that wrote them, then every page of the process reading them, decode nothing
-# when the stored bytes are those (compared whole: whichever process or store wrote
-# them, equal bytes are the same frame). One entry per name: bounded.
+# What this process last encoded or decoded, per frame name: the manifest's bytes with
+# the whole frame, and each of its chunks by digest. The sync that wrote them, then
+# every page of the process, decode nothing when the stored manifest is that one, and
+# only the chunks they do not hold when it is another (a chunk's name is the digest of
+# its bytes: whichever process or store wrote it, the same name is the same rows). Only
+# the chunks of the last manifest are kept: bounded.
 _DECODED: dict[str, tuple[bytes, pd.DataFrame]] = {}
+_CHUNKS: dict[str, dict[str, pd.DataFrame]] = {}
+
+Fetch = Callable[[list[str]], Mapping[str, Any]]
 
 
-def _remember(name: str, data: bytes, frame: pd.DataFrame) -> None:
-    _DECODED[name] = (data, frame)
+def forget() -> None:
+    """Drop every frame and chunk this process remembers (the next read decodes)."""
+    _DECODED.clear()
+    _CHUNKS.clear()
 
 
-def _decoded(name: str, data: bytes) -> pd.DataFrame:
-    """``decode(data)``, or the frame already decoded from the same bytes. A shallow
-    copy either way (copy-on-write): adding a column to it changes nothing here."""
+def _remember(
+    name: str, manifest: bytes, frame: pd.DataFrame, chunks: dict[str, pd.DataFrame]
+) -> None:
+    _DECODED[name] = (manifest, frame)
+    _CHUNKS[name] = chunks
+
+
+def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame | None:
+    """The frame of a stored manifest, decoding only the chunks this process does not
+    hold; None when a chunk is missing (pruned by a later write meanwhile)."""
     found = _DECODED.get(name)
-    if found is None or found[0] != data:
-        found = (data, decode(data))
-        _remember(name, *found)
-    return found[1].copy(deep=False)
+    if found is not None and found[0] == manifest_bytes:
+        return found[1]
+    manifest = chunks.Manifest.from_bytes(manifest_bytes)
+    held = _CHUNKS.get(name, {})
+    wanted = [c.digest for c in manifest.chunks if c.digest not in held]
+    blobs = fetch([chunks.blob_name(name, d) for d in wanted]) if wanted else {}
+    parts: dict[str, pd.DataFrame] = {}
+    for c in manifest.chunks:
+        if c.digest in held:
+            parts[c.digest] = held[c.digest]
+            continue
+        blob = blobs.get(chunks.blob_name(name, c.digest))
+        if blob is None:
+            return None
+        parts[c.digest] = decode(blob.data)
+    ordered = [parts[c.digest] for c in manifest.chunks]
+    frame = ordered[0] if len(ordered) == 1 else pd.concat(ordered, ignore_index=True)
+    frame = frame[list(manifest.columns)]
+    _remember(name, manifest_bytes, frame, parts)
+    return frame
 
 
-def _blobs(frames: Frames) -> dict[str, bytes]:
-    blobs = {}
+def _blobs(
+    frames: Frames,
+    before: Mapping[str, chunks.Manifest] | None = None,
+    touched: Mapping[str, set[int]] | None = None,
+) -> dict[str, bytes]:
+    """The manifests and the chunks to write: every chunk, or, given the manifests of the
+    frames these were updated from and the chunk keys whose rows may have changed
+    (``touched``), only the chunks not stored already."""
+    blobs: dict[str, bytes] = {}
     for name, frame in frames.as_dict().items():
-        blobs[name] = encode(name, frame)
-        _remember(name, blobs[name], frame.copy(deep=False))
+        previous = before[name].by_key() if before and name in before else {}
+        changed = touched.get(name, set()) if touched is not None else None
+        held = _CHUNKS.get(name, {})
+        parts: dict[str, pd.DataFrame] = {}
+        listed = []
+        for key, start, stop in chunks.runs(chunks.keys(frame)):
+            old = previous.get(key)
+            same = changed is not None and key not in changed
+            if old is not None and same and old.rows == stop - start:
+                listed.append(old)
+                kept = held.get(old.digest)
+                parts[old.digest] = _part(frame, start, stop) if kept is None else kept
+                continue
+            part = _part(frame, start, stop)
+            data = encode(name, part)
+            chunk = chunks.Chunk(key, chunks.digest(data), stop - start)
+            blobs[chunks.blob_name(name, chunk.digest)] = data
+            listed.append(chunk)
+            parts[chunk.digest] = part
+        manifest = chunks.Manifest(tuple(frame.columns), tuple(listed)).to_bytes()
+        blobs[name] = manifest
+        _remember(name, manifest, frame.copy(deep=False), parts)
     return blobs
+
+
+def _part(frame: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+    if start == 0 and stop == len(frame):
+        return frame.copy(deep=False)
+    return frame.iloc[start:stop].reset_index(drop=True)
+
+
+def _write(
+    store: SnapshotStore, conn: Any, version: int, key: str, blobs: dict[str, bytes]
+) -> None:
+    """Store manifests and new chunks; delete the chunks no manifest lists any more."""
+    store.write_derived(conn, version, key, blobs)
+    for name in NAMES:
+        listed = chunks.Manifest.from_bytes(blobs[name]).chunks
+        prefix = chunks.blob_name(name, "")
+        store.prune_derived(conn, prefix, [prefix + c.digest for c in listed])
 
 
 def _current(stamps: Mapping[str, tuple[int, str]], version: int, key: str) -> bool:
@@ -317,17 +393,33 @@ def _current(stamps: Mapping[str, tuple[int, str]], version: int, key: str) -> b
     return set(stamps) == set(NAMES) and all(s == (version, key) for s in stamps.values())
 
 
-def _read(found: Mapping[str, Any], version: int | None, key: str) -> Frames | None:
-    """Frames from stored blobs, when all are there, of one version (``version`` if
-    given) and built with ``key``."""
+def _read(found: Mapping[str, Any], version: int | None, key: str, fetch: Fetch) -> Frames | None:
+    """Frames from stored manifests (``found``) and their chunks (``fetch``: stored
+    blobs by name), when all are there, of one version (``version`` if given) and built
+    with ``key``. A shallow copy of each (copy-on-write): adding a column to it changes
+    nothing here."""
     if set(found) != set(NAMES):
         return None
     versions = {found[n].version for n in NAMES}
     keys = {found[n].key for n in NAMES}
     if len(versions) != 1 or keys != {key} or (version is not None and versions != {version}):
         return None
-    frames = {n: _decoded(n, found[n].data) for n in NAMES}
+    frames = {}
+    for n in NAMES:
+        frame = _assembled(n, found[n].data, fetch)
+        if frame is None:
+            return None
+        frames[n] = frame.copy(deep=False)
     return Frames(frames["passages"], frames["sites"], frames["quarantine"], versions.pop())
+
+
+def read_stored(store: SnapshotStore, key: str, version: int | None = None) -> Frames | None:
+    """The stored frames built with ``key`` (of ``version`` if given), as ``load`` reads
+    them; None when missing or of another version or key."""
+    with store.db.connect() as conn:
+        return _read(
+            store.derived_in(conn, NAMES), version, key, lambda n: store.derived_in(conn, n)
+        )
 
 
 # ------------------------------------------------------------------------- the store
@@ -343,7 +435,8 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
     """Inside the transaction that wrote records, after its version bump (carto/sync.py):
     bring the stored frames to the version this transaction commits; incrementally when
     its changes are known and the stored frames are those of the version it started
-    from, else rebuilt from the records."""
+    from (only the chunks whose rows changed are encoded and written), else rebuilt
+    from the records."""
     version = store.version_in(conn)
     key = recipe.key
     stamps = store.derived_stamps(conn, NAMES)
@@ -356,41 +449,94 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
             store.restamp_derived(conn, changes.start_version, version, key)
             return
         if _current(stamps, changes.start_version, key):
-            frames = _read(store.derived_in(conn, NAMES), changes.start_version, key)
+            found = store.derived_in(conn, NAMES)
+            fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
+            frames = _read(found, changes.start_version, key, fetch)
     if frames is None or changes is None:
         frames = _rebuild(store, conn, recipe)
+        with paused_gc():
+            blobs = _blobs(frames)
     else:
         changed = {table: set(ids) for table, ids in changes.ids.items()}
+        redo = passages_to_redo(frames, changed)
         wanted = {
             "sites": store.records_by_id(conn, "sites", sorted(changed.get("sites", set()))),
-            "passages": store.records_by_id(
-                conn, "passages", sorted(passages_to_redo(frames, changed))
-            ),
+            "passages": store.records_by_id(conn, "passages", sorted(redo)),
         }
         # paused collector: the merge and the encoding make and drop lists of every
         # passage's lists and dicts; a full collection over the frames this process
         # keeps (``_DECODED``) cost more than the update (0.5 s out of 1 s at 100k)
         with paused_gc():
-            frames = update(frames, changed, wanted, recipe)
-    with paused_gc():
-        blobs = _blobs(frames)
-    store.write_derived(conn, version, key, blobs)
+            updated = update(frames, changed, wanted, recipe)
+            touched = touched_chunks(frames, updated, changed.get("sites", set()), redo)
+            manifests = {n: chunks.Manifest.from_bytes(found[n].data) for n in NAMES}
+            blobs = _blobs(updated, manifests, touched)
+    _write(store, conn, version, key, blobs)
+
+
+def _keys_of(frame: pd.DataFrame, ids: set[str]) -> set[int]:
+    """Chunk keys of the rows of those record ids."""
+    if not ids or frame.empty:
+        return set()
+    rows = frame["record_id"].isin(ids).to_numpy(dtype=bool)
+    return set(chunks.keys(frame[rows]).tolist())
+
+
+def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Row by row, whether two aligned columns hold different values (NA equals NA)."""
+    both_na = a.isna().to_numpy(dtype=bool) & b.isna().to_numpy(dtype=bool)
+    same = (a.to_numpy(dtype=object) == b.to_numpy(dtype=object)) | both_na
+    return ~same
+
+
+def touched_chunks(
+    before: Frames, after: Frames, sites_ids: set[str], passage_ids: set[str]
+) -> dict[str, set[int]]:
+    """The chunk keys, per frame, whose rows ``update`` may have changed: those of the
+    records normalised again (where they were and where they are), and those of the
+    passages whose camp or duplicate mark the grouping changed (the only columns it
+    writes)."""
+    redone = sites_ids | passage_ids
+    out = {
+        "sites": _keys_of(before.sites, sites_ids) | _keys_of(after.sites, sites_ids),
+        "quarantine": _keys_of(before.quarantine, redone) | _keys_of(after.quarantine, redone),
+    }
+    old, new = before.passages, after.passages
+    touched = _keys_of(old, passage_ids) | _keys_of(new, passage_ids)
+    old_kept = old[~old["record_id"].isin(passage_ids).to_numpy(dtype=bool)]
+    new_kept = new[~new["record_id"].isin(passage_ids).to_numpy(dtype=bool)]
+    ids_old = old_kept["record_id"].to_numpy(dtype=object)
+    if (
+        len(ids_old) != len(new_kept)
+        or not (ids_old == new_kept["record_id"].to_numpy(dtype=object)).all()
+    ):
+        touched |= set(chunks.keys(new).tolist()) | set(chunks.keys(old).tolist())
+    else:
+        moved = _differs(old_kept["camp_id"], new_kept["camp_id"]) | (
+            old_kept["is_duplicate"].to_numpy(dtype=bool)
+            != new_kept["is_duplicate"].to_numpy(dtype=bool)
+        )
+        if moved.any():
+            touched |= set(chunks.keys(new_kept[moved]).tolist())
+    out["passages"] = touched
+    return out
 
 
 def load(store: SnapshotStore, recipe: Recipe) -> Frames:
     """The frames of the store's current version: read ready, or built from the records
     once and stored (a store written before this module, the demo, other options)."""
     key = recipe.key
-    frames = _read(store.derived(NAMES), store.version, key)
+    frames = read_stored(store, key, store.version)
     if frames is not None:
         return frames
     with store.db.connect(write=True) as conn:
         version = store.lock_version(conn)
-        frames = _read(store.derived_in(conn, NAMES), version, key)
+        fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
+        frames = _read(store.derived_in(conn, NAMES), version, key, fetch)
         if frames is not None:
             return frames  # another process built them meanwhile
         built = _rebuild(store, conn, recipe)
-        store.write_derived(conn, version, key, _blobs(built))
+        _write(store, conn, version, key, _blobs(built))
     return replace(built, version=version)
 
 
