@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import io
+import itertools
 import json
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from carto import chunks
 from carto.analytics.camps import with_camps
@@ -244,18 +245,67 @@ def passages_to_redo(frames: Frames, changed: Mapping[str, set[str]]) -> set[str
 # -------------------------------------------------------------------------- encoding
 
 
-def encode(name: str, frame: pd.DataFrame) -> bytes:
-    """A frame as bytes: a length, the JSON of its list columns, then Arrow IPC (Feather,
-    zstd) for the typed columns."""
+# One chunk's bytes: a length, a JSON header (the frame's columns, and the values of
+# its list columns), then an Arrow IPC stream (zstd) of its typed columns. Chunks are
+# converted to and from pandas together (``encode_chunks``, ``_frame``): the conversion's
+# fixed cost, several milliseconds, is paid once per frame rather than once per chunk.
+_IPC = pa.ipc.IpcWriteOptions(compression="zstd")
+Part = tuple[pa.Table, dict[str, list[Any]]]  # one decoded chunk: typed columns, lists
+
+
+def encode_chunks(
+    name: str, frame: pd.DataFrame, spans: list[tuple[int, int]]
+) -> list[tuple[bytes, Part]]:
+    """The bytes of each span (start, stop) of rows of a frame, with what decoding them
+    gives (one conversion to Arrow for the rows of all spans)."""
     lists = [c for c in LIST_COLUMNS[name] if c in frame.columns]
-    header = json.dumps(
-        {"columns": list(frame.columns), "lists": {c: frame[c].to_list() for c in lists}},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
-    buf = io.BytesIO()
-    frame.drop(columns=lists).to_feather(buf, compression="zstd")
-    return struct.pack(">Q", len(header)) + header + buf.getvalue()
+    rows = [frame.iloc[a:b] for a, b in spans]
+    part = rows[0] if len(rows) == 1 else pd.concat(rows)
+    table = pa.Table.from_pandas(part.drop(columns=lists), preserve_index=False)
+    out, at = [], 0
+    for a, b in spans:
+        values = {c: frame[c].iloc[a:b].to_list() for c in lists}
+        header = {"columns": list(frame.columns), "lists": values}
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        typed = table.slice(at, b - a)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema, options=_IPC) as writer:
+            writer.write_table(typed)
+        data = struct.pack(">Q", len(head)) + head + sink.getvalue().to_pybytes()
+        out.append((data, (typed, values)))
+        at += b - a
+    return out
+
+
+def encode(name: str, frame: pd.DataFrame) -> bytes:
+    """A whole frame as the bytes of one chunk."""
+    return encode_chunks(name, frame, [(0, len(frame))])[0][0]
+
+
+def decode_chunk(data: bytes) -> Part:
+    """The typed columns and list columns of one chunk's bytes."""
+    (size,) = struct.unpack(">Q", data[:8])
+    with paused_gc():
+        header: dict[str, Any] = json.loads(data[8 : 8 + size])
+    table = pa.ipc.open_stream(pa.py_buffer(data[8 + size :])).read_all()
+    return table, header["lists"]
+
+
+def _frame(parts: list[Part], columns: Iterable[str]) -> pd.DataFrame:
+    """The frame of chunks, in their order (one conversion from Arrow for all)."""
+    tables = [t for t, _ in parts]
+    frame = (tables[0] if len(tables) == 1 else pa.concat_tables(tables)).to_pandas()
+    for column in parts[0][1]:
+        values = list(itertools.chain.from_iterable(lists[column] for _, lists in parts))
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)
+    return frame[list(columns)]
+
+
+def decode(data: bytes) -> pd.DataFrame:
+    """The frame ``encode`` wrote."""
+    table, lists = decode_chunk(data)
+    (size,) = struct.unpack(">Q", data[:8])
+    return _frame([(table, lists)], json.loads(data[8 : 8 + size])["columns"])
 
 
 @contextmanager
@@ -274,17 +324,6 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def decode(data: bytes) -> pd.DataFrame:
-    """The frame ``encode`` wrote."""
-    (size,) = struct.unpack(">Q", data[:8])
-    with paused_gc():
-        header: dict[str, Any] = json.loads(data[8 : 8 + size])
-    frame = pd.read_feather(io.BytesIO(data[8 + size :]))
-    for column, values in header["lists"].items():
-        frame[column] = pd.Series(values, index=frame.index, dtype=object)
-    return frame[header["columns"]]
-
-
 # What this process last encoded or decoded, per frame name: the manifest's bytes with
 # the whole frame, and each of its chunks by digest. The sync that wrote them, then
 # every page of the process, decode nothing when the stored manifest is that one, and
@@ -292,7 +331,7 @@ def decode(data: bytes) -> pd.DataFrame:
 # its bytes: whichever process or store wrote it, the same name is the same rows). Only
 # the chunks of the last manifest are kept: bounded.
 _DECODED: dict[str, tuple[bytes, pd.DataFrame]] = {}
-_CHUNKS: dict[str, dict[str, pd.DataFrame]] = {}
+_CHUNKS: dict[str, dict[str, Part]] = {}
 
 Fetch = Callable[[list[str]], Mapping[str, Any]]
 
@@ -303,11 +342,9 @@ def forget() -> None:
     _CHUNKS.clear()
 
 
-def _remember(
-    name: str, manifest: bytes, frame: pd.DataFrame, chunks: dict[str, pd.DataFrame]
-) -> None:
+def _remember(name: str, manifest: bytes, frame: pd.DataFrame, parts: dict[str, Part]) -> None:
     _DECODED[name] = (manifest, frame)
-    _CHUNKS[name] = chunks
+    _CHUNKS[name] = parts
 
 
 def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame | None:
@@ -320,7 +357,7 @@ def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame |
     held = _CHUNKS.get(name, {})
     wanted = [c.digest for c in manifest.chunks if c.digest not in held]
     blobs = fetch([chunks.blob_name(name, d) for d in wanted]) if wanted else {}
-    parts: dict[str, pd.DataFrame] = {}
+    parts: dict[str, Part] = {}
     for c in manifest.chunks:
         if c.digest in held:
             parts[c.digest] = held[c.digest]
@@ -328,10 +365,8 @@ def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame |
         blob = blobs.get(chunks.blob_name(name, c.digest))
         if blob is None:
             return None
-        parts[c.digest] = decode(blob.data)
-    ordered = [parts[c.digest] for c in manifest.chunks]
-    frame = ordered[0] if len(ordered) == 1 else pd.concat(ordered, ignore_index=True)
-    frame = frame[list(manifest.columns)]
+        parts[c.digest] = decode_chunk(blob.data)
+    frame = _frame([parts[c.digest] for c in manifest.chunks], manifest.columns)
     _remember(name, manifest_bytes, frame, parts)
     return frame
 
@@ -349,32 +384,29 @@ def _blobs(
         previous = before[name].by_key() if before and name in before else {}
         changed = touched.get(name, set()) if touched is not None else None
         held = _CHUNKS.get(name, {})
-        parts: dict[str, pd.DataFrame] = {}
-        listed = []
+        listed: list[chunks.Chunk] = []
+        todo: list[tuple[int, int, int, int]] = []  # (place in listed, key, start, stop)
+        parts: dict[str, Part] = {}
         for key, start, stop in chunks.runs(chunks.keys(frame)):
             old = previous.get(key)
-            same = changed is not None and key not in changed
-            if old is not None and same and old.rows == stop - start:
+            unchanged = changed is not None and key not in changed
+            if old is not None and unchanged and old.rows == stop - start:
                 listed.append(old)
-                kept = held.get(old.digest)
-                parts[old.digest] = _part(frame, start, stop) if kept is None else kept
+                if old.digest in held:
+                    parts[old.digest] = held[old.digest]
                 continue
-            part = _part(frame, start, stop)
-            data = encode(name, part)
-            chunk = chunks.Chunk(key, chunks.digest(data), stop - start)
-            blobs[chunks.blob_name(name, chunk.digest)] = data
-            listed.append(chunk)
-            parts[chunk.digest] = part
+            todo.append((len(listed), key, start, stop))
+            listed.append(chunks.Chunk(key, "", stop - start))
+        spans = [(start, stop) for _, _, start, stop in todo]
+        written = encode_chunks(name, frame, spans) if todo else []
+        for (n, key, start, stop), (data, part) in zip(todo, written, strict=True):
+            listed[n] = chunks.Chunk(key, chunks.digest(data), stop - start)
+            blobs[chunks.blob_name(name, listed[n].digest)] = data
+            parts[listed[n].digest] = part
         manifest = chunks.Manifest(tuple(frame.columns), tuple(listed)).to_bytes()
         blobs[name] = manifest
         _remember(name, manifest, frame.copy(deep=False), parts)
     return blobs
-
-
-def _part(frame: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
-    if start == 0 and stop == len(frame):
-        return frame.copy(deep=False)
-    return frame.iloc[start:stop].reset_index(drop=True)
 
 
 def _write(
@@ -474,19 +506,24 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
     _write(store, conn, version, key, blobs)
 
 
-def _keys_of(frame: pd.DataFrame, ids: set[str]) -> set[int]:
-    """Chunk keys of the rows of those record ids."""
+def _keys_of(frame: pd.DataFrame, rows: np.ndarray) -> set[int]:
+    """Chunk keys of those rows (a mask)."""
+    return set(chunks.keys(frame[rows]).tolist()) if rows.any() else set()
+
+
+def _rows_of(frame: pd.DataFrame, ids: set[str]) -> np.ndarray:
+    """Mask of the rows of those record ids."""
     if not ids or frame.empty:
-        return set()
-    rows = frame["record_id"].isin(ids).to_numpy(dtype=bool)
-    return set(chunks.keys(frame[rows]).tolist())
+        return np.zeros(len(frame), dtype=bool)
+    return frame["record_id"].isin(ids).to_numpy(dtype=bool)
 
 
 def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Row by row, whether two aligned columns hold different values (NA equals NA)."""
+    """Row by row, whether two columns of the same length hold different values (NA
+    equals NA); compared as arrays, whatever their index."""
     both_na = a.isna().to_numpy(dtype=bool) & b.isna().to_numpy(dtype=bool)
-    same = (a.to_numpy(dtype=object) == b.to_numpy(dtype=object)) | both_na
-    return ~same
+    same = pd.Series(a.array == b.array, copy=False).fillna(False).to_numpy(dtype=bool)
+    return ~(same | both_na)
 
 
 def touched_chunks(
@@ -495,30 +532,26 @@ def touched_chunks(
     """The chunk keys, per frame, whose rows ``update`` may have changed: those of the
     records normalised again (where they were and where they are), and those of the
     passages whose camp or duplicate mark the grouping changed (the only columns it
-    writes)."""
+    writes besides the duplicate flag)."""
     redone = sites_ids | passage_ids
-    out = {
-        "sites": _keys_of(before.sites, sites_ids) | _keys_of(after.sites, sites_ids),
-        "quarantine": _keys_of(before.quarantine, redone) | _keys_of(after.quarantine, redone),
-    }
-    old, new = before.passages, after.passages
-    touched = _keys_of(old, passage_ids) | _keys_of(new, passage_ids)
-    old_kept = old[~old["record_id"].isin(passage_ids).to_numpy(dtype=bool)]
-    new_kept = new[~new["record_id"].isin(passage_ids).to_numpy(dtype=bool)]
-    ids_old = old_kept["record_id"].to_numpy(dtype=object)
-    if (
-        len(ids_old) != len(new_kept)
-        or not (ids_old == new_kept["record_id"].to_numpy(dtype=object)).all()
-    ):
-        touched |= set(chunks.keys(new).tolist()) | set(chunks.keys(old).tolist())
-    else:
-        moved = _differs(old_kept["camp_id"], new_kept["camp_id"]) | (
-            old_kept["is_duplicate"].to_numpy(dtype=bool)
-            != new_kept["is_duplicate"].to_numpy(dtype=bool)
-        )
-        if moved.any():
-            touched |= set(chunks.keys(new_kept[moved]).tolist())
-    out["passages"] = touched
+    out: dict[str, set[int]] = {}
+    for name, ids in (("sites", sites_ids), ("quarantine", redone), ("passages", passage_ids)):
+        old, new = before.as_dict()[name], after.as_dict()[name]
+        out[name] = _keys_of(old, _rows_of(old, ids)) | _keys_of(new, _rows_of(new, ids))
+    # only the columns compared: filtering every column of 100,000 rows costs more
+    columns = ["record_id", "created_time", "camp_id", "is_duplicate"]
+    old = before.passages[columns]
+    new = after.passages[columns]
+    old = old[~_rows_of(old, passage_ids)]
+    new = new[~_rows_of(new, passage_ids)]
+    if len(old) != len(new) or _differs(old["record_id"], new["record_id"]).any():
+        out["passages"] |= set(chunks.keys(before.passages).tolist())
+        out["passages"] |= set(chunks.keys(after.passages).tolist())
+        return out
+    moved = _differs(old["camp_id"], new["camp_id"]) | _differs(
+        old["is_duplicate"], new["is_duplicate"]
+    )
+    out["passages"] |= _keys_of(new, moved)
     return out
 
 

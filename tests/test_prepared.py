@@ -283,13 +283,13 @@ def test_frames_written_or_read_once_are_not_decoded_again(
         prepared.after_write(store, conn, recipe(SETTINGS))
     expected = rebuilt(store)
     decoded: list[int] = []
-    real_decode = prepared.decode
+    real_decode = prepared.decode_chunk
 
-    def counting(data: bytes) -> pd.DataFrame:
+    def counting(data: bytes) -> Any:
         decoded.append(len(data))
         return real_decode(data)
 
-    monkeypatch.setattr(prepared, "decode", counting)
+    monkeypatch.setattr(prepared, "decode_chunk", counting)
     first = prepared.load(store, recipe(SETTINGS))
     assert decoded == []
     assert_same(first, expected)
@@ -316,18 +316,18 @@ def test_an_update_runs_with_the_collector_paused(
     is back on after."""
     store = filled_store(tmp_path)
     seen: list[bool] = []
-    real_update, real_encode = prepared.update, prepared.encode
+    real_update, real_encode = prepared.update, prepared.encode_chunks
 
     def update(*args: Any) -> prepared.Frames:
         seen.append(gc.isenabled())
         return real_update(*args)
 
-    def encode(name: str, frame: pd.DataFrame) -> bytes:
+    def encode(*args: Any) -> Any:
         seen.append(gc.isenabled())
-        return real_encode(name, frame)
+        return real_encode(*args)
 
     monkeypatch.setattr(prepared, "update", update)
-    monkeypatch.setattr(prepared, "encode", encode)
+    monkeypatch.setattr(prepared, "encode_chunks", encode)
     assert gc.isenabled()
     with store.transaction(bump_version=False) as conn:
         apply(store, conn, ("people", 0.3, 12))
@@ -351,19 +351,19 @@ def test_a_change_encodes_stores_and_decodes_only_its_chunks(
     before = manifests(store)["passages"]
     assert total > len(prepared.NAMES) + 2, "the base spans several chunks"
 
-    encoded: list[str] = []
-    real_encode = prepared.encode
+    encoded: list[tuple[str, int]] = []
+    real_encode = prepared.encode_chunks
 
-    def counting_encode(name: str, frame: pd.DataFrame) -> bytes:
-        encoded.append(name)
-        return real_encode(name, frame)
+    def counting_encode(name: str, frame: pd.DataFrame, spans: Any) -> Any:
+        encoded.append((name, len(spans)))
+        return real_encode(name, frame, spans)
 
-    monkeypatch.setattr(prepared, "encode", counting_encode)
+    monkeypatch.setattr(prepared, "encode_chunks", counting_encode)
     with store.transaction(bump_version=False) as conn:
         apply(store, conn, ("people", 0.5, 41))
         store.bump_version(conn)
         prepared.after_write(store, conn, recipe(SETTINGS))
-    assert encoded == ["passages"]
+    assert encoded == [("passages", 1)]
     after = manifests(store)["passages"]
     assert len(set(before.chunks) - set(after.chunks)) == 1
     names = [f"passages:{c.digest}" for c in after.chunks]
@@ -376,13 +376,13 @@ def test_a_change_encodes_stores_and_decodes_only_its_chunks(
     prepared._CHUNKS.clear()
     prepared._CHUNKS.update(page_memory[1])
     decoded: list[int] = []
-    real_decode = prepared.decode
+    real_decode = prepared.decode_chunk
 
-    def counting_decode(data: bytes) -> pd.DataFrame:
+    def counting_decode(data: bytes) -> Any:
         decoded.append(len(data))
         return real_decode(data)
 
-    monkeypatch.setattr(prepared, "decode", counting_decode)
+    monkeypatch.setattr(prepared, "decode_chunk", counting_decode)
     frames = prepared.load(store, recipe(SETTINGS))
     assert len(decoded) == 1
     assert_same(frames, rebuilt(store))
