@@ -46,6 +46,7 @@ not give back the same Python lists and dicts).
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import itertools
@@ -191,6 +192,34 @@ def _concat(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([kept, new], ignore_index=True)
 
 
+def _sort_times(created: pd.Series) -> np.ndarray:
+    """Creation times as sortable integers, missing ones last (the canonical order)."""
+    if isinstance(created.dtype, pd.DatetimeTZDtype):
+        created = created.dt.tz_convert("UTC").dt.tz_localize(None)
+    us = created.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return np.where(us == np.iinfo(np.int64).min, np.iinfo(np.int64).max, us)
+
+
+def _inserted(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``_ordered`` of both, ``kept`` being in the canonical order already: the new rows
+    are placed among them (a few positions found; sorting every row again cost 0.2 s
+    at 100,000 passages)."""
+    if new.empty or kept.empty:
+        return _ordered(_concat(kept, new))
+    new = _ordered(new)
+    times = _sort_times(kept["created_time"])
+    new_times = _sort_times(new["created_time"])
+    low = np.searchsorted(times, new_times, side="left")
+    high = np.searchsorted(times, new_times, side="right")
+    ids = kept["record_id"]
+    at = low.copy()
+    for i in np.flatnonzero(high > low):  # same creation time: by record id
+        tied = ids.iloc[low[i] : high[i]].to_list()
+        at[i] = low[i] + bisect.bisect_left(tied, new["record_id"].iloc[i])
+    order = np.insert(np.arange(len(kept)), at, np.arange(len(kept), len(kept) + len(new)))
+    return pd.concat([kept, new], ignore_index=True).take(order).reset_index(drop=True)
+
+
 def update(
     frames: Frames,
     changed: Mapping[str, set[str]],
@@ -222,9 +251,9 @@ def update(
         new = [records["passages"][i] for i in sorted(redo) if i in records["passages"]]
         if new:
             kept, quarantined = normalise_passages(new, sites, recipe.normalise)
-            passages = _concat(passages, kept)
+            passages = _inserted(passages, kept)
             quarantine_passages = _concat(quarantine_passages, quarantined)
-    passages = _camps(_ordered(passages), sites, recipe, previous=frames)
+    passages = _camps(passages, sites, recipe, previous=frames)
     quarantine = _ordered_quarantine(_concat(quarantine_sites, quarantine_passages))
     return Frames(passages, sites, quarantine, frames.version)
 
