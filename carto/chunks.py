@@ -27,18 +27,22 @@ _EPOCH_US = 4 * 86_400 * 1_000_000  # 1970-01-05, a Monday
 _UNDATED = 2**31  # rows without creation time: last, as in the canonical order
 _TABLE_SPAN = 2**32  # quarantine: every key of the sites before those of the passages
 _TABLE_ORDER = {"sites": 0, "passages": 1}
-_NAT = np.iinfo(np.int64).min
+NAT = np.iinfo(np.int64).min  # NaT as an int64
+
+
+def micros(created: pd.Series) -> np.ndarray:
+    """Timestamps (aware: in UTC) as microseconds since the epoch; NaT as ``NAT``."""
+    if isinstance(created.dtype, pd.DatetimeTZDtype):
+        created = created.dt.tz_convert("UTC").dt.tz_localize(None)
+    return created.to_numpy(dtype="datetime64[us]").astype(np.int64)
 
 
 def keys(frame: pd.DataFrame) -> np.ndarray:
     """The chunk key of every row: its creation week (and table, for the quarantine)."""
     if frame.empty:
         return np.zeros(0, dtype=np.int64)
-    created = frame["created_time"]
-    if isinstance(created.dtype, pd.DatetimeTZDtype):
-        created = created.dt.tz_convert("UTC").dt.tz_localize(None)
-    us = created.to_numpy(dtype="datetime64[us]").astype(np.int64)
-    out = np.where(us == _NAT, _UNDATED, (us - _EPOCH_US) // WIDTH_US)
+    us = micros(frame["created_time"])
+    out = np.where(us == NAT, _UNDATED, (us - _EPOCH_US) // WIDTH_US)
     if "table" in frame.columns:
         table = frame["table"].map(_TABLE_ORDER).fillna(2).to_numpy(dtype=np.int64)
         out = out + table * _TABLE_SPAN

@@ -199,10 +199,8 @@ def _concat(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 def _sort_times(created: pd.Series) -> np.ndarray:
     """Creation times as sortable integers, missing ones last (the canonical order)."""
-    if isinstance(created.dtype, pd.DatetimeTZDtype):
-        created = created.dt.tz_convert("UTC").dt.tz_localize(None)
-    us = created.to_numpy(dtype="datetime64[us]").astype(np.int64)
-    return np.where(us == np.iinfo(np.int64).min, np.iinfo(np.int64).max, us)
+    us = chunks.micros(created)
+    return np.where(us == chunks.NAT, np.iinfo(np.int64).max, us)
 
 
 def _inserted(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
