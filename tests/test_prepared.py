@@ -91,6 +91,19 @@ def stored_chunks(store: SnapshotStore) -> int:
     return sum(len(m.chunks) for m in manifests(store).values())
 
 
+def counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the chunks decoded from now on (the list grows as they are)."""
+    decoded: list[int] = []
+    real_decode = prepared.decode_chunk
+
+    def counting(data: bytes) -> Any:
+        decoded.append(len(data))
+        return real_decode(data)
+
+    monkeypatch.setattr(prepared, "decode_chunk", counting)
+    return decoded
+
+
 def rebuilt(store: SnapshotStore) -> prepared.Frames:
     return prepared.build(store.records("sites"), store.records("passages"), recipe(SETTINGS))
 
@@ -282,14 +295,7 @@ def test_frames_written_or_read_once_are_not_decoded_again(
         store.bump_version(conn)
         prepared.after_write(store, conn, recipe(SETTINGS))
     expected = rebuilt(store)
-    decoded: list[int] = []
-    real_decode = prepared.decode_chunk
-
-    def counting(data: bytes) -> Any:
-        decoded.append(len(data))
-        return real_decode(data)
-
-    monkeypatch.setattr(prepared, "decode_chunk", counting)
+    decoded = counted_decodes(monkeypatch)
     first = prepared.load(store, recipe(SETTINGS))
     assert decoded == []
     assert_same(first, expected)
@@ -375,14 +381,7 @@ def test_a_change_encodes_stores_and_decodes_only_its_chunks(
     prepared._DECODED.update(page_memory[0])
     prepared._CHUNKS.clear()
     prepared._CHUNKS.update(page_memory[1])
-    decoded: list[int] = []
-    real_decode = prepared.decode_chunk
-
-    def counting_decode(data: bytes) -> Any:
-        decoded.append(len(data))
-        return real_decode(data)
-
-    monkeypatch.setattr(prepared, "decode_chunk", counting_decode)
+    decoded = counted_decodes(monkeypatch)
     frames = prepared.load(store, recipe(SETTINGS))
     assert len(decoded) == 1
     assert_same(frames, rebuilt(store))
