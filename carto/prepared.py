@@ -326,7 +326,10 @@ def decode_chunk(data: bytes) -> Part:
 def _frame(parts: list[Part], columns: Iterable[str]) -> pd.DataFrame:
     """The frame of chunks, in their order (one conversion from Arrow for all)."""
     tables = [t for t, _ in parts]
-    frame = (tables[0] if len(tables) == 1 else pa.concat_tables(tables)).to_pandas()
+    # one contiguous array per column: pandas keeps Arrow's chunks in its string columns,
+    # and every later operation on them would go through one piece per week
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks()
+    frame = table.to_pandas()
     for column in parts[0][1]:
         values = list(itertools.chain.from_iterable(lists[column] for _, lists in parts))
         frame[column] = pd.Series(values, index=frame.index, dtype=object)

@@ -385,6 +385,8 @@ def test_a_change_encodes_stores_and_decodes_only_its_chunks(
     frames = prepared.load(store, recipe(SETTINGS))
     assert len(decoded) == 1
     assert_same(frames, rebuilt(store))
+    # read from several chunks, its columns are still one piece each (not one per week)
+    assert frames.passages["record_id"].array.__arrow_array__().num_chunks == 1
 
 
 def test_chunks_are_stored_and_read_back_on_both_backends(store_location: str | Path) -> None:
