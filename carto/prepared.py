@@ -256,7 +256,8 @@ def update(
             kept, quarantined = normalise_passages(new, sites, recipe.normalise)
             passages = _inserted(passages, kept)
             quarantine_passages = _concat(quarantine_passages, quarantined)
-    passages = _camps(passages, sites, recipe, previous=frames)
+    # in canonical order already; a row removed leaves a gap in the index
+    passages = _camps(passages.reset_index(drop=True), sites, recipe, previous=frames)
     quarantine = _ordered_quarantine(_concat(quarantine_sites, quarantine_passages))
     return Frames(passages, sites, quarantine, frames.version)
 

@@ -16,7 +16,7 @@ from unittest import mock
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from carto import chunks, demo, prepared
@@ -211,6 +211,7 @@ def folder() -> Iterator[Path]:
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3))
+@example(steps=[[("delete_passage", 0.0, 0)]])  # a deletion alone: no row to place
 @pytest.mark.parametrize("chunk_days", [7, 1], ids=["weekly-chunks", "daily-chunks"])
 def test_incremental_frames_equal_a_full_rebuild(
     folder: Path, chunk_days: int, steps: list[list[tuple[str, float, int]]]
