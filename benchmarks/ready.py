@@ -13,11 +13,13 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
   ``build_dataset`` (read every record, normalise, group into camps); *after*, the
   ready frames read from the store (``carto.dataset.build_dataset``);
 - the **cost of a change** at 100k against 1k (refresh + first load);
-- with ``--pages``: every page under AppTest (``benchmarks.pages``, cold, warm, peak
-  memory) on a copy of the 100k store, *after* with this tree and *before* with the
-  tree of ``--before-ref`` (default ``main``, exported with ``git archive``), one after
-  the other in the same run, then ``VERSIONS`` new versions each followed by every
-  page (``benchmarks.pages --versions``: the memory after each).
+- with ``--pages``, at each size: every page's first run after a 10-record refresh, in
+  one page process (``benchmarks.after_refresh``: warm, refresh written by another
+  process, first run timed), *after* with this tree and *before* with the tree of
+  ``--before-ref`` (default ``main``, exported with ``git archive``), one after the
+  other in the same run, each on a copy of the size's store; and at the largest size
+  every page under AppTest (``benchmarks.pages``: cold, warm, peak memory), then
+  ``VERSIONS`` new versions each followed by every page (the memory after each).
 
 Writes ``benchmarks/results/<date>_ready.json`` and prints a markdown table.
 """
@@ -25,7 +27,6 @@ Writes ``benchmarks/results/<date>_ready.json`` and prints a markdown table.
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
 import json
 import os
@@ -42,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks import airtable_bench as ab
+from benchmarks.after_refresh import edit_passages
 from benchmarks.report import machine_info, markdown_table, write_json
 from carto import demo, prepared
 from carto.accounts import COOKIE_KEY_ENV
@@ -55,7 +57,6 @@ from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SIZES = {"1k": 4, "10k": 37, "100k": 350}  # camps over 365 days
-VERSIONS = 4  # new snapshot versions after the pages (memory across refreshes)
 _T0 = time.perf_counter()
 
 
@@ -78,22 +79,11 @@ def load_before(settings: Settings, store: SnapshotStore) -> pd.DataFrame:
     return with_camps(data.passages, data.sites, analysis.camp_radius_m, analysis.active_days)
 
 
-def edit_ten(store: SnapshotStore, conn: Any, rng: random.Random) -> None:
-    ids = rng.sample(sorted(store.table_ids(conn, "passages")), 10)
-    records = store.records_by_id(conn, "passages", ids)
-    edited = []
-    for rid in ids:
-        rec = copy.deepcopy(records[rid])
-        rec["fields"]["Personnes"] = rng.randint(1, 60)
-        edited.append(rec)
-    store.upsert(conn, "passages", edited)
-
-
 def refresh(store: SnapshotStore, settings: Settings, rng: random.Random, ready: bool) -> float:
     """One 10-record refresh as the sync commits it; with ``ready``, the frames too."""
     started = time.perf_counter()
     with store.transaction(bump_version=False) as conn:
-        edit_ten(store, conn, rng)
+        edit_passages(store, conn, rng)
         store.bump_version(conn)
         if ready:
             prepared.after_write(store, conn, recipe(settings))
@@ -147,7 +137,12 @@ def write_live_config(folder: Path) -> Settings:
     )
 
 
-def run_pages(tree: Path, config: Path, out: Path) -> dict[str, Any]:
+VERSIONS = 4  # new snapshot versions after the pages (memory across refreshes)
+
+
+def run_pages(tree: Path, config: Path, out: Path, memory: bool = False) -> dict[str, Any]:
+    """``benchmarks.after_refresh`` in a page process of ``tree``; with ``memory``,
+    ``benchmarks.pages`` (cold, warm, peak memory, then ``VERSIONS`` new versions)."""
     env = {
         **os.environ,
         CONFIG_ENV: str(config),
@@ -155,8 +150,12 @@ def run_pages(tree: Path, config: Path, out: Path) -> dict[str, Any]:
         COOKIE_KEY_ENV: TEST_COOKIE_KEY,
         "PYTHONPATH": str(tree),
     }
-    cmd = [sys.executable, "-m", "benchmarks.pages", "--out", str(out), "--role", "admin"]
-    cmd += ["--password", TEST_PASSWORD, "--warm-runs", "3", "--versions", str(VERSIONS)]
+    if memory:
+        cmd = [sys.executable, "-m", "benchmarks.pages", "--out", str(out), "--role", "admin"]
+        cmd += ["--password", TEST_PASSWORD, "--warm-runs", "3", "--versions", str(VERSIONS)]
+    else:
+        cmd = [sys.executable, "-m", "benchmarks.after_refresh", "--out", str(out)]
+        cmd += ["--role", "admin", "--password", TEST_PASSWORD]
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"page benchmark failed:\n{done.stdout}\n{done.stderr[-4000:]}")
@@ -171,22 +170,61 @@ def export_tree(repo: Path, ref: str, folder: Path) -> Path:
         ["git", "-C", str(repo), "archive", ref], check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    # both trees measured by the same page benchmark (this tree's: its peak memory is
-    # the page process's own, see benchmarks.pages.peak_rss_mib)
-    shutil.copy(ROOT / "benchmarks" / "pages.py", tree / "benchmarks" / "pages.py")
+    # both trees measured by the same page benchmark (this tree's)
+    for name in ("pages.py", "after_refresh.py"):
+        shutil.copy(ROOT / "benchmarks" / name, tree / "benchmarks" / name)
     return tree
 
 
-def pages_before_after(folder: Path, store_file: Path, repo: Path, ref: str) -> dict[str, Any]:
+def pages_before_after(
+    folder: Path, stores: dict[str, Path], repo: Path, ref: str
+) -> dict[str, Any]:
+    """Per size, every page's first run after a 10-record refresh, with the tree of
+    ``ref`` then with this tree, each in its own page process on a copy of the store."""
+    trees = {"before": export_tree(repo, ref, folder), "after": ROOT}
     results: dict[str, Any] = {}
-    for which, tree in (("before", export_tree(repo, ref, folder)), ("after", ROOT)):
-        run_dir = folder / f"pages-{which}"
-        run_dir.mkdir()
-        settings = write_live_config(run_dir)
-        shutil.copy(store_file, run_dir / "snapshot.sqlite")
-        log(f"pages ({which}: {ref if which == 'before' else 'this tree'})")
-        results[which] = run_pages(tree, Path(str(settings.source)), run_dir / "pages.json")
+    labels = list(stores)
+    for label, store_file in stores.items():
+        results[label] = {}
+        for which, tree in trees.items():
+            run_dir = folder / f"pages-{label}-{which}"
+            run_dir.mkdir()
+            settings = write_live_config(run_dir)
+            shutil.copy(store_file, run_dir / "snapshot.sqlite")
+            code = ref if which == "before" else "this tree"
+            log(f"pages after a refresh, {label} ({which}: {code})")
+            found = run_pages(tree, Path(str(settings.source)), run_dir / "pages.json")
+            found["load_average"] = os.getloadavg()
+            results[label][which] = found
+            if label == labels[-1]:
+                log(f"pages and memory across versions, {label} ({which}: {code})")
+                shutil.copy(store_file, run_dir / "snapshot.sqlite")
+                memory = run_pages(tree, Path(str(settings.source)), run_dir / "m.json", True)
+                memory["load_average"] = os.getloadavg()
+                results[label][f"{which}_memory"] = memory
     return results
+
+
+def pages_report(pages: dict[str, Any]) -> str:
+    """Per page: first run after a refresh, before and after, at the smallest and
+    largest size, and largest / smallest."""
+    labels = list(pages)
+    small, large = labels[0], labels[-1]
+    header = ["page (first run after a 10-record refresh)"]
+    for which in ("before", "after"):
+        header += [f"{which} {small}", f"{which} {large}", f"{which} {large}/{small}"]
+    rows = []
+    for page in pages[large]["after"]["pages"]:
+        row = [page.removeprefix("pages/").removesuffix(".py")]
+        for which in ("before", "after"):
+            a = pages[small][which]["pages"].get(page, {}).get("first_after_refresh_seconds")
+            b = pages[large][which]["pages"].get(page, {}).get("first_after_refresh_seconds")
+            if a is None or b is None:
+                row += ["–", "–", "–"]
+                continue
+            row += [f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.1f}×"]
+        rows.append(row)
+    return markdown_table(header, rows)
 
 
 def _ratio(s: dict[str, Any]) -> float:
@@ -230,7 +268,9 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1k,100k")
-    parser.add_argument("--pages", action="store_true", help="pages before/after at the largest")
+    parser.add_argument(
+        "--pages", action="store_true", help="first page runs after a refresh, before/after"
+    )
     parser.add_argument("--before-ref", default="main")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository of the ref")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -255,11 +295,13 @@ def main(argv: list[str] | None = None) -> int:
                 w: cost(last, w) / cost(first, w) for w in ("before", "after")
             }
         if args.pages:
-            store_file = folder / labels[-1] / "snapshot.sqlite"
-            result["pages"] = pages_before_after(folder, store_file, args.repo, args.before_ref)
+            stores = {label: folder / label / "snapshot.sqlite" for label in labels}
+            result["pages"] = pages_before_after(folder, stores, args.repo, args.before_ref)
     date = dt.date.today().isoformat()
     write_json(args.results / f"{date}_ready.json", result)
     print(report(result))
+    if "pages" in result:
+        print("\n" + pages_report(result["pages"]))
     return 0
 
 

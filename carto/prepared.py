@@ -32,32 +32,41 @@ the future (``flag.future_date``), is left out of the stored frames and added wh
 are loaded (``with_future_flags``): a frame stored yesterday must not keep a passage
 flagged once its time has come.
 
-Each process keeps the last frame it encoded or decoded under each name with its bytes
-(``_decoded``): the sync that wrote the frames, and the pages of its process after it,
-read them without decoding (0.15–0.2 s at 100,000 passages); other bytes are decoded.
+Storage in chunks (carto/chunks.py): each frame is stored as a manifest and one blob per
+creation week, named by the digest of its bytes. A refresh encodes and writes only the
+chunks whose rows changed (``touched_chunks``: the rows of the records normalised again,
+and the passages whose camp or duplicate mark moved), and deletes the chunks no manifest
+lists any more. Each process keeps the last frame it encoded or decoded under each name
+with its manifest, and the chunks of that manifest (``_DECODED``, ``_CHUNKS``): the same
+manifest is read without decoding; another decodes only the chunks the process does not
+hold.
 
-Serialisation: Arrow IPC (Feather, zstd; pyarrow) for the typed columns, read about
-ten times faster than Parquet for a somewhat larger blob (5.9 against 4.5 MB of passages
-at 100,000); the list columns (needs,
-referrals, flag and reason codes and parameters) as one JSON array per column, encoded
-and decoded in one call each (per-cell JSON or Parquet lists of structs cost more and do
-not give back the same Python lists and dicts).
+Serialisation of a chunk: Arrow IPC (zstd; pyarrow) for the typed columns, and the list
+columns (needs, referrals, flag and reason codes and parameters) as one JSON array per
+column, encoded and decoded in one call each (per-cell JSON or Parquet lists of structs
+cost more and do not give back the same Python lists and dicts). The chunks of a frame
+are converted from and to pandas together: that conversion's fixed cost (several
+milliseconds) is paid once per frame, not once per chunk.
 """
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
-import io
+import itertools
 import json
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from carto import chunks
 from carto.analytics.camps import with_camps
 from carto.normalise import NormaliseOptions, normalise, normalise_passages, normalise_sites
 from carto.options import AnalysisOptions
@@ -65,7 +74,7 @@ from carto.store import Record, SnapshotStore
 
 # Bump when what the frames hold or how they are encoded changes: stored frames of
 # another format are rebuilt.
-FORMAT = 1
+FORMAT = 2
 NAMES = ("passages", "sites", "quarantine")
 LIST_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "passages": ("needs", "referrals", "flag_codes", "flag_params"),
@@ -188,6 +197,32 @@ def _concat(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([kept, new], ignore_index=True)
 
 
+def _sort_times(created: pd.Series) -> np.ndarray:
+    """Creation times as sortable integers, missing ones last (the canonical order)."""
+    us = chunks.micros(created)
+    return np.where(us == chunks.NAT, np.iinfo(np.int64).max, us)
+
+
+def _inserted(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``_ordered`` of both, ``kept`` being in the canonical order already: the new rows
+    are placed among them (a few positions found; sorting every row again cost 0.2 s
+    at 100,000 passages)."""
+    if new.empty or kept.empty:
+        return _ordered(_concat(kept, new))
+    new = _ordered(new)
+    times = _sort_times(kept["created_time"])
+    new_times = _sort_times(new["created_time"])
+    low = np.searchsorted(times, new_times, side="left")
+    high = np.searchsorted(times, new_times, side="right")
+    ids = kept["record_id"]
+    at = low.copy()
+    for i in np.flatnonzero(high > low):  # same creation time: by record id
+        tied = ids.iloc[low[i] : high[i]].to_list()
+        at[i] = low[i] + bisect.bisect_left(tied, new["record_id"].iloc[i])
+    order = np.insert(np.arange(len(kept)), at, np.arange(len(kept), len(kept) + len(new)))
+    return pd.concat([kept, new], ignore_index=True).take(order).reset_index(drop=True)
+
+
 def update(
     frames: Frames,
     changed: Mapping[str, set[str]],
@@ -219,9 +254,10 @@ def update(
         new = [records["passages"][i] for i in sorted(redo) if i in records["passages"]]
         if new:
             kept, quarantined = normalise_passages(new, sites, recipe.normalise)
-            passages = _concat(passages, kept)
+            passages = _inserted(passages, kept)
             quarantine_passages = _concat(quarantine_passages, quarantined)
-    passages = _camps(_ordered(passages), sites, recipe, previous=frames)
+    # in canonical order already; a row removed leaves a gap in the index
+    passages = _camps(passages.reset_index(drop=True), sites, recipe, previous=frames)
     quarantine = _ordered_quarantine(_concat(quarantine_sites, quarantine_passages))
     return Frames(passages, sites, quarantine, frames.version)
 
@@ -242,18 +278,70 @@ def passages_to_redo(frames: Frames, changed: Mapping[str, set[str]]) -> set[str
 # -------------------------------------------------------------------------- encoding
 
 
-def encode(name: str, frame: pd.DataFrame) -> bytes:
-    """A frame as bytes: a length, the JSON of its list columns, then Arrow IPC (Feather,
-    zstd) for the typed columns."""
+# One chunk's bytes: a length, a JSON header (the frame's columns, and the values of
+# its list columns), then an Arrow IPC stream (zstd) of its typed columns. Chunks are
+# converted to and from pandas together (``encode_chunks``, ``_frame``): the conversion's
+# fixed cost, several milliseconds, is paid once per frame rather than once per chunk.
+_IPC = pa.ipc.IpcWriteOptions(compression="zstd")
+Part = tuple[pa.Table, dict[str, list[Any]]]  # one decoded chunk: typed columns, lists
+
+
+def encode_chunks(
+    name: str, frame: pd.DataFrame, spans: list[tuple[int, int]]
+) -> list[tuple[bytes, Part]]:
+    """The bytes of each span (start, stop) of rows of a frame, with what decoding them
+    gives (one conversion to Arrow for the rows of all spans)."""
     lists = [c for c in LIST_COLUMNS[name] if c in frame.columns]
-    header = json.dumps(
-        {"columns": list(frame.columns), "lists": {c: frame[c].to_list() for c in lists}},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
-    buf = io.BytesIO()
-    frame.drop(columns=lists).to_feather(buf, compression="zstd")
-    return struct.pack(">Q", len(header)) + header + buf.getvalue()
+    rows = [frame.iloc[a:b] for a, b in spans]
+    part = rows[0] if len(rows) == 1 else pd.concat(rows)
+    table = pa.Table.from_pandas(part.drop(columns=lists), preserve_index=False)
+    out, at = [], 0
+    for a, b in spans:
+        values = {c: frame[c].iloc[a:b].to_list() for c in lists}
+        header = {"columns": list(frame.columns), "lists": values}
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        typed = table.slice(at, b - a)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema, options=_IPC) as writer:
+            writer.write_table(typed)
+        data = struct.pack(">Q", len(head)) + head + sink.getvalue().to_pybytes()
+        out.append((data, (typed, values)))
+        at += b - a
+    return out
+
+
+def encode(name: str, frame: pd.DataFrame) -> bytes:
+    """A whole frame as the bytes of one chunk."""
+    return encode_chunks(name, frame, [(0, len(frame))])[0][0]
+
+
+def decode_chunk(data: bytes) -> Part:
+    """The typed columns and list columns of one chunk's bytes."""
+    (size,) = struct.unpack(">Q", data[:8])
+    with paused_gc():
+        header: dict[str, Any] = json.loads(data[8 : 8 + size])
+    table = pa.ipc.open_stream(pa.py_buffer(data[8 + size :])).read_all()
+    return table, header["lists"]
+
+
+def _frame(parts: list[Part], columns: Iterable[str]) -> pd.DataFrame:
+    """The frame of chunks, in their order (one conversion from Arrow for all)."""
+    tables = [t for t, _ in parts]
+    # one contiguous array per column: pandas keeps Arrow's chunks in its string columns,
+    # and every later operation on them would go through one piece per week
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables).combine_chunks()
+    frame = table.to_pandas()
+    for column in parts[0][1]:
+        values = list(itertools.chain.from_iterable(lists[column] for _, lists in parts))
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)
+    return frame[list(columns)]
+
+
+def decode(data: bytes) -> pd.DataFrame:
+    """The frame ``encode`` wrote."""
+    table, lists = decode_chunk(data)
+    (size,) = struct.unpack(">Q", data[:8])
+    return _frame([(table, lists)], json.loads(data[8 : 8 + size])["columns"])
 
 
 @contextmanager
@@ -272,44 +360,100 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def decode(data: bytes) -> pd.DataFrame:
-    """The frame ``encode`` wrote."""
-    (size,) = struct.unpack(">Q", data[:8])
-    with paused_gc():
-        header: dict[str, Any] = json.loads(data[8 : 8 + size])
-    frame = pd.read_feather(io.BytesIO(data[8 + size :]))
-    for column, values in header["lists"].items():
-        frame[column] = pd.Series(values, index=frame.index, dtype=object)
-    return frame[header["columns"]]
-
-
-# The last frame this process encoded or decoded under each name, with its bytes: the
-# sync that wrote them, then every page of the process reading them, decode nothing
-# when the stored bytes are those (compared whole: whichever process or store wrote
-# them, equal bytes are the same frame). One entry per name: bounded.
+# What this process last encoded or decoded, per frame name: the manifest's bytes with
+# the whole frame, and each of its chunks by digest. The sync that wrote them, then
+# every page of the process, decode nothing when the stored manifest is that one, and
+# only the chunks they do not hold when it is another (a chunk's name is the digest of
+# its bytes: whichever process or store wrote it, the same name is the same rows). Only
+# the chunks of the last manifest are kept: bounded.
 _DECODED: dict[str, tuple[bytes, pd.DataFrame]] = {}
+_CHUNKS: dict[str, dict[str, Part]] = {}
+
+Fetch = Callable[[list[str]], Mapping[str, Any]]
 
 
-def _remember(name: str, data: bytes, frame: pd.DataFrame) -> None:
-    _DECODED[name] = (data, frame)
+def forget() -> None:
+    """Drop every frame and chunk this process remembers (the next read decodes)."""
+    _DECODED.clear()
+    _CHUNKS.clear()
 
 
-def _decoded(name: str, data: bytes) -> pd.DataFrame:
-    """``decode(data)``, or the frame already decoded from the same bytes. A shallow
-    copy either way (copy-on-write): adding a column to it changes nothing here."""
+def _remember(name: str, manifest: bytes, frame: pd.DataFrame, parts: dict[str, Part]) -> None:
+    _DECODED[name] = (manifest, frame)
+    _CHUNKS[name] = parts
+
+
+def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame | None:
+    """The frame of a stored manifest, decoding only the chunks this process does not
+    hold; None when a chunk is missing (pruned by a later write meanwhile)."""
     found = _DECODED.get(name)
-    if found is None or found[0] != data:
-        found = (data, decode(data))
-        _remember(name, *found)
-    return found[1].copy(deep=False)
+    if found is not None and found[0] == manifest_bytes:
+        return found[1]
+    manifest = chunks.Manifest.from_bytes(manifest_bytes)
+    held = _CHUNKS.get(name, {})
+    wanted = [c.digest for c in manifest.chunks if c.digest not in held]
+    blobs = fetch([chunks.blob_name(name, d) for d in wanted]) if wanted else {}
+    parts: dict[str, Part] = {}
+    for c in manifest.chunks:
+        if c.digest in held:
+            parts[c.digest] = held[c.digest]
+            continue
+        blob = blobs.get(chunks.blob_name(name, c.digest))
+        if blob is None:
+            return None
+        parts[c.digest] = decode_chunk(blob.data)
+    frame = _frame([parts[c.digest] for c in manifest.chunks], manifest.columns)
+    _remember(name, manifest_bytes, frame, parts)
+    return frame
 
 
-def _blobs(frames: Frames) -> dict[str, bytes]:
-    blobs = {}
+def _blobs(
+    frames: Frames,
+    before: Mapping[str, chunks.Manifest] | None = None,
+    touched: Mapping[str, set[int]] | None = None,
+) -> dict[str, bytes]:
+    """The manifests and the chunks to write: every chunk, or, given the manifests of the
+    frames these were updated from and the chunk keys whose rows may have changed
+    (``touched``), only the chunks not stored already."""
+    blobs: dict[str, bytes] = {}
     for name, frame in frames.as_dict().items():
-        blobs[name] = encode(name, frame)
-        _remember(name, blobs[name], frame.copy(deep=False))
+        previous = before[name].by_key() if before and name in before else {}
+        changed = touched.get(name, set()) if touched is not None else None
+        held = _CHUNKS.get(name, {})
+        listed: list[chunks.Chunk] = []
+        todo: list[tuple[int, int, int, int]] = []  # (place in listed, key, start, stop)
+        parts: dict[str, Part] = {}
+        for key, start, stop in chunks.runs(chunks.keys(frame)):
+            old = previous.get(key)
+            unchanged = changed is not None and key not in changed
+            if old is not None and unchanged and old.rows == stop - start:
+                listed.append(old)
+                if old.digest in held:
+                    parts[old.digest] = held[old.digest]
+                continue
+            todo.append((len(listed), key, start, stop))
+            listed.append(chunks.Chunk(key, "", stop - start))
+        spans = [(start, stop) for _, _, start, stop in todo]
+        written = encode_chunks(name, frame, spans) if todo else []
+        for (n, key, start, stop), (data, part) in zip(todo, written, strict=True):
+            listed[n] = chunks.Chunk(key, chunks.digest(data), stop - start)
+            blobs[chunks.blob_name(name, listed[n].digest)] = data
+            parts[listed[n].digest] = part
+        manifest = chunks.Manifest(tuple(frame.columns), tuple(listed)).to_bytes()
+        blobs[name] = manifest
+        _remember(name, manifest, frame.copy(deep=False), parts)
     return blobs
+
+
+def _write(
+    store: SnapshotStore, conn: Any, version: int, key: str, blobs: dict[str, bytes]
+) -> None:
+    """Store manifests and new chunks; delete the chunks no manifest lists any more."""
+    store.write_derived(conn, version, key, blobs)
+    for name in NAMES:
+        listed = chunks.Manifest.from_bytes(blobs[name]).chunks
+        prefix = chunks.blob_name(name, "")
+        store.prune_derived(conn, prefix, [prefix + c.digest for c in listed])
 
 
 def _current(stamps: Mapping[str, tuple[int, str]], version: int, key: str) -> bool:
@@ -317,17 +461,33 @@ def _current(stamps: Mapping[str, tuple[int, str]], version: int, key: str) -> b
     return set(stamps) == set(NAMES) and all(s == (version, key) for s in stamps.values())
 
 
-def _read(found: Mapping[str, Any], version: int | None, key: str) -> Frames | None:
-    """Frames from stored blobs, when all are there, of one version (``version`` if
-    given) and built with ``key``."""
+def _read(found: Mapping[str, Any], version: int | None, key: str, fetch: Fetch) -> Frames | None:
+    """Frames from stored manifests (``found``) and their chunks (``fetch``: stored
+    blobs by name), when all are there, of one version (``version`` if given) and built
+    with ``key``. A shallow copy of each (copy-on-write): adding a column to it changes
+    nothing here."""
     if set(found) != set(NAMES):
         return None
     versions = {found[n].version for n in NAMES}
     keys = {found[n].key for n in NAMES}
     if len(versions) != 1 or keys != {key} or (version is not None and versions != {version}):
         return None
-    frames = {n: _decoded(n, found[n].data) for n in NAMES}
+    frames = {}
+    for n in NAMES:
+        frame = _assembled(n, found[n].data, fetch)
+        if frame is None:
+            return None
+        frames[n] = frame.copy(deep=False)
     return Frames(frames["passages"], frames["sites"], frames["quarantine"], versions.pop())
+
+
+def read_stored(store: SnapshotStore, key: str, version: int | None = None) -> Frames | None:
+    """The stored frames built with ``key`` (of ``version`` if given), as ``load`` reads
+    them; None when missing or of another version or key."""
+    with store.db.connect() as conn:
+        return _read(
+            store.derived_in(conn, NAMES), version, key, lambda n: store.derived_in(conn, n)
+        )
 
 
 # ------------------------------------------------------------------------- the store
@@ -343,7 +503,8 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
     """Inside the transaction that wrote records, after its version bump (carto/sync.py):
     bring the stored frames to the version this transaction commits; incrementally when
     its changes are known and the stored frames are those of the version it started
-    from, else rebuilt from the records."""
+    from (only the chunks whose rows changed are encoded and written), else rebuilt
+    from the records."""
     version = store.version_in(conn)
     key = recipe.key
     stamps = store.derived_stamps(conn, NAMES)
@@ -356,41 +517,95 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
             store.restamp_derived(conn, changes.start_version, version, key)
             return
         if _current(stamps, changes.start_version, key):
-            frames = _read(store.derived_in(conn, NAMES), changes.start_version, key)
+            found = store.derived_in(conn, NAMES)
+            fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
+            frames = _read(found, changes.start_version, key, fetch)
     if frames is None or changes is None:
         frames = _rebuild(store, conn, recipe)
+        with paused_gc():
+            blobs = _blobs(frames)
     else:
         changed = {table: set(ids) for table, ids in changes.ids.items()}
+        redo = passages_to_redo(frames, changed)
         wanted = {
             "sites": store.records_by_id(conn, "sites", sorted(changed.get("sites", set()))),
-            "passages": store.records_by_id(
-                conn, "passages", sorted(passages_to_redo(frames, changed))
-            ),
+            "passages": store.records_by_id(conn, "passages", sorted(redo)),
         }
         # paused collector: the merge and the encoding make and drop lists of every
         # passage's lists and dicts; a full collection over the frames this process
         # keeps (``_DECODED``) cost more than the update (0.5 s out of 1 s at 100k)
         with paused_gc():
-            frames = update(frames, changed, wanted, recipe)
-    with paused_gc():
-        blobs = _blobs(frames)
-    store.write_derived(conn, version, key, blobs)
+            updated = update(frames, changed, wanted, recipe)
+            touched = touched_chunks(frames, updated, changed.get("sites", set()), redo)
+            manifests = {n: chunks.Manifest.from_bytes(found[n].data) for n in NAMES}
+            blobs = _blobs(updated, manifests, touched)
+    _write(store, conn, version, key, blobs)
+
+
+def _keys_of(frame: pd.DataFrame, rows: np.ndarray) -> set[int]:
+    """Chunk keys of those rows (a mask)."""
+    return set(chunks.keys(frame[rows]).tolist()) if rows.any() else set()
+
+
+def _rows_of(frame: pd.DataFrame, ids: set[str]) -> np.ndarray:
+    """Mask of the rows of those record ids."""
+    if not ids or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["record_id"].isin(ids).to_numpy(dtype=bool)
+
+
+def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Row by row, whether two columns of the same length hold different values (NA
+    equals NA); compared as arrays, whatever their index."""
+    both_na = a.isna().to_numpy(dtype=bool) & b.isna().to_numpy(dtype=bool)
+    same = pd.Series(a.array == b.array, copy=False).fillna(False).to_numpy(dtype=bool)
+    return ~(same | both_na)
+
+
+def touched_chunks(
+    before: Frames, after: Frames, sites_ids: set[str], passage_ids: set[str]
+) -> dict[str, set[int]]:
+    """The chunk keys, per frame, whose rows ``update`` may have changed: those of the
+    records normalised again (where they were and where they are), and those of the
+    passages whose camp or duplicate mark the grouping changed (the only columns it
+    writes besides the duplicate flag)."""
+    redone = sites_ids | passage_ids
+    out: dict[str, set[int]] = {}
+    for name, ids in (("sites", sites_ids), ("quarantine", redone), ("passages", passage_ids)):
+        old, new = before.as_dict()[name], after.as_dict()[name]
+        out[name] = _keys_of(old, _rows_of(old, ids)) | _keys_of(new, _rows_of(new, ids))
+    # only the columns compared: filtering every column of 100,000 rows costs more
+    columns = ["record_id", "created_time", "camp_id", "is_duplicate"]
+    old = before.passages[columns]
+    new = after.passages[columns]
+    old = old[~_rows_of(old, passage_ids)]
+    new = new[~_rows_of(new, passage_ids)]
+    if len(old) != len(new) or _differs(old["record_id"], new["record_id"]).any():
+        out["passages"] |= set(chunks.keys(before.passages).tolist())
+        out["passages"] |= set(chunks.keys(after.passages).tolist())
+        return out
+    moved = _differs(old["camp_id"], new["camp_id"]) | _differs(
+        old["is_duplicate"], new["is_duplicate"]
+    )
+    out["passages"] |= _keys_of(new, moved)
+    return out
 
 
 def load(store: SnapshotStore, recipe: Recipe) -> Frames:
     """The frames of the store's current version: read ready, or built from the records
     once and stored (a store written before this module, the demo, other options)."""
     key = recipe.key
-    frames = _read(store.derived(NAMES), store.version, key)
+    frames = read_stored(store, key, store.version)
     if frames is not None:
         return frames
     with store.db.connect(write=True) as conn:
         version = store.lock_version(conn)
-        frames = _read(store.derived_in(conn, NAMES), version, key)
+        fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
+        frames = _read(store.derived_in(conn, NAMES), version, key, fetch)
         if frames is not None:
             return frames  # another process built them meanwhile
         built = _rebuild(store, conn, recipe)
-        store.write_derived(conn, version, key, _blobs(built))
+        _write(store, conn, version, key, _blobs(built))
     return replace(built, version=version)
 
 

@@ -512,6 +512,16 @@ class SnapshotStore:
             )
 
     @staticmethod
+    def prune_derived(conn: Connection, prefix: str, keep: Iterable[str]) -> int:
+        """Inside a transaction: delete the derived frames whose name starts with
+        ``prefix`` (letters, digits, ``:``), except those of ``keep``; returns how many."""
+        sql = text(
+            "DELETE FROM derived WHERE substr(name, 1, :n) = :prefix AND name NOT IN :keep"
+        ).bindparams(bindparam("keep", expanding=True))
+        kept = list(keep) or [""]
+        return conn.execute(sql, {"n": len(prefix), "prefix": prefix, "keep": kept}).rowcount
+
+    @staticmethod
     def restamp_derived(conn: Connection, old_version: int, version: int, key: str) -> int:
         """Inside a transaction: derived frames of ``old_version`` built with ``key`` are
         those of ``version`` too (the records did not change); returns how many."""

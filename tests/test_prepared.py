@@ -16,10 +16,10 @@ from unittest import mock
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from carto import demo, prepared
+from carto import chunks, demo, prepared
 from carto.analytics.camps import with_camps
 from carto.dataset import build_dataset, normalise_options, recipe
 from carto.normalise import normalise
@@ -72,14 +72,36 @@ def base() -> demo.DemoBase:
 def stored(store: SnapshotStore) -> prepared.Frames:
     """The stored frames of the current version, as this process keeps them and as
     decoding their bytes afresh gives them (both checked equal)."""
-    found = store.derived(prepared.NAMES)
-    frames = prepared._read(found, store.version, recipe(SETTINGS).key)
+    frames = prepared.read_stored(store, recipe(SETTINGS).key, store.version)
     assert frames is not None, "the frames of the current version are in the store"
-    prepared._DECODED.clear()
-    fresh = prepared._read(found, store.version, recipe(SETTINGS).key)
+    prepared.forget()
+    fresh = prepared.read_stored(store, recipe(SETTINGS).key, store.version)
     assert fresh is not None
     assert_same(frames, fresh)
     return fresh
+
+
+def manifests(store: SnapshotStore) -> dict[str, chunks.Manifest]:
+    found = store.derived(prepared.NAMES)
+    return {name: chunks.Manifest.from_bytes(found[name].data) for name in prepared.NAMES}
+
+
+def stored_chunks(store: SnapshotStore) -> int:
+    """How many chunks the stored frames are made of."""
+    return sum(len(m.chunks) for m in manifests(store).values())
+
+
+def counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the chunks decoded from now on (the list grows as they are)."""
+    decoded: list[int] = []
+    real_decode = prepared.decode_chunk
+
+    def counting(data: bytes) -> Any:
+        decoded.append(len(data))
+        return real_decode(data)
+
+    monkeypatch.setattr(prepared, "decode_chunk", counting)
+    return decoded
 
 
 def rebuilt(store: SnapshotStore) -> prepared.Frames:
@@ -112,6 +134,7 @@ EDIT = st.tuples(
             "link_site",
             "delete_passage",
             "copy_passage",
+            "insert_passage",
             "move_site",
             "delete_site",
             "add_site",
@@ -171,6 +194,10 @@ def apply(store: SnapshotStore, conn: Any, edit: tuple[str, float, int]) -> None
         if isinstance(fields.get("Date"), str) and "T" in fields["Date"]:
             sent = pd.Timestamp(fields["Date"]) + pd.Timedelta(minutes=n % 20)
             fields["Date"] = sent.isoformat()
+    elif kind == "insert_passage":  # created later or earlier: lands in another chunk
+        rec["id"] = f"recINS{n:02d}{rec['id'][-8:]}"
+        created = pd.Timestamp(rec["createdTime"]) + pd.Timedelta(hours=(n - 30) * 7)
+        rec["createdTime"] = created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     store.upsert(conn, "passages", [rec])
 
 
@@ -184,10 +211,16 @@ def folder() -> Iterator[Path]:
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3))
+@example(steps=[[("delete_passage", 0.0, 0)]])  # a deletion alone: no row to place
+@pytest.mark.parametrize("chunk_days", [7, 1], ids=["weekly-chunks", "daily-chunks"])
 def test_incremental_frames_equal_a_full_rebuild(
-    folder: Path, steps: list[list[tuple[str, float, int]]]
+    folder: Path, chunk_days: int, steps: list[list[tuple[str, float, int]]]
 ) -> None:
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+    """Whatever the edits, and with chunks of a week (the stored layout) or of a day
+    (more chunk boundaries in this one-month base: rows inserted, removed and moved
+    across them), the stored frames are those a full rebuild gives."""
+    width = mock.patch.object(chunks, "WIDTH_US", chunk_days * 86_400 * 1_000_000)
+    with width, tempfile.TemporaryDirectory(dir=folder) as tmp:
         store = filled_store(Path(tmp))
         for edits in steps:
             with store.transaction(bump_version=False) as conn:
@@ -263,14 +296,7 @@ def test_frames_written_or_read_once_are_not_decoded_again(
         store.bump_version(conn)
         prepared.after_write(store, conn, recipe(SETTINGS))
     expected = rebuilt(store)
-    decoded: list[int] = []
-    real_decode = prepared.decode
-
-    def counting(data: bytes) -> pd.DataFrame:
-        decoded.append(len(data))
-        return real_decode(data)
-
-    monkeypatch.setattr(prepared, "decode", counting)
+    decoded = counted_decodes(monkeypatch)
     first = prepared.load(store, recipe(SETTINGS))
     assert decoded == []
     assert_same(first, expected)
@@ -285,7 +311,7 @@ def test_frames_written_or_read_once_are_not_decoded_again(
         other.replace_table(conn, "passages", generated.passages)
     prepared.load(other, recipe(SETTINGS))  # built and stored: remembered as written
     prepared.load(store, recipe(SETTINGS))
-    assert len(decoded) == len(prepared.NAMES), "other bytes remembered: decoded again"
+    assert len(decoded) == stored_chunks(store), "other bytes remembered: decoded again"
     assert_same(prepared.load(other, recipe(SETTINGS)), rebuilt(other))
 
 
@@ -297,21 +323,91 @@ def test_an_update_runs_with_the_collector_paused(
     is back on after."""
     store = filled_store(tmp_path)
     seen: list[bool] = []
-    real_update, real_encode = prepared.update, prepared.encode
+    real_update, real_encode = prepared.update, prepared.encode_chunks
 
     def update(*args: Any) -> prepared.Frames:
         seen.append(gc.isenabled())
         return real_update(*args)
 
-    def encode(name: str, frame: pd.DataFrame) -> bytes:
+    def encode(*args: Any) -> Any:
         seen.append(gc.isenabled())
-        return real_encode(name, frame)
+        return real_encode(*args)
 
     monkeypatch.setattr(prepared, "update", update)
-    monkeypatch.setattr(prepared, "encode", encode)
+    monkeypatch.setattr(prepared, "encode_chunks", encode)
     assert gc.isenabled()
     with store.transaction(bump_version=False) as conn:
         apply(store, conn, ("people", 0.3, 12))
         store.bump_version(conn)
         prepared.after_write(store, conn, recipe(SETTINGS))
-    assert seen == [False] * (1 + len(prepared.NAMES)) and gc.isenabled()
+    # the update, then the encoding of the one chunk it changed
+    assert seen == [False, False] and gc.isenabled()
+
+
+def test_a_change_encodes_stores_and_decodes_only_its_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One passage edited: the sync encodes and writes its week's chunk alone, and a
+    page process that held the previous version decodes that chunk alone; the frames
+    are still those of a full rebuild, and no chunk of the old version is left."""
+    store = filled_store(tmp_path)
+    prepared.forget()
+    prepared.load(store, recipe(SETTINGS))  # a page process holding the version
+    page_memory = (dict(prepared._DECODED), dict(prepared._CHUNKS))
+    total = stored_chunks(store)
+    before = manifests(store)["passages"]
+    assert total > len(prepared.NAMES) + 2, "the base spans several chunks"
+
+    encoded: list[tuple[str, int]] = []
+    real_encode = prepared.encode_chunks
+
+    def counting_encode(name: str, frame: pd.DataFrame, spans: Any) -> Any:
+        encoded.append((name, len(spans)))
+        return real_encode(name, frame, spans)
+
+    monkeypatch.setattr(prepared, "encode_chunks", counting_encode)
+    with store.transaction(bump_version=False) as conn:
+        apply(store, conn, ("people", 0.5, 41))
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    assert encoded == [("passages", 1)]
+    after = manifests(store)["passages"]
+    assert len(set(before.chunks) - set(after.chunks)) == 1
+    names = [f"passages:{c.digest}" for c in after.chunks]
+    assert set(store.derived(names)) == set(names)
+    gone = [f"passages:{c.digest}" for c in set(before.chunks) - set(after.chunks)]
+    assert store.derived(gone) == {}, "the replaced chunk is deleted"
+
+    prepared._DECODED.clear()
+    prepared._DECODED.update(page_memory[0])
+    prepared._CHUNKS.clear()
+    prepared._CHUNKS.update(page_memory[1])
+    decoded = counted_decodes(monkeypatch)
+    frames = prepared.load(store, recipe(SETTINGS))
+    assert len(decoded) == 1
+    assert_same(frames, rebuilt(store))
+    # read from several chunks, its columns are still one piece each (not one per week)
+    assert frames.passages["record_id"].array.__arrow_array__().num_chunks == 1
+
+
+def test_chunks_are_stored_and_read_back_on_both_backends(store_location: str | Path) -> None:
+    """SQLite and PostgreSQL: after a change, a process holding nothing reads the
+    frames of a full rebuild from the manifests and chunks, and only the chunks the
+    manifests list are left."""
+    store = SnapshotStore(store_location)
+    with store.transaction() as conn:
+        store.replace_table(conn, "sites", base().sites)
+        store.replace_table(conn, "passages", base().passages)
+    prepared.load(store, recipe(SETTINGS))
+    for edit in (("move", 0.2, 3), ("delete_passage", 0.7, 0), ("insert_passage", 0.4, 55)):
+        with store.transaction(bump_version=False) as conn:
+            apply(store, conn, edit)
+            store.bump_version(conn)
+            prepared.after_write(store, conn, recipe(SETTINGS))
+    prepared.forget()
+    assert_same(stored(store), rebuilt(store))
+    listed = {f"{name}:{c.digest}" for name, m in manifests(store).items() for c in m.chunks}
+    assert set(store.derived(listed)) == listed
+    with store.transaction(bump_version=False) as conn:  # deletes nothing if none is left
+        left = sum(store.prune_derived(conn, f"{n}:", listed) for n in prepared.NAMES)
+    assert left == 0, "no chunk left over"

@@ -255,3 +255,13 @@ def test_derived_frames_are_stored_by_name_with_version_and_key(
     assert store.derived(["passages"])["passages"].data == b"new"
     with store.db.connect(write=True) as conn:
         assert store.lock_version(conn) == store.version_in(conn) == 1
+
+
+def test_derived_frames_are_pruned_by_prefix_but_those_kept(store_location: str | Path) -> None:
+    store = SnapshotStore(store_location)
+    blobs = {"passages": b"m", "passages:a1": b"1", "passages:b2": b"2", "sites:a1": b"s"}
+    with store.transaction() as conn:
+        store.write_derived(conn, 1, "k", blobs)
+        assert store.prune_derived(conn, "passages:", ["passages:b2"]) == 1
+        assert store.prune_derived(conn, "quarantine:", []) == 0
+    assert set(store.derived(blobs)) == {"passages", "passages:b2", "sites:a1"}

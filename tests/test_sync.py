@@ -701,7 +701,7 @@ def test_a_sync_stores_the_ready_frames_of_its_version(
 
     assert not result.full and result.changed == 3 and result.deleted == 1
     recipe = dataset.recipe(settings)
-    ready = prepared._read(store.derived(prepared.NAMES), store.version, recipe.key)
+    ready = prepared.read_stored(store, recipe.key, store.version)
     assert ready is not None
     full = prepared.build(store.records("sites"), store.records("passages"), recipe)
     for name in prepared.NAMES:
