@@ -57,8 +57,8 @@ def page_header(title: str, ds: Dataset) -> None:
         if ds.synced_at is not None:
             st.caption(t("banner.snapshot", when=format_datetime(ds.synced_at)))
         return
-    fresh = data.freshness()
     details = privacy.sees_sync_details(auth.require_user(data.settings()).role)
+    fresh = data.freshness()
     if fresh.synced_at is not None:
         st.caption(t("banner.snapshot", when=format_datetime(fresh.synced_at)))
     if fresh.error and fresh.synced_at is not None:
