@@ -334,9 +334,11 @@ def _read(found: Mapping[str, Any], version: int | None, key: str) -> Frames | N
 
 
 def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
-    """Every frame from the records the transaction sees."""
+    """Every frame from the records the transaction sees (read in any order: ``build``
+    puts the rows in the canonical order)."""
     with paused_gc():
-        return build(store.records_in(conn, "sites"), store.records_in(conn, "passages"), recipe)
+        sites = store.records_in(conn, "sites", ordered=False)
+        return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
 
 
 def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
