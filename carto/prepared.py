@@ -51,7 +51,7 @@ import hashlib
 import io
 import json
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -333,19 +333,32 @@ def _read(found: Mapping[str, Any], version: int | None, key: str) -> Frames | N
 # ------------------------------------------------------------------------- the store
 
 
-def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
-    """Every frame from the records the transaction sees (read in any order: ``build``
-    puts the rows in the canonical order)."""
+# Every record a transaction commits, per table, when its writer holds them all in
+# memory (a sync that listed every table in full): a rebuild starts from them rather
+# than reading them back.
+Current = Mapping[str, Sequence[Record]]
+
+
+def _rebuild(
+    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
+) -> Frames:
+    """Every frame from the records the transaction sees (``current`` when given; read
+    in any order: ``build`` puts the rows in the canonical order)."""
     with paused_gc():
+        if current is not None:
+            return build(current["sites"], current["passages"], recipe)
         sites = store.records_in(conn, "sites", ordered=False)
         return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
 
 
-def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
+def after_write(
+    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
+) -> None:
     """Inside the transaction that wrote records, after its version bump (carto/sync.py):
     bring the stored frames to the version this transaction commits; incrementally when
     its changes are known and the stored frames are those of the version it started
-    from, else rebuilt from the records."""
+    from, else rebuilt from the records (``current``: every record the store holds once
+    this transaction commits, per table, if the caller has them in memory)."""
     version = store.version_in(conn)
     key = recipe.key
     stamps = store.derived_stamps(conn, NAMES)
@@ -360,7 +373,7 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
         if _current(stamps, changes.start_version, key):
             frames = _read(store.derived_in(conn, NAMES), changes.start_version, key)
     if frames is None or changes is None:
-        frames = _rebuild(store, conn, recipe)
+        frames = _rebuild(store, conn, recipe, current)
     else:
         changed = {table: set(ids) for table, ids in changes.ids.items()}
         wanted = {

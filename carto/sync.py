@@ -329,6 +329,12 @@ def _apply(store: SnapshotStore, conn: Any, key: str, fetched: _Fetched) -> Tabl
     )
 
 
+def _listed(fetched: Mapping[str, _Fetched]) -> dict[str, list[Record]]:
+    """Per table, the records of full listings as the store keeps them once written: one
+    per id (the last listed, as the writes leave it)."""
+    return {key: list({r["id"]: r for r in f.records}.values()) for key, f in fetched.items()}
+
+
 def _log_entry(
     started: dt.datetime, mode: str, calls: int, error: str | None = None, **counts: int
 ) -> dict[str, Any]:
@@ -368,7 +374,10 @@ def _commit(
         purged = retention.purge(store, conn) if scan else 0
         if entry["mode"] == "full" or purged or any(s.changed or s.deleted for s in stats.values()):
             store.bump_version(conn)  # else keep every cache built on the snapshot
-        prepared.after_write(store, conn, dataset.recipe(settings))  # ready frames, same version
+        # ready frames, same version; after full listings of every table the store holds
+        # exactly the records listed: a rebuild takes them rather than reading them back
+        current = _listed(fetched) if all(f.full for f in fetched.values()) else None
+        prepared.after_write(store, conn, dataset.recipe(settings), current)
         meta: dict[str, Any] = {
             "source": "airtable",
             "sync_source": _source(settings),
@@ -495,9 +504,10 @@ def last_synced_at(store: SnapshotStore) -> dt.datetime | None:
 
 
 def count_quarantined(settings: Settings, store: SnapshotStore) -> int:
-    """How many records of the snapshot normalisation sets aside (for the sync report)."""
-    options = dataset.normalise_options(settings)
-    return len(dataset.normalise_store(store, options).quarantine)
+    """How many records of the snapshot normalisation sets aside (for the sync report):
+    the quarantine of the ready frames the sync stored, not a normalisation of every
+    record again."""
+    return len(prepared.load(store, dataset.recipe(settings)).quarantine)
 
 
 # ---------------------------------------------------------------- refresh for the app

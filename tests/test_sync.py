@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from carto import cli, dataset, demo, prepared, schema
+from carto import sync as sync_module
 from carto.airtable_client import AirtableUnavailable
 from carto.base_setup import table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
@@ -711,3 +712,52 @@ def test_a_sync_stores_the_ready_frames_of_its_version(
     sync(settings, clock=clock)  # nothing changed: same version, same frames
     assert store.version == version
     assert {d.version for d in store.derived(prepared.NAMES).values()} == {version}
+
+
+def _assert_ready_frames_are_a_rebuild(settings: Settings, store: SnapshotStore) -> None:
+    recipe = dataset.recipe(settings)
+    ready = prepared._read(store.derived(prepared.NAMES), store.version, recipe.key)
+    assert ready is not None
+    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
+    for name in prepared.NAMES:
+        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
+
+
+def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
+    settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its commit does not read every record back from the store inside the transaction
+    (the records it listed are the store's), and the frames are those of a rebuild."""
+
+    def read_back(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("every record read back from the store")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SnapshotStore, "records_in", staticmethod(read_back))
+        result = sync(settings, clock=clock)
+    assert result.full and result.changed == result.fetched > 0
+    _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
+
+
+def test_cli_sync_counts_the_quarantine_from_the_stored_frames(
+    settings: Settings, server: FakeAirtable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync report's quarantine count is the stored frame's: no second normalisation
+    of every record after the sync."""
+    assert settings.source is not None
+    assert cli.main(["--config", str(settings.source), "sync", "--full"]) == 0
+    store = SnapshotStore(settings.store_location)
+    expected = len(
+        prepared.build(
+            store.records("sites"), store.records("passages"), dataset.recipe(settings)
+        ).quarantine
+    )
+    assert expected > 0
+
+    def normalise_all(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("every record normalised again")
+
+    monkeypatch.setattr(dataset, "normalise_store", normalise_all)
+    monkeypatch.setattr(dataset, "normalise", normalise_all)
+    monkeypatch.setattr(prepared, "build", normalise_all)
+    assert sync_module.count_quarantined(settings, store) == expected
