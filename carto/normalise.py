@@ -275,8 +275,11 @@ def _parse_selects(
         col = frame[f.key]
         if f.type is FieldType.SINGLE_SELECT:
             valid = col.isin(f.options)
+            odd = _where(~valid.to_numpy() & col.notna().to_numpy())
+            if not odd and isinstance(col.dtype, pd.StringDtype):
+                continue  # options or missing only: the column as it is (no round trip)
             values = col.where(valid, None).tolist()
-            for i in _where(~valid.to_numpy() & col.notna().to_numpy()):
+            for i in odd:
                 values[i], flag = _clean_option(col.iat[i], f.key, lookup, label)
                 if flag:
                     issues.flags[i].append(flag)
@@ -284,21 +287,8 @@ def _parse_selects(
         else:
             raw = col.tolist()
             out = [v if isinstance(v, list) else [] for v in raw]
-            # rows holding something else than a list of known options (a missing item,
-            # None or NaN, is not one); one pass over the values, not an explode
-            known = set(f.options)
-            odd = [
-                i
-                for i, v in enumerate(raw)
-                if not _missing(v)
-                and (
-                    not isinstance(v, list)
-                    or any(
-                        not _missing(item) and (not isinstance(item, str) or item not in known)
-                        for item in v
-                    )
-                )
-            ]
+            known = frozenset(f.options)
+            odd = [i for i, v in enumerate(raw) if _odd_items(v, known)]
             for i in odd:
                 value = col.iat[i]
                 items = value if isinstance(value, list) else [value]
@@ -311,6 +301,19 @@ def _parse_selects(
                         cleaned.append(canonical)
                 out[i] = cleaned
             frame[f.key] = pd.Series(out, index=frame.index, dtype=object)
+
+
+def _odd_items(value: object, known: frozenset[str]) -> bool:
+    """Whether a multi-select value is something else than a list of known options (a
+    missing item, None or NaN, is not one)."""
+    if not isinstance(value, list):
+        return not _missing(value)
+    try:
+        if known.issuperset(value):
+            return False
+    except TypeError:  # an unhashable item: not an option
+        pass
+    return not all(_missing(x) or (isinstance(x, str) and x in known) for x in value)
 
 
 def _parse_numbers(
