@@ -385,9 +385,9 @@ def _resolve_positions(
     inside = has_pair & (lat >= lat_min) & (lat <= lat_max) & (lon >= lon_min) & (lon <= lon_max)
     source[inside] = "passage"
     # one conversion, read only at the rows without a position of their own
-    site_ids = frame["site_id"].to_numpy(dtype=object, na_value=None)
+    site_ids = frame["site_id"].to_list()
     for i in _where(~inside):
-        sid: str | None = site_ids[i]
+        sid = None if pd.isna(site_ids[i]) else str(site_ids[i])
         if sid is not None and sid not in site_coords:
             issues.flags[i].append(_msg("flag.unknown_site"))
         rejected: Issue | None = None
