@@ -30,6 +30,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,7 @@ from carto.accounts import COOKIE_KEY_ENV
 from carto.analytics.camps import with_camps
 from carto.dataset import build_dataset, normalise_options, normalise_store, recipe
 from carto.options import AnalysisOptions
-from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings
+from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings, load_settings
 from carto.store import SnapshotStore
 from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
 
@@ -187,6 +188,60 @@ def pages_before_after(folder: Path, store_file: Path, repo: Path, ref: str) -> 
     return results
 
 
+def rebuild_child(config: Path, runs: int) -> list[float]:
+    """In a process of the tree measured: ``runs`` full rebuilds of the store of
+    ``config`` as ``prepared.load`` makes one (read, normalise, camps, encode, store),
+    in seconds."""
+    settings = load_settings(config)
+    store = SnapshotStore(settings.store_location)
+    built = recipe(settings)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        with store.db.connect(write=True) as conn:
+            version = store.lock_version(conn)
+            frames = prepared._rebuild(store, conn, built)
+            store.write_derived(conn, version, built.key, prepared._blobs(frames))
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def rebuild_before_after(
+    folder: Path, size: dict[str, Any], config: Path, repo: Path, ref: str, rounds: int
+) -> dict[str, Any]:
+    """The full rebuild of one store by the tree of ``ref`` and by this tree, one
+    process each, alternated ``rounds`` times: on a shared machine the ratio of the
+    medians says more than one run of each."""
+    trees = {"before": export_tree(repo, ref, folder), "after": ROOT}
+    shutil.copy(ROOT / "benchmarks" / "ready.py", trees["before"] / "benchmarks" / "ready.py")
+    seconds: dict[str, list[float]] = {"before": [], "after": []}
+    loads = []
+    for i in range(rounds):
+        for which, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            cmd = [sys.executable, "-m", "benchmarks.ready", "--rebuild-child", str(config)]
+            done = subprocess.run(
+                cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=600, check=True
+            )
+            seconds[which] += json.loads(done.stdout)
+            loads.append(os.getloadavg()[0])
+        log(
+            f"rebuild round {i + 1}: before {seconds['before'][-1]:.2f} s, "
+            f"after {seconds['after'][-1]:.2f} s"
+        )
+    median = {w: statistics.median(v) for w, v in seconds.items()}
+    return {
+        "size": size["size"],
+        "records": size["records"],
+        "ref": ref,
+        "seconds": seconds,
+        "median_seconds": median,
+        "median_records_per_second": {w: size["records"] / m for w, m in median.items()},
+        "speedup": median["before"] / median["after"],
+        "load_average_1min": loads,
+    }
+
+
 def _ratio(s: dict[str, Any]) -> float:
     after = s["refresh_after_seconds"] + s["load_after_seconds"]
     return float(after / (s["refresh_before_seconds"] + s["load_before_seconds"]))
@@ -211,6 +266,20 @@ def report(result: dict[str, Any]) -> str:
         row("refresh + first load: after / before", lambda s: f"{_ratio(s):.2f}"),
     ]
     text = markdown_table(header, rows)
+    if "rebuild_before_after" in result:
+        ab = result["rebuild_before_after"]
+        rate = ab["median_records_per_second"]
+        text += "\n\n" + markdown_table(
+            [f"full rebuild at {ab['size']}, alternated (median)", ab["ref"], "this tree", "×"],
+            [
+                [
+                    f"records/s ({len(ab['seconds']['after'])} runs each)",
+                    f"{rate['before']:,.0f}",
+                    f"{rate['after']:,.0f}",
+                    f"{ab['speedup']:.2f}",
+                ]
+            ],
+        )
     if "cost_of_change_ratio" in result:
         text += "\n\n" + markdown_table(
             ["cost of a change (refresh + first load), largest / smallest", "before", "after"],
@@ -232,7 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before-ref", default="main")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository of the ref")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--rebuild-rounds",
+        type=int,
+        default=0,
+        help="full rebuild at the largest size by --before-ref and this tree, alternated",
+    )
+    parser.add_argument("--rebuild-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rebuild_child is not None:
+        print(json.dumps(rebuild_child(args.rebuild_child, 1)))
+        return 0
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"machine": machine_info(), "sizes": []}
     with tempfile.TemporaryDirectory(prefix="carto-ready-") as tmp:
@@ -252,6 +331,16 @@ def main(argv: list[str] | None = None) -> int:
             result["cost_of_change_ratio"] = {
                 w: cost(last, w) / cost(first, w) for w in ("before", "after")
             }
+        if args.rebuild_rounds:
+            config = folder / labels[-1] / "config.toml"
+            result["rebuild_before_after"] = rebuild_before_after(
+                folder,
+                result["sizes"][-1],
+                config,
+                args.repo,
+                args.before_ref,
+                args.rebuild_rounds,
+            )
         if args.pages:
             store_file = folder / labels[-1] / "snapshot.sqlite"
             result["pages"] = pages_before_after(folder, store_file, args.repo, args.before_ref)
