@@ -51,7 +51,8 @@ import hashlib
 import io
 import json
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -159,9 +160,70 @@ def build(
 ) -> Frames:
     """Every frame from the records (version 0: the caller says which version)."""
     data = normalise(list(sites_records), list(passages_records), recipe.normalise)
-    sites = _ordered(data.sites)
-    passages = _camps(_ordered(data.passages), sites, recipe)
-    return Frames(passages, sites, _ordered_quarantine(data.quarantine), 0)
+    return _assembled(data.sites, data.passages, data.quarantine, recipe)
+
+
+def _assembled(
+    sites: pd.DataFrame, passages: pd.DataFrame, quarantine: pd.DataFrame, recipe: Recipe
+) -> Frames:
+    """The frames from normalised rows in any order: canonical order, camps."""
+    sites = _ordered(sites)
+    passages = _camps(_ordered(passages), sites, recipe)
+    return Frames(passages, sites, _ordered_quarantine(quarantine), 0)
+
+
+class Prebuild:
+    """The frames of a first full listing, normalised while it is listed: the Sites once
+    all are listed, the passages by batches of pages in a thread while the next pages
+    are awaited (the listing waits on Airtable's rate limit most of the time), so that
+    the commit only orders, groups into camps and encodes. Normalisation is row by row:
+    batches give the rows one normalisation of all would (``frames`` checks the ids)."""
+
+    BATCH = 2000  # records: fewer, larger calls (each has a fixed cost of ~20 ms)
+
+    def __init__(self, sites_records: Sequence[Record], recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.sites, self._q_sites = normalise_sites(sites_records, recipe.normalise)
+        self._pending: list[Record] = []
+        self._parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] = []
+        self._ids: list[str] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
+
+    def add(self, records: Sequence[Record]) -> None:
+        """Passages just listed, in listing order."""
+        self._pending.extend(records)
+        self._ids.extend(str(r["id"]) for r in records)
+        if len(self._pending) >= self.BATCH:
+            self._submit()
+
+    def restart(self) -> None:
+        """The listing starts over (its offset expired): forget its passages."""
+        self._pool.shutdown(wait=True)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
+        self._pending, self._parts, self._ids = [], [], []
+
+    def _submit(self) -> None:
+        batch, self._pending = self._pending, []
+        self._parts.append(
+            self._pool.submit(normalise_passages, batch, self.sites, self.recipe.normalise)
+        )
+
+    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
+        """The frames, when the passages added are ``passages_ids`` (each once); else
+        None (the caller builds them from the records)."""
+        self._submit()
+        parts = [f.result() for f in self._parts]
+        self._pool.shutdown(wait=True)
+        ids = list(passages_ids)
+        if ids != self._ids or len(set(ids)) != len(ids):
+            return None
+        kept = pd.concat([p for p, _ in parts], ignore_index=True)
+        quarantine = pd.concat([self._q_sites, *(q for _, q in parts)], ignore_index=True)
+        return _assembled(self.sites, kept, quarantine, self.recipe)
+
+    def close(self) -> None:
+        """Stop the thread (the sync failed or did not use the frames)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _without_camps(passages: pd.DataFrame) -> pd.DataFrame:
@@ -333,20 +395,19 @@ def _read(found: Mapping[str, Any], version: int | None, key: str) -> Frames | N
 # ------------------------------------------------------------------------- the store
 
 
-# Every record a transaction commits, per table, when its writer holds them all in
-# memory (a sync that listed every table in full): a rebuild starts from them rather
-# than reading them back.
-Current = Mapping[str, Sequence[Record]]
+# Every frame of the records a transaction commits, made without reading them back
+# (a sync that listed every table in full holds them in memory).
+Current = Callable[[], Frames]
 
 
 def _rebuild(
     store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
 ) -> Frames:
-    """Every frame from the records the transaction sees (``current`` when given; read
+    """Every frame from the records the transaction sees (``current()`` when given; read
     in any order: ``build`` puts the rows in the canonical order)."""
     with paused_gc():
         if current is not None:
-            return build(current["sites"], current["passages"], recipe)
+            return current()
         sites = store.records_in(conn, "sites", ordered=False)
         return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
 
@@ -357,8 +418,8 @@ def after_write(
     """Inside the transaction that wrote records, after its version bump (carto/sync.py):
     bring the stored frames to the version this transaction commits; incrementally when
     its changes are known and the stored frames are those of the version it started
-    from, else rebuilt from the records (``current``: every record the store holds once
-    this transaction commits, per table, if the caller has them in memory)."""
+    from, else rebuilt from the records (or by ``current``, when the caller can make
+    the frames of every record this transaction commits without reading them)."""
     version = store.version_in(conn)
     key = recipe.key
     stamps = store.derived_stamps(conn, NAMES)

@@ -727,15 +727,26 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
     settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its commit does not read every record back from the store inside the transaction
-    (the records it listed are the store's), and the frames are those of a rebuild."""
+    (the records it listed are the store's): the passages were normalised by batches
+    while they were listed, and the frames are those of a rebuild."""
 
     def read_back(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("every record read back from the store")
 
+    made: list[prepared.Frames | None] = []
+    real_frames = prepared.Prebuild.frames
+
+    def frames(self: prepared.Prebuild, ids: Any) -> prepared.Frames | None:
+        made.append(real_frames(self, ids))
+        return made[-1]
+
     with monkeypatch.context() as patch:
         patch.setattr(SnapshotStore, "records_in", staticmethod(read_back))
+        patch.setattr(prepared.Prebuild, "BATCH", 70)  # several batches of the 5 pages
+        patch.setattr(prepared.Prebuild, "frames", frames)
         result = sync(settings, clock=clock)
     assert result.full and result.changed == result.fetched > 0
+    assert len(made) == 1 and made[0] is not None
     _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
 
 
