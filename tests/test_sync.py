@@ -684,6 +684,16 @@ def test_progress_rewrites_one_line_on_a_terminal_and_logs_every_tenth_page() ->
     assert terminal.getvalue().endswith("Passages : 2\u202f500 fiches reçues (25 pages)…\n")
 
 
+def _assert_ready_frames_are_a_rebuild(settings: Settings, store: SnapshotStore) -> None:
+    """The stored frames of the current version are those of a rebuild from the records."""
+    recipe = dataset.recipe(settings)
+    ready = prepared._read(store.derived(prepared.NAMES), store.version, recipe.key)
+    assert ready is not None
+    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
+    for name in prepared.NAMES:
+        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
+
+
 def test_a_sync_stores_the_ready_frames_of_its_version(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:
@@ -701,26 +711,12 @@ def test_a_sync_stores_the_ready_frames_of_its_version(
     result = sync(settings, clock=clock)
 
     assert not result.full and result.changed == 3 and result.deleted == 1
-    recipe = dataset.recipe(settings)
-    ready = prepared._read(store.derived(prepared.NAMES), store.version, recipe.key)
-    assert ready is not None
-    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
-    for name in prepared.NAMES:
-        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
+    _assert_ready_frames_are_a_rebuild(settings, store)
     version = store.version
     clock.advance(minutes=10)
     sync(settings, clock=clock)  # nothing changed: same version, same frames
     assert store.version == version
     assert {d.version for d in store.derived(prepared.NAMES).values()} == {version}
-
-
-def _assert_ready_frames_are_a_rebuild(settings: Settings, store: SnapshotStore) -> None:
-    recipe = dataset.recipe(settings)
-    ready = prepared._read(store.derived(prepared.NAMES), store.version, recipe.key)
-    assert ready is not None
-    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
-    for name in prepared.NAMES:
-        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
 
 
 def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
