@@ -18,7 +18,8 @@ they were built from and the fingerprint of the options they were built with.
   changed (tests/test_camps_incremental.py: the same as from scratch). A transaction
   whose changes are not known (a table replaced, frames missing, older than the
   transaction, or built with other options) rebuilds every frame from the records
-  instead.
+  instead: from those the caller holds when it listed every table in full
+  (``current``), normalised while they were listed for a first sync (``Prebuild``).
 - **At page load** (``load``): the stored frames of the current version are read; when
   they are missing or stale (a store written before this module, the demo, options
   changed) they are built once from the records and stored.
