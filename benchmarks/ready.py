@@ -32,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,7 +51,7 @@ from carto.accounts import COOKIE_KEY_ENV
 from carto.analytics.camps import with_camps
 from carto.dataset import build_dataset, normalise_options, normalise_store, recipe
 from carto.options import AnalysisOptions
-from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings
+from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings, load_settings
 from carto.store import SnapshotStore
 from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
 
@@ -227,6 +228,74 @@ def pages_report(pages: dict[str, Any]) -> str:
     return markdown_table(header, rows)
 
 
+def rebuild_child(config: Path, runs: int) -> dict[str, list[float]]:
+    """In a process of the tree measured: ``runs`` full rebuilds of the store of
+    ``config`` as ``prepared.load`` makes one (read, normalise, camps, encode, store),
+    in seconds: wall clock, and CPU time of the process (less moved by other work on a
+    shared machine, though not unmoved: cores and caches are shared too)."""
+    settings = load_settings(config)
+    store = SnapshotStore(settings.store_location)
+    built = recipe(settings)
+    seconds: dict[str, list[float]] = {"wall": [], "cpu": []}
+    for _ in range(runs):
+        started, cpu = time.perf_counter(), time.process_time()
+        with store.db.connect(write=True) as conn:
+            version = store.lock_version(conn)
+            frames = prepared._rebuild(store, conn, built)
+            blobs = prepared._blobs(frames)
+            write = getattr(prepared, "_write", None)  # chunked frames; older trees: whole
+            if write is not None:
+                write(store, conn, version, built.key, blobs)
+            else:
+                store.write_derived(conn, version, built.key, blobs)
+        seconds["wall"].append(time.perf_counter() - started)
+        seconds["cpu"].append(time.process_time() - cpu)
+    return seconds
+
+
+def rebuild_before_after(
+    folder: Path, size: dict[str, Any], config: Path, repo: Path, ref: str, rounds: int
+) -> dict[str, Any]:
+    """The full rebuild of one store by the tree of ``ref`` and by this tree, one
+    process each, alternated ``rounds`` times: on a shared machine the ratio of the
+    medians says more than one run of each."""
+    trees = {"before": export_tree(repo, ref, folder), "after": ROOT}
+    shutil.copy(ROOT / "benchmarks" / "ready.py", trees["before"] / "benchmarks" / "ready.py")
+    seconds: dict[str, list[float]] = {"before": [], "after": []}
+    cpu: dict[str, list[float]] = {"before": [], "after": []}
+    loads = []
+    for i in range(rounds):
+        for which, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            cmd = [sys.executable, "-m", "benchmarks.ready", "--rebuild-child", str(config)]
+            done = subprocess.run(
+                cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=600, check=True
+            )
+            measured = json.loads(done.stdout)
+            seconds[which] += measured["wall"]
+            cpu[which] += measured["cpu"]
+            loads.append(os.getloadavg()[0])
+        log(
+            f"rebuild round {i + 1}: before {seconds['before'][-1]:.2f} s, "
+            f"after {seconds['after'][-1]:.2f} s"
+        )
+    median = {w: statistics.median(v) for w, v in seconds.items()}
+    median_cpu = {w: statistics.median(v) for w, v in cpu.items()}
+    return {
+        "size": size["size"],
+        "records": size["records"],
+        "ref": ref,
+        "seconds": seconds,
+        "median_seconds": median,
+        "median_records_per_second": {w: size["records"] / m for w, m in median.items()},
+        "speedup": median["before"] / median["after"],
+        "cpu_seconds": cpu,
+        "median_cpu_seconds": median_cpu,
+        "cpu_speedup": median_cpu["before"] / median_cpu["after"],
+        "load_average_1min": loads,
+    }
+
+
 def _ratio(s: dict[str, Any]) -> float:
     after = s["refresh_after_seconds"] + s["load_after_seconds"]
     return float(after / (s["refresh_before_seconds"] + s["load_before_seconds"]))
@@ -251,6 +320,26 @@ def report(result: dict[str, Any]) -> str:
         row("refresh + first load: after / before", lambda s: f"{_ratio(s):.2f}"),
     ]
     text = markdown_table(header, rows)
+    if "rebuild_before_after" in result:
+        ab = result["rebuild_before_after"]
+        rate = ab["median_records_per_second"]
+        text += "\n\n" + markdown_table(
+            [f"full rebuild at {ab['size']}, alternated (median)", ab["ref"], "this tree", "×"],
+            [
+                [
+                    f"records/s ({len(ab['seconds']['after'])} runs each)",
+                    f"{rate['before']:,.0f}",
+                    f"{rate['after']:,.0f}",
+                    f"{ab['speedup']:.2f}",
+                ],
+                [
+                    "CPU seconds of the process",
+                    f"{ab['median_cpu_seconds']['before']:.2f}",
+                    f"{ab['median_cpu_seconds']['after']:.2f}",
+                    f"{ab['cpu_speedup']:.2f}",
+                ],
+            ],
+        )
     if "cost_of_change_ratio" in result:
         text += "\n\n" + markdown_table(
             ["cost of a change (refresh + first load), largest / smallest", "before", "after"],
@@ -274,7 +363,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before-ref", default="main")
     parser.add_argument("--repo", type=Path, default=ROOT, help="git repository of the ref")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--suffix", default="", help="added to the results file's name")
+    parser.add_argument(
+        "--rebuild-rounds",
+        type=int,
+        default=0,
+        help="full rebuild at the largest size by --before-ref and this tree, alternated",
+    )
+    parser.add_argument("--rebuild-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rebuild_child is not None:
+        print(json.dumps(rebuild_child(args.rebuild_child, 1)))
+        return 0
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"machine": machine_info(), "sizes": []}
     with tempfile.TemporaryDirectory(prefix="carto-ready-") as tmp:
@@ -294,11 +394,21 @@ def main(argv: list[str] | None = None) -> int:
             result["cost_of_change_ratio"] = {
                 w: cost(last, w) / cost(first, w) for w in ("before", "after")
             }
+        if args.rebuild_rounds:
+            config = folder / labels[-1] / "config.toml"
+            result["rebuild_before_after"] = rebuild_before_after(
+                folder,
+                result["sizes"][-1],
+                config,
+                args.repo,
+                args.before_ref,
+                args.rebuild_rounds,
+            )
         if args.pages:
             stores = {label: folder / label / "snapshot.sqlite" for label in labels}
             result["pages"] = pages_before_after(folder, stores, args.repo, args.before_ref)
     date = dt.date.today().isoformat()
-    write_json(args.results / f"{date}_ready.json", result)
+    write_json(args.results / f"{date}_ready{args.suffix}.json", result)
     print(report(result))
     if "pages" in result:
         print("\n" + pages_report(result["pages"]))

@@ -231,7 +231,7 @@ def _numeric_column(col: pd.Series) -> tuple[np.ndarray, list[int]]:
     """(float values of the plain numbers, rows holding something else than a number)."""
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         return col.to_numpy(dtype=float, na_value=np.nan, copy=True), []
-    plain = col.map(_is_plain_number).to_numpy(dtype=bool)
+    plain = np.fromiter(map(_is_plain_number, col.to_list()), dtype=bool, count=len(col))
     values = pd.to_numeric(col.where(plain), errors="coerce").to_numpy(
         dtype=float, na_value=np.nan, copy=True
     )
@@ -275,18 +275,21 @@ def _parse_selects(
         col = frame[f.key]
         if f.type is FieldType.SINGLE_SELECT:
             valid = col.isin(f.options)
+            odd = _where(~valid.to_numpy() & col.notna().to_numpy())
+            if not odd and isinstance(col.dtype, pd.StringDtype):
+                continue  # options or missing only: the column as it is (no round trip)
             values = col.where(valid, None).tolist()
-            for i in _where(~valid.to_numpy() & col.notna().to_numpy()):
+            for i in odd:
                 values[i], flag = _clean_option(col.iat[i], f.key, lookup, label)
                 if flag:
                     issues.flags[i].append(flag)
             frame[f.key] = pd.Series(values, index=frame.index, dtype="str")
         else:
-            out = [v if isinstance(v, list) else [] for v in col.tolist()]
-            exploded = col.explode()
-            odd = exploded.notna() & ~exploded.isin(f.options)
-            not_lists = col.notna() & ~col.map(lambda v: isinstance(v, list)).astype(bool)
-            for i in sorted(set(exploded.index[odd]) | set(col.index[not_lists])):
+            raw = col.tolist()
+            out = [v if isinstance(v, list) else [] for v in raw]
+            known = frozenset(f.options)
+            odd = [i for i, v in enumerate(raw) if _odd_items(v, known)]
+            for i in odd:
                 value = col.iat[i]
                 items = value if isinstance(value, list) else [value]
                 cleaned: list[str] = []
@@ -298,6 +301,19 @@ def _parse_selects(
                         cleaned.append(canonical)
                 out[i] = cleaned
             frame[f.key] = pd.Series(out, index=frame.index, dtype=object)
+
+
+def _odd_items(value: object, known: frozenset[str]) -> bool:
+    """Whether a multi-select value is something else than a list of known options (a
+    missing item, None or NaN, is not one)."""
+    if not isinstance(value, list):
+        return not _missing(value)
+    try:
+        if known.issuperset(value):
+            return False
+    except TypeError:  # an unhashable item: not an option
+        pass
+    return not all(_missing(x) or (isinstance(x, str) and x in known) for x in value)
 
 
 def _parse_numbers(
@@ -368,9 +384,10 @@ def _resolve_positions(
     lat_min, lat_max, lon_min, lon_max = bounds
     inside = has_pair & (lat >= lat_min) & (lat <= lat_max) & (lon >= lon_min) & (lon <= lon_max)
     source[inside] = "passage"
-    site_ids: list[str | None] = [None if pd.isna(s) else str(s) for s in frame["site_id"]]
+    # one conversion, read only at the rows without a position of their own
+    site_ids = frame["site_id"].to_list()
     for i in _where(~inside):
-        sid = site_ids[i]
+        sid = None if pd.isna(site_ids[i]) else str(site_ids[i])
         if sid is not None and sid not in site_coords:
             issues.flags[i].append(_msg("flag.unknown_site"))
         rejected: Issue | None = None

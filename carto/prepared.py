@@ -18,7 +18,8 @@ they were built from and the fingerprint of the options they were built with.
   changed (tests/test_camps_incremental.py: the same as from scratch). A transaction
   whose changes are not known (a table replaced, frames missing, older than the
   transaction, or built with other options) rebuilds every frame from the records
-  instead.
+  instead: from those the caller holds when it listed every table in full
+  (``current``), normalised while they were listed for a first sync (``Prebuild``).
 - **At page load** (``load``): the stored frames of the current version are read; when
   they are missing or stale (a store written before this module, the demo, options
   changed) they are built once from the records and stored.
@@ -57,7 +58,8 @@ import hashlib
 import itertools
 import json
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -168,9 +170,70 @@ def build(
 ) -> Frames:
     """Every frame from the records (version 0: the caller says which version)."""
     data = normalise(list(sites_records), list(passages_records), recipe.normalise)
-    sites = _ordered(data.sites)
-    passages = _camps(_ordered(data.passages), sites, recipe)
-    return Frames(passages, sites, _ordered_quarantine(data.quarantine), 0)
+    return _frames_from(data.sites, data.passages, data.quarantine, recipe)
+
+
+def _frames_from(
+    sites: pd.DataFrame, passages: pd.DataFrame, quarantine: pd.DataFrame, recipe: Recipe
+) -> Frames:
+    """The frames from normalised rows in any order: canonical order, camps."""
+    sites = _ordered(sites)
+    passages = _camps(_ordered(passages), sites, recipe)
+    return Frames(passages, sites, _ordered_quarantine(quarantine), 0)
+
+
+class Prebuild:
+    """The frames of a first full listing, normalised while it is listed: the Sites once
+    all are listed, the passages by batches of pages in a thread while the next pages
+    are awaited (the listing waits on Airtable's rate limit most of the time), so that
+    the commit only orders, groups into camps and encodes. Normalisation is row by row:
+    batches give the rows one normalisation of all would (``frames`` checks the ids)."""
+
+    BATCH = 2000  # records: fewer, larger calls (each has a fixed cost of ~20 ms)
+
+    def __init__(self, sites_records: Sequence[Record], recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.sites, self._q_sites = normalise_sites(sites_records, recipe.normalise)
+        self._pending: list[Record] = []
+        self._parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] = []
+        self._ids: list[str] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
+
+    def add(self, records: Sequence[Record]) -> None:
+        """Passages just listed, in listing order."""
+        self._pending.extend(records)
+        self._ids.extend(str(r["id"]) for r in records)
+        if len(self._pending) >= self.BATCH:
+            self._submit()
+
+    def restart(self) -> None:
+        """The listing starts over (its offset expired): forget its passages."""
+        self._pool.shutdown(wait=True)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
+        self._pending, self._parts, self._ids = [], [], []
+
+    def _submit(self) -> None:
+        batch, self._pending = self._pending, []
+        self._parts.append(
+            self._pool.submit(normalise_passages, batch, self.sites, self.recipe.normalise)
+        )
+
+    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
+        """The frames, when the passages added are ``passages_ids`` (each once); else
+        None (the caller builds them from the records)."""
+        self._submit()
+        parts = [f.result() for f in self._parts]
+        self._pool.shutdown(wait=True)
+        ids = list(passages_ids)
+        if ids != self._ids or len(set(ids)) != len(ids):
+            return None
+        kept = pd.concat([p for p, _ in parts], ignore_index=True)
+        quarantine = pd.concat([self._q_sites, *(q for _, q in parts)], ignore_index=True)
+        return _frames_from(self.sites, kept, quarantine, self.recipe)
+
+    def close(self) -> None:
+        """Stop the thread (the sync failed or did not use the frames)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _without_camps(passages: pd.DataFrame) -> pd.DataFrame:
@@ -493,18 +556,32 @@ def read_stored(store: SnapshotStore, key: str, version: int | None = None) -> F
 # ------------------------------------------------------------------------- the store
 
 
-def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
-    """Every frame from the records the transaction sees."""
+# Every frame of the records a transaction commits, made without reading them back
+# (a sync that listed every table in full holds them in memory).
+Current = Callable[[], Frames]
+
+
+def _rebuild(
+    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
+) -> Frames:
+    """Every frame from the records the transaction sees (``current()`` when given; read
+    in any order: ``build`` puts the rows in the canonical order)."""
     with paused_gc():
-        return build(store.records_in(conn, "sites"), store.records_in(conn, "passages"), recipe)
+        if current is not None:
+            return current()
+        sites = store.records_in(conn, "sites", ordered=False)
+        return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
 
 
-def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
+def after_write(
+    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
+) -> None:
     """Inside the transaction that wrote records, after its version bump (carto/sync.py):
     bring the stored frames to the version this transaction commits; incrementally when
     its changes are known and the stored frames are those of the version it started
     from (only the chunks whose rows changed are encoded and written), else rebuilt
-    from the records."""
+    from the records (or by ``current``, when the caller can make the frames of every
+    record this transaction commits without reading them)."""
     version = store.version_in(conn)
     key = recipe.key
     stamps = store.derived_stamps(conn, NAMES)
@@ -521,7 +598,7 @@ def after_write(store: SnapshotStore, conn: Any, recipe: Recipe) -> None:
             fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
             frames = _read(found, changes.start_version, key, fetch)
     if frames is None or changes is None:
-        frames = _rebuild(store, conn, recipe)
+        frames = _rebuild(store, conn, recipe, current)
         with paused_gc():
             blobs = _blobs(frames)
     else:

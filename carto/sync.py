@@ -231,15 +231,19 @@ def _list(
     restarts: int,
     progress: Progress | None,
     shape: Shape | None = None,
+    prebuild: prepared.Prebuild | None = None,
     **options: Any,
 ) -> tuple[list[Record], dict[str, str]]:
     """Every page of one listing, each shaped and encoded as it arrives (the listing
     waits on Airtable's rate limit most of the time: the encoding costs the sync no
     time there, where the commit would pay it); restarts from the start when the
-    offset expires. Returns the records and their texts by id."""
+    offset expires. Returns the records and their texts by id. ``prebuild`` is given
+    each page too (normalised while the next pages are awaited)."""
     for attempt in range(restarts + 1):
         records: list[Record] = []
         texts: dict[str, str] = {}
+        if prebuild is not None and attempt:
+            prebuild.restart()
         try:
             for pages, page in enumerate(table.iterate(**options), start=1):
                 got = [dict(r) for r in page]
@@ -247,6 +251,8 @@ def _list(
                     got = shape(got)
                 texts.update((str(r["id"]), SnapshotStore.encode(r)) for r in got)
                 records.extend(got)
+                if prebuild is not None:
+                    prebuild.add(got)
                 if progress is not None:
                     progress(key, pages, len(records))
             return records, texts
@@ -265,10 +271,11 @@ def _fetch(
     stored_ids: set[str],
     progress: Progress | None,
     shape: Shape | None = None,
+    prebuild: prepared.Prebuild | None = None,
 ) -> _Fetched:
     restarts = SyncOptions.from_settings(settings).listing_restarts
     if plan.full:
-        records, texts = _list(table, key, restarts, progress, shape)
+        records, texts = _list(table, key, restarts, progress, shape, prebuild)
         return _Fetched(records, {r["id"] for r in records}, True, True, texts)
     assert plan.since is not None
     since = formulas.GT(formulas.LAST_MODIFIED_TIME(), plan.since.astimezone(dt.UTC))
@@ -329,6 +336,36 @@ def _apply(store: SnapshotStore, conn: Any, key: str, fetched: _Fetched) -> Tabl
     )
 
 
+def _frames_of_listed(
+    fetched: Mapping[str, _Fetched], recipe: prepared.Recipe, prebuild: prepared.Prebuild | None
+) -> prepared.Current:
+    """The ready frames of full listings of every table, which the store holds once
+    written (one record per id, the last listed, as the writes leave it): those
+    normalised while listing when they are these records, else built from them."""
+
+    def frames() -> prepared.Frames:
+        if prebuild is not None:
+            made = prebuild.frames(r["id"] for r in fetched["passages"].records)
+            if made is not None:
+                return made
+        listed = {k: list({r["id"]: r for r in f.records}.values()) for k, f in fetched.items()}
+        return prepared.build(listed["sites"], listed["passages"], recipe)
+
+    return frames
+
+
+def _prebuild(
+    settings: Settings, plan: _Plan, stored: Mapping[str, set[str]], sites: _Fetched
+) -> prepared.Prebuild | None:
+    """For a first full sync (nothing stored: the frames are built whole in its commit),
+    once the Sites are listed: what normalises the passages while they are listed."""
+    if not plan.full or any(stored.values()) or not sites.full:
+        return None
+    if len({r["id"] for r in sites.records}) != len(sites.records):
+        return None  # a Site listed twice: the commit builds from the records
+    return prepared.Prebuild(sites.records, dataset.recipe(settings))
+
+
 def _log_entry(
     started: dt.datetime, mode: str, calls: int, error: str | None = None, **counts: int
 ) -> dict[str, Any]:
@@ -350,6 +387,7 @@ def _commit(
     entry: dict[str, Any],
     month: str,
     retention: privacy.CommentRetention,
+    prebuild: prepared.Prebuild | None = None,
 ) -> dict[str, TableStats]:
     """Write both tables, the sync metadata and the bookkeeping in one transaction; the
     version is bumped only when a record changed (or after a full listing). The
@@ -368,7 +406,13 @@ def _commit(
         purged = retention.purge(store, conn) if scan else 0
         if entry["mode"] == "full" or purged or any(s.changed or s.deleted for s in stats.values()):
             store.bump_version(conn)  # else keep every cache built on the snapshot
-        prepared.after_write(store, conn, dataset.recipe(settings))  # ready frames, same version
+        # ready frames, same version; after full listings of every table the store holds
+        # exactly the records listed: a rebuild takes them rather than reading them back
+        recipe = dataset.recipe(settings)
+        current = None
+        if all(f.full for f in fetched.values()):
+            current = _frames_of_listed(fetched, recipe, prebuild)
+        prepared.after_write(store, conn, recipe, current)
         meta: dict[str, Any] = {
             "source": "airtable",
             "sync_source": _source(settings),
@@ -417,6 +461,7 @@ def sync(
     timer = time.monotonic()
     plan = _plan(settings, store, started, full)
     mode = "full" if plan.full else "incremental"
+    prebuild: prepared.Prebuild | None = None
     try:
         tables = configured_tables(settings, client)
         stored = {key: store.ids(key) for key in TABLE_KEYS}
@@ -424,19 +469,31 @@ def sync(
         # never enter the snapshot (stripped from each page as it arrives), and those
         # that have aged past it leave it (``purge``, in the commit).
         retention = privacy.CommentRetention.from_settings(settings, started)
-        shapes: dict[str, Shape] = {"passages": retention.strip}
         fetched = {
-            key: _fetch(settings, key, tables[key], plan, stored[key], progress, shapes.get(key))
-            for key in TABLE_KEYS
+            "sites": _fetch(settings, "sites", tables["sites"], plan, stored["sites"], progress)
         }
+        prebuild = _prebuild(settings, plan, stored, fetched["sites"])
+        fetched["passages"] = _fetch(
+            settings,
+            "passages",
+            tables["passages"],
+            plan,
+            stored["passages"],
+            progress,
+            retention.strip,
+            prebuild,
+        )
         calls = client.calls - calls_before
         any_full = plan.full or any(f.full for f in fetched.values())
         mode = "full" if any_full else mode
         entry = _log_entry(started, mode, calls)
-        stats = _commit(settings, store, fetched, entry, month, retention)
+        stats = _commit(settings, store, fetched, entry, month, retention, prebuild)
     except BaseException as exc:
         _record_failure(store, started, mode, month, client.calls - calls_before, exc)
         raise
+    finally:
+        if prebuild is not None:
+            prebuild.close()
     return SyncResult(
         full=any_full,
         tables=stats,
@@ -495,9 +552,10 @@ def last_synced_at(store: SnapshotStore) -> dt.datetime | None:
 
 
 def count_quarantined(settings: Settings, store: SnapshotStore) -> int:
-    """How many records of the snapshot normalisation sets aside (for the sync report)."""
-    options = dataset.normalise_options(settings)
-    return len(dataset.normalise_store(store, options).quarantine)
+    """How many records of the snapshot normalisation sets aside (for the sync report):
+    the quarantine of the ready frames the sync stored, not a normalisation of every
+    record again."""
+    return len(prepared.load(store, dataset.recipe(settings)).quarantine)
 
 
 # ---------------------------------------------------------------- refresh for the app

@@ -1,6 +1,7 @@
 """The snapshot store keeps records whole and versions every write, on SQLite and on
 PostgreSQL (``store_location``, tests/conftest.py: each test runs on both)."""
 
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +16,20 @@ from testing.postgres import TemporaryPostgres
 
 def rec(i: int, **fields: object) -> dict[str, object]:
     return {"id": f"rec{i:014d}", "createdTime": f"2026-01-{i:02d}T10:00:00.000Z", "fields": fields}
+
+
+def test_records_orjson_refuses_are_read_back_too(store_location: str | Path) -> None:
+    """Stored records are read with orjson; what it refuses and the store can hold (NaN,
+    infinity) is read with json, in any order asked."""
+    store = SnapshotStore(store_location)
+    odd = [rec(1, Personnes=float("inf")), rec(2, Personnes=3, Latitude=float("nan"))]
+    with store.transaction() as conn:
+        store.replace_table(conn, "passages", odd)
+    with store.db.connect() as conn:
+        unordered = store.records_in(conn, "passages", ordered=False)
+    for records in (store.records("passages"), sorted(unordered, key=lambda r: r["id"])):
+        assert records[0] == odd[0] and records[1]["fields"]["Personnes"] == 3
+        assert math.isnan(records[1]["fields"]["Latitude"])
 
 
 def test_records_round_trip_whole(store_location: str | Path) -> None:

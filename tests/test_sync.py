@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from carto import cli, dataset, demo, prepared, schema
+from carto import sync as sync_module
 from carto.airtable_client import AirtableUnavailable
 from carto.base_setup import table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
@@ -683,6 +684,16 @@ def test_progress_rewrites_one_line_on_a_terminal_and_logs_every_tenth_page() ->
     assert terminal.getvalue().endswith("Passages : 2\u202f500 fiches reçues (25 pages)…\n")
 
 
+def _assert_ready_frames_are_a_rebuild(settings: Settings, store: SnapshotStore) -> None:
+    """The stored frames of the current version are those of a rebuild from the records."""
+    recipe = dataset.recipe(settings)
+    ready = prepared.read_stored(store, recipe.key, store.version)
+    assert ready is not None
+    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
+    for name in prepared.NAMES:
+        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
+
+
 def test_a_sync_stores_the_ready_frames_of_its_version(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:
@@ -700,14 +711,60 @@ def test_a_sync_stores_the_ready_frames_of_its_version(
     result = sync(settings, clock=clock)
 
     assert not result.full and result.changed == 3 and result.deleted == 1
-    recipe = dataset.recipe(settings)
-    ready = prepared.read_stored(store, recipe.key, store.version)
-    assert ready is not None
-    full = prepared.build(store.records("sites"), store.records("passages"), recipe)
-    for name in prepared.NAMES:
-        pd.testing.assert_frame_equal(ready.as_dict()[name], full.as_dict()[name])
+    _assert_ready_frames_are_a_rebuild(settings, store)
     version = store.version
     clock.advance(minutes=10)
     sync(settings, clock=clock)  # nothing changed: same version, same frames
     assert store.version == version
     assert {d.version for d in store.derived(prepared.NAMES).values()} == {version}
+
+
+def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
+    settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its commit does not read every record back from the store inside the transaction
+    (the records it listed are the store's): the passages were normalised by batches
+    while they were listed, and the frames are those of a rebuild."""
+
+    def read_back(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("every record read back from the store")
+
+    made: list[prepared.Frames | None] = []
+    real_frames = prepared.Prebuild.frames
+
+    def frames(self: prepared.Prebuild, ids: Any) -> prepared.Frames | None:
+        made.append(real_frames(self, ids))
+        return made[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SnapshotStore, "records_in", staticmethod(read_back))
+        patch.setattr(prepared.Prebuild, "BATCH", 70)  # several batches of the 5 pages
+        patch.setattr(prepared.Prebuild, "frames", frames)
+        result = sync(settings, clock=clock)
+    assert result.full and result.changed == result.fetched > 0
+    assert len(made) == 1 and made[0] is not None
+    _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
+
+
+def test_cli_sync_counts_the_quarantine_from_the_stored_frames(
+    settings: Settings, server: FakeAirtable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync report's quarantine count is the stored frame's: no second normalisation
+    of every record after the sync."""
+    assert settings.source is not None
+    assert cli.main(["--config", str(settings.source), "sync", "--full"]) == 0
+    store = SnapshotStore(settings.store_location)
+    expected = len(
+        prepared.build(
+            store.records("sites"), store.records("passages"), dataset.recipe(settings)
+        ).quarantine
+    )
+    assert expected > 0
+
+    def normalise_all(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("every record normalised again")
+
+    monkeypatch.setattr(dataset, "normalise_store", normalise_all)
+    monkeypatch.setattr(dataset, "normalise", normalise_all)
+    monkeypatch.setattr(prepared, "build", normalise_all)
+    assert sync_module.count_quarantined(settings, store) == expected
