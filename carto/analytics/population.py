@@ -255,8 +255,8 @@ def _camp(
     cuts: dict[int, float],
 ) -> _Camp:
     """One camp's contribution on each of ``n`` days."""
-    zeros = (np.zeros(n) for _ in range(5))
-    out = _Camp(*zeros, gaps=_camp_gaps(rounds, camp_events))
+    days = [np.zeros(n) for _ in range(5)]
+    out = _Camp(days[0], days[1], days[2], days[3], days[4], _camp_gaps(rounds, camp_events))
     events = {e.day: e for e in camp_events}
     start = min([*rounds, *events], default=n)
     # State carried between days: the value, the day it was known, what it is.
