@@ -67,7 +67,7 @@ _KINDS = (*_FULL_KINDS, schema.EVACUATION_PARTIAL)
 _READ = ("_d", "_report", "_explicit", "site_status", "evacuation", "people", "sheltered")
 # Each camp's contribution kept across snapshot versions (carto.analytics.memo): five
 # arrays of one float a day, about 15 kB a camp for a year.
-_MEMO = CampMemo(max_entries=20_000, max_bytes=96 * 2**20)
+_MEMO = CampMemo(max_entries=20_000, max_bytes=64 * 2**20)
 
 
 @dataclass
