@@ -110,8 +110,8 @@ def evacuation_events(
     bounds = np.flatnonzero(camp_ids[1:] != camp_ids[:-1]) + 1
     for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(touched)], strict=True):
         camp_id = str(camp_ids[lo])
-        key = ("events", camp_id, prints[camp_id], params)
-        found = _MEMO.get(key)
+        key = ("events", camp_id, prints.get(camp_id), params)
+        found = _MEMO.get(key) if key[2] is not None else MISSING
         if found is MISSING:
             cols = cols if cols is not None else _columns(touched)
             part = {c: v[lo:hi] for c, v in cols.items()}
@@ -119,7 +119,8 @@ def evacuation_events(
                 _describe(event, part, count_window_days * 86_400)
                 for event in _camp_events(camp_id, part, merge_days)
             )
-            _MEMO.put(key, found, size_of(found))
+            if key[2] is not None:
+                _MEMO.put(key, found, size_of(found))
         described.extend(found)  # type: ignore[arg-type]
     events = pd.DataFrame(described)
     places = camp_places(passages, sites)

@@ -88,11 +88,14 @@ def camp_fingerprints(
 ) -> dict[str, tuple[int, int, int, str]]:
     """Per camp of ``rows[by]``: (rows, two 64-bit sums, column types) identifying the
     values of ``columns`` in the order of ``rows`` (each row's hash is mixed with its
-    position in its camp, so reordering rows changes the fingerprint)."""
+    position in its camp, so reordering rows changes the fingerprint). Rows without a
+    camp are left out: such a camp has no fingerprint and is not kept."""
     if rows.empty:
         return {}
     per_row = hash_pandas_object(rows[list(columns)], index=False).to_numpy()
     codes, camps = pd.factorize(rows[by].astype("str"))
+    known = codes >= 0  # rows without a camp have no fingerprint
+    per_row, codes = per_row[known], codes[known]
     position = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy(np.uint64)
     with np.errstate(over="ignore"):
         mixed = hash_array(per_row + position * _SPREAD)

@@ -159,18 +159,19 @@ def _contributions(
     gaps: dict[int, list[float]] = {}
     for j, cid in enumerate(camps):
         camp_cuts = cuts.get(cid, {})
-        key = ("population", cid, prints[cid], n, window, merge_days, tuple(camp_cuts.items()))
-        built = _MEMO.get(key)
+        key = ("population", cid, prints.get(cid), n, window, merge_days, tuple(camp_cuts.items()))
+        built = _MEMO.get(key) if key[2] is not None else MISSING
         if built is MISSING:
             built = _camp(rows, rounds.get(cid, {}), events.get(cid, []), n, window, camp_cuts)
-            _MEMO.put(key, built, size_of([*vars(built).values()]))
+            if key[2] is not None:
+                _MEMO.put(key, built, size_of([*vars(built).values()]))
         assert isinstance(built, _Camp)
         value[:, j], base[:, j], age[:, j] = built.value[pick], built.base[pick], built.age[pick]
         low[:, j], high[:, j] = built.low[pick], built.high[pick]
         for gap, ratio in built.gaps:
             gaps.setdefault(gap, []).append(ratio)
     count_sd, drift_sd = _fitted_sd(gaps)
-    # As _sd, on every day and camp at once.
+    # Each contribution's counting error, on every day and camp at once.
     sd = base * np.sqrt(count_sd**2 + age * drift_sd**2)
     return value, sd, low, high
 
