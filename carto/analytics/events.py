@@ -22,6 +22,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import counted, epoch_seconds, round_days
 from carto.analytics.frames import local_times
+from carto.analytics.memo import MISSING, CampMemo, camp_fingerprints, size_of
 from carto.analytics.places import camp_places
 
 EVACUATION_KINDS = (
@@ -32,6 +33,9 @@ EVACUATION_KINDS = (
 # A passage with one of these site statuses (and no evacuation kind) reports an evacuation.
 EVACUATED_SITE_STATUSES = frozenset({"Évacué", "Démantelé"})
 GROUP_COUNTS = ("unaccompanied_minors", "families", "children")
+# Each camp's described events, kept across snapshot versions (carto.analytics.memo):
+# a few hundred bytes per event, most camps have none or a few.
+_MEMO = CampMemo(max_entries=20_000, max_bytes=32 * 2**20)
 
 # Codes of the ``shelter`` column (labels: catalogue keys ``event.shelter.<code>``).
 SHELTER_ALL, SHELTER_PARTIAL, SHELTER_NONE = "all", "partial", "none"
@@ -96,11 +100,28 @@ def evacuation_events(
     first = seen.loc[report].groupby("camp_id")["date"].min()
     since = seen["camp_id"].map(first) - pd.Timedelta(days=count_window_days)
     touched = seen[(seen["date"] >= since).fillna(False).to_numpy()]
+    # Stable: within a camp, rows stay in time order.
+    touched = touched.sort_values("camp_id", kind="stable")
+    params = (count_window_days, merge_days)
+    prints = camp_fingerprints(touched, [*needed, "rep_explicit", "rep_any"])
     described: list[dict[str, Any]] = []
-    for camp_id, rows in touched.groupby("camp_id", sort=True):
-        cols = _columns(rows)
-        for event in _camp_events(str(camp_id), cols, merge_days):
-            described.append(_describe(event, cols, count_window_days * 86_400))
+    cols: dict[str, Any] | None = None
+    camp_ids = touched["camp_id"].to_numpy()
+    bounds = np.flatnonzero(camp_ids[1:] != camp_ids[:-1]) + 1
+    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(touched)], strict=True):
+        camp_id = str(camp_ids[lo])
+        key = ("events", camp_id, prints.get(camp_id), params)
+        found = _MEMO.get(key) if key[2] is not None else MISSING
+        if found is MISSING:
+            cols = cols if cols is not None else _columns(touched)
+            part = {c: v[lo:hi] for c, v in cols.items()}
+            found = tuple(
+                _describe(event, part, count_window_days * 86_400)
+                for event in _camp_events(camp_id, part, merge_days)
+            )
+            if key[2] is not None:
+                _MEMO.put(key, found, size_of(found))
+        described.extend(found)  # type: ignore[arg-type]
     events = pd.DataFrame(described)
     places = camp_places(passages, sites)
     place_cols = ["name", "arrondissement", "latitude", "longitude", "site_type"]
@@ -110,7 +131,8 @@ def evacuation_events(
 
 
 def _columns(rows: pd.DataFrame) -> dict[str, Any]:
-    """One camp's rows (in time order) as plain arrays and lists, for fast event loops."""
+    """The rows (each camp's in time order) as plain arrays and lists, for fast event
+    loops; a camp's are a slice of each."""
     cols: dict[str, Any] = {c: rows[c].to_numpy() for c in rows.columns}
     cols["epoch"] = epoch_seconds(rows["date"])
     cols["date"] = rows["date"].tolist()

@@ -46,6 +46,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, round_days
+from carto.analytics.memo import MISSING, CampMemo, camp_fingerprints, size_of
 from carto.analytics.successors import successor_links
 
 # Relative standard deviation of one count, and its growth per day of age (a camp's
@@ -62,6 +63,11 @@ SCATTER = 0.2
 _EVACUATED = frozenset({"Évacué", "Démantelé"})
 _FULL_KINDS = frozenset({schema.EVACUATION_SHELTERED, schema.EVACUATION_NO_SOLUTION})
 _KINDS = (*_FULL_KINDS, schema.EVACUATION_PARTIAL)
+# The columns a camp's contribution reads (``_Rows``, ``_rounds``, ``_events``).
+_READ = ("_d", "_report", "_explicit", "site_status", "evacuation", "people", "sheltered")
+# Each camp's contribution kept across snapshot versions (carto.analytics.memo): five
+# arrays of one float a day, about 15 kB a camp for a year.
+_MEMO = CampMemo(max_entries=20_000, max_bytes=64 * 2**20)
 
 
 @dataclass
@@ -72,12 +78,15 @@ class _Event:
 
 @dataclass
 class _Camp:
-    """One camp's contribution day by day."""
+    """One camp's contribution day by day. Its counting error, base × √(count sd² +
+    age × drift sd²), is made once the sds are fitted on every camp's ``gaps``."""
 
     value: np.ndarray
-    sd: np.ndarray
+    base: np.ndarray  # the count whose error the day carries
+    age: np.ndarray  # that count's age in days
     low: np.ndarray  # amounts the range goes below value, beyond the counting error
     high: np.ndarray
+    gaps: list[tuple[int, float]]  # (days apart, log ratio) of successive counts
 
 
 def estimated_population(
@@ -126,6 +135,8 @@ def _contributions(
         return None
     missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
     seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})
+    # Only the columns read below: sorting the others would take as long as the rest.
+    seen = seen[["camp_id", "date", "record_id", "people", "site_status", *missing]]
     seen = seen.sort_values(["camp_id", "date", "record_id"], ignore_index=True)
     rday = round_days(seen["date"])
     origin = min(days.min(), rday.min())
@@ -139,16 +150,29 @@ def _contributions(
     rounds = _rounds(seen)
     events = _events(rows, merge_days)
     cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
-    sds = _fitted_sd(rounds, events)
+    # A camp's contribution reads its own rows, the parameters and the cuts it is given:
+    # those make its key in the memo (carto.analytics.memo).
+    prints = camp_fingerprints(seen, _READ)
     camps = sorted(set(rows.camp))
     pick = ((days - origin).days).to_numpy()
-    value, sd, low, high = (np.zeros((len(days), len(camps))) for _ in range(4))
+    value, base, age, low, high = (np.zeros((len(days), len(camps))) for _ in range(5))
+    gaps: dict[int, list[float]] = {}
     for j, cid in enumerate(camps):
-        built = _camp(
-            rows, rounds.get(cid, {}), events.get(cid, []), n, window, cuts.get(cid, {}), sds
-        )
-        value[:, j], sd[:, j] = built.value[pick], built.sd[pick]
+        camp_cuts = cuts.get(cid, {})
+        key = ("population", cid, prints.get(cid), n, window, merge_days, tuple(camp_cuts.items()))
+        built = _MEMO.get(key) if key[2] is not None else MISSING
+        if built is MISSING:
+            built = _camp(rows, rounds.get(cid, {}), events.get(cid, []), n, window, camp_cuts)
+            if key[2] is not None:
+                _MEMO.put(key, built, size_of([*vars(built).values()]))
+        assert isinstance(built, _Camp)
+        value[:, j], base[:, j], age[:, j] = built.value[pick], built.base[pick], built.age[pick]
         low[:, j], high[:, j] = built.low[pick], built.high[pick]
+        for gap, ratio in built.gaps:
+            gaps.setdefault(gap, []).append(ratio)
+    count_sd, drift_sd = _fitted_sd(gaps)
+    # Each contribution's counting error, on every day and camp at once.
+    sd = base * np.sqrt(count_sd**2 + age * drift_sd**2)
     return value, sd, low, high
 
 
@@ -176,8 +200,9 @@ def _rounds(seen: pd.DataFrame) -> dict[str, dict[int, tuple[float, float, bool]
     last = by_round.tail(1).set_index(keys)["site_status"].reindex(stats.index)
     empty = last.isin(schema.CLOSING_SITE_STATUSES).to_numpy()
     out: dict[str, dict[int, tuple[float, float, bool]]] = {}
-    for (cid, d), top, bottom, gone in zip(
-        stats.index.to_list(),
+    for cid, d, top, bottom, gone in zip(
+        stats.index.get_level_values(0).astype("str").to_list(),
+        stats.index.get_level_values(1).to_list(),
         stats["max"].to_numpy(dtype=float).tolist(),
         stats["min"].to_numpy(dtype=float).tolist(),
         empty.tolist(),
@@ -229,17 +254,17 @@ def _camp(
     n: int,
     window: int,
     cuts: dict[int, float],
-    sds: tuple[float, float],
 ) -> _Camp:
     """One camp's contribution on each of ``n`` days."""
-    out = _Camp(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    days = [np.zeros(n) for _ in range(5)]
+    out = _Camp(days[0], days[1], days[2], days[3], days[4], _camp_gaps(rounds, camp_events))
     events = {e.day: e for e in camp_events}
     start = min([*rounds, *events], default=n)
     # State carried between days: the value, the day it was known, what it is.
     value, anchor, low, high, state = 0.0, start, 0.0, 0.0, "none"
     last_count_day = -1
     for d in range(start, n):
-        today: tuple[float, float, float, float] | None = None  # value, sd, low, high
+        today: tuple[float, float, int, float, float] | None = None  # value, base, age, low, high
         if d in events:
             pos = np.asarray(events[d].rows)
             explicit = rows.explicit[pos]
@@ -256,19 +281,14 @@ def _camp(
             if witnessed or known is not None or d - last_count_day <= 1:
                 # Witnessed, or reported with its people, or found the evening after
                 # people were seen: the day counts the people evacuated.
-                age_sd = 0.0 if known is not None else _sd(concerned, d - anchor, sds)
-                today = (
-                    concerned,
-                    age_sd or concerned * sds[0],
-                    0.0 if witnessed else concerned,
-                    0.0,
-                )
+                counted_age = 0 if known is not None else max(d - anchor, 0)
+                today = (concerned, concerned, counted_age, 0.0 if witnessed else concerned, 0.0)
             else:
                 # Nobody saw it: it happened on a morning since the last visit finding
                 # people. The days in between keep that count, down to zero; today none.
                 for back in range(max(last_count_day + 1, d - window + 1), d):
                     out.low[back] = out.value[back]
-                today = (0.0, 0.0, 0.0, before)
+                today = (0.0, 0.0, 0, 0.0, before)
             if partial:
                 shelt = rows.sheltered[pos]
                 shelt = shelt[~np.isnan(shelt)]
@@ -293,35 +313,34 @@ def _camp(
             value = max(value - cuts[d], 0.0)
             low = min(low, value)
         if today is not None:
-            out.value[d], out.sd[d], out.low[d], out.high[d] = today
+            out.value[d], out.base[d], out.age[d], out.low[d], out.high[d] = today
             continue
         age = d - anchor
         if state in ("count", "remainder") and age < window and value > 0:
-            out.value[d], out.sd[d] = value, _sd(value, age, sds)
+            out.value[d], out.base[d], out.age[d] = value, value, max(age, 0)
             out.low[d], out.high[d] = low, high
     return out
 
 
-def _sd(value: float, age: int, sds: tuple[float, float]) -> float:
-    """The standard deviation of a count ``age`` days old (``sds``: ``_fitted_sd``)."""
-    count_sd, drift_sd = sds
-    return value * math.sqrt(count_sd**2 + max(age, 0) * drift_sd**2)
+def _camp_gaps(
+    by_day: dict[int, tuple[float, float, bool]], camp_events: list[_Event]
+) -> list[tuple[int, float]]:
+    """One camp's successive counts at most 7 days apart, not around an evacuation:
+    (days apart, log ratio), for ``_fitted_sd``."""
+    evacuated = sorted(e.day for e in camp_events)
+    counts = [(d, c) for d, (c, _, gone) in sorted(by_day.items()) if not gone and c > 0]
+    return [
+        (d1 - d0, math.log(c1 / c0))
+        for (d0, c0), (d1, c1) in itertools.pairwise(counts)
+        if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated)
+    ]
 
 
-def _fitted_sd(
-    rounds: dict[str, dict[int, tuple[float, float, bool]]], events: dict[str, list[_Event]]
-) -> tuple[float, float]:
-    """(count sd, drift sd per day) measured on successive counts of the same camp: the
-    log ratio of two counts ``g`` days apart varies as 2 × count² + g × drift² (a robust
-    variance per gap, then a line through them). Pairs around an evacuation are left
-    out; too few pairs, or a fit that makes no sense, give the defaults."""
-    gaps: dict[int, list[float]] = {}
-    for cid, by_day in rounds.items():
-        evacuated = sorted(e.day for e in events.get(cid, []))
-        counts = [(d, c) for d, (c, _, gone) in sorted(by_day.items()) if not gone and c > 0]
-        for (d0, c0), (d1, c1) in itertools.pairwise(counts):
-            if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated):
-                gaps.setdefault(d1 - d0, []).append(math.log(c1 / c0))
+def _fitted_sd(gaps: dict[int, list[float]]) -> tuple[float, float]:
+    """(count sd, drift sd per day) measured on successive counts of the same camp
+    (``gaps``: log ratios by days apart, ``_camp_gaps``): the log ratio of two counts
+    ``g`` days apart varies as 2 × count² + g × drift² (a robust variance per gap, then a
+    line through them). Too few pairs, or a fit that makes no sense, give the defaults."""
     used = {g: v for g, v in gaps.items() if len(v) >= 10}
     if sum(len(v) for v in used.values()) < MIN_PAIRS or len(used) < 2:
         return COUNT_SD, DRIFT_SD

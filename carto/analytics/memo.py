@@ -1,0 +1,126 @@
+"""Per-camp results kept across snapshot versions (docs/architecture.md §2).
+
+Every page cache is keyed on the snapshot version, so a refresh that changed 10 passages
+would recompute analytics over the whole history. Where camps are computed one by one
+(``events.evacuation_events``, ``population._contributions``), each camp's result is
+kept here under a key made of exactly what that computation reads: the camp's rows (the
+columns it uses, hashed vectorially by ``camp_fingerprints``) and every parameter. A new
+version then recomputes only the camps whose rows changed; the others are a lookup.
+
+The key is the rows' content, never a role or a version: a partner's view (coarser
+positions, suppressed counts, other rows) hashes differently, so no result computed for
+one role can be returned for another's rows unless those rows are identical.
+
+``CampMemo`` is a process-wide LRU bounded by entries and by an estimate of their bytes,
+guarded by a lock (pages run in threads). Stored values must not be mutated by callers.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import pandas as pd
+from pandas.util import hash_array, hash_pandas_object
+
+_MISSING = object()
+# Multiplier that spreads a row's position within its camp (golden ratio, 64 bits).
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)
+
+
+class CampMemo:
+    """A thread-safe LRU of per-camp results, at most ``max_entries`` entries and about
+    ``max_bytes`` bytes (the size each ``put`` states)."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> object:
+        """The value kept under ``key`` (now the most recent), or ``MISSING``."""
+        with self._lock:
+            found = self._items.get(key, _MISSING)
+            if found is _MISSING:
+                self.misses += 1
+                return _MISSING
+            self._items.move_to_end(key)
+            self.hits += 1
+            return found[0]  # type: ignore[index]
+
+    def put(self, key: Hashable, value: object, size: int) -> None:
+        """Keep ``value`` (about ``size`` bytes), dropping the least recently used."""
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[key] = (value, size)
+            self._bytes += size
+            while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        """Forget every entry (and the hit counts)."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+MISSING = _MISSING
+
+
+def camp_fingerprints(
+    rows: pd.DataFrame, columns: Sequence[str], by: str = "camp_id"
+) -> dict[str, tuple[int, int, int, str]]:
+    """Per camp of ``rows[by]``: (rows, two 64-bit sums, column types) identifying the
+    values of ``columns`` in the order of ``rows`` (each row's hash is mixed with its
+    position in its camp, so reordering rows changes the fingerprint). Rows without a
+    camp are left out: such a camp has no fingerprint and is not kept."""
+    if rows.empty:
+        return {}
+    per_row = hash_pandas_object(rows[list(columns)], index=False).to_numpy()
+    codes, camps = pd.factorize(rows[by].astype("str"))
+    known = codes >= 0  # rows without a camp have no fingerprint
+    per_row, codes = per_row[known], codes[known]
+    position = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy(np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = hash_array(per_row + position * _SPREAD)
+        second = hash_array(mixed ^ per_row)
+    # Sums modulo 2**64 (unsigned addition wraps): the order of rows is in ``mixed``.
+    first_sum = np.zeros(len(camps), np.uint64)
+    second_sum = np.zeros(len(camps), np.uint64)
+    np.add.at(first_sum, codes, mixed)
+    np.add.at(second_sum, codes, second)
+    counts = np.bincount(codes, minlength=len(camps))
+    types = ",".join(str(rows[c].dtype) for c in columns)
+    return {
+        str(cid): (int(n), int(a), int(b), types)
+        for cid, n, a, b in zip(
+            camps, counts.tolist(), first_sum.tolist(), second_sum.tolist(), strict=True
+        )
+    }
+
+
+def size_of(value: object) -> int:
+    """A rough size in bytes of a kept value (arrays by their buffers)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + 112
+    if isinstance(value, (list, tuple)):
+        return sys.getsizeof(value) + sum(size_of(v) for v in value)
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(size_of(v) for v in value.values())
+    return sys.getsizeof(value)
