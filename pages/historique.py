@@ -6,7 +6,7 @@ import streamlit as st
 
 from carto import schema
 from carto.i18n import format_date, format_int, t, t_n
-from carto.ui import charts, data, layout, rounds, tables
+from carto.ui import bars, charts, data, layout, rounds, tables
 
 v = layout.start_page(t("history.title"))
 camps = data.history_camps(v)
@@ -78,7 +78,7 @@ else:
         frame: pd.DataFrame, y: str, color: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> None:
         """A weekly bar chart of the span: Mondays as ticks, partial weeks hatched."""
-        fig = px.bar(frame, x="week", y=y, color=color, labels=labels)
+        fig = bars.bar_figure(frame, "week", y, color, labels)
         charts.date_axis(fig, start, end, weekly=True)
         charts.size_weekly_bars(fig)
         charts.mark_partial_weeks(fig, story.weeks)

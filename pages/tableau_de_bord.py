@@ -8,7 +8,7 @@ import streamlit as st
 from carto import privacy, schema
 from carto.analytics import figures
 from carto.i18n import t, t_n
-from carto.ui import charts, data, layout, screens
+from carto.ui import bars, charts, data, layout, screens
 
 v = layout.start_page(t("dash.title"))
 window = v.options.population_window_days
@@ -130,16 +130,27 @@ def weekly_bars(
     color: str,
     small: bool = False,
     key: str | None = None,
-    **options: object,
+    facet_col: str | None = None,
+    barmode: str = "relative",
+    height: int | None = None,
 ) -> None:
     """A weekly bar chart of the period: Mondays as ticks, partial weeks hatched
     (``name``: which chart, for its cached figure; ``small``: a phone's chart, few ticks
     and the legend above; ``key``: tells apart charts that may draw the same figure)."""
-    facets = "facet_col" in options
+    facets = facet_col is not None
     chart_labels = dict(labels)  # as they are now: ``labels`` changes between charts
 
     def build() -> go.Figure:
-        fig = px.bar(frame, x="week", y=y, color=color, labels=chart_labels, **options)
+        fig = bars.bar_figure(
+            frame,
+            "week",
+            y,
+            color,
+            chart_labels,
+            facet_col=facet_col,
+            barmode=barmode,
+            height=height,
+        )
         fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
         ticks = 3 if facets or small else 8
         charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=ticks)
