@@ -1,14 +1,13 @@
 """Tableau de bord: figures against the previous period, weekly activity, needs, evacuations."""
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from carto import privacy, schema
 from carto.analytics import figures
 from carto.i18n import t, t_n
-from carto.ui import bars, charts, data, layout, screens
+from carto.ui import charts, data, layout, plots, screens
 
 v = layout.start_page(t("dash.title"))
 window = v.options.population_window_days
@@ -109,7 +108,7 @@ labels = {
 
 
 def population_chart() -> go.Figure:
-    fig = px.line(series, x="day", y="people", labels=labels)
+    fig = plots.line_figure(series, "day", "people", labels)
     charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
     fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
     charts.range_band(fig, series, "day", "people_low", "people_high")
@@ -141,7 +140,7 @@ def weekly_bars(
     chart_labels = dict(labels)  # as they are now: ``labels`` changes between charts
 
     def build() -> go.Figure:
-        fig = bars.bar_figure(
+        fig = plots.bar_figure(
             frame,
             "week",
             y,

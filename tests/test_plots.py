@@ -1,5 +1,5 @@
-"""Bar charts built with graph objects (carto.ui.bars) are the figures plotly express
-would draw: same traces, colours, hover texts, legend, axes and facets."""
+"""Charts built with graph objects (carto.ui.plots) are the figures plotly express would
+draw: same traces, colours, hover texts, legend, axes and facets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import plotly.io as pio
 import pytest
 import streamlit  # noqa: F401  (registers the template the pages draw with)
 
-from carto.ui.bars import bar_figure
+from carto.ui.plots import bar_figure, line_figure
 
 LABELS = {"week": "Semaine", "value": "Personnes", "measure": "Mesure", "item": "Objet"}
 WEEKS = pd.to_datetime(["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-02", "2026-11-23"])
@@ -68,3 +68,19 @@ def test_facets_side_by_side_are_what_plotly_express_draws(items: int) -> None:
     built = bar_figure(frame, "week", "value", "measure", LABELS, facet_col="item", **options)
     assert drawn(built) == drawn(expected)
     assert len(built.data) == len(expected.data) > 0
+
+
+@pytest.mark.parametrize("markers", [False, True])
+@pytest.mark.parametrize("name", list(FRAMES))
+def test_a_line_figure_is_what_plotly_express_draws(name: str, markers: bool) -> None:
+    frame = FRAMES[name]
+    expected = px.line(frame, x="week", y="value", color="measure", labels=LABELS, markers=markers)
+    built = line_figure(frame, "week", "value", LABELS, color="measure", markers=markers)
+    assert drawn(built) == drawn(expected)
+
+
+@pytest.mark.parametrize("name", list(FRAMES))
+def test_a_single_line_is_what_plotly_express_draws(name: str) -> None:
+    frame = FRAMES[name]
+    expected = px.line(frame, x="week", y="value", labels=LABELS)
+    assert drawn(line_figure(frame, "week", "value", LABELS)) == drawn(expected)
