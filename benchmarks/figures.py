@@ -8,7 +8,10 @@ page process of one tree, warm (its data cached), then ``--repeats`` times each:
 - **figures rebuilt**: a run after the figure cache (``charts.show_cached``) was
   emptied, the data still cached: what a page's first run after a refresh spends on
   figures and tables, without the data work (the same in both trees);
-- **warm**: a rerun with every cache filled (tables are drawn on every run).
+- **warm**: a rerun with every cache filled (tables are drawn on every run);
+- in both, the time spent drawing tables (``tables._draw``: Styler and
+  ``st.dataframe``), wide and phone variants apart, and choosing the phone
+  variant's widths (``tables.narrow_options``).
 
 The tree of ``--before-ref`` (exported with ``git archive``) and this tree run in turn,
 ``--rounds`` times each (before, after, before, after…), in separate processes on the
@@ -43,6 +46,35 @@ PAGES = (
     "pages/synthese.py",
 )
 MEASURES = ("figures_rebuilt_seconds", "warm_seconds")
+TABLE_PARTS = ("tables_wide_seconds", "tables_narrow_seconds", "narrow_options_seconds")
+
+
+def time_tables() -> dict[str, float]:
+    """Wrap ``carto.ui.tables``' drawing so that the time of each part adds up in the
+    returned dict (the phone variant is the ``_draw`` right after ``narrow_options``)."""
+    from carto.ui import tables
+
+    spent = dict.fromkeys(TABLE_PARTS, 0.0)
+    draw, options = tables._draw, tables.narrow_options
+    state = {"narrow": False}
+
+    def timed_draw(*args: Any, **kwargs: Any) -> None:
+        part = "tables_narrow_seconds" if state["narrow"] else "tables_wide_seconds"
+        state["narrow"] = False
+        started = time.perf_counter()
+        draw(*args, **kwargs)
+        spent[part] += time.perf_counter() - started
+
+    def timed_options(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        found = options(*args, **kwargs)
+        spent["narrow_options_seconds"] += time.perf_counter() - started
+        state["narrow"] = True
+        return found
+
+    tables._draw = timed_draw
+    tables.narrow_options = timed_options
+    return spent
 
 
 def child(pages: list[str], repeats: int, out: Path) -> None:
@@ -50,21 +82,24 @@ def child(pages: list[str], repeats: int, out: Path) -> None:
     from carto.ui import charts
     from testing.app import run_page
 
+    spent = time_tables()
     found: dict[str, Any] = {}
     for page in pages:
         at = run_page(page, role="admin")
         at.run(timeout=900)
-        rebuilt, warm = [], []
+        times: dict[str, list[float]] = {m: [] for m in (*MEASURES, *TABLE_PARTS)}
         for _ in range(repeats):
             charts._built.clear()
-            started = time.perf_counter()
-            at.run(timeout=900)
-            rebuilt.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            at.run(timeout=900)
-            warm.append(time.perf_counter() - started)
-            assert not at.exception, [e.value for e in at.exception]
-        found[page] = {"figures_rebuilt_seconds": rebuilt, "warm_seconds": warm}
+            for measure in MEASURES:  # figures rebuilt, then warm
+                spent.update(dict.fromkeys(TABLE_PARTS, 0.0))
+                started = time.perf_counter()
+                at.run(timeout=900)
+                times[measure].append(time.perf_counter() - started)
+                assert not at.exception, [e.value for e in at.exception]
+                if measure == "warm_seconds":
+                    for part in TABLE_PARTS:
+                        times[part].append(spent[part])
+        found[page] = times
     out.write_text(json.dumps(found), encoding="utf-8")
 
 
@@ -114,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             page: {
                 which: {
                     m: statistics.median(v for run in runs[which] for v in run["pages"][page][m])
-                    for m in MEASURES
+                    for m in (*MEASURES, *TABLE_PARTS)
                 }
                 for which in runs
             }
