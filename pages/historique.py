@@ -1,12 +1,11 @@
 """Historique d'un campement: its counts, visits, deliveries, evacuations and successors."""
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from carto import schema
 from carto.i18n import format_date, format_int, t, t_n
-from carto.ui import charts, data, layout, rounds, tables
+from carto.ui import charts, data, layout, plots, rounds, tables
 
 v = layout.start_page(t("history.title"))
 camps = data.history_camps(v)
@@ -66,7 +65,7 @@ else:
     }
     st.subheader(t("history.people_chart"))
     counts = rows[rows["people"].notna()]
-    fig = px.line(counts, x="date", y="people", color="association", markers=True, labels=labels)
+    fig = plots.line_figure(counts, "date", "people", labels, color="association", markers=True)
     for day in rows.loc[rows["evacuation"].isin(schema.EVACUATIONS[1:]), "date"]:
         fig.add_vline(x=day, line_dash="dot", line_color="#aa5ae6")
     charts.date_axis(fig, first, last, weekly=False)
@@ -78,7 +77,7 @@ else:
         frame: pd.DataFrame, y: str, color: str, start: pd.Timestamp, end: pd.Timestamp
     ) -> None:
         """A weekly bar chart of the span: Mondays as ticks, partial weeks hatched."""
-        fig = px.bar(frame, x="week", y=y, color=color, labels=labels)
+        fig = plots.bar_figure(frame, "week", y, color, labels)
         charts.date_axis(fig, start, end, weekly=True)
         charts.size_weekly_bars(fig)
         charts.mark_partial_weeks(fig, story.weeks)

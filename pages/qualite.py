@@ -1,11 +1,10 @@
 """Qualité des données: what was set aside or flagged, why, and a link to fix it."""
 
-import plotly.express as px
 import streamlit as st
 
 from carto.analytics import quality
 from carto.i18n import format_int, t
-from carto.ui import charts, data, layout, tables
+from carto.ui import charts, data, layout, plots, tables
 
 ds = data.dataset()
 layout.page_header(t("quality.title"), ds)
@@ -42,12 +41,12 @@ tables.show(
 )
 
 st.subheader(t("quality.trend"))
-fig = px.bar(
+fig = plots.bar_figure(
     report.trend.assign(status=lambda f: f["status"].map(status_label)),
-    x="week",
-    y="records",
-    color="status",
-    labels={"week": t("quality.col.week"), "records": t("quality.col.records"), "status": ""},
+    "week",
+    "records",
+    "status",
+    {"week": t("quality.col.week"), "records": t("quality.col.records"), "status": ""},
 )
 fig.update_xaxes(tickformat="%d/%m/%Y")
 fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=280, legend_title_text="")

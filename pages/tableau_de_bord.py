@@ -1,14 +1,13 @@
 """Tableau de bord: figures against the previous period, weekly activity, needs, evacuations."""
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from carto import privacy, schema
 from carto.analytics import figures
 from carto.i18n import t, t_n
-from carto.ui import charts, data, layout, screens
+from carto.ui import charts, data, layout, plots, screens
 
 v = layout.start_page(t("dash.title"))
 window = v.options.population_window_days
@@ -109,7 +108,7 @@ labels = {
 
 
 def population_chart() -> go.Figure:
-    fig = px.line(series, x="day", y="people", labels=labels)
+    fig = plots.line_figure(series, "day", "people", labels)
     charts.date_axis(fig, v.period.start, v.period.end, weekly=False)
     fig.update_traces(hovertemplate="%{x|%d/%m/%Y} : %{y:.0f}<extra></extra>")
     charts.range_band(fig, series, "day", "people_low", "people_high")
@@ -130,16 +129,27 @@ def weekly_bars(
     color: str,
     small: bool = False,
     key: str | None = None,
-    **options: object,
+    facet_col: str | None = None,
+    barmode: str = "relative",
+    height: int | None = None,
 ) -> None:
     """A weekly bar chart of the period: Mondays as ticks, partial weeks hatched
     (``name``: which chart, for its cached figure; ``small``: a phone's chart, few ticks
     and the legend above; ``key``: tells apart charts that may draw the same figure)."""
-    facets = "facet_col" in options
+    facets = facet_col is not None
     chart_labels = dict(labels)  # as they are now: ``labels`` changes between charts
 
     def build() -> go.Figure:
-        fig = px.bar(frame, x="week", y=y, color=color, labels=chart_labels, **options)
+        fig = plots.bar_figure(
+            frame,
+            "week",
+            y,
+            color,
+            chart_labels,
+            facet_col=facet_col,
+            barmode=barmode,
+            height=height,
+        )
         fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
         ticks = 3 if facets or small else 8
         charts.date_axis(fig, v.period.start, v.period.end, weekly=True, max_ticks=ticks)

@@ -226,13 +226,11 @@ def test_a_rerun_draws_the_dashboard_charts_without_building_them_again(
 ) -> None:
     """Tableau de bord's figures are built once per view (charts.show_cached): a rerun
     draws the same charts without plotly building them again; other filters, new ones."""
-    import plotly.express as px
-
-    from carto.ui import charts
+    from carto.ui import charts, plots
 
     built: list[str] = []
-    for name in ("bar", "line"):
-        real = getattr(px, name)
+    for name in ("bar_figure", "line_figure"):
+        real = getattr(plots, name)
 
         def counting(
             *args: object, _real: object = real, _name: str = name, **kw: object
@@ -240,7 +238,7 @@ def test_a_rerun_draws_the_dashboard_charts_without_building_them_again(
             built.append(_name)
             return _real(*args, **kw)  # type: ignore[operator]
 
-        monkeypatch.setattr(px, name, counting)
+        monkeypatch.setattr(plots, name, counting)
     charts._built.clear()
 
     def specs(at: object) -> list[str]:
@@ -248,7 +246,7 @@ def test_a_rerun_draws_the_dashboard_charts_without_building_them_again(
 
     at = run_page("pages/tableau_de_bord.py")
     first, drawn = len(built), specs(at)
-    assert first > 0 and "line" in built and len(drawn) >= 4
+    assert "line_figure" in built and "bar_figure" in built and len(drawn) >= 4
     at.run()
     assert not at.exception
     assert len(built) == first, "figures built again on a rerun of the same view"

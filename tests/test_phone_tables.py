@@ -117,6 +117,33 @@ def test_wrapped_rows_get_a_table_tall_enough_for_them() -> None:
     assert "row_height" not in short and "height" not in short
 
 
+def test_a_column_needs_the_width_of_its_cells_as_they_read() -> None:
+    """Nine cells in ten whole, written as the table writes them: French numbers, "—"
+    for a missing value, a link's text, a date with its time (as str() writes it)."""
+    import pandas as pd
+
+    def chars(width: float) -> float:
+        return round((width - tables.CELL_PADDING_PX) / tables.CHAR_PX, 6)
+
+    frame = pd.DataFrame(
+        {
+            "n": [1234567.5] * 10,
+            "t": ["abcd"] * 9 + [None],
+            "missing": [None] * 10,
+            "day": pd.to_datetime(["2026-11-02"] * 10),
+            "link": ["https://example.org/a/long/address"] * 10,
+        }
+    )
+    link = {"type_config": {"display_text": "Ouvrir"}}
+    assert chars(tables.needed_width(frame, "n", header=False)) == len("1 234 567,5")
+    assert chars(tables.needed_width(frame, "t", header=False)) == 4
+    assert chars(tables.needed_width(frame, "missing", header=False)) == 1  # "—"
+    assert chars(tables.needed_width(frame, "day", header=False)) == len("2026-11-02 00:00:00")
+    assert chars(tables.needed_width(frame, "link", link, header=False)) == len("Ouvrir")
+    assert chars(tables.needed_width(frame, "link", {"label": "Adresse du lien"})) == 34
+    assert chars(tables.needed_width(frame[:0], "t")) == 1  # its header only
+
+
 @pytest.mark.parametrize(
     ("narrow", "name"),
     [(("Campement", "Inconnue"), "alertes"), (("a", "b", "c", "d"), "alertes"), (("a",), None)],

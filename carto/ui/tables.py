@@ -89,10 +89,6 @@ def french(frame: pd.DataFrame, digits: Mapping[str, int] | None = None) -> Styl
     return frame.style.format(number_formats(frame, digits), na_rep=MISSING)
 
 
-def _is_missing(value: object) -> bool:
-    return bool(pd.api.types.is_scalar(value) and pd.isna(value))  # type: ignore[call-overload]
-
-
 def _label(column: object, config: object) -> str:
     """The header a column shows: its configured label, else its name."""
     if isinstance(config, str):
@@ -102,26 +98,39 @@ def _label(column: object, config: object) -> str:
     return str(column)
 
 
+def _cell_chars(frame: pd.DataFrame, column: object, config: object = None) -> float:
+    """The characters most cells (nine in ten) of a column need to read whole, as they
+    read: French numbers, "—" when missing, a link's text."""
+    values = frame[column]
+    if values.empty:
+        return 0.0
+    link_text = None
+    if isinstance(config, Mapping):
+        link_text = (config.get("type_config") or {}).get("display_text")
+    write = number_formats(frame[[column]]).get(column)
+    missing = values.isna()
+    if link_text:
+        lengths = pd.Series(len(str(link_text)), index=values.index)
+    elif callable(write):
+        found = zip(values.tolist(), missing.tolist(), strict=True)
+        lengths = pd.Series([0 if m else len(write(v)) for v, m in found], index=values.index)
+    elif pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+        lengths = values.astype(str).str.len()  # str() of each value
+    else:  # dates and others: as str() writes each value (astype(str) may drop the time)
+        lengths = pd.Series([len(str(v)) for v in values.tolist()], index=values.index)
+    lengths = lengths.where(~missing, len(MISSING))
+    return float(lengths.quantile(0.9))
+
+
 def needed_width(
     frame: pd.DataFrame, column: object, config: object = None, header: bool = True
 ) -> float:
     """The pixels a column needs to show most of its cells (nine in ten) whole, as they
     read (French numbers, "—" when missing, a link's text), and its header."""
-    values = frame[column]
-    link_text = None
-    if isinstance(config, Mapping):
-        link_text = (config.get("type_config") or {}).get("display_text")
-    write = number_formats(frame[[column]]).get(column)
+    return _width(_cell_chars(frame, column, config), column, config, header)
 
-    def shown(value: object) -> str:
-        if _is_missing(value):
-            return MISSING
-        if link_text:
-            return str(link_text)
-        return write(value) if callable(write) else str(value)
 
-    lengths = [len(shown(v)) for v in values.tolist()] or [0]
-    chars = float(pd.Series(lengths).quantile(0.9))
+def _width(chars: float, column: object, config: object, header: bool) -> float:
     if header:
         chars = max(chars, len(_label(column, config)))
     return chars * CHAR_PX + CELL_PADDING_PX
@@ -145,7 +154,8 @@ def narrow_options(frame: pd.DataFrame, options: Mapping[str, Any]) -> dict[str,
     columns only): each column's configuration with a width that fits, and rows that
     wrap their text when a text would be cut short."""
     configured = options.get("column_config") or {}
-    needed = {c: needed_width(frame, c, configured.get(c)) for c in frame.columns}
+    chars = {c: _cell_chars(frame, c, configured.get(c)) for c in frame.columns}
+    needed = {c: _width(chars[c], c, configured.get(c), True) for c in frame.columns}
     widths = narrow_widths(needed)
     config: dict[Any, Any] = {}
     for column in frame.columns:
@@ -155,7 +165,7 @@ def narrow_options(frame: pd.DataFrame, options: Mapping[str, Any]) -> dict[str,
         config[column] = entry
     narrow = {**options, "column_config": config}
     texts = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    cells = {c: needed_width(frame, c, configured.get(c), header=False) for c in texts}
+    cells = {c: _width(chars[c], c, configured.get(c), False) for c in texts}
     cut = [cells[c] / widths[c] for c in texts if cells[c] > widths[c] * CUT_SHORT]
     if cut:
         # words do not fill every line: a tenth more lines than the letters need
