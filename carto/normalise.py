@@ -21,7 +21,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,8 @@ from carto.i18n import t
 from carto.schema import FieldMapping, FieldType, Table
 
 AIRTABLE_RECORD_URL = "https://airtable.com/{base}/{table}/{record}"
+# The unit of every timestamp column of the normalised frames.
+TIME_UNIT: Final = "us"
 
 # Values typecast forms create, read as the option they mean. Keys compare without
 # case, accents or punctuation (see ``_fold``).
@@ -445,7 +447,7 @@ def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | N
     if now is not None:
         future = (result > now + pd.Timedelta(minutes=10)).fillna(False).to_numpy()
         issues.flag(_where(future), lambda i: _msg("flag.future_date"))
-    return result
+    return result.dt.as_unit(TIME_UNIT)
 
 
 def _scrub(col: pd.Series) -> pd.Series:
@@ -467,7 +469,10 @@ def _scrub_free_text(frame: pd.DataFrame, table: Table) -> None:
 
 def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
     raw = pd.Series([r.get("createdTime") for r in records], dtype="str")
-    return pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce").dt.tz_convert(tz)
+    created = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
+    # one unit whatever the rows: pandas parses no row, or none readable, in seconds,
+    # and a frame rebuilt from such rows must equal one updated from others
+    return created.dt.tz_convert(tz).dt.as_unit(TIME_UNIT)
 
 
 def _quarantine_frame(
