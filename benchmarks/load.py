@@ -148,6 +148,8 @@ def serve(config: Path, log_path: Path, extra: Sequence[str] = ()) -> Iterator[t
     env[accounts.COOKIE_KEY_ENV] = TEST_COOKIE_KEY
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
     cmd += ["--server.headless", "true", "--server.port", str(port)]
+    # a file of the tree edited during a run must not reload the server's modules
+    cmd += ["--server.fileWatcherType", "none"]
     cmd += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra]
     with log_path.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -43,6 +43,7 @@ class CampMemo:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        _ALL.append(self)
 
     def get(self, key: Hashable) -> object:
         """The value kept under ``key`` (now the most recent), or ``MISSING``."""
@@ -81,6 +82,13 @@ class CampMemo:
 
 
 MISSING = _MISSING
+_ALL: list[CampMemo] = []  # every memo of the process (a few, made at import)
+
+
+def clear_all() -> None:
+    """Forget every memo's entries (a cold measurement; tests)."""
+    for memo in _ALL:
+        memo.clear()
 
 
 def camp_fingerprints(
