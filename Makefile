@@ -7,6 +7,9 @@ DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
+# The tree `make bench` measures the ready frames and pages against (issue 15's baseline:
+# main when session 4 started); any commit or branch of this repository
+BENCH_BEFORE ?= 4d89c1b
 
 .PHONY: run test lint typecheck unit e2e browser postgres proxy bench demo clean
 
@@ -64,10 +67,13 @@ proxy:
 	@command -v caddy >/dev/null 2>&1 && echo "caddy: $$(caddy version | cut -d' ' -f1)"
 
 ## bench: sync cost, normalisation, pages and map payload at 10k and 100k passages, against
-## the naive approach (issue 9), then the load scenario (10 sessions at 100k, one and two
-## replicas); about 30 minutes; writes benchmarks/results/; not part of `make test`
+## the naive approach (issue 9), then the ready frames and every page's first run after a
+## refresh at 1k and 100k against $(BENCH_BEFORE) (issue 15), then the load scenario (10
+## sessions at 100k, one and two replicas); about 45 minutes; writes benchmarks/results/;
+## not part of `make test`
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.ready --sizes 1k,100k --pages --before-ref $(BENCH_BEFORE)
 	$(BIN)/python -m benchmarks.load
 
 ## demo: rebuild the embedded demo snapshot
