@@ -7,8 +7,10 @@ role may not open, is never counted as a page run."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -19,6 +21,15 @@ from carto.i18n import t
 from carto.settings import Settings
 
 pytestmark = pytest.mark.slow
+T = TypeVar("T")
+
+
+def in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` in a thread of its own: in a whole ``make test`` the browser
+    tests' Playwright (sync API) keeps an event loop running in the main thread, where
+    ``asyncio.run`` is refused."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +61,7 @@ def test_two_sessions_at_once_draw_their_pages(served: tuple[str, Settings]) -> 
             *(_visit(url, load.cookie(settings, role), page) for role, page in visits.items())
         )
 
-    for (role, page), (first, run) in zip(visits.items(), asyncio.run(both()), strict=True):
+    for (role, page), (first, run) in zip(visits.items(), in_own_loop(both()), strict=True):
         assert first.ok, (role, first.problem)
         assert first.heading == t("map.title")  # the default page
         assert run.ok, (role, run.problem)
@@ -64,7 +75,7 @@ def test_a_refused_cookie_is_not_a_page_run(
     served: tuple[str, Settings], cookie: str | None
 ) -> None:
     url, _ = served
-    (first, run) = asyncio.run(_visit(url, cookie, "synthese"))
+    (first, run) = in_own_loop(_visit(url, cookie, "synthese"))
     assert not first.ok and first.problem == "login form"
     assert not run.ok
     stats = load_report.overall([{**vars(r), "role": "?"} for r in (first, run)])
@@ -73,7 +84,7 @@ def test_a_refused_cookie_is_not_a_page_run(
 
 def test_a_page_the_role_may_not_open_is_not_a_page_run(served: tuple[str, Settings]) -> None:
     url, settings = served
-    (first, run) = asyncio.run(_visit(url, load.cookie(settings, PARTNER), "admin_utilisateurs"))
+    (first, run) = in_own_loop(_visit(url, load.cookie(settings, PARTNER), "admin_utilisateurs"))
     assert first.ok, first.problem
     assert not run.ok
     assert run.problem.startswith("error message: " + t("auth.forbidden")[:20])
