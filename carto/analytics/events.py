@@ -14,6 +14,7 @@ families, children).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import counted, epoch_seconds, round_days
 from carto.analytics.frames import local_times
-from carto.analytics.memo import MISSING, CampMemo, camp_fingerprints, size_of
+from carto.analytics.memo import CampMemo, camp_fingerprints
 from carto.analytics.places import camp_places
 
 EVACUATION_KINDS = (
@@ -105,23 +106,23 @@ def evacuation_events(
     params = (count_window_days, merge_days)
     prints = camp_fingerprints(touched, [*needed, "rep_explicit", "rep_any"])
     described: list[dict[str, Any]] = []
-    cols: dict[str, Any] | None = None
+    columns: list[dict[str, Any]] = []  # made once, for the first camp not kept
+
+    def describe(camp_id: str, lo: int, hi: int) -> tuple[dict[str, Any], ...]:
+        if not columns:
+            columns.append(_columns(touched))
+        part = {c: v[lo:hi] for c, v in columns[0].items()}
+        return tuple(
+            _describe(event, part, count_window_days * 86_400)
+            for event in _camp_events(camp_id, part, merge_days)
+        )
+
     camp_ids = touched["camp_id"].to_numpy()
     bounds = np.flatnonzero(camp_ids[1:] != camp_ids[:-1]) + 1
     for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(touched)], strict=True):
         camp_id = str(camp_ids[lo])
-        key = ("events", camp_id, prints.get(camp_id), params)
-        found = _MEMO.get(key) if key[2] is not None else MISSING
-        if found is MISSING:
-            cols = cols if cols is not None else _columns(touched)
-            part = {c: v[lo:hi] for c, v in cols.items()}
-            found = tuple(
-                _describe(event, part, count_window_days * 86_400)
-                for event in _camp_events(camp_id, part, merge_days)
-            )
-            if key[2] is not None:
-                _MEMO.put(key, found, size_of(found))
-        described.extend(found)  # type: ignore[arg-type]
+        make = partial(describe, camp_id, lo, hi)
+        described.extend(_MEMO.get_or_make(prints.get(camp_id), ("events", camp_id, params), make))
     events = pd.DataFrame(described)
     places = camp_places(passages, sites)
     place_cols = ["name", "arrondissement", "latitude", "longitude", "site_type"]

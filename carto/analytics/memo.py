@@ -20,13 +20,17 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 from pandas.util import hash_array, hash_pandas_object
 
 _MISSING = object()
+T = TypeVar("T")
+
+
 # Multiplier that spreads a row's position within its camp (golden ratio, 64 bits).
 _SPREAD = np.uint64(0x9E3779B97F4A7C15)
 
@@ -69,6 +73,25 @@ class CampMemo:
             while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self._bytes -= dropped
+
+    def get_or_make(
+        self,
+        fingerprint: Hashable | None,
+        key: tuple[Hashable, ...],
+        make: Callable[[], T],
+        size: Callable[[T], int] | None = None,
+    ) -> T:
+        """The value kept for ``fingerprint`` and ``key``, else ``make()``, kept for them
+        (about ``size`` of it bytes; ``size_of`` when not given). Rows with no
+        fingerprint (``camp_fingerprints``) are never looked up nor kept."""
+        if fingerprint is None:
+            return make()
+        found = self.get((fingerprint, *key))
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        value = make()
+        self.put((fingerprint, *key), value, size_of(value) if size is None else size(value))
+        return value
 
     def clear(self) -> None:
         """Forget every entry (and the hit counts)."""

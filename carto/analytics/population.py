@@ -40,13 +40,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, round_days
-from carto.analytics.memo import MISSING, CampMemo, camp_fingerprints, size_of
+from carto.analytics.memo import CampMemo, camp_fingerprints, size_of
 from carto.analytics.successors import successor_links
 
 # Relative standard deviation of one count, and its growth per day of age (a camp's
@@ -121,6 +122,11 @@ def estimated_population(
     return out
 
 
+def _camp_size(camp: _Camp) -> int:
+    """About the bytes a camp's arrays hold in the memo."""
+    return size_of([*vars(camp).values()])
+
+
 def _contributions(
     passages: pd.DataFrame,
     days: pd.DatetimeIndex,
@@ -159,13 +165,9 @@ def _contributions(
     gaps: dict[int, list[float]] = {}
     for j, cid in enumerate(camps):
         camp_cuts = cuts.get(cid, {})
-        key = ("population", cid, prints.get(cid), n, window, merge_days, tuple(camp_cuts.items()))
-        built = _MEMO.get(key) if key[2] is not None else MISSING
-        if built is MISSING:
-            built = _camp(rows, rounds.get(cid, {}), events.get(cid, []), n, window, camp_cuts)
-            if key[2] is not None:
-                _MEMO.put(key, built, size_of([*vars(built).values()]))
-        assert isinstance(built, _Camp)
+        key = ("population", cid, n, window, merge_days, tuple(camp_cuts.items()))
+        make = partial(_camp, rows, rounds.get(cid, {}), events.get(cid, []), n, window, camp_cuts)
+        built = _MEMO.get_or_make(prints.get(cid), key, make, _camp_size)
         value[:, j], base[:, j], age[:, j] = built.value[pick], built.base[pick], built.age[pick]
         low[:, j], high[:, j] = built.low[pick], built.high[pick]
         for gap, ratio in built.gaps:
