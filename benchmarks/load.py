@@ -63,6 +63,7 @@ from carto.settings import CONFIG_ENV, TOKEN_ENV, Settings, load_settings
 from carto.store import AuthStore, SnapshotStore
 from carto.ui.navigation import specs_for
 from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD
+from testing.processes import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -162,12 +163,7 @@ def serve(config: Path, log_path: Path, extra: Sequence[str] = ()) -> Iterator[t
                 time.sleep(0.3)
             yield url, proc.pid
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
+            stop(proc, timeout=30)
 
 
 def _healthy(url: str) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from testing.processes import stop
 from tests.conftest import write_demo_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,12 +93,7 @@ def serve(
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # a browser still connected: do not hang
-            proc.kill()
-            proc.wait(timeout=20)
+        stop(proc)
         log.close()
 
 

@@ -40,6 +40,7 @@ from carto.store import AuthStore, SnapshotStore
 from testing.app import TEST_COOKIE_KEY, TEST_PASSWORD, write_accounts
 from testing.fake_airtable import FakeAirtable
 from testing.postgres import TemporaryPostgres
+from testing.processes import stop
 from tests.e2e.conftest import COOKIE_NAME, ROOT, VIEWPORT, serve, sign_in, wait_for_cookie
 from tests.e2e.helpers import metric_value, settle
 
@@ -72,12 +73,7 @@ def running(cmd: list[str], env: dict[str, str], log_path: Path) -> Iterator[sub
         try:
             yield proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+            stop(proc)
 
 
 @dataclass
