@@ -186,7 +186,8 @@ def test_a_round_is_prepared_printed_and_seen_on_coordination(
         page.goto(f"{url}/coordination")
         settle(page)
         table = page.locator(".st-key-tablenarrow-planned-tonight")
-        table.wait_for(timeout=60_000)
+        # the grid's cells are drawn a moment after its container shows
+        table.get_by_text("Action contre la Faim").first.wait_for(timeout=60_000)
         text = table.inner_text()
         assert text.count("Action contre la Faim") == len(names)
         assert "E2E Est" not in page.locator("body").inner_text()  # no team for a partner
