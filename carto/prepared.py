@@ -8,8 +8,12 @@ they were built from and the fingerprint of the options they were built with.
 
 - **At sync** (``after_write``, called by carto/sync.py inside the transaction that wrote
   the records): only what changed is normalised again and merged into the stored
-  frames. What is incremental: a written or deleted Site record is normalised alone; a
-  written or deleted passage too; when a Site changed, the passages linked to it and
+  frames. The usual edit, passages already grouped changed in nothing the camp
+  grouping and the duplicate marks read (a count, needs, a comment), is set in place
+  (``edited_in_place``): their rows are replaced where they are and nothing else is
+  compared or regrouped, so its cost follows the change, not the base. Otherwise: a
+  written or deleted Site record is normalised alone; a written or deleted passage too;
+  when a Site changed, the passages linked to it and
   every quarantined passage (a Site can give them a position) are normalised again. The
   grouping into camps resumes from the stored one (``with_camps(previous=...)``): a
   passage without a Site joins the nearest camp seen within the gap, so one passage can
@@ -325,6 +329,77 @@ def update(
     return Frames(passages, sites, quarantine, frames.version)
 
 
+# What the camp grouping and the duplicate marks read of a passage (carto/analytics/
+# camps.py: ``assign_camps``, ``mark_duplicates``), besides the Sites.
+_GROUPING_COLUMNS = (
+    "record_id",
+    "created_time",
+    "date",
+    "site_id",
+    "latitude",
+    "longitude",
+    "association",
+)
+
+
+def _set_rows(column: pd.Series, at: np.ndarray, values: pd.Series) -> pd.Series:
+    """A copy of a column with the rows at positions ``at`` set to ``values``."""
+    if column.dtype == object:  # lists: numpy's assignment would unpack them
+        data = column.to_numpy(dtype=object, copy=True)
+        data[at] = values.to_numpy(dtype=object)
+        return pd.Series(data, index=column.index, dtype=object, name=column.name)
+    out = column.copy()
+    out.iloc[at] = values.array
+    return out
+
+
+def edited_in_place(
+    frames: Frames,
+    changed: Mapping[str, set[str]],
+    records: Mapping[str, Mapping[str, Record]],
+    recipe: Recipe,
+) -> tuple[Frames, dict[str, set[int]]] | None:
+    """``update`` when only passages already grouped changed, and in nothing the camp
+    grouping or the duplicate marks read (the usual edit: a count, a need, a comment):
+    their rows are normalised again and set where they are, every other row, every camp
+    and every mark stays, and only the chunks of those rows are touched (work follows the
+    change, not the base). With the chunk keys touched, per frame; None for any other
+    change (a Site, a passage added, deleted, quarantined or moved in time or space)."""
+    ids = changed.get("passages", set())
+    found = records.get("passages", {})
+    if changed.get("sites") or not ids or not ids <= found.keys():
+        return None
+    old = frames.passages
+    at = np.flatnonzero(_rows_of(old, ids))
+    if len(at) != len(ids) or _rows_of(frames.quarantine, ids).any():
+        return None
+    before = old.iloc[at].reset_index(drop=True)
+    new = [found[i] for i in before["record_id"].to_list()]
+    kept, quarantined = normalise_passages(new, frames.sites, recipe.normalise)
+    if not quarantined.empty or len(kept) != len(at):
+        return None
+    kept = kept.reset_index(drop=True)
+    if any(_differs(kept[c], before[c]).any() for c in _GROUPING_COLUMNS):
+        return None
+    # same grouping inputs, same Sites: same camps and marks (as ``with_camps`` gives them)
+    dup = before["is_duplicate"].to_numpy(dtype=bool)
+    codes, params = kept["flag_codes"].to_list(), kept["flag_params"].to_list()
+    for i in np.flatnonzero(dup):
+        codes[i], params[i] = [*codes[i], DUPLICATE_FLAG], [*params[i], {}]
+    kept = kept.assign(
+        camp_id=before["camp_id"].array,
+        is_duplicate=dup,
+        flag_codes=pd.Series(codes, dtype=object),
+        flag_params=pd.Series(params, dtype=object),
+    )
+    passages = old.copy(deep=False)
+    for column in old.columns:
+        if _differs(kept[column], before[column]).any():
+            passages[column] = _set_rows(old[column], at, kept[column])
+    touched = {"passages": set(chunks.keys(before).tolist()), "sites": set(), "quarantine": set()}
+    return replace(frames, passages=passages), touched
+
+
 def passages_to_redo(frames: Frames, changed: Mapping[str, set[str]]) -> set[str]:
     """Passage ids to normalise again: the changed ones and, when Sites changed, those
     linked to a changed Site and every quarantined passage."""
@@ -612,11 +687,26 @@ def after_write(
         # passage's lists and dicts; a full collection over the frames this process
         # keeps (``_DECODED``) cost more than the update (0.5 s out of 1 s at 100k)
         with paused_gc():
-            updated = update(frames, changed, wanted, recipe)
-            touched = touched_chunks(frames, updated, changed.get("sites", set()), redo)
+            updated, touched = refreshed(frames, changed, wanted, recipe, redo)
             manifests = {n: chunks.Manifest.from_bytes(found[n].data) for n in NAMES}
             blobs = _blobs(updated, manifests, touched)
     _write(store, conn, version, key, blobs)
+
+
+def refreshed(
+    frames: Frames,
+    changed: Mapping[str, set[str]],
+    records: Mapping[str, Mapping[str, Record]],
+    recipe: Recipe,
+    redo: set[str],
+) -> tuple[Frames, dict[str, set[int]]]:
+    """The frames after the changes (``update``; in place when ``edited_in_place`` can)
+    and the chunk keys, per frame, whose rows may have changed."""
+    edited = edited_in_place(frames, changed, records, recipe)
+    if edited is not None:
+        return edited
+    updated = update(frames, changed, records, recipe)
+    return updated, touched_chunks(frames, updated, changed.get("sites", set()), redo)
 
 
 def _keys_of(frame: pd.DataFrame, rows: np.ndarray) -> set[int]:

@@ -212,6 +212,8 @@ def folder() -> Iterator[Path]:
 )
 @given(steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3))
 @example(steps=[[("delete_passage", 0.0, 0)]])  # a deletion alone: no row to place
+# edits set in place (nothing the grouping reads changed), then one that regroups
+@example(steps=[[("people", 0.3, 12), ("people_text", 0.6, 5)], [("people", 0.999, 0)]])
 # every Site deleted: a frame of no row (pandas parses no date in seconds) must have the
 # same column types as the rows it replaced
 @example(steps=[[("delete_site", 0.0, 0)] * 10] * 3)
@@ -234,6 +236,71 @@ def test_incremental_frames_equal_a_full_rebuild(
                 with mock.patch.object(prepared, "build", side_effect=refuse):
                     prepared.after_write(store, conn, recipe(SETTINGS))
             assert_same(stored(store), rebuilt(store))
+
+
+def _edit_fields(store: SnapshotStore, conn: Any, rid: str, fields: dict[str, Any]) -> None:
+    rec = copy.deepcopy(store.records_by_id(conn, "passages", [rid])[rid])
+    rec["fields"].update(fields)
+    store.upsert(conn, "passages", [rec])
+
+
+@pytest.mark.parametrize(
+    "pick",
+    ["loose", "linked", "duplicate", "duplicated"],
+)
+def test_an_edit_the_grouping_does_not_read_is_set_in_place(tmp_path: Path, pick: str) -> None:
+    """Counts, needs and comment of passages already grouped changed (one with a Site,
+    one without, a duplicate and the passage it repeats): their rows are normalised
+    again and set where they are, without regrouping the base, and only their chunks
+    are written; the frames are those of a full rebuild."""
+    store = filled_store(tmp_path)
+    passages = stored(store).passages
+    duplicate = passages.loc[passages["is_duplicate"], "record_id"].iloc[0]
+    kept = passages[~passages["is_duplicate"]]
+    picked = {
+        "loose": kept.loc[kept["site_id"].isna(), "record_id"].iloc[3],
+        "linked": kept.loc[kept["site_id"].notna(), "record_id"].iloc[-2],
+        "duplicate": duplicate,
+        "duplicated": passages.loc[
+            (passages["camp_id"] == passages.set_index("record_id").at[duplicate, "camp_id"])
+            & ~passages["is_duplicate"],
+            "record_id",
+        ].iloc[-1],
+    }[pick]
+    before = manifests(store)["passages"]
+    refuse = AssertionError("regrouped the whole base")
+    with (
+        mock.patch.object(prepared, "update", side_effect=refuse),
+        mock.patch.object(prepared, "with_camps", side_effect=refuse),
+        store.transaction(bump_version=False) as conn,
+    ):
+        fields = {"Personnes": "env. 17", "Besoins": ["Eau"], "Commentaire": "revu"}
+        _edit_fields(store, conn, picked, fields)
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    after = manifests(store)["passages"]
+    assert len(set(after.chunks) - set(before.chunks)) == 1, "one chunk written"
+    frames = stored(store)
+    assert_same(frames, rebuilt(store))
+    row = frames.passages.set_index("record_id").loc[picked]
+    assert row["people"] == 17 and list(row["needs"]) != []
+
+
+def test_an_edit_the_grouping_reads_regroups(tmp_path: Path) -> None:
+    """A passage moved in time, or linked to a Site, is regrouped (not set in place):
+    its camp and the duplicate marks around it are those of a full rebuild."""
+    store = filled_store(tmp_path)
+    passages = stored(store).passages
+    duplicate = passages.loc[passages["is_duplicate"], "record_id"].iloc[0]
+    date = passages.loc[passages["record_id"] == duplicate, "date"].iloc[0]
+    later = (date + pd.Timedelta(hours=3)).isoformat()
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, duplicate, {"Date": later})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    frames = stored(store)
+    assert_same(frames, rebuilt(store))
+    assert not frames.passages.set_index("record_id").at[duplicate, "is_duplicate"]
 
 
 def test_encoding_gives_back_the_same_frames() -> None:
@@ -326,9 +393,9 @@ def test_an_update_runs_with_the_collector_paused(
     is back on after."""
     store = filled_store(tmp_path)
     seen: list[bool] = []
-    real_update, real_encode = prepared.update, prepared.encode_chunks
+    real_update, real_encode = prepared.refreshed, prepared.encode_chunks
 
-    def update(*args: Any) -> prepared.Frames:
+    def update(*args: Any) -> Any:
         seen.append(gc.isenabled())
         return real_update(*args)
 
@@ -336,7 +403,7 @@ def test_an_update_runs_with_the_collector_paused(
         seen.append(gc.isenabled())
         return real_encode(*args)
 
-    monkeypatch.setattr(prepared, "update", update)
+    monkeypatch.setattr(prepared, "refreshed", update)
     monkeypatch.setattr(prepared, "encode_chunks", encode)
     assert gc.isenabled()
     with store.transaction(bump_version=False) as conn:
