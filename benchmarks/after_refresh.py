@@ -34,9 +34,13 @@ RUN_TIMEOUT = 900
 EDITED = 10
 
 
-def edit_passages(store: Any, conn: Any, rng: random.Random, n: int = EDITED) -> None:
-    """Inside a transaction: change the number of people of ``n`` random passages."""
-    ids = rng.sample(sorted(store.table_ids(conn, "passages")), n)
+def edit_passages(
+    store: Any, conn: Any, rng: random.Random, n: int = EDITED, ids: list[str] | None = None
+) -> None:
+    """Inside a transaction: change the number of people of ``n`` random passages (of
+    ``ids`` when given: chosen beforehand)."""
+    if ids is None:
+        ids = rng.sample(sorted(store.table_ids(conn, "passages")), n)
     records = store.records_by_id(conn, "passages", ids)
     edited = []
     for rid in ids:

@@ -353,33 +353,53 @@ def _set_rows(column: pd.Series, at: np.ndarray, values: pd.Series) -> pd.Series
     return out
 
 
+def _rows_replaced(frame: pd.DataFrame, at: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its rows at positions ``at`` replaced by ``rows`` (same columns):
+    only the columns where they differ are copied and set, the others are shared."""
+    out = frame.copy(deep=False)
+    before = frame.iloc[at].reset_index(drop=True)
+    for column in frame.columns:
+        if _differs(rows[column], before[column]).any():
+            out[column] = _set_rows(frame[column], at, rows[column])
+    return out
+
+
 def edited_in_place(
     frames: Frames,
     changed: Mapping[str, set[str]],
     records: Mapping[str, Mapping[str, Record]],
     recipe: Recipe,
 ) -> tuple[Frames, dict[str, set[int]]] | None:
-    """``update`` when only passages already grouped changed, and in nothing the camp
-    grouping or the duplicate marks read (the usual edit: a count, a need, a comment):
-    their rows are normalised again and set where they are, every other row, every camp
-    and every mark stays, and only the chunks of those rows are touched (work follows the
-    change, not the base). With the chunk keys touched, per frame; None for any other
-    change (a Site, a passage added, deleted, quarantined or moved in time or space)."""
+    """``update`` when only passages changed that stay where they were (grouped, or
+    quarantined) and, those grouped, in nothing the camp grouping or the duplicate marks
+    read (the usual edit: a count, needs, a comment): their rows are normalised again
+    and set where they are; every other row, every camp and every mark stays, and only
+    the chunks of those rows are touched (work follows the change, not the base). With
+    the chunk keys touched, per frame; None for any other change (a Site, a passage
+    added, deleted, moved in or out of the quarantine, or in time or space)."""
     ids = changed.get("passages", set())
     found = records.get("passages", {})
     if changed.get("sites") or not ids or not ids <= found.keys():
         return None
-    old = frames.passages
+    old, q = frames.passages, frames.quarantine
     at = np.flatnonzero(_rows_of(old, ids))
-    if len(at) != len(ids) or _rows_of(frames.quarantine, ids).any():
+    at_q = np.flatnonzero(_rows_of(q, ids) & (q["table"] == "passages").to_numpy(dtype=bool))
+    if len(at) + len(at_q) != len(ids):
         return None
-    before = old.iloc[at].reset_index(drop=True)
-    new = [found[i] for i in before["record_id"].to_list()]
-    kept, quarantined = normalise_passages(new, frames.sites, recipe.normalise)
-    if not quarantined.empty or len(kept) != len(at):
+    before, q_before = old.iloc[at].reset_index(drop=True), q.iloc[at_q].reset_index(drop=True)
+    order = [*before["record_id"].to_list(), *q_before["record_id"].to_list()]
+    kept, quarantined = normalise_passages(
+        [found[i] for i in order], frames.sites, recipe.normalise
+    )
+    kept, quarantined = kept.reset_index(drop=True), quarantined.reset_index(drop=True)
+    if (
+        kept["record_id"].to_list() != order[: len(at)]
+        or quarantined["record_id"].to_list() != (order[len(at) :])
+    ):
         return None
-    kept = kept.reset_index(drop=True)
     if any(_differs(kept[c], before[c]).any() for c in _GROUPING_COLUMNS):
+        return None
+    if _differs(quarantined["created_time"], q_before["created_time"]).any():
         return None
     # same grouping inputs, same Sites: same camps and marks (as ``with_camps`` gives them)
     dup = before["is_duplicate"].to_numpy(dtype=bool)
@@ -392,12 +412,17 @@ def edited_in_place(
         flag_codes=pd.Series(codes, dtype=object),
         flag_params=pd.Series(params, dtype=object),
     )
-    passages = old.copy(deep=False)
-    for column in old.columns:
-        if _differs(kept[column], before[column]).any():
-            passages[column] = _set_rows(old[column], at, kept[column])
-    touched = {"passages": set(chunks.keys(before).tolist()), "sites": set(), "quarantine": set()}
-    return replace(frames, passages=passages), touched
+    updated = replace(
+        frames,
+        passages=_rows_replaced(old, at, kept[list(old.columns)]),
+        quarantine=_rows_replaced(q, at_q, quarantined[list(q.columns)]),
+    )
+    touched = {
+        "passages": set(chunks.keys(before).tolist()),
+        "sites": set(),
+        "quarantine": set(chunks.keys(q_before).tolist()),
+    }
+    return updated, touched
 
 
 def passages_to_redo(frames: Frames, changed: Mapping[str, set[str]]) -> set[str]:

@@ -244,15 +244,12 @@ def _edit_fields(store: SnapshotStore, conn: Any, rid: str, fields: dict[str, An
     store.upsert(conn, "passages", [rec])
 
 
-@pytest.mark.parametrize(
-    "pick",
-    ["loose", "linked", "duplicate", "duplicated"],
-)
+@pytest.mark.parametrize("pick", ["loose", "linked", "duplicate", "duplicated", "quarantined"])
 def test_an_edit_the_grouping_does_not_read_is_set_in_place(tmp_path: Path, pick: str) -> None:
-    """Counts, needs and comment of passages already grouped changed (one with a Site,
-    one without, a duplicate and the passage it repeats): their rows are normalised
-    again and set where they are, without regrouping the base, and only their chunks
-    are written; the frames are those of a full rebuild."""
+    """Counts, needs and comment of passages that stay where they were changed (one with
+    a Site, one without, a duplicate, the passage it repeats, one quarantined for its
+    date): their rows are normalised again and set where they are, without regrouping
+    the base, and only their chunk is written; the frames are those of a full rebuild."""
     store = filled_store(tmp_path)
     passages = stored(store).passages
     duplicate = passages.loc[passages["is_duplicate"], "record_id"].iloc[0]
@@ -266,8 +263,9 @@ def test_an_edit_the_grouping_does_not_read_is_set_in_place(tmp_path: Path, pick
             & ~passages["is_duplicate"],
             "record_id",
         ].iloc[-1],
+        "quarantined": "recEXTRA00000001",  # "pas une date"
     }[pick]
-    before = manifests(store)["passages"]
+    before = manifests(store)
     refuse = AssertionError("regrouped the whole base")
     with (
         mock.patch.object(prepared, "update", side_effect=refuse),
@@ -275,15 +273,19 @@ def test_an_edit_the_grouping_does_not_read_is_set_in_place(tmp_path: Path, pick
         store.transaction(bump_version=False) as conn,
     ):
         fields = {"Personnes": "env. 17", "Besoins": ["Eau"], "Commentaire": "revu"}
+        if pick == "quarantined":  # still no date, another reason's text
+            fields["Date"] = "demain soir"
         _edit_fields(store, conn, picked, fields)
         store.bump_version(conn)
         prepared.after_write(store, conn, recipe(SETTINGS))
-    after = manifests(store)["passages"]
-    assert len(set(after.chunks) - set(before.chunks)) == 1, "one chunk written"
+    after = manifests(store)
+    written = [n for n in prepared.NAMES for c in after[n].chunks if c not in before[n].chunks]
+    assert written == ["quarantine" if pick == "quarantined" else "passages"]
     frames = stored(store)
     assert_same(frames, rebuilt(store))
-    row = frames.passages.set_index("record_id").loc[picked]
-    assert row["people"] == 17 and list(row["needs"]) != []
+    if pick != "quarantined":
+        row = frames.passages.set_index("record_id").loc[picked]
+        assert row["people"] == 17 and list(row["needs"]) != []
 
 
 def test_an_edit_the_grouping_reads_regroups(tmp_path: Path) -> None:
