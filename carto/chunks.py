@@ -3,9 +3,10 @@
 A refresh that changed a few records re-encodes and writes only the chunks holding
 them, and a process that read the previous version decodes only those: the cost of a
 change follows the change, not the size of the base. A chunk is a run of rows of one
-creation week (UTC, Monday to Sunday); the quarantine's sites and passages are in
-different chunks. Rows are in the canonical order (creation time, then record id;
-quarantine: sites first), so each chunk is one contiguous run of rows.
+creation week (UTC, Monday to Sunday), cut into pieces of ``ROWS`` rows when the week
+has more; the quarantine's sites and passages are in different chunks. Rows are in the
+canonical order (creation time, then record id; quarantine: sites first), so each chunk
+is one contiguous run of rows.
 
 A frame is stored as a manifest (its columns and, per chunk, its key, the digest of its
 bytes and its number of rows) and one blob per chunk, named by that digest: equal bytes,
@@ -28,6 +29,11 @@ _UNDATED = 2**31  # rows without creation time: last, as in the canonical order
 _TABLE_SPAN = 2**32  # quarantine: every key of the sites before those of the passages
 _TABLE_ORDER = {"sites": 0, "passages": 1}
 NAT = np.iinfo(np.int64).min  # NaT as an int64
+# A week of a large base (about 2,000 passages at 100,000) is cut into pieces of at most
+# ROWS rows: an edit re-encodes and writes a piece, not its whole week. Fewer rows, more
+# chunks for a process that decodes all of them (a fixed cost each).
+ROWS = 256
+_PIECES = 2**16  # pieces a week can have: a key is week * _PIECES + piece
 
 
 def micros(created: pd.Series) -> np.ndarray:
@@ -38,7 +44,8 @@ def micros(created: pd.Series) -> np.ndarray:
 
 
 def keys(frame: pd.DataFrame) -> np.ndarray:
-    """The chunk key of every row: its creation week (and table, for the quarantine)."""
+    """The chunk key of every row: its creation week (and table, for the quarantine),
+    then its piece of ``ROWS`` rows in that week (``week``: the first part back)."""
     if frame.empty:
         return np.zeros(0, dtype=np.int64)
     us = micros(frame["created_time"])
@@ -46,7 +53,16 @@ def keys(frame: pd.DataFrame) -> np.ndarray:
     if "table" in frame.columns:
         table = frame["table"].map(_TABLE_ORDER).fillna(2).to_numpy(dtype=np.int64)
         out = out + table * _TABLE_SPAN
-    return out.astype(np.int64)
+    at = np.arange(len(out))
+    first = np.ones(len(out), dtype=bool)
+    first[1:] = out[1:] != out[:-1]
+    start = np.maximum.accumulate(np.where(first, at, 0))  # of each row's run of a week
+    return (out * _PIECES + (at - start) // ROWS).astype(np.int64)
+
+
+def week(chunk_keys: np.ndarray) -> np.ndarray:
+    """The week part (and table) of chunk keys: the chunks of one week share it."""
+    return chunk_keys // _PIECES
 
 
 def runs(row_keys: np.ndarray) -> list[tuple[int, int, int]]:

@@ -80,7 +80,7 @@ from carto.store import Record, SnapshotStore
 
 # Bump when what the frames hold or how they are encoded changes: stored frames of
 # another format are rebuilt.
-FORMAT = 2
+FORMAT = 3
 NAMES = ("passages", "sites", "quarantine")
 LIST_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "passages": ("needs", "referrals", "flag_codes", "flag_params"),
@@ -417,10 +417,11 @@ def edited_in_place(
         passages=_rows_replaced(old, at, kept[list(old.columns)]),
         quarantine=_rows_replaced(q, at_q, quarantined[list(q.columns)]),
     )
+    # rows neither added nor removed: every other row keeps its chunk
     touched = {
-        "passages": set(chunks.keys(before).tolist()),
+        "passages": set(chunks.keys(old)[at].tolist()),
         "sites": set(),
-        "quarantine": set(chunks.keys(q_before).tolist()),
+        "quarantine": set(chunks.keys(q)[at_q].tolist()),
     }
     return updated, touched
 
@@ -736,7 +737,15 @@ def refreshed(
 
 def _keys_of(frame: pd.DataFrame, rows: np.ndarray) -> set[int]:
     """Chunk keys of those rows (a mask)."""
-    return set(chunks.keys(frame[rows]).tolist()) if rows.any() else set()
+    return set(chunks.keys(frame)[rows].tolist()) if rows.any() else set()
+
+
+def _whole_weeks(touched: set[int], *frames: pd.DataFrame) -> set[int]:
+    """The chunk keys of the frames in the weeks of ``touched``: a row added or removed
+    shifts the rows after it in its week from one piece to the next."""
+    found = np.concatenate([chunks.keys(f) for f in frames])
+    weeks = np.array(sorted(touched), dtype=np.int64)
+    return touched | set(found[np.isin(chunks.week(found), chunks.week(weeks))].tolist())
 
 
 def _rows_of(frame: pd.DataFrame, ids: set[str]) -> np.ndarray:
@@ -765,13 +774,14 @@ def touched_chunks(
     out: dict[str, set[int]] = {}
     for name, ids in (("sites", sites_ids), ("quarantine", redone), ("passages", passage_ids)):
         old, new = before.as_dict()[name], after.as_dict()[name]
-        out[name] = _keys_of(old, _rows_of(old, ids)) | _keys_of(new, _rows_of(new, ids))
+        touched = _keys_of(old, _rows_of(old, ids)) | _keys_of(new, _rows_of(new, ids))
+        out[name] = _whole_weeks(touched, old, new) if touched else set()
     # only the columns compared: filtering every column of 100,000 rows costs more
     columns = ["record_id", "created_time", "camp_id", "is_duplicate"]
-    old = before.passages[columns]
-    new = after.passages[columns]
-    old = old[~_rows_of(old, passage_ids)]
-    new = new[~_rows_of(new, passage_ids)]
+    old_rows = ~_rows_of(before.passages, passage_ids)
+    new_rows = ~_rows_of(after.passages, passage_ids)
+    old = before.passages[columns][old_rows]
+    new = after.passages[columns][new_rows]
     if len(old) != len(new) or _differs(old["record_id"], new["record_id"]).any():
         out["passages"] |= set(chunks.keys(before.passages).tolist())
         out["passages"] |= set(chunks.keys(after.passages).tolist())
@@ -779,7 +789,9 @@ def touched_chunks(
     moved = _differs(old["camp_id"], new["camp_id"]) | _differs(
         old["is_duplicate"], new["is_duplicate"]
     )
-    out["passages"] |= _keys_of(new, moved)
+    rows = np.zeros(len(after.passages), dtype=bool)
+    rows[np.flatnonzero(new_rows)[moved]] = True
+    out["passages"] |= _keys_of(after.passages, rows)
     return out
 
 

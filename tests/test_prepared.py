@@ -217,15 +217,21 @@ def folder() -> Iterator[Path]:
 # every Site deleted: a frame of no row (pandas parses no date in seconds) must have the
 # same column types as the rows it replaced
 @example(steps=[[("delete_site", 0.0, 0)] * 10] * 3)
-@pytest.mark.parametrize("chunk_days", [7, 1], ids=["weekly-chunks", "daily-chunks"])
+@pytest.mark.parametrize(
+    ("chunk_days", "rows"),
+    [(7, chunks.ROWS), (1, chunks.ROWS), (7, 3)],
+    ids=["weekly-chunks", "daily-chunks", "weekly-pieces-of-3-rows"],
+)
 def test_incremental_frames_equal_a_full_rebuild(
-    folder: Path, chunk_days: int, steps: list[list[tuple[str, float, int]]]
+    folder: Path, chunk_days: int, rows: int, steps: list[list[tuple[str, float, int]]]
 ) -> None:
-    """Whatever the edits, and with chunks of a week (the stored layout) or of a day
-    (more chunk boundaries in this one-month base: rows inserted, removed and moved
-    across them), the stored frames are those a full rebuild gives."""
+    """Whatever the edits, and with chunks of a week (the stored layout), of a day, or
+    of weeks cut in pieces of 3 rows (more chunk boundaries in this one-month base: rows
+    inserted, removed and moved across them, shifting the pieces after them), the stored
+    frames are those a full rebuild gives."""
     width = mock.patch.object(chunks, "WIDTH_US", chunk_days * 86_400 * 1_000_000)
-    with width, tempfile.TemporaryDirectory(dir=folder) as tmp:
+    pieces = mock.patch.object(chunks, "ROWS", rows)
+    with width, pieces, tempfile.TemporaryDirectory(dir=folder) as tmp:
         store = filled_store(Path(tmp))
         for edits in steps:
             with store.transaction(bump_version=False) as conn:
@@ -286,6 +292,35 @@ def test_an_edit_the_grouping_does_not_read_is_set_in_place(tmp_path: Path, pick
     if pick != "quarantined":
         row = frames.passages.set_index("record_id").loc[picked]
         assert row["people"] == 17 and list(row["needs"]) != []
+
+
+def test_a_week_of_many_rows_is_stored_in_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week with more than ``chunks.ROWS`` passages is cut into pieces of that many
+    rows: an edit encodes and writes its piece alone, not its whole week."""
+    monkeypatch.setattr(chunks, "ROWS", 4)
+    store = filled_store(tmp_path)
+    passages = stored(store).passages
+    weeks = chunks.week(chunks.keys(passages))
+    assert pd.Series(weeks).value_counts().max() > 8, "a week of more than two pieces"
+    encoded: list[list[tuple[int, int]]] = []
+    real_encode = prepared.encode_chunks
+
+    def counting_encode(name: str, frame: pd.DataFrame, spans: Any) -> Any:
+        encoded.append(spans)
+        return real_encode(name, frame, spans)
+
+    monkeypatch.setattr(prepared, "encode_chunks", counting_encode)
+    picked = passages["record_id"].iloc[len(passages) // 2]
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, picked, {"Personnes": 33})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    assert len(encoded) == 1 and len(encoded[0]) == 1
+    (start, stop) = encoded[0][0]
+    assert stop - start <= 4
+    assert_same(stored(store), rebuilt(store))
 
 
 def test_an_edit_the_grouping_reads_regroups(tmp_path: Path) -> None:
