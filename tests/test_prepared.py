@@ -451,6 +451,27 @@ def test_an_update_runs_with_the_collector_paused(
     assert seen == [False, False] and gc.isenabled()
 
 
+def test_chunks_are_decoded_with_the_collector_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that holds nothing decodes every chunk without a collection between
+    two (re-enabled after each, it scanned the lists decoded so far again and again),
+    and the collector is back on after."""
+    store = filled_store(tmp_path)
+    prepared.forget()
+    seen: list[bool] = []
+    real_decode = prepared.decode_chunk
+
+    def decode(data: bytes) -> Any:
+        seen.append(gc.isenabled())
+        return real_decode(data)
+
+    monkeypatch.setattr(prepared, "decode_chunk", decode)
+    assert gc.isenabled()
+    prepared.load(store, recipe(SETTINGS))
+    assert len(seen) == stored_chunks(store) and not any(seen) and gc.isenabled()
+
+
 def test_a_change_encodes_stores_and_decodes_only_its_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
