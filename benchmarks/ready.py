@@ -299,6 +299,74 @@ def rebuild_before_after(
     }
 
 
+REFRESHES = 3  # 10-record refreshes per child process
+
+
+def refresh_child(config: Path) -> dict[str, Any]:
+    """In a process of the tree measured: its frames of the store of ``config`` made
+    (untimed: another tree may have stored them in another format), then
+    ``REFRESHES`` 10-record refreshes, each followed by the first data load, in seconds."""
+    settings = load_settings(config)
+    store = SnapshotStore(settings.store_location)
+    prepared.load(store, recipe(settings))
+    rng = random.Random(15)
+    seconds: dict[str, list[float]] = {"refresh": [], "load": []}
+    for _ in range(REFRESHES):
+        seconds["refresh"].append(refresh(store, settings, rng, ready=True))
+        seconds["load"].append(timed(lambda: build_dataset(settings, store))[0])
+    return seconds
+
+
+def refresh_before_after(
+    folder: Path, labels: list[str], repo: Path, ref: str, rounds: int
+) -> dict[str, Any]:
+    """Per size, the 10-record refresh and first load by the tree of ``ref`` and by this
+    tree, one process each on a copy of the size's store, alternated ``rounds`` times;
+    the cost of a change (refresh + first load, largest / smallest size) of each tree."""
+    trees = {"before": export_tree(repo, ref, folder), "after": ROOT}
+    shutil.copy(ROOT / "benchmarks" / "ready.py", trees["before"] / "benchmarks" / "ready.py")
+    out: dict[str, Any] = {"ref": ref, "sizes": {}}
+    for label in labels:
+        found: dict[str, dict[str, list[float]]] = {
+            w: {"refresh": [], "load": [], "load_average_1min": []} for w in trees
+        }
+        for i in range(rounds):
+            for which, tree in trees.items():
+                run_dir = folder / f"refresh-{label}-{which}-{i}"
+                run_dir.mkdir()
+                settings = write_live_config(run_dir)
+                shutil.copy(folder / label / "snapshot.sqlite", run_dir / "snapshot.sqlite")
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                config = str(settings.source)
+                cmd = [sys.executable, "-m", "benchmarks.ready", "--refresh-child", config]
+                done = subprocess.run(
+                    cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=900
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"refresh child failed:\n{done.stderr[-4000:]}")
+                measured = json.loads(done.stdout.strip().splitlines()[-1])
+                found[which]["refresh"] += measured["refresh"]
+                found[which]["load"] += measured["load"]
+                found[which]["load_average_1min"].append(os.getloadavg()[0])
+                shutil.rmtree(run_dir)
+            log(f"refresh {label} round {i + 1} done")
+        out["sizes"][label] = {
+            w: {
+                **v,
+                "median_refresh_seconds": statistics.median(v["refresh"]),
+                "median_load_seconds": statistics.median(v["load"]),
+            }
+            for w, v in found.items()
+        }
+    first, last = out["sizes"][labels[0]], out["sizes"][labels[-1]]
+
+    def cost(s: dict[str, Any]) -> float:
+        return float(s["median_refresh_seconds"] + s["median_load_seconds"])
+
+    out["cost_of_change_ratio"] = {w: cost(last[w]) / cost(first[w]) for w in trees}
+    return out
+
+
 def _ratio(s: dict[str, Any]) -> float:
     after = s["refresh_after_seconds"] + s["load_after_seconds"]
     return float(after / (s["refresh_before_seconds"] + s["load_before_seconds"]))
@@ -343,6 +411,26 @@ def report(result: dict[str, Any]) -> str:
                 ],
             ],
         )
+    if "refresh_before_after" in result:
+        ba = result["refresh_before_after"]
+        header = ["10-record refresh + first load, alternated (median)"]
+        header += [f"{ba['ref']}", "this tree"]
+        rows = []
+        for label, found in ba["sizes"].items():
+            for part in ("refresh", "load"):
+                key = f"median_{part}_seconds"
+                n = len(found["after"][part])
+                name = f"{label}: {part} ({n} runs each)"
+                rows.append([name, f"{found['before'][key]:.3f} s", f"{found['after'][key]:.3f} s"])
+        ratio = ba["cost_of_change_ratio"]
+        rows.append(
+            [
+                "cost of a change, largest / smallest",
+                f"{ratio['before']:.2f}",
+                f"{ratio['after']:.2f}",
+            ]
+        )
+        text += "\n\n" + markdown_table(header, rows)
     if "cost_of_change_ratio" in result:
         text += "\n\n" + markdown_table(
             ["cost of a change (refresh + first load), largest / smallest", "before", "after"],
@@ -373,10 +461,20 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="full rebuild at the largest size by --before-ref and this tree, alternated",
     )
+    parser.add_argument(
+        "--refresh-rounds",
+        type=int,
+        default=0,
+        help="10-record refresh at each size by --before-ref and this tree, alternated",
+    )
     parser.add_argument("--rebuild-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--refresh-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rebuild_child is not None:
         print(json.dumps(rebuild_child(args.rebuild_child, 1)))
+        return 0
+    if args.refresh_child is not None:
+        print(json.dumps(refresh_child(args.refresh_child)))
         return 0
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"machine": machine_info(), "sizes": []}
@@ -397,6 +495,10 @@ def main(argv: list[str] | None = None) -> int:
             result["cost_of_change_ratio"] = {
                 w: cost(last, w) / cost(first, w) for w in ("before", "after")
             }
+        if args.refresh_rounds and len(labels) > 1:
+            result["refresh_before_after"] = refresh_before_after(
+                folder, labels, args.repo, args.before_ref, args.refresh_rounds
+            )
         if args.rebuild_rounds:
             config = folder / labels[-1] / "config.toml"
             result["rebuild_before_after"] = rebuild_before_after(
