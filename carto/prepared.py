@@ -38,17 +38,18 @@ are loaded (``with_future_flags``): a frame stored yesterday must not keep a pas
 flagged once its time has come.
 
 Storage in chunks (carto/chunks.py): each frame is stored as a manifest and one blob per
-creation week, named by the digest of its bytes. A refresh encodes and writes only the
-chunks whose rows changed (``touched_chunks``: the rows of the records normalised again,
+creation week (in pieces of ``chunks.ROWS`` rows), named by the digest of its bytes. A
+refresh encodes and writes only the chunks whose rows changed (set in place: those of
+the rows replaced; else ``touched_chunks``: the weeks of the records normalised again,
 and the passages whose camp or duplicate mark moved), and deletes the chunks no manifest
 lists any more. Each process keeps the last frame it encoded or decoded under each name
 with its manifest, and the chunks of that manifest (``_DECODED``, ``_CHUNKS``): the same
 manifest is read without decoding; another decodes only the chunks the process does not
 hold.
 
-Serialisation of a chunk: Arrow IPC (zstd; pyarrow) for the typed columns, and the list
-columns (needs, referrals, flag and reason codes and parameters) as one JSON array per
-column, encoded and decoded in one call each (per-cell JSON or Parquet lists of structs
+Serialisation of a chunk: Arrow IPC (pyarrow; the stream compressed whole with zstd)
+for the typed columns, and the list columns (needs, referrals, flag and reason codes
+and parameters) as one JSON array per column, encoded and decoded in one call each (per-cell JSON or Parquet lists of structs
 cost more and do not give back the same Python lists and dicts). The chunks of a frame
 are converted from and to pandas together: that conversion's fixed cost (several
 milliseconds) is paid once per frame, not once per chunk.
