@@ -183,13 +183,17 @@ def _frames_from(
 
 
 class Prebuild:
-    """The frames of a first full listing, normalised while it is listed: the Sites once
-    all are listed, the passages by batches of pages in a thread while the next pages
-    are awaited (the listing waits on Airtable's rate limit most of the time), so that
-    the commit only orders, groups into camps and encodes. Normalisation is row by row:
-    batches give the rows one normalisation of all would (``frames`` checks the ids)."""
+    """The frames of a first full listing, made while it is listed: the Sites once all
+    are listed, the passages by batches of pages in a thread while the next pages are
+    awaited (the listing waits on Airtable's rate limit most of the time), and, once the
+    listing ended (``finish``), the frames themselves in that thread while the commit
+    writes the records. Normalisation is row by row: batches give the rows one
+    normalisation of all would (``finish`` checks the ids)."""
 
-    BATCH = 2000  # records: fewer, larger calls (each has a fixed cost of ~20 ms)
+    BATCH = 2000  # most records one call normalises (each call has a fixed cost of ~20 ms)
+    # The thread takes what is pending as soon as it is idle and this many records wait:
+    # the batch left for the end of the listing stays small.
+    LEAST = 300
 
     def __init__(self, sites_records: Sequence[Record], recipe: Recipe) -> None:
         self.recipe = recipe
@@ -197,20 +201,22 @@ class Prebuild:
         self._pending: list[Record] = []
         self._parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] = []
         self._ids: list[str] = []
+        self._made: Future[Frames | None] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
 
     def add(self, records: Sequence[Record]) -> None:
         """Passages just listed, in listing order."""
         self._pending.extend(records)
         self._ids.extend(str(r["id"]) for r in records)
-        if len(self._pending) >= self.BATCH:
+        idle = not self._parts or self._parts[-1].done()
+        if len(self._pending) >= self.BATCH or (idle and len(self._pending) >= self.LEAST):
             self._submit()
 
     def restart(self) -> None:
         """The listing starts over (its offset expired): forget its passages."""
         self._pool.shutdown(wait=True)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
-        self._pending, self._parts, self._ids = [], [], []
+        self._pending, self._parts, self._ids, self._made = [], [], [], None
 
     def _submit(self) -> None:
         batch, self._pending = self._pending, []
@@ -218,18 +224,37 @@ class Prebuild:
             self._pool.submit(normalise_passages, batch, self.sites, self.recipe.normalise)
         )
 
-    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
-        """The frames, when the passages added are ``passages_ids`` (each once); else
-        None (the caller builds them from the records)."""
-        self._submit()
-        parts = [f.result() for f in self._parts]
-        self._pool.shutdown(wait=True)
+    def finish(self, passages_ids: Iterable[str]) -> None:
+        """The listing ended with the passages ``passages_ids``: the thread makes the
+        frames from here (once; later calls change nothing)."""
+        if self._made is not None:
+            return
+        if self._pending:
+            self._submit()
         ids = list(passages_ids)
-        if ids != self._ids or len(set(ids)) != len(ids):
+        usable = ids == self._ids and len(set(ids)) == len(ids)
+        self._made = self._pool.submit(self._assemble, list(self._parts) if usable else None)
+
+    def _assemble(
+        self, parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] | None
+    ) -> Frames | None:
+        if parts is None:
             return None
-        kept = pd.concat([p for p, _ in parts], ignore_index=True)
-        quarantine = pd.concat([self._q_sites, *(q for _, q in parts)], ignore_index=True)
+        done = [f.result() for f in parts]  # done already: the one thread ran them first
+        kept = pd.concat([p for p, _ in done], ignore_index=True)
+        quarantine = pd.concat([self._q_sites, *(q for _, q in done)], ignore_index=True)
         return _frames_from(self.sites, kept, quarantine, self.recipe)
+
+    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
+        """The frames, when the passages added are ``passages_ids`` (each once, as
+        ``finish`` was told if it was called); else None (the caller builds them from
+        the records)."""
+        ids = list(passages_ids)
+        self.finish(ids)
+        assert self._made is not None
+        made = self._made.result()
+        self._pool.shutdown(wait=True)
+        return made if made is not None and ids == self._ids else None
 
     def close(self) -> None:
         """Stop the thread (the sync failed or did not use the frames)."""

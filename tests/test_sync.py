@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 import json
 import math
@@ -743,6 +744,39 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
         result = sync(settings, clock=clock)
     assert result.full and result.changed == result.fetched > 0
     assert len(made) == 1 and made[0] is not None
+    _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
+
+
+def test_a_first_sync_lists_with_the_collector_paused_and_makes_frames_during_its_commit(
+    settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first listing runs without the collector's full passes over the records piling
+    up (a pause delays every later request); the frames are already being made in the
+    thread when the commit starts writing. Later syncs list with the collector on."""
+    collector_on: list[bool] = []
+    real_list, real_commit = sync_module._list, sync_module._commit
+    finished_before_commit: list[bool] = []
+
+    def listing(table: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+        records, texts = real_list(table, key, *args, **kwargs)
+        if key == "passages":
+            collector_on.append(gc.isenabled())
+        return records, texts
+
+    def commit(*args: Any, **kwargs: Any) -> Any:
+        prebuild = args[-1] if len(args) > 6 else kwargs.get("prebuild")
+        finished_before_commit.append(prebuild is not None and prebuild._made is not None)
+        return real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "_list", listing)
+    monkeypatch.setattr(sync_module, "_commit", commit)
+    assert gc.isenabled()
+    sync(settings, clock=clock)
+    assert collector_on == [False] and finished_before_commit == [True]
+    assert gc.isenabled()
+    clock.advance(minutes=10)
+    sync(settings, full=True, clock=clock)
+    assert collector_on == [False, True] and finished_before_commit == [True, False]
     _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
 
 
