@@ -368,11 +368,13 @@ def _prebuild(
 
 
 def _first_listing(prebuild: prepared.Prebuild | None) -> AbstractContextManager[None]:
-    """Around the passages' listing: the garbage collector paused for a first sync
-    (``prebuild``). The listed records pile up, tens of thousands of dicts and lists in
-    no cycle, and each full collection walks them all: one paused the listing 0.2 s at
-    10,000 records, delaying every later request (the rate limit's windows move with
-    it). The store is empty then, so the app's pages make little garbage meanwhile."""
+    """Around the passages' listing and the commit: the garbage collector paused for a
+    first sync (``prebuild``). The listed records pile up, tens of thousands of dicts
+    and lists in no cycle, and each full collection walks them all: one paused the
+    listing 0.2 s at 10,000 records, delaying every later request (the rate limit's
+    windows move with it). They must be gone when it resumes: the first collection
+    would walk every object made meanwhile. The store is empty until the commit, so
+    the app's pages make little garbage meanwhile."""
     return prepared.paused_gc() if prebuild is not None else nullcontext()
 
 
@@ -494,13 +496,14 @@ def sync(
                 retention.strip,
                 prebuild,
             )
-        if prebuild is not None:  # its thread makes the frames while the commit writes
-            prebuild.finish(r["id"] for r in fetched["passages"].records)
-        calls = client.calls - calls_before
-        any_full = plan.full or any(f.full for f in fetched.values())
-        mode = "full" if any_full else mode
-        entry = _log_entry(started, mode, calls)
-        stats = _commit(settings, store, fetched, entry, month, retention, prebuild)
+            if prebuild is not None:  # its thread makes the frames while the commit writes
+                prebuild.finish(r["id"] for r in fetched["passages"].records)
+            calls = client.calls - calls_before
+            any_full = plan.full or any(f.full for f in fetched.values())
+            mode = "full" if any_full else mode
+            entry = _log_entry(started, mode, calls)
+            stats = _commit(settings, store, fetched, entry, month, retention, prebuild)
+            fetched.clear()  # the records go while the collector is paused (see there)
     except BaseException as exc:
         _record_failure(store, started, mode, month, client.calls - calls_before, exc)
         raise

@@ -750,9 +750,10 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
 def test_a_first_sync_lists_with_the_collector_paused_and_makes_frames_during_its_commit(
     settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first listing runs without the collector's full passes over the records piling
-    up (a pause delays every later request); the frames are already being made in the
-    thread when the commit starts writing. Later syncs list with the collector on."""
+    """A first listing and its commit run without the collector's passes over the
+    records piling up (a pause delays every later request); the frames are already
+    being made in the thread when the commit starts writing. Later syncs run with the
+    collector on."""
     collector_on: list[bool] = []
     real_list, real_commit = sync_module._list, sync_module._commit
     finished_before_commit: list[bool] = []
@@ -766,17 +767,18 @@ def test_a_first_sync_lists_with_the_collector_paused_and_makes_frames_during_it
     def commit(*args: Any, **kwargs: Any) -> Any:
         prebuild = args[-1] if len(args) > 6 else kwargs.get("prebuild")
         finished_before_commit.append(prebuild is not None and prebuild._made is not None)
+        collector_on.append(gc.isenabled())
         return real_commit(*args, **kwargs)
 
     monkeypatch.setattr(sync_module, "_list", listing)
     monkeypatch.setattr(sync_module, "_commit", commit)
     assert gc.isenabled()
     sync(settings, clock=clock)
-    assert collector_on == [False] and finished_before_commit == [True]
+    assert collector_on == [False, False] and finished_before_commit == [True]
     assert gc.isenabled()
     clock.advance(minutes=10)
     sync(settings, full=True, clock=clock)
-    assert collector_on == [False, True] and finished_before_commit == [True, False]
+    assert collector_on[2:] == [True, True] and finished_before_commit == [True, False]
     _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
 
 
