@@ -182,6 +182,10 @@ def _frames_from(
     return Frames(passages, sites, _ordered_quarantine(quarantine), 0)
 
 
+# A first listing's frames and their encoding (None: the caller builds them).
+Ready = tuple[Frames, dict[str, bytes]] | None
+
+
 class Prebuild:
     """The frames of a first full listing, made while it is listed: the Sites once all
     are listed, the passages by batches of pages in a thread while the next pages are
@@ -201,7 +205,7 @@ class Prebuild:
         self._pending: list[Record] = []
         self._parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] = []
         self._ids: list[str] = []
-        self._made: Future[Frames | None] | None = None
+        self._made: Future[Ready] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
 
     def add(self, records: Sequence[Record]) -> None:
@@ -235,26 +239,30 @@ class Prebuild:
         usable = ids == self._ids and len(set(ids)) == len(ids)
         self._made = self._pool.submit(self._assemble, list(self._parts) if usable else None)
 
-    def _assemble(
-        self, parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] | None
-    ) -> Frames | None:
+    def _assemble(self, parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] | None) -> Ready:
         if parts is None:
             return None
         done = [f.result() for f in parts]  # done already: the one thread ran them first
         kept = pd.concat([p for p, _ in done], ignore_index=True)
         quarantine = pd.concat([self._q_sites, *(q for _, q in done)], ignore_index=True)
-        return _frames_from(self.sites, kept, quarantine, self.recipe)
+        frames = _frames_from(self.sites, kept, quarantine, self.recipe)
+        return frames, _blobs(frames)
 
-    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
-        """The frames, when the passages added are ``passages_ids`` (each once, as
-        ``finish`` was told if it was called); else None (the caller builds them from
-        the records)."""
+    def ready(self, passages_ids: Iterable[str]) -> Ready:
+        """The frames and their encoding, when the passages added are ``passages_ids``
+        (each once, as ``finish`` was told if it was called); else None (the caller
+        builds them from the records)."""
         ids = list(passages_ids)
         self.finish(ids)
         assert self._made is not None
         made = self._made.result()
         self._pool.shutdown(wait=True)
         return made if made is not None and ids == self._ids else None
+
+    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
+        """``ready``'s frames."""
+        made = self.ready(passages_ids)
+        return None if made is None else made[0]
 
     def close(self) -> None:
         """Stop the thread (the sync failed or did not use the frames)."""
@@ -582,20 +590,29 @@ def read_stored(store: SnapshotStore, key: str, version: int | None = None) -> F
 
 
 # Every frame of the records a transaction commits, made without reading them back
-# (a sync that listed every table in full holds them in memory).
-Current = Callable[[], Frames]
+# (a sync that listed every table in full holds them in memory), with their encoding
+# when it was made already.
+Current = Callable[[], tuple[Frames, dict[str, bytes] | None]]
 
 
-def _rebuild(
-    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
-) -> Frames:
-    """Every frame from the records the transaction sees (``current()`` when given; read
-    in any order: ``build`` puts the rows in the canonical order)."""
+def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
+    """Every frame from the records the transaction sees (read in any order: ``build``
+    puts the rows in the canonical order)."""
     with paused_gc():
-        if current is not None:
-            return current()
         sites = store.records_in(conn, "sites", ordered=False)
         return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
+
+
+def _rebuilt_blobs(
+    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None
+) -> dict[str, bytes]:
+    """The encoding of every frame: ``current()``'s (encoded already, or here), else a
+    rebuild's from the records the transaction sees."""
+    with paused_gc():
+        if current is None:
+            return _blobs(_rebuild(store, conn, recipe))
+        frames, blobs = current()
+        return blobs if blobs is not None else _blobs(frames)
 
 
 def after_write(
@@ -623,9 +640,7 @@ def after_write(
             fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
             frames = _read(found, changes.start_version, key, fetch)
     if frames is None or changes is None:
-        frames = _rebuild(store, conn, recipe, current)
-        with paused_gc():
-            blobs = _blobs(frames)
+        blobs = _rebuilt_blobs(store, conn, recipe, current)
     else:
         changed = {table: set(ids) for table, ids in changes.ids.items()}
         redo = passages_to_redo(frames, changed)

@@ -341,16 +341,16 @@ def _frames_of_listed(
     fetched: Mapping[str, _Fetched], recipe: prepared.Recipe, prebuild: prepared.Prebuild | None
 ) -> prepared.Current:
     """The ready frames of full listings of every table, which the store holds once
-    written (one record per id, the last listed, as the writes leave it): those
-    normalised while listing when they are these records, else built from them."""
+    written (one record per id, the last listed, as the writes leave it): those made
+    (and encoded) while listing when they are these records, else built from them."""
 
-    def frames() -> prepared.Frames:
+    def frames() -> tuple[prepared.Frames, dict[str, bytes] | None]:
         if prebuild is not None:
-            made = prebuild.frames(r["id"] for r in fetched["passages"].records)
+            made = prebuild.ready(r["id"] for r in fetched["passages"].records)
             if made is not None:
                 return made
         listed = {k: list({r["id"]: r for r in f.records}.values()) for k, f in fetched.items()}
-        return prepared.build(listed["sites"], listed["passages"], recipe)
+        return prepared.build(listed["sites"], listed["passages"], recipe), None
 
     return frames
 
@@ -496,7 +496,7 @@ def sync(
                 retention.strip,
                 prebuild,
             )
-            if prebuild is not None:  # its thread makes the frames while the commit writes
+            if prebuild is not None:  # its thread makes the frames while the commit writes records
                 prebuild.finish(r["id"] for r in fetched["passages"].records)
             calls = client.calls - calls_before
             any_full = plan.full or any(f.full for f in fetched.values())

@@ -730,17 +730,17 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
     def read_back(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("every record read back from the store")
 
-    made: list[prepared.Frames | None] = []
-    real_frames = prepared.Prebuild.frames
+    made: list[prepared.Ready] = []
+    real_ready = prepared.Prebuild.ready
 
-    def frames(self: prepared.Prebuild, ids: Any) -> prepared.Frames | None:
-        made.append(real_frames(self, ids))
+    def ready(self: prepared.Prebuild, ids: Any) -> prepared.Ready:
+        made.append(real_ready(self, ids))
         return made[-1]
 
     with monkeypatch.context() as patch:
         patch.setattr(SnapshotStore, "records_in", staticmethod(read_back))
         patch.setattr(prepared.Prebuild, "BATCH", 70)  # several batches of the 5 pages
-        patch.setattr(prepared.Prebuild, "frames", frames)
+        patch.setattr(prepared.Prebuild, "ready", ready)
         result = sync(settings, clock=clock)
     assert result.full and result.changed == result.fetched > 0
     assert len(made) == 1 and made[0] is not None
