@@ -187,14 +187,22 @@ def _frames_from(
     return Frames(passages, sites, _ordered_quarantine(quarantine), 0)
 
 
-class Prebuild:
-    """The frames of a first full listing, normalised while it is listed: the Sites once
-    all are listed, the passages by batches of pages in a thread while the next pages
-    are awaited (the listing waits on Airtable's rate limit most of the time), so that
-    the commit only orders, groups into camps and encodes. Normalisation is row by row:
-    batches give the rows one normalisation of all would (``frames`` checks the ids)."""
+# A first listing's frames and their encoding (None: the caller builds them).
+Ready = tuple[Frames, dict[str, bytes]] | None
 
-    BATCH = 2000  # records: fewer, larger calls (each has a fixed cost of ~20 ms)
+
+class Prebuild:
+    """The frames of a first full listing, made while it is listed: the Sites once all
+    are listed, the passages by batches of pages in a thread while the next pages are
+    awaited (the listing waits on Airtable's rate limit most of the time), and, once the
+    listing ended (``finish``), the frames themselves in that thread while the commit
+    writes the records. Normalisation is row by row: batches give the rows one
+    normalisation of all would (``finish`` checks the ids)."""
+
+    BATCH = 2000  # most records one call normalises (each call has a fixed cost of ~20 ms)
+    # The thread takes what is pending as soon as it is idle and this many records wait:
+    # the batch left for the end of the listing stays small.
+    LEAST = 300
 
     def __init__(self, sites_records: Sequence[Record], recipe: Recipe) -> None:
         self.recipe = recipe
@@ -202,20 +210,22 @@ class Prebuild:
         self._pending: list[Record] = []
         self._parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] = []
         self._ids: list[str] = []
+        self._made: Future[Ready] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
 
     def add(self, records: Sequence[Record]) -> None:
         """Passages just listed, in listing order."""
         self._pending.extend(records)
         self._ids.extend(str(r["id"]) for r in records)
-        if len(self._pending) >= self.BATCH:
+        idle = not self._parts or self._parts[-1].done()
+        if len(self._pending) >= self.BATCH or (idle and len(self._pending) >= self.LEAST):
             self._submit()
 
     def restart(self) -> None:
         """The listing starts over (its offset expired): forget its passages."""
         self._pool.shutdown(wait=True)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
-        self._pending, self._parts, self._ids = [], [], []
+        self._pending, self._parts, self._ids, self._made = [], [], [], None
 
     def _submit(self) -> None:
         batch, self._pending = self._pending, []
@@ -223,18 +233,41 @@ class Prebuild:
             self._pool.submit(normalise_passages, batch, self.sites, self.recipe.normalise)
         )
 
-    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
-        """The frames, when the passages added are ``passages_ids`` (each once); else
-        None (the caller builds them from the records)."""
-        self._submit()
-        parts = [f.result() for f in self._parts]
-        self._pool.shutdown(wait=True)
+    def finish(self, passages_ids: Iterable[str]) -> None:
+        """The listing ended with the passages ``passages_ids``: the thread makes the
+        frames from here (once; later calls change nothing)."""
+        if self._made is not None:
+            return
+        if self._pending:
+            self._submit()
         ids = list(passages_ids)
-        if ids != self._ids or len(set(ids)) != len(ids):
+        usable = ids == self._ids and len(set(ids)) == len(ids)
+        self._made = self._pool.submit(self._assemble, list(self._parts) if usable else None)
+
+    def _assemble(self, parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] | None) -> Ready:
+        if parts is None:
             return None
-        kept = pd.concat([p for p, _ in parts], ignore_index=True)
-        quarantine = pd.concat([self._q_sites, *(q for _, q in parts)], ignore_index=True)
-        return _frames_from(self.sites, kept, quarantine, self.recipe)
+        done = [f.result() for f in parts]  # done already: the one thread ran them first
+        kept = pd.concat([p for p, _ in done], ignore_index=True)
+        quarantine = pd.concat([self._q_sites, *(q for _, q in done)], ignore_index=True)
+        frames = _frames_from(self.sites, kept, quarantine, self.recipe)
+        return frames, _blobs(frames)
+
+    def ready(self, passages_ids: Iterable[str]) -> Ready:
+        """The frames and their encoding, when the passages added are ``passages_ids``
+        (each once, as ``finish`` was told if it was called); else None (the caller
+        builds them from the records)."""
+        ids = list(passages_ids)
+        self.finish(ids)
+        assert self._made is not None
+        made = self._made.result()
+        self._pool.shutdown(wait=True)
+        return made if made is not None and ids == self._ids else None
+
+    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
+        """``ready``'s frames."""
+        made = self.ready(passages_ids)
+        return None if made is None else made[0]
 
     def close(self) -> None:
         """Stop the thread (the sync failed or did not use the frames)."""
@@ -677,20 +710,29 @@ def read_stored(store: SnapshotStore, key: str, version: int | None = None) -> F
 
 
 # Every frame of the records a transaction commits, made without reading them back
-# (a sync that listed every table in full holds them in memory).
-Current = Callable[[], Frames]
+# (a sync that listed every table in full holds them in memory), with their encoding
+# when it was made already.
+Current = Callable[[], tuple[Frames, dict[str, bytes] | None]]
 
 
-def _rebuild(
-    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None = None
-) -> Frames:
-    """Every frame from the records the transaction sees (``current()`` when given; read
-    in any order: ``build`` puts the rows in the canonical order)."""
+def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
+    """Every frame from the records the transaction sees (read in any order: ``build``
+    puts the rows in the canonical order)."""
     with paused_gc():
-        if current is not None:
-            return current()
         sites = store.records_in(conn, "sites", ordered=False)
         return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
+
+
+def _rebuilt_blobs(
+    store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None
+) -> dict[str, bytes]:
+    """The encoding of every frame: ``current()``'s (encoded already, or here), else a
+    rebuild's from the records the transaction sees."""
+    with paused_gc():
+        if current is None:
+            return _blobs(_rebuild(store, conn, recipe))
+        frames, blobs = current()
+        return blobs if blobs is not None else _blobs(frames)
 
 
 def after_write(
@@ -718,9 +760,7 @@ def after_write(
             fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
             frames = _read(found, changes.start_version, key, fetch)
     if frames is None or changes is None:
-        frames = _rebuild(store, conn, recipe, current)
-        with paused_gc():
-            blobs = _blobs(frames)
+        blobs = _rebuilt_blobs(store, conn, recipe, current)
     else:
         changed = {table: set(ids) for table, ids in changes.ids.items()}
         redo = passages_to_redo(frames, changed)

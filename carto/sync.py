@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -340,16 +341,16 @@ def _frames_of_listed(
     fetched: Mapping[str, _Fetched], recipe: prepared.Recipe, prebuild: prepared.Prebuild | None
 ) -> prepared.Current:
     """The ready frames of full listings of every table, which the store holds once
-    written (one record per id, the last listed, as the writes leave it): those
-    normalised while listing when they are these records, else built from them."""
+    written (one record per id, the last listed, as the writes leave it): those made
+    (and encoded) while listing when they are these records, else built from them."""
 
-    def frames() -> prepared.Frames:
+    def frames() -> tuple[prepared.Frames, dict[str, bytes] | None]:
         if prebuild is not None:
-            made = prebuild.frames(r["id"] for r in fetched["passages"].records)
+            made = prebuild.ready(r["id"] for r in fetched["passages"].records)
             if made is not None:
                 return made
         listed = {k: list({r["id"]: r for r in f.records}.values()) for k, f in fetched.items()}
-        return prepared.build(listed["sites"], listed["passages"], recipe)
+        return prepared.build(listed["sites"], listed["passages"], recipe), None
 
     return frames
 
@@ -364,6 +365,17 @@ def _prebuild(
     if len({r["id"] for r in sites.records}) != len(sites.records):
         return None  # a Site listed twice: the commit builds from the records
     return prepared.Prebuild(sites.records, dataset.recipe(settings))
+
+
+def _first_listing(prebuild: prepared.Prebuild | None) -> AbstractContextManager[None]:
+    """Around the passages' listing and the commit: the garbage collector paused for a
+    first sync (``prebuild``). The listed records pile up, tens of thousands of dicts
+    and lists in no cycle, and each full collection walks them all: one paused the
+    listing 0.2 s at 10,000 records, delaying every later request (the rate limit's
+    windows move with it). They must be gone when it resumes: the first collection
+    would walk every object made meanwhile. The store is empty until the commit, so
+    the app's pages make little garbage meanwhile."""
+    return prepared.paused_gc() if prebuild is not None else nullcontext()
 
 
 def _log_entry(
@@ -473,21 +485,25 @@ def sync(
             "sites": _fetch(settings, "sites", tables["sites"], plan, stored["sites"], progress)
         }
         prebuild = _prebuild(settings, plan, stored, fetched["sites"])
-        fetched["passages"] = _fetch(
-            settings,
-            "passages",
-            tables["passages"],
-            plan,
-            stored["passages"],
-            progress,
-            retention.strip,
-            prebuild,
-        )
-        calls = client.calls - calls_before
-        any_full = plan.full or any(f.full for f in fetched.values())
-        mode = "full" if any_full else mode
-        entry = _log_entry(started, mode, calls)
-        stats = _commit(settings, store, fetched, entry, month, retention, prebuild)
+        with _first_listing(prebuild):
+            fetched["passages"] = _fetch(
+                settings,
+                "passages",
+                tables["passages"],
+                plan,
+                stored["passages"],
+                progress,
+                retention.strip,
+                prebuild,
+            )
+            if prebuild is not None:  # its thread makes the frames while the commit writes records
+                prebuild.finish(r["id"] for r in fetched["passages"].records)
+            calls = client.calls - calls_before
+            any_full = plan.full or any(f.full for f in fetched.values())
+            mode = "full" if any_full else mode
+            entry = _log_entry(started, mode, calls)
+            stats = _commit(settings, store, fetched, entry, month, retention, prebuild)
+            fetched.clear()  # the records go while the collector is paused (see there)
     except BaseException as exc:
         _record_failure(store, started, mode, month, client.calls - calls_before, exc)
         raise

@@ -539,3 +539,58 @@ def test_chunks_are_stored_and_read_back_on_both_backends(store_location: str | 
     with store.transaction(bump_version=False) as conn:  # deletes nothing if none is left
         left = sum(store.prune_derived(conn, f"{n}:", listed) for n in prepared.NAMES)
     assert left == 0, "no chunk left over"
+
+
+def _listed_by_pages(prebuild: prepared.Prebuild, passages: list[Record], page: int) -> None:
+    """Pages added as a listing adds them, the thread caught up before each (as it is
+    when the listing waits on the rate limit)."""
+    for start in range(0, len(passages), page):
+        prebuild.add(passages[start : start + page])
+        for part in prebuild._parts:
+            part.result()
+
+
+def test_prebuild_leaves_a_small_batch_for_the_end_and_makes_the_frames_once_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first sync's thread normalises what is pending as soon as it is idle, so the
+    commit does not wait for a large last batch; ``finish`` makes the frames in the
+    thread, equal to a build from the records."""
+    data = base()
+    batches: list[int] = []
+    real = prepared.normalise_passages
+
+    def counted(records: Any, *args: Any) -> Any:
+        batches.append(len(records))
+        return real(records, *args)
+
+    monkeypatch.setattr(prepared, "normalise_passages", counted)
+    monkeypatch.setattr(prepared.Prebuild, "LEAST", 40)
+    prebuild = prepared.Prebuild(data.sites, recipe(SETTINGS))
+    _listed_by_pages(prebuild, data.passages, 10)
+    ids = [str(r["id"]) for r in data.passages]
+    prebuild.finish(ids)
+    made = prebuild.frames(ids)
+
+    assert len(batches) > 1 and batches[-1] <= prepared.Prebuild.LEAST
+    assert sum(batches) == len(data.passages)
+    assert made is not None
+    full = prepared.build(data.sites, data.passages, recipe(SETTINGS))
+    for name in prepared.NAMES:
+        pd.testing.assert_frame_equal(made.as_dict()[name], full.as_dict()[name])
+
+
+def test_prebuild_gives_no_frames_for_other_passages_than_it_was_given() -> None:
+    data = base()
+    prebuild = prepared.Prebuild(data.sites, recipe(SETTINGS))
+    _listed_by_pages(prebuild, data.passages, 10)
+    ids = [str(r["id"]) for r in data.passages]
+    prebuild.finish(ids[:-1])
+    assert prebuild.frames(ids[:-1]) is None
+    again = prepared.Prebuild(data.sites, recipe(SETTINGS))
+    _listed_by_pages(again, data.passages, 10)
+    again.finish(ids)
+    assert again.frames([*ids[1:], ids[0]]) is None  # not the ids it was finished with
+    twice = prepared.Prebuild(data.sites, recipe(SETTINGS))
+    _listed_by_pages(twice, [*data.passages, data.passages[0]], 10)
+    assert twice.frames([*ids, ids[0]]) is None  # a passage listed twice

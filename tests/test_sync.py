@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 import json
 import math
@@ -729,20 +730,55 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
     def read_back(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("every record read back from the store")
 
-    made: list[prepared.Frames | None] = []
-    real_frames = prepared.Prebuild.frames
+    made: list[prepared.Ready] = []
+    real_ready = prepared.Prebuild.ready
 
-    def frames(self: prepared.Prebuild, ids: Any) -> prepared.Frames | None:
-        made.append(real_frames(self, ids))
+    def ready(self: prepared.Prebuild, ids: Any) -> prepared.Ready:
+        made.append(real_ready(self, ids))
         return made[-1]
 
     with monkeypatch.context() as patch:
         patch.setattr(SnapshotStore, "records_in", staticmethod(read_back))
         patch.setattr(prepared.Prebuild, "BATCH", 70)  # several batches of the 5 pages
-        patch.setattr(prepared.Prebuild, "frames", frames)
+        patch.setattr(prepared.Prebuild, "ready", ready)
         result = sync(settings, clock=clock)
     assert result.full and result.changed == result.fetched > 0
     assert len(made) == 1 and made[0] is not None
+    _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
+
+
+def test_a_first_sync_lists_with_the_collector_paused_and_makes_frames_during_its_commit(
+    settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first listing and its commit run without the collector's passes over the
+    records piling up (a pause delays every later request); the frames are already
+    being made in the thread when the commit starts writing. Later syncs run with the
+    collector on."""
+    collector_on: list[bool] = []
+    real_list, real_commit = sync_module._list, sync_module._commit
+    finished_before_commit: list[bool] = []
+
+    def listing(table: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+        records, texts = real_list(table, key, *args, **kwargs)
+        if key == "passages":
+            collector_on.append(gc.isenabled())
+        return records, texts
+
+    def commit(*args: Any, **kwargs: Any) -> Any:
+        prebuild = args[-1] if len(args) > 6 else kwargs.get("prebuild")
+        finished_before_commit.append(prebuild is not None and prebuild._made is not None)
+        collector_on.append(gc.isenabled())
+        return real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "_list", listing)
+    monkeypatch.setattr(sync_module, "_commit", commit)
+    assert gc.isenabled()
+    sync(settings, clock=clock)
+    assert collector_on == [False, False] and finished_before_commit == [True]
+    assert gc.isenabled()
+    clock.advance(minutes=10)
+    sync(settings, full=True, clock=clock)
+    assert collector_on[2:] == [True, True] and finished_before_commit == [True, False]
     _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
 
 
