@@ -13,13 +13,13 @@ they were built from and the fingerprint of the options they were built with.
   (``edited_in_place``): their rows are replaced where they are and nothing else is
   compared or regrouped, so its cost follows the change, not the base. Otherwise: a
   written or deleted Site record is normalised alone; a written or deleted passage too;
-  when a Site changed, the passages linked to it and
-  every quarantined passage (a Site can give them a position) are normalised again. The
-  grouping into camps resumes from the stored one (``with_camps(previous=...)``): a
-  passage without a Site joins the nearest camp seen within the gap, so one passage can
-  move the camps of every later one; the loose passages before the first that changed
-  keep their camp, and duplicate marks are redone only in the camps whose passages
-  changed (tests/test_camps_incremental.py: the same as from scratch). A transaction
+  when a Site changed, the passages linked to it and every quarantined passage (a Site
+  can give them a position) are normalised again. The grouping into camps resumes from
+  the stored one (``with_camps(previous=...)``): a passage without a Site joins the
+  nearest camp seen within the gap, so one passage can move the camps of every later
+  one; the loose passages before the first that changed keep their camp, and duplicate
+  marks are redone only in the camps whose passages changed
+  (tests/test_camps_incremental.py: the same as from scratch). A transaction
   whose changes are not known (a table replaced, frames missing, older than the
   transaction, or built with other options) rebuilds every frame from the records
   instead: from those the caller holds when it listed every table in full
@@ -49,10 +49,11 @@ hold.
 
 Serialisation of a chunk: Arrow IPC (pyarrow; the stream compressed whole with zstd)
 for the typed columns, and the list columns (needs, referrals, flag and reason codes
-and parameters) as one JSON array per column, encoded and decoded in one call each (per-cell JSON or Parquet lists of structs
-cost more and do not give back the same Python lists and dicts). The chunks of a frame
-are converted from and to pandas together: that conversion's fixed cost (several
-milliseconds) is paid once per frame, not once per chunk.
+and parameters) as one JSON array per column, encoded and decoded in one call each
+(per-cell JSON or Parquet lists of structs cost more and do not give back the same
+Python lists and dicts). The chunks of a frame are converted from and to pandas
+together: that conversion's fixed cost (several milliseconds) is paid once per frame,
+not once per chunk.
 """
 
 from __future__ import annotations
