@@ -666,3 +666,24 @@ def test_the_cookie_order_is_drawn_until_the_browser_confirms_it(
     monkeypatch.setattr(auth, "_cookie_component", lambda **args: True)  # it answers
     at.run()
     assert "auth_cookie_pending" not in at.session_state
+
+
+def test_the_page_keeps_its_places_when_the_cookie_order_goes(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cookie's hidden frame goes once the browser answers; the page's elements
+    must keep their places in the page then, or the browser rebuilds every one after
+    it (the map drew its canvas anew a second after sign-in, and a tap on it was lost:
+    the flaky map tests on a phone under load)."""
+
+    def places(at: AppTest) -> list[tuple[int, str]]:
+        return [(i, node.type) for i, node in at.main.children.items()]
+
+    at = login(new_app(), "coordinateur")
+    assert "auth_cookie_pending" in at.session_state
+    drawn = places(at)
+    monkeypatch.setattr(auth, "_cookie_component", lambda **args: True)  # it answers
+    at.run()
+    assert "auth_cookie_pending" not in at.session_state
+    at.run()
+    assert len(drawn) > 3 and places(at) == drawn

@@ -424,9 +424,15 @@ def _end_session(db: AuthStore, username: str, event: str, notice: str) -> None:
 # ---------------------------------------------------------------------- cookies
 
 
-_HIDE_COOKIE_FRAME = (
-    "<style>.element-container:has(iframe[height='0']),"
-    ".stElementContainer:has(iframe[height='0']){display:none}</style>"
+# The cookie's hidden frame is drawn in a container of its own, at the same place of the
+# page on every run, frame or not: when the frame went (the browser answered), every
+# element after it moved up one place, and the browser rebuilt them (the map drew its
+# canvas anew a second after sign-in, and a tap on it then was lost).
+_COOKIE_SLOT = "auth_cookie"
+# Style tags alone take no place in the page (Streamlit sends them apart).
+_HIDE_COOKIE_SLOT = (
+    f"<style>.st-key-{_COOKIE_SLOT},"
+    f"[data-testid='stLayoutWrapper']:has(> .st-key-{_COOKIE_SLOT}){{display:none}}</style>"
 )
 
 
@@ -447,13 +453,22 @@ def _write_cookie(conf: Settings) -> None:
     """Write or delete the browser cookie a callback asked for. The order is drawn again
     on every run until the browser answers that it carried it out: a run that follows
     too soon would otherwise remove the hidden frame before its script ran."""
+    try:
+        slot = st.container(key=_COOKIE_SLOT)
+    except StreamlitDuplicateElementKey:
+        return  # drawn already in this run (gate, then page)
+    st.html(_HIDE_COOKIE_SLOT)  # a constant: no record text
+    with slot:
+        _cookie_order(conf)
+
+
+def _cookie_order(conf: Settings) -> None:
     ss = st.session_state
     pending: tuple[str, str] | None = ss.get(_COOKIE_SET)
     delete = bool(ss.get(_COOKIE_DELETE))
     if not pending and not delete:
         return
     name = AuthOptions.from_settings(conf).cookie_name
-    st.markdown(_HIDE_COOKIE_FRAME, unsafe_allow_html=True)  # a constant: no record text
     if pending:
         token, expires = pending
         done = _cookie_component(
