@@ -18,9 +18,7 @@ STATUSES = ("Actif", "Vide", "Évacué", "Démantelé")
 
 
 def _clear() -> None:
-    events._MEMO.clear()
-    population._MEMO.clear()
-    memo.clear_frames()
+    memo.clear_all()  # every per-camp memo and the per-frame values
 
 
 def _compute(passages: pd.DataFrame, sites: pd.DataFrame, merge: int) -> tuple[pd.DataFrame, ...]:
@@ -83,11 +81,13 @@ def test_a_new_version_recomputes_only_the_changed_camps(demo_dataset: Dataset) 
     changed = passages.copy()
     one = changed.index[changed["camp_id"] == changed["camp_id"].iloc[0]]
     changed.loc[one[-1], "people"] = 999.0
-    for kept in (events._MEMO, population._MEMO):
+    for kept in (events._MEMO, population._MEMO, population._PARTS):
         kept.hits = kept.misses = 0
     _compute(changed, sites, 1)
     assert population._MEMO.misses == 1
     assert population._MEMO.hits == camps - 1
+    assert population._PARTS.misses == 1  # rounds and events made again for that camp only
+    assert population._PARTS.hits == camps - 1
     assert events._MEMO.misses <= 1
 
 
