@@ -139,14 +139,17 @@ def _contributions(
     successor_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Day × camp arrays (value, sd, low, high) on ``days``, or None without any camp."""
-    seen = counted(passages)
+    missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
+    # Only the columns read below, in time order (kept for the frame: camps.time_order),
+    # then by camp: as sort_values(["camp_id", "date", "record_id"]), at a fraction of it.
+    columns = ["camp_id", "date", "record_id", "people", "site_status", *missing]
+    seen = in_time_order(passages, columns)
     if seen.empty or len(days) == 0:
         return None
-    missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
-    seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})
-    # Only the columns read below: sorting the others would take as long as the rest.
-    seen = seen[["camp_id", "date", "record_id", "people", "site_status", *missing]]
-    seen = seen.sort_values(["camp_id", "date", "record_id"], ignore_index=True)
+    seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})[columns]
+    codes = pd.factorize(seen["camp_id"], sort=True)[0]
+    codes[codes < 0] = codes.max() + 1  # rows without a camp last, as sort_values puts them
+    seen = seen.take(np.argsort(codes, kind="stable")).reset_index(drop=True)
     rday = round_days(seen["date"])
     origin = min(days.min(), rday.min())
     n = int((days.max() - origin).days) + 1
