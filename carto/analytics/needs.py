@@ -183,6 +183,18 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
     return frame[columns]
 
 
+def forecast(passages: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataFrame:
+    """``needs_forecast(weekly_needs(passages), as_of, weeks)`` from the weeks it reads
+    only: the last ``weeks`` complete weeks before ``as_of`` (and the one holding it),
+    not the whole history (from its first passage when that is later)."""
+    counted_days = passages["day"][~passages["is_duplicate"].to_numpy(dtype=bool)]
+    first = counted_days.min() if len(counted_days) else None
+    if first is None or pd.isna(first):
+        return needs_forecast(weekly_needs(passages), as_of, weeks)
+    since = monday(pd.Timestamp(as_of)) - pd.Timedelta(days=7 * (weeks + 1))
+    return needs_forecast(weekly_needs(passages, start=max(since, first)), as_of, weeks)
+
+
 def whole_need(mean: float) -> float:
     """Whole items to bring for a forecast of ``mean`` people: rounded up (a tenth of a
     blanket is a blanket), ignoring floating-point noise (3.0000000001 is 3)."""
