@@ -101,8 +101,9 @@ def evacuation_events(
     first = seen.loc[report].groupby("camp_id")["date"].min()
     since = seen["camp_id"].map(first) - pd.Timedelta(days=count_window_days)
     touched = seen[(seen["date"] >= since).fillna(False).to_numpy()]
-    # Stable: within a camp, rows stay in time order.
-    touched = touched.sort_values("camp_id", kind="stable")
+    # Stable: within a camp, rows stay in time order (camp codes: a sort of text is slower).
+    codes = pd.factorize(touched["camp_id"], sort=True)[0]
+    touched = touched.take(np.argsort(codes, kind="stable"))
     params = (count_window_days, merge_days)
     prints = camp_fingerprints(touched, [*needed, "rep_explicit", "rep_any"])
     described: list[dict[str, Any]] = []
