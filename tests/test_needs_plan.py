@@ -13,6 +13,7 @@ import pytest
 
 from carto import packing_list, privacy
 from carto.analytics import needs, places
+from carto.dataset import Dataset
 from carto.i18n import format_number, t
 from carto.ui import data
 from testing.app import run_page
@@ -171,3 +172,21 @@ def test_coordination_page_shows_whole_units_and_a_packing_list(app_config: Path
     assert t("needs.col.group.camp") in per_camp.columns
     assert per_camp[t("needs.col.group.camp")].nunique() > 3
     assert all(_whole(v) for v in per_camp[t("needs.col.need")].astype(str))
+
+
+@pytest.mark.parametrize("weeks", [1, 4, 8])
+def test_the_forecast_from_recent_weeks_is_the_one_from_the_whole_history(
+    demo_dataset: Dataset, weeks: int
+) -> None:
+    passages = demo_dataset.passages
+    first = passages["day"].min().date()
+    for as_of in (
+        demo_dataset.today,
+        first,
+        first + dt.timedelta(days=9),
+        first + dt.timedelta(days=40),
+    ):
+        whole = needs.needs_forecast(needs.weekly_needs(passages), as_of, weeks)
+        pd.testing.assert_frame_equal(
+            needs.forecast(passages, as_of, weeks), whole, check_exact=True
+        )

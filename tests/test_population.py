@@ -11,6 +11,7 @@ import pytest
 
 from carto import schema
 from carto.analytics import population
+from carto.dataset import Dataset
 from testing import population_accuracy
 
 TZ = "Europe/Paris"
@@ -205,3 +206,19 @@ def test_estimate_within_targets_on_twenty_demo_worlds() -> None:
     assert found.p90 <= 0.04, found.table()
     assert found.worst <= 0.10, found.table()
     assert found.coverage >= 0.90, found.table()
+
+
+@pytest.mark.parametrize("window", [1, 3, 7])
+@pytest.mark.parametrize("column", ["people", "unaccompanied_minors"])
+def test_a_short_period_reads_the_same_counts_as_the_whole_history(
+    demo_dataset: Dataset, window: int, column: str
+) -> None:
+    """``daily_camp_counts`` leaves out passages older than the window before the first
+    day: the days it returns are those of the whole history's matrix, every camp kept."""
+    passages = demo_dataset.passages
+    whole = population.day_range(passages["date"].min(), passages["date"].max())
+    matrix = population.daily_camp_counts(passages, whole, window, column)
+    for start in (10, 40, len(whole) - 1):
+        days = whole[start : start + 20]
+        short = population.daily_camp_counts(passages, days, window, column)
+        pd.testing.assert_frame_equal(short, matrix.loc[days], check_freq=False)

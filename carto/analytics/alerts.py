@@ -36,6 +36,9 @@ ALERT_COLUMNS = [
 ]
 
 
+GROUPS = ["unaccompanied_minors", "families", "children"]
+
+
 def protection_alerts(
     passages: pd.DataFrame, sites: pd.DataFrame, now: pd.Timestamp, hours: float
 ) -> pd.DataFrame:
@@ -45,8 +48,9 @@ def protection_alerts(
     reporting minors or families; ``reasons`` lists ``minors`` and/or ``families``.
     """
     since = now - pd.Timedelta(hours=hours)
-    seen = counted(passages)
-    window = seen[(seen["date"] >= since) & (seen["date"] <= now)]
+    dates = passages["date"]
+    read = ["camp_id", "date", "association", "sheltered", "evacuation", "people", *GROUPS]
+    window = counted(passages, read, where=(dates >= since) & (dates <= now))
     vulnerable = (window["unaccompanied_minors"] > 0) | (window["families"] > 0)
     reports = window[vulnerable]
     if reports.empty:
@@ -78,7 +82,7 @@ def protection_alerts(
         index=alerts.index,
         dtype=object,
     )
-    places = camp_places(passages, sites)
+    places = camp_places(passages, sites)  # kept for the frame: other analyses place it too
     alerts = alerts.join(places[["name", "arrondissement", "latitude", "longitude"]])
     alerts = alerts.reset_index()
     weight = alerts["unaccompanied_minors"].fillna(0) + alerts["families"].fillna(0)

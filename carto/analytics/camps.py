@@ -9,6 +9,7 @@ the same when new passages arrive or a sync returns records in another order.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.frames import local_times
+from carto.analytics.memo import per_frame
 
 DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
 # A passage made before this hour (local) belongs to the round of the evening before.
@@ -272,9 +274,49 @@ def _duplicates_since(out: pd.DataFrame, previous: pd.DataFrame) -> pd.Series:
     return dup
 
 
-def counted(passages: pd.DataFrame) -> pd.DataFrame:
-    """The passages that count in figures: duplicates are counted once."""
-    return passages[~passages["is_duplicate"]]
+def counted(
+    passages: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    where: pd.Series | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The passages that count in figures: duplicates are counted once. With
+    ``columns``, only those of them the frame has: selecting rows copies every column
+    kept, and a base of 100k passages has dozens (lists, texts) a caller never reads.
+    With ``where`` (a boolean mask of ``passages``' rows), only those rows."""
+    keep = ~passages["is_duplicate"].to_numpy(dtype=bool)
+    if where is not None:
+        keep &= np.asarray(where, dtype=bool)
+    if columns is not None:
+        keys = dict.fromkeys([*columns, "is_duplicate"])  # kept: callers pass rows on
+        passages = passages[[c for c in keys if c in passages.columns]]
+    return passages[keep]
+
+
+def time_order(passages: pd.DataFrame) -> np.ndarray:
+    """Positions of ``passages``' rows by date then record id (missing dates last), as
+    ``sort_values(["date", "record_id"])`` orders them; kept while the frame lives
+    (``memo.per_frame``): the analyses of a page each needed it."""
+
+    def make() -> np.ndarray:
+        keys = passages[["date", "record_id"]].reset_index(drop=True)
+        return keys.sort_values(["date", "record_id"]).index.to_numpy(dtype=np.int64)
+
+    return per_frame("time_order", [passages], make)
+
+
+def in_time_order(
+    passages: pd.DataFrame,
+    columns: Sequence[str],
+    where: pd.Series | np.ndarray | None = None,
+) -> pd.DataFrame:
+    """``counted(passages, columns, where)`` sorted by date then record id (record ids
+    are unique: the order is the one ``sort_values`` gives), from ``time_order``."""
+    keep = ~passages["is_duplicate"].to_numpy(dtype=bool)
+    if where is not None:
+        keep &= np.asarray(where, dtype=bool)
+    order = time_order(passages)
+    keys = dict.fromkeys([*columns, "is_duplicate"])
+    return passages[[c for c in keys if c in passages.columns]].take(order[keep[order]])
 
 
 # The flag ``carto.privacy`` adds beside a count it suppressed (privacy builds on the
@@ -300,23 +342,28 @@ def camp_states(
     ``active`` is false for a camp whose latest passage closed it (Vide, Évacué,
     Démantelé) or that nobody has seen for more than ``active_days`` days.
     """
+    # Name, position and arrondissement as camp_places settles them (Site first).
+    from carto.analytics.places import PLACE_READ, camp_places  # places builds on this
+
     end = as_of.normalize() + pd.Timedelta(days=1)
-    seen = counted(passages[passages["date"] < end])
+    people_cols = ["people", "families", "unaccompanied_minors", "single_women", "children"]
+    read = [*PLACE_READ, "association", "site_status", "needs", *people_cols]
+    read += [c + SUPPRESSED for c in people_cols]
+    before_end = (passages["date"] < end).to_numpy(dtype=bool)
+    seen = in_time_order(passages, read, where=before_end)
     if seen.empty:
         return _empty_states(passages["date"])
-    seen = seen.sort_values(["date", "record_id"])
     last = seen.groupby("camp_id").tail(1).set_index("camp_id")
     last_count = latest_counts(seen)
-    # Name, position and arrondissement as camp_places settles them (Site first).
-    from carto.analytics.places import camp_places  # places builds on this module
 
-    where = camp_places(seen, sites)[["name", "latitude", "longitude", "arrondissement"]]
+    # every passage seen by then (today, usually): the places of the whole frame, kept
+    placed = camp_places(passages if before_end.all() else seen, sites)
+    where = placed[["name", "latitude", "longitude", "arrondissement"]]
     stats = seen.groupby("camp_id").agg(
         first_visit=("date", "min"), n_passages=("record_id", "size")
     )
     states = stats.join(where).join(last[["date", "association", "site_status", "needs"]])
     states = states.rename(columns={"date": "last_visit", "association": "last_association"})
-    people_cols = ["people", "families", "unaccompanied_minors", "single_women", "children"]
     flags = [c + SUPPRESSED for c in people_cols if c + SUPPRESSED in last_count.columns]
     states = states.join(last_count[people_cols + flags])
     last_day = states["last_visit"].dt.tz_localize(None).dt.normalize()

@@ -13,12 +13,19 @@ one role can be returned for another's rows unless those rows are identical.
 
 ``CampMemo`` is a process-wide LRU bounded by entries and by an estimate of their bytes,
 guarded by a lock (pages run in threads). Stored values must not be mutated by callers.
+
+``per_frame`` keeps what several analyses of one page derive from the same frame (the
+passages in time order, each camp's place) for as long as that very frame object lives:
+within a version, events, camp states, alerts and the population start from the same
+dataset frame, and each used to sort it or place its camps again. Frames are read-only
+once built (the dataset's, the role's, the filtered view's: carto/ui/data.py).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
@@ -109,9 +116,11 @@ _ALL: list[CampMemo] = []  # every memo of the process (a few, made at import)
 
 
 def clear_all() -> None:
-    """Forget every memo's entries (a cold measurement; tests)."""
+    """Forget every memo's entries and the ``per_frame`` values (a cold measurement;
+    tests)."""
     for memo in _ALL:
         memo.clear()
+    clear_frames()
 
 
 def camp_fingerprints(
@@ -155,3 +164,53 @@ def size_of(value: object) -> int:
     if isinstance(value, dict):
         return sys.getsizeof(value) + sum(size_of(v) for v in value.values())
     return sys.getsizeof(value)
+
+
+# per_frame: (name, ids of the frames, extra) -> (weak references to the frames, value)
+_FRAMES: OrderedDict[Hashable, tuple[tuple[weakref.ref[pd.DataFrame], ...], object]] = OrderedDict()
+_FRAMES_LOCK = threading.RLock()  # reentrant: a weakref callback may run inside it
+FRAME_ENTRIES = 32
+
+
+def per_frame(
+    name: str,
+    frames: Sequence[pd.DataFrame],
+    make: Callable[[], T],
+    extra: tuple[Hashable, ...] = (),
+) -> T:
+    """``make()``, kept for these very frame objects (not equal ones) and ``extra``
+    while they live (at most ``FRAME_ENTRIES`` entries, least recently used dropped).
+    A frame of another role or version is another object: another entry. A kept
+    DataFrame is handed out as a shallow copy (copy-on-write: a caller setting a column
+    does not change the kept one)."""
+    key = (name, *(id(f) for f in frames), *extra)
+    with _FRAMES_LOCK:
+        found = _FRAMES.get(key)
+        if found is not None and all(r() is f for r, f in zip(found[0], frames, strict=True)):
+            _FRAMES.move_to_end(key)
+            return _handed(found[1])  # type: ignore[return-value]
+    value = make()
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+
+    def forget(_: object, key: Hashable = key) -> None:
+        with _FRAMES_LOCK:
+            _FRAMES.pop(key, None)
+
+    refs = tuple(weakref.ref(f, forget) for f in frames)
+    with _FRAMES_LOCK:
+        _FRAMES[key] = (refs, value)
+        _FRAMES.move_to_end(key)
+        while len(_FRAMES) > FRAME_ENTRIES:
+            _FRAMES.popitem(last=False)
+    return _handed(value)  # type: ignore[return-value]
+
+
+def _handed(value: object) -> object:
+    return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
+
+def clear_frames() -> None:
+    """Forget every ``per_frame`` value (tests; a cold measurement)."""
+    with _FRAMES_LOCK:
+        _FRAMES.clear()

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carto.analytics.camps import counted
+from carto.analytics.camps import in_time_order
 from carto.analytics.weeks import iso_week_label, monday, week_start
 from carto.i18n import t, t_n
 
@@ -73,7 +73,8 @@ def weekly_needs(
     ``by`` (one label per passage, same index, e.g. from ``breakdown_labels``) breaks
     every week down into groups: a ``group`` column is added, one row per week, group
     and item for every group seen in those weeks."""
-    seen = counted(passages).sort_values(["date", "record_id"])
+    read = ["date", "record_id", "day", "camp_id", "needs", "people"]
+    seen = in_time_order(passages, [*read, *(given for _, given in NEED_ITEMS.values())])
     first = start if start is not None else seen["day"].min() if len(seen) else None
     last = end if end is not None else seen["day"].max() if len(seen) else None
     if first is None or last is None or pd.isna(first) or pd.isna(last):
@@ -89,10 +90,9 @@ def weekly_needs(
         groups = sorted(seen["group"].dropna().unique())
         index = pd.MultiIndex.from_product([weeks, groups], names=keys)
     frames = []
+    reported = _reported(seen["needs"], [need for need, _ in NEED_ITEMS.values()])
     for item, (need, given) in NEED_ITEMS.items():
-        # A boolean mask even on no rows: an empty object Series would select columns.
-        reported = seen["needs"].map(lambda n, need=need: _has(n, need)).astype(bool)
-        asked = seen[reported]
+        asked = seen[reported[need]]
         per_camp = asked[asked["people"].notna()].groupby(["week", "camp_id"]).tail(1)
         frame = pd.DataFrame(
             {
@@ -183,6 +183,18 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
     return frame[columns]
 
 
+def forecast(passages: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataFrame:
+    """``needs_forecast(weekly_needs(passages), as_of, weeks)`` from the weeks it reads
+    only: the last ``weeks`` complete weeks before ``as_of`` (and the one holding it),
+    not the whole history (from its first passage when that is later)."""
+    counted_days = passages["day"][~passages["is_duplicate"].to_numpy(dtype=bool)]
+    first = counted_days.min() if len(counted_days) else None
+    if first is None or pd.isna(first):
+        return needs_forecast(weekly_needs(passages), as_of, weeks)
+    since = monday(pd.Timestamp(as_of)) - pd.Timedelta(days=7 * (weeks + 1))
+    return needs_forecast(weekly_needs(passages, start=max(since, first)), as_of, weeks)
+
+
 def whole_need(mean: float) -> float:
     """Whole items to bring for a forecast of ``mean`` people: rounded up (a tenth of a
     blanket is a blanket), ignoring floating-point noise (3.0000000001 is 3)."""
@@ -199,8 +211,19 @@ def forecast_method(weeks: int) -> str:
     return t("needs.forecast_method", weeks=t_n("needs.weeks", weeks))
 
 
-def _has(needs: Any, need: str) -> bool:
-    return isinstance(needs, (list, tuple, np.ndarray)) and need in list(needs)
+def _reported(needs: pd.Series, options: list[str]) -> dict[str, np.ndarray]:
+    """For each option, which rows' lists of needs name it (a row holding no list names
+    none), in one pass over the lists rather than one per option."""
+    listed = np.fromiter(
+        (isinstance(n, (list, tuple, np.ndarray)) for n in needs), dtype=bool, count=len(needs)
+    )
+    flat = pd.Series(needs.to_numpy()[listed], index=np.flatnonzero(listed)).explode()
+    found = {}
+    for option in options:
+        hit = np.zeros(len(needs), dtype=bool)
+        hit[flat.index[flat.eq(option).fillna(False).to_numpy(dtype=bool)]] = True
+        found[option] = hit
+    return found
 
 
 def _empty_weeks(grouped: bool = False) -> pd.DataFrame:

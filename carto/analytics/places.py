@@ -22,6 +22,7 @@ import pandas as pd
 
 from carto.analytics.camps import counted
 from carto.analytics.frames import local_times
+from carto.analytics.memo import per_frame
 from carto.i18n import t
 
 ALIAS = "camp_alias"  # a name standing for the camp's real one (carto.privacy)
@@ -38,13 +39,33 @@ PLACE_COLUMNS = [
     "n_passages",
 ]
 
+# The passage columns camp_places reads (callers pick rows with these, not every column).
+PLACE_READ = [
+    "camp_id",
+    "record_id",
+    "date",
+    "latitude",
+    "longitude",
+    "arrondissement",
+    "arrondissement_inferred",
+    "location_text",
+    "position_source",
+    ALIAS,
+]
+
 
 def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     """One row per camp (index ``camp_id``) with the columns of ``PLACE_COLUMNS``.
 
     Duplicate submissions are left out; first and last visits are aware timestamps.
+    Kept while both frames live (``memo.per_frame``): a page's analyses each place the
+    camps of the same frames.
     """
-    seen = counted(passages)
+    return per_frame("camp_places", [passages, sites], lambda: _places(passages, sites))
+
+
+def _places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    seen = counted(passages, PLACE_READ)
     if seen.empty:
         return _empty_places(passages["date"])
     by_camp = seen.groupby("camp_id")
@@ -122,7 +143,8 @@ def _is_description(passages: pd.DataFrame) -> pd.Series:
 
 def _most_common(passages: pd.DataFrame, column: str) -> pd.Series:
     """Per camp, the value of ``column`` given most often (the latest one on a tie)."""
-    rows = passages[passages[column].notna()]
+    rows = passages[["camp_id", column, "date"]]
+    rows = rows[rows[column].notna()]
     if rows.empty:
         return pd.Series(dtype="str")
     stats = (

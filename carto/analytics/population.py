@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.analytics.camps import counted, round_days
-from carto.analytics.memo import CampMemo, camp_fingerprints, size_of
+from carto.analytics.camps import counted, in_time_order, round_days
+from carto.analytics.memo import MISSING, CampMemo, camp_fingerprints, size_of
 from carto.analytics.successors import successor_links
 
 # Relative standard deviation of one count, and its growth per day of age (a camp's
@@ -69,6 +69,9 @@ _READ = ("_d", "_report", "_explicit", "site_status", "evacuation", "people", "s
 # Each camp's contribution kept across snapshot versions (carto.analytics.memo): five
 # arrays of one float a day, about 15 kB a camp for a year.
 _MEMO = CampMemo(max_entries=20_000, max_bytes=64 * 2**20)
+# Each camp's rounds and evacuation events (``_camp_parts``): what its contribution and
+# the successor cuts start from, kept so that a new version loops over changed camps only.
+_PARTS = CampMemo(max_entries=20_000, max_bytes=32 * 2**20)
 
 
 @dataclass
@@ -136,14 +139,17 @@ def _contributions(
     successor_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Day × camp arrays (value, sd, low, high) on ``days``, or None without any camp."""
-    seen = counted(passages)
+    missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
+    # Only the columns read below, in time order (kept for the frame: camps.time_order),
+    # then by camp: as sort_values(["camp_id", "date", "record_id"]), at a fraction of it.
+    columns = ["camp_id", "date", "record_id", "people", "site_status", *missing]
+    seen = in_time_order(passages, columns)
     if seen.empty or len(days) == 0:
         return None
-    missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
-    seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})
-    # Only the columns read below: sorting the others would take as long as the rest.
-    seen = seen[["camp_id", "date", "record_id", "people", "site_status", *missing]]
-    seen = seen.sort_values(["camp_id", "date", "record_id"], ignore_index=True)
+    seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})[columns]
+    codes = pd.factorize(seen["camp_id"], sort=True)[0]
+    codes[codes < 0] = codes.max() + 1  # rows without a camp last, as sort_values puts them
+    seen = seen.take(np.argsort(codes, kind="stable")).reset_index(drop=True)
     rday = round_days(seen["date"])
     origin = min(days.min(), rday.min())
     n = int((days.max() - origin).days) + 1
@@ -153,12 +159,11 @@ def _contributions(
         _report=seen["evacuation"].isin(_KINDS) | seen["site_status"].isin(_EVACUATED),
     )
     rows = _Rows(seen)
-    rounds = _rounds(seen)
-    events = _events(rows, merge_days)
-    cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
     # A camp's contribution reads its own rows, the parameters and the cuts it is given:
     # those make its key in the memo (carto.analytics.memo).
     prints = camp_fingerprints(seen, _READ)
+    rounds, events = _camp_parts(seen, rows, prints, merge_days)
+    cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
     camps = sorted(set(rows.camp))
     pick = ((days - origin).days).to_numpy()
     value, base, age, low, high = (np.zeros((len(days), len(camps))) for _ in range(5))
@@ -217,15 +222,74 @@ def _rounds(seen: pd.DataFrame) -> dict[str, dict[int, tuple[float, float, bool]
     return out
 
 
-def _events(rows: _Rows, merge_days: int) -> dict[str, list[_Event]]:
-    """Each camp's evacuation reports grouped into events (``rows``: positions)."""
+# A camp's rounds and events as ``_camp_parts`` keeps them: (round day → round), and
+# (day, positions from the camp's first row) per event.
+_Parts = tuple[dict[int, tuple[float, float, bool]], tuple[tuple[int, tuple[int, ...]], ...]]
+
+
+def _camp_parts(
+    seen: pd.DataFrame,
+    rows: _Rows,
+    prints: dict[str, tuple[int, int, int, str]],
+    merge_days: int,
+) -> tuple[dict[str, dict[int, tuple[float, float, bool]]], dict[str, list[_Event]]]:
+    """``_rounds`` and ``_events`` of every camp (``seen`` sorted by camp), made only for
+    the camps whose rows are not those of a kept result (``_PARTS``, keyed on the camp's
+    fingerprint): both loop in Python over every row they are given."""
+    codes = pd.factorize(seen["camp_id"])[0]
+    starts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()]
+    spans = list(zip(starts, [*starts[1:], len(codes)], strict=True))
+    kept: dict[int, _Parts] = {}
+    todo: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        cid = str(rows.camp[lo])
+        fingerprint = prints.get(cid)
+        key = (fingerprint, "parts", cid, merge_days)
+        found = _PARTS.get(key) if fingerprint is not None else MISSING
+        if found is MISSING:
+            todo.append((lo, hi))
+        else:
+            kept[lo] = found  # type: ignore[assignment]
+    if todo:
+        positions = np.concatenate([np.arange(lo, hi) for lo, hi in todo])
+        made_rounds = _rounds(seen.iloc[positions])
+        made_events = _events(rows, merge_days, positions.tolist())
+        for lo, _ in todo:
+            cid = str(rows.camp[lo])
+            parts: _Parts = (
+                made_rounds.get(cid, {}),
+                tuple((e.day, tuple(p - lo for p in e.rows)) for e in made_events.get(cid, [])),
+            )
+            kept[lo] = parts
+            fingerprint = prints.get(cid)
+            if fingerprint is not None:
+                _PARTS.put((fingerprint, "parts", cid, merge_days), parts, size_of(list(parts)))
+    rounds: dict[str, dict[int, tuple[float, float, bool]]] = {}
+    events: dict[str, list[_Event]] = {}
+    for lo, _ in spans:
+        camp_rounds, camp_events = kept[lo]
+        cid = str(rows.camp[lo])
+        if camp_rounds:
+            rounds[cid] = camp_rounds
+        if camp_events:
+            events[cid] = [_Event(day, [lo + p for p in rel]) for day, rel in camp_events]
+    return rounds, events
+
+
+def _events(
+    rows: _Rows, merge_days: int, positions: list[int] | None = None
+) -> dict[str, list[_Event]]:
+    """Each camp's evacuation reports grouped into events (``rows``: positions), over
+    ``positions`` (whole camps, in order; default: every row)."""
     events: dict[str, list[_Event]] = {}
     current: _Event | None = None
     last: _Event | None = None  # the camp's latest event, even once seen inhabited
     previous = None
-    for pos, (cid, d, is_report, status, people) in enumerate(
-        zip(rows.camp, rows.day, rows.report, rows.status, rows.people.tolist(), strict=True)
-    ):
+    if positions is None:
+        positions = list(range(len(rows.camp)))
+    for pos in positions:
+        cid, d, is_report = rows.camp[pos], rows.day[pos], rows.report[pos]
+        status, people = rows.status[pos], float(rows.people[pos])
         if cid != previous:
             current, last, previous = None, None, cid
         if is_report:
@@ -418,12 +482,23 @@ def daily_camp_counts(
     camp's latest count of it within the window, taken from the passages that counted
     people (missing there meaning 0), by round day; a camp closed by a passage (Vide,
     Évacué, Démantelé) still counts on that day and not after unless seen again."""
-    seen = counted(passages).sort_values(["date", "record_id"])
+    if len(days) == 0 or not (~passages["is_duplicate"]).any():
+        return pd.DataFrame(index=days, dtype=float)
+    # A count reaches ``window`` - 1 days past its round, a closing the next day: rows
+    # older than the window before the first day change nothing (their round day is the
+    # calendar day or the one before). Every camp keeps its column.
+    camps_seen = pd.Index(
+        counted(passages, ["camp_id"])["camp_id"].dropna().unique(), name="camp_id"
+    )
+    camps_seen = camps_seen.sort_values()
+    since = days.min() - pd.Timedelta(days=window + 2)
+    read = ["date", "record_id", "camp_id", "people", "site_status", column]
+    seen = in_time_order(passages, read, where=passages["day"] >= since)
     if column != "people":
         of_count = seen[column].fillna(0.0).where(seen["people"].notna())
         seen = seen.assign(people=of_count)
-    if seen.empty or len(days) == 0:
-        return pd.DataFrame(index=days, dtype=float)
+    if seen.empty:
+        return pd.DataFrame(0.0, index=days, columns=camps_seen)
     seen = seen.assign(day=round_days(seen["date"]))
     # One observation per camp and round: the largest count, the last passage's status.
     last_of_day = seen.groupby(["day", "camp_id"]).tail(1)
@@ -444,7 +519,7 @@ def daily_camp_counts(
     after_close = closed.shift(1).eq(True)
     counts = counts.mask(counts.isna() & after_close, 0.0)
     counts = counts.ffill(limit=window - 1) if window > 1 else counts
-    return counts.reindex(days).fillna(0.0)
+    return counts.reindex(index=days, columns=camps_seen).fillna(0.0)
 
 
 def estimated_count(

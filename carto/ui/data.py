@@ -695,6 +695,11 @@ def _grouped_forecast(
     return needs.needs_forecast(needs.weekly_needs(_v.passages, by=by), as_of, weeks)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _total_forecast(_v: View, key: tuple[object, ...], as_of: dt.date, weeks: int) -> pd.DataFrame:
+    return needs.forecast(_v.passages, as_of, weeks)
+
+
 def _protect_forecast(forecast: pd.DataFrame, policy: privacy.Policy) -> pd.DataFrame:
     """A forecast as ``policy`` lets it be seen: means and whole quantities protected;
     the gap (a difference) hidden when small either way, and not shown at all (NaN,
@@ -730,7 +735,7 @@ def needs_plan(v: View, weeks: int, breakdown: str = "total") -> NeedsPlan:
     whole view or per arrondissement or camp (``needs.BREAKDOWNS``); rows with nothing
     needed nor usually delivered are left out of a breakdown."""
     if breakdown == "total":
-        forecast = needs.needs_forecast(_weekly_needs(v, v.key), v.ds.today, weeks)
+        forecast = _total_forecast(v, v.key, v.ds.today, weeks)
     else:
         forecast = _grouped_forecast(v, v.key, breakdown, v.ds.today, weeks)
         keep = forecast["need"].fillna(0).gt(0) | forecast["usual"].fillna(0).gt(0)
