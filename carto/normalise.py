@@ -210,6 +210,32 @@ class _Issues:
         return [[key for key, _ in r] for r in rows], [[values for _, values in r] for r in rows]
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Records as normalisation reads them: ids, creation times (as sent), one column per
+    canonical field key (missing values as NA), and which records hold no field at all.
+    ``of`` makes it from records; ``carto.arrow_records`` from the store's JSON texts."""
+
+    ids: pd.Series  # str
+    created: pd.Series  # str, NA when missing
+    fields: pd.DataFrame
+    empty: np.ndarray  # bool
+
+    @classmethod
+    def of(cls, records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -> Raw:
+        """From records as Airtable sends them."""
+        n = len(records)
+        return cls(
+            ids=pd.Series([r["id"] for r in records], dtype="str"),
+            created=pd.Series([r.get("createdTime") for r in records], dtype="str"),
+            fields=_fields_frame(records, mapping),
+            empty=np.fromiter((not r.get("fields") for r in records), dtype=bool, count=n),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 def _fields_frame(records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -> pd.DataFrame:
     """One column per canonical field key (missing values as NA), in record order.
 
@@ -467,8 +493,7 @@ def _scrub_free_text(frame: pd.DataFrame, table: Table) -> None:
         frame[key] = _scrub(frame[key])
 
 
-def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
-    raw = pd.Series([r.get("createdTime") for r in records], dtype="str")
+def _created(raw: pd.Series, tz: str) -> pd.Series:
     created = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
     # one unit whatever the rows: pandas parses no row, or none readable, in seconds,
     # and a frame rebuilt from such rows must equal one updated from others
@@ -476,7 +501,7 @@ def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
 
 
 def _quarantine_frame(
-    records: Sequence[Mapping[str, Any]],
+    ids: pd.Series,
     issues: _Issues,
     table_key: str,
     options: NormaliseOptions,
@@ -486,7 +511,7 @@ def _quarantine_frame(
     table_name = options.table_names.get(table_key, table_key)
     return pd.DataFrame(
         {
-            "record_id": pd.Series([records[i]["id"] for i in rows], dtype="str"),
+            "record_id": pd.Series(ids.iloc[rows].to_list(), dtype="str"),
             "table": pd.Series([table_key] * len(rows), dtype="str"),
             "reason_code": pd.Series([issues.reasons[i][0][0] for i in rows], dtype="str"),
             "reason_codes": pd.Series(
@@ -499,11 +524,11 @@ def _quarantine_frame(
             "airtable_url": pd.Series(
                 [
                     AIRTABLE_RECORD_URL.format(
-                        base=options.base_id, table=table_name, record=records[i]["id"]
+                        base=options.base_id, table=table_name, record=record
                     )
                     if options.base_id
                     else None
-                    for i in rows
+                    for record in ids.iloc[rows].to_list()
                 ],
                 dtype="str",
             ),
@@ -516,9 +541,10 @@ def normalise_sites(
     records: Sequence[Mapping[str, Any]], options: NormaliseOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sites records → (sites frame, quarantined sites)."""
+    raw = Raw.of(records, options.sites_map)
     mapping = options.sites_map
-    frame = _fields_frame(records, mapping)
-    issues = _Issues(len(records))
+    frame = raw.fields.copy(deep=False)
+    issues = _Issues(len(raw))
     _parse_coordinates(frame)
     lat = frame["latitude"].to_numpy(dtype=float, copy=True)
     lon = frame["longitude"].to_numpy(dtype=float, copy=True)
@@ -535,19 +561,25 @@ def normalise_sites(
     frame["latitude"], frame["longitude"] = lat, lon
     _parse_selects(frame, schema.SITES, mapping, issues)
     _scrub_free_text(frame, schema.SITES)
-    return _split(frame, records, issues, "sites", SITE_COLUMNS, options)
+    return _split(frame, raw, issues, "sites", SITE_COLUMNS, options)
 
 
 def normalise_passages(
     records: Sequence[Mapping[str, Any]], sites: pd.DataFrame, options: NormaliseOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Passages records → (passages frame, quarantined passages)."""
+    return normalise_raw_passages(Raw.of(records, options.passages_map), sites, options)
+
+
+def normalise_raw_passages(
+    raw: Raw, sites: pd.DataFrame, options: NormaliseOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``normalise_passages`` of records already read (``Raw``)."""
     mapping = options.passages_map
-    frame = _fields_frame(records, mapping)
-    issues = _Issues(len(records))
-    for i, fields in enumerate(records):
-        if not fields.get("fields"):
-            issues.reasons[i].append(_msg("reason.empty_record"))
+    frame = raw.fields.copy(deep=False)
+    issues = _Issues(len(raw))
+    for i in _where(raw.empty):
+        issues.reasons[i].append(_msg("reason.empty_record"))
     frame["date"] = _parse_dates(frame["date"], issues, options.timezone, options.now)
     frame["site_id"] = pd.Series(
         [v[0] if isinstance(v, list) and v else None for v in frame["site"].tolist()],
@@ -569,12 +601,12 @@ def normalise_passages(
     # After the positions: coordinates are read from Localisation before it is scrubbed.
     _scrub_free_text(frame, schema.PASSAGES)
     frame["day"] = frame["date"].dt.tz_localize(None).dt.normalize()
-    return _split(frame, records, issues, "passages", PASSAGE_COLUMNS, options)
+    return _split(frame, raw, issues, "passages", PASSAGE_COLUMNS, options)
 
 
 def _split(
     frame: pd.DataFrame,
-    records: Sequence[Mapping[str, Any]],
+    raw: Raw,
     issues: _Issues,
     table_key: str,
     columns: Sequence[str],
@@ -584,14 +616,14 @@ def _split(
     quarantine."""
     if "arrondissement_inferred" in columns:
         _infer_arrondissements(frame)
-    created = _created(records, options.timezone)
-    frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
+    created = _created(raw.created, options.timezone)
+    frame.insert(0, "record_id", raw.ids.reset_index(drop=True))
     frame.insert(1, "created_time", created)
     keys, params = issues.flag_columns()
     frame["flag_codes"] = pd.Series(keys, dtype=object)
     frame["flag_params"] = pd.Series(params, dtype=object)
     kept = frame.loc[issues.kept(), list(columns)].reset_index(drop=True)
-    return kept, _quarantine_frame(records, issues, table_key, options, created)
+    return kept, _quarantine_frame(raw.ids, issues, table_key, options, created)
 
 
 def _infer_arrondissements(frame: pd.DataFrame) -> None:
