@@ -245,10 +245,28 @@ def _fields_frame(records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -
     frame = pd.DataFrame(
         [r.get("fields") or {} for r in records], index=pd.RangeIndex(len(records))
     )
-    frame = frame.rename(columns={name: key for key, name in mapping.names.items()})
+    keys = {name: key for key, name in mapping.names.items()}
+    # only the mapping's fields: another one named like a canonical key ("comment") is
+    # not that field (and made two columns of one name)
+    frame = frame[[c for c in frame.columns if c in keys]].rename(columns=keys)
     frame = frame.reindex(columns=[f.key for f in mapping.table.fields])
     frame.index = pd.RangeIndex(len(records))
+    for f in mapping.table.fields:
+        col = frame[f.key]
+        if f.type is not FieldType.NUMBER and is_numeric(col.dtype) and col.notna().any():
+            # numbers only where text is expected: as written (pandas would make 3 and a
+            # missing value 3.0 and NaN, and a message would quote 3.0 or 3 depending on
+            # the other records normalised with this one)
+            name = mapping.names[f.key]
+            frame[f.key] = pd.Series(
+                [(r.get("fields") or {}).get(name, np.nan) for r in records], dtype=object
+            )
     return frame
+
+
+def is_numeric(dtype: Any) -> bool:
+    """Whether pandas made a column numbers (or booleans)."""
+    return pd.api.types.is_numeric_dtype(dtype)
 
 
 def _missing(value: object) -> bool:

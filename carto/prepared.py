@@ -68,9 +68,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from carto import chunks
+from carto import arrow_records, chunks
 from carto.analytics.camps import with_camps
-from carto.normalise import NormaliseOptions, normalise, normalise_passages, normalise_sites
+from carto.normalise import (
+    NormaliseOptions,
+    normalise,
+    normalise_passages,
+    normalise_raw_passages,
+    normalise_sites,
+)
 from carto.options import AnalysisOptions
 from carto.store import Record, SnapshotStore
 
@@ -171,6 +177,25 @@ def build(
     """Every frame from the records (version 0: the caller says which version)."""
     data = normalise(list(sites_records), list(passages_records), recipe.normalise)
     return _frames_from(data.sites, data.passages, data.quarantine, recipe)
+
+
+def build_from_lines(
+    sites_records: Iterable[Record], passages_lines: bytes, recipe: Recipe
+) -> Frames:
+    """``build`` of the passages as the store keeps them, their texts one per line
+    (``SnapshotStore.record_lines_in``): read by Arrow, but for the records it may not
+    read as the records say (``arrow_records``), normalised from their dicts."""
+    options = recipe.normalise
+    sites, q_sites = normalise_sites(list(sites_records), options)
+    raw, rest = arrow_records.read(passages_lines, options.passages_map)
+    passages, quarantine = normalise_raw_passages(raw, sites, options)
+    if rest:
+        records = [SnapshotStore.decode(text) for text in rest]
+        kept, quarantined = normalise_passages(records, sites, options)
+        passages, quarantine = _concat(passages, kept), _concat(quarantine, quarantined)
+    return _frames_from(
+        sites, passages, pd.concat([q_sites, quarantine], ignore_index=True), recipe
+    )
 
 
 def _frames_from(
@@ -570,7 +595,7 @@ def _rebuild(
         if current is not None:
             return current()
         sites = store.records_in(conn, "sites", ordered=False)
-        return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
+        return build_from_lines(sites, store.record_lines_in(conn, "passages"), recipe)
 
 
 def after_write(
