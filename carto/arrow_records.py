@@ -83,18 +83,30 @@ def _pattern(mapping: FieldMapping) -> str:
     return "|".join(parts)
 
 
-def _joined(lines: pa.Array) -> pa.Buffer:
-    """Lines as one newline-separated buffer."""
-    one = pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines)
-    joined = pc.binary_join(one, pa.scalar("\n", pa.large_string()))
-    return joined[0].as_buffer()
+def _lines(data: bytes) -> tuple[pa.Array, np.ndarray]:
+    """The lines of ``data`` (ending with a newline), each with its newline, as strings
+    over the same bytes (no copy), and their offsets."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    return lines, offsets
 
 
-def _read(lines: pa.Array, schema: pa.Schema) -> pa.Table | None:
-    """The lines as one table, or None when Arrow refuses them."""
+def _joined(data: memoryview, offsets: np.ndarray, rows: np.ndarray) -> bytes:
+    """Those lines (rows in order) as one buffer, copied by runs of consecutive rows."""
+    if not len(rows):
+        return b""
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = rows[np.concatenate([[0], breaks])]
+    stops = rows[np.concatenate([breaks - 1, [len(rows) - 1]])] + 1
+    return b"".join(data[offsets[a] : offsets[b]] for a, b in zip(starts, stops, strict=True))
+
+
+def _read(data: bytes, schema: pa.Schema) -> pa.Table | None:
+    """The lines of ``data`` as one table, or None when Arrow refuses them."""
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
-        return pa_json.read_json(pa.BufferReader(_joined(lines)), parse_options=options)
+        return pa_json.read_json(pa.BufferReader(data), parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
@@ -117,25 +129,27 @@ def read(data: bytes, mapping: FieldMapping) -> tuple[Raw, list[str]]:
     schema = _schema(mapping)
     if not data:
         return _raw(schema.empty_table(), mapping), []
-    text = pa.array([data], pa.large_string())
-    lines = pc.split_pattern(text, "\n").flatten()
+    data = data if data.endswith(b"\n") else data + b"\n"
+    view = memoryview(data)
+    lines, offsets = _lines(data)
     suspect = pc.match_substring_regex(lines, _pattern(mapping))
-    rest = [lines.filter(suspect)]
-    good = lines.filter(pc.invert(suspect))
-    read_lines: list[pa.Array] = []
-    tables: list[pa.Table] = []
-    whole = _read(good, schema) if len(good) else None
+    suspect = suspect.to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(suspect)
+    good = np.flatnonzero(~suspect)
+    whole = _read(_joined(view, offsets, good), schema) if len(good) else None
     if whole is not None or not len(good):
-        read_lines, tables = [good], [whole or schema.empty_table()]
+        read_rows, tables = [good], [whole or schema.empty_table()]
     else:  # a record Arrow refuses: read by blocks, each refused block the slow way
+        read_rows, tables, refused = [], [], [rest]
         for start in range(0, len(good), BLOCK):
-            block = good.slice(start, BLOCK)
-            part = _read(block, schema)
+            block = good[start : start + BLOCK]
+            part = _read(_joined(view, offsets, block), schema)
             if part is None:
-                rest.append(block)
+                refused.append(block)
             else:
-                read_lines.append(block)
+                read_rows.append(block)
                 tables.append(part)
+        rest = np.concatenate(refused)
     table = pa.concat_tables(tables)
     # a record with none of the mapping's fields: the reference path tells apart those
     # without fields (quarantined) and those with other fields only
@@ -144,10 +158,9 @@ def read(data: bytes, mapping: FieldMapping) -> tuple[Raw, list[str]]:
         nothing &= pc.is_null(child).to_numpy(zero_copy_only=False)
     nothing |= pc.is_null(table.column("id")).to_numpy(zero_copy_only=False)
     if nothing.any():
-        mask = pa.array(nothing)
-        rest.append(pa.concat_arrays(read_lines).filter(mask))
-        table = table.filter(pc.invert(mask))
-    texts = [t for part in rest for t in part.to_pylist()]
+        rest = np.concatenate([rest, np.concatenate(read_rows)[nothing]])
+        table = table.filter(pa.array(~nothing))
+    texts = [bytes(view[offsets[i] : offsets[i + 1] - 1]).decode("utf-8") for i in np.sort(rest)]
     return _raw(table, mapping), texts
 
 

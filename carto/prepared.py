@@ -70,6 +70,7 @@ import pyarrow as pa
 
 from carto import arrow_records, chunks
 from carto.analytics.camps import with_camps
+from carto.analytics.frames import sort_order
 from carto.normalise import (
     NormaliseOptions,
     normalise,
@@ -146,9 +147,7 @@ class Recipe:
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows by creation time, then record id (the canonical order)."""
-    return frame.sort_values(
-        ["created_time", "record_id"], na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    return frame.take(sort_order(frame, ["created_time", "record_id"])).reset_index(drop=True)
 
 
 def _ordered_quarantine(frame: pd.DataFrame) -> pd.DataFrame:
