@@ -27,6 +27,7 @@ STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
 STATUSES = (STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE)
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
+_AROUND = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # a cell and its 8 neighbours
 
 
 def _site_spans(
@@ -123,8 +124,8 @@ def assign_camps(
         cy, cx = int(lat // lat_step), int(lon // lon_step)
         m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
         chosen, best = -1, math.inf
-        for cell in ((cy + dy, cx + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
-            for c in grid.get(cell, ()):
+        for dy, dx in _AROUND:
+            for c in grid.get((cy + dy, cx + dx), ()):
                 if not cand_first[c] - gap <= when <= cand_last[c] + gap:
                     continue
                 d = math.hypot(
