@@ -142,8 +142,9 @@ CLEAN = {
 }
 
 
+# no shrinking: a failing case of 25 records took minutes to shrink; it is printed whole
 @settings(
-    max_examples=200,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -220,3 +221,22 @@ def test_record_lines_are_every_stored_text(store_location: str | Path) -> None:
         data = store.record_lines_in(conn, "passages")
     assert sorted(data.decode("utf-8").split("\n")) == sorted(map(SnapshotStore.encode, recs))
     assert both_ways(recs) == (3, 0)
+
+
+def test_a_record_is_normalised_alike_whatever_the_records_beside_it() -> None:
+    """The split between the two paths relies on it: a number where a date is expected
+    is quoted as written, not as pandas' float once another record lacks the field."""
+    odd = {"id": "recODD0000000001", "createdTime": CLEAN["createdTime"], "fields": {"Date": 0}}
+    alone = normalise_passages([odd], SITES, OPTIONS)[1]
+    no_date = {**odd, "id": "recNODATE0000001", "fields": {"Association": "Utopia 56"}}
+    beside = normalise_passages([odd, no_date], SITES, OPTIONS)[1].set_index("record_id")
+    assert alone["reason_params"].iloc[0] == [{"value": "0"}, {}]
+    assert beside.loc[odd["id"], "reason_params"] == alone["reason_params"].iloc[0]
+
+
+def test_a_field_named_like_a_canonical_key_is_not_that_field() -> None:
+    """A field the mapping does not know is left out, even named "comment" beside a
+    record with « Commentaire » (two columns of one name stopped the rebuild)."""
+    other = {**CLEAN, "id": "recOTHER00000001", "fields": {**CLEAN["fields"], "comment": "x"}}
+    kept, _ = normalise_passages([other, CLEAN], SITES, OPTIONS)
+    assert kept["comment"].tolist() == ["appeler le [téléphone]"] * 2
