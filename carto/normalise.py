@@ -25,6 +25,8 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from carto import boundaries, parsing, schema
 from carto.i18n import t
@@ -210,6 +212,32 @@ class _Issues:
         return [[key for key, _ in r] for r in rows], [[values for _, values in r] for r in rows]
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Records as normalisation reads them: ids, creation times (as sent), one column per
+    canonical field key (missing values as NA), and which records hold no field at all.
+    ``of`` makes it from records; ``carto.arrow_records`` from the store's JSON texts."""
+
+    ids: pd.Series  # str
+    created: pd.Series  # str, NA when missing
+    fields: pd.DataFrame
+    empty: np.ndarray  # bool
+
+    @classmethod
+    def of(cls, records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -> Raw:
+        """From records as Airtable sends them."""
+        n = len(records)
+        return cls(
+            ids=pd.Series([r["id"] for r in records], dtype="str"),
+            created=pd.Series([r.get("createdTime") for r in records], dtype="str"),
+            fields=_fields_frame(records, mapping),
+            empty=np.fromiter((not r.get("fields") for r in records), dtype=bool, count=n),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 def _fields_frame(records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -> pd.DataFrame:
     """One column per canonical field key (missing values as NA), in record order.
 
@@ -219,10 +247,28 @@ def _fields_frame(records: Sequence[Mapping[str, Any]], mapping: FieldMapping) -
     frame = pd.DataFrame(
         [r.get("fields") or {} for r in records], index=pd.RangeIndex(len(records))
     )
-    frame = frame.rename(columns={name: key for key, name in mapping.names.items()})
+    keys = {name: key for key, name in mapping.names.items()}
+    # only the mapping's fields: another one named like a canonical key ("comment") is
+    # not that field (and made two columns of one name)
+    frame = frame[[c for c in frame.columns if c in keys]].rename(columns=keys)
     frame = frame.reindex(columns=[f.key for f in mapping.table.fields])
     frame.index = pd.RangeIndex(len(records))
+    for f in mapping.table.fields:
+        col = frame[f.key]
+        if f.type is not FieldType.NUMBER and is_numeric(col.dtype) and col.notna().any():
+            # numbers only where text is expected: as written (pandas would make 3 and a
+            # missing value 3.0 and NaN, and a message would quote 3.0 or 3 depending on
+            # the other records normalised with this one)
+            name = mapping.names[f.key]
+            frame[f.key] = pd.Series(
+                [(r.get("fields") or {}).get(name, np.nan) for r in records], dtype=object
+            )
     return frame
+
+
+def is_numeric(dtype: Any) -> bool:
+    """Whether pandas made a column numbers (or booleans)."""
+    return pd.api.types.is_numeric_dtype(dtype)
 
 
 def _missing(value: object) -> bool:
@@ -454,10 +500,17 @@ def _scrub(col: pd.Series) -> pd.Series:
     """Free text with e-mails and phone numbers replaced; the regexes only run on texts
     that hold an @ or enough digits to be a phone number."""
     text = col.astype("str")
-    suspect = text.str.contains("@", regex=False, na=False) | text.str.count(r"\d").fillna(0).ge(9)
+    suspect = text.str.contains("@", regex=False, na=False) | _digits(text).ge(9)
     phone, email = t("pii.phone"), t("pii.email")
     scrubbed = text[suspect].map(lambda v: parsing.scrub_pii(v, phone, email))
     return text.mask(suspect, scrubbed)
+
+
+def _digits(text: pd.Series) -> pd.Series:
+    """How many decimal digits (Unicode Nd, as ``\\d``) each text holds, counted by Arrow
+    (pandas counts a pattern one Python string at a time)."""
+    counts = pc.count_substring_regex(pa.array(text, from_pandas=True), r"\p{Nd}")
+    return pd.Series(counts.fill_null(0).to_numpy(), index=text.index)
 
 
 def _scrub_free_text(frame: pd.DataFrame, table: Table) -> None:
@@ -467,8 +520,7 @@ def _scrub_free_text(frame: pd.DataFrame, table: Table) -> None:
         frame[key] = _scrub(frame[key])
 
 
-def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
-    raw = pd.Series([r.get("createdTime") for r in records], dtype="str")
+def _created(raw: pd.Series, tz: str) -> pd.Series:
     created = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
     # one unit whatever the rows: pandas parses no row, or none readable, in seconds,
     # and a frame rebuilt from such rows must equal one updated from others
@@ -476,7 +528,7 @@ def _created(records: Sequence[Mapping[str, Any]], tz: str) -> pd.Series:
 
 
 def _quarantine_frame(
-    records: Sequence[Mapping[str, Any]],
+    ids: pd.Series,
     issues: _Issues,
     table_key: str,
     options: NormaliseOptions,
@@ -486,7 +538,7 @@ def _quarantine_frame(
     table_name = options.table_names.get(table_key, table_key)
     return pd.DataFrame(
         {
-            "record_id": pd.Series([records[i]["id"] for i in rows], dtype="str"),
+            "record_id": pd.Series(ids.iloc[rows].to_list(), dtype="str"),
             "table": pd.Series([table_key] * len(rows), dtype="str"),
             "reason_code": pd.Series([issues.reasons[i][0][0] for i in rows], dtype="str"),
             "reason_codes": pd.Series(
@@ -499,11 +551,11 @@ def _quarantine_frame(
             "airtable_url": pd.Series(
                 [
                     AIRTABLE_RECORD_URL.format(
-                        base=options.base_id, table=table_name, record=records[i]["id"]
+                        base=options.base_id, table=table_name, record=record
                     )
                     if options.base_id
                     else None
-                    for i in rows
+                    for record in ids.iloc[rows].to_list()
                 ],
                 dtype="str",
             ),
@@ -516,9 +568,10 @@ def normalise_sites(
     records: Sequence[Mapping[str, Any]], options: NormaliseOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sites records → (sites frame, quarantined sites)."""
+    raw = Raw.of(records, options.sites_map)
     mapping = options.sites_map
-    frame = _fields_frame(records, mapping)
-    issues = _Issues(len(records))
+    frame = raw.fields.copy(deep=False)
+    issues = _Issues(len(raw))
     _parse_coordinates(frame)
     lat = frame["latitude"].to_numpy(dtype=float, copy=True)
     lon = frame["longitude"].to_numpy(dtype=float, copy=True)
@@ -535,19 +588,25 @@ def normalise_sites(
     frame["latitude"], frame["longitude"] = lat, lon
     _parse_selects(frame, schema.SITES, mapping, issues)
     _scrub_free_text(frame, schema.SITES)
-    return _split(frame, records, issues, "sites", SITE_COLUMNS, options)
+    return _split(frame, raw, issues, "sites", SITE_COLUMNS, options)
 
 
 def normalise_passages(
     records: Sequence[Mapping[str, Any]], sites: pd.DataFrame, options: NormaliseOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Passages records → (passages frame, quarantined passages)."""
+    return normalise_raw_passages(Raw.of(records, options.passages_map), sites, options)
+
+
+def normalise_raw_passages(
+    raw: Raw, sites: pd.DataFrame, options: NormaliseOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``normalise_passages`` of records already read (``Raw``)."""
     mapping = options.passages_map
-    frame = _fields_frame(records, mapping)
-    issues = _Issues(len(records))
-    for i, fields in enumerate(records):
-        if not fields.get("fields"):
-            issues.reasons[i].append(_msg("reason.empty_record"))
+    frame = raw.fields.copy(deep=False)
+    issues = _Issues(len(raw))
+    for i in _where(raw.empty):
+        issues.reasons[i].append(_msg("reason.empty_record"))
     frame["date"] = _parse_dates(frame["date"], issues, options.timezone, options.now)
     frame["site_id"] = pd.Series(
         [v[0] if isinstance(v, list) and v else None for v in frame["site"].tolist()],
@@ -569,12 +628,12 @@ def normalise_passages(
     # After the positions: coordinates are read from Localisation before it is scrubbed.
     _scrub_free_text(frame, schema.PASSAGES)
     frame["day"] = frame["date"].dt.tz_localize(None).dt.normalize()
-    return _split(frame, records, issues, "passages", PASSAGE_COLUMNS, options)
+    return _split(frame, raw, issues, "passages", PASSAGE_COLUMNS, options)
 
 
 def _split(
     frame: pd.DataFrame,
-    records: Sequence[Mapping[str, Any]],
+    raw: Raw,
     issues: _Issues,
     table_key: str,
     columns: Sequence[str],
@@ -584,14 +643,14 @@ def _split(
     quarantine."""
     if "arrondissement_inferred" in columns:
         _infer_arrondissements(frame)
-    created = _created(records, options.timezone)
-    frame.insert(0, "record_id", pd.Series([r["id"] for r in records], dtype="str"))
+    created = _created(raw.created, options.timezone)
+    frame.insert(0, "record_id", raw.ids.reset_index(drop=True))
     frame.insert(1, "created_time", created)
     keys, params = issues.flag_columns()
     frame["flag_codes"] = pd.Series(keys, dtype=object)
     frame["flag_params"] = pd.Series(params, dtype=object)
     kept = frame.loc[issues.kept(), list(columns)].reset_index(drop=True)
-    return kept, _quarantine_frame(records, issues, table_key, options, created)
+    return kept, _quarantine_frame(raw.ids, issues, table_key, options, created)
 
 
 def _infer_arrondissements(frame: pd.DataFrame) -> None:

@@ -74,9 +74,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from carto import chunks
+from carto import arrow_records, chunks
 from carto.analytics.camps import with_camps
-from carto.normalise import NormaliseOptions, normalise, normalise_passages, normalise_sites
+from carto.analytics.frames import sort_order
+from carto.normalise import (
+    NormaliseOptions,
+    normalise,
+    normalise_passages,
+    normalise_raw_passages,
+    normalise_sites,
+)
 from carto.options import AnalysisOptions
 from carto.store import Record, SnapshotStore
 
@@ -146,9 +153,7 @@ class Recipe:
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows by creation time, then record id (the canonical order)."""
-    return frame.sort_values(
-        ["created_time", "record_id"], na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    return frame.take(sort_order(frame, ["created_time", "record_id"])).reset_index(drop=True)
 
 
 def _ordered_quarantine(frame: pd.DataFrame) -> pd.DataFrame:
@@ -177,6 +182,25 @@ def build(
     """Every frame from the records (version 0: the caller says which version)."""
     data = normalise(list(sites_records), list(passages_records), recipe.normalise)
     return _frames_from(data.sites, data.passages, data.quarantine, recipe)
+
+
+def build_from_lines(
+    sites_records: Iterable[Record], passages_lines: bytes, recipe: Recipe
+) -> Frames:
+    """``build`` of the passages as the store keeps them, their texts one per line
+    (``SnapshotStore.record_lines_in``): read by Arrow, but for the records it may not
+    read as the records say (``arrow_records``), normalised from their dicts."""
+    options = recipe.normalise
+    sites, q_sites = normalise_sites(list(sites_records), options)
+    raw, rest = arrow_records.read(passages_lines, options.passages_map)
+    passages, quarantine = normalise_raw_passages(raw, sites, options)
+    if rest:
+        records = [SnapshotStore.decode(text) for text in rest]
+        kept, quarantined = normalise_passages(records, sites, options)
+        passages, quarantine = _concat(passages, kept), _concat(quarantine, quarantined)
+    return _frames_from(
+        sites, passages, pd.concat([q_sites, quarantine], ignore_index=True), recipe
+    )
 
 
 def _frames_from(
@@ -721,7 +745,7 @@ def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
     puts the rows in the canonical order)."""
     with paused_gc():
         sites = store.records_in(conn, "sites", ordered=False)
-        return build(sites, store.records_in(conn, "passages", ordered=False), recipe)
+        return build_from_lines(sites, store.record_lines_in(conn, "passages"), recipe)
 
 
 def _rebuilt_blobs(

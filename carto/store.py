@@ -826,6 +826,21 @@ class SnapshotStore:
         decode = SnapshotStore.decode
         return [decode(r[0]) for r in rows]
 
+    @staticmethod
+    def record_lines_in(conn: Connection, table_key: str) -> bytes:
+        """Inside a transaction: the stored texts of every record of a table, one per
+        line, in no given order, in UTF-8 (``carto.arrow_records`` reads them). Joined by
+        the database: one value fetched instead of one per record. A stored text holds
+        no newline (JSON escapes it)."""
+        if conn.dialect.name == "sqlite":
+            joined = "CAST(group_concat(record, char(10)) AS BLOB)"
+        else:
+            joined = "convert_to(string_agg(record, chr(10)), 'UTF8')"
+        data = conn.execute(
+            text(f"SELECT {joined} FROM records WHERE table_key = :t"), {"t": table_key}
+        ).scalar()
+        return b"" if data is None else bytes(data)
+
     def ids(self, table_key: str) -> set[str]:
         """The record ids of a table."""
         with self.db.connect() as conn:

@@ -739,6 +739,7 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
 
     with monkeypatch.context() as patch:
         patch.setattr(SnapshotStore, "records_in", staticmethod(read_back))
+        patch.setattr(SnapshotStore, "record_lines_in", staticmethod(read_back))
         patch.setattr(prepared.Prebuild, "BATCH", 70)  # several batches of the 5 pages
         patch.setattr(prepared.Prebuild, "ready", ready)
         result = sync(settings, clock=clock)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from carto import schema
-from carto.analytics.frames import local_times
+from carto.analytics.frames import local_times, sort_order
 from carto.analytics.memo import per_frame
 
 DUPLICATE_WINDOW = pd.Timedelta(minutes=30)
@@ -29,6 +29,7 @@ STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
 STATUSES = (STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE)
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
+_AROUND = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # a cell and its 8 neighbours
 
 
 def _site_spans(
@@ -37,7 +38,10 @@ def _site_spans(
     """Which passages are linked to a known Site, each linked Site's time span (index
     site id, sorted) and its position."""
     linked = passages["site_id"].isin(sites["record_id"])
-    site_span = passages[linked].groupby("site_id")["date"].agg(["min", "max"])
+    # the two columns only: filtering every column of the frame cost more than the rest
+    site_span = (
+        passages.loc[linked, ["site_id", "date"]].groupby("site_id")["date"].agg(["min", "max"])
+    )
     site_pos = sites.set_index("record_id").loc[site_span.index, ["latitude", "longitude"]]
     return linked, site_span, site_pos
 
@@ -122,8 +126,8 @@ def assign_camps(
         cy, cx = int(lat // lat_step), int(lon // lon_step)
         m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
         chosen, best = -1, math.inf
-        for cell in ((cy + dy, cx + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)):
-            for c in grid.get(cell, ()):
+        for dy, dx in _AROUND:
+            for c in grid.get((cy + dy, cx + dx), ()):
                 if not cand_first[c] - gap <= when <= cand_last[c] + gap:
                     continue
                 d = math.hypot(
@@ -206,7 +210,7 @@ def epoch_seconds(dates: pd.Series) -> np.ndarray:
 def mark_duplicates(passages: pd.DataFrame) -> pd.Series:
     """True for a passage sent again by the same association for the same camp within 30 min."""
     keys = ["camp_id", "association", "date", "created_time", "record_id"]
-    order = passages[keys].sort_values(keys)
+    order = passages[keys].iloc[sort_order(passages, keys)]
     same = (order["camp_id"] == order["camp_id"].shift()) & (
         order["association"].fillna("") == order["association"].fillna("").shift()
     )

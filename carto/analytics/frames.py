@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Unit = Literal["s", "ms", "us", "ns"]
 Describe = Callable[[Sequence[str], Sequence[Mapping[str, Any]]], str]
@@ -30,3 +33,25 @@ def described(frame: pd.DataFrame, describe: Describe, codes: str, params: str) 
         index=frame.index,
         dtype="str",
     )
+
+
+def sort_order(frame: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """Row positions in the order ``frame.sort_values(keys, na_position="last",
+    kind="stable")`` gives, sorted by Arrow: pandas makes each key a Categorical first,
+    timestamps included, which cost more than the sort at 100,000 rows."""
+    columns = {}
+    for n, key in enumerate(keys):
+        col = frame[key]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        if pd.api.types.is_datetime64_dtype(col.dtype):
+            nat = col.isna().to_numpy()
+            values = pa.array(col.to_numpy().view(np.int64), mask=nat)
+        else:
+            values = pa.array(col, from_pandas=True)
+        columns[str(n)] = values
+    order = pc.sort_indices(
+        pa.table(columns),
+        sort_keys=[(str(n), "ascending", "at_end") for n in range(len(keys))],
+    )
+    return order.to_numpy()

@@ -1,0 +1,181 @@
+"""The store's record texts → normalisation's input (``normalise.Raw``), read by Arrow.
+
+A full rebuild reads every record: one orjson parse and one dict per record, then a
+frame made from the dicts, cost more than the rest of normalisation at 100,000 records.
+Arrow's JSON reader parses the texts, one per line, in C++ straight into typed columns,
+with the schema of the field mapping: numbers as doubles, text, dates and single selects
+as strings, multiple selects and links as lists of strings.
+
+Airtable data is messy, and normalisation must see what the records hold. Arrow never
+converts a value to another type: it refuses the whole read. So the records it may
+refuse are found first and left to the caller, who reads them as records (``Raw.of``):
+a record whose text shows a value of another type for a field of the mapping (a number
+written as text, a string where a list is expected, NaN…), a field named like a canonical
+key (the reference path would read it as that key), and a record with none of the
+mapping's fields (empty, or no ``fields``: the reference path tells those apart). A block
+that Arrow still refuses is left to the caller whole. Both paths give the same frames
+(tests/test_arrow_records.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from carto.normalise import Raw
+from carto.schema import FieldMapping, FieldType
+
+# Records per read when the whole read is refused: a refused block is read the slow way.
+BLOCK: Final = 4096
+
+_NUMBER = (FieldType.NUMBER,)
+_LIST = (FieldType.MULTI_SELECT, FieldType.LINKS)
+
+
+def _arrow_type(field_type: FieldType) -> pa.DataType:
+    if field_type in _NUMBER:
+        return pa.float64()
+    if field_type in _LIST:
+        return pa.list_(pa.string())
+    return pa.string()
+
+
+def _schema(mapping: FieldMapping) -> pa.Schema:
+    fields = [pa.field(mapping.names[f.key], _arrow_type(f.type)) for f in mapping.table.fields]
+    return pa.schema(
+        [("id", pa.string()), ("createdTime", pa.string()), ("fields", pa.struct(fields))]
+    )
+
+
+def _keys(mapping: FieldMapping, types: Sequence[FieldType] | None) -> str:
+    """The JSON keys (as the store writes them) of the fields of those types."""
+    names = [mapping.names[f.key] for f in mapping.table.fields if types is None or f.type in types]
+    return "|".join(_escape(json.dumps(n, ensure_ascii=False)) for n in names)
+
+
+def _escape(text: str) -> str:
+    """A literal in an RE2 pattern."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}-])", r"\\\1", text)
+
+
+def _pattern(mapping: FieldMapping) -> str:
+    """What marks a record Arrow may refuse or the reference path reads otherwise (RE2
+    syntax, for ``pyarrow.compute``). Inside a JSON string a quote is escaped, so
+    ``"name":`` is always a key; the store writes JSON without spaces."""
+    strings = [FieldType.TEXT, FieldType.LONG_TEXT, FieldType.DATETIME, FieldType.SINGLE_SELECT]
+    string_item = r'"(?:[^"\\]|\\.)*"'
+    parts = [
+        # a number starts with a digit or a minus sign, then a digit (not NaN, Infinity)
+        rf"(?:{_keys(mapping, _NUMBER)}):(?:[^-0-9n]|-[^0-9])",
+        rf"(?:{_keys(mapping, strings)}):[^\"n]",
+        rf"(?:{_keys(mapping, _LIST)}):[^\[n]",
+        # a list holding something else than strings and nulls
+        rf"(?:{_keys(mapping, _LIST)}):\[(?:{string_item}|null|,)*[^\]\"n,]",
+    ]
+    return "|".join(parts)
+
+
+def _lines(data: bytes) -> tuple[pa.Array, np.ndarray]:
+    """The lines of ``data`` (ending with a newline), each with its newline, as strings
+    over the same bytes (no copy), and their offsets."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    return lines, offsets
+
+
+def _joined(data: memoryview, offsets: np.ndarray, rows: np.ndarray) -> bytes:
+    """Those lines (rows in order) as one buffer, copied by runs of consecutive rows."""
+    if not len(rows):
+        return b""
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = rows[np.concatenate([[0], breaks])]
+    stops = rows[np.concatenate([breaks - 1, [len(rows) - 1]])] + 1
+    return b"".join(data[offsets[a] : offsets[b]] for a, b in zip(starts, stops, strict=True))
+
+
+def _read(data: bytes, schema: pa.Schema) -> pa.Table | None:
+    """The lines of ``data`` as one table, or None when Arrow refuses them."""
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        return pa_json.read_json(pa.BufferReader(data), parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _column(values: pa.Array, field_type: FieldType) -> pd.Series:
+    """One field's column as the reference path's frame holds it (a column without any
+    value is all NaN, as ``DataFrame.reindex`` adds a missing one)."""
+    if values.null_count == len(values):
+        return pd.Series(np.full(len(values), np.nan))
+    if field_type in _NUMBER:
+        return pd.Series(values.to_numpy(zero_copy_only=False))
+    if field_type in _LIST:
+        return pd.Series(values.to_pylist(), dtype=object)
+    return pd.Series(values.to_pandas())
+
+
+def read(data: bytes, mapping: FieldMapping) -> tuple[Raw, list[str]]:
+    """(the records Arrow read, the texts of those left to the caller) of the store's
+    record texts joined by newlines (``SnapshotStore.record_lines_in``)."""
+    schema = _schema(mapping)
+    if not data:
+        return _raw(schema.empty_table(), mapping), []
+    data = data if data.endswith(b"\n") else data + b"\n"
+    view = memoryview(data)
+    lines, offsets = _lines(data)
+    suspect = pc.match_substring_regex(lines, _pattern(mapping))
+    suspect = suspect.to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(suspect)
+    good = np.flatnonzero(~suspect)
+    whole = _read(_joined(view, offsets, good), schema) if len(good) else None
+    if whole is not None or not len(good):
+        read_rows, tables = [good], [whole or schema.empty_table()]
+    else:  # a record Arrow refuses: read by blocks, each refused block the slow way
+        read_rows, tables, refused = [], [], [rest]
+        for start in range(0, len(good), BLOCK):
+            block = good[start : start + BLOCK]
+            part = _read(_joined(view, offsets, block), schema)
+            if part is None:
+                refused.append(block)
+            else:
+                read_rows.append(block)
+                tables.append(part)
+        rest = np.concatenate(refused)
+    table = pa.concat_tables(tables)
+    # a record with none of the mapping's fields: the reference path tells apart those
+    # without fields (quarantined) and those with other fields only
+    nothing = np.ones(len(table), dtype=bool)
+    for child in table.column("fields").combine_chunks().flatten():
+        nothing &= pc.is_null(child).to_numpy(zero_copy_only=False)
+    nothing |= pc.is_null(table.column("id")).to_numpy(zero_copy_only=False)
+    if nothing.any():
+        rest = np.concatenate([rest, np.concatenate(read_rows)[nothing]])
+        table = table.filter(pa.array(~nothing))
+    texts = [bytes(view[offsets[i] : offsets[i + 1] - 1]).decode("utf-8") for i in np.sort(rest)]
+    return _raw(table, mapping), texts
+
+
+def _raw(table: pa.Table, mapping: FieldMapping) -> Raw:
+    children = table.column("fields").combine_chunks().flatten()
+    fields = pd.DataFrame(
+        {
+            f.key: _column(child, f.type)
+            for f, child in zip(mapping.table.fields, children, strict=True)
+        },
+        index=pd.RangeIndex(len(table)),
+    )
+    return Raw(
+        ids=pd.Series(table.column("id").to_pandas(), dtype="str"),
+        created=pd.Series(table.column("createdTime").to_pandas(), dtype="str"),
+        fields=fields,
+        empty=np.zeros(len(table), dtype=bool),
+    )
