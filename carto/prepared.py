@@ -363,7 +363,10 @@ def encode_chunks(
         values = {c: frame[c].iloc[a:b].to_list() for c in lists}
         header = {"columns": list(frame.columns), "lists": values}
         head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        typed = table.slice(at, b - a)
+        # its own buffers (``take`` copies the rows), not a slice of the whole table's:
+        # a chunk kept in ``_CHUNKS`` across refreshes would keep each version's whole
+        # columns alive (issue 15: the memory grew with every 10-record refresh)
+        typed = table.slice(at, b - a).take(np.arange(b - a))
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema, options=_IPC) as writer:
             writer.write_table(typed)

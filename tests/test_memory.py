@@ -1,0 +1,74 @@
+"""What keeps the page process's memory bounded (issue 15): chunks that own their rows,
+large buffers handed back to the system when freed."""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from carto import chunks, demo, memory, prepared
+from carto.dataset import recipe
+from carto.settings import Settings
+
+SETTINGS = Settings({"airtable": {"base_id": "appMEMORY00000001"}})
+
+
+def test_encoded_chunks_hold_only_their_own_rows() -> None:
+    """A chunk kept across refreshes (``prepared._CHUNKS``) must not keep the whole
+    table it was cut from: each refresh would keep one more copy of every column."""
+    base = demo.generate(seed=3, days=60, today=dt.date(2026, 11, 20), n_camps=6)
+    frames = prepared.build(base.sites, base.passages, recipe(SETTINGS))
+    spans = [(a, b) for _, a, b in chunks.runs(chunks.keys(frames.passages))]
+    assert len(spans) >= 4, "several weekly chunks"
+    encoded = prepared.encode_chunks("passages", frames.passages, spans)
+    whole = sum(part[0].nbytes for _, part in encoded)
+    for (a, b), (data, (table, _)) in zip(spans, encoded, strict=True):
+        assert table.num_rows == b - a
+        # its buffers are its rows' (a slice would reference every row's buffers)
+        assert table.get_total_buffer_size() <= table.nbytes + 64 * table.num_columns
+        assert table.get_total_buffer_size() < whole / 2
+        decoded, _ = prepared.decode_chunk(data)
+        assert decoded.equals(table)
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in [
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        ]
+    ]
+
+
+def _mapped_bytes() -> int:
+    """Bytes glibc holds in blocks of their own (``mmap``), given back when freed."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _MallInfo2
+    return int(libc.mallinfo2().hblkhd)
+
+
+@pytest.mark.skipif(memory._LIBC is None, reason="glibc only")
+def test_large_buffers_get_blocks_of_their_own() -> None:
+    """After ``tune``, a column-sized buffer is mapped on its own, whatever was freed
+    before: glibc's own threshold rises to the largest block freed (up to 32 MiB), after
+    which 100,000-row columns came from the heap, whose freed holes the process kept."""
+    memory.tune()
+    big = np.ones(8 * 2**20 // 8)  # freed: glibc alone would raise its threshold to 8 MiB
+    del big
+    before = _mapped_bytes()
+    column = np.ones(memory.MMAP_THRESHOLD // 8 * 4)  # a 100,000-row float column is 0.8 MB
+    assert _mapped_bytes() >= before + column.nbytes
+    del column
+    assert _mapped_bytes() == before
