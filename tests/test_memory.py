@@ -6,7 +6,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 
-import numpy as np
 import pytest
 
 from carto import chunks, demo, memory, prepared
@@ -34,44 +33,31 @@ def test_encoded_chunks_hold_only_their_own_rows() -> None:
         assert decoded.equals(table)
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in [
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        ]
-    ]
-
-
-def _mapped_bytes() -> int:
-    """Bytes glibc holds in blocks of their own (``mmap``), given back when freed."""
+def _mapped_on_its_own(size: int) -> bool:
+    """Whether glibc gives a block of ``size`` bytes a mapping of its own: the
+    ``IS_MMAPPED`` bit (2) of the chunk's size word, just before the block. Read from
+    the block itself, not from process-wide counters that other threads move."""
     libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = _MallInfo2
-    return int(libc.mallinfo2().hblkhd)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    block = libc.malloc(size)
+    assert block
+    try:
+        return bool(ctypes.c_size_t.from_address(block - ctypes.sizeof(ctypes.c_size_t)).value & 2)
+    finally:
+        libc.free(block)
 
 
 @pytest.mark.skipif(memory._LIBC is None, reason="glibc only")
 def test_large_buffers_get_blocks_of_their_own() -> None:
-    """After ``tune``, a column-sized buffer is mapped on its own, whatever was freed
-    before: glibc's own threshold rises to the largest block freed (up to 32 MiB), after
-    which 100,000-row columns came from the heap, whose freed holes the process kept."""
+    """After ``tune``, a column-sized buffer is mapped on its own (unmapped when freed),
+    whatever was freed before: glibc's own threshold rises to the largest mapped block
+    freed (up to 32 MiB), after which 100,000-row columns came from the heap, whose
+    freed holes the process kept."""
     memory.tune()
-    big = np.ones(8 * 2**20 // 8)  # freed: glibc alone would raise its threshold to 8 MiB
-    del big
-    before = _mapped_bytes()
-    column = np.ones(memory.MMAP_THRESHOLD // 8 * 4)  # a 100,000-row float column is 0.8 MB
-    assert _mapped_bytes() >= before + column.nbytes
-    del column
-    assert _mapped_bytes() == before
+    assert _mapped_on_its_own(8 * 2**20)  # freed: glibc alone would rise to 8 MiB
+    assert _mapped_on_its_own(memory.MMAP_THRESHOLD * 4)  # a 100,000-row column: 0.8 MB
+    assert not _mapped_on_its_own(1024)
 
 
 def test_decoded_lists_share_their_repeated_values() -> None:
