@@ -3,8 +3,10 @@ large buffers handed back to the system when freed."""
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from carto import chunks, demo, memory, prepared
 from carto.dataset import recipe
 from carto.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = Settings({"airtable": {"base_id": "appMEMORY00000001"}})
 
 
@@ -33,19 +36,40 @@ def test_encoded_chunks_hold_only_their_own_rows() -> None:
         assert decoded.equals(table)
 
 
-def _mapped_on_its_own(size: int) -> bool:
-    """Whether glibc gives a block of ``size`` bytes a mapping of its own: the
-    ``IS_MMAPPED`` bit (2) of the chunk's size word, just before the block. Read from
-    the block itself, not from process-wide counters that other threads move."""
-    libc = ctypes.CDLL("libc.so.6")
-    libc.malloc.restype = ctypes.c_void_p
-    libc.free.argtypes = [ctypes.c_void_p]
+# Run in a fresh process: a block is mapped only when the heap has no free space for it,
+# and after other tests the heap of this one may have.
+_MAPPED = """
+import ctypes, sys
+from carto import memory
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+if sys.argv[1] == "tune":
+    memory.tune()
+
+def mapped(size):
+    # the IS_MMAPPED bit (2) of the chunk's size word, just before the block
     block = libc.malloc(size)
-    assert block
-    try:
-        return bool(ctypes.c_size_t.from_address(block - ctypes.sizeof(ctypes.c_size_t)).value & 2)
-    finally:
-        libc.free(block)
+    word = ctypes.c_size_t.from_address(block - ctypes.sizeof(ctypes.c_size_t)).value
+    libc.free(block)
+    return bool(word & 2)
+
+big = mapped(8 * 2**20)  # freed: glibc alone then raises its threshold to 8 MiB
+print(big, mapped(memory.MMAP_THRESHOLD * 16), mapped(1024))
+"""
+
+
+def _mapped(tune: bool) -> list[str]:
+    """Whether blocks of 8 MiB, then 2 MiB, then 1 KiB get a mapping of their own, in a
+    fresh process (after ``memory.tune`` or not)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MAPPED, "tune" if tune else "plain"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return done.stdout.split()
 
 
 @pytest.mark.skipif(memory._LIBC is None, reason="glibc only")
@@ -54,10 +78,8 @@ def test_large_buffers_get_blocks_of_their_own() -> None:
     whatever was freed before: glibc's own threshold rises to the largest mapped block
     freed (up to 32 MiB), after which 100,000-row columns came from the heap, whose
     freed holes the process kept."""
-    memory.tune()
-    assert _mapped_on_its_own(8 * 2**20)  # freed: glibc alone would rise to 8 MiB
-    assert _mapped_on_its_own(memory.MMAP_THRESHOLD * 4)  # a 100,000-row column: 0.8 MB
-    assert not _mapped_on_its_own(1024)
+    assert _mapped(tune=False) == ["True", "False", "False"]  # what tune changes
+    assert _mapped(tune=True) == ["True", "True", "False"]
 
 
 def test_decoded_lists_share_their_repeated_values() -> None:
