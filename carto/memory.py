@@ -23,6 +23,14 @@ _M_ARENA_MAX = -8
 # Two arenas: the main thread's and one shared by the script threads. More only help
 # threads that allocate at the same time, which the GIL mostly prevents.
 ARENA_MAX = 2
+# glibc's mallopt parameter for the size from which a block is mapped on its own.
+_M_MMAP_THRESHOLD = -3
+# A block this large or larger is mapped on its own and unmapped when freed. glibc's
+# threshold starts there but rises to the largest mapped block freed (up to 32 MiB):
+# after the first large frame is dropped, the columns of 100,000 rows (0.4-0.8 MB each)
+# came from the heap, and the holes they left stayed in the process. Setting it fixes
+# it (the page benchmark's peak and versions: README, benchmarks/results/*_memory2.json).
+MMAP_THRESHOLD = 128 * 1024
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -42,8 +50,9 @@ _tuned = False
 
 
 def tune() -> None:
-    """Arrow's buffers through the system allocator and glibc capped at ``ARENA_MAX``
-    arenas, once per process (a no-op elsewhere than glibc for the latter)."""
+    """Arrow's buffers through the system allocator, glibc capped at ``ARENA_MAX``
+    arenas and mapping blocks from ``MMAP_THRESHOLD`` bytes, once per process (a no-op
+    elsewhere than glibc for the latter two)."""
     global _tuned
     if _tuned:
         return
@@ -51,6 +60,7 @@ def tune() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
     if _LIBC is not None:
         _LIBC.mallopt(_M_ARENA_MAX, ARENA_MAX)
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def release() -> None:
