@@ -76,7 +76,7 @@ import pandas as pd
 import pyarrow as pa
 
 from carto import arrow_records, chunks
-from carto.analytics.camps import with_camps
+from carto.analytics.camps import flag_duplicates, with_camps
 from carto.analytics.frames import sort_order
 from carto.normalise import (
     NormaliseOptions,
@@ -99,7 +99,6 @@ LIST_COLUMNS: Mapping[str, tuple[str, ...]] = {
 }
 FUTURE_FLAG = "flag.future_date"
 FUTURE_MARGIN = pd.Timedelta(minutes=10)  # as carto/normalise.py's _parse_dates
-DUPLICATE_FLAG = "flag.duplicate"  # appended by carto.analytics.camps.with_camps
 _TABLE_ORDER = {"sites": 0, "passages": 1}
 
 
@@ -290,11 +289,6 @@ class Prebuild:
         self._pool.shutdown(wait=True)
         return made if made is not None and ids == self._ids else None
 
-    def frames(self, passages_ids: Iterable[str]) -> Frames | None:
-        """``ready``'s frames."""
-        made = self.ready(passages_ids)
-        return None if made is None else made[0]
-
     def close(self) -> None:
         """Stop the thread (the sync failed or did not use the frames)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -462,15 +456,9 @@ def edited_in_place(
     if _differs(quarantined["created_time"], q_before["created_time"]).any():
         return None
     # same grouping inputs, same Sites: same camps and marks (as ``with_camps`` gives them)
-    dup = before["is_duplicate"].to_numpy(dtype=bool)
-    codes, params = kept["flag_codes"].to_list(), kept["flag_params"].to_list()
-    for i in np.flatnonzero(dup):
-        codes[i], params[i] = [*codes[i], DUPLICATE_FLAG], [*params[i], {}]
-    kept = kept.assign(
-        camp_id=before["camp_id"].array,
-        is_duplicate=dup,
-        flag_codes=pd.Series(codes, dtype=object),
-        flag_params=pd.Series(params, dtype=object),
+    kept = flag_duplicates(
+        kept.assign(camp_id=before["camp_id"].array),
+        before["is_duplicate"].to_numpy(dtype=bool),
     )
     updated = replace(
         frames,

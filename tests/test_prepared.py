@@ -570,14 +570,14 @@ def test_prebuild_leaves_a_small_batch_for_the_end_and_makes_the_frames_once_fin
     _listed_by_pages(prebuild, data.passages, 10)
     ids = [str(r["id"]) for r in data.passages]
     prebuild.finish(ids)
-    made = prebuild.frames(ids)
+    made = prebuild.ready(ids)
 
     assert len(batches) > 1 and batches[-1] <= prepared.Prebuild.LEAST
     assert sum(batches) == len(data.passages)
     assert made is not None
     full = prepared.build(data.sites, data.passages, recipe(SETTINGS))
     for name in prepared.NAMES:
-        pd.testing.assert_frame_equal(made.as_dict()[name], full.as_dict()[name])
+        pd.testing.assert_frame_equal(made[0].as_dict()[name], full.as_dict()[name])
 
 
 def test_prebuild_gives_no_frames_for_other_passages_than_it_was_given() -> None:
@@ -586,11 +586,11 @@ def test_prebuild_gives_no_frames_for_other_passages_than_it_was_given() -> None
     _listed_by_pages(prebuild, data.passages, 10)
     ids = [str(r["id"]) for r in data.passages]
     prebuild.finish(ids[:-1])
-    assert prebuild.frames(ids[:-1]) is None
+    assert prebuild.ready(ids[:-1]) is None
     again = prepared.Prebuild(data.sites, recipe(SETTINGS))
     _listed_by_pages(again, data.passages, 10)
     again.finish(ids)
-    assert again.frames([*ids[1:], ids[0]]) is None  # not the ids it was finished with
+    assert again.ready([*ids[1:], ids[0]]) is None  # not the ids it was finished with
     twice = prepared.Prebuild(data.sites, recipe(SETTINGS))
     _listed_by_pages(twice, [*data.passages, data.passages[0]], 10)
-    assert twice.frames([*ids, ids[0]]) is None  # a passage listed twice
+    assert twice.ready([*ids, ids[0]]) is None  # a passage listed twice

@@ -233,15 +233,23 @@ def with_camps(
     camps whose passages changed. The result is the same as without it."""
     out = passages.assign(camp_id=assign_camps(passages, sites, radius_m, gap_days, previous))
     dup = mark_duplicates(out) if previous is None else _duplicates_since(out, previous[0])
-    key = "flag.duplicate"
-    codes = out["flag_codes"].to_list()
-    params = out["flag_params"].to_list()
-    for i in np.flatnonzero(dup.to_numpy(dtype=bool)):  # only the duplicates' lists change
-        codes[i], params[i] = [*codes[i], key], [*params[i], {}]
-    return out.assign(
+    return flag_duplicates(out, dup)
+
+
+DUPLICATE_FLAG = "flag.duplicate"
+
+
+def flag_duplicates(passages: pd.DataFrame, dup: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Passages with ``is_duplicate`` = ``dup`` and ``DUPLICATE_FLAG`` added last to the
+    flags of those it marks (only their lists change)."""
+    codes = passages["flag_codes"].to_list()
+    params = passages["flag_params"].to_list()
+    for i in np.flatnonzero(np.asarray(dup, dtype=bool)):
+        codes[i], params[i] = [*codes[i], DUPLICATE_FLAG], [*params[i], {}]
+    return passages.assign(
         is_duplicate=dup,
-        flag_codes=pd.Series(codes, index=out.index, dtype=object),
-        flag_params=pd.Series(params, index=out.index, dtype=object),
+        flag_codes=pd.Series(codes, index=passages.index, dtype=object),
+        flag_params=pd.Series(params, index=passages.index, dtype=object),
     )
 
 
