@@ -1,0 +1,639 @@
+"""Camps and duplicate marks after a few passages or Sites changed, at the cost of the
+change (docs/architecture.md §2): the frame ``camps.with_camps`` gives from scratch, from
+the one it gave before.
+
+``camps.assign_camps`` walks the passages without a Site (*loose*) in time order; each
+joins the nearest camp within the radius whose visits span its date give or take the
+gap, else starts one. A change can alter that walk only from the earliest moment it
+reaches (``_start``): a passage's date, before or after; for a Site whose first or last
+linked visit, position or existence changed, the first date whose test against it
+differs. From there, a passage is decided again only when something near it differs
+(its own row, or a camp within the 3 × 3 grid cells it looks at: a camp the new walk
+has in another state than the old one, called *dirty*); every other passage would see
+exactly what it saw before, so it keeps its camp. A passage decided again that joins
+another camp makes both dirty, and the passages around them are decided again in turn.
+A camp that is not dirty is in the state the previous walk left it in at that moment,
+read from the previous camps (``_Window``): its first visit, its position, and the
+latest of its passages before that moment.
+
+Duplicate marks depend only on a camp's own passages: they are redone in the camps that
+gained, lost or changed a passage. tests/test_camps_incremental.py checks the result
+equals a grouping from scratch after random changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from carto.analytics.camps import (
+    _AROUND,
+    _M_PER_DEG_LAT,
+    _M_PER_DEG_LON_EQUATOR,
+    DUPLICATE_FLAG,
+    epoch_seconds,
+    mark_duplicates,
+)
+from carto.analytics.frames import sort_order
+
+_NEVER = -(2**62)  # a time before every other: "before the window", for first or last visits
+Order = tuple[int, int, str]  # a camp's place among the candidates (ties in distance)
+Cell = tuple[int, int]
+
+
+def _isin(column: pd.Series, values: Iterable[str]) -> np.ndarray:
+    """Mask of the rows whose value is one of ``values`` (Arrow: one pass, no hashing of
+    the column)."""
+    wanted = sorted({str(v) for v in values})
+    if not wanted or column.empty:
+        return np.zeros(len(column), dtype=bool)
+    found = pc.is_in(pa.array(column.array, type=pa.string()), value_set=pa.array(wanted))
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _micros(dates: pd.Series) -> np.ndarray:
+    """Timestamps as microseconds (the order of the walk: date, then record id)."""
+    utc = dates.dt.tz_convert("UTC").dt.tz_localize(None) if dates.dt.tz is not None else dates
+    return utc.to_numpy(dtype="datetime64[us]").astype(np.int64)
+
+
+@dataclass
+class _State:
+    """A camp as the walk has it at some moment."""
+
+    exists: bool
+    first: int = 0
+    last: int = _NEVER
+    lat: float = math.nan
+    lon: float = math.nan
+    order: Order = (0, 0, "")
+
+
+@dataclass(frozen=True)
+class _Span:
+    """What the walk reads of a linked Site: its position and linked visits' span."""
+
+    lat: float
+    lon: float
+    first: int
+    last: int
+
+
+@dataclass
+class _Static:
+    """A camp of the previous walk that may matter from the window on: where it is, its
+    first visit, the last one of its linked passages, and its loose passages in the
+    window (ranks in the window's order, seconds)."""
+
+    lat: float
+    lon: float
+    first: int
+    last: int
+    order: Order
+    start_rank: int  # rank of the passage that started it (-1: a Site, or before the window)
+    ranks: list[int] = field(default_factory=list)
+    seconds: list[int] = field(default_factory=list)
+    changed: int = -1  # rank of its latest passage changed since (the new walk lacks it)
+
+    def joined(self, rank: int) -> int:
+        """The date of the latest of its loose passages before that rank."""
+        i = bisect.bisect_left(self.ranks, rank)
+        return self.seconds[i - 1] if i else _NEVER
+
+    def at(self, rank: int) -> _State:
+        """Its state just before the passage of that rank in the previous walk."""
+        if rank <= self.start_rank:
+            return _State(False)
+        last = max(self.last, self.joined(rank))
+        return _State(True, self.first, last, self.lat, self.lon, self.order)
+
+
+class _Walk:
+    """The loose passages decided again, from ``start`` (seconds) on."""
+
+    def __init__(self, radius_m: float, gap_days: int) -> None:
+        self.radius = radius_m
+        self.gap = gap_days * 86_400
+        self.lat_step = radius_m / _M_PER_DEG_LAT
+        self.lon_step = 2 * radius_m / _M_PER_DEG_LON_EQUATOR  # as camps.assign_camps
+
+    def cell(self, lat: float, lon: float) -> Cell:
+        return int(lat // self.lat_step), int(lon // self.lon_step)
+
+
+def _site_spans(
+    frame: pd.DataFrame, linked: np.ndarray, seconds: np.ndarray, sites: pd.DataFrame, ids: set[str]
+) -> dict[str, _Span]:
+    """The walk's view of those Sites (the linked ones) in a frame."""
+    rows = linked & _isin(frame["site_id"], ids)
+    where = _positions(sites)
+    return {
+        site: _Span(*where[site], first, last)
+        for site, (first, last) in _spans(frame["site_id"][rows], seconds[rows]).items()
+    }
+
+
+def _spans(site_ids: pd.Series, seconds: np.ndarray) -> dict[str, tuple[int, int]]:
+    """The first and last date (seconds) of each Site's rows."""
+    if site_ids.empty:
+        return {}
+    span = pd.DataFrame({"site": site_ids.to_numpy(dtype=object), "s": seconds})
+    found = span.groupby("site")["s"].agg(["min", "max"])
+    return {
+        str(s): (int(a), int(b))
+        for s, a, b in zip(found.index, found["min"].tolist(), found["max"].tolist(), strict=True)
+    }
+
+
+def _positions(sites: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Each Site's position, by id."""
+    return {
+        str(s): (float(a), float(b))
+        for s, a, b in zip(
+            sites["record_id"].to_list(),
+            sites["latitude"].to_list(),
+            sites["longitude"].to_list(),
+            strict=True,
+        )
+    }
+
+
+def _diverges(old: _Span | None, new: _Span | None, gap: int) -> int | None:
+    """The first date (seconds) whose test against this Site differs between the walks
+    (None: it never does). The test is ``first - gap <= date <= last + gap`` (``last``
+    grown by loose passages that joined it): with the same first visit and position,
+    it cannot differ up to the smaller last visit plus the gap."""
+    if old == new:
+        return None
+    if old is None or new is None or (old.lat, old.lon, old.first) != (new.lat, new.lon, new.first):
+        return min(s.first for s in (old, new) if s is not None) - gap
+    return min(old.last, new.last) + gap + 1
+
+
+class _Window:
+    """The previous walk from ``low`` (``start`` less the gap) on: its loose passages
+    in time order (a passage's *rank* is its place there) and the camps a passage dated
+    from ``start`` on may join (one whose latest visit is before ``low`` cannot), each
+    read when first asked for (``static``): a change reaches a few of them."""
+
+    def __init__(
+        self,
+        old: pd.DataFrame,
+        linked: np.ndarray,
+        redo: np.ndarray,
+        seconds: np.ndarray,
+        sites: pd.DataFrame,
+        start: int,
+        walk: _Walk,
+    ) -> None:
+        self.old, self.linked, self.seconds_all = old, linked, seconds
+        self.start, self.gap = start, walk.gap
+        self.low = low = start - walk.gap
+        rows = np.flatnonzero(~linked & (seconds >= low))
+        part = old[["date", "record_id", "latitude", "longitude", "camp_id"]].iloc[rows]
+        in_order = sort_order(part, ["date", "record_id"])
+        part = part.iloc[in_order]
+        self.changed = redo[rows][in_order]
+        self.micros = _micros(part["date"])
+        self.seconds = epoch_seconds(part["date"])
+        self.ids = pa.array(part["record_id"].array, type=pa.string())
+        camps = pa.array(part["camp_id"].array, type=pa.string())
+        # each camp's passages in the window, in order
+        codes, names = pd.factorize(pd.Series(camps.to_numpy(zero_copy_only=False)))
+        self.by_camp = np.argsort(codes, kind="stable")
+        self.bounds = np.searchsorted(codes[self.by_camp], np.arange(len(names) + 1))
+        self.code = {str(n): k for k, n in enumerate(names)}
+        # where the camps the loose passages started are: their first passage
+        starts = pc.equal(camps, pc.binary_join_element_wise("P-", self.ids, ""))
+        self.first: dict[str, tuple[int, int, int, str, float, float]] = {}
+        at = np.flatnonzero(np.asarray(starts.to_numpy(zero_copy_only=False), dtype=bool))
+        lats = part["latitude"].to_numpy(dtype=float)
+        lons = part["longitude"].to_numpy(dtype=float)
+        for n in at.tolist():
+            rid = str(self.ids[n].as_py())
+            us, sec = int(self.micros[n]), int(self.seconds[n])
+            self.first["P-" + rid] = (n, us, sec, rid, float(lats[n]), float(lons[n]))
+        earlier = {c[2:] for c in self.code if c.startswith("P-") and c not in self.first}
+        if earlier:
+            found = np.flatnonzero(_isin(old["record_id"], earlier))
+            head = old[["record_id", "date", "latitude", "longitude"]].iloc[found]
+            for rid, us, sec, lat, lon in zip(
+                head["record_id"].to_list(),
+                _micros(head["date"]).tolist(),
+                epoch_seconds(head["date"]).tolist(),
+                head["latitude"].to_list(),
+                head["longitude"].to_list(),
+                strict=True,
+            ):
+                self.first["P-" + rid] = (-1, us, sec, rid, lat, lon)
+        # Sites: their linked visits from ``low`` on
+        self.where = _positions(sites)
+        recent = np.flatnonzero(linked & (seconds >= low))
+        self.recent_sites = pa.array(old["site_id"].iloc[recent].array, type=pa.string())
+        self.recent_seconds = seconds[recent]
+        self.grid: dict[Cell, set[str]] = {}  # every camp that may matter, by its cell
+        for name, (_, _, _, _, lat, lon) in self.first.items():
+            self.grid.setdefault(walk.cell(lat, lon), set()).add(name)
+        for site, (lat, lon) in self.where.items():
+            self.grid.setdefault(walk.cell(lat, lon), set()).add("S-" + site)
+        self.statics: dict[str, _Static | None] = {}
+
+    def rank(self, micros: int, record_id: str) -> int:
+        """How many of the window's passages come before (date, id) in the walk."""
+        i = int(np.searchsorted(self.micros, micros, side="left"))
+        j = int(np.searchsorted(self.micros, micros, side="right"))
+        if j == i:
+            return i
+        return i + bisect.bisect_left(self.ids[i:j].to_pylist(), record_id)
+
+    def static(self, name: str) -> _Static | None:
+        """The camp of the previous walk (None: it cannot matter from ``start`` on)."""
+        if name not in self.statics:
+            self.statics[name] = self._read(name)
+        return self.statics[name]
+
+    def _read(self, name: str) -> _Static | None:
+        if name.startswith("S-"):
+            static = self._site(name[2:])
+        elif name in self.first:
+            n, us, sec, rid, lat, lon = self.first[name]
+            static = _Static(lat, lon, sec, sec, (1, us, rid), n)
+        else:
+            return None
+        if static is not None and name in self.code:
+            k = self.code[name]
+            ranks = self.by_camp[self.bounds[k] : self.bounds[k + 1]]
+            static.ranks = ranks.tolist()
+            static.seconds = self.seconds[ranks].tolist()
+            lost = ranks[self.changed[ranks]]
+            static.changed = int(lost[-1]) if len(lost) else -1
+        return static
+
+    def _site(self, site: str) -> _Static | None:
+        """A Site: its last linked visit from ``low`` on; its first only when none is
+        older (else it is older than every date tested)."""
+        if site not in self.where:
+            return None
+        mine = pc.equal(self.recent_sites, site).to_numpy(zero_copy_only=False)
+        dates = self.recent_seconds[np.asarray(mine, dtype=bool)]
+        if not len(dates) and "S-" + site not in self.code:
+            return None
+        first = last = _NEVER
+        if len(dates):
+            last = int(dates.max())
+            if int(dates.min()) - self.gap > self.start:
+                older = self.linked & (self.seconds_all < self.low)
+                if not _isin(self.old["site_id"][older], [site]).any():
+                    first = int(dates.min())
+        return _Static(*self.where[site], first, last, (0, 0, site), -1)
+
+
+def _loose_again(
+    passages: pd.DataFrame,
+    old: pd.DataFrame,
+    linked: tuple[np.ndarray, np.ndarray],
+    redo: tuple[np.ndarray, np.ndarray],
+    seconds: tuple[np.ndarray, np.ndarray],
+    walk: _Walk,
+    sites: tuple[pd.DataFrame, pd.DataFrame, set[str]],
+) -> dict[int, str]:
+    """The camps of the loose passages decided again (row position: camp id), each
+    pair being (now, before)."""
+    new_sites, old_sites, sites_changed = sites
+    gap = walk.gap
+    affected = set(sites_changed)
+    affected |= set(passages.loc[redo[0], "site_id"].dropna())
+    affected |= set(old.loc[redo[1], "site_id"].dropna())
+    spans_old = _site_spans(old, linked[1], seconds[1], old_sites, affected)
+    spans_new = _site_spans(passages, linked[0], seconds[0], new_sites, affected)
+    starts: list[int] = []
+    dirty_sites: dict[str, tuple[_Span | None, _Span | None]] = {}
+    for site in affected:
+        at = _diverges(spans_old.get(site), spans_new.get(site), gap)
+        if at is not None:
+            dirty_sites[site] = (spans_old.get(site), spans_new.get(site))
+            starts.append(at)
+    loose_redo = redo[0] & ~linked[0]
+    old_loose_redo = redo[1] & ~linked[1]
+    starts += seconds[0][loose_redo].tolist() + seconds[1][old_loose_redo].tolist()
+    if not starts:
+        return {}
+    start = min(starts)
+    window = _Window(old, linked[1], redo[1], seconds[1], old_sites, start, walk)
+    again = _Again(walk, window, passages, ~linked[0] & (seconds[0] >= start), redo[0], start)
+    # the state every camp was in when the walk reached the start (what came before is
+    # the same in both walks)
+    first_rank = int(np.searchsorted(window.seconds, start, side="left"))
+    for site, (before, after) in sorted(dirty_sites.items()):
+        again.mark("S-" + site, _site_state(site, after, window, first_rank), -1)
+        if before is not None:  # where it was: the passages that joined it there
+            again.cells["S-" + site].add(walk.cell(before.lat, before.lon))
+            again.near.setdefault(walk.cell(before.lat, before.lon), set()).add("S-" + site)
+            again.heat(walk.cell(before.lat, before.lon), -1)
+    for camp in sorted(set(old.loc[old_loose_redo, "camp_id"].dropna()) - set(again.dirty)):
+        again.mark(str(camp), again.old(str(camp), first_rank), -1)
+    for i in np.flatnonzero(again.redo):
+        again.push(int(i))
+    return again.run()
+
+
+def _site_state(site: str, span: _Span | None, window: _Window, rank: int) -> _State:
+    """A dirty Site at the start of the walk: its new span, grown by the loose passages
+    that joined it before."""
+    if span is None:
+        return _State(False)
+    static = window.static("S-" + site)
+    joined = static.joined(rank) if static is not None else _NEVER
+    return _State(True, span.first, max(span.last, joined), span.lat, span.lon, (0, 0, site))
+
+
+class _Again:
+    """The walk over the loose passages dated from the start, deciding again those that
+    may decide otherwise: the passages near a dirty camp (a heap of their places in the
+    walk, in time order). A dirty camp stops being one when the new walk brings it back
+    to the state the old one had at that moment (a passage it lost is followed by one
+    both walks give it), or when neither walk can give it another passage (its latest
+    visit more than the gap ago): the passages near it are then decided as before."""
+
+    def __init__(
+        self,
+        walk: _Walk,
+        window: _Window,
+        passages: pd.DataFrame,
+        rows: np.ndarray,
+        redo: np.ndarray,
+        start: int,
+    ) -> None:
+        self.walk, self.window, self.start = walk, window, start
+        at = np.flatnonzero(rows)
+        part = passages[["date", "record_id", "latitude", "longitude", "camp_id"]].iloc[at]
+        order = sort_order(part, ["date", "record_id"])
+        part = part.iloc[order]
+        self.rows = at[order]
+        self.micros = _micros(part["date"])
+        self.ids = pa.array(part["record_id"].array, type=pa.string())
+        self.seconds = epoch_seconds(part["date"])
+        self.lats = part["latitude"].to_numpy(dtype=float)
+        self.lons = part["longitude"].to_numpy(dtype=float)
+        self.carried = pa.array(part["camp_id"].array, type=pa.string())
+        self.redo = redo[self.rows]
+        self.cy = np.floor_divide(self.lats, walk.lat_step).astype(np.int64)
+        self.cx = np.floor_divide(self.lons, walk.lon_step).astype(np.int64)
+        self.grid = window.grid  # the camps by the cell they are in (dirty ones added)
+        self.dirty: dict[str, _State] = {}
+        self.near: dict[Cell, set[str]] = {}  # dirty camps by the cells they are (were) in
+        self.cells: dict[str, set[Cell]] = {}
+        self.hot: set[Cell] = set()
+        self.heap: list[int] = []
+        self.queued: set[int] = set()
+
+    def key(self, i: int) -> tuple[int, str]:
+        return int(self.micros[i]), str(self.ids[i].as_py())
+
+    def around(self, i: int) -> set[Cell]:
+        cy, cx = int(self.cy[i]), int(self.cx[i])
+        return {(cy + dy, cx + dx) for dy, dx in _AROUND}
+
+    def push(self, i: int) -> None:
+        if i not in self.queued:
+            self.queued.add(i)
+            heapq.heappush(self.heap, i)
+
+    def heat(self, cell: Cell, after: int) -> None:
+        """The passages after place ``after`` that may see a camp in this cell: to
+        look at again (from the first time it is heated: every later one is queued)."""
+        cy, cx = cell
+        for dy, dx in _AROUND:
+            near = (cy + dy, cx + dx)
+            if near in self.hot:
+                continue
+            self.hot.add(near)
+            for i in np.flatnonzero((self.cy == near[0]) & (self.cx == near[1])):
+                if i > after:
+                    self.push(int(i))
+
+    def old(self, name: str, rank: int) -> _State:
+        """The camp in the previous walk, before the passage of that rank."""
+        static = self.window.static(name)
+        return static.at(rank) if static is not None else _State(False)
+
+    def mark(self, name: str, state: _State, after: int) -> None:
+        """The camp is dirty from place ``after`` on, in this state."""
+        self.dirty[name] = state
+        cells = self.cells.setdefault(name, set())
+        static = self.window.static(name)
+        if static is not None:
+            cells.add(self.walk.cell(static.lat, static.lon))
+        if state.exists:
+            cell = self.walk.cell(state.lat, state.lon)
+            cells.add(cell)
+            self.grid.setdefault(cell, set()).add(name)
+        for cell in cells:
+            self.near.setdefault(cell, set()).add(name)
+            self.heat(cell, after)
+
+    def clean(self, name: str) -> None:
+        """The camp is in the same state in both walks again (or out of reach in both)."""
+        del self.dirty[name]
+        for cell in self.cells.pop(name, ()):
+            self.near[cell].discard(name)
+
+    def effective(self, state: _State) -> tuple[object, ...]:
+        """What a state decides for a passage dated from the start on: a first visit
+        that far back, or a last one before the window, all decide alike."""
+        if not state.exists:
+            return (False,)
+        gap = self.walk.gap
+        first = state.first if state.first - gap > self.start else _NEVER
+        last = state.last if state.last >= self.start - gap else _NEVER
+        return (True, first, last, state.lat, state.lon, state.order)
+
+    def settle(self, name: str, rank: int) -> None:
+        """Clean the dirty camp if its state is the previous walk's before ``rank``, and
+        the previous walk gives it no passage changed since at or after that rank."""
+        static = self.window.static(name)
+        if static is not None and static.changed >= rank:
+            return
+        if self.effective(self.dirty[name]) == self.effective(self.old(name, rank)):
+            self.clean(name)
+
+    def out_of_reach(self, name: str, when: int, rank: int) -> bool:
+        """Whether neither walk can give the camp a passage dated ``when`` or later."""
+        gap = self.walk.gap
+        now = self.dirty[name]
+        if now.exists and now.last + gap >= when:
+            return False
+        static = self.window.static(name)
+        if static is None:
+            return True
+        before = static.at(rank)
+        if not before.exists:
+            return rank > static.start_rank  # else: it starts later in the old walk
+        return before.last + gap < when
+
+    def dirty_near(self, i: int) -> bool:
+        return any(self.near.get(cell) for cell in self.around(i))
+
+    def choose(self, i: int, rank: int) -> str | None:
+        """The camp the walk gives the passage at place ``i`` (None: it starts one)."""
+        walk, when = self.walk, int(self.seconds[i])
+        lat, lon = float(self.lats[i]), float(self.lons[i])
+        around = self.around(i)
+        m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
+        best: tuple[float, Order] | None = None
+        chosen = None
+        seen: set[str] = set()
+        for cell in around:
+            for name in self.grid.get(cell, ()):
+                if name in seen:
+                    continue
+                seen.add(name)
+                if name in self.dirty and self.out_of_reach(name, when, rank):
+                    self.clean(name)
+                state = self.dirty.get(name) or self.old(name, rank)
+                if not state.exists or walk.cell(state.lat, state.lon) not in around:
+                    continue
+                if not state.first - walk.gap <= when <= state.last + walk.gap:
+                    continue
+                d = math.hypot(
+                    (state.lat - lat) * _M_PER_DEG_LAT, (state.lon - lon) * m_per_deg_lon
+                )
+                if d <= walk.radius and (best is None or (d, state.order) < best):
+                    best, chosen = (d, state.order), name
+        return chosen
+
+    def run(self) -> dict[int, str]:
+        """Each passage looked at again, in time order: decided again when it is new or
+        changed or a dirty camp is near it; its camp, by row position."""
+        out: dict[int, str] = {}
+        while self.heap:
+            i = heapq.heappop(self.heap)
+            if not self.redo[i] and not self.dirty_near(i):
+                continue  # it sees what it saw in the previous walk
+            rank = self.window.rank(*self.key(i))
+            chosen = self.choose(i, rank)
+            when = int(self.seconds[i])
+            started = None
+            if chosen is None:
+                chosen = "P-" + str(self.ids[i].as_py())
+                lat, lon = float(self.lats[i]), float(self.lons[i])
+                started = _State(True, when, when, lat, lon, (1, *self.key(i)))
+            before = None if self.redo[i] else str(self.carried[i].as_py())
+            if before != chosen:
+                if before is not None and before not in self.dirty:
+                    self.mark(before, self.old(before, rank), i)
+                if chosen not in self.dirty:
+                    self.mark(chosen, self.old(chosen, rank), i)
+            if chosen in self.dirty:
+                if started is not None:
+                    self.mark(chosen, started, i)
+                else:
+                    held = self.dirty[chosen]
+                    held.last = max(held.last, when)
+                # the previous walk's state after this passage (in its window if kept)
+                self.settle(chosen, rank + (0 if self.redo[i] else 1))
+            out[int(self.rows[i])] = chosen
+        return out
+
+
+def regroup(
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    radius_m: float,
+    gap_days: int,
+    previous: tuple[pd.DataFrame, pd.DataFrame],
+    source: np.ndarray,
+    sites_changed: set[str],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``camps.with_camps(passages, sites, ...)`` from its previous result.
+
+    ``previous``: the passages ``with_camps`` gave last (same radius and gap) and the
+    Sites it was given. ``source``: for each row of ``passages``, the position in the
+    previous passages of the row it is, unchanged in what the grouping reads and with
+    the ``camp_id``, ``is_duplicate`` and flags it had there; or -1 for a passage
+    written since (no camp, no duplicate flag yet). A previous row no row comes from
+    was deleted or written since. ``sites_changed``: the Site ids written or deleted
+    since (a passage linked to one of them, before or now, is one written since).
+    Returns the passages and the mask of the rows that changed (those written since
+    and those whose camp or mark moved)."""
+    old, old_sites = previous
+    walk = _Walk(radius_m, gap_days)
+    redo = source < 0
+    kept = source[~redo]
+    old_redo = np.ones(len(old), dtype=bool)
+    old_redo[kept] = False
+    old_linked = _isin(old["site_id"], old_sites["record_id"])
+    old_seconds = epoch_seconds(old["date"])
+    linked = np.zeros(len(passages), dtype=bool)
+    linked[~redo] = old_linked[kept]
+    linked[redo] = _isin(passages["site_id"][redo], sites["record_id"])
+    seconds = np.zeros(len(passages), dtype=np.int64)
+    seconds[~redo] = old_seconds[kept]
+    seconds[redo] = epoch_seconds(passages["date"][redo])
+
+    decided = {
+        int(i): "S-" + str(site)
+        for i, site in zip(
+            np.flatnonzero(redo & linked), passages["site_id"][redo & linked], strict=True
+        )
+    }
+    decided |= _loose_again(
+        passages,
+        old,
+        (linked, old_linked),
+        (redo, old_redo),
+        (seconds, old_seconds),
+        walk,
+        (sites, old_sites, sites_changed),
+    )
+    at = np.fromiter(sorted(decided), dtype=np.int64, count=len(decided))
+    carried = passages["camp_id"].iloc[at].to_numpy(dtype=object)
+    now = np.array([decided[i] for i in at.tolist()], dtype=object)
+    moved = np.zeros(len(passages), dtype=bool)
+    moved[at] = now != carried
+    moved &= ~redo
+    touched = set(now[moved[at] | redo[at]]) | set(carried[moved[at]])
+    touched |= set(old["camp_id"][old_redo].dropna())
+    camp = passages["camp_id"].copy()
+    if len(at):
+        camp.iloc[at] = now
+    return _marked(passages.assign(camp_id=camp), redo, touched, moved)
+
+
+def _marked(
+    passages: pd.DataFrame, redo: np.ndarray, touched: set[str], moved: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The duplicate marks redone in the ``touched`` camps (a passage is a duplicate or
+    not from its own camp's passages alone), the flag added or removed where the mark
+    changed; with the mask of the rows that changed."""
+    dup = passages["is_duplicate"].to_numpy(dtype=bool, copy=True)
+    dup[redo] = False  # not marked yet
+    rows = _isin(passages["camp_id"], touched) if touched else np.zeros(len(dup), dtype=bool)
+    fresh = dup.copy()
+    if rows.any():  # the columns it reads only: a camp may have thousands of rows
+        keys = ["camp_id", "association", "date", "created_time", "record_id"]
+        fresh[rows] = mark_duplicates(passages[keys][rows]).to_numpy(dtype=bool)
+    flip = fresh != dup  # rows of ``redo``: marked now; others: mark changed
+    if not flip.any():
+        return passages.assign(is_duplicate=fresh), redo | moved
+    codes = passages["flag_codes"].to_numpy(dtype=object, copy=True)
+    params = passages["flag_params"].to_numpy(dtype=object, copy=True)
+    for i in np.flatnonzero(flip):
+        if fresh[i]:
+            codes[i], params[i] = [*codes[i], DUPLICATE_FLAG], [*params[i], {}]
+        else:  # the flag ``flag_duplicates`` added last
+            codes[i], params[i] = codes[i][:-1], params[i][:-1]
+    out = passages.assign(
+        is_duplicate=fresh,
+        flag_codes=pd.Series(codes, index=passages.index, dtype=object),
+        flag_params=pd.Series(params, index=passages.index, dtype=object),
+    )
+    return out, redo | moved | flip
