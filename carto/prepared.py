@@ -344,7 +344,28 @@ def _spliced(
             parts.append(frame if whole else frame.iloc[first : last + 1])
     if len(parts) == 1:
         return parts[0].reset_index(drop=True), source
-    return pd.concat(parts, ignore_index=True), source
+    return _few_pieces(pd.concat(parts, ignore_index=True)), source
+
+
+# Arrow pieces a text column may be made of: a concatenation keeps the pieces of what it
+# joins, so each refresh's splice adds some, and operations on a column go through them
+# one by one (the sync's process keeps the frame it wrote, and its pages read it).
+MOST_PIECES = 8
+
+
+def _few_pieces(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each text column of more than ``MOST_PIECES`` Arrow pieces made
+    one piece (a copy of that column)."""
+    combined = {}
+    for column in frame.columns:
+        values = frame[column].array
+        if not isinstance(values, pd.arrays.ArrowStringArray):
+            continue
+        arrow = values.__arrow_array__()
+        if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > MOST_PIECES:
+            one = pd.arrays.ArrowStringArray(arrow.combine_chunks())
+            combined[column] = pd.Series(one, index=frame.index, dtype=frame[column].dtype)
+    return frame.assign(**combined) if combined else frame
 
 
 def _changed_pieces(

@@ -235,3 +235,35 @@ def test_an_early_deletion_decides_again_only_the_passages_near_it() -> None:
         again = regrouped((before, sites), new, sites, {first}, set())
     pd.testing.assert_frame_equal(again, grouped(new, sites))
     assert members > 3 and members - 1 <= len(decided) < later / 3, (members, decided, later)
+
+
+def test_a_site_losing_its_last_visit_and_a_passage_that_joined_it() -> None:
+    """A Site's last linked visit moved to another Site (its span ends sooner: it is
+    dirty from its previous visit plus the gap) and, just before that date, a passage
+    without a Site that had joined it deleted: the Site's state from then on must not
+    count the deleted passage (both take effect before the same passage of the walk)."""
+    passages, sites = frames()
+    before = grouped(passages, sites)
+    loose = before[before["site_id"].isna()].sort_values(["date", "record_id"])
+    gap = pd.Timedelta(days=GAP)
+    found = None
+    for site in sites["record_id"]:
+        visits = before.loc[before["site_id"] == site].sort_values("date")
+        if len(visits) < 2:
+            continue
+        ends = visits["date"].iloc[-2] + gap  # when the shorter span stops being joined
+        joined = loose[(loose["camp_id"] == "S-" + site) & (loose["date"] < ends)]
+        if (
+            not joined.empty
+            and not ((loose["date"] > joined["date"].iloc[-1]) & (loose["date"] < ends)).any()
+        ):
+            found = site, visits["record_id"].iloc[-1], joined["record_id"].iloc[-1]
+            break
+    assert found is not None, "the demo base has such a Site"
+    site, last, lost = found
+    other = sites.loc[sites["record_id"] != site, "record_id"].iloc[0]
+    new = passages[passages["record_id"] != lost].copy()
+    new.loc[new["record_id"] == last, "site_id"] = other
+    new = new.reset_index(drop=True)
+    again = regrouped((before, sites), new, sites, {last, lost}, set())
+    pd.testing.assert_frame_equal(again, grouped(new, sites))

@@ -380,6 +380,25 @@ def test_passages_of_tonight_encode_only_the_last_piece(
     assert_same(stored(store), rebuilt(store))
 
 
+def test_text_columns_stay_in_few_pieces_across_refreshes(tmp_path: Path) -> None:
+    """Each refresh that adds and deletes passages splices the passages frame from
+    pieces: the frame the sync's process keeps (and its pages read) does not pile up
+    Arrow pieces in its text columns from one refresh to the next."""
+    store = filled_store(tmp_path)
+    for n in range(6):
+        with store.transaction(bump_version=False) as conn:
+            for where in (0.1, 0.4, 0.8):
+                apply(store, conn, ("delete_passage", where, 0))
+            apply(store, conn, ("tonight", 0.5, n))
+            store.bump_version(conn)
+            prepared.after_write(store, conn, recipe(SETTINGS))
+    kept = prepared.load(store, recipe(SETTINGS)).passages
+    for column in ("record_id", "camp_id", "site_id"):
+        pieces = kept[column].array.__arrow_array__().num_chunks
+        assert pieces <= prepared.MOST_PIECES, (column, pieces)
+    assert_same(stored(store), rebuilt(store))
+
+
 def test_an_edit_the_grouping_reads_regroups(tmp_path: Path) -> None:
     """A passage moved in time, or linked to a Site, is regrouped (not set in place):
     its camp and the duplicate marks around it are those of a full rebuild."""

@@ -55,8 +55,14 @@ def _isin(column: pd.Series, values: Iterable[str]) -> np.ndarray:
     wanted = sorted({str(v) for v in values})
     if not wanted or column.empty:
         return np.zeros(len(column), dtype=bool)
-    found = pc.is_in(pa.array(column.array, type=pa.string()), value_set=pa.array(wanted))
+    found = pc.is_in(_strings(column), value_set=pa.array(wanted))
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _strings(column: pd.Series) -> pa.Array:
+    """A text column as one Arrow array (a column put together from pieces is several)."""
+    found = pa.array(column.array, type=pa.string())
+    return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
 
 
 def _micros(dates: pd.Series) -> np.ndarray:
@@ -198,16 +204,17 @@ class _Window:
         self.start, self.gap = start, walk.gap
         self.low = low = start - walk.gap
         rows = np.flatnonzero(~linked & (seconds >= low))
+        rows = rows[sort_order(old[["date", "record_id"]].iloc[rows], ["date", "record_id"])]
         part = old[["date", "record_id", "latitude", "longitude", "camp_id"]].iloc[rows]
-        in_order = sort_order(part, ["date", "record_id"])
-        part = part.iloc[in_order]
-        self.changed = redo[rows][in_order]
+        self.changed = redo[rows]
         self.micros = _micros(part["date"])
         self.seconds = epoch_seconds(part["date"])
-        self.ids = pa.array(part["record_id"].array, type=pa.string())
-        camps = pa.array(part["camp_id"].array, type=pa.string())
+        self.ids = _strings(part["record_id"])
+        camps = _strings(part["camp_id"])
         # each camp's passages in the window, in order
-        codes, names = pd.factorize(pd.Series(camps.to_numpy(zero_copy_only=False)))
+        encoded = camps.dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        names = encoded.dictionary.to_pylist()
         self.by_camp = np.argsort(codes, kind="stable")
         self.bounds = np.searchsorted(codes[self.by_camp], np.arange(len(names) + 1))
         self.code = {str(n): k for k, n in enumerate(names)}
@@ -221,30 +228,38 @@ class _Window:
             rid = str(self.ids[n].as_py())
             us, sec = int(self.micros[n]), int(self.seconds[n])
             self.first["P-" + rid] = (n, us, sec, rid, float(lats[n]), float(lons[n]))
-        earlier = {c[2:] for c in self.code if c.startswith("P-") and c not in self.first}
-        if earlier:
-            found = np.flatnonzero(_isin(old["record_id"], earlier))
-            head = old[["record_id", "date", "latitude", "longitude"]].iloc[found]
-            for rid, us, sec, lat, lon in zip(
-                head["record_id"].to_list(),
-                _micros(head["date"]).tolist(),
-                epoch_seconds(head["date"]).tolist(),
-                head["latitude"].to_list(),
-                head["longitude"].to_list(),
-                strict=True,
-            ):
-                self.first["P-" + rid] = (-1, us, sec, rid, lat, lon)
-        # Sites: their linked visits from ``low`` on
         self.where = _positions(sites)
-        recent = np.flatnonzero(linked & (seconds >= low))
-        self.recent_sites = pa.array(old["site_id"].iloc[recent].array, type=pa.string())
-        self.recent_seconds = seconds[recent]
         self.grid: dict[Cell, set[str]] = {}  # every camp that may matter, by its cell
         for name, (_, _, _, _, lat, lon) in self.first.items():
             self.grid.setdefault(walk.cell(lat, lon), set()).add(name)
         for site, (lat, lon) in self.where.items():
             self.grid.setdefault(walk.cell(lat, lon), set()).add("S-" + site)
+        # the camps started before the window: found when first asked for, in the cells
+        # around one of their passages in it (a passage is in a cell next to its camp's)
+        self.earlier = [c for c in self.code if c.startswith("P-") and c not in self.first]
+        for name in self.earlier:
+            n = int(self.by_camp[self.bounds[self.code[name]]])
+            cy, cx = walk.cell(float(lats[n]), float(lons[n]))
+            for dy, dx in _AROUND:
+                self.grid.setdefault((cy + dy, cx + dx), set()).add(name)
+        self.spans: dict[str, tuple[int, int]] | None = None  # Site: first, last visit
         self.statics: dict[str, _Static | None] = {}
+
+    def _starts_before(self) -> None:
+        """Where and when the camps started before the window started (read once)."""
+        wanted = {c[2:] for c in self.earlier}
+        self.earlier = []
+        found = np.flatnonzero(_isin(self.old["record_id"], wanted))
+        head = self.old[["record_id", "date", "latitude", "longitude"]].iloc[found]
+        for rid, us, sec, lat, lon in zip(
+            head["record_id"].to_list(),
+            _micros(head["date"]).tolist(),
+            epoch_seconds(head["date"]).tolist(),
+            head["latitude"].to_list(),
+            head["longitude"].to_list(),
+            strict=True,
+        ):
+            self.first["P-" + rid] = (-1, us, sec, rid, lat, lon)
 
     def rank(self, micros: int, record_id: str) -> int:
         """How many of the window's passages come before (date, id) in the walk."""
@@ -263,7 +278,9 @@ class _Window:
     def _read(self, name: str) -> _Static | None:
         if name.startswith("S-"):
             static = self._site(name[2:])
-        elif name in self.first:
+        elif name.startswith("P-") and name in self.code:
+            if name not in self.first:
+                self._starts_before()
             n, us, sec, rid, lat, lon = self.first[name]
             static = _Static(lat, lon, sec, sec, (1, us, rid), n)
         else:
@@ -278,22 +295,32 @@ class _Window:
         return static
 
     def _site(self, site: str) -> _Static | None:
-        """A Site: its last linked visit from ``low`` on; its first only when none is
-        older (else it is older than every date tested)."""
-        if site not in self.where:
+        """A linked Site: its position and its linked visits' span."""
+        if self.spans is None:
+            self.spans = _all_spans(self.old["site_id"], self.linked, self.seconds_all)
+        span = self.spans.get(site)
+        if site not in self.where or span is None:
             return None
-        mine = pc.equal(self.recent_sites, site).to_numpy(zero_copy_only=False)
-        dates = self.recent_seconds[np.asarray(mine, dtype=bool)]
-        if not len(dates) and "S-" + site not in self.code:
-            return None
-        first = last = _NEVER
-        if len(dates):
-            last = int(dates.max())
-            if int(dates.min()) - self.gap > self.start:
-                older = self.linked & (self.seconds_all < self.low)
-                if not _isin(self.old["site_id"][older], [site]).any():
-                    first = int(dates.min())
-        return _Static(*self.where[site], first, last, (0, 0, site), -1)
+        if span[1] < self.low and "S-" + site not in self.code:
+            return None  # nothing joins it from ``start`` on
+        return _Static(*self.where[site], span[0], span[1], (0, 0, site), -1)
+
+
+def _all_spans(
+    site_ids: pd.Series, linked: np.ndarray, seconds: np.ndarray
+) -> dict[str, tuple[int, int]]:
+    """The first and last date (seconds) of every Site's linked rows (one pass)."""
+    encoded = _strings(site_ids).dictionary_encode()
+    rows = np.flatnonzero(linked)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    first = np.full(len(encoded.dictionary), np.iinfo(np.int64).max)
+    last = np.full(len(encoded.dictionary), np.iinfo(np.int64).min)
+    np.minimum.at(first, codes, seconds[rows])
+    np.maximum.at(last, codes, seconds[rows])
+    seen = np.zeros(len(first), dtype=bool)
+    seen[codes] = True
+    names = encoded.dictionary.to_pylist()
+    return {str(names[k]): (int(first[k]), int(last[k])) for k in np.flatnonzero(seen).tolist()}
 
 
 def _loose_again(
@@ -329,17 +356,25 @@ def _loose_again(
     start = min(starts)
     window = _Window(old, linked[1], redo[1], seconds[1], old_sites, start, walk)
     again = _Again(walk, window, passages, ~linked[0] & (seconds[0] >= start), redo[0], start)
-    # the state every camp was in when the walk reached the start (what came before is
-    # the same in both walks)
-    first_rank = int(np.searchsorted(window.seconds, start, side="left"))
+    again.changed_sites = {site: after for site, (_, after) in dirty_sites.items()}
+    # A changed Site is dirty from the first date its test differs, the camp of a
+    # passage changed since from that passage's place in the previous walk: up to
+    # there, both walks see the same.
     for site, (before, after) in sorted(dirty_sites.items()):
-        again.mark("S-" + site, _site_state(site, after, window, first_rank), -1)
-        if before is not None:  # where it was: the passages that joined it there
-            again.cells["S-" + site].add(walk.cell(before.lat, before.lon))
-            again.near.setdefault(walk.cell(before.lat, before.lon), set()).add("S-" + site)
-            again.heat(walk.cell(before.lat, before.lon), -1)
-    for camp in sorted(set(old.loc[old_loose_redo, "camp_id"].dropna()) - set(again.dirty)):
-        again.mark(str(camp), again.old(str(camp), first_rank), -1)
+        at = _diverges(before, after, gap)
+        assert at is not None
+        rank = int(np.searchsorted(window.seconds, at, side="left"))
+        place = int(np.searchsorted(again.seconds, at, side="left"))
+        where = [walk.cell(before.lat, before.lon)] if before is not None else []
+        again.later(place, rank, "S-" + site, where)
+    gone = old.loc[old_loose_redo, ["date", "record_id", "camp_id"]]
+    for us, rid, camp in zip(
+        _micros(gone["date"]).tolist(),
+        gone["record_id"].to_list(),
+        gone["camp_id"].to_list(),
+        strict=True,
+    ):
+        again.later(again.place(us, str(rid)), window.rank(us, str(rid)), str(camp), [])
     for i in np.flatnonzero(again.redo):
         again.push(int(i))
     return again.run()
@@ -379,11 +414,11 @@ class _Again:
         part = part.iloc[order]
         self.rows = at[order]
         self.micros = _micros(part["date"])
-        self.ids = pa.array(part["record_id"].array, type=pa.string())
+        self.ids = _strings(part["record_id"])
         self.seconds = epoch_seconds(part["date"])
         self.lats = part["latitude"].to_numpy(dtype=float)
         self.lons = part["longitude"].to_numpy(dtype=float)
-        self.carried = pa.array(part["camp_id"].array, type=pa.string())
+        self.carried = _strings(part["camp_id"])
         self.redo = redo[self.rows]
         self.cy = np.floor_divide(self.lats, walk.lat_step).astype(np.int64)
         self.cx = np.floor_divide(self.lons, walk.lon_step).astype(np.int64)
@@ -391,9 +426,16 @@ class _Again:
         self.dirty: dict[str, _State] = {}
         self.near: dict[Cell, set[str]] = {}  # dirty camps by the cells they are (were) in
         self.cells: dict[str, set[Cell]] = {}
-        self.hot: set[Cell] = set()
+        # the places of the passages by cell, and their cells' keys in that order
+        keys = self.cy * 2**32 + self.cx
+        self.by_cell = np.argsort(keys, kind="stable")
+        self.cell_keys = keys[self.by_cell]
+        self.streams: dict[Cell, int] = {}  # the next place queued in a cell looked at
         self.heap: list[int] = []
         self.queued: set[int] = set()
+        # camps that become dirty before the passage at a place: (rank, name, cells)
+        self.events: dict[int, list[tuple[int, str, list[Cell]]]] = {}
+        self.changed_sites: dict[str, _Span | None] = {}  # their new span
 
     def key(self, i: int) -> tuple[int, str]:
         return int(self.micros[i]), str(self.ids[i].as_py())
@@ -402,33 +444,69 @@ class _Again:
         cy, cx = int(self.cy[i]), int(self.cx[i])
         return {(cy + dy, cx + dx) for dy, dx in _AROUND}
 
+    def place(self, micros: int, record_id: str) -> int:
+        """How many of the passages walked again come before (date, id)."""
+        i = int(np.searchsorted(self.micros, micros, side="left"))
+        j = int(np.searchsorted(self.micros, micros, side="right"))
+        if j == i:
+            return i
+        return i + bisect.bisect_left(self.ids[i:j].to_pylist(), record_id)
+
+    def later(self, place: int, rank: int, name: str, cells: list[Cell]) -> None:
+        """The camp becomes dirty before the passage at ``place``, as it was before
+        ``rank`` in the previous walk (and is looked for in ``cells`` too: where it
+        was). Events at one place happen in the order of their ranks: a camp that
+        lost a passage is dirty from there, before any later event reads its state."""
+        self.events.setdefault(place, []).append((rank, name, cells))
+        self.push(place)
+
     def push(self, i: int) -> None:
         if i not in self.queued:
             self.queued.add(i)
             heapq.heappush(self.heap, i)
 
     def heat(self, cell: Cell, after: int) -> None:
-        """The passages after place ``after`` that may see a camp in this cell: to
-        look at again (from the first time it is heated: every later one is queued)."""
+        """The passages after place ``after`` that may see a camp in this cell: looked
+        at again, in each cell around it one after the other while a dirty camp is near
+        (``follow``)."""
         cy, cx = cell
         for dy, dx in _AROUND:
             near = (cy + dy, cx + dx)
-            if near in self.hot:
-                continue
-            self.hot.add(near)
-            for i in np.flatnonzero((self.cy == near[0]) & (self.cx == near[1])):
-                if i > after:
-                    self.push(int(i))
+            if near not in self.streams:
+                self.follow(near, after)
+
+    @staticmethod
+    def cell_key(cell: Cell) -> int:
+        return cell[0] * 2**32 + cell[1]
+
+    def follow(self, cell: Cell, after: int) -> None:
+        """Queue the first passage of the cell after place ``after``."""
+        key = self.cell_key(cell)
+        a, b = np.searchsorted(self.cell_keys, [key, key + 1])
+        places = self.by_cell[a:b]  # in order (a stable sort of places)
+        k = int(np.searchsorted(places, after, side="right"))
+        if k < len(places):
+            self.streams[cell] = int(places[k])
+            self.push(int(places[k]))
+
+    def now(self, name: str, rank: int) -> _State:
+        """The camp in the new walk before the passage of that rank, while it was not
+        dirty: as in the previous walk, but a changed Site with its new span."""
+        if name.startswith("S-") and name[2:] in self.changed_sites:
+            return _site_state(name[2:], self.changed_sites[name[2:]], self.window, rank)
+        return self.old(name, rank)
 
     def old(self, name: str, rank: int) -> _State:
         """The camp in the previous walk, before the passage of that rank."""
         static = self.window.static(name)
         return static.at(rank) if static is not None else _State(False)
 
-    def mark(self, name: str, state: _State, after: int) -> None:
-        """The camp is dirty from place ``after`` on, in this state."""
+    def mark(self, name: str, state: _State, after: int, where: Iterable[Cell] = ()) -> None:
+        """The camp is dirty from place ``after`` on, in this state (and looked for in
+        the cells ``where`` too)."""
         self.dirty[name] = state
         cells = self.cells.setdefault(name, set())
+        cells.update(where)
         static = self.window.static(name)
         if static is not None:
             cells.add(self.walk.cell(static.lat, static.lon))
@@ -516,32 +594,48 @@ class _Again:
         out: dict[int, str] = {}
         while self.heap:
             i = heapq.heappop(self.heap)
-            if not self.redo[i] and not self.dirty_near(i):
-                continue  # it sees what it saw in the previous walk
-            rank = self.window.rank(*self.key(i))
-            chosen = self.choose(i, rank)
-            when = int(self.seconds[i])
-            started = None
-            if chosen is None:
-                chosen = "P-" + str(self.ids[i].as_py())
-                lat, lon = float(self.lats[i]), float(self.lons[i])
-                started = _State(True, when, when, lat, lon, (1, *self.key(i)))
-            before = None if self.redo[i] else str(self.carried[i].as_py())
-            if before != chosen:
-                if before is not None and before not in self.dirty:
-                    self.mark(before, self.old(before, rank), i)
-                if chosen not in self.dirty:
-                    self.mark(chosen, self.old(chosen, rank), i)
-            if chosen in self.dirty:
-                if started is not None:
-                    self.mark(chosen, started, i)
-                else:
-                    held = self.dirty[chosen]
-                    held.last = max(held.last, when)
-                # the previous walk's state after this passage (in its window if kept)
-                self.settle(chosen, rank + (0 if self.redo[i] else 1))
-            out[int(self.rows[i])] = chosen
+            for rank, name, where in sorted(self.events.pop(i, [])):
+                # dirty already: its state is the new walk's; look where it was too
+                state = self.dirty[name] if name in self.dirty else self.now(name, rank)
+                self.mark(name, state, i - 1, where)
+            if i >= len(self.rows):
+                continue
+            cell = (int(self.cy[i]), int(self.cx[i]))
+            streamed = self.streams.get(cell) == i
+            if streamed:
+                del self.streams[cell]
+            if self.dirty_near(i) or self.redo[i]:
+                self.decide(i, out)
+            if streamed and self.dirty_near(i):
+                self.follow(cell, i)  # the next passage of this cell, while it matters
         return out
+
+    def decide(self, i: int, out: dict[int, str]) -> None:
+        """Decide again the passage at place ``i`` (its camp into ``out``) and mark dirty
+        the camps that differ from the previous walk for it."""
+        rank = self.window.rank(*self.key(i))
+        chosen = self.choose(i, rank)
+        when = int(self.seconds[i])
+        started = None
+        if chosen is None:
+            chosen = "P-" + str(self.ids[i].as_py())
+            lat, lon = float(self.lats[i]), float(self.lons[i])
+            started = _State(True, when, when, lat, lon, (1, *self.key(i)))
+        before = None if self.redo[i] else str(self.carried[i].as_py())
+        if before != chosen:
+            if before is not None and before not in self.dirty:
+                self.mark(before, self.now(before, rank), i)
+            if chosen not in self.dirty:
+                self.mark(chosen, self.now(chosen, rank), i)
+        if chosen in self.dirty:
+            if started is not None:
+                self.mark(chosen, started, i)
+            else:
+                held = self.dirty[chosen]
+                held.last = max(held.last, when)
+            # the previous walk's state after this passage (in its window if kept)
+            self.settle(chosen, rank + (0 if self.redo[i] else 1))
+        out[int(self.rows[i])] = chosen
 
 
 def regroup(
