@@ -8,11 +8,15 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
   store) in records/s;
 - **refresh of 10 changed passages**: the store transaction as the sync writes it,
   *before* (records only) and *after* (records and the ready frames, incrementally);
+  the number of people of 10 passages changed (*edit*, set in place), and (``--kinds``,
+  every kind by default) 10 passages of tonight added (*insert*: copies of recent
+  passages, their Site link or place, created after every other) and 4 added, 3
+  deleted and 3 edited, one moved about 300 m, one 2 hours later, one count (*mixed*);
 - **first data load after that refresh** (what the first page of every session waits
   for once the caches are emptied by the new version): *before*, the previous
   ``build_dataset`` (read every record, normalise, group into camps); *after*, the
   ready frames read from the store (``carto.dataset.build_dataset``);
-- the **cost of a change** at 100k against 1k (refresh + first load);
+- the **cost of a change** at 100k against 1k (refresh + first load), per kind;
 - with ``--pages``, at each size: every page's first run after a 10-record refresh, in
   one page process (``benchmarks.after_refresh``: warm, refresh written by another
   process, first run timed), *after* with this tree and *before* with the tree of
@@ -20,6 +24,11 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
   other in the same run, each on a copy of the size's store; and at the largest size
   every page under AppTest (``benchmarks.pages``: cold, warm, peak memory), then
   ``VERSIONS`` new versions each followed by every page (the memory after each).
+
+With ``--refresh-rounds N``, each kind's refresh and first load by the tree of
+``--before-ref`` and by this tree, in alternated child processes on copies of each
+size's store (this file drives both: the records a kind writes are made here, so a tree
+that has never heard of a kind is measured on it).
 
 Writes ``benchmarks/results/<date>_ready.json`` and prints a markdown table.
 """
