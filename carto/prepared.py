@@ -11,26 +11,30 @@ they were built from and the fingerprint of the options they were built with.
   frames. The usual edit, passages already grouped changed in nothing the camp
   grouping and the duplicate marks read (a count, needs, a comment), is set in place
   (``edited_in_place``): their rows are replaced where they are and nothing else is
-  compared or regrouped, so its cost follows the change, not the base. Otherwise: a
-  written or deleted Site record is normalised alone; a written or deleted passage too;
-  when a Site changed, the passages linked to it and every quarantined passage (a Site
-  can give them a position) are normalised again. The grouping into camps resumes from
-  the stored one (``with_camps(previous=...)``): a passage without a Site joins the
-  nearest camp seen within the gap, so one passage can move the camps of every later
-  one; the loose passages before the first that changed keep their camp, and duplicate
-  marks are redone only in the camps whose passages changed
-  (tests/test_camps_incremental.py: the same as from scratch). A transaction
-  whose changes are not known (a table replaced, frames missing, older than the
-  transaction, or built with other options) rebuilds every frame from the records
-  instead: from those the caller holds when it listed every table in full
-  (``current``), normalised while they were listed for a first sync (``Prebuild``).
+  compared or regrouped, so its cost follows the change, not the base. Otherwise
+  (``update``: a passage added, deleted, moved in time or space, linked to another Site,
+  in or out of the quarantine, a Site changed): a written or deleted Site record is
+  normalised alone; a written or deleted passage too; when a Site changed, the passages
+  linked to it and every quarantined passage (a Site can give them a position) are
+  normalised again. Their rows are taken out of the stored passages and the new ones
+  placed among the others, one copy of each column (``_spliced``), and the camps and
+  duplicate marks are redone from the stored ones where the change reaches
+  (carto/analytics/regroup.py: the passages without a Site near a camp the change
+  touched, from the date it reaches; the duplicate marks of the camps that gained,
+  lost or changed a passage; tests/test_camps_incremental.py: the same as from
+  scratch). A transaction whose changes are not known (a table replaced, frames
+  missing, older than the transaction, or built with other options) rebuilds every
+  frame from the records instead: from those the caller holds when it listed every
+  table in full (``current``), normalised while they were listed for a first sync
+  (``Prebuild``).
 - **At page load** (``load``): the stored frames of the current version are read; when
   they are missing or stale (a store written before this module, the demo, options
   changed) they are built once from the records and stored.
 
 A full rebuild and the incremental path give the same frames (tests/test_prepared.py
-checks it with random edits and deletions): rows are in one canonical order, by creation
-time then record id (quarantine: sites first), whatever order records were written in.
+checks it with random edits, insertions, deletions, moves and Site changes): rows are in
+one canonical order, by creation time then record id (quarantine: sites first),
+whatever order records were written in.
 
 The one part of normalisation that depends on the clock, the flag on a passage dated in
 the future (``flag.future_date``), is left out of the stored frames and added when they
@@ -40,12 +44,13 @@ flagged once its time has come.
 Storage in chunks (carto/chunks.py): each frame is stored as a manifest and one blob per
 creation week (in pieces of ``chunks.ROWS`` rows), named by the digest of its bytes. A
 refresh encodes and writes only the chunks whose rows changed (set in place: those of
-the rows replaced; else ``touched_chunks``: the weeks of the records normalised again,
-and the passages whose camp or duplicate mark moved), and deletes the chunks no manifest
-lists any more. Each process keeps the last frame it encoded or decoded under each name
-with its manifest, and the chunks of that manifest (``_DECODED``, ``_CHUNKS``): the same
-manifest is read without decoding; another decodes only the chunks the process does not
-hold.
+the rows replaced; else ``_changed_pieces``: in each week where rows were added or
+removed, the pieces from the first place the rows differ (a passage of tonight: the last
+piece), and those of the passages whose camp or duplicate mark moved), and deletes the
+chunks no manifest lists any more. Each process keeps the last frame it encoded or
+decoded under each name with its manifest, and the chunks of that manifest
+(``_DECODED``, ``_CHUNKS``): the same manifest is read without decoding; another decodes
+only the chunks the process does not hold.
 
 Serialisation of a chunk: Arrow IPC (pyarrow; the stream compressed whole with zstd)
 for the typed columns, and the list columns (needs, referrals, flag and reason codes

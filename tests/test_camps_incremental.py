@@ -98,6 +98,7 @@ EDIT = st.tuples(
             "link",
             "delete",
             "copy",
+            "copy_before",
             "insert_late",
             "association",
             "move_site",
@@ -134,7 +135,7 @@ def edited(
             mine = p.index[p["site_id"] == s.loc[j, "record_id"]]
             if len(mine):
                 i = p.loc[mine, "date"].idxmax()
-        if kind not in ("copy", "insert_late"):  # those add a passage
+        if kind not in ("copy", "copy_before", "insert_late"):  # those add a passage
             changed.add(str(p.loc[i, "record_id"]))
         if kind == "move":
             p.loc[i, "latitude"] = 48.84 + n / 20_000
@@ -150,12 +151,14 @@ def edited(
             p.loc[i, "site_id"] = s["record_id"].iloc[n % len(s)]
         elif kind in ("delete", "delete_last"):
             p = p.drop(index=i)
-        elif kind in ("copy", "insert_late"):
+        elif kind in ("copy", "copy_before", "insert_late"):
             row = p.loc[[i]].copy()
             row["record_id"] = f"recCOPY{next(_COPIES):09d}"
             changed.add(row["record_id"].iloc[0])
             if kind == "copy":  # sent again a few minutes later: a duplicate
                 row["date"] = row["date"] + pd.Timedelta(minutes=n % 20)
+            elif kind == "copy_before":  # sent first: the other one is the duplicate
+                row["date"] = row["date"] - pd.Timedelta(minutes=1 + n % 20)
             else:  # tonight, after every other
                 row["date"] = p["date"].max() + pd.Timedelta(minutes=n)
                 row["created_time"] = p["created_time"].max() + pd.Timedelta(minutes=n)
@@ -267,3 +270,24 @@ def test_a_site_losing_its_last_visit_and_a_passage_that_joined_it() -> None:
     new = new.reset_index(drop=True)
     again = regrouped((before, sites), new, sites, {last, lost}, set())
     pd.testing.assert_frame_equal(again, grouped(new, sites))
+
+
+def test_duplicate_marks_follow_the_passage_sent_before() -> None:
+    """A passage sent a few minutes before another of its camp and association makes
+    that one a duplicate, and deleting it makes it one no more: the marks of the
+    passages after a change are redone, not only the changed passage's."""
+    passages, sites = frames()
+    before = grouped(passages, sites)
+    plain = before[~before["is_duplicate"] & before["site_id"].notna()]
+    later = plain.iloc[len(plain) // 2]
+    earlier = passages[passages["record_id"] == later["record_id"]].copy()
+    earlier["record_id"] = "recEARLIER000001"
+    earlier["date"] = earlier["date"] - pd.Timedelta(minutes=7)
+    added = pd.concat([passages, earlier], ignore_index=True)
+    added = added.sort_values(["created_time", "record_id"], kind="stable").reset_index(drop=True)
+    again = regrouped((before, sites), added, sites, {"recEARLIER000001"}, set())
+    pd.testing.assert_frame_equal(again, grouped(added, sites))
+    assert again.set_index("record_id").at[later["record_id"], "is_duplicate"]
+    back = regrouped((again, sites), passages, sites, {"recEARLIER000001"}, set())
+    pd.testing.assert_frame_equal(back, before)
+    assert not back.set_index("record_id").at[later["record_id"], "is_duplicate"]

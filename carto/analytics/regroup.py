@@ -4,17 +4,20 @@ the one it gave before.
 
 ``camps.assign_camps`` walks the passages without a Site (*loose*) in time order; each
 joins the nearest camp within the radius whose visits span its date give or take the
-gap, else starts one. A change can alter that walk only from the earliest moment it
-reaches (``_start``): a passage's date, before or after; for a Site whose first or last
+gap, else starts one. A change can alter that walk only from the earliest date it
+reaches: a changed passage's date, before or after; for a Site whose first or last
 linked visit, position or existence changed, the first date whose test against it
-differs. From there, a passage is decided again only when something near it differs
-(its own row, or a camp within the 3 × 3 grid cells it looks at: a camp the new walk
-has in another state than the old one, called *dirty*); every other passage would see
-exactly what it saw before, so it keeps its camp. A passage decided again that joins
-another camp makes both dirty, and the passages around them are decided again in turn.
-A camp that is not dirty is in the state the previous walk left it in at that moment,
-read from the previous camps (``_Window``): its first visit, its position, and the
-latest of its passages before that moment.
+differs (``_diverges``). From there, a passage is decided again only when it changed or
+a *dirty* camp is within the 3 × 3 grid cells it looks at: a camp the new walk has in
+another state than the old one. Every other passage would see exactly what it saw
+before, so it keeps its camp. A camp is dirty from the place in the walk where the
+walks part for it (a changed Site from that first date, the camp of a changed passage
+from that passage's place), and when a passage decided again joins another camp, both
+are. It is clean again once it is back in the old walk's state (a passage it lost is
+followed by one both walks give it) or neither walk can give it another passage. A camp
+that is not dirty is in the state the previous walk left it in at that moment, read
+from the previous camps when first needed (``_Window``): its first visit, its position
+and the latest of its passages before that moment.
 
 Duplicate marks depend only on a camp's own passages: they are redone in the camps that
 gained, lost or changed a passage. tests/test_camps_incremental.py checks the result
@@ -39,6 +42,7 @@ from carto.analytics.camps import (
     _M_PER_DEG_LAT,
     _M_PER_DEG_LON_EQUATOR,
     DUPLICATE_FLAG,
+    DUPLICATE_WINDOW,
     epoch_seconds,
     mark_duplicates,
 )
@@ -69,6 +73,14 @@ def _micros(dates: pd.Series) -> np.ndarray:
     """Timestamps as microseconds (the order of the walk: date, then record id)."""
     utc = dates.dt.tz_convert("UTC").dt.tz_localize(None) if dates.dt.tz is not None else dates
     return utc.to_numpy(dtype="datetime64[us]").astype(np.int64)
+
+
+def _before(micros: np.ndarray, ids: pa.Array, at: int, record_id: str) -> int:
+    """How many passages, in the walk's order (``micros`` and ``ids``: date and id),
+    come before the one of date ``at`` and id ``record_id``."""
+    i = int(np.searchsorted(micros, at, side="left"))
+    j = int(np.searchsorted(micros, at, side="right"))
+    return i + bisect.bisect_left(ids[i:j].to_pylist(), record_id) if j > i else i
 
 
 @dataclass
@@ -123,7 +135,7 @@ class _Static:
 
 
 class _Walk:
-    """The loose passages decided again, from ``start`` (seconds) on."""
+    """The walk's radius, gap (seconds) and grid cells, as ``camps.assign_camps``."""
 
     def __init__(self, radius_m: float, gap_days: int) -> None:
         self.radius = radius_m
@@ -135,28 +147,48 @@ class _Walk:
         return int(lat // self.lat_step), int(lon // self.lon_step)
 
 
-def _site_spans(
-    frame: pd.DataFrame, linked: np.ndarray, seconds: np.ndarray, sites: pd.DataFrame, ids: set[str]
+def _located(
+    spans: dict[str, tuple[int, int]], ids: set[str], sites: pd.DataFrame
 ) -> dict[str, _Span]:
-    """The walk's view of those Sites (the linked ones) in a frame."""
-    rows = linked & _isin(frame["site_id"], ids)
+    """The walk's view of those Sites: where they are and their linked visits' span."""
     where = _positions(sites)
     return {
-        site: _Span(*where[site], first, last)
-        for site, (first, last) in _spans(frame["site_id"][rows], seconds[rows]).items()
+        site: _Span(*where[site], *spans[site]) for site in ids if site in spans and site in where
     }
 
 
-def _spans(site_ids: pd.Series, seconds: np.ndarray) -> dict[str, tuple[int, int]]:
-    """The first and last date (seconds) of each Site's rows."""
-    if site_ids.empty:
-        return {}
-    span = pd.DataFrame({"site": site_ids.to_numpy(dtype=object), "s": seconds})
-    found = span.groupby("site")["s"].agg(["min", "max"])
-    return {
-        str(s): (int(a), int(b))
-        for s, a, b in zip(found.index, found["min"].tolist(), found["max"].tolist(), strict=True)
-    }
+def _spans_now(
+    before: dict[str, tuple[int, int]],
+    ids: set[str],
+    passages: pd.DataFrame,
+    old: pd.DataFrame,
+    linked: tuple[np.ndarray, np.ndarray],
+    redo: tuple[np.ndarray, np.ndarray],
+    seconds: tuple[np.ndarray, np.ndarray],
+) -> dict[str, tuple[int, int]]:
+    """The span of those Sites' linked visits now, from ``before`` (the previous
+    passages'): grown by the passages written since; read again from the passages when
+    one that left a Site was its first or last visit."""
+    gone = old.loc[redo[1] & linked[1], "site_id"].to_list()
+    gone_seconds = seconds[1][redo[1] & linked[1]].tolist()
+    added = passages.loc[redo[0] & linked[0], "site_id"].to_list()
+    added_seconds = seconds[0][redo[0] & linked[0]].tolist()
+    out = {}
+    for site in ids:
+        span = before.get(site)
+        if span is not None and any(
+            g == site and sec in span for g, sec in zip(gone, gone_seconds, strict=True)
+        ):
+            rows = linked[0] & _isin(passages["site_id"], [site])
+            span = (
+                (int(seconds[0][rows].min()), int(seconds[0][rows].max())) if rows.any() else None
+            )
+        for a, sec in zip(added, added_seconds, strict=True):
+            if a == site:
+                span = (min(span[0], sec), max(span[1], sec)) if span else (sec, sec)
+        if span is not None:
+            out[site] = span
+    return out
 
 
 def _positions(sites: pd.DataFrame) -> dict[str, tuple[float, float]]:
@@ -263,11 +295,7 @@ class _Window:
 
     def rank(self, micros: int, record_id: str) -> int:
         """How many of the window's passages come before (date, id) in the walk."""
-        i = int(np.searchsorted(self.micros, micros, side="left"))
-        j = int(np.searchsorted(self.micros, micros, side="right"))
-        if j == i:
-            return i
-        return i + bisect.bisect_left(self.ids[i:j].to_pylist(), record_id)
+        return _before(self.micros, self.ids, micros, record_id)
 
     def static(self, name: str) -> _Static | None:
         """The camp of the previous walk (None: it cannot matter from ``start`` on)."""
@@ -339,8 +367,11 @@ def _loose_again(
     affected = set(sites_changed)
     affected |= set(passages.loc[redo[0], "site_id"].dropna())
     affected |= set(old.loc[redo[1], "site_id"].dropna())
-    spans_old = _site_spans(old, linked[1], seconds[1], old_sites, affected)
-    spans_new = _site_spans(passages, linked[0], seconds[0], new_sites, affected)
+    every = _all_spans(old["site_id"], linked[1], seconds[1])
+    spans_old = _located(every, affected, old_sites)
+    spans_new = _located(
+        _spans_now(every, affected, passages, old, linked, redo, seconds), affected, new_sites
+    )
     starts: list[int] = []
     dirty_sites: dict[str, tuple[_Span | None, _Span | None]] = {}
     for site in affected:
@@ -355,6 +386,7 @@ def _loose_again(
         return {}
     start = min(starts)
     window = _Window(old, linked[1], redo[1], seconds[1], old_sites, start, walk)
+    window.spans = every
     again = _Again(walk, window, passages, ~linked[0] & (seconds[0] >= start), redo[0], start)
     again.changed_sites = {site: after for site, (_, after) in dirty_sites.items()}
     # A changed Site is dirty from the first date its test differs, the camp of a
@@ -446,11 +478,7 @@ class _Again:
 
     def place(self, micros: int, record_id: str) -> int:
         """How many of the passages walked again come before (date, id)."""
-        i = int(np.searchsorted(self.micros, micros, side="left"))
-        j = int(np.searchsorted(self.micros, micros, side="right"))
-        if j == i:
-            return i
-        return i + bisect.bisect_left(self.ids[i:j].to_pylist(), record_id)
+        return _before(self.micros, self.ids, micros, record_id)
 
     def later(self, place: int, rank: int, name: str, cells: list[Cell]) -> None:
         """The camp becomes dirty before the passage at ``place``, as it was before
@@ -694,27 +722,59 @@ def regroup(
     moved = np.zeros(len(passages), dtype=bool)
     moved[at] = now != carried
     moved &= ~redo
-    touched = set(now[moved[at] | redo[at]]) | set(carried[moved[at]])
-    touched |= set(old["camp_id"][old_redo].dropna())
+    # where duplicate marks may change: each camp that gained, lost or changed a
+    # passage, at that passage's date
+    changed = moved[at] | redo[at]
+    anchors = list(zip(now[changed].tolist(), seconds[at][changed].tolist(), strict=True))
+    anchors += zip(carried[moved[at]].tolist(), seconds[at][moved[at]].tolist(), strict=True)
+    gone = old_redo & old["camp_id"].notna().to_numpy(dtype=bool)
+    anchors += zip(old["camp_id"][gone].to_list(), old_seconds[gone].tolist(), strict=True)
     camp = passages["camp_id"].copy()
     if len(at):
         camp.iloc[at] = now
-    return _marked(passages.assign(camp_id=camp), redo, touched, moved)
+    return _marked(passages.assign(camp_id=camp), redo, moved, anchors, seconds)
 
 
 def _marked(
-    passages: pd.DataFrame, redo: np.ndarray, touched: set[str], moved: np.ndarray
+    passages: pd.DataFrame,
+    redo: np.ndarray,
+    moved: np.ndarray,
+    anchors: list[tuple[str, int]],
+    seconds: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The duplicate marks redone in the ``touched`` camps (a passage is a duplicate or
-    not from its own camp's passages alone), the flag added or removed where the mark
-    changed; with the mask of the rows that changed."""
+    """The duplicate marks redone where they may change, the flag added or removed
+    where the mark changed; with the mask of the rows that changed.
+
+    A passage is a duplicate when one of its camp (and association) came before it
+    within the window. So a passage that came or went at a camp (``anchors``: camp,
+    date in seconds) can change the marks of that camp's passages in the window after
+    it, and those read the passages in the window before them: only the rows that
+    close in time are read (their dates in whole seconds, hence a second's margin)."""
     dup = passages["is_duplicate"].to_numpy(dtype=bool, copy=True)
     dup[redo] = False  # not marked yet
-    rows = _isin(passages["camp_id"], touched) if touched else np.zeros(len(dup), dtype=bool)
     fresh = dup.copy()
-    if rows.any():  # the columns it reads only: a camp may have thousands of rows
+    reach = int(DUPLICATE_WINDOW.total_seconds()) + 2
+    times: dict[str, list[int]] = {}
+    for camp, when in anchors:
+        times.setdefault(str(camp), []).append(int(when))
+    if times:
+        every = np.unique([t for found in times.values() for t in found])
+        low = np.searchsorted(every, seconds - 2 * reach, side="left")
+        high = np.searchsorted(every, seconds + 2 * reach, side="right")
+        near = np.flatnonzero(high > low)
         keys = ["camp_id", "association", "date", "created_time", "record_id"]
-        fresh[rows] = mark_duplicates(passages[keys][rows]).to_numpy(dtype=bool)
+        rows = passages[keys].iloc[near]
+        ours = _isin(rows["camp_id"], times)
+        rows, near = rows[ours], near[ours]
+        marks = mark_duplicates(rows).to_numpy(dtype=bool)
+        for found in times.values():
+            found.sort()
+        pairs = zip(rows["camp_id"].to_list(), seconds[near].tolist(), strict=True)
+        for k, (camp, when) in enumerate(pairs):
+            found = times[str(camp)]
+            j = bisect.bisect_right(found, when + 1)  # an anchor at most a second after
+            if j and found[j - 1] >= when - reach:
+                fresh[near[k]] = marks[k]
     flip = fresh != dup  # rows of ``redo``: marked now; others: mark changed
     if not flip.any():
         return passages.assign(is_duplicate=fresh), redo | moved
