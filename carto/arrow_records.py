@@ -119,7 +119,9 @@ def _column(values: pa.Array, field_type: FieldType) -> pd.Series:
     if field_type in _NUMBER:
         return pd.Series(values.to_numpy(zero_copy_only=False))
     if field_type in _LIST:
-        return pd.Series(values.to_pylist(), dtype=object)
+        # kept in Arrow: normalisation checks the items there and makes the Python
+        # lists once (``normalise.arrow_lists``)
+        return pd.Series(pd.arrays.ArrowExtensionArray(values))
     return pd.Series(values.to_pandas())
 
 
