@@ -193,15 +193,19 @@ def build_from_lines(
     read as the records say (``arrow_records``), normalised from their dicts."""
     options = recipe.normalise
     sites, q_sites = normalise_sites(list(sites_records), options)
-    raw, rest = arrow_records.read(passages_lines, options.passages_map)
-    passages, quarantine = normalise_raw_passages(raw, sites, options)
+    kept, quarantined, rest = [], [], []
+    for raw, texts in arrow_records.read_ahead(passages_lines, options.passages_map):
+        passages, quarantine = normalise_raw_passages(raw, sites, options)
+        kept.append(passages)
+        quarantined.append(quarantine)
+        rest += texts
     if rest:
         records = [SnapshotStore.decode(text) for text in rest]
-        kept, quarantined = normalise_passages(records, sites, options)
-        passages, quarantine = _concat(passages, kept), _concat(quarantine, quarantined)
-    return _frames_from(
-        sites, passages, pd.concat([q_sites, quarantine], ignore_index=True), recipe
-    )
+        passages, quarantine = normalise_passages(records, sites, options)
+        kept.append(passages)
+        quarantined.append(quarantine)
+    quarantine = pd.concat([q_sites, _concat(*quarantined)], ignore_index=True)
+    return _frames_from(sites, _concat(*kept), quarantine, recipe)
 
 
 def _frames_from(
@@ -311,12 +315,13 @@ def _without_camps(passages: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _concat(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    if new.empty:
-        return kept
-    if kept.empty:
-        return new
-    return pd.concat([kept, new], ignore_index=True)
+def _concat(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the frames, in order. Frames of no row are left out: pandas counts
+    their columns' types too, which are not always those of normalised rows."""
+    full = [f for f in frames if not f.empty]
+    if not full:
+        return frames[0]
+    return full[0] if len(full) == 1 else pd.concat(full, ignore_index=True)
 
 
 def _sort_times(created: pd.Series) -> np.ndarray:

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from carto import chunks, demo, prepared
+from carto import arrow_records, chunks, demo, prepared
 from carto.analytics.camps import with_camps
 from carto.dataset import build_dataset, normalise_options, recipe
 from carto.normalise import normalise
@@ -385,6 +385,20 @@ def test_spans_apart_are_encoded_as_each_alone() -> None:
             assert table.equals(alone_table) and lists == alone_lists
             rows = passages.iloc[span[0] : span[1]].reset_index(drop=True)
             pd.testing.assert_frame_equal(prepared.decode(data), rows)
+
+
+@pytest.mark.parametrize("lines", [1, 7, 10_000])
+def test_passages_read_ahead_by_blocks_give_the_frames_of_their_records(
+    monkeypatch: pytest.MonkeyPatch, lines: int
+) -> None:
+    """A full rebuild reads the passages' texts by blocks, each normalised while the
+    next is read: the frames are those of the records normalised together, in any
+    order, whatever the size of the blocks."""
+    monkeypatch.setattr(arrow_records, "AHEAD_LINES", lines)
+    passages = list(reversed(base().passages))
+    texts = "\n".join(SnapshotStore.encode(r) for r in passages).encode("utf-8")
+    frames = prepared.build_from_lines(base().sites, texts, recipe(SETTINGS))
+    assert_same(frames, prepared.build(base().sites, base().passages, recipe(SETTINGS)))
 
 
 def test_dataset_equals_normalising_at_load(tmp_path: Path) -> None:
