@@ -507,6 +507,8 @@ def passages_to_redo(frames: Frames, changed: Mapping[str, set[str]]) -> set[str
 _HEAD = struct.Struct(">QQ")
 _CODEC = pa.Codec("zstd", compression_level=1)
 Part = tuple[pa.Table, dict[str, list[Any]]]  # one decoded chunk: typed columns, lists
+# Chunks from which a frame's are encoded by two threads (a full rebuild: hundreds).
+PARALLEL_SPANS = 16
 
 
 def encode_chunks(
@@ -514,32 +516,41 @@ def encode_chunks(
 ) -> list[tuple[bytes, Part]]:
     """The bytes of each span (start, stop) of rows of a frame, with what decoding them
     gives (one conversion to Arrow and one list per list column for the rows of all
-    spans; a span is a slice of those)."""
+    spans; a span is a slice of those). Many spans are encoded by two threads, a half
+    each: Arrow's part (copies, stream, compression) runs outside the interpreter's lock."""
     lists = [c for c in LIST_COLUMNS[name] if c in frame.columns]
     part = _spans_of(frame, spans)
     table = pa.Table.from_pandas(part.drop(columns=lists), preserve_index=False)
     cells = {c: part[c].to_list() for c in lists}
-    columns = list(frame.columns)
-    rows = np.arange(len(table))
-    out, at = [], 0
-    for a, b in spans:
-        values = {c: cells[c][at : at + b - a] for c in lists}
-        head = _header_bytes({"columns": columns, "lists": values})
-        # its own buffers (``take`` copies the rows), not a slice of the whole table's: a
-        # chunk kept in ``_CHUNKS`` across refreshes would keep each version's whole
-        # columns alive (issue 15: the memory grew with every 10-record refresh); and a
-        # slice's stream holds bytes of the rows around it (its digest would change with
-        # them)
-        typed = table.take(rows[at : b - a + at])
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(typed)
-        stream = sink.getvalue()
-        body = _CODEC.compress(stream, asbytes=True)
-        data = _HEAD.pack(len(head), stream.size) + head + body
-        out.append((data, (typed, values)))
-        at += b - a
-    return out
+    header: dict[str, Any] = {"columns": list(frame.columns)}
+    starts = np.cumsum([0, *(b - a for a, b in spans)]).tolist()
+    rows = [(at, at + b - a) for at, (a, b) in zip(starts, spans, strict=False)]
+
+    def encoded(first: int, stop: int) -> list[tuple[bytes, Part]]:
+        out = []
+        for a, b in rows[first:stop]:
+            values = {c: cells[c][a:b] for c in lists}
+            head = _header_bytes({**header, "lists": values})
+            # its own buffers (``take`` copies the rows), not a slice of the whole
+            # table's: a chunk kept in ``_CHUNKS`` across refreshes would keep each
+            # version's whole columns alive (issue 15: the memory grew with every
+            # 10-record refresh); and a slice's stream holds bytes of the rows around it
+            # (its digest would change with them)
+            typed = table.take(np.arange(a, b))
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(typed)
+            stream = sink.getvalue()
+            body = _CODEC.compress(stream, asbytes=True)
+            out.append((_HEAD.pack(len(head), stream.size) + head + body, (typed, values)))
+        return out
+
+    if len(spans) < PARALLEL_SPANS:
+        return encoded(0, len(spans))
+    half = len(spans) // 2
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as pool:
+        second = pool.submit(encoded, half, len(spans))
+        return encoded(0, half) + second.result()
 
 
 def _spans_of(frame: pd.DataFrame, spans: list[tuple[int, int]]) -> pd.DataFrame:

@@ -369,13 +369,18 @@ def test_a_chunk_header_has_the_bytes_json_writes(lists: dict[str, list[Any]]) -
     assert prepared._header_bytes(header) == text.encode("utf-8")
 
 
-def test_spans_apart_are_encoded_as_each_alone() -> None:
-    """A refresh encodes chunks that do not follow each other (one conversion for all):
-    the bytes and decoded parts of each are those it has encoded alone."""
+@pytest.mark.parametrize("threads_from", [2, 10**6], ids=["two-threads", "one-thread"])
+def test_spans_apart_are_encoded_as_each_alone(
+    monkeypatch: pytest.MonkeyPatch, threads_from: int
+) -> None:
+    """A refresh encodes chunks that do not follow each other, a rebuild hundreds of
+    chunks by two threads (one conversion for all): the bytes and decoded parts of each
+    are those it has encoded alone."""
+    monkeypatch.setattr(prepared, "PARALLEL_SPANS", threads_from)
     passages = prepared.build(base().sites, base().passages, recipe(SETTINGS)).passages
     spans = [(a, b) for _, a, b in chunks.runs(chunks.keys(passages))]
     assert len(spans) >= 4, "several weekly chunks"
-    for picked in ([spans[1], spans[3]], [spans[0], spans[2], spans[-1]], spans[1:3]):
+    for picked in ([spans[1], spans[3]], [spans[0], spans[2], spans[-1]], spans[1:3], spans):
         together = prepared.encode_chunks("passages", passages, picked)
         for span, (data, (table, lists)) in zip(picked, together, strict=True):
             [(alone, (alone_table, alone_lists))] = prepared.encode_chunks(
