@@ -49,11 +49,11 @@ hold.
 
 Serialisation of a chunk: Arrow IPC (pyarrow; the stream compressed whole with zstd)
 for the typed columns, and the list columns (needs, referrals, flag and reason codes
-and parameters) as one JSON array per column, encoded and decoded in one call each
-(per-cell JSON or Parquet lists of structs cost more and do not give back the same
-Python lists and dicts). The chunks of a frame are converted from and to pandas
-together: that conversion's fixed cost (several milliseconds) is paid once per frame,
-not once per chunk.
+and parameters) as one JSON array per column, encoded (by orjson, the bytes ``json``
+writes) and decoded in one call each (per-cell JSON or Parquet lists of structs cost
+more and do not give back the same Python lists and dicts). The chunks of a frame are
+converted from and to pandas together: that conversion's fixed cost (several
+milliseconds) is paid once per frame, not once per chunk.
 """
 
 from __future__ import annotations
