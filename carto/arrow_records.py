@@ -181,14 +181,18 @@ def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[s
     cuts = [0, *ends[AHEAD_LINES - 1 :: AHEAD_LINES].tolist()]
     if cuts[-1] < len(data):
         cuts.append(len(data))
-    blocks = [data[a:b] for a, b in itertools.pairwise(cuts)]
-    if len(blocks) < 2:
+    spans = list(itertools.pairwise(cuts))
+    if len(spans) < 2:
         yield read(data, mapping)
         return
+
+    def block(start: int, stop: int) -> tuple[Raw, list[str]]:
+        return read(data[start:stop], mapping)  # a copy of two blocks at a time
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrow-read") as pool:
-        pending = pool.submit(read, blocks[0], mapping)
-        for block in blocks[1:]:
-            done, pending = pending, pool.submit(read, block, mapping)
+        pending = pool.submit(block, *spans[0])
+        for span in spans[1:]:
+            done, pending = pending, pool.submit(block, *span)
             yield done.result()
         yield pending.result()
 
