@@ -205,7 +205,9 @@ def build_from_lines(
         kept.append(passages)
         quarantined.append(quarantine)
     quarantine = pd.concat([q_sites, _concat(*quarantined)], ignore_index=True)
-    return _frames_from(sites, _concat(*kept), quarantine, recipe)
+    passages = _concat(*kept)
+    kept.clear()  # the blocks' rows, copied: not kept while the frames are made
+    return _frames_from(sites, passages, quarantine, recipe)
 
 
 def _frames_from(
