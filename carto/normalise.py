@@ -403,12 +403,16 @@ def arrow_lists(col: pd.Series) -> pa.ListArray | None:
 
 
 def _python_lists(values: pa.ListArray) -> list[list[Any]]:
-    """An Arrow list column as one Python list per row (a missing list: empty), the
-    items made once for all rows."""
+    """An Arrow list column as one Python list per row (a missing list: empty). Each
+    distinct item is made once and shared by the rows that hold it (a few options for
+    100,000 rows: faster, and less memory)."""
     lengths = pc.list_value_length(values).fill_null(0).to_numpy(zero_copy_only=False)
-    items = pc.list_flatten(values).to_pylist()
+    items = pc.list_flatten(values).dictionary_encode()
+    distinct = [*items.dictionary.to_pylist(), None]  # None: a missing item
+    at = items.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
+    flat = np.array(distinct, dtype=object)[at].tolist()
     ends = np.cumsum(lengths)
-    return [items[a:b] for a, b in zip((ends - lengths).tolist(), ends.tolist(), strict=True)]
+    return [flat[a:b] for a, b in zip((ends - lengths).tolist(), ends.tolist(), strict=True)]
 
 
 def _arrow_multi_select(
