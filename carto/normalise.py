@@ -322,24 +322,17 @@ def _parse_selects(
     for f in table.fields:
         if f.type not in (FieldType.SINGLE_SELECT, FieldType.MULTI_SELECT):
             continue
-        lookup = _option_lookup(f.key, f.options)
         label = mapping.airtable_name(f.key)
         if f.type is FieldType.SINGLE_SELECT:
-            frame[f.key] = _single_select(frame[f.key], f.key, f.options, lookup, label, issues)
+            frame[f.key] = _single_select(frame[f.key], f, label, issues)
         else:
-            frame[f.key] = _multi_select(frame[f.key], f.key, f.options, lookup, label, issues)
+            frame[f.key] = _multi_select(frame[f.key], f, label, issues)
 
 
-def _single_select(
-    col: pd.Series,
-    key: str,
-    options: Sequence[str],
-    lookup: Mapping[str, str],
-    label: str,
-    issues: _Issues,
-) -> pd.Series:
+def _single_select(col: pd.Series, f: schema.Field, label: str, issues: _Issues) -> pd.Series:
     """A single select's column of options (``str``), its odd values cleaned and flagged."""
-    valid = col.isin(options)
+    key, lookup = f.key, _option_lookup(f.key, f.options)
+    valid = col.isin(f.options)
     odd = _where(~valid.to_numpy() & col.notna().to_numpy())
     if not odd and isinstance(col.dtype, pd.StringDtype):
         return col  # options or missing only: the column as it is (no round trip)
@@ -359,16 +352,10 @@ def _single_select(
     return pd.Series(values, index=col.index, dtype="str")
 
 
-def _multi_select(
-    col: pd.Series,
-    key: str,
-    options: Sequence[str],
-    lookup: Mapping[str, str],
-    label: str,
-    issues: _Issues,
-) -> pd.Series:
+def _multi_select(col: pd.Series, f: schema.Field, label: str, issues: _Issues) -> pd.Series:
     """A multiple select's column of lists of options, its odd values cleaned and
     flagged (a value that is not a list: an empty list)."""
+    key, options, lookup = f.key, f.options, _option_lookup(f.key, f.options)
     lists = arrow_lists(col)
     raw: list[Any]
     if lists is not None:
