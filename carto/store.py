@@ -833,11 +833,16 @@ class SnapshotStore:
         the database: one value fetched instead of one per record. A stored text holds
         no newline (JSON escapes it)."""
         if conn.dialect.name == "sqlite":
+            # a scan of the table in its storage order: through the primary key's index,
+            # each row was looked up from the index (2.5× the time at 100,000 passages,
+            # which are most of the table)
             joined = "CAST(group_concat(record, char(10)) AS BLOB)"
+            source = "records NOT INDEXED"
         else:
             joined = "convert_to(string_agg(record, chr(10)), 'UTF8')"
+            source = "records"
         data = conn.execute(
-            text(f"SELECT {joined} FROM records WHERE table_key = :t"), {"t": table_key}
+            text(f"SELECT {joined} FROM {source} WHERE table_key = :t"), {"t": table_key}
         ).scalar()
         return b"" if data is None else bytes(data)
 
