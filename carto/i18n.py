@@ -1042,9 +1042,11 @@ FR: Mapping[str, str] = {
     ),
     "cli.users.error": "Erreur : {error}",
     "privacy.small_count": "<{n}",
+    "privacy.complement": "masqué",
     "privacy.suppressed_note": (
         "« <{threshold} » : chiffre inférieur à {threshold}, masqué pour protéger les "
-        "personnes (les graphiques le laissent vide)."
+        "personnes ; « masqué » : chiffre caché avec lui, pour qu'on ne le retrouve pas en "
+        "soustrayant les autres d'un total affiché (les graphiques les laissent vides)."
     ),
     # counted nouns, for sentences that word several counts ("{people} dans {camps}")
     "count.people.one": "{n} personne",
