@@ -98,9 +98,6 @@ AGGREGATE_COUNT_COLUMNS: tuple[str, ...] = (
     "events",
     "evacuations",
 )
-# The parts of an evacuation's people (the rest is unknown): where one is suppressed,
-# the people and the other part would give it away, so it is suppressed too.
-PEOPLE_PARTS: tuple[str, ...] = ("sheltered", "without_solution")
 SUPPRESSED_SUFFIX = "_suppressed"
 # A count masked as a complement (so that a total does not give a small one away): shown
 # "masqué"; its ``_suppressed`` flag is set too.
@@ -771,24 +768,6 @@ def mask_complements(
             kind: chosen | earlier,
         }
     )
-
-
-def suppress_complements(frame: pd.DataFrame, parts: Sequence[str], policy: Policy) -> pd.DataFrame:
-    """A protected frame whose rows with one of ``parts`` suppressed have every part
-    suppressed (and flagged): parts that add up to a total shown beside them would
-    otherwise give the hidden one away by a subtraction. A no-op without a threshold
-    or without every part and its flag."""
-    flags = [part + SUPPRESSED_SUFFIX for part in parts]
-    if policy.small_count_threshold <= 1 or not set((*parts, *flags)) <= set(frame.columns):
-        return frame
-    hidden = frame[flags].fillna(False).astype(bool).any(axis=1)
-    if not hidden.any():
-        return frame
-    changes: dict[str, pd.Series] = {}
-    for part, flag in zip(parts, flags, strict=True):
-        changes[part] = frame[part].mask(hidden)
-        changes[flag] = frame[flag].fillna(False).astype(bool) | hidden
-    return frame.assign(**changes)
 
 
 def small_count_label(threshold: int) -> str:
