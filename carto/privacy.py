@@ -476,13 +476,16 @@ def complements(
     knows only that they are 0 or more); ``fixed`` cells are shown unmasked elsewhere,
     so masking them here would hide nothing; ``masked`` cells are already complements
     of a related figure. The role is assumed to know every shown value, that "<5" is 1
-    to threshold − 1, that a complement ("masqué") is threshold or more and at most the
-    parts it was chosen before (the smallest), and to combine the sums as often as it
-    likes (bounds carried from sum to sum: subtraction and what it implies). A masked
-    cell whose bounds close on one value, or several small counts of one sum whose
-    total the rest gives away, get one more cell of that sum masked: its smallest
-    unmasked part that is not 0, else its total; until nothing comes back. Returns
-    every complement (``masked`` included); none under a policy without a threshold."""
+    to threshold − 1 and a complement ("masqué") threshold or more, and to combine the
+    sums as often as it likes: bounds carried from sum to sum (subtraction and what it
+    implies), and any combination of sums (elimination). A masked cell found again that
+    way, or several small counts of one sum that add up to a small count the rest gives
+    away, get one more cell masked, in the sums that give it away: an unmasked part
+    that is not 0 (the one leaving fewest sums with it alone hidden, then the smallest),
+    else a total; never a cell one sum gives away whatever is masked (``fixed`` cells
+    and zeros leave nothing else to mask). Rounds go on until nothing comes back or
+    nothing more can be masked (a count whose parts other pages show). Returns every
+    complement (``masked`` included); none under a policy without a threshold."""
     if policy.small_count_threshold <= 1:
         return frozenset(masked)
     return _Suppression(values, sums, policy.small_count_threshold, unshown, fixed, masked).run()
