@@ -9,7 +9,8 @@ Privacy (docs/architecture.md §5): the dataset is the role's (``privacy.apply``
 page shows is protected here too, outside the caches: frames through
 ``privacy.protect_frame``, single figures as ``privacy.Count`` and changes between
 periods through ``privacy.delta``, so that a partner never sees a derived count, mean,
-difference or delta in (0, threshold).
+difference or delta in (0, threshold); figures shown with their total are masked with
+their complements (``carto.complements``, the same choice as the exports').
 """
 
 from __future__ import annotations
