@@ -13,7 +13,7 @@ request, 5 requests/s per base, 30 s penalty),
 
 each on a SQLite store, or with ``--postgres`` on a PostgreSQL database of a temporary
 server (testing/postgres.py), where the limit is held in the store rather than a file.
-Writes ``benchmarks/results/<date>_sync_<size>[_postgresql].json``: every run, and the
+Writes ``benchmarks/results/<date>[tag]_sync_<size>[_postgresql].json``: every run, and the
 minimum, median and maximum of the share of the ceiling (500 records/s) per case.
 """
 
@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.15)
     parser.add_argument("--rate-limit", type=float, default=5.0)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--tag", default="", help="after the date in the file name (2026-12-07d_sync_…)"
+    )
     args = parser.parse_args(argv)
 
     os.environ[TOKEN_ENV] = ab.TOKEN
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
     }
     label = f"sync_{args.size}" + ("_postgresql" if args.postgres else "")
-    name = f"{dt.date.today().isoformat()}_{label}.json"
+    name = f"{dt.date.today().isoformat()}{args.tag}_{label}.json"
     write_json(args.results / name, result)
     _log(f"written {args.results / name}")
     for case, summary in result["summary"].items():
