@@ -5,7 +5,11 @@ this runs, at one size, against the same fake Airtable as ``make bench`` (150 ms
 request, 5 requests/s per base, 30 s penalty),
 
 - ``first``: a full sync into an empty store (the ready frames built for the first time),
-  ``--runs`` times, the store emptied before each;
+  ``--runs`` times, the store emptied before each; the rate limit's record (its
+  round trips learnt) is kept from one run to the next on both backends, as a store's
+  folder keeps its rate file, unless ``--new-limit`` (then every run starts as the
+  first of a session does, each request's window counted from its answer until
+  ``ROUND_TRIP_SAMPLES`` answers were seen);
 - ``repeat``: a full sync into the synced store (nothing changed), ``--runs`` times;
 - ``with_worker``: a full sync while a ``sync --watch --every 1`` worker refreshes the
   same store from another process (the app and the worker together), ``--worker-runs``
@@ -30,8 +34,9 @@ from typing import Any
 
 from benchmarks import airtable_bench as ab
 from benchmarks.report import machine_info, write_json
+from carto.airtable_client import rate_file_name
 from carto.settings import TOKEN_ENV
-from carto.store import close_engines
+from carto.store import RateStore, backend_of, close_engines
 from testing.postgres import TemporaryPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,14 +48,23 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _empty_store(bench: ab.Bench, server: TemporaryPostgres | None) -> ab.Bench:
-    """The same base and fake, a new empty store (and config pointing at it)."""
+def _empty_store(bench: ab.Bench, server: TemporaryPostgres | None, *, new_limit: bool) -> ab.Bench:
+    """The same base and fake, a new empty store (and config pointing at it). The rate
+    limit's record is kept (its round trips learnt), as a store's folder keeps its rate
+    file on SQLite, or made new (``new_limit``: every request's window counted from its
+    answer until ``ROUND_TRIP_SAMPLES`` answers were seen)."""
     close_engines()
     for path in bench.folder.glob("snapshot.sqlite*"):
         path.unlink()
     if server is None:
+        if new_limit:
+            for path in bench.folder.glob("airtable-*.rate"):
+                path.unlink()
         return bench  # the same settings: the file is made anew
     url = server.database()
+    previous = str(bench.settings.store_location)
+    if not new_limit and backend_of(previous) == "postgresql":
+        _carry_limit(previous, url)  # as the rate file stays in the folder
     (bench.folder / "accounts.yaml").unlink()  # written again with the config
     settings = ab.write_config(
         bench.folder,
@@ -62,6 +76,20 @@ def _empty_store(bench: ab.Bench, server: TemporaryPostgres | None) -> ab.Bench:
         store_url=url,
     )
     return ab.Bench(bench.size, bench.base, bench.server, bench.clock, settings, bench.folder)
+
+
+def _carry_limit(old_location: str, new_location: str) -> None:
+    """The base's rate-limit record, copied from one PostgreSQL store to another."""
+    name = rate_file_name(ab.BASE_ID)
+    old, new = RateStore(old_location), RateStore(new_location)
+    try:
+        with old.hold(name) as held:
+            state = held.state
+        with new.hold(name) as held:
+            held.state = state
+    finally:
+        old.close()
+        new.close()
 
 
 def _summary(runs: list[dict[str, Any]], ceiling: float) -> dict[str, Any]:
@@ -103,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--worker-runs", type=int, default=2)
     parser.add_argument("--postgres", action="store_true", help="a PostgreSQL store")
+    parser.add_argument(
+        "--new-limit",
+        action="store_true",
+        help="each first sync with a new rate-limit record (else kept from the run before)",
+    )
     parser.add_argument("--latency", type=float, default=0.15)
     parser.add_argument("--rate-limit", type=float, default=5.0)
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -131,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"{args.size}: {bench.counts} served")
             try:
                 for i in range(args.runs):
-                    bench = _empty_store(bench, postgres)
+                    bench = _empty_store(bench, postgres, new_limit=args.new_limit)
                     cases["first"].append(ab.our_sync(bench, full=True))
                     _log(f"first #{i + 1}: {_brief(cases['first'][-1], ceiling)}")
                 for i in range(args.runs):
@@ -155,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "size": args.size,
         "store": "postgresql" if args.postgres else "sqlite",
+        "rate_limit_record": "new for each first sync" if args.new_limit else "kept across runs",
         "base": {**counts, "records": sum(counts.values())},
         "params": {
             "latency_seconds": args.latency,
