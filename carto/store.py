@@ -480,13 +480,11 @@ class RateStore:
 
         with self._lock:
             try:
-                state, now = self._locked(self._connection(), name)
+                conn, state, now = self._begin(name)
             except psycopg.OperationalError:
                 # a kept connection the server closed (a restart, an idle timeout):
                 # nothing was decided on it, so once more on a new one
-                self._drop()
-                state, now = self._locked(self._connection(), name)
-            conn = self._conn
+                conn, state, now = self._begin(name)
             held = RateHold(state, now)
             try:
                 yield held
@@ -500,6 +498,15 @@ class RateStore:
             except BaseException:
                 self._abandon(conn)
                 raise
+
+    def _begin(self, name: str) -> tuple[Any, str, float]:
+        """``_locked`` on the kept connection (made if needed), abandoned if it fails."""
+        conn = self._connection()
+        try:
+            return conn, *self._locked(conn, name)
+        except BaseException:
+            self._abandon(conn)
+            raise
 
     def _abandon(self, conn: Any) -> None:
         """After a failed hold: its transaction rolled back, or the connection dropped
@@ -734,8 +741,9 @@ class SnapshotStore:
         if conn.dialect.name != "postgresql":
             return self._upsert_rows(conn, table_key, rows)
         given = list(rows)
-        self._note(conn, table_key, (row[0] for row in given))
-        self._upsert_rows(conn, table_key, self._copy_absent(conn, table_key, given))
+        if given:  # a sync that changed nothing asks nothing of the database
+            self._note(conn, table_key, (row[0] for row in given))
+            self._upsert_rows(conn, table_key, self._copy_absent(conn, table_key, given))
         return len(given)
 
     def _upsert_rows(
@@ -767,11 +775,11 @@ class SnapshotStore:
         sync writes every record so, without the per-statement cost of psycopg's
         pipeline of single-row upserts (each one bound, executed, its conflict checked:
         most of that commit, README "Benchmark"). Not into a temporary table then
-        ``INSERT … SELECT … ON CONFLICT``: that insert alone cost about as much as the
-        copy. An id listed twice is written once, with its last row (what the upserts in
-        turn left). When another writer added one of them meanwhile (two syncs at once),
-        the copy fails on the key and is rolled back to its savepoint: every row then
-        goes to the upsert."""
+        ``INSERT … SELECT … ON CONFLICT``: that insert cost more than the copy itself,
+        measured while choosing. An id listed twice is written once, with its last row
+        (what the upserts in turn left). When another writer added one of them meanwhile
+        (two syncs at once), the copy fails on the key and is rolled back to its
+        savepoint: every row then goes to the upsert."""
         import psycopg
 
         latest = {row[0]: row for row in rows}
