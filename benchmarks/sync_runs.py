@@ -29,14 +29,18 @@ import os
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchmarks import airtable_bench as ab
 from benchmarks.report import machine_info, write_json
+from carto import prepared
 from carto.airtable_client import rate_file_name
 from carto.settings import TOKEN_ENV
-from carto.store import RateStore, backend_of, close_engines
+from carto.store import RateStore, SnapshotStore, backend_of, close_engines
 from testing.postgres import TemporaryPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,10 +96,50 @@ def _carry_limit(old_location: str, new_location: str) -> None:
         new.close()
 
 
+def _timed(total: dict[str, float], key: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            total[key] = total.get(key, 0.0) + time.perf_counter() - started
+
+    return timed
+
+
+@contextmanager
+def commit_parts() -> Iterator[dict[str, float]]:
+    """Instrumentation: seconds spent in the commit's two largest parts, the records'
+    write (``SnapshotStore.upsert_encoded``) and bringing the ready frames to the new
+    version (``prepared.after_write``: on a first sync, waiting for the thread that
+    makes them, then writing them)."""
+    total: dict[str, float] = {}
+    write, frames = SnapshotStore.upsert_encoded, prepared.after_write
+    SnapshotStore.upsert_encoded = _timed(total, "records_write_seconds", write)  # type: ignore[method-assign]
+    prepared.after_write = _timed(total, "frames_seconds", frames)
+    try:
+        yield total
+    finally:
+        SnapshotStore.upsert_encoded = write  # type: ignore[method-assign]
+        prepared.after_write = frames
+
+
+def _sync(bench: ab.Bench) -> dict[str, Any]:
+    """One full sync (``ab.our_sync``), with the time of the commit's parts."""
+    with commit_parts() as parts:
+        run = ab.our_sync(bench, full=True)
+    return {**run, **parts}
+
+
 def _summary(runs: list[dict[str, Any]], ceiling: float) -> dict[str, Any]:
     shares = [r["records_per_second"] / ceiling for r in runs]
     fetch = [r["fetch_records_per_second"] / ceiling for r in runs if r["fetch_records_per_second"]]
     commits = [r["commit_seconds"] for r in runs if r["commit_seconds"] is not None]
+    parts = {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("records_write_seconds", "frames_seconds")
+        if all(key in r for r in runs)
+    }
     return {
         "runs": len(runs),
         "share_of_ceiling": {
@@ -114,6 +158,7 @@ def _summary(runs: list[dict[str, Any]], ceiling: float) -> dict[str, Any]:
             "max": max(commits),
         },
         "status_429": sum(r["status_429"] for r in runs),
+        "commit_parts_median_seconds": parts,
     }
 
 
@@ -121,7 +166,9 @@ def _brief(run: dict[str, Any], ceiling: float) -> str:
     return (
         f"{run['records_per_second']:.0f} records/s ({run['records_per_second'] / ceiling:.1%}),"
         f" fetching {run['fetch_records_per_second'] / ceiling:.1%},"
-        f" commit {run['commit_seconds']:.2f} s, {run['status_429']} x 429"
+        f" commit {run['commit_seconds']:.2f} s"
+        f" (records {run.get('records_write_seconds', 0.0):.2f} s,"
+        f" frames {run.get('frames_seconds', 0.0):.2f} s), {run['status_429']} x 429"
     )
 
 
@@ -165,10 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for i in range(args.runs):
                     bench = _empty_store(bench, postgres, new_limit=args.new_limit)
-                    cases["first"].append(ab.our_sync(bench, full=True))
+                    cases["first"].append(_sync(bench))
                     _log(f"first #{i + 1}: {_brief(cases['first'][-1], ceiling)}")
                 for i in range(args.runs):
-                    cases["repeat"].append(ab.our_sync(bench, full=True))
+                    cases["repeat"].append(_sync(bench))
                     _log(f"repeat #{i + 1}: {_brief(cases['repeat'][-1], ceiling)}")
                 for i in range(args.worker_runs):
                     cases["with_worker"].append(ab.with_worker(bench))
