@@ -417,9 +417,8 @@ class RateStore:
     pipelines). Through the engine it took seven (a pool checkout and its ping, the
     implicit ``BEGIN``, the insert-if-missing, the lock, the clock, the update, the
     commit), twice per request: each one between an answer and the time read for it,
-    or between the time read for a send and the send, moved the rate limit's windows
-    later (the first sync's listing ran 0.5 s slower than on SQLite, README
-    "Benchmark"), the more so while another thread holds the interpreter (a first
+    or between the time read for a send and the send, can move the rate limit's
+    windows later, the more so while another thread holds the interpreter (a first
     sync normalises in one): each wait for the database gives it away."""
 
     def __init__(self, location: str | Path | Database) -> None:
