@@ -43,10 +43,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,8 +248,11 @@ def _url(location: str | Path) -> URL:
     )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
 _ENGINES: dict[str, Engine] = {}
 _READY: set[str] = set()  # databases whose schema this process made (Database._schema_key)
+_RATE_STORES: weakref.WeakSet[RateStore] = weakref.WeakSet()  # their connections, for close_engines
 _LOCK = threading.Lock()
 
 
@@ -287,7 +292,12 @@ def _engine(url: URL) -> Engine:
 
 
 def close_engines() -> None:
-    """Close every pooled connection (tests, before their PostgreSQL server stops)."""
+    """Close every pooled connection, and those the rate stores keep (tests, before their
+    PostgreSQL server stops)."""
+    with _LOCK:
+        stores = list(_RATE_STORES)
+    for store in stores:
+        store.close()
     with _LOCK:
         for engine in _ENGINES.values():
             engine.dispose()
@@ -403,31 +413,124 @@ class RateStore:
     ``hold`` is one transaction that locks the limit's row (``SELECT … FOR UPDATE``) and
     reads the time from the database server (``clock_timestamp()``, seconds since the
     epoch), the one clock every host shares. On SQLite the limit lives in a file next
-    to the store instead (carto/airtable_client.py): one host, one monotonic clock."""
+    to the store instead (carto/airtable_client.py): one host, one monotonic clock.
+
+    A hold is two round trips on a connection of its own, kept open: ``BEGIN``, the
+    lock and the clock sent together, then the update and ``COMMIT`` together (psycopg
+    pipelines). Through the engine it took seven (a pool checkout and its ping, the
+    implicit ``BEGIN``, the insert-if-missing, the lock, the clock, the update, the
+    commit), twice per request: each one between an answer and the time read for it,
+    or between the time read for a send and the send, can move the rate limit's
+    windows later, the more so while another thread holds the interpreter (a first
+    sync normalises in one): each wait for the database gives it away."""
 
     def __init__(self, location: str | Path | Database) -> None:
         self.db = _database(location)
         if self.db.backend == "sqlite":
             raise ValueError("rate limits are kept in the store on PostgreSQL only")
+        self._conn: Any = None  # psycopg.Connection, made on first use
+        self._lock = threading.Lock()
+        with _LOCK:
+            _RATE_STORES.add(self)
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            pooled = self.db.engine.raw_connection()
+            self._conn = pooled.driver_connection
+            pooled.detach()  # kept by this store, not returned to the pool
+            # BEGIN and COMMIT are sent in the pipelines, with the statements
+            self._conn.autocommit = True
+        return self._conn
+
+    def close(self) -> None:
+        """Close the store's connection (made again on the next ``hold``)."""
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @staticmethod
+    def _locked(conn: Any, name: str) -> tuple[str, float]:
+        """In a new transaction: the row of ``name`` locked (made on its first use), and
+        the database's clock once the lock is held."""
+        lock = "SELECT state FROM rate_limits WHERE name = %s FOR UPDATE"
+        clock = "SELECT EXTRACT(EPOCH FROM clock_timestamp())"
+        with _pipeline(conn):
+            conn.execute("BEGIN")
+            found = conn.execute(lock, (name,))
+            now = conn.execute(clock)
+        row = found.fetchone()
+        if row is None:
+            with _pipeline(conn):
+                conn.execute(
+                    "INSERT INTO rate_limits(name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
+                    (name,),
+                )
+                found = conn.execute(lock, (name,))
+                now = conn.execute(clock)
+            row = found.fetchone()
+        return str(row[0]), float(now.fetchone()[0])
 
     @contextmanager
     def hold(self, name: str) -> Iterator[RateHold]:
-        with self.db.connect(write=True) as conn:
-            conn.execute(
-                text("INSERT INTO rate_limits(name) VALUES (:n) ON CONFLICT (name) DO NOTHING"),
-                {"n": name},
-            )
-            state = conn.execute(
-                text("SELECT state FROM rate_limits WHERE name = :n FOR UPDATE"), {"n": name}
-            ).scalar_one()
-            now = conn.execute(text("SELECT EXTRACT(EPOCH FROM clock_timestamp())")).scalar_one()
-            held = RateHold(str(state), float(now))
-            yield held
-            if held.state != state:
-                conn.execute(
-                    text("UPDATE rate_limits SET state = :s WHERE name = :n"),
-                    {"s": held.state, "n": name},
-                )
+        """The record of ``name``, locked until the block ends; what the block sets as
+        its ``state`` is written (only if changed) and committed when it ends."""
+        import psycopg
+
+        with self._lock:
+            try:
+                conn, state, now = self._begin(name)
+            except psycopg.OperationalError:
+                # a kept connection the server closed (a restart, an idle timeout):
+                # nothing was decided on it, so once more on a new one
+                conn, state, now = self._begin(name)
+            held = RateHold(state, now)
+            try:
+                yield held
+                with _pipeline(conn):
+                    if held.state != state:
+                        conn.execute(
+                            "UPDATE rate_limits SET state = %s WHERE name = %s",
+                            (held.state, name),
+                        )
+                    conn.execute("COMMIT")
+            except BaseException:
+                self._abandon(conn)
+                raise
+
+    def _begin(self, name: str) -> tuple[Any, str, float]:
+        """``_locked`` on the kept connection (made if needed), abandoned if it fails."""
+        conn = self._connection()
+        try:
+            return conn, *self._locked(conn, name)
+        except BaseException:
+            self._abandon(conn)
+            raise
+
+    def _abandon(self, conn: Any) -> None:
+        """After a failed hold: its transaction rolled back, or the connection dropped
+        (the server then rolls it back) when it cannot say."""
+        import psycopg
+
+        idle = psycopg.pq.TransactionStatus.IDLE
+        try:
+            if not conn.broken and conn.info.transaction_status != idle:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+        if conn.broken or conn.info.transaction_status != idle:
+            self._drop()
+
+
+def _pipeline(conn: Any) -> AbstractContextManager[Any]:
+    """psycopg's pipeline (statements sent together, one round trip), where its libpq
+    has them (14 and later; the binary wheel's does)."""
+    import psycopg
+
+    return conn.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
 
 
 # ---------------------------------------------------------------------------- snapshot
@@ -572,7 +675,19 @@ class SnapshotStore:
     def encode(record: Record) -> str:
         """A record as the store keeps it (the JSON text ``upsert`` writes): a sync encodes
         its pages while it lists the next ones, then writes them with ``upsert_encoded``."""
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return SnapshotStore.storable(record)[1]
+
+    @staticmethod
+    def storable(record: Record) -> tuple[Record, str]:
+        """The record as it can be stored, and its text. JSON may escape half of a UTF-16
+        pair alone ("\\ud800"): no character, which neither UTF-8 nor the databases can
+        hold, so one such text would stop a sync. That half becomes U+FFFD (the record
+        read again from the text); any other record is returned as it is."""
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        if _LONE_SURROGATE.search(text) is None:
+            return record, text
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+        return json.loads(text), text
 
     @staticmethod
     def decode(text: str) -> Record:
@@ -635,7 +750,19 @@ class SnapshotStore:
         """Inside a transaction: ``upsert`` of records already encoded (``encode``), as
         ``(id, created time, text)``; returns how many. Sent to the driver as they are
         (one ``executemany`` per batch of plain tuples): SQLAlchemy's per-row parameter
-        processing cost as much as the write itself (0.19 of 0.34 s for 11,700 rows)."""
+        processing cost as much as the write itself (0.19 of 0.34 s for 11,700 rows).
+        On PostgreSQL those the table lacks go with ``COPY`` (``_copy_absent``)."""
+        if conn.dialect.name != "postgresql":
+            return self._upsert_rows(conn, table_key, rows)
+        given = list(rows)
+        if given:  # a sync that changed nothing asks nothing of the database
+            self._note(conn, table_key, (row[0] for row in given))
+            self._upsert_rows(conn, table_key, self._copy_absent(conn, table_key, given))
+        return len(given)
+
+    def _upsert_rows(
+        self, conn: Connection, table_key: str, rows: Iterable[tuple[str, str, str]]
+    ) -> int:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         sql = (
             f"INSERT INTO records(table_key, id, created_time, record) "
@@ -652,6 +779,46 @@ class SnapshotStore:
         if batch:
             n += self._send_rows(conn, table_key, sql, batch)
         return n
+
+    @staticmethod
+    def _copy_absent(
+        conn: Connection, table_key: str, rows: list[tuple[str, str, str]]
+    ) -> list[tuple[str, str, str]]:
+        """PostgreSQL, inside a transaction: write the rows whose id the table lacks with
+        one ``COPY … FROM STDIN``; returns the others, for the row-by-row upsert. A first
+        sync writes every record so, without the per-statement cost of psycopg's
+        pipeline of single-row upserts (each one bound, executed, its conflict checked:
+        most of that commit, README "Benchmark"). Not into a temporary table then
+        ``INSERT … SELECT … ON CONFLICT``: that insert cost more than the copy itself,
+        measured while choosing. An id listed twice is written once, with its last row
+        (what the upserts in turn left). When another writer added one of them meanwhile
+        (two syncs at once), the copy fails on the key and is rolled back to its
+        savepoint: every row then goes to the upsert."""
+        import psycopg
+
+        latest = {row[0]: row for row in rows}
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM records WHERE table_key = %s AND id = ANY(%s)",
+                (table_key, list(latest)),
+            )
+            stored = {found[0] for found in cur}
+            absent = [row for rid, row in latest.items() if rid not in stored]
+            if not absent:
+                return rows
+            cur.execute("SAVEPOINT carto_copy")
+            try:
+                columns = "table_key, id, created_time, record"
+                with cur.copy(f"COPY records ({columns}) FROM STDIN") as copy:
+                    for row in absent:
+                        copy.write_row((table_key, *row))
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT carto_copy")
+                return rows
+            cur.execute("RELEASE SAVEPOINT carto_copy")
+        return [row for rid, row in latest.items() if rid in stored]
 
     def _send_rows(
         self, conn: Connection, table_key: str, sql: str, batch: list[tuple[str, str, str, str]]
@@ -833,11 +1000,16 @@ class SnapshotStore:
         the database: one value fetched instead of one per record. A stored text holds
         no newline (JSON escapes it)."""
         if conn.dialect.name == "sqlite":
+            # a scan of the table in its storage order: through the primary key's index,
+            # each row was looked up from the index (2.5× the time at 100,000 passages,
+            # which are most of the table)
             joined = "CAST(group_concat(record, char(10)) AS BLOB)"
+            source = "records NOT INDEXED"
         else:
             joined = "convert_to(string_agg(record, chr(10)), 'UTF8')"
+            source = "records"
         data = conn.execute(
-            text(f"SELECT {joined} FROM records WHERE table_key = :t"), {"t": table_key}
+            text(f"SELECT {joined} FROM {source} WHERE table_key = :t"), {"t": table_key}
         ).scalar()
         return b"" if data is None else bytes(data)
 

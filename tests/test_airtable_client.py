@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from carto.airtable_client import (
+    POLL_SECONDS,
     RATE_WINDOW_MARGIN_SECONDS,
     ROUND_TRIP_SAMPLES,
     AirtableClient,
@@ -28,7 +30,7 @@ from carto.airtable_client import (
     rate_key,
 )
 from carto.settings import TOKEN_ENV, Settings
-from carto.store import RateStore, close_engines
+from carto.store import Database, RateHold, RateStore, close_engines
 from testing.fake_airtable import FakeAirtable
 from testing.postgres import TemporaryPostgres
 
@@ -198,12 +200,18 @@ def test_a_place_held_by_a_dead_process_is_freed(tmp_path: Path) -> None:
     sends = [["x", f"{os.stat('/proc/self/ns/pid').st_ino}:{dead.pid}", time.monotonic(), None]]
     state = {"sends": sends, "paused_until": 0.0, "fastest": None, "answers": 0}
     path.write_text(json.dumps(state), encoding="utf-8")
-    limiter = RateLimiter(1.0, path=path)
+    now = [time.monotonic()]  # the limiter's clock, advanced only by its own sleeps
 
-    started = time.monotonic()
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(1.0, path=path, clock=lambda: now[0], sleep=sleep)
+    started = now[0]
     limiter.acquire()
-    # Freed when found dead, then held for one window like an answer received then.
-    assert time.monotonic() - started < 3 * (1.0 + RATE_WINDOW_MARGIN_SECONDS)
+    # Freed when found dead, then held for one window like an answer received then
+    # (a place left to expire would hold it STALE_SECONDS).
+    waited = now[0] - started
+    assert waited <= 1.0 + RATE_WINDOW_MARGIN_SECONDS + 2 * POLL_SECONDS
 
 
 def _assert_it_waits(path: Path, sends: list[list[object]]) -> None:
@@ -275,6 +283,82 @@ def test_the_client_shares_the_limit_through_a_postgresql_store(
             (limiter if i % 3 else other).release(ticket, answered=True)
         assert in_any_window(sent, 1.0) == 5
         assert not (tmp_path / "store").exists()
+    finally:
+        close_engines()
+
+
+@pytest.mark.timeout(120)  # a lock left held would wait forever
+def test_a_postgresql_limit_outlives_its_connection_and_a_failed_hold(
+    postgres_server: TemporaryPostgres,
+) -> None:
+    """The store keeps a connection of its own for the limit: closed by the server (a
+    restart, an idle timeout), the next request opens another; a hold that fails
+    leaves the record as it was, unlocked."""
+    url = postgres_server.database()
+    try:
+        store = RateStore(url)
+        limiter = RateLimiter(5.0, store=store, name="airtable-appX.rate")
+        limiter.release(limiter.acquire(), answered=True)
+        with Database(url).connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert ended >= 1
+        limiter.release(limiter.acquire(), answered=True)
+
+        with pytest.raises(RuntimeError), store.hold(limiter.name) as held:
+            held.state = "{}"
+            raise RuntimeError("the process failed while holding the record")
+        with RateStore(url).hold(limiter.name) as other:  # not left locked
+            state = json.loads(other.state)
+        assert state["answers"] == 2 and len(state["sends"]) == 2
+    finally:
+        close_engines()
+
+
+@pytest.mark.timeout(120)  # a hold that never waits would leave the loop below only so
+def test_a_postgresql_hold_waits_for_another_and_reads_the_clock_after(
+    postgres_server: TemporaryPostgres,
+) -> None:
+    """A hold locks the limit's row: another one, from another process or host, waits
+    for it to end, then reads what it wrote, and the time once its own lock is held
+    (not the time it began waiting: its send would be counted too early)."""
+    url = postgres_server.database()
+    try:
+        first, second = RateStore(url), RateStore(url)
+        name = "airtable-appX.rate"
+        seen: list[RateHold] = []
+        with first.hold(name):
+            pass  # the row exists: what holds the second back is the lock on it
+
+        def wait_then_read() -> None:
+            with second.hold(name) as other:
+                seen.append(dataclasses.replace(other))
+
+        with first.hold(name) as held:
+            waiter = threading.Thread(target=wait_then_read)
+            waiter.start()
+            waiting, db = 0, Database(url)
+            while not waiting and waiter.is_alive():
+                time.sleep(0.01)
+                with db.connect() as conn:
+                    waiting = conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    ).scalar_one()
+            with db.connect() as conn:
+                meanwhile = conn.execute(
+                    text("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
+                ).scalar_one()
+            held.state = "written by the first"
+        waiter.join(timeout=60)
+        assert waiting == 1
+        assert seen[0].state == "written by the first" and seen[0].now > float(meanwhile)
     finally:
         close_engines()
 

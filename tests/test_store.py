@@ -3,13 +3,15 @@ PostgreSQL (``store_location``, tests/conftest.py: each test runs on both)."""
 
 import math
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from carto.settings import Settings
-from carto.store import AuthStore, Database, SnapshotStore
+from carto.store import AuthStore, Database, SnapshotStore, close_engines
 from testing import postgres
 from testing.postgres import TemporaryPostgres
 
@@ -97,6 +99,111 @@ def test_encoded_records_are_kept_as_upsert_keeps_them(store_location: str | Pat
         store.upsert_encoded(conn, "passages", [(rows[0][0], rows[0][1], store.encode(rec(1)))])
     kept = {r["id"]: r for r in store.records("passages")}
     assert kept == {r["id"]: r for r in [rec(1), *records[1:]]}
+
+
+# Texts COPY's text format escapes or would misread: quotes, tab and newline (its
+# separators), backslashes and its markers (\N for NULL, \. for the end), unicode.
+ODD_TEXTS = [
+    'l\'abri "du" pont',
+    "tab\there",
+    "line\nbreak\r\n",
+    "back\\slash \\t not a tab",
+    "\\N",
+    "\\.",
+    "« été » – 🚑 \u2028 \x7f",
+    "",
+]
+
+
+def odd_rows(ids: range, variant: str = "") -> list[tuple[str, str, str]]:
+    """Encoded rows whose created time and text carry ``ODD_TEXTS`` raw, beside a
+    record's JSON (which escapes them) whose comment carries them too."""
+    rows = []
+    for i in ids:
+        odd = ODD_TEXTS[i % len(ODD_TEXTS)] + variant
+        record = SnapshotStore.encode(rec(i % 28 + 1, Commentaire=odd) | {"id": f"rec{i:014d}"})
+        rows.append((f"rec{i:014d}", f"2026-01-01{odd}", record + odd))
+    return rows
+
+
+def stored_rows(store: SnapshotStore, table_key: str) -> dict[str, tuple[str, str, str]]:
+    with store.db.connect() as conn:
+        found = conn.execute(
+            text("SELECT id, created_time, record FROM records WHERE table_key = :t"),
+            {"t": table_key},
+        ).all()
+    return {row[0]: (row[0], row[1], row[2]) for row in found}
+
+
+def test_encoded_rows_are_stored_exactly_as_given(store_location: str | Path) -> None:
+    """What ``upsert_encoded`` writes is the rows given, character for character, the
+    last of an id given twice: on PostgreSQL the rows the table lacks go by ``COPY``,
+    the others by the row-by-row upsert (SQLite's only path), and both write the same."""
+    store = SnapshotStore(store_location)
+    first = odd_rows(range(1, 1_500))
+    with store.transaction() as conn:  # every row new: all copied
+        assert store.upsert_encoded(conn, "passages", first) == len(first)
+    assert stored_rows(store, "passages") == {row[0]: row for row in first}
+
+    # 700 stored ones changed, 300 new, one new id and one stored id given twice
+    again = odd_rows(range(800, 1_800), "v2") + odd_rows(range(1_750, 1_751), "v3")
+    again += odd_rows(range(900, 901), "v3")
+    with store.transaction() as conn:
+        assert store.upsert_encoded(conn, "passages", again) == len(again)
+        changes = store.changes(conn)
+        assert changes is not None and changes.ids["passages"] == {row[0] for row in again}
+    expected = {row[0]: row for row in first} | {row[0]: row for row in again}
+    assert stored_rows(store, "passages") == expected
+    # the same rows through the upsert alone (SQLite's path, PostgreSQL's for stored ids)
+    with store.transaction() as conn:
+        store._upsert_rows(conn, "sites", first + again)
+    assert stored_rows(store, "sites") == expected
+
+
+@pytest.mark.timeout(120)  # a lock left held would wait forever
+def test_two_first_syncs_at_once_write_the_same_records(
+    postgres_server: TemporaryPostgres,
+) -> None:
+    """Two writers adding the same new records at once on PostgreSQL: the second's COPY
+    waits on the first's keys, fails when the first commits, and is rolled back to its
+    savepoint; its rows then go by the upsert and both transactions commit."""
+    url = postgres_server.database()
+    try:
+        store = SnapshotStore(url)
+        first, second = odd_rows(range(1, 300), "a"), odd_rows(range(1, 300), "b")
+        written, go = threading.Event(), threading.Event()
+
+        def write_first() -> None:
+            with store.transaction() as conn:
+                store.upsert_encoded(conn, "passages", first)
+                written.set()
+                assert go.wait(timeout=60)
+
+        def write_second() -> None:
+            assert written.wait(timeout=60)
+            with store.transaction() as conn:
+                store.upsert_encoded(conn, "passages", second)
+
+        with ThreadPoolExecutor(2) as pool:
+            done = [pool.submit(write_first), pool.submit(write_second)]
+            waiting = 0
+            while not waiting and not done[1].done():  # until the second waits for the keys
+                time.sleep(0.01)
+                with store.db.connect() as conn:
+                    waiting = conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    ).scalar_one()
+            go.set()
+            for future in done:
+                future.result(timeout=60)
+        assert waiting == 1
+        assert stored_rows(store, "passages") == {row[0]: row for row in second}
+        assert store.version == 2
+    finally:
+        close_engines()
 
 
 def test_records_by_id_beyond_one_statement_and_table_ids(store_location: str | Path) -> None:
