@@ -8,11 +8,15 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
   store) in records/s;
 - **refresh of 10 changed passages**: the store transaction as the sync writes it,
   *before* (records only) and *after* (records and the ready frames, incrementally);
+  the number of people of 10 passages changed (*edit*, set in place), and (``--kinds``,
+  every kind by default) 10 passages of tonight added (*insert*: copies of recent
+  passages, their Site link or place, created after every other) and 4 added, 3
+  deleted and 3 edited, one moved about 300 m, one 2 hours later, one count (*mixed*);
 - **first data load after that refresh** (what the first page of every session waits
   for once the caches are emptied by the new version): *before*, the previous
   ``build_dataset`` (read every record, normalise, group into camps); *after*, the
   ready frames read from the store (``carto.dataset.build_dataset``);
-- the **cost of a change** at 100k against 1k (refresh + first load);
+- the **cost of a change** at 100k against 1k (refresh + first load), per kind;
 - with ``--pages``, at each size: every page's first run after a 10-record refresh, in
   one page process (``benchmarks.after_refresh``: warm, refresh written by another
   process, first run timed), *after* with this tree and *before* with the tree of
@@ -21,12 +25,18 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
   every page under AppTest (``benchmarks.pages``: cold, warm, peak memory), then
   ``VERSIONS`` new versions each followed by every page (the memory after each).
 
+With ``--refresh-rounds N``, each kind's refresh and first load by the tree of
+``--before-ref`` and by this tree, in alternated child processes on copies of each
+size's store (this file drives both: the records a kind writes are made here, so a tree
+that has never heard of a kind is measured on it).
+
 Writes ``benchmarks/results/<date>_ready.json`` and prints a markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import json
 import os
@@ -80,21 +90,98 @@ def load_before(settings: Settings, store: SnapshotStore) -> pd.DataFrame:
     return with_camps(data.passages, data.sites, analysis.camp_radius_m, analysis.active_days)
 
 
-def refresh(store: SnapshotStore, settings: Settings, rng: random.Random, ready: bool) -> float:
-    """One 10-record refresh as the sync commits it; with ``ready``, the frames too.
-    The passages edited are chosen before the clock starts: a sync knows the ids it
-    fetched, it does not list every id of the table (reading 100,000 ids took 0.1 s)."""
-    ids = rng.sample(sorted(store.ids("passages")), EDITED)
+# The refreshes measured (``--kinds``): ``edit``, the number of people of 10 passages
+# (set in place); ``insert``, 10 passages of tonight added; ``mixed``, 4 added, 3
+# deleted, 3 edited (one moved in space, one in time, one count).
+KINDS = ("edit", "insert", "mixed")
+_TEMPLATES = 200  # random passages read to find recent ones to copy
+
+
+def _tonight(store: SnapshotStore, rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """``n`` new passages of the base's last evening, each a copy of a recent passage
+    (its Site link or position, its association) with a new count, dated that evening
+    and created after every stored record; ids and times follow the store's version,
+    so each refresh adds later ones, on any copy of the store."""
+    ids = rng.sample(sorted(store.ids("passages")), _TEMPLATES)
+    with store.db.connect() as conn:
+        found = store.records_by_id(conn, "passages", ids)
+    dated = [r for r in found.values() if "T" in str(r["fields"].get("Date", ""))]
+    recent = sorted(dated, key=lambda r: str(r["fields"]["Date"]))[-n:]
+    version = store.version
+    evening = dt.datetime.combine(ab.demo_today(), dt.time(23, 30), tzinfo=dt.UTC)
+    out = []
+    for i, template in enumerate(recent):
+        rec = copy.deepcopy(template)
+        created = evening + dt.timedelta(minutes=5 * version, seconds=20 * i)
+        rec["id"] = f"recTONIGHT{version:05d}{i:02d}"
+        rec["createdTime"] = created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        rec["fields"]["Date"] = (created - dt.timedelta(minutes=10)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z"
+        )
+        rec["fields"]["Personnes"] = rng.randint(1, 60)
+        out.append(rec)
+    return out
+
+
+def _mixed(store: SnapshotStore, rng: random.Random) -> tuple[list[dict[str, Any]], list[str]]:
+    """4 new passages of tonight, 3 random passages deleted, 3 edited: one moved about
+    300 m, one 2 hours later, one count; (records written, ids deleted)."""
+    added = _tonight(store, rng, 4)
+    picked = rng.sample(sorted(store.ids("passages")), 6)
+    deleted, edited_ids = picked[:3], picked[3:]
+    with store.db.connect() as conn:
+        found = store.records_by_id(conn, "passages", edited_ids)
+    edited = []
+    for n, rid in enumerate(edited_ids):
+        rec = copy.deepcopy(found[rid])
+        fields = rec["fields"]
+        if n == 0 and isinstance(fields.get("Latitude"), (int, float)):
+            fields["Latitude"] = float(fields["Latitude"]) + 0.0027
+        elif n == 1 and "T" in str(fields.get("Date", "")):
+            moved = pd.Timestamp(fields["Date"]) + pd.Timedelta(hours=2)
+            fields["Date"] = moved.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        else:
+            fields["Personnes"] = rng.randint(1, 60)
+        edited.append(rec)
+    return added + edited, deleted
+
+
+def refresh(
+    store: SnapshotStore,
+    settings: Settings,
+    rng: random.Random,
+    ready: bool,
+    kind: str = "edit",
+) -> float:
+    """One 10-record refresh of ``kind`` as the sync commits it; with ``ready``, the
+    frames too. What it writes is chosen before the clock starts: a sync knows the ids
+    it fetched, it does not list every id of the table (reading 100,000 ids took 0.1 s),
+    and the records it writes came from Airtable."""
+    written: list[dict[str, Any]] = []
+    deleted: list[str] = []
+    if kind == "edit":
+        ids = rng.sample(sorted(store.ids("passages")), EDITED)
+    elif kind == "insert":
+        written = _tonight(store, rng, EDITED)
+    else:
+        written, deleted = _mixed(store, rng)
     started = time.perf_counter()
     with store.transaction(bump_version=False) as conn:
-        edit_passages(store, conn, rng, ids=ids)
+        if kind == "edit":
+            edit_passages(store, conn, rng, ids=ids)
+        else:
+            store.upsert(conn, "passages", written)
+            if deleted:
+                store.delete_ids(conn, "passages", deleted)
         store.bump_version(conn)
         if ready:
             prepared.after_write(store, conn, recipe(settings))
     return time.perf_counter() - started
 
 
-def measure_size(label: str, folder: Path, settings: Settings) -> dict[str, Any]:
+def measure_size(
+    label: str, folder: Path, settings: Settings, kinds: tuple[str, ...] = KINDS[1:]
+) -> dict[str, Any]:
     camps = SIZES[label]
     base = demo.generate(seed=ab.SEED, days=365, today=ab.demo_today(), n_camps=camps)
     store = SnapshotStore(settings.store_location)
@@ -125,6 +212,24 @@ def measure_size(label: str, folder: Path, settings: Settings) -> dict[str, Any]
     for key, values in runs.items():
         out[f"{key}_seconds"] = sorted(values)[len(values) // 2]
         out[f"{key}_all_seconds"] = values
+    # the other kinds: records only, then records and frames, and the first load (the
+    # load before, normalising every record, is the edit's: it does not depend on them)
+    out["kinds"] = {}
+    for kind in kinds:
+        found: dict[str, list[float]] = {
+            "refresh_before": [],
+            "refresh_after": [],
+            "load_after": [],
+        }
+        for _ in range(3):
+            found["refresh_before"].append(refresh(store, settings, rng, False, kind))
+            prepared.load(store, recipe(settings))  # untimed: frames of that version
+            found["refresh_after"].append(refresh(store, settings, rng, True, kind))
+            found["load_after"].append(timed(lambda: build_dataset(settings, store))[0])
+        out["kinds"][kind] = {
+            **{f"{k}_seconds": statistics.median(v) for k, v in found.items()},
+            **{f"{k}_all_seconds": v for k, v in found.items()},
+        }
     return out
 
 
@@ -302,37 +407,51 @@ def rebuild_before_after(
     }
 
 
-REFRESHES = 3  # 10-record refreshes per child process
+REFRESHES = 3  # refreshes of each kind per child process
 
 
-def refresh_child(config: Path) -> dict[str, Any]:
+def refresh_child(config: Path, kinds: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
     """In a process of the tree measured: its frames of the store of ``config`` made
-    (untimed: another tree may have stored them in another format), then
-    ``REFRESHES`` 10-record refreshes, each followed by the first data load, in seconds."""
+    (untimed: another tree may have stored them in another format), then, per kind,
+    ``REFRESHES`` refreshes, each followed by the first data load, in seconds. The
+    records each refresh writes are made here (this file is the driver in both trees),
+    so a tree that never heard of a kind is measured on it all the same."""
     settings = load_settings(config)
     store = SnapshotStore(settings.store_location)
     prepared.load(store, recipe(settings))
     rng = random.Random(15)
-    seconds: dict[str, list[float]] = {"refresh": [], "load": []}
-    for _ in range(REFRESHES):
-        seconds["refresh"].append(refresh(store, settings, rng, ready=True))
-        seconds["load"].append(timed(lambda: build_dataset(settings, store))[0])
-    return seconds
+    out: dict[str, dict[str, list[float]]] = {}
+    for kind in kinds:
+        seconds: dict[str, list[float]] = {"refresh": [], "load": []}
+        for _ in range(REFRESHES):
+            seconds["refresh"].append(refresh(store, settings, rng, True, kind))
+            seconds["load"].append(timed(lambda: build_dataset(settings, store))[0])
+        out[kind] = seconds
+    return out
+
+
+def _cost(s: dict[str, Any]) -> float:
+    return float(s["median_refresh_seconds"] + s["median_load_seconds"])
 
 
 def refresh_before_after(
-    folder: Path, labels: list[str], repo: Path, ref: str, rounds: int
+    folder: Path, labels: list[str], repo: Path, ref: str, rounds: int, kinds: tuple[str, ...]
 ) -> dict[str, Any]:
-    """Per size, the 10-record refresh and first load by the tree of ``ref`` and by this
-    tree, one process each on a copy of the size's store, alternated ``rounds`` times;
-    the cost of a change (refresh + first load, largest / smallest size) of each tree."""
+    """Per size and kind, the 10-record refresh and first load by the tree of ``ref``
+    and by this tree, one process each on a copy of the size's store, alternated
+    ``rounds`` times; the cost of a change (refresh + first load, largest / smallest
+    size) of each tree and kind. ``sizes`` and ``cost_of_change_ratio`` at the top are
+    the edit's (as before the other kinds were measured)."""
     trees = {"before": export_tree(repo, ref, folder), "after": ROOT}
     shutil.copy(ROOT / "benchmarks" / "ready.py", trees["before"] / "benchmarks" / "ready.py")
-    out: dict[str, Any] = {"ref": ref, "sizes": {}}
-    for label in labels:
-        found: dict[str, dict[str, list[float]]] = {
-            w: {"refresh": [], "load": [], "load_average_1min": []} for w in trees
+    found: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = {
+        kind: {
+            label: {w: {"refresh": [], "load": [], "load_average_1min": []} for w in trees}
+            for label in labels
         }
+        for kind in kinds
+    }
+    for label in labels:
         for i in range(rounds):
             for which, tree in trees.items():
                 run_dir = folder / f"refresh-{label}-{which}-{i}"
@@ -340,33 +459,40 @@ def refresh_before_after(
                 settings = write_live_config(run_dir)
                 shutil.copy(folder / label / "snapshot.sqlite", run_dir / "snapshot.sqlite")
                 env = {**os.environ, "PYTHONPATH": str(tree)}
-                config = str(settings.source)
-                cmd = [sys.executable, "-m", "benchmarks.ready", "--refresh-child", config]
+                cmd = [sys.executable, "-m", "benchmarks.ready", "--refresh-child"]
+                cmd += [str(settings.source), "--kinds", ",".join(kinds)]
                 done = subprocess.run(
-                    cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=900
+                    cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=1800
                 )
                 if done.returncode != 0:
                     raise RuntimeError(f"refresh child failed:\n{done.stderr[-4000:]}")
                 measured = json.loads(done.stdout.strip().splitlines()[-1])
-                found[which]["refresh"] += measured["refresh"]
-                found[which]["load"] += measured["load"]
-                found[which]["load_average_1min"].append(os.getloadavg()[0])
+                for kind in kinds:
+                    into = found[kind][label][which]
+                    into["refresh"] += measured[kind]["refresh"]
+                    into["load"] += measured[kind]["load"]
+                    into["load_average_1min"].append(os.getloadavg()[0])
                 shutil.rmtree(run_dir)
             log(f"refresh {label} round {i + 1} done")
-        out["sizes"][label] = {
-            w: {
-                **v,
-                "median_refresh_seconds": statistics.median(v["refresh"]),
-                "median_load_seconds": statistics.median(v["load"]),
+    out: dict[str, Any] = {"ref": ref, "kinds": {}}
+    for kind in kinds:
+        sizes = {
+            label: {
+                w: {
+                    **v,
+                    "median_refresh_seconds": statistics.median(v["refresh"]),
+                    "median_load_seconds": statistics.median(v["load"]),
+                }
+                for w, v in found[kind][label].items()
             }
-            for w, v in found.items()
+            for label in labels
         }
-    first, last = out["sizes"][labels[0]], out["sizes"][labels[-1]]
-
-    def cost(s: dict[str, Any]) -> float:
-        return float(s["median_refresh_seconds"] + s["median_load_seconds"])
-
-    out["cost_of_change_ratio"] = {w: cost(last[w]) / cost(first[w]) for w in trees}
+        first, last = sizes[labels[0]], sizes[labels[-1]]
+        ratio = {w: _cost(last[w]) / _cost(first[w]) for w in trees}
+        out["kinds"][kind] = {"sizes": sizes, "cost_of_change_ratio": ratio}
+    if "edit" in kinds:
+        out["sizes"] = out["kinds"]["edit"]["sizes"]
+        out["cost_of_change_ratio"] = out["kinds"]["edit"]["cost_of_change_ratio"]
     return out
 
 
@@ -384,6 +510,9 @@ def report(result: dict[str, Any]) -> str:
 
     def sec(key: str) -> Callable[[dict[str, Any]], str]:
         return lambda s: f"{s[key]:.3f} s"
+
+    def kind_sec(kind: str, key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda s: f"{s['kinds'][kind][key + '_seconds']:.3f} s"
 
     rows = [
         row("full rebuild: records/s", lambda s: f"{s['full_rebuild_records_per_second']:,.0f}"),
@@ -414,36 +543,46 @@ def report(result: dict[str, Any]) -> str:
                 ],
             ],
         )
+    kinds = [k for k in sizes[0].get("kinds", {}) if all(k in s.get("kinds", {}) for s in sizes)]
+    if kinds:
+        rows = []
+        for kind in kinds:
+            rows.append(row(f"{kind}: refresh, records only", kind_sec(kind, "refresh_before")))
+            rows.append(row(f"{kind}: refresh, records + frames", kind_sec(kind, "refresh_after")))
+            rows.append(row(f"{kind}: first data load after it", kind_sec(kind, "load_after")))
+        text += "\n\n" + markdown_table(
+            ["other 10-record refreshes (median of 3)", *header[1:]], rows
+        )
     if "refresh_before_after" in result:
         ba = result["refresh_before_after"]
         header = ["10-record refresh + first load, alternated (median)"]
         header += [f"{ba['ref']}", "this tree"]
         rows = []
-        for label, found in ba["sizes"].items():
-            for part in ("refresh", "load"):
-                key = f"median_{part}_seconds"
-                n = len(found["after"][part])
-                name = f"{label}: {part} ({n} runs each)"
-                rows.append([name, f"{found['before'][key]:.3f} s", f"{found['after'][key]:.3f} s"])
-        ratio = ba["cost_of_change_ratio"]
-        rows.append(
-            [
-                "cost of a change, largest / smallest",
-                f"{ratio['before']:.2f}",
-                f"{ratio['after']:.2f}",
-            ]
-        )
+        for kind, measured in ba.get("kinds", {"edit": ba}).items():
+            for label, found in measured["sizes"].items():
+                for part in ("refresh", "load"):
+                    key = f"median_{part}_seconds"
+                    n = len(found["after"][part])
+                    name = f"{kind}, {label}: {part} ({n} runs each)"
+                    before, after = found["before"][key], found["after"][key]
+                    rows.append([name, f"{before:.3f} s", f"{after:.3f} s"])
+            ratio = measured["cost_of_change_ratio"]
+            name = f"{kind}: cost of a change, largest / smallest"
+            rows.append([name, f"{ratio['before']:.2f}", f"{ratio['after']:.2f}"])
         text += "\n\n" + markdown_table(header, rows)
     if "cost_of_change_ratio" in result:
+        rows = [
+            [
+                f"edit, {sizes[-1]['size']} / {sizes[0]['size']}",
+                f"{result['cost_of_change_ratio']['before']:.1f}",
+                f"{result['cost_of_change_ratio']['after']:.1f}",
+            ]
+        ]
+        for kind, ratio in result.get("kinds_cost_of_change_ratio", {}).items():
+            rows.append([f"{kind}, {sizes[-1]['size']} / {sizes[0]['size']}", "–", f"{ratio:.1f}"])
         text += "\n\n" + markdown_table(
             ["cost of a change (refresh + first load), largest / smallest", "before", "after"],
-            [
-                [
-                    f"{sizes[-1]['size']} / {sizes[0]['size']}",
-                    f"{result['cost_of_change_ratio']['before']:.1f}",
-                    f"{result['cost_of_change_ratio']['after']:.1f}",
-                ]
-            ],
+            rows,
         )
     return text
 
@@ -470,14 +609,22 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="10-record refresh at each size by --before-ref and this tree, alternated",
     )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"refreshes measured besides the edit, comma-separated, of {', '.join(KINDS)}",
+    )
     parser.add_argument("--rebuild-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--refresh-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rebuild_child is not None:
         print(json.dumps(rebuild_child(args.rebuild_child, 1)))
         return 0
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    if unknown := set(kinds) - set(KINDS):
+        parser.error(f"unknown refresh kinds: {', '.join(sorted(unknown))}")
     if args.refresh_child is not None:
-        print(json.dumps(refresh_child(args.refresh_child)))
+        print(json.dumps(refresh_child(args.refresh_child, kinds)))
         return 0
     labels = [s.strip() for s in args.sizes.split(",") if s.strip()]
     result: dict[str, Any] = {"machine": machine_info(), "sizes": []}
@@ -487,7 +634,8 @@ def main(argv: list[str] | None = None) -> int:
             size_dir = folder / label
             size_dir.mkdir()
             settings = write_live_config(size_dir)
-            result["sizes"].append(measure_size(label, size_dir, settings))
+            others = tuple(k for k in kinds if k != "edit")
+            result["sizes"].append(measure_size(label, size_dir, settings, others))
             result["sizes"][-1]["load_average"] = os.getloadavg()
         if len(labels) > 1:
 
@@ -498,9 +646,13 @@ def main(argv: list[str] | None = None) -> int:
             result["cost_of_change_ratio"] = {
                 w: cost(last, w) / cost(first, w) for w in ("before", "after")
             }
+            result["kinds_cost_of_change_ratio"] = {
+                kind: cost(last["kinds"][kind], "after") / cost(first["kinds"][kind], "after")
+                for kind in first["kinds"]
+            }
         if args.refresh_rounds and len(labels) > 1:
             result["refresh_before_after"] = refresh_before_after(
-                folder, labels, args.repo, args.before_ref, args.refresh_rounds
+                folder, labels, args.repo, args.before_ref, args.refresh_rounds, kinds
             )
         if args.rebuild_rounds:
             config = folder / labels[-1] / "config.toml"

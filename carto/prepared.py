@@ -11,26 +11,30 @@ they were built from and the fingerprint of the options they were built with.
   frames. The usual edit, passages already grouped changed in nothing the camp
   grouping and the duplicate marks read (a count, needs, a comment), is set in place
   (``edited_in_place``): their rows are replaced where they are and nothing else is
-  compared or regrouped, so its cost follows the change, not the base. Otherwise: a
-  written or deleted Site record is normalised alone; a written or deleted passage too;
-  when a Site changed, the passages linked to it and every quarantined passage (a Site
-  can give them a position) are normalised again. The grouping into camps resumes from
-  the stored one (``with_camps(previous=...)``): a passage without a Site joins the
-  nearest camp seen within the gap, so one passage can move the camps of every later
-  one; the loose passages before the first that changed keep their camp, and duplicate
-  marks are redone only in the camps whose passages changed
-  (tests/test_camps_incremental.py: the same as from scratch). A transaction
-  whose changes are not known (a table replaced, frames missing, older than the
-  transaction, or built with other options) rebuilds every frame from the records
-  instead: from those the caller holds when it listed every table in full
-  (``current``), normalised while they were listed for a first sync (``Prebuild``).
+  compared or regrouped, so its cost follows the change, not the base. Otherwise
+  (``update``: a passage added, deleted, moved in time or space, linked to another Site,
+  in or out of the quarantine, a Site changed): a written or deleted Site record is
+  normalised alone; a written or deleted passage too; when a Site changed, the passages
+  linked to it and every quarantined passage (a Site can give them a position) are
+  normalised again. Their rows are taken out of the stored passages and the new ones
+  placed among the others, one copy of each column (``_spliced``), and the camps and
+  duplicate marks are redone from the stored ones where the change reaches
+  (carto/analytics/regroup.py: the passages without a Site near a camp the change
+  touched, from the date it reaches; the duplicate marks of the camps that gained,
+  lost or changed a passage; tests/test_camps_incremental.py: the same as from
+  scratch). A transaction whose changes are not known (a table replaced, frames
+  missing, older than the transaction, or built with other options) rebuilds every
+  frame from the records instead: from those the caller holds when it listed every
+  table in full (``current``), normalised while they were listed for a first sync
+  (``Prebuild``).
 - **At page load** (``load``): the stored frames of the current version are read; when
   they are missing or stale (a store written before this module, the demo, options
   changed) they are built once from the records and stored.
 
 A full rebuild and the incremental path give the same frames (tests/test_prepared.py
-checks it with random edits and deletions): rows are in one canonical order, by creation
-time then record id (quarantine: sites first), whatever order records were written in.
+checks it with random edits, insertions, deletions, moves and Site changes): rows are in
+one canonical order, by creation time then record id (quarantine: sites first),
+whatever order records were written in.
 
 The one part of normalisation that depends on the clock, the flag on a passage dated in
 the future (``flag.future_date``), is left out of the stored frames and added when they
@@ -40,12 +44,13 @@ flagged once its time has come.
 Storage in chunks (carto/chunks.py): each frame is stored as a manifest and one blob per
 creation week (in pieces of ``chunks.ROWS`` rows), named by the digest of its bytes. A
 refresh encodes and writes only the chunks whose rows changed (set in place: those of
-the rows replaced; else ``touched_chunks``: the weeks of the records normalised again,
-and the passages whose camp or duplicate mark moved), and deletes the chunks no manifest
-lists any more. Each process keeps the last frame it encoded or decoded under each name
-with its manifest, and the chunks of that manifest (``_DECODED``, ``_CHUNKS``): the same
-manifest is read without decoding; another decodes only the chunks the process does not
-hold.
+the rows replaced; else ``_changed_pieces``: in each week where rows were added or
+removed, the pieces from the first place the rows differ (a passage of tonight: the last
+piece), and those of the passages whose camp or duplicate mark moved), and deletes the
+chunks no manifest lists any more. Each process keeps the last frame it encoded or
+decoded under each name with its manifest, and the chunks of that manifest
+(``_DECODED``, ``_CHUNKS``): the same manifest is read without decoding; another decodes
+only the chunks the process does not hold.
 
 Serialisation of a chunk: Arrow IPC (pyarrow; the stream compressed whole with zstd)
 for the typed columns, and the list columns (needs, referrals, flag and reason codes
@@ -79,6 +84,7 @@ import pyarrow as pa
 from carto import arrow_records, chunks
 from carto.analytics.camps import flag_duplicates, with_camps
 from carto.analytics.frames import sort_order
+from carto.analytics.regroup import regroup
 from carto.normalise import (
     NormaliseOptions,
     normalise,
@@ -168,13 +174,8 @@ def _ordered_quarantine(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[order].reset_index(drop=True)
 
 
-def _camps(
-    passages: pd.DataFrame, sites: pd.DataFrame, recipe: Recipe, previous: Frames | None = None
-) -> pd.DataFrame:
-    before = None if previous is None else (previous.passages, previous.sites)
-    return with_camps(
-        passages, sites, radius_m=recipe.radius_m, gap_days=recipe.gap_days, previous=before
-    )
+def _camps(passages: pd.DataFrame, sites: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
+    return with_camps(passages, sites, radius_m=recipe.radius_m, gap_days=recipe.gap_days)
 
 
 def build(
@@ -301,22 +302,6 @@ class Prebuild:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _without_camps(passages: pd.DataFrame) -> pd.DataFrame:
-    """Stored passages as normalisation made them, before ``with_camps``."""
-    dup = passages["is_duplicate"].to_numpy(dtype=bool)
-    out = passages.drop(columns=["camp_id", "is_duplicate"])
-    if dup.any():
-        codes = out["flag_codes"].to_list()
-        params = out["flag_params"].to_list()
-        for i in dup.nonzero()[0]:
-            codes[i], params[i] = codes[i][:-1], params[i][:-1]
-        out = out.assign(
-            flag_codes=pd.Series(codes, index=out.index, dtype=object),
-            flag_params=pd.Series(params, index=out.index, dtype=object),
-        )
-    return out
-
-
 def _concat(*frames: pd.DataFrame) -> pd.DataFrame:
     """The rows of the frames, in order. Frames of no row are left out: pandas counts
     their columns' types too, which are not always those of normalised rows."""
@@ -332,35 +317,112 @@ def _sort_times(created: pd.Series) -> np.ndarray:
     return np.where(us == chunks.NAT, np.iinfo(np.int64).max, us)
 
 
-def _inserted(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``_ordered`` of both, ``kept`` being in the canonical order already: the new rows
-    are placed among them (a few positions found; sorting every row again cost 0.2 s
-    at 100,000 passages)."""
-    if new.empty or kept.empty:
-        return _ordered(_concat(kept, new))
+def _spliced(
+    frame: pd.DataFrame, gone: np.ndarray, new: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``frame`` (in the canonical order) without the rows ``gone`` (a mask) and with
+    the rows of ``new`` placed among the others; with, for each of its rows, the
+    position in ``frame`` of the row it is, or -1 for a row of ``new``. One copy of
+    each column, from the runs of rows kept and the rows placed between them: sorting
+    every row again cost 0.2 s at 100,000 passages, and a concatenation then a
+    ``take`` copied every column twice."""
+    kept = np.flatnonzero(~gone)
     new = _ordered(new)
-    times = _sort_times(kept["created_time"])
+    times = _sort_times(frame["created_time"])[kept]
     new_times = _sort_times(new["created_time"])
     low = np.searchsorted(times, new_times, side="left")
     high = np.searchsorted(times, new_times, side="right")
-    ids = kept["record_id"]
     at = low.copy()
     for i in np.flatnonzero(high > low):  # same creation time: by record id
-        tied = ids.iloc[low[i] : high[i]].to_list()
+        tied = frame["record_id"].take(kept[low[i] : high[i]]).to_list()
         at[i] = low[i] + bisect.bisect_left(tied, new["record_id"].iloc[i])
-    order = np.insert(np.arange(len(kept)), at, np.arange(len(kept), len(kept) + len(new)))
-    return pd.concat([kept, new], ignore_index=True).take(order).reset_index(drop=True)
+    order = np.insert(kept, at, -1 - np.arange(len(new)))  # new row j: -1 - j
+    source = np.maximum(order, -1)
+    if len(order) == 0:
+        return frame.iloc[:0].reset_index(drop=True), source
+    # runs of consecutive rows of ``frame`` or of ``new`` (-1 - j, then -2 - j, ...)
+    step = np.where(order[:-1] < 0, -1, 1)
+    breaks = np.flatnonzero(
+        (order[1:] != order[:-1] + step) | ((order[1:] < 0) != (order[:-1] < 0))
+    )
+    starts = [0, *(breaks + 1).tolist()]
+    stops = [*(breaks + 1).tolist(), len(order)]
+    parts = []
+    for a, b in zip(starts, stops, strict=True):
+        first, last = int(order[a]), int(order[b - 1])
+        if first < 0:
+            parts.append(new.iloc[-1 - first : -last])
+        else:  # the whole frame when rows are only added after it: no slice to make
+            whole = first == 0 and last == len(frame) - 1
+            parts.append(frame if whole else frame.iloc[first : last + 1])
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True), source
+    return _few_pieces(pd.concat(parts, ignore_index=True)), source
 
 
-def update(
+# Arrow pieces a text column may be made of: a concatenation keeps the pieces of what it
+# joins, so each refresh's splice adds some, and operations on a column go through them
+# one by one (the sync's process keeps the frame it wrote, and its pages read it).
+MOST_PIECES = 8
+
+
+def _few_pieces(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each text column of more than ``MOST_PIECES`` Arrow pieces made
+    one piece (a copy of that column)."""
+    combined = {}
+    for column in frame.columns:
+        values = frame[column].array
+        if not isinstance(values, pd.arrays.ArrowStringArray):
+            continue
+        arrow = values.__arrow_array__()
+        if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > MOST_PIECES:
+            one = pd.arrays.ArrowStringArray(arrow.combine_chunks())
+            combined[column] = pd.Series(one, index=frame.index, dtype=frame[column].dtype)
+    return frame.assign(**combined) if combined else frame
+
+
+def _changed_pieces(
+    old: pd.DataFrame, gone: np.ndarray, new: pd.DataFrame, new_at: np.ndarray
+) -> set[int]:
+    """The chunk keys of ``new`` whose rows a removal (``gone``, a mask of ``old``'s
+    rows) or an insertion (rows ``new_at`` of ``new``) may have changed: in each week
+    changed, the pieces of the rows inserted and of the places where the rows differ
+    from the old ones (the rows after a removal or an insertion move from one piece to
+    the next; those before it, or after a removal and an insertion that offset each
+    other, stay where they were)."""
+    old_keys, new_keys = chunks.keys(old), chunks.keys(new)
+    old_weeks, new_weeks = chunks.week(old_keys), chunks.week(new_keys)
+    weeks = set(old_weeks[gone].tolist()) | set(new_weeks[new_at].tolist())
+    placed = np.zeros(len(new), dtype=bool)
+    placed[new_at] = True
+    out: set[int] = set()
+    for week in weeks:
+        a, b = np.searchsorted(old_weeks, [week, week + 1])
+        c, d = np.searchsorted(new_weeks, [week, week + 1])
+        n = int(min(b - a, d - c))
+        before = old["record_id"].iloc[a : a + n].to_numpy(dtype=object)
+        after = new["record_id"].iloc[c : c + n].to_numpy(dtype=object)
+        differ = np.zeros(d - c, dtype=bool)
+        differ[:n] = before != after
+        differ[n:] = True
+        differ |= placed[c:d]
+        out |= set(new_keys[c:d][differ].tolist())
+    return out
+
+
+def _merged(
     frames: Frames,
     changed: Mapping[str, set[str]],
     records: Mapping[str, Mapping[str, Record]],
     recipe: Recipe,
-) -> Frames:
-    """The frames after the records of ``changed`` (ids per table) were written or
-    deleted. ``records`` holds, per table, the current record of every changed id that
-    still exists, and, for passages, of every id ``needs_passages`` asked for."""
+) -> tuple[Frames, dict[str, set[int]]]:
+    """``update``, with the chunk keys per frame whose rows may have changed.
+
+    The passages: the rows of the records normalised again are taken out and the new
+    ones placed among the others (one copy of each column), and the camps and
+    duplicate marks are redone from the stored ones where the change reaches
+    (``regroup``), so that the work follows the change. Sites and quarantine, a few
+    hundred rows at 100,000 passages, are filtered and ordered whole."""
     sites_changed = changed.get("sites", set())
     q = frames.quarantine
     sites = frames.sites
@@ -375,20 +437,47 @@ def update(
             sites = _concat(sites, kept)
             quarantine_sites = _concat(quarantine_sites, quarantined)
         sites = _ordered(sites)
-    passages = _without_camps(frames.passages)
     redo = passages_to_redo(frames, changed)
-    if redo:
-        passages = passages[~passages["record_id"].isin(redo)]
-        quarantine_passages = quarantine_passages[~quarantine_passages["record_id"].isin(redo)]
-        new = [records["passages"][i] for i in sorted(redo) if i in records["passages"]]
-        if new:
-            kept, quarantined = normalise_passages(new, sites, recipe.normalise)
-            passages = _inserted(passages, kept)
-            quarantine_passages = _concat(quarantine_passages, quarantined)
-    # in canonical order already; a row removed leaves a gap in the index
-    passages = _camps(passages.reset_index(drop=True), sites, recipe, previous=frames)
+    old = frames.passages
+    gone = _rows_of(old, redo)
+    quarantine_passages = quarantine_passages[~quarantine_passages["record_id"].isin(redo)]
+    found = [records["passages"][i] for i in sorted(redo) if i in records.get("passages", {})]
+    kept, quarantined = normalise_passages(found, sites, recipe.normalise)
+    quarantine_passages = _concat(quarantine_passages, quarantined)
+    # not grouped yet (``regroup`` does): no camp, no duplicate flag
+    kept = kept.assign(camp_id=pd.Series(pd.NA, index=kept.index, dtype=old["camp_id"].dtype))
+    kept = kept.assign(is_duplicate=False)[list(old.columns)]
+    spliced, source = _spliced(old, gone, kept)
+    passages, moved = regroup(
+        spliced,
+        sites,
+        recipe.radius_m,
+        recipe.gap_days,
+        previous=(old, frames.sites),
+        source=source,
+        sites_changed=sites_changed,
+    )
     quarantine = _ordered_quarantine(_concat(quarantine_sites, quarantine_passages))
-    return Frames(passages, sites, quarantine, frames.version)
+    updated = Frames(passages, sites, quarantine, frames.version)
+    touched = {
+        "passages": _changed_pieces(old, gone, passages, np.flatnonzero(source < 0))
+        | set(chunks.keys(passages)[moved].tolist()),
+        "sites": _changed_weeks(frames.sites, sites, sites_changed),
+        "quarantine": _changed_weeks(q, quarantine, sites_changed | redo),
+    }
+    return updated, touched
+
+
+def update(
+    frames: Frames,
+    changed: Mapping[str, set[str]],
+    records: Mapping[str, Mapping[str, Record]],
+    recipe: Recipe,
+) -> Frames:
+    """The frames after the records of ``changed`` (ids per table) were written or
+    deleted. ``records`` holds, per table, the current record of every changed id that
+    still exists, and, for passages, of every id ``passages_to_redo`` asked for."""
+    return _merged(frames, changed, records, recipe)[0]
 
 
 # What the camp grouping and the duplicate marks read of a passage (carto/analytics/
@@ -865,7 +954,7 @@ def after_write(
         # passage's lists and dicts; a full collection over the frames this process
         # keeps (``_DECODED``) cost more than the update (0.5 s out of 1 s at 100k)
         with paused_gc():
-            updated, touched = refreshed(frames, changed, wanted, recipe, redo)
+            updated, touched = refreshed(frames, changed, wanted, recipe)
             manifests = {n: chunks.Manifest.from_bytes(found[n].data) for n in NAMES}
             blobs = _blobs(updated, manifests, touched)
     _write(store, conn, version, key, blobs)
@@ -876,28 +965,13 @@ def refreshed(
     changed: Mapping[str, set[str]],
     records: Mapping[str, Mapping[str, Record]],
     recipe: Recipe,
-    redo: set[str],
 ) -> tuple[Frames, dict[str, set[int]]]:
     """The frames after the changes (``update``; in place when ``edited_in_place`` can)
     and the chunk keys, per frame, whose rows may have changed."""
     edited = edited_in_place(frames, changed, records, recipe)
     if edited is not None:
         return edited
-    updated = update(frames, changed, records, recipe)
-    return updated, touched_chunks(frames, updated, changed.get("sites", set()), redo)
-
-
-def _keys_of(frame: pd.DataFrame, rows: np.ndarray) -> set[int]:
-    """Chunk keys of those rows (a mask)."""
-    return set(chunks.keys(frame)[rows].tolist()) if rows.any() else set()
-
-
-def _whole_weeks(touched: set[int], *frames: pd.DataFrame) -> set[int]:
-    """The chunk keys of the frames in the weeks of ``touched``: a row added or removed
-    shifts the rows after it in its week from one piece to the next."""
-    found = np.concatenate([chunks.keys(f) for f in frames])
-    weeks = np.array(sorted(touched), dtype=np.int64)
-    return touched | set(found[np.isin(chunks.week(found), chunks.week(weeks))].tolist())
+    return _merged(frames, changed, records, recipe)
 
 
 def _rows_of(frame: pd.DataFrame, ids: set[str]) -> np.ndarray:
@@ -915,36 +989,17 @@ def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ~(same | both_na)
 
 
-def touched_chunks(
-    before: Frames, after: Frames, sites_ids: set[str], passage_ids: set[str]
-) -> dict[str, set[int]]:
-    """The chunk keys, per frame, whose rows ``update`` may have changed: those of the
-    records normalised again (where they were and where they are), and those of the
-    passages whose camp or duplicate mark the grouping changed (the only columns it
-    writes besides the duplicate flag)."""
-    redone = sites_ids | passage_ids
-    out: dict[str, set[int]] = {}
-    for name, ids in (("sites", sites_ids), ("quarantine", redone), ("passages", passage_ids)):
-        old, new = before.as_dict()[name], after.as_dict()[name]
-        touched = _keys_of(old, _rows_of(old, ids)) | _keys_of(new, _rows_of(new, ids))
-        out[name] = _whole_weeks(touched, old, new) if touched else set()
-    # only the columns compared: filtering every column of 100,000 rows costs more
-    columns = ["record_id", "created_time", "camp_id", "is_duplicate"]
-    old_rows = ~_rows_of(before.passages, passage_ids)
-    new_rows = ~_rows_of(after.passages, passage_ids)
-    old = before.passages[columns][old_rows]
-    new = after.passages[columns][new_rows]
-    if len(old) != len(new) or _differs(old["record_id"], new["record_id"]).any():
-        out["passages"] |= set(chunks.keys(before.passages).tolist())
-        out["passages"] |= set(chunks.keys(after.passages).tolist())
-        return out
-    moved = _differs(old["camp_id"], new["camp_id"]) | _differs(
-        old["is_duplicate"], new["is_duplicate"]
-    )
-    rows = np.zeros(len(after.passages), dtype=bool)
-    rows[np.flatnonzero(new_rows)[moved]] = True
-    out["passages"] |= _keys_of(after.passages, rows)
-    return out
+def _changed_weeks(old: pd.DataFrame, new: pd.DataFrame, ids: set[str]) -> set[int]:
+    """The chunk keys of a small frame (sites, quarantine) in the weeks of the records
+    ``ids``, where they were and where they are: a row added or removed shifts the
+    rows after it in its week from one piece to the next."""
+    rows = (old, _rows_of(old, ids)), (new, _rows_of(new, ids))
+    touched = {k for frame, at in rows for k in chunks.keys(frame)[at].tolist()}
+    if not touched:
+        return set()
+    found = np.concatenate([chunks.keys(old), chunks.keys(new)])
+    weeks = np.array(sorted(touched), dtype=np.int64)
+    return touched | set(found[np.isin(chunks.week(found), chunks.week(weeks))].tolist())
 
 
 def load(store: SnapshotStore, recipe: Recipe) -> Frames:

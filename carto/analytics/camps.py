@@ -53,38 +53,11 @@ def _loose(passages: pd.DataFrame, linked: pd.Series) -> pd.DataFrame:
     return loose.take(sort_order(loose, ["date", "record_id"]))
 
 
-def _same_prefix(new: pd.DataFrame, old: pd.DataFrame) -> int:
-    """How many leading loose passages are the same, in the same order, in both (id,
-    second, position): the grouping of those is the same."""
-    n = min(len(new), len(old))
-    if n == 0:
-        return 0
-    same = (
-        new["record_id"].to_numpy(dtype=object)[:n] == old["record_id"].to_numpy(dtype=object)[:n]
-    )
-    same &= epoch_seconds(new["date"].iloc[:n]) == epoch_seconds(old["date"].iloc[:n])
-    for col in ("latitude", "longitude"):
-        a = new[col].to_numpy(dtype=float)[:n]
-        b = old[col].to_numpy(dtype=float)[:n]
-        same &= (a == b) | (np.isnan(a) & np.isnan(b))
-    differ = np.flatnonzero(~same)
-    return int(differ[0]) if len(differ) else n
-
-
 def assign_camps(
-    passages: pd.DataFrame,
-    sites: pd.DataFrame,
-    radius_m: float,
-    gap_days: int,
-    previous: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    passages: pd.DataFrame, sites: pd.DataFrame, radius_m: float, gap_days: int
 ) -> pd.Series:
-    """The camp id of each passage, aligned on ``passages.index``.
-
-    ``previous``: the passages (with their ``camp_id``) and sites this function was last
-    given, with the same radius and gap. When every linked Site keeps its span and
-    position, the loose passages before the first one that differs keep their camp, and
-    the grouping resumes from the state they left (same result as from scratch, see
-    tests/test_camps_incremental.py); else it starts over."""
+    """The camp id of each passage, aligned on ``passages.index``. (After a few changes,
+    ``carto.analytics.regroup`` gives the same from the previous result.)"""
     camp = pd.Series(pd.NA, index=passages.index, dtype="str")
     linked, site_span, site_pos = _site_spans(passages, sites)
     camp[linked] = "S-" + passages.loc[linked, "site_id"]
@@ -102,11 +75,6 @@ def assign_camps(
     cand_first = epoch_seconds(site_span["min"]).tolist()
     cand_last = epoch_seconds(site_span["max"]).tolist()
 
-    start, kept = 0, list[str]()
-    if previous is not None:
-        start, kept = _resume(
-            previous, site_span, site_pos, loose, cand_id, cand_lat, cand_lon, cand_first, cand_last
-        )
     grid: dict[tuple[int, int], list[int]] = {}
     for c, (la, lo) in enumerate(zip(cand_lat, cand_lon, strict=True)):
         grid.setdefault((int(la // lat_step), int(lo // lon_step)), []).append(c)
@@ -115,15 +83,14 @@ def assign_camps(
     # comparisons)
     near: dict[tuple[int, int], list[int]] = {}
 
-    tail = loose.iloc[start:]
-    ids = tail["record_id"].to_list()
-    assigned: list[str] = kept
+    ids = loose["record_id"].to_list()
+    assigned: list[str] = []
     hypot, cos, radians, inf = math.hypot, math.cos, math.radians, math.inf
     for pos, (when, lat, lon) in enumerate(
         zip(
-            epoch_seconds(tail["date"]).tolist(),
-            tail["latitude"].to_list(),
-            tail["longitude"].to_list(),
+            epoch_seconds(loose["date"]).tolist(),
+            loose["latitude"].to_list(),
+            loose["longitude"].to_list(),
             strict=True,
         )
     ):
@@ -160,50 +127,6 @@ def assign_camps(
     return camp
 
 
-def _resume(
-    previous: tuple[pd.DataFrame, pd.DataFrame],
-    site_span: pd.DataFrame,
-    site_pos: pd.DataFrame,
-    loose: pd.DataFrame,
-    cand_id: list[str],
-    cand_lat: list[float],
-    cand_lon: list[float],
-    cand_first: list[int],
-    cand_last: list[int],
-) -> tuple[int, list[str]]:
-    """Where the loose passages' grouping resumes and the camps of those before: the
-    candidate lists are brought (in place) to the state the loop left them in after
-    the same leading passages. (0, []) when a linked Site's span or position changed."""
-    old_passages, old_sites = previous
-    old_linked, old_span, old_pos = _site_spans(old_passages, old_sites)
-    if not (site_span.equals(old_span) and site_pos.equals(old_pos)):
-        return 0, []
-    old_loose = _loose(old_passages, old_linked)
-    start = _same_prefix(loose, old_loose)
-    if start == 0:
-        return 0, []
-    head = old_loose.iloc[:start]
-    head_camps = old_passages.loc[head.index, "camp_id"].to_numpy(dtype=object)
-    ids = head["record_id"].to_numpy(dtype=object)
-    lats = head["latitude"].to_numpy(dtype=float)
-    lons = head["longitude"].to_numpy(dtype=float)
-    seconds = epoch_seconds(head["date"])
-    # the camps the leading passages started, in the order they started them
-    for i in np.flatnonzero(head_camps == "P-" + ids):
-        cand_id.append(str(head_camps[i]))
-        cand_lat.append(float(lats[i]))
-        cand_lon.append(float(lons[i]))
-        cand_first.append(int(seconds[i]))
-        cand_last.append(int(seconds[i]))
-    # each camp's time span grown by the leading passages that joined it
-    latest = pd.Series(seconds).groupby(head_camps).max()
-    index = {c: n for n, c in enumerate(cand_id)}
-    for camp_id, when in latest.items():
-        n = index[str(camp_id)]
-        cand_last[n] = max(cand_last[n], int(when))
-    return start, [str(c) for c in head_camps]
-
-
 def round_days(dates: pd.Series) -> pd.Series:
     """The day (naive local midnight) of the round each passage belongs to: a round
     ending after midnight is the evening's (``ROUND_START_HOUR``)."""
@@ -229,21 +152,13 @@ def mark_duplicates(passages: pd.DataFrame) -> pd.Series:
 
 
 def with_camps(
-    passages: pd.DataFrame,
-    sites: pd.DataFrame,
-    radius_m: float,
-    gap_days: int,
-    previous: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    passages: pd.DataFrame, sites: pd.DataFrame, radius_m: float, gap_days: int
 ) -> pd.DataFrame:
     """Passages with ``camp_id`` and ``is_duplicate`` columns; duplicates are flagged.
-
-    ``previous``: the passages this function returned last and the sites it was given
-    (same radius and gap), to redo only what the changes reach: the loose passages
-    from the first one that differs (``assign_camps``) and the duplicate marks of the
-    camps whose passages changed. The result is the same as without it."""
-    out = passages.assign(camp_id=assign_camps(passages, sites, radius_m, gap_days, previous))
-    dup = mark_duplicates(out) if previous is None else _duplicates_since(out, previous[0])
-    return flag_duplicates(out, dup)
+    (After a few changes, ``carto.analytics.regroup`` gives the same from the previous
+    result.)"""
+    out = passages.assign(camp_id=assign_camps(passages, sites, radius_m, gap_days))
+    return flag_duplicates(out, mark_duplicates(out))
 
 
 DUPLICATE_FLAG = "flag.duplicate"
@@ -261,39 +176,6 @@ def flag_duplicates(passages: pd.DataFrame, dup: pd.Series | np.ndarray) -> pd.D
         flag_codes=pd.Series(codes, index=passages.index, dtype=object),
         flag_params=pd.Series(params, index=passages.index, dtype=object),
     )
-
-
-_DUPLICATE_KEYS = ["camp_id", "association", "date", "created_time"]
-
-
-def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Row by row, whether two aligned columns hold different values (NA equals NA)."""
-    both_na = (a.isna() & b.isna()).to_numpy(dtype=bool)
-    same = (a == b).fillna(False).to_numpy(dtype=bool)
-    return ~(same | both_na)
-
-
-def _duplicates_since(out: pd.DataFrame, previous: pd.DataFrame) -> pd.Series:
-    """``mark_duplicates(out)``, redone only for the camps that gained, lost or changed a
-    passage since ``previous`` (a passage is a duplicate or not from its own camp's
-    passages alone); the other passages keep their mark."""
-    # positions by hashing the ids once (``isin`` on a large string column is slow)
-    at = pd.Index(previous["record_id"]).get_indexer(out["record_id"])
-    known = at >= 0
-    aligned = previous.take(np.where(known, at, 0)).reset_index(drop=True)
-    changed = ~known
-    for col in _DUPLICATE_KEYS:
-        changed |= _differs(out[col].reset_index(drop=True), aligned[col])
-    gone = pd.Index(out["record_id"]).get_indexer(previous["record_id"]) < 0
-    touched = set(out.loc[changed, "camp_id"].dropna()) | set(
-        previous.loc[gone, "camp_id"].dropna()
-    )
-    touched |= set(aligned.loc[changed & known, "camp_id"].dropna())
-    dup = pd.Series(aligned["is_duplicate"].to_numpy(dtype=bool) & known, index=out.index)
-    redo = out["camp_id"].isin(touched).to_numpy(dtype=bool)
-    if redo.any():
-        dup[redo] = mark_duplicates(out[redo]).to_numpy(dtype=bool)
-    return dup
 
 
 def counted(
