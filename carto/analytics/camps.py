@@ -310,8 +310,9 @@ def time_order(passages: pd.DataFrame) -> np.ndarray:
     (``memo.per_frame``): the analyses of a page each needed it."""
 
     def make() -> np.ndarray:
-        keys = passages[["date", "record_id"]].reset_index(drop=True)
-        return keys.sort_values(["date", "record_id"]).index.to_numpy(dtype=np.int64)
+        # sorted by Arrow (``sort_order``): pandas' sort of the record ids took 0.1 s at
+        # 100,000 passages, paid again by every new version's first page
+        return sort_order(passages, ["date", "record_id"]).astype(np.int64)
 
     return per_frame("time_order", [passages], make)
 
