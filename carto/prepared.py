@@ -76,6 +76,7 @@ import pandas as pd
 import pyarrow as pa
 
 from carto import arrow_records, chunks
+from carto.analytics import lineage
 from carto.analytics.camps import flag_duplicates, with_camps
 from carto.analytics.frames import sort_order
 from carto.normalise import (
@@ -631,8 +632,42 @@ def forget() -> None:
 
 
 def _remember(name: str, manifest: bytes, frame: pd.DataFrame, parts: dict[str, Part]) -> None:
+    previous = _DECODED.get(name)
     _DECODED[name] = (manifest, frame)
     _CHUNKS[name] = parts
+    if name == "passages" and previous is not None and previous[0] != manifest:
+        _follow(name, previous, manifest, frame)
+
+
+def token(name: str, manifest: bytes) -> tuple[str, bytes]:
+    """What names the content of the frame ``name`` of that manifest (carto.analytics.lineage)."""
+    return (name, hashlib.blake2b(manifest, digest_size=16).digest())
+
+
+def _follow(
+    name: str, previous: tuple[bytes, pd.DataFrame], manifest: bytes, frame: pd.DataFrame
+) -> None:
+    """Note which camps' rows differ from the frame this process held before: those of
+    the rows of the chunks one manifest lists and the other does not (per-camp results
+    of the previous frame are then carried over, ``lineage.by_camp``)."""
+    old = chunks.Manifest.from_bytes(previous[0]).chunks
+    new = chunks.Manifest.from_bytes(manifest).chunks
+    camps = lineage.changed_camps(
+        previous[1].take(_rows_not_in(old, {c.digest for c in new})),
+        frame.take(_rows_not_in(new, {c.digest for c in old})),
+    )
+    if camps is not None:
+        lineage.follow(token(name, manifest), token(name, previous[0]), camps)
+
+
+def _rows_not_in(listed: Sequence[chunks.Chunk], digests: set[str]) -> np.ndarray:
+    """Positions of the rows of the chunks of ``listed`` whose digest is not in ``digests``."""
+    spans, start = [], 0
+    for c in listed:
+        if c.digest not in digests:
+            spans.append(np.arange(start, start + c.rows))
+        start += c.rows
+    return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
 
 
 def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame | None:
@@ -740,9 +775,17 @@ def read_stored(store: SnapshotStore, key: str, version: int | None = None) -> F
     """The stored frames built with ``key`` (of ``version`` if given), as ``load`` reads
     them; None when missing or of another version or key."""
     with store.db.connect() as conn:
-        return _read(
-            store.derived_in(conn, NAMES), version, key, lambda n: store.derived_in(conn, n)
-        )
+        found = store.derived_in(conn, NAMES)
+        return _tagged(_read(found, version, key, lambda n: store.derived_in(conn, n)), found)
+
+
+def _tagged(frames: Frames | None, found: Mapping[str, Any]) -> Frames | None:
+    """The frames handed to readers, each tagged with its content's token (the frames an
+    update changes are not: carto.analytics.lineage)."""
+    if frames is not None:
+        for name, frame in frames.as_dict().items():
+            lineage.tag(frame, token(name, found[name].data))
+    return frames
 
 
 # ------------------------------------------------------------------------- the store
@@ -903,7 +946,8 @@ def load(store: SnapshotStore, recipe: Recipe) -> Frames:
     with store.db.connect(write=True) as conn:
         version = store.lock_version(conn)
         fetch: Fetch = lambda names: store.derived_in(conn, names)  # noqa: E731
-        frames = _read(store.derived_in(conn, NAMES), version, key, fetch)
+        found = store.derived_in(conn, NAMES)
+        frames = _tagged(_read(found, version, key, fetch), found)
         if frames is not None:
             return frames  # another process built them meanwhile
         built = _rebuild(store, conn, recipe)

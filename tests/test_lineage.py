@@ -1,0 +1,195 @@
+"""Per-camp results carried from one version of the ready frames to the next
+(carto.analytics.lineage) equal a computation from scratch, whatever the edits."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import functools
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from carto import demo, prepared
+from carto.analytics import camps, lineage, memo, places
+from carto.dataset import recipe
+from carto.store import SnapshotStore
+from tests.test_prepared import EDIT, SETTINGS, _edit_fields, apply
+
+TODAY = dt.date(2026, 11, 20)
+WINDOW = 7
+
+
+@functools.cache
+def base() -> demo.DemoBase:
+    """About 1,000 passages of 24 camps: an edit changes a few camps, not all."""
+    generated = demo.generate(seed=11, days=60, today=TODAY, n_camps=24)
+    return dataclasses.replace(generated, passages=[copy.deepcopy(r) for r in generated.passages])
+
+
+def filled_store(folder: Path) -> SnapshotStore:
+    store = SnapshotStore(folder / "store.sqlite")
+    with store.transaction() as conn:
+        store.replace_table(conn, "sites", base().sites)
+        store.replace_table(conn, "passages", base().passages)
+    prepared.load(store, recipe(SETTINGS))
+    return store
+
+
+def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
+    """Every result ``lineage`` carries over, on these frames."""
+    as_of = passages["date"].max()
+    return [
+        places.camp_places(passages, sites),
+        camps.camp_states(passages, sites, as_of, WINDOW),
+        camps.camp_states(passages, sites, as_of - pd.Timedelta(days=20), WINDOW),
+    ]
+
+
+def read(store: SnapshotStore) -> prepared.Frames:
+    frames = prepared.read_stored(store, recipe(SETTINGS).key, store.version)
+    assert frames is not None
+    return frames
+
+
+def refresh(store: SnapshotStore, edits: list[tuple[str, float, int]], elsewhere: bool) -> None:
+    """Write ``edits`` as a sync does; ``elsewhere``: in another process (this one then
+    decodes the changed chunks, as a page process does), else in this one."""
+    held = dict(prepared._DECODED), dict(prepared._CHUNKS)
+    with store.transaction(bump_version=False) as conn:
+        for edit in edits:
+            apply(store, conn, edit)
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    if elsewhere:
+        prepared._DECODED.clear()
+        prepared._DECODED.update(held[0])
+        prepared._CHUNKS.clear()
+        prepared._CHUNKS.update(held[1])
+
+
+@pytest.fixture(scope="module")
+def folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="carto-lineage-") as tmp:
+        yield Path(tmp)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3),
+    elsewhere=st.booleans(),
+)
+@example(steps=[[("people", 0.3, 12)]], elsewhere=True)
+@example(steps=[[("delete_passage", 0.5, 0), ("insert_passage", 0.2, 50)]], elsewhere=True)
+@example(steps=[[("move", 0.4, 3), ("unlink_site", 0.7, 0)], [("link_site", 0.1, 4)]], elsewhere=False)
+def test_carried_results_equal_a_cold_computation(
+    folder: Path, steps: list[list[tuple[str, float, int]]], elsewhere: bool
+) -> None:
+    memo.clear_all()
+    prepared.forget()
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        store = filled_store(Path(tmp))
+        frames = read(store)
+        analyses(frames.passages, frames.sites)  # kept for the first version
+        before = lineage.token(frames.passages)
+        for edits in steps:
+            refresh(store, edits, elsewhere)
+            frames = read(store)
+            now = lineage.token(frames.passages)
+            # the carried path is the one under test (unless no passage changed)
+            assert now == before or lineage.lineage(now) is not None
+            before = now
+            carried = analyses(frames.passages, frames.sites)
+            # shallow copies carry no token: computed whole
+            cold = analyses(frames.passages.copy(deep=False), frames.sites.copy(deep=False))
+            for a, b in zip(carried, cold, strict=True):
+                pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[set[str]]:
+    """The camps each call of ``module.name`` was given rows of, from now on."""
+    calls: list[set[str]] = []
+    real: Callable[..., Any] = getattr(module, name)
+
+    def counting(rows: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
+        calls.append(set(rows["camp_id"].dropna()))
+        return real(rows, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_a_refresh_computes_only_the_camps_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memo.clear_all()
+    prepared.forget()
+    store = filled_store(tmp_path)
+    frames = read(store)
+    analyses(frames.passages, frames.sites)
+    edited = frames.passages.iloc[len(frames.passages) // 2]
+    placed = _counting(monkeypatch, places, "_places")
+    states = _counting(monkeypatch, camps, "_camp_states")
+    held = dict(prepared._DECODED), dict(prepared._CHUNKS)
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    prepared._DECODED.update(held[0])  # as a page process that did not write it
+    prepared._CHUNKS.update(held[1])
+    frames = read(store)
+    as_of = frames.passages["date"].max()
+    places.camp_places(frames.passages, frames.sites)
+    camps.camp_states(frames.passages, frames.sites, as_of, WINDOW)
+    # that camp's rows only; the states take their places from the whole frame's
+    assert placed == [{edited["camp_id"]}]
+    assert states == [{edited["camp_id"]}]
+
+
+def test_changed_camps_are_those_of_rows_added_removed_or_changed() -> None:
+    before = pd.DataFrame(
+        {
+            "record_id": ["r1", "r2", "r3", "r4"],
+            "camp_id": ["a", "b", "c", "d"],
+            "people": [1.0, None, 3.0, 4.0],
+            "needs": [["Eau"], [], ["Repas"], []],
+        }
+    )
+    assert lineage.changed_camps(before, before.copy()) == set()
+    after = before.copy()
+    after.loc[1, "people"] = None  # NA stays NA: unchanged
+    after.loc[2, "needs"] = ["Repas", "Eau"]  # a list cell changed
+    after.loc[3, "camp_id"] = "e"  # moved to another camp: both
+    after = pd.concat([after.drop(index=0), before.iloc[[0]].assign(record_id="r9", camp_id="f")])
+    assert lineage.changed_camps(before, after) == {"a", "c", "d", "e", "f"}
+    assert lineage.changed_camps(before, after.drop(columns="needs")) is None
+
+
+def test_a_frame_without_a_token_is_computed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    memo.clear_all()
+    frame = pd.DataFrame({"camp_id": ["a", "b"], "x": [1, 2]}).set_index("camp_id")
+    lineage.tag(frame, "content")
+    lineage.follow("child", "content", {"a"})
+    calls: list[int] = []
+
+    def compute(rows: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(rows))
+        return rows
+
+    lineage.by_camp("t", [frame.reset_index()], compute, lambda f: f)  # not tagged
+    lineage.by_camp("t", [frame.reset_index()], compute, lambda f: f)
+    assert calls == [2, 2]
+    tagged = frame.reset_index()
+    lineage.tag(tagged, "other")
+    lineage.by_camp("t", [tagged], compute, lambda f: f)
+    lineage.by_camp("t", [tagged], compute, lambda f: f)  # kept for its token
+    assert calls == [2, 2, 2]
