@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from carto import demo, prepared
-from carto.analytics import camps, lineage, memo, places
+from carto.analytics import camps, events, lineage, memo, places, population
 from carto.dataset import recipe
 from carto.store import SnapshotStore
 from tests.test_prepared import EDIT, SETTINGS, _edit_fields, apply
@@ -46,10 +46,14 @@ def filled_store(folder: Path) -> SnapshotStore:
 def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
     """Every result ``lineage`` carries over, on these frames."""
     as_of = passages["date"].max()
+    days = population.day_range(as_of - pd.Timedelta(days=40), as_of)
     return [
         places.camp_places(passages, sites),
         camps.camp_states(passages, sites, as_of, WINDOW),
         camps.camp_states(passages, sites, as_of - pd.Timedelta(days=20), WINDOW),
+        population.estimated_population(passages, days, WINDOW),
+        population.estimated_population(passages, days[-10:], WINDOW, merge_days=0),
+        events.evacuation_events(passages, sites, WINDOW, 1),
     ]
 
 
@@ -137,8 +141,10 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     frames = read(store)
     analyses(frames.passages, frames.sites)
     edited = frames.passages.iloc[len(frames.passages) // 2]
+    as_of = frames.passages["date"].max()
     placed = _counting(monkeypatch, places, "_places")
     states = _counting(monkeypatch, camps, "_camp_states")
+    hashed = _counting(monkeypatch, lineage, "camp_fingerprints")
     held = dict(prepared._DECODED), dict(prepared._CHUNKS)
     with store.transaction(bump_version=False) as conn:
         _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
@@ -147,12 +153,22 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     prepared._DECODED.update(held[0])  # as a page process that did not write it
     prepared._CHUNKS.update(held[1])
     frames = read(store)
-    as_of = frames.passages["date"].max()
     places.camp_places(frames.passages, frames.sites)
     camps.camp_states(frames.passages, frames.sites, as_of, WINDOW)
+    for kept in (population._MEMO, population._PARTS, events._MEMO):
+        kept.hits = kept.misses = 0
+    days = population.day_range(as_of - pd.Timedelta(days=40), as_of)
+    population.estimated_population(frames.passages, days, WINDOW)
+    events.evacuation_events(frames.passages, frames.sites, WINDOW, 1)
     # that camp's rows only; the states take their places from the whole frame's
     assert placed == [{edited["camp_id"]}]
     assert states == [{edited["camp_id"]}]
+    counted = frames.passages["camp_id"].nunique()
+    assert population._PARTS.misses == 1 and population._PARTS.hits == counted - 1
+    assert population._MEMO.misses == 1 and population._MEMO.hits == counted - 1
+    assert events._MEMO.misses == 1 and events._MEMO.hits == counted - 1
+    # the fingerprints of that camp only, once for each set of columns
+    assert hashed == [{edited["camp_id"]}] * 2
 
 
 def test_changed_camps_are_those_of_rows_added_removed_or_changed() -> None:
