@@ -692,7 +692,7 @@ def _grouped_forecast(
     _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
 ) -> pd.DataFrame:
     by = needs.breakdown_labels(_v.passages, camp_places(_v.ds), breakdown)
-    return needs.needs_forecast(needs.weekly_needs(_v.passages, by=by), as_of, weeks)
+    return needs.forecast(_v.passages, as_of, weeks, by=by)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
