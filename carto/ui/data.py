@@ -587,10 +587,11 @@ def _activity(
 ) -> _Activity:
     period = Period(start, end)
     previous = period.previous()
-    rows = figures.in_period(_v.passages, period)
+    # the columns the weekly figures read (``counted``: the others are not copied)
+    rows = figures.in_period(_v.passages, period, ["day", "association", *schema.DISTRIBUTIONS])
     return _Activity(
         passages=len(rows),
-        passages_before=len(figures.in_period(_v.passages, previous)),
+        passages_before=len(figures.in_period(_v.passages, previous, ["day"])),
         services=figures.services_delivered(_v.passages, period),
         services_before=figures.services_delivered(_v.passages, previous),
         weekly_passages=weeks_.weekly_passages(rows),
@@ -793,7 +794,8 @@ class Coverage:
 def _coverage(
     _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = figures.in_period(_v.passages, Period(start, end))
+    read = ["camp_id", "record_id", "association", "date", "day", *schema.DISTRIBUTIONS]
+    rows = figures.in_period(_v.passages, Period(start, end), read)
     pairs = coverage.duplicate_visits(rows, _v.options.duplicate_visit_hours)
     return coverage.who_covers_what(rows), pairs
 
