@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from carto import demo, prepared
+from carto import chunks, demo, prepared
 from carto.analytics import camps, events, lineage, memo, places, population
 from carto.dataset import recipe
 from carto.store import SnapshotStore
@@ -94,7 +95,9 @@ def folder() -> Iterator[Path]:
 )
 @example(steps=[[("people", 0.3, 12)]], elsewhere=True)
 @example(steps=[[("delete_passage", 0.5, 0), ("insert_passage", 0.2, 50)]], elsewhere=True)
-@example(steps=[[("move", 0.4, 3), ("unlink_site", 0.7, 0)], [("link_site", 0.1, 4)]], elsewhere=False)
+@example(
+    steps=[[("move", 0.4, 3), ("unlink_site", 0.7, 0)], [("link_site", 0.1, 4)]], elsewhere=False
+)
 def test_carried_results_equal_a_cold_computation(
     folder: Path, steps: list[list[tuple[str, float, int]]], elsewhere: bool
 ) -> None:
@@ -108,6 +111,11 @@ def test_carried_results_equal_a_cold_computation(
         for edits in steps:
             refresh(store, edits, elsewhere)
             frames = read(store)
+            # made from the previous frame and the changed chunks: as from every chunk
+            manifest = chunks.Manifest.from_bytes(prepared._DECODED["passages"][0])
+            held = prepared._CHUNKS["passages"]
+            whole = prepared._frame([held[c.digest] for c in manifest.chunks], manifest.columns)
+            pd.testing.assert_frame_equal(frames.passages, whole, check_exact=True)
             now = lineage.token(frames.passages)
             # the carried path is the one under test (unless no passage changed)
             assert now == before or lineage.lineage(now) is not None
@@ -171,6 +179,12 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     assert hashed == [{edited["camp_id"]}] * 2
 
 
+def _part(frame: pd.DataFrame) -> prepared.Part:
+    """A decoded chunk of those rows."""
+    table = pa.Table.from_pandas(frame.drop(columns="needs"), preserve_index=False)
+    return table, {"needs": frame["needs"].to_list()}
+
+
 def test_changed_camps_are_those_of_rows_added_removed_or_changed() -> None:
     before = pd.DataFrame(
         {
@@ -180,14 +194,18 @@ def test_changed_camps_are_those_of_rows_added_removed_or_changed() -> None:
             "needs": [["Eau"], [], ["Repas"], []],
         }
     )
-    assert lineage.changed_camps(before, before.copy()) == set()
+    assert prepared.changed_camps([_part(before)], [_part(before.copy())]) == set()
     after = before.copy()
-    after.loc[1, "people"] = None  # NA stays NA: unchanged
+    after.loc[1, "people"] = None  # missing stays missing: unchanged
     after.loc[2, "needs"] = ["Repas", "Eau"]  # a list cell changed
     after.loc[3, "camp_id"] = "e"  # moved to another camp: both
     after = pd.concat([after.drop(index=0), before.iloc[[0]].assign(record_id="r9", camp_id="f")])
-    assert lineage.changed_camps(before, after) == {"a", "c", "d", "e", "f"}
-    assert lineage.changed_camps(before, after.drop(columns="needs")) is None
+    # split in two chunks on one side: rows are matched by record id, not by chunk
+    found = prepared.changed_camps([_part(before)], [_part(after.iloc[:2]), _part(after.iloc[2:])])
+    assert found == {"a", "c", "d", "e", "f"}
+    assert prepared.changed_camps([_part(before)], []) == {"a", "b", "c", "d"}
+    other = _part(after.assign(people=after["people"].astype("str")))
+    assert prepared.changed_camps([_part(before)], [other]) is None  # another column type
 
 
 def test_a_frame_without_a_token_is_computed_whole(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,9 @@ A refresh that changed 10 passages makes a new dataset frame whose rows are the 
 one's but for a few. ``carto.prepared`` tags each frame it hands out with a *token*
 naming its content (the digest of its manifest: two frames of one token hold the same
 rows in the same order) and, when the process held the previous version, the new
-token's *lineage*: the previous token and the camps whose rows differ (``changed_camps``,
-ids before and after, from the rows of the chunks that changed).
+token's *lineage*: the previous token and the camps whose rows differ
+(``prepared.changed_camps``, ids before and after, from the rows of the chunks that
+changed).
 
 ``by_camp`` keeps, per token, a frame of per-camp results; for a token whose parent's
 result is kept, it computes only the changed camps' rows and splices them in.
@@ -96,42 +97,6 @@ def clear() -> None:
     with _LOCK:
         _LINEAGE.clear()
     _RESULTS.clear()
-
-
-def changed_camps(before: pd.DataFrame, after: pd.DataFrame) -> set[str] | None:
-    """The camps (ids before and after) of the rows that differ between two sets of
-    passages matched by record id: added, removed, or with any value changed. None when
-    the two do not have the same columns (nothing can be carried over)."""
-    if list(before.columns) != list(after.columns) or CAMP not in after.columns:
-        return None
-    old = before.set_index("record_id", drop=False)
-    new = after.set_index("record_id", drop=False)
-    if not (old.index.is_unique and new.index.is_unique):
-        return None
-    both = old.index.intersection(new.index)
-    found = _camps_in(old.loc[old.index.difference(both), CAMP])
-    found |= _camps_in(new.loc[new.index.difference(both), CAMP])
-    old, new = old.loc[both], new.loc[both]
-    differs = np.zeros(len(both), dtype=bool)
-    for column in old.columns:
-        differs |= _differs(old[column], new[column])
-    return found | _camps_in(old.loc[differs, CAMP]) | _camps_in(new.loc[differs, CAMP])
-
-
-def _camps_in(ids: pd.Series) -> set[str]:
-    return {str(c) for c in ids.dropna().unique()}
-
-
-def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Row by row, whether two aligned columns hold different values (NA equals NA; list
-    cells compared by value)."""
-    if a.dtype != b.dtype:
-        return np.ones(len(a), dtype=bool)
-    if a.dtype == object:
-        return np.array([x != y for x, y in zip(a.tolist(), b.tolist(), strict=True)], dtype=bool)
-    both_na = a.isna().to_numpy(dtype=bool) & b.isna().to_numpy(dtype=bool)
-    same = pd.Series(a.array == b.array, copy=False).fillna(False).to_numpy(dtype=bool)
-    return ~(same | both_na)
 
 
 def rows_of(passages: pd.DataFrame, camps: Iterable[str]) -> pd.DataFrame:
