@@ -49,7 +49,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import counted, in_time_order, round_days
 from carto.analytics.lineage import camp_keys
-from carto.analytics.memo import MISSING, CampMemo, size_of
+from carto.analytics.memo import MISSING, CampMemo
 from carto.analytics.successors import successor_links
 
 # Relative standard deviation of one count, and its growth per day of age (a camp's
@@ -84,6 +84,8 @@ _MEMO = CampMemo(max_entries=20_000, max_bytes=64 * 2**20)
 # Each camp's rounds and evacuation events (``_camp_parts``): what its contribution and
 # the successor cuts start from, kept so that a new version loops over changed camps only.
 _PARTS = CampMemo(max_entries=20_000, max_bytes=32 * 2**20)
+# The successor links the cuts follow (``_successor_cuts``), by what they are made of.
+_LINKS = CampMemo(max_entries=64, max_bytes=8 * 2**20)
 
 
 @dataclass
@@ -138,8 +140,10 @@ def estimated_population(
 
 
 def _camp_size(camp: _Camp) -> int:
-    """About the bytes a camp's arrays hold in the memo."""
-    return size_of([*vars(camp).values()])
+    """About the bytes a camp's arrays hold in the memo (not ``size_of``: it walks every
+    tuple of the gaps, a few hundred a camp)."""
+    arrays = (camp.value, camp.base, camp.age, camp.low, camp.high)
+    return sum(a.nbytes + 112 for a in arrays) + 120 * len(camp.gaps) + 200
 
 
 def _contributions(
@@ -176,7 +180,9 @@ def _contributions(
     made.need(todo)
     for cid in todo:
         parts[cid] = made.parts(cid, merge_days)
-        _PARTS.put((keys[cid], "parts", cid, merge_days, origin), parts[cid], size_of(parts[cid]))
+        _PARTS.put(
+            (keys[cid], "parts", cid, merge_days, origin), parts[cid], _parts_size(parts[cid])
+        )
     cuts = _successor_cuts(parts, successor_distance_m, successor_days, origin, passages["date"])
     camps = sorted(cid for cid, p in parts.items() if p is not None)
     memo_keys = [
@@ -186,18 +192,25 @@ def _contributions(
     kept = [_MEMO.get(key) for key in memo_keys]
     made.need(cid for cid, built in zip(camps, kept, strict=True) if built is MISSING)
     pick = ((days - origin).days).to_numpy()
-    value, base, age, low, high = (np.zeros((len(days), len(camps))) for _ in range(5))
+    built: list[_Camp] = []
     gaps: dict[int, list[float]] = {}
-    for j, (cid, built) in enumerate(zip(camps, kept, strict=True)):
-        if not isinstance(built, _Camp):
+    for j, (cid, found) in enumerate(zip(camps, kept, strict=True)):
+        if not isinstance(found, _Camp):
             camp_parts = parts[cid]
             assert camp_parts is not None
-            built = made.contribution(cid, camp_parts, n, window, cuts.get(cid, {}))
-            _MEMO.put(memo_keys[j], built, _camp_size(built))
-        value[:, j], base[:, j], age[:, j] = built.value[pick], built.base[pick], built.age[pick]
-        low[:, j], high[:, j] = built.low[pick], built.high[pick]
-        for gap, ratio in built.gaps:
+            found = made.contribution(cid, camp_parts, n, window, cuts.get(cid, {}))
+            _MEMO.put(memo_keys[j], found, _camp_size(found))
+        built.append(found)
+        for gap, ratio in found.gaps:
             gaps.setdefault(gap, []).append(ratio)
+    if not built:
+        return None
+
+    def days_by_camp(field: str) -> np.ndarray:
+        return np.column_stack([getattr(b, field) for b in built])[pick]
+
+    value, base, age = days_by_camp("value"), days_by_camp("base"), days_by_camp("age")
+    low, high = days_by_camp("low"), days_by_camp("high")
     count_sd, drift_sd = _fitted_sd(gaps)
     # Each contribution's counting error, on every day and camp at once.
     sd = base * np.sqrt(count_sd**2 + age * drift_sd**2)
@@ -225,6 +238,14 @@ class _Parts(NamedTuple):
     events: tuple[tuple[int, tuple[int, ...]], ...]  # (day, positions from its first row)
     partial: tuple[tuple[int, pd.Timestamp], ...]  # (day, first report) of partial ones
     place: tuple[float, float, pd.Timestamp]  # median latitude, longitude; first visit
+
+
+def _parts_size(parts: _Parts | None) -> int:
+    """About the bytes a camp's parts hold in the memo."""
+    if parts is None:
+        return 64
+    events = sum(80 + 8 * len(rows) for _, rows in parts.events)
+    return 400 + 150 * len(parts.rounds) + events + 120 * len(parts.partial)
 
 
 class _Seen:
@@ -502,13 +523,42 @@ def _successor_cuts(
     """For each camp partially evacuated: on the day a successor is first counted, the
     count to take off the remainder it carries (``dates``: the passages' dates, whose
     time zone the first reports take)."""
-    firsts = [
-        (cid, day, when) for cid, p in parts.items() if p is not None for day, when in p.partial
-    ]
+    # by camp, then in time: whatever order the camps' parts were found in
+    firsts = sorted(
+        ((cid, day, when) for cid, p in parts.items() if p is not None for day, when in p.partial),
+        key=lambda first: (first[0], first[1]),
+    )
     if not firsts:
         return {}
     camps = sorted(cid for cid, p in parts.items() if p is not None)
     where = [parts[cid].place for cid in camps]  # type: ignore[union-attr]
+    # The links follow from the partial evacuations and every camp's place alone: kept
+    # for them (a refresh that changed a count changes neither).
+    key = (tuple(firsts), tuple(zip(camps, where, strict=True)), distance_m, days, origin)
+    pairs = _LINKS.get(key)
+    if pairs is MISSING:
+        pairs = _links(camps, where, firsts, distance_m, days, origin, dates)
+        _LINKS.put(key, pairs, 200 * (len(camps) + len(firsts)))
+    cuts: dict[str, dict[int, float]] = {}
+    for pred, succ in pairs:  # type: ignore[attr-defined]
+        succ_parts = parts.get(succ)
+        rounds = succ_parts.rounds if succ_parts is not None else {}
+        counts = [(d, c) for d, (c, _, gone) in sorted(rounds.items()) if not gone]
+        if counts:
+            cuts.setdefault(pred, {})[counts[0][0]] = counts[0][1]
+    return cuts
+
+
+def _links(
+    camps: list[str],
+    where: list[tuple[float, float, pd.Timestamp]],
+    firsts: list[tuple[str, int, pd.Timestamp]],
+    distance_m: float,
+    days: int,
+    origin: pd.Timestamp,
+    dates: pd.Series,
+) -> list[tuple[str, str]]:
+    """(predecessor, successor) of the successor links of those partial evacuations."""
     places = pd.DataFrame(
         {
             "latitude": [w[0] for w in where],
@@ -527,14 +577,10 @@ def _successor_cuts(
         }
     )
     links = successor_links(places, found, distance_m, days)
-    cuts: dict[str, dict[int, float]] = {}
-    for pred, succ in zip(links["predecessor_id"], links["successor_id"], strict=True):
-        succ_parts = parts.get(str(succ))
-        rounds = succ_parts.rounds if succ_parts is not None else {}
-        counts = [(d, c) for d, (c, _, gone) in sorted(rounds.items()) if not gone]
-        if counts:
-            cuts.setdefault(str(pred), {})[counts[0][0]] = counts[0][1]
-    return cuts
+    return [
+        (str(pred), str(succ))
+        for pred, succ in zip(links["predecessor_id"], links["successor_id"], strict=True)
+    ]
 
 
 def daily_camp_counts(
