@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -104,7 +104,7 @@ class _Camp:
     age: np.ndarray  # that count's age in days
     low: np.ndarray  # amounts the range goes below value, beyond the counting error
     high: np.ndarray
-    gaps: list[tuple[int, float]]  # (days apart, log ratio) of successive counts
+    gaps: dict[int, np.ndarray]  # days apart -> log ratios of successive counts
 
 
 def estimated_population(
@@ -143,7 +143,7 @@ def _camp_size(camp: _Camp) -> int:
     """About the bytes a camp's arrays hold in the memo (not ``size_of``: it walks every
     tuple of the gaps, a few hundred a camp)."""
     arrays = (camp.value, camp.base, camp.age, camp.low, camp.high)
-    return sum(a.nbytes + 112 for a in arrays) + 120 * len(camp.gaps) + 200
+    return sum(a.nbytes + 112 for a in (*arrays, *camp.gaps.values())) + 200
 
 
 def _contributions(
@@ -193,7 +193,7 @@ def _contributions(
     made.need(cid for cid, built in zip(camps, kept, strict=True) if built is MISSING)
     pick = ((days - origin).days).to_numpy()
     built: list[_Camp] = []
-    gaps: dict[int, list[float]] = {}
+    gaps: dict[int, list[np.ndarray]] = {}
     for j, (cid, found) in enumerate(zip(camps, kept, strict=True)):
         if not isinstance(found, _Camp):
             camp_parts = parts[cid]
@@ -201,8 +201,8 @@ def _contributions(
             found = made.contribution(cid, camp_parts, n, window, cuts.get(cid, {}))
             _MEMO.put(memo_keys[j], found, _camp_size(found))
         built.append(found)
-        for gap, ratio in found.gaps:
-            gaps.setdefault(gap, []).append(ratio)
+        for gap, ratios in found.gaps.items():
+            gaps.setdefault(gap, []).append(ratios)
     if not built:
         return None
 
@@ -211,7 +211,7 @@ def _contributions(
 
     value, base, age = days_by_camp("value"), days_by_camp("base"), days_by_camp("age")
     low, high = days_by_camp("low"), days_by_camp("high")
-    count_sd, drift_sd = _fitted_sd(gaps)
+    count_sd, drift_sd = _fitted_sd({g: np.concatenate(r) for g, r in gaps.items()})
     # Each contribution's counting error, on every day and camp at once.
     sd = base * np.sqrt(count_sd**2 + age * drift_sd**2)
     return value, sd, low, high
@@ -477,19 +477,20 @@ def _camp(
 
 def _camp_gaps(
     by_day: dict[int, tuple[float, float, bool]], camp_events: list[_Event]
-) -> list[tuple[int, float]]:
-    """One camp's successive counts at most 7 days apart, not around an evacuation:
-    (days apart, log ratio), for ``_fitted_sd``."""
+) -> dict[int, np.ndarray]:
+    """One camp's successive counts at most 7 days apart, not around an evacuation: the
+    log ratios by days apart, for ``_fitted_sd`` (arrays: gathered over every camp on
+    each estimate, a few hundred pairs a camp)."""
     evacuated = sorted(e.day for e in camp_events)
     counts = [(d, c) for d, (c, _, gone) in sorted(by_day.items()) if not gone and c > 0]
-    return [
-        (d1 - d0, math.log(c1 / c0))
-        for (d0, c0), (d1, c1) in itertools.pairwise(counts)
-        if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated)
-    ]
+    found: dict[int, list[float]] = {}
+    for (d0, c0), (d1, c1) in itertools.pairwise(counts):
+        if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated):
+            found.setdefault(d1 - d0, []).append(math.log(c1 / c0))
+    return {gap: np.array(ratios) for gap, ratios in found.items()}
 
 
-def _fitted_sd(gaps: dict[int, list[float]]) -> tuple[float, float]:
+def _fitted_sd(gaps: Mapping[int, Sequence[float] | np.ndarray]) -> tuple[float, float]:
     """(count sd, drift sd per day) measured on successive counts of the same camp
     (``gaps``: log ratios by days apart, ``_camp_gaps``): the log ratio of two counts
     ``g`` days apart varies as 2 × count² + g × drift² (a robust variance per gap, then a
@@ -506,7 +507,7 @@ def _fitted_sd(gaps: dict[int, list[float]]) -> tuple[float, float]:
     return min(max(math.sqrt(intercept / 2), 0.005), 0.2), min(math.sqrt(slope), 0.2)
 
 
-def _robust_var(values: list[float]) -> float:
+def _robust_var(values: Sequence[float] | np.ndarray) -> float:
     """A variance that a few wild values (a miscount, a camp splitting) do not blow up."""
     x = np.asarray(values)
     mad = float(np.median(np.abs(x - np.median(x))))
