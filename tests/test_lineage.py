@@ -8,20 +8,21 @@ import dataclasses
 import datetime as dt
 import functools
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from carto import chunks, demo, prepared
 from carto.analytics import camps, events, lineage, memo, places, population
 from carto.dataset import recipe
 from carto.store import SnapshotStore
+from tests import test_prepared
 from tests.test_prepared import EDIT, SETTINGS, _edit_fields, apply
 
 TODAY = dt.date(2026, 11, 20)
@@ -36,12 +37,7 @@ def base() -> demo.DemoBase:
 
 
 def filled_store(folder: Path) -> SnapshotStore:
-    store = SnapshotStore(folder / "store.sqlite")
-    with store.transaction() as conn:
-        store.replace_table(conn, "sites", base().sites)
-        store.replace_table(conn, "passages", base().passages)
-    prepared.load(store, recipe(SETTINGS))
-    return store
+    return test_prepared.filled_store(folder, base())
 
 
 def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
@@ -80,15 +76,7 @@ def refresh(store: SnapshotStore, edits: list[tuple[str, float, int]], elsewhere
         prepared._CHUNKS.update(held[1])
 
 
-@pytest.fixture(scope="module")
-def folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="carto-lineage-") as tmp:
-        yield Path(tmp)
-
-
-@settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=10, deadline=None)
 @given(
     steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3),
     elsewhere=st.booleans(),
@@ -99,11 +87,11 @@ def folder() -> Iterator[Path]:
     steps=[[("move", 0.4, 3), ("unlink_site", 0.7, 0)], [("link_site", 0.1, 4)]], elsewhere=False
 )
 def test_carried_results_equal_a_cold_computation(
-    folder: Path, steps: list[list[tuple[str, float, int]]], elsewhere: bool
+    steps: list[list[tuple[str, float, int]]], elsewhere: bool
 ) -> None:
     memo.clear_all()
     prepared.forget()
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+    with tempfile.TemporaryDirectory(prefix="carto-lineage-") as tmp:
         store = filled_store(Path(tmp))
         frames = read(store)
         analyses(frames.passages, frames.sites)  # kept for the first version
