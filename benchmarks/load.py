@@ -124,13 +124,20 @@ def account_names(sessions: int) -> dict[str, str]:
 
 def cookie(settings: Settings, username: str) -> str:
     """The "name=value" sign-in cookie the app would have set for ``username`` (its
-    session epoch, this store, the cookie key), the account marked active just now."""
+    session epoch and password mark, this store, the cookie key), the account marked
+    active just now."""
     db = AuthStore(settings.store_location)
     db.touch_session(username)
     key = accounts.effective_cookie_key(settings, TEST_COOKIE_KEY)
     options = AuthOptions.from_settings(settings)
+    account = accounts.load_accounts(settings)[username]
     token = accounts.issue_token(
-        username, db.session_epoch(username), key, options.cookie_expiry_days, db.instance_id()
+        username,
+        db.session_epoch(username),
+        key,
+        options.cookie_expiry_days,
+        db.instance_id(),
+        mark=accounts.credentials_mark(account),
     )
     return f"{options.cookie_name}={token}"
 

@@ -250,8 +250,11 @@ def rebuild_child(config: Path, runs: int) -> dict[str, list[float]]:
         started, cpu = time.perf_counter(), time.process_time()
         with store.db.connect(write=True) as conn:
             version = store.lock_version(conn)
-            frames = prepared._rebuild(store, conn, built)
-            blobs = prepared._blobs(frames)
+            whole = getattr(prepared, "rebuilt", None)  # older trees: in two steps
+            if whole is not None:
+                _, blobs = whole(store, conn, built)
+            else:
+                blobs = prepared._blobs(prepared._rebuild(store, conn, built))
             write = getattr(prepared, "_write", None)  # chunked frames; older trees: whole
             if write is not None:
                 write(store, conn, version, built.key, blobs)

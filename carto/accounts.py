@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import itertools
 import math
 import os
@@ -647,11 +648,21 @@ def startup_problems(
 
 @dataclass(frozen=True)
 class Claims:
-    """What a valid cookie says: the account and the session epoch it was issued in."""
+    """What a valid cookie says: the account, the session epoch it was issued in and the
+    mark of the password the account had then (``credentials_mark``)."""
 
     username: str
     epoch: int
     issued_at: dt.datetime
+    mark: str
+
+
+def credentials_mark(account: Account) -> str:
+    """A short digest of the account's password hash. A session or cookie is bound to it
+    as well as to the session epoch: the epoch is bumped by every workflow of this
+    module, but an account removed and added again by hand in the accounts file starts
+    from the epoch its name had, and only its new hash tells the old cookies apart."""
+    return hashlib.sha256(account.password_hash.encode("utf-8")).hexdigest()[:16]
 
 
 def issue_token(
@@ -661,13 +672,17 @@ def issue_token(
     expiry_days: float,
     instance: str,
     now: dt.datetime | None = None,
+    *,
+    mark: str,
 ) -> str:
-    """A signed cookie value for the account in its current session epoch, valid only
-    for ``instance`` (the store's id: see ``Database.instance_id``)."""
+    """A signed cookie value for the account in its current session epoch and password
+    (``mark``: ``credentials_mark``), valid only for ``instance`` (the store's id: see
+    ``Database.instance_id``)."""
     now = now or dt.datetime.now(dt.UTC)
     claims = {
         "sub": username,
         "epoch": epoch,
+        "cred": mark,
         "aud": instance,
         "iat": int(now.timestamp()),
         "exp": int((now + dt.timedelta(days=expiry_days)).timestamp()),
@@ -697,13 +712,16 @@ def read_token(
         return None
     moment = (now or dt.datetime.now(dt.UTC)).timestamp()
     sub, epoch, iat, exp = data["sub"], data.get("epoch"), data["iat"], data["exp"]
+    mark = data.get("cred")
     if not isinstance(sub, str) or not isinstance(epoch, int) or isinstance(epoch, bool):
+        return None
+    if not isinstance(mark, str):
         return None
     if not isinstance(iat, int | float) or not isinstance(exp, int | float):
         return None
     if exp <= moment or iat > moment + 300:
         return None
-    return Claims(sub, epoch, dt.datetime.fromtimestamp(iat, dt.UTC))
+    return Claims(sub, epoch, dt.datetime.fromtimestamp(iat, dt.UTC), mark)
 
 
 # --------------------------------------------------------------- account workflows

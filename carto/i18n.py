@@ -235,10 +235,6 @@ FR: Mapping[str, str] = {
     "dash.evac.uncounted.other": (
         "{n} évacuations sans comptage des personnes (non comptées ci-dessus)."
     ),
-    "dash.evac.parts_hidden": (
-        "Détail non affiché : l'une des parts compte moins de {n} personnes ou "
-        "évacuations, et les autres permettraient de la retrouver."
-    ),
     "dash.chart_title": "Population estimée par jour",
     "dash.chart_range": (
         "La bande autour de la courbe est la fourchette de l'estimation : elle s'élargit "
@@ -1042,9 +1038,11 @@ FR: Mapping[str, str] = {
     ),
     "cli.users.error": "Erreur : {error}",
     "privacy.small_count": "<{n}",
+    "privacy.complement": "masqué",
     "privacy.suppressed_note": (
         "« <{threshold} » : chiffre inférieur à {threshold}, masqué pour protéger les "
-        "personnes (les graphiques le laissent vide)."
+        "personnes ; « masqué » : chiffre caché avec lui, pour qu'on ne le retrouve pas en "
+        "soustrayant les autres d'un total affiché (les graphiques les laissent vides)."
     ),
     # counted nouns, for sentences that word several counts ("{people} dans {camps}")
     "count.people.one": "{n} personne",
@@ -1070,8 +1068,9 @@ FR: Mapping[str, str] = {
     ),
     "export.partner_note": (
         "Export partenaire : positions ramenées au centre de leur zone, petits nombres "
-        "(moins de {threshold}) masqués, ni commentaires ni textes libres ; seules les données "
-        "agrégées sont proposées."
+        "(moins de {threshold}) masqués, et avec eux ce qui permettrait de les retrouver "
+        "en soustrayant d'un total affiché ; ni commentaires ni textes libres ; seules les "
+        "données agrégées sont proposées."
     ),
     "export.none_for_role": "Votre rôle ne donne accès à aucun export.",
     "export.format": "Format",
@@ -1140,7 +1139,9 @@ FR: Mapping[str, str] = {
     "export.kml.description": "{dataset} du {start} au {end} — filtres : {filters}.",
     "export.kml.event": "Évacuation du {date} — {name}",
     "export.kml.zone": "Zone : {people}, {camps}",
-    "export.col.suppressed": "{column} : masqué (moins de {threshold})",
+    "export.col.suppressed": (
+        "{column} : masqué (moins de {threshold}, ou pour qu'un total ne le révèle pas)"
+    ),
     "export.col.record_id": "Identifiant Airtable",
     "export.col.camp_id": "Identifiant du campement",
     "export.col.camp_name": "Campement",

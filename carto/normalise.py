@@ -208,8 +208,12 @@ class _Issues:
 
     def flag_columns(self) -> tuple[list[list[str]], list[list[dict[str, str]]]]:
         """(flag codes, flag parameters) per row."""
-        rows = [self.flags.get(i, []) for i in range(self.n)]
-        return [[key for key, _ in r] for r in rows], [[values for _, values in r] for r in rows]
+        codes: list[list[str]] = [[] for _ in range(self.n)]
+        params: list[list[dict[str, str]]] = [[] for _ in range(self.n)]
+        for i, issues in self.flags.items():  # the few rows flagged
+            codes[i] = [key for key, _ in issues]
+            params[i] = [values for _, values in issues]
+        return codes, params
 
 
 @dataclass(frozen=True)
@@ -318,37 +322,108 @@ def _parse_selects(
     for f in table.fields:
         if f.type not in (FieldType.SINGLE_SELECT, FieldType.MULTI_SELECT):
             continue
-        lookup = _option_lookup(f.key, f.options)
         label = mapping.airtable_name(f.key)
-        col = frame[f.key]
         if f.type is FieldType.SINGLE_SELECT:
-            valid = col.isin(f.options)
-            odd = _where(~valid.to_numpy() & col.notna().to_numpy())
-            if not odd and isinstance(col.dtype, pd.StringDtype):
-                continue  # options or missing only: the column as it is (no round trip)
-            values = col.where(valid, None).tolist()
-            for i in odd:
-                values[i], flag = _clean_option(col.iat[i], f.key, lookup, label)
-                if flag:
-                    issues.flags[i].append(flag)
-            frame[f.key] = pd.Series(values, index=frame.index, dtype="str")
+            frame[f.key] = _single_select(frame[f.key], f, label, issues)
         else:
-            raw = col.tolist()
-            out = [v if isinstance(v, list) else [] for v in raw]
-            known = frozenset(f.options)
-            odd = [i for i, v in enumerate(raw) if _odd_items(v, known)]
-            for i in odd:
-                value = col.iat[i]
-                items = value if isinstance(value, list) else [value]
-                cleaned: list[str] = []
-                for item in items:
-                    canonical, flag = _clean_option(item, f.key, lookup, label)
-                    if flag:
-                        issues.flags[i].append(flag)
-                    if canonical and canonical not in cleaned:
-                        cleaned.append(canonical)
-                out[i] = cleaned
-            frame[f.key] = pd.Series(out, index=frame.index, dtype=object)
+            frame[f.key] = _multi_select(frame[f.key], f, label, issues)
+
+
+def _single_select(col: pd.Series, f: schema.Field, label: str, issues: _Issues) -> pd.Series:
+    """A single select's column of options (``str``), its odd values cleaned and flagged."""
+    key, lookup = f.key, _option_lookup(f.key, f.options)
+    valid = col.isin(f.options)
+    odd = _where(~valid.to_numpy() & col.notna().to_numpy())
+    if not odd and isinstance(col.dtype, pd.StringDtype):
+        return col  # options or missing only: the column as it is (no round trip)
+    cleaned: list[str | None] = []
+    for i in odd:
+        value, flag = _clean_option(col.iat[i], key, lookup, label)
+        cleaned.append(value)
+        if flag:
+            issues.flags[i].append(flag)
+    if isinstance(col.dtype, pd.StringDtype):  # only the odd rows set again
+        out = col.where(valid)
+        out.iloc[odd] = cleaned
+        return out
+    values = col.where(valid, None).tolist()
+    for i, value in zip(odd, cleaned, strict=True):
+        values[i] = value
+    return pd.Series(values, index=col.index, dtype="str")
+
+
+def _multi_select(col: pd.Series, f: schema.Field, label: str, issues: _Issues) -> pd.Series:
+    """A multiple select's column of lists of options, its odd values cleaned and
+    flagged (a value that is not a list: an empty list)."""
+    key, options, lookup = f.key, f.options, _option_lookup(f.key, f.options)
+    lists = arrow_lists(col)
+    raw: list[Any]
+    if lists is not None:
+        raw, odd = _arrow_multi_select(lists, options)
+        out = list(raw)
+    else:
+        raw = col.tolist()
+        out = [v if isinstance(v, list) else [] for v in raw]
+        known = frozenset(options)
+        odd = [i for i, v in enumerate(raw) if _odd_items(v, known)]
+    for i in odd:
+        value = raw[i]
+        items = value if isinstance(value, list) else [value]
+        cleaned: list[str] = []
+        for item in items:
+            canonical, flag = _clean_option(item, key, lookup, label)
+            if flag:
+                issues.flags[i].append(flag)
+            if canonical and canonical not in cleaned:
+                cleaned.append(canonical)
+        out[i] = cleaned
+    return pd.Series(out, index=col.index, dtype=object)
+
+
+def arrow_lists(col: pd.Series) -> pa.ListArray | None:
+    """A column of lists of strings kept in Arrow (``carto.arrow_records``), else None."""
+    dtype = col.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_list(dtype.pyarrow_dtype):
+        values: pa.ListArray = pa.array(col.array)
+        return values
+    return None
+
+
+def _python_lists(values: pa.ListArray) -> list[list[Any]]:
+    """An Arrow list column as one Python list per row (a missing list: empty). Each
+    distinct item is made once and shared by the rows that hold it (a few options for
+    100,000 rows: faster, and less memory)."""
+    lengths = pc.list_value_length(values).fill_null(0).to_numpy(zero_copy_only=False)
+    items = pc.list_flatten(values).dictionary_encode()
+    distinct = [*items.dictionary.to_pylist(), None]  # None: a missing item
+    at = items.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
+    flat = np.array(distinct, dtype=object)[at].tolist()
+    ends = np.cumsum(lengths)
+    return [flat[a:b] for a, b in zip((ends - lengths).tolist(), ends.tolist(), strict=True)]
+
+
+def _arrow_multi_select(
+    values: pa.ListArray, options: Sequence[str]
+) -> tuple[list[list[Any]], list[int]]:
+    """(each row's list, the rows ``_odd_items`` finds odd) of a multiple select kept in
+    Arrow: the items checked against the options by Arrow, not row by row."""
+    flat = pc.list_flatten(values)
+    unknown = pc.invert(pc.is_in(flat, value_set=pa.array(list(options), pa.string())))
+    odd = pc.and_kleene(pc.is_valid(flat), unknown)  # a missing item is not odd
+    rows = pc.list_parent_indices(values).filter(odd.fill_null(False))
+    return _python_lists(values), [int(i) for i in np.unique(rows.to_numpy())]
+
+
+def _first_links(col: pd.Series) -> pd.Series:
+    """The first record id of each row's links (``str``; NA when none)."""
+    lists = arrow_lists(col)
+    if lists is None:
+        firsts = [v[0] if isinstance(v, list) and v else None for v in col.tolist()]
+        return pd.Series(firsts, dtype="str")
+    lengths = pc.list_value_length(lists).fill_null(0).to_numpy(zero_copy_only=False)
+    starts = np.cumsum(lengths) - lengths
+    at = pa.array(starts, mask=lengths == 0)
+    return pd.Series(pc.list_flatten(lists).take(at).to_pandas(), dtype="str")
 
 
 def _odd_items(value: object, known: frozenset[str]) -> bool:
@@ -432,9 +507,20 @@ def _resolve_positions(
     lat_min, lat_max, lon_min, lon_max = bounds
     inside = has_pair & (lat >= lat_min) & (lat <= lat_max) & (lon >= lon_min) & (lon <= lon_max)
     source[inside] = "passage"
-    # one conversion, read only at the rows without a position of their own
-    site_ids = frame["site_id"].to_list()
-    for i in _where(~inside):
+    # the usual case of the others, no position at all and a known Site: its position,
+    # nothing flagged (found for all at once; the rest one by one below)
+    keys = pa.array(list(site_coords), pa.string())
+    known = pc.index_in(pa.array(frame["site_id"]), value_set=keys)
+    known = known.fill_null(-1).to_numpy(zero_copy_only=False)
+    from_site = ~inside & ~has_pair & (known >= 0)
+    if from_site.any():
+        pairs = np.array(list(site_coords.values()), dtype=float).reshape(-1, 2)
+        lat[from_site], lon[from_site] = pairs[known[from_site]].T
+        source[from_site] = "site"
+    rest = np.flatnonzero(~inside & ~from_site)
+    texts = frame["location_text"]
+    site_ids = dict(zip(rest.tolist(), frame["site_id"].iloc[rest].to_list(), strict=True))
+    for i in rest.tolist():
         sid = None if pd.isna(site_ids[i]) else str(site_ids[i])
         if sid is not None and sid not in site_coords:
             issues.flags[i].append(_msg("flag.unknown_site"))
@@ -453,7 +539,7 @@ def _resolve_positions(
             if rejected:
                 issues.flags[i].append(rejected)
             continue
-        text = frame["location_text"].iat[i]
+        text = texts.iat[i]
         found = parsing.parse_latlon_text(text)
         if found is not None:
             a, b, swapped = parsing.fix_swapped(found.lat, found.lon, bounds)
@@ -476,8 +562,7 @@ def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | N
     """Airtable dateTime strings (UTC) or plain dates (local) → aware local timestamps."""
     text = col.astype("str")
     has_time = text.str.contains("T", regex=False, na=False)
-    parsed = pd.to_datetime(text.where(has_time), utc=True, format="ISO8601", errors="coerce")
-    result = parsed.dt.tz_convert(tz)
+    result = utc_times(text.where(has_time)).dt.tz_convert(tz)
     date_only = ~has_time & col.notna()
     if date_only.any():
         # Airtable date fields send ISO dates; text fields typed in France hold DD/MM/YYYY.
@@ -521,10 +606,35 @@ def _scrub_free_text(frame: pd.DataFrame, table: Table) -> None:
 
 
 def _created(raw: pd.Series, tz: str) -> pd.Series:
-    created = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
     # one unit whatever the rows: pandas parses no row, or none readable, in seconds,
     # and a frame rebuilt from such rows must equal one updated from others
-    return created.dt.tz_convert(tz).dt.as_unit(TIME_UNIT)
+    return utc_times(raw).dt.tz_convert(tz).dt.as_unit(TIME_UNIT)
+
+
+# A date-time as Airtable's API writes it: UTC, at most microseconds.
+_API_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$"
+
+
+def utc_times(text: pd.Series) -> pd.Series:
+    """``pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")`` in
+    microseconds: the texts written as the API writes date-times are read by Arrow
+    (several times faster at 100,000 rows), the others by pandas; an impossible day
+    (30 February) stops Arrow, and then pandas reads them all."""
+    values = pa.array(text, from_pandas=True, type=pa.string())
+    api = pc.match_substring_regex(values, _API_TIME).fill_null(False)
+    try:
+        read = pc.cast(pc.if_else(api, values, None), pa.timestamp("us", tz="UTC"))
+    except pa.ArrowInvalid:
+        read = None
+    others = ~api.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
+    if read is None or others.all():
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        return parsed.dt.as_unit(TIME_UNIT)
+    out = read.to_pandas().set_axis(text.index)
+    if others.any():
+        parsed = pd.to_datetime(text[others], utc=True, format="ISO8601", errors="coerce")
+        out[others] = parsed.dt.as_unit(TIME_UNIT)
+    return out
 
 
 def _quarantine_frame(
@@ -608,10 +718,7 @@ def normalise_raw_passages(
     for i in _where(raw.empty):
         issues.reasons[i].append(_msg("reason.empty_record"))
     frame["date"] = _parse_dates(frame["date"], issues, options.timezone, options.now)
-    frame["site_id"] = pd.Series(
-        [v[0] if isinstance(v, list) and v else None for v in frame["site"].tolist()],
-        dtype="str",
-    )
+    frame["site_id"] = _first_links(frame["site"])
     count_keys = schema.PASSAGES.keys_of(FieldType.NUMBER)
     count_keys = [k for k in count_keys if k not in ("latitude", "longitude")]
     _parse_numbers(frame, count_keys, mapping, issues, options.max_count)
@@ -663,9 +770,14 @@ def _infer_arrondissements(frame: pd.DataFrame) -> None:
     if len(rows):
         found = boundaries.place_of(frame["latitude"].iloc[rows], frame["longitude"].iloc[rows])
         hit = found.notna().to_numpy()
-        values = recorded.astype(object).to_numpy(copy=True)
-        values[rows[hit]] = found.to_numpy(dtype=object)[hit]
-        frame["arrondissement"] = pd.Series(values, index=frame.index, dtype="str")
+        if recorded.dtype == "str":  # only the rows inferred set again
+            out = recorded.copy()
+            out.iloc[rows[hit]] = found.to_numpy(dtype=object)[hit]
+        else:
+            values = recorded.astype(object).to_numpy(copy=True)
+            values[rows[hit]] = found.to_numpy(dtype=object)[hit]
+            out = pd.Series(values, index=frame.index, dtype="str")
+        frame["arrondissement"] = out
         inferred[rows[hit]] = True
     frame["arrondissement_inferred"] = inferred
 

@@ -49,11 +49,11 @@ hold.
 
 Serialisation of a chunk: Arrow IPC (pyarrow; the stream compressed whole with zstd)
 for the typed columns, and the list columns (needs, referrals, flag and reason codes
-and parameters) as one JSON array per column, encoded and decoded in one call each
-(per-cell JSON or Parquet lists of structs cost more and do not give back the same
-Python lists and dicts). The chunks of a frame are converted from and to pandas
-together: that conversion's fixed cost (several milliseconds) is paid once per frame,
-not once per chunk.
+and parameters) as one JSON array per column, encoded (by orjson, the bytes ``json``
+writes) and decoded in one call each (per-cell JSON or Parquet lists of structs cost
+more and do not give back the same Python lists and dicts). The chunks of a frame are
+converted from and to pandas together: that conversion's fixed cost (several
+milliseconds) is paid once per frame, not once per chunk.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -194,15 +195,21 @@ def build_from_lines(
     read as the records say (``arrow_records``), normalised from their dicts."""
     options = recipe.normalise
     sites, q_sites = normalise_sites(list(sites_records), options)
-    raw, rest = arrow_records.read(passages_lines, options.passages_map)
-    passages, quarantine = normalise_raw_passages(raw, sites, options)
+    kept, quarantined, rest = [], [], []
+    for raw, texts in arrow_records.read_ahead(passages_lines, options.passages_map):
+        passages, quarantine = normalise_raw_passages(raw, sites, options)
+        kept.append(passages)
+        quarantined.append(quarantine)
+        rest += texts
     if rest:
         records = [SnapshotStore.decode(text) for text in rest]
-        kept, quarantined = normalise_passages(records, sites, options)
-        passages, quarantine = _concat(passages, kept), _concat(quarantine, quarantined)
-    return _frames_from(
-        sites, passages, pd.concat([q_sites, quarantine], ignore_index=True), recipe
-    )
+        passages, quarantine = normalise_passages(records, sites, options)
+        kept.append(passages)
+        quarantined.append(quarantine)
+    quarantine = pd.concat([q_sites, _concat(*quarantined)], ignore_index=True)
+    passages = _concat(*kept)
+    kept.clear()  # the blocks' rows, copied: not kept while the frames are made
+    return _frames_from(sites, passages, quarantine, recipe)
 
 
 def _frames_from(
@@ -312,12 +319,13 @@ def _without_camps(passages: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _concat(kept: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    if new.empty:
-        return kept
-    if kept.empty:
-        return new
-    return pd.concat([kept, new], ignore_index=True)
+def _concat(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the frames, in order. Frames of no row are left out: pandas counts
+    their columns' types too, which are not always those of normalised rows."""
+    full = [f for f in frames if not f.empty]
+    if not full:
+        return frames[0]
+    return full[0] if len(full) == 1 else pd.concat(full, ignore_index=True)
 
 
 def _sort_times(created: pd.Series) -> np.ndarray:
@@ -503,35 +511,73 @@ def passages_to_redo(frames: Frames, changed: Mapping[str, set[str]]) -> set[str
 _HEAD = struct.Struct(">QQ")
 _CODEC = pa.Codec("zstd", compression_level=1)
 Part = tuple[pa.Table, dict[str, list[Any]]]  # one decoded chunk: typed columns, lists
+# Chunks from which a frame's are encoded by two threads (a full rebuild: hundreds).
+PARALLEL_SPANS = 16
 
 
 def encode_chunks(
     name: str, frame: pd.DataFrame, spans: list[tuple[int, int]]
 ) -> list[tuple[bytes, Part]]:
     """The bytes of each span (start, stop) of rows of a frame, with what decoding them
-    gives (one conversion to Arrow for the rows of all spans)."""
+    gives (one conversion to Arrow and one list per list column for the rows of all
+    spans; a span is a slice of those). Many spans are encoded by two threads, a half
+    each: Arrow's part (copies, stream, compression) runs outside the interpreter's lock."""
     lists = [c for c in LIST_COLUMNS[name] if c in frame.columns]
-    rows = [frame.iloc[a:b] for a, b in spans]
-    part = rows[0] if len(rows) == 1 else pd.concat(rows)
+    part = _spans_of(frame, spans)
     table = pa.Table.from_pandas(part.drop(columns=lists), preserve_index=False)
-    out, at = [], 0
-    for a, b in spans:
-        values = {c: frame[c].iloc[a:b].to_list() for c in lists}
-        header = {"columns": list(frame.columns), "lists": values}
-        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        # its own buffers (``take`` copies the rows), not a slice of the whole table's:
-        # a chunk kept in ``_CHUNKS`` across refreshes would keep each version's whole
-        # columns alive (issue 15: the memory grew with every 10-record refresh)
-        typed = table.slice(at, b - a).take(np.arange(b - a))
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(typed)
-        stream = sink.getvalue()
-        body = _CODEC.compress(stream, asbytes=True)
-        data = _HEAD.pack(len(head), stream.size) + head + body
-        out.append((data, (typed, values)))
-        at += b - a
-    return out
+    cells = {c: part[c].to_list() for c in lists}
+    header: dict[str, Any] = {"columns": list(frame.columns)}
+    starts = np.cumsum([0, *(b - a for a, b in spans)]).tolist()
+    rows = [(at, at + b - a) for at, (a, b) in zip(starts, spans, strict=False)]
+
+    def encoded(first: int, stop: int) -> list[tuple[bytes, Part]]:
+        out = []
+        for a, b in rows[first:stop]:
+            values = {c: cells[c][a:b] for c in lists}
+            head = _header_bytes({**header, "lists": values})
+            # its own buffers (``take`` copies the rows), not a slice of the whole
+            # table's: a chunk kept in ``_CHUNKS`` across refreshes would keep each
+            # version's whole columns alive (issue 15: the memory grew with every
+            # 10-record refresh); and a slice's stream holds bytes of the rows around it
+            # (its digest would change with them)
+            typed = table.take(np.arange(a, b))
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(typed)
+            stream = sink.getvalue()
+            body = _CODEC.compress(stream, asbytes=True)
+            out.append((_HEAD.pack(len(head), stream.size) + head + body, (typed, values)))
+        return out
+
+    if len(spans) < PARALLEL_SPANS:
+        return encoded(0, len(spans))
+    half = len(spans) // 2
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as pool:
+        second = pool.submit(encoded, half, len(spans))
+        return encoded(0, half) + second.result()
+
+
+def _spans_of(frame: pd.DataFrame, spans: list[tuple[int, int]]) -> pd.DataFrame:
+    """The rows of the spans, in order: a slice when they follow each other (a full
+    rebuild encodes every row), else one ``take``."""
+    if all(b == a for (_, b), (a, _) in itertools.pairwise(spans)):
+        return frame.iloc[spans[0][0] : spans[-1][1]]
+    return frame.take(np.concatenate([np.arange(a, b) for a, b in spans]))
+
+
+def _header_bytes(header: dict[str, Any]) -> bytes:
+    """A chunk's JSON header, as ``json.dumps(header, ensure_ascii=False, separators=(",",
+    ":"))`` in UTF-8 writes it, by orjson (several times faster at 100,000 rows: the same
+    bytes for strings, lists, dicts and None, tests/test_prepared.py). orjson writes NaN
+    as null: a header holding null (a list cell with a missing item, rare) is written by
+    ``json``, and so is one orjson refuses."""
+    try:
+        data = orjson.dumps(header)
+    except orjson.JSONEncodeError:
+        data = b"null"
+    if b"null" not in data:
+        return data
+    return json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def encode(name: str, frame: pd.DataFrame) -> bytes:
@@ -906,14 +952,22 @@ def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
         return build_from_lines(sites, store.record_lines_in(conn, "passages"), recipe)
 
 
+def rebuilt(store: SnapshotStore, conn: Any, recipe: Recipe) -> tuple[Frames, dict[str, bytes]]:
+    """Every frame from the records the transaction sees, and their encoding (a full
+    rebuild), with the collector paused."""
+    with paused_gc():
+        frames = _rebuild(store, conn, recipe)
+        return frames, _blobs(frames)
+
+
 def _rebuilt_blobs(
     store: SnapshotStore, conn: Any, recipe: Recipe, current: Current | None
 ) -> dict[str, bytes]:
     """The encoding of every frame: ``current()``'s (encoded already, or here), else a
     rebuild's from the records the transaction sees."""
+    if current is None:
+        return rebuilt(store, conn, recipe)[1]
     with paused_gc():
-        if current is None:
-            return _blobs(_rebuild(store, conn, recipe))
         frames, blobs = current()
         return blobs if blobs is not None else _blobs(frames)
 
@@ -1051,8 +1105,8 @@ def load(store: SnapshotStore, recipe: Recipe) -> Frames:
         frames = _tagged(_read(found, version, key, fetch), found)
         if frames is not None:
             return frames  # another process built them meanwhile
-        built = _rebuild(store, conn, recipe)
-        _write(store, conn, version, key, _blobs(built))
+        built, blobs = rebuilt(store, conn, recipe)
+        _write(store, conn, version, key, blobs)
     return replace(built, version=version)
 
 

@@ -22,10 +22,12 @@ therefore protected too, where the derived frames are built (``carto.ui.data``,
 ``carto.export.contents``): ``protect_frame`` for frames (``AGGREGATE_COUNT_COLUMNS``),
 ``count`` for a single figure (shown "<5" when suppressed), ``delta`` for the
 difference between two periods (not shown when small or when either side is
-suppressed), ``suppress_complements`` for parts shown beside their total (an
-evacuation's people sheltered and without solution: one hidden hides the other).
-What is not a count is not suppressed: dates, days since a visit, hours, hotspot
-scores, percentages.
+suppressed), and ``complements`` for figures shown with their total: where a hidden
+count would come back by subtracting the other parts from the total (a week of the
+evacuation chart from the period's total, an evacuation's people without solution
+from its people and those sheltered), another part is masked too, shown "masqué"
+(``carto.complements`` says which figures of a view add up). What is not a count is
+not suppressed: dates, days since a visit, hours, hotspot scores, percentages.
 
 One table says what each role may do: ``ACCESS`` (role → ``Access``: the pages it
 opens, the export datasets it may have, the ``Precision`` of what it sees). The page
@@ -49,8 +51,9 @@ import enum
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from fractions import Fraction
+from typing import Any, Generic, TypeVar
 
 import h3
 import numpy as np
@@ -95,10 +98,10 @@ AGGREGATE_COUNT_COLUMNS: tuple[str, ...] = (
     "events",
     "evacuations",
 )
-# The parts of an evacuation's people (the rest is unknown): where one is suppressed,
-# the people and the other part would give it away, so it is suppressed too.
-PEOPLE_PARTS: tuple[str, ...] = ("sheltered", "without_solution")
 SUPPRESSED_SUFFIX = "_suppressed"
+# A count masked as a complement (so that a total does not give a small one away): shown
+# "masqué"; its ``_suppressed`` flag is set too.
+COMPLEMENT_SUFFIX = "_complement"
 POSITION_COLUMNS = ("latitude", "longitude")
 # Free text a partner never sees: it may name people, teams or describe the exact place.
 PARTNER_HIDDEN_PASSAGE_TEXT = ("comment", "team", "location_text")
@@ -440,27 +443,345 @@ def suppress_small_counts(
     return frame.assign(**changes) if changes else frame
 
 
-def suppress_complements(frame: pd.DataFrame, parts: Sequence[str], policy: Policy) -> pd.DataFrame:
-    """A protected frame whose rows with one of ``parts`` suppressed have every part
-    suppressed (and flagged): parts that add up to a total shown beside them would
-    otherwise give the hidden one away by a subtraction. A no-op without a threshold
-    or without every part and its flag."""
-    flags = [part + SUPPRESSED_SUFFIX for part in parts]
-    if policy.small_count_threshold <= 1 or not set((*parts, *flags)) <= set(frame.columns):
+# ------------------------------------------------------- complementary suppression
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sum(Generic[Key]):
+    """A relation the role can read off what it is shown: ``total`` is the sum of
+    ``parts`` (cells named by any hashable key: a week and an association, a camp…)."""
+
+    total: Key
+    parts: tuple[Key, ...]
+
+
+def complements(
+    values: Mapping[Key, float],
+    sums: Sequence[Sum[Key]],
+    policy: Policy,
+    *,
+    unshown: Iterable[Key] = (),
+    fixed: Iterable[Key] = (),
+    masked: Iterable[Key] = (),
+) -> frozenset[Key]:
+    """The cells to mask besides the small counts, so that no masked cell comes back
+    by adding and subtracting what is shown (complementary, "secondary", suppression).
+
+    ``values`` holds every cell the ``sums`` name (whole numbers, 0 or more), shown or
+    not; a cell in (0, threshold) is a small count, shown "<5". ``unshown`` cells are
+    shown nowhere (an association's passages, which two tables add up to: the role
+    knows only that they are 0 or more); ``fixed`` cells are shown unmasked elsewhere,
+    so masking them here would hide nothing; ``masked`` cells are already complements
+    of a related figure. The role is assumed to know every shown value, that "<5" is 1
+    to threshold − 1 and a complement ("masqué") threshold or more, and to combine the
+    sums as often as it likes: bounds carried from sum to sum (subtraction and what it
+    implies), and any combination of sums (elimination). A masked cell found again that
+    way, or several small counts of one sum that add up to a small count the rest gives
+    away, get one more cell masked, in the sums that give it away: an unmasked part
+    that is not 0 (the one leaving fewest sums with it alone hidden, then the smallest),
+    else a total; never a cell one sum gives away whatever is masked (``fixed`` cells
+    and zeros leave nothing else to mask). Rounds go on until nothing comes back or
+    nothing more can be masked (a count whose parts other pages show). Returns every
+    complement (``masked`` included); none under a policy without a threshold."""
+    if policy.small_count_threshold <= 1:
+        return frozenset(masked)
+    return _Suppression(values, sums, policy.small_count_threshold, unshown, fixed, masked).run()
+
+
+_SHOWN, _SMALL, _COMPLEMENT, _UNSHOWN = range(4)
+_INF = float("inf")
+_MAX_PASSES = 64  # bound propagation on a page's sums settles in a few passes
+
+
+class _Suppression(Generic[Key]):
+    """The cells and sums of ``complements``, by position."""
+
+    def __init__(
+        self,
+        values: Mapping[Key, float],
+        sums: Sequence[Sum[Key]],
+        threshold: int,
+        unshown: Iterable[Key],
+        fixed: Iterable[Key],
+        masked: Iterable[Key],
+    ) -> None:
+        self.keys = list(values)
+        index = {key: i for i, key in enumerate(self.keys)}
+        self.value = [float(values[key]) for key in self.keys]
+        self.threshold = threshold
+        hidden_elsewhere = {index[key] for key in masked}
+        no_page = {index[key] for key in unshown}
+        self.state = [
+            _UNSHOWN
+            if i in no_page
+            else _SMALL
+            if 0 < v < threshold
+            else _COMPLEMENT
+            if i in hidden_elsewhere
+            else _SHOWN
+            for i, v in enumerate(self.value)
+        ]
+        self.fixed = {index[key] for key in fixed}
+        self.sums = [(index[s.total], [index[p] for p in s.parts]) for s in sums]
+        self.member_of: list[list[int]] = [[] for _ in self.keys]
+        for n, (total, parts) in enumerate(self.sums):
+            for i in dict.fromkeys((total, *parts)):
+                self.member_of[i].append(n)
+
+    def run(self) -> frozenset[Key]:
+        while True:
+            lo, hi = self.bounds()
+            touched: set[int] = set()  # sums a cell was masked in, this round
+            problems = self.exposed(lo, hi)
+            handled: set[int] = set()  # cells given a complement, this round
+            for cell, sums in problems:
+                near = {c for n in sums for c in (self.sums[n][0], *self.sums[n][1])}
+                if touched.intersection(self.member_of[cell]) or handled & near:
+                    continue  # its sums changed, or what gives it away: next round
+                if self.given(cell):
+                    continue  # no mask helps
+                chosen = self.choose(cell, sums)
+                if chosen is not None:
+                    self.state[chosen] = _COMPLEMENT
+                    touched.update(self.member_of[chosen])
+                    handled.add(cell)
+            if not touched:  # nothing comes back, or nothing more can be masked
+                break
+        return frozenset(k for k, s in zip(self.keys, self.state, strict=True) if s == _COMPLEMENT)
+
+    def masked(self, i: int) -> bool:
+        return self.state[i] in (_SMALL, _COMPLEMENT)
+
+    def prior(self, i: int) -> tuple[float, float]:
+        """What the role knows of cell ``i`` before any sum: its value when shown."""
+        state = self.state[i]
+        if state == _SHOWN:
+            return self.value[i], self.value[i]
+        if state == _SMALL:
+            return 1.0, float(self.threshold - 1)
+        if state == _COMPLEMENT:
+            return float(self.threshold), _INF
+        return 0.0, _INF
+
+    def bounds(self) -> tuple[list[float], list[float]]:
+        """What the role can tell of each cell: the bounds the sums leave it."""
+        known = [self.prior(i) for i in range(len(self.keys))]
+        lo, hi = [k[0] for k in known], [k[1] for k in known]
+        for _ in range(_MAX_PASSES):
+            changed = False
+            for total, parts in self.sums:
+                parts_lo = sum(lo[p] for p in parts)
+                infinite = sum(1 for p in parts if hi[p] == _INF)
+                finite_hi = sum(hi[p] for p in parts if hi[p] != _INF)
+                if parts_lo > lo[total]:
+                    lo[total], changed = parts_lo, True
+                if not infinite and finite_hi < hi[total]:
+                    hi[total], changed = finite_hi, True
+                for p in parts:
+                    own_infinite = hi[p] == _INF
+                    if infinite - own_infinite:
+                        others_hi = _INF
+                    else:
+                        others_hi = finite_hi - (0.0 if own_infinite else hi[p])
+                    low = lo[total] - others_hi
+                    high = hi[total] - (parts_lo - lo[p])
+                    if low > lo[p] + 1e-9:
+                        lo[p], changed = low, True
+                    if high < hi[p] - 1e-9:
+                        hi[p], changed = high, True
+            if not changed:
+                break
+        return lo, hi
+
+    def exposed(self, lo: list[float], hi: list[float]) -> list[tuple[int, list[int]]]:
+        """The masked cells the role can find again (each with the sums that give it
+        away), then the sums whose small counts add up to a small count it can find;
+        empty when nothing comes back."""
+        found = []
+        for i in range(len(self.keys)):
+            if self.masked(i) and hi[i] - lo[i] < 0.5:
+                widths = {n: self._width(n, i) for n in self.member_of[i]}
+                narrowest = min(widths.values(), default=_INF)
+                found.append((i, [n for n, w in widths.items() if w <= narrowest]))
+        for n, (total, parts) in enumerate(self.sums):
+            hidden = [p for p in parts if self.masked(p)]
+            rest = [p for p in parts if not self.masked(p)]
+            if len(hidden) < 2 or self.masked(total) or hi[total] - lo[total] >= 0.5:
+                continue
+            if any(hi[p] - lo[p] >= 0.5 for p in rest):
+                continue
+            together = lo[total] - sum(lo[p] for p in rest)
+            if 0 < together < self.threshold:
+                found.append((hidden[0], [n]))
+        if not found:  # the bounds give nothing back: a combination of sums may
+            found = [(i, list(self.member_of[i])) for i in sorted(self.determined())]
+        return found
+
+    def determined(self) -> set[int]:
+        """The masked cells that some combination of the sums fixes, whatever their
+        bounds (Gauss-Jordan elimination on the sums, over the cells not shown: a cell
+        is fixed when a reduced row holds it alone). Bounds carried from sum to sum miss
+        some of these (a total both added up and taken apart)."""
+        unknown = {i for i, state in enumerate(self.state) if state != _SHOWN}
+        reduced: dict[int, dict[int, Fraction]] = {}  # pivot cell: its reduced row
+        holding: dict[int, set[int]] = {}  # a cell: the pivots whose rows hold it
+        for total, parts in self.sums:
+            row: dict[int, Fraction] = {}
+            for c, sign in ((total, 1), *((p, -1) for p in parts)):
+                if c in unknown:
+                    row[c] = row.get(c, Fraction(0)) + sign
+            for pivot in [c for c in row if c in reduced]:
+                factor = row.get(pivot, Fraction(0))
+                if factor:
+                    for c, v in reduced[pivot].items():
+                        row[c] = row.get(c, Fraction(0)) - factor * v
+            row = {c: v for c, v in row.items() if v}
+            if not row:
+                continue
+            pivot = min(row)
+            row = {c: v / row[pivot] for c, v in row.items()}
+            for other in list(holding.get(pivot, ())):  # keep every reduced row free of it
+                factor = reduced[other].pop(pivot)
+                for c, v in row.items():
+                    if c == pivot:
+                        continue
+                    updated = reduced[other].get(c, Fraction(0)) - factor * v
+                    if updated:
+                        reduced[other][c] = updated
+                        holding.setdefault(c, set()).add(other)
+                    else:
+                        reduced[other].pop(c, None)
+                        holding.get(c, set()).discard(other)
+            holding.pop(pivot, None)
+            reduced[pivot] = row
+            for c in row:
+                if c != pivot:
+                    holding.setdefault(c, set()).add(pivot)
+        return {pivot for pivot, row in reduced.items() if len(row) == 1 and self.masked(pivot)}
+
+    def _width(self, n: int, i: int) -> float:
+        """How wide sum ``n`` alone leaves cell ``i``, from what is shown of its other
+        cells (not from what other sums tell of them: those are found on their own)."""
+        total, parts = self.sums[n]
+        others = parts if i == total else [total, *(p for p in parts if p != i)]
+        widths = [high - low for low, high in (self.prior(c) for c in others)]
+        return sum(widths)  # inf when one is unbounded
+
+    def choose(self, cell: int, sums: list[int]) -> int | None:
+        """The cell to mask for ``cell``: a part of the ``sums`` that give it away
+        (shown, not fixed, not 0), else one of their totals; else the same among its
+        other sums; else further out, through the cells of those sums that are not shown
+        (masked, or shown nowhere), whose sums give it away in turn; None when every
+        figure reached is fixed, 0 or masked already. Among them, the one that closes
+        the pattern rather than starts a chain (``_cost``), then the smallest."""
+        seen_sums: set[int] = set()
+        seen_cells = {cell}
+        queue = [sums, [n for n in self.member_of[cell] if n not in sums]]
+        while queue:
+            these = [n for n in queue.pop(0) if n not in seen_sums]
+            seen_sums.update(these)
+            parts = [p for n in these for p in self.sums[n][1] if self._maskable(p)]
+            totals = [self.sums[n][0] for n in these if self._maskable(self.sums[n][0])]
+            if parts or totals:
+                return min(parts or totals, key=self._cost)
+            further = [
+                c
+                for n in these
+                for c in (self.sums[n][0], *self.sums[n][1])
+                if c not in seen_cells and self.state[c] != _SHOWN
+            ]
+            seen_cells.update(further)
+            wider = [m for c in further for m in self.member_of[c] if m not in seen_sums]
+            if wider:
+                queue.append(list(dict.fromkeys(wider)))
+        return None
+
+    def _cost(self, i: int) -> tuple[int, float, int]:
+        """Fewest sums that masking ``i`` would leave with it alone not shown (each
+        would give it away in turn and start a chain, where a masked neighbour closes
+        the pattern), then the smallest value."""
+        alone = sum(
+            1
+            for n in self.member_of[i]
+            if all(self.state[c] == _SHOWN for c in (self.sums[n][0], *self.sums[n][1]) if c != i)
+        )
+        return alone, self.value[i], i
+
+    def _maskable(self, i: int) -> bool:
+        return (
+            self.state[i] == _SHOWN
+            and i not in self.fixed
+            and self.value[i] > 0
+            and not self.given(i)
+        )
+
+    def _shown_for_good(self, i: int) -> bool:
+        """A shown cell that stays shown: fixed, or 0 (never chosen)."""
+        return self.state[i] == _SHOWN and (i in self.fixed or self.value[i] == 0)
+
+    def given(self, i: int) -> bool:
+        """Whether a sum gives cell ``i`` away however much else is masked: every cell
+        of it that could be masked taken as masked, what the cells shown for good leave
+        the masked ones still closes on one value for ``i`` (two parts of at least 5
+        that make 10; the one part not shown for good). Masking such a cell would hide
+        nothing, and a masked one cannot be helped (another page shows the rest)."""
+        return any(self._closes_on(n, i) for n in self.member_of[i])
+
+    def _closes_on(self, n: int, i: int) -> bool:
+        total, parts = self.sums[n]
+        hidden = [c for c in (total, *parts) if not self._shown_for_good(c)]
+        if i not in hidden:
+            return True
+        if total not in hidden:
+            together = self.value[total] - sum(self.value[p] for p in parts if p not in hidden)
+            low, high = self._hidden_prior(i)
+            priors = [self._hidden_prior(c) for c in hidden if c != i]
+            others_lo = sum(lo for lo, _ in priors)
+            others_hi = sum(hi for _, hi in priors)
+            return min(high, together - others_lo) - max(low, together - others_hi) < 0.5
+        return len(hidden) == 1  # a total whose parts are all shown for good
+
+    def _hidden_prior(self, i: int) -> tuple[float, float]:
+        """What the role would know of cell ``i`` masked: "<5", or a complement."""
+        if self.state[i] == _SHOWN:
+            return float(self.threshold), _INF
+        return self.prior(i)
+
+
+def mask_complements(
+    frame: pd.DataFrame, column: str, where: pd.Series | np.ndarray
+) -> pd.DataFrame:
+    """``frame`` with ``column`` masked where ``where`` is true (complements): missing
+    values, its ``<column>_suppressed`` flag set and its ``<column>_complement`` flag
+    telling the interface to show "masqué" rather than "<5". The same frame when none
+    is."""
+    chosen = pd.Series(np.asarray(where, dtype=bool), index=frame.index)
+    if not chosen.any():
         return frame
-    hidden = frame[flags].fillna(False).astype(bool).any(axis=1)
-    if not hidden.any():
-        return frame
-    changes: dict[str, pd.Series] = {}
-    for part, flag in zip(parts, flags, strict=True):
-        changes[part] = frame[part].mask(hidden)
-        changes[flag] = frame[flag].fillna(False).astype(bool) | hidden
-    return frame.assign(**changes)
+    flag, kind = column + SUPPRESSED_SUFFIX, column + COMPLEMENT_SUFFIX
+    before = frame[flag].fillna(False).astype(bool) if flag in frame.columns else False
+    earlier = frame[kind].fillna(False).astype(bool) if kind in frame.columns else False
+    return frame.assign(
+        **{
+            column: frame[column].mask(chosen),
+            flag: chosen | before,
+            kind: chosen | earlier,
+        }
+    )
 
 
 def small_count_label(threshold: int) -> str:
     """What the interface shows for a suppressed count: "<5"."""
     return t("privacy.small_count", n=threshold)
+
+
+def complement_label() -> str:
+    """What the interface shows for a count masked as a complement: "masqué" (it is not
+    small: a total would have given a small one away with it)."""
+    return t("privacy.complement")
 
 
 def is_small(value: object, policy: Policy) -> bool:
@@ -480,20 +801,27 @@ class Count:
     value: float | None
     suppressed: bool = False
     threshold: int = 0
+    complement: bool = False  # suppressed as a complement (``complements``), not small
 
     @property
     def label(self) -> str:
-        """The figure as a page shows it: "1 062", "<5" when suppressed, "—" unknown."""
+        """The figure as a page shows it: "1 062", "<5" when suppressed, "masqué" when
+        masked as a complement, "—" unknown."""
+        if self.complement:
+            return complement_label()
         if self.suppressed:
             return small_count_label(self.threshold)
         return format_int(self.value)
 
 
-def count(value: object, policy: Policy) -> Count:
-    """A figure (a count, a sum, a mean) under ``policy``: suppressed in (0, threshold)."""
+def count(value: object, policy: Policy, complement: bool = False) -> Count:
+    """A figure (a count, a sum, a mean) under ``policy``: suppressed in (0, threshold),
+    masked when ``complement`` (one of the ``complements`` of its figures)."""
     number = _as_number(value)
     if is_small(number, policy):
         return Count(None, True, policy.small_count_threshold)
+    if complement and policy.small_count_threshold > 1:
+        return Count(None, True, policy.small_count_threshold, complement=True)
     return Count(number)
 
 
@@ -510,29 +838,30 @@ def delta(now: Count, before: Count, policy: Policy) -> int | None:
 
 def hidden_in(frame: pd.DataFrame, *columns: str) -> bool:
     """Whether a protected frame hides a count in any of ``columns`` (their
-    ``<column>_suppressed`` flags): what a chart leaves empty, a table shows "<5"."""
+    ``<column>_suppressed`` flags): what a chart leaves empty, a table shows "<5" or
+    "masqué"."""
     flags = [c + SUPPRESSED_SUFFIX for c in columns if c + SUPPRESSED_SUFFIX in frame.columns]
     return bool(flags) and bool(frame[flags].fillna(False).astype(bool).to_numpy().any())
 
 
 def any_suppressed(policy: Policy, *shown: object) -> bool:
     """Whether any of the figures a page shows is one ``policy`` hid: a ``Count`` (or a
-    trend: anything with such a ``now``), labels as shown ("<5": a text, a column, a
-    frame of them), a ``hidden_in`` answer, or collections of these."""
+    trend: anything with such a ``now``), labels as shown ("<5" or "masqué": a text, a
+    column, a frame of them), a ``hidden_in`` answer, or collections of these."""
     if policy.small_count_threshold <= 1:
         return False
-    label = small_count_label(policy.small_count_threshold)
+    labels = [small_count_label(policy.small_count_threshold), complement_label()]
     for value in shown:
         if isinstance(value, bool):
             found = value
         elif isinstance(value, Count):
             found = value.suppressed
         elif isinstance(value, pd.DataFrame):
-            found = bool((value.astype("str") == label).to_numpy().any())
+            found = bool(value.astype("str").isin(labels).to_numpy().any())
         elif isinstance(value, pd.Series):
-            found = bool(value.astype("str").eq(label).fillna(False).any())
+            found = bool(value.astype("str").isin(labels).fillna(False).any())
         elif isinstance(value, str):
-            found = value == label
+            found = value in labels
         elif isinstance(value, dict):
             found = any_suppressed(policy, *value.values())
         elif isinstance(value, list | tuple | set):
@@ -549,18 +878,24 @@ def any_suppressed(policy: Policy, *shown: object) -> bool:
 def count_labels(frame: pd.DataFrame, column: str, policy: Policy, decimals: int = 0) -> pd.Series:
     """A protected frame's counts as a page shows them: French numbers (``decimals``
     after a decimal comma, for means), "<5" where the ``<column>_suppressed`` flag is
-    set, "—" where unknown."""
-    flag = column + SUPPRESSED_SUFFIX
+    set, "masqué" where ``<column>_complement`` is, "—" where unknown."""
+    flag, kind = column + SUPPRESSED_SUFFIX, column + COMPLEMENT_SUFFIX
     hidden = (
         frame[flag].fillna(False).astype(bool).tolist()
         if flag in frame.columns
         else [is_small(v, policy) for v in frame[column].tolist()]
     )
+    complement = (
+        frame[kind].fillna(False).astype(bool).tolist()
+        if kind in frame.columns
+        else [False] * len(frame)
+    )
     label = small_count_label(policy.small_count_threshold)
+    masked = complement_label()
     return pd.Series(
         [
-            label if small else _format(_as_number(v), decimals)
-            for v, small in zip(frame[column].tolist(), hidden, strict=True)
+            masked if other else label if small else _format(_as_number(v), decimals)
+            for v, small, other in zip(frame[column].tolist(), hidden, complement, strict=True)
         ],
         index=frame.index,
         dtype="str",

@@ -250,7 +250,9 @@ def _list(
                 got = [dict(r) for r in page]
                 if shape is not None:
                     got = shape(got)
-                texts.update((str(r["id"]), SnapshotStore.encode(r)) for r in got)
+                stored = [SnapshotStore.storable(r) for r in got]
+                got = [record for record, _ in stored]
+                texts.update((str(record["id"]), text) for record, text in stored)
                 records.extend(got)
                 if prebuild is not None:
                     prebuild.add(got)

@@ -62,14 +62,10 @@ total = evac.totals
 evac_cols = st.columns([0.8, 1.3, 1.1, 1.1, 1.2])
 evac_cols[0].metric(t("dash.evac.events"), total["events"].label)
 evac_cols[1].metric(t("dash.evac.people"), total["people"].label, help=t("dash.evac.people_help"))
-shown_totals = [total["events"], total["people"]]
-if evac.people_parts_hidden:
-    evac_cols[2].caption(t("dash.evac.parts_hidden", n=v.policy.small_count_threshold))
-else:
-    for col, part in zip(evac_cols[2:], figures.OUTCOME_PARTS, strict=True):
-        col.metric(t(f"dash.evac.{part}"), total[part].label, help=t(f"dash.evac.{part}_help"))
-    shown_totals += [total[part] for part in figures.OUTCOME_PARTS]
-if not evac.events.empty and not evac.shelter_parts_hidden:
+for col, part in zip(evac_cols[2:], figures.OUTCOME_PARTS, strict=True):
+    col.metric(t(f"dash.evac.{part}"), total[part].label, help=t(f"dash.evac.{part}_help"))
+shown_totals = [total[key] for key in ("events", "people", *figures.OUTCOME_PARTS)]
+if not evac.events.empty:
     by_shelter = [total[f"shelter_{code}"] for code in figures.SHELTER_CODES]
     parts = ", ".join(
         f"{t(f'event.shelter.{code}')} : {count.label}"

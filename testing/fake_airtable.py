@@ -296,12 +296,15 @@ class FakeAirtable:
         penalty_seconds: float = 30.0,
         latency_seconds: float = 0.0,
         clock: Callable[[], datetime] | None = None,
+        rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
         self.rate_limit = rate_limit
         self.penalty_seconds = penalty_seconds
         self.latency_seconds = latency_seconds
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        # Seconds for the rate limit's window and penalty; a test may step it by hand.
+        self.rate_clock = rate_clock
         self.send_retry_after = False
         self.errors: list[BaseException] = []  # unexpected exceptions inside the fake
 
@@ -653,7 +656,7 @@ class FakeAirtable:
             key = segments[1]
         else:
             key = ""  # meta endpoints not tied to a base
-        now = time.monotonic()
+        now = self.rate_clock()
         with self._meta_lock:
             state = self._rate.setdefault(key, _RateState())
             if state.blocked_until > now:

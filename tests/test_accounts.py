@@ -197,17 +197,17 @@ HERE = "instance-a"
 
 
 def test_cookie_signed_with_another_key_is_rejected() -> None:
-    token = accounts.issue_token("alice", 3, TEST_COOKIE_KEY, 7, HERE, NOW)
+    token = accounts.issue_token("alice", 3, TEST_COOKIE_KEY, 7, HERE, NOW, mark="m")
     claims = accounts.read_token(token, TEST_COOKIE_KEY, HERE, NOW)
-    assert claims is not None and (claims.username, claims.epoch) == ("alice", 3)
+    assert claims is not None and (claims.username, claims.epoch, claims.mark) == ("alice", 3, "m")
     other = "another-key-of-sufficient-length-0123456789"
     assert accounts.read_token(token, other, HERE, NOW) is None
-    forged = accounts.issue_token("alice", 3, other, 7, HERE, NOW)
+    forged = accounts.issue_token("alice", 3, other, 7, HERE, NOW, mark="m")
     assert accounts.read_token(forged, TEST_COOKIE_KEY, HERE, NOW) is None
 
 
 def test_cookie_of_another_instance_is_rejected_even_with_the_same_key() -> None:
-    token = accounts.issue_token("admin", 0, TEST_COOKIE_KEY, 7, "demo-instance", NOW)
+    token = accounts.issue_token("admin", 0, TEST_COOKIE_KEY, 7, "demo-instance", NOW, mark="m")
     assert accounts.read_token(token, TEST_COOKIE_KEY, "demo-instance", NOW) is not None
     assert accounts.read_token(token, TEST_COOKIE_KEY, HERE, NOW) is None
     import jwt
@@ -218,6 +218,12 @@ def test_cookie_of_another_instance_is_rejected_even_with_the_same_key() -> None
         algorithm="HS256",
     )
     assert accounts.read_token(no_audience, TEST_COOKIE_KEY, HERE, NOW) is None
+    no_mark = jwt.encode(  # a cookie of before the password mark: signed in again
+        {"sub": "admin", "epoch": 0, "aud": HERE, "iat": int(NOW.timestamp()), "exp": 2**40},
+        TEST_COOKIE_KEY,
+        algorithm="HS256",
+    )
+    assert accounts.read_token(no_mark, TEST_COOKIE_KEY, HERE, NOW) is None
 
 
 def test_store_instance_id_is_stable_and_distinct(
@@ -232,7 +238,7 @@ def test_store_instance_id_is_stable_and_distinct(
 
 
 def test_tampered_expired_or_malformed_cookies_are_rejected() -> None:
-    token = accounts.issue_token("alice", 0, TEST_COOKIE_KEY, 1, HERE, NOW)
+    token = accounts.issue_token("alice", 0, TEST_COOKIE_KEY, 1, HERE, NOW, mark="m")
     header, payload, signature = token.split(".")
     import base64
     import json

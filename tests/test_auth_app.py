@@ -293,7 +293,9 @@ def cookie_for(config: Path, username: str, epoch: int = 0, key: str | None = No
     """A cookie as the instance of ``config`` issues it (its own key unless ``key``)."""
     conf = load_settings(config)
     key = key or accounts.effective_cookie_key(conf, accounts.cookie_key_from_environment())
-    return accounts.issue_token(username, epoch, key, 7, store_of(config).instance_id())
+    account = accounts.load_accounts(conf)[username]
+    mark = accounts.credentials_mark(account)
+    return accounts.issue_token(username, epoch, key, 7, store_of(config).instance_id(), mark=mark)
 
 
 def test_a_valid_cookie_signs_in(demo_key_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -365,6 +367,26 @@ def test_password_change_revokes_other_sessions(
     with_cookie(monkeypatch, None)
     assert is_login_page(submit_login(new_app().run(), "benevole", TEST_PASSWORD))
     login(new_app(), "benevole", "une nouvelle phrase de passe")
+
+
+def test_an_account_removed_and_added_again_by_hand_ends_its_sessions_and_cookies(
+    live_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing the accounts file bumps no session epoch: the new password hash does it."""
+    open_page = login(new_app(), "benevole", TEST_PASSWORD)
+    store = store_of(live_config)
+    epoch = store.session_epoch("benevole")
+    old_cookie = cookie_for(live_config, "benevole", epoch)
+    path = accounts.accounts_path(load_settings(live_config))
+    accounts.remove_account(path, "benevole")  # by hand: not the audited workflow
+    accounts.add_account(path, "benevole", "un autre mot de passe long", "benevole", rounds=4)
+    assert store.session_epoch("benevole") == epoch
+
+    open_page.run()
+    assert is_login_page(open_page)
+    with_cookie(monkeypatch, old_cookie)
+    assert is_login_page(new_app().run())
+    assert store.audit_log(1)[0]["details"] == {"reason": "revoked"}
 
 
 def test_wrong_current_password_changes_nothing(live_config: Path) -> None:

@@ -116,7 +116,8 @@ def cookie_of(city: City, username: str, key: str | None = None) -> str:
     """A cookie as the city's app issues it at sign-in (its key unless ``key``)."""
     instance = AuthStore(city.url).instance_id()
     epoch = AuthStore(city.url).session_epoch(username)
-    return accounts.issue_token(username, epoch, key or city.cookie_key, 7, instance)
+    mark = accounts.credentials_mark(accounts.load_accounts(load_settings(city.config))[username])
+    return accounts.issue_token(username, epoch, key or city.cookie_key, 7, instance, mark=mark)
 
 
 def test_each_city_opens_with_its_own_credentials_and_cookie(

@@ -6,7 +6,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -587,13 +586,10 @@ def test_estimator_tracks_true_population(seed: int) -> None:
 
 
 @pytest.mark.slow
-def test_large_base_is_fast_enough() -> None:
-    started = time.perf_counter()
+def test_a_large_base_has_the_benchmarks_size() -> None:
+    # Its generation time is the benchmark's business (ratios), not a test's.
     big = demo.generate(seed=56, days=365, today=TODAY, n_camps=400)
-    elapsed = time.perf_counter() - started
-    print(f"n_camps=400 days=365: {len(big.passages)} passages in {elapsed:.1f} s")
     assert 80_000 <= len(big.passages) <= 150_000
-    assert elapsed < 30
 
 
 # --------------------------------------------------------------------------- snapshot time

@@ -20,7 +20,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from carto import audit
+from carto import accounts, audit
 from carto.settings import Settings, load_settings
 from carto.store import AuthStore
 from carto.ui import downloads
@@ -55,13 +55,18 @@ def serve(manager: MediaFileManager, make: Any, name: str) -> str:
     return url.rsplit("/", 1)[-1].split(".")[0]
 
 
+def signed_in(conf: Settings, username: str) -> tuple[int, str]:
+    """The stamp a session of ``username`` signed in at epoch 0 holds."""
+    return 0, accounts.credentials_mark(accounts.load_accounts(conf)[username])
+
+
 def maker(conf: Settings, username: str, body: bytes, name: str) -> Any:
     def record(store: AuthStore, who: str) -> None:
         audit.record_export(store, who, dataset="passages", fmt="csv", rows=1)
 
     return downloads.deferred_file(
         conf,
-        downloads.Holder(username, username, 0),
+        downloads.Holder(username, username, signed_in(conf, username)),
         downloads.FileToMake(
             lambda: body,
             record,
@@ -121,9 +126,12 @@ def test_a_refused_click_reruns_the_session_that_drew_the_page(
     monkeypatch.setattr(Runtime, "_instance", runtime_stand_in)
     assert hasattr(Runtime, "get_app_session")
 
+    drawn_for = downloads.Holder(
+        "coordinateur", "coordinateur", signed_in(conf, "coordinateur"), "drawn-here"
+    )
     make = downloads.deferred_file(
         conf,
-        downloads.Holder("coordinateur", "coordinateur", 0, "drawn-here"),
+        drawn_for,
         downloads.FileToMake(
             lambda: b"fine",
             lambda store, who: None,

@@ -486,7 +486,10 @@ def test_a_small_derived_count_is_suppressed_in_a_partners_files(
         assert pd.isna(row["without_solution"]) and row["without_solution_suppressed"]
         assert pd.isna(row["sheltered"]) and row["sheltered_suppressed"]
         label = table.label("without_solution_suppressed")
-        assert label == "Personnes sans solution : masqué (moins de 5)"
+        assert (
+            label
+            == "Personnes sans solution : masqué (moins de 5, ou pour qu'un total ne le révèle pas)"
+        )
         rows = read_csv(formats.to_csv(table))
         line = next(r for r in rows if r["Identifiant de l'évacuation"] == event_id)
         assert line["Personnes sans solution"] == "" and line[label] == "oui"

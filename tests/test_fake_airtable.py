@@ -3,6 +3,8 @@ the requests the app sends, the faults the tests inject."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -97,21 +99,30 @@ def test_binds_loopback_on_a_free_port_and_stops_cleanly() -> None:
     fake.add_base(BASE)
     fake.start()
     path = f"/v0/meta/bases/{BASE}/tables"
+    serving = fake._thread
     try:
         url = fake.url
         assert url.startswith("http://127.0.0.1:") and fake.port > 0
         assert _raw(fake, "GET", path).status_code == 200
-        # An idle keep-alive connection must not keep stop() waiting.
-        idle = requests.Session()
-        idle.get(url + path, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        # An idle keep-alive connection: stop() must close it, not wait for the client.
+        idle = socket.create_connection(("127.0.0.1", fake.port), timeout=30)
+        idle.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+        )
+        assert idle.recv(12).startswith(b"HTTP/1.1 200")
+        with contextlib.suppress(TimeoutError):
+            idle.settimeout(0.2)
+            while idle.recv(65536):  # the rest of the answer; the connection stays open
+                pass
     finally:
-        started = time.monotonic()
         fake.stop()
-    assert time.monotonic() - started < 1.0
+    assert serving is not None and not serving.is_alive()
     assert not fake.running
+    idle.settimeout(30)
+    assert idle.recv(1) == b""  # closed by the server (a timeout here would mean left open)
+    idle.close()
     with pytest.raises(requests.ConnectionError):
         requests.get(url + path, timeout=1)
-    idle.close()
 
 
 # ------------------------------------------------------------------------- listing
@@ -299,16 +310,22 @@ def test_schema_parses_into_pyairtable_models_and_tables_can_be_created() -> Non
 
 
 def test_rate_limit_429_then_penalty_window_then_recovery() -> None:
-    with FakeAirtable(token=TOKEN, rate_limit=5, penalty_seconds=1.0) as server:
+    now = [1000.0]  # the rate limit's clock, stepped by hand: no real sleep to overshoot
+    with FakeAirtable(
+        token=TOKEN, rate_limit=5, penalty_seconds=1.0, rate_clock=lambda: now[0]
+    ) as server:
         server.add_table(BASE, PASSAGES, PASSAGE_FIELDS)
         server.add_table(OTHER_BASE, PASSAGES, PASSAGE_FIELDS)
         path = f"/v0/{BASE}/{PASSAGES}"
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {TOKEN}"
-            statuses = [session.get(server.url + path, timeout=5).status_code for _ in range(5)]
+            statuses = []
+            for _ in range(5):
+                statuses.append(session.get(server.url + path, timeout=5).status_code)
+                now[0] += 0.1
             assert statuses == [200] * 5
             blocked = session.get(server.url + path, timeout=5)
-            blocked_at = time.monotonic()
+            blocked_at = now[0]
             assert blocked.status_code == 429
             assert blocked.json() == {
                 "errors": [
@@ -325,12 +342,12 @@ def test_rate_limit_429_then_penalty_window_then_recovery() -> None:
             meta = session.get(f"{server.url}/v0/meta/bases/{BASE}/tables", timeout=5)
             assert meta.status_code == 429
             # The penalty holds after the 1-second window has slid past the burst...
-            time.sleep(max(0.0, blocked_at + 0.7 - time.monotonic()))
+            now[0] = blocked_at + 0.99
             server.send_retry_after = True
             still = session.get(server.url + path, timeout=5)
             assert still.status_code == 429 and still.headers["Retry-After"] == "1"
             # ...and ends after penalty_seconds.
-            time.sleep(max(0.0, blocked_at + 1.1 - time.monotonic()))
+            now[0] = blocked_at + 1.01
             assert session.get(server.url + path, timeout=5).status_code == 200
         assert server.count(status=429) == 3
 
@@ -358,33 +375,39 @@ def test_injected_503s_and_dropped_connections(server: FakeAirtable) -> None:
 
 
 def test_injected_timeout_trips_the_client_timeout(server: FakeAirtable) -> None:
-    table = _api(server, timeout=(2, 0.3)).table(BASE, PASSAGES)
-    server.inject("timeout", seconds=1.0)
-    started = time.monotonic()
+    # The server holds its answer 30 s, the client reads for 0.3 s: only the client's
+    # timeout can end the call. The fault is then spent: the next call is answered.
+    server.inject("timeout", seconds=30.0)
     with pytest.raises(requests.exceptions.Timeout):
-        table.all()
-    assert time.monotonic() - started < 0.9
-    assert table.all() == []
+        _api(server, timeout=(2, 0.3)).table(BASE, PASSAGES).all()
+    assert _api(server, timeout=(5, 30)).table(BASE, PASSAGES).all() == []
 
 
-def test_latency_does_not_serialize_concurrent_requests() -> None:
+def test_latency_does_not_serialize_concurrent_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeAirtable(token=TOKEN, rate_limit=None, latency_seconds=0.3) as server:
         server.add_table(BASE, PASSAGES, PASSAGE_FIELDS)
+        # Each request's latency starts only once all 8 are being handled together: served
+        # one at a time, the first would wait for the others and the barrier break.
+        together = threading.Barrier(8, timeout=30)
+        sleep = server._sleep
+
+        def latency(seconds: float) -> None:
+            together.wait()
+            sleep(seconds)
+
+        monkeypatch.setattr(server, "_sleep", latency)
         durations: list[float] = []
+        statuses: list[int] = []
 
         def fetch() -> None:
             started = time.monotonic()
-            _raw(server, "GET", f"/v0/{BASE}/{PASSAGES}").raise_for_status()
+            statuses.append(_raw(server, "GET", f"/v0/{BASE}/{PASSAGES}").status_code)
             durations.append(time.monotonic() - started)
 
         threads = [threading.Thread(target=fetch) for _ in range(8)]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        elapsed = time.monotonic() - started
-        assert len(durations) == 8 and min(durations) >= 0.3
-        assert elapsed < 0.9  # 8 x 0.3 s if served one at a time
-        stamps = sorted(e.timestamp for e in server.requests)
-        assert stamps[-1] - stamps[0] < 0.25  # all received before the first answered
+        assert statuses == [200] * 8 and not together.broken
+        assert min(durations) >= 0.3  # the latency is served (a lower bound)

@@ -1,6 +1,7 @@
 """Normalisation: typed frames, quarantine with reasons, and the exactly-once invariant."""
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from carto import schema
 from carto.dataset import normalise_options
 from carto.i18n import t
-from carto.normalise import describe, normalise
+from carto.normalise import describe, normalise, utc_times
 from carto.settings import Settings
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris")
@@ -353,3 +354,37 @@ def test_every_record_lands_exactly_once(fields_list: list[dict[str, Any]]) -> N
 def test_french_date_in_text() -> None:
     row = one(run(passage(1, Date="20/11/2026", Latitude=48.88, Longitude=2.36)))
     assert row["day"] == pd.Timestamp("2026-11-20")
+
+
+# Texts near the form Airtable's API writes date-times in, and others.
+_FIELD = st.sampled_from(["00", "01", "09", "12", "23", "24", "29", "30", "31", "59", "60", "7"])
+_API_LIKE = st.builds(
+    "{}-{}-{}T{}:{}:{}{}{}".format,
+    st.sampled_from(["1899", "1900", "2024", "2026", "2099", "2100", "0000", "20261"]),
+    _FIELD,
+    _FIELD,
+    _FIELD,
+    _FIELD,
+    _FIELD,
+    st.sampled_from(["", ".", ".0", ".000", ".123456", ".1234567"]),
+    st.sampled_from(["Z", "", "z", "+01:00", " Z"]),
+)
+_API = st.builds(
+    lambda when, fraction: when.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z",
+    st.datetimes(min_value=dt.datetime(1890, 1, 1), max_value=dt.datetime(2110, 12, 31)),
+    st.sampled_from(["", ".000", ".5", ".123456"]),
+)
+_TIME_TEXTS = st.one_of(
+    _API, _API, _API, _API_LIKE, st.none(), st.text(max_size=12), st.just("2026-11-20")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_TIME_TEXTS, max_size=12), start=st.integers(0, 5))
+def test_utc_times_are_what_pandas_reads(texts: list[str | None], start: int) -> None:
+    """The date-times written as the API writes them are read by Arrow, the others by
+    pandas: the same instants as pandas reading them all (an impossible day, a leap
+    second, a year pandas cannot hold: missing alike)."""
+    text = pd.Series(texts, dtype="str", index=range(start, start + len(texts)))
+    expected = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    pd.testing.assert_series_equal(utc_times(text), expected.dt.as_unit("us"))

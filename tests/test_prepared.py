@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import functools
 import gc
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from carto import chunks, demo, prepared
+from carto import arrow_records, chunks, demo, prepared
 from carto.analytics.camps import with_camps
 from carto.dataset import build_dataset, normalise_options, recipe
 from carto.normalise import normalise
@@ -347,6 +348,64 @@ def test_encoding_gives_back_the_same_frames() -> None:
     assert not frames.quarantine.empty and frames.passages["is_duplicate"].any()
     for name, frame in frames.as_dict().items():
         pd.testing.assert_frame_equal(prepared.decode(prepared.encode(name, frame)), frame)
+
+
+# What a list column's cell may hold: needs and referrals (options, a missing item: None,
+# or NaN from a stored text ``json`` wrote), flag or reason codes and their parameters.
+_ITEMS = st.one_of(st.text(max_size=6), st.none(), st.just(float("nan")))
+_CELLS = st.one_of(
+    st.lists(_ITEMS, max_size=3),
+    st.lists(st.dictionaries(st.text(max_size=4), st.text(max_size=6), max_size=2), max_size=2),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lists=st.dictionaries(st.sampled_from(["needs", "flag_params"]), st.lists(_CELLS)))
+@example(lists={"needs": [["Eau", float("nan")]]})  # orjson would write NaN as null
+@example(lists={"needs": [["\x00\x1f\x7f\u2028\ufeff\U0001f600", '"\\']]})
+def test_a_chunk_header_has_the_bytes_json_writes(lists: dict[str, list[Any]]) -> None:
+    """orjson writes the header (faster): the same bytes as ``json`` with the options the
+    chunks were written with, whatever the cells hold."""
+    header = {"columns": ["record_id", *lists], "lists": lists}
+    text = json.dumps(header, ensure_ascii=False, separators=(",", ":"))
+    assert prepared._header_bytes(header) == text.encode("utf-8")
+
+
+@pytest.mark.parametrize("threads_from", [2, 10**6], ids=["two-threads", "one-thread"])
+def test_spans_apart_are_encoded_as_each_alone(
+    monkeypatch: pytest.MonkeyPatch, threads_from: int
+) -> None:
+    """A refresh encodes chunks that do not follow each other, a rebuild hundreds of
+    chunks by two threads (one conversion for all): the bytes and decoded parts of each
+    are those it has encoded alone."""
+    monkeypatch.setattr(prepared, "PARALLEL_SPANS", threads_from)
+    passages = prepared.build(base().sites, base().passages, recipe(SETTINGS)).passages
+    spans = [(a, b) for _, a, b in chunks.runs(chunks.keys(passages))]
+    assert len(spans) >= 4, "several weekly chunks"
+    for picked in ([spans[1], spans[3]], [spans[0], spans[2], spans[-1]], spans[1:3], spans):
+        together = prepared.encode_chunks("passages", passages, picked)
+        for span, (data, (table, lists)) in zip(picked, together, strict=True):
+            [(alone, (alone_table, alone_lists))] = prepared.encode_chunks(
+                "passages", passages, [span]
+            )
+            assert data == alone
+            assert table.equals(alone_table) and lists == alone_lists
+            rows = passages.iloc[span[0] : span[1]].reset_index(drop=True)
+            pd.testing.assert_frame_equal(prepared.decode(data), rows)
+
+
+@pytest.mark.parametrize("lines", [1, 7, 10_000])
+def test_passages_read_ahead_by_blocks_give_the_frames_of_their_records(
+    monkeypatch: pytest.MonkeyPatch, lines: int
+) -> None:
+    """A full rebuild reads the passages' texts by blocks, each normalised while the
+    next is read: the frames are those of the records normalised together, in any
+    order, whatever the size of the blocks."""
+    monkeypatch.setattr(arrow_records, "AHEAD_LINES", lines)
+    passages = list(reversed(base().passages))
+    texts = "\n".join(SnapshotStore.encode(r) for r in passages).encode("utf-8")
+    frames = prepared.build_from_lines(base().sites, texts, recipe(SETTINGS))
+    assert_same(frames, prepared.build(base().sites, base().passages, recipe(SETTINGS)))
 
 
 def test_dataset_equals_normalising_at_load(tmp_path: Path) -> None:

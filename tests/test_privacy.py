@@ -384,3 +384,67 @@ def test_two_stores_at_the_same_version_never_share_a_cache_key(
     first, second = built
     assert first.version == second.version == 1
     assert first.cache_key != second.cache_key
+
+
+# ------------------------------------------------------- complementary suppression
+
+PARTNER_POLICY = privacy.Policy(small_count_threshold=THRESHOLD)
+
+
+def row(*parts: float) -> tuple[dict[tuple[str, int], float], list[privacy.Sum[tuple[str, int]]]]:
+    """Parts ``("part", i)`` and their total ``("total", 0)``."""
+    values = {("part", i): float(v) for i, v in enumerate(parts)}
+    values[("total", 0)] = float(sum(parts))
+    return values, [privacy.Sum(("total", 0), tuple(k for k in values if k[0] == "part"))]
+
+
+def test_one_small_part_takes_the_smallest_other_part_with_it() -> None:
+    values, sums = row(3, 0, 40, 12, 25)
+    assert privacy.complements(values, sums, PARTNER_POLICY) == {("part", 3)}  # 12, not 0
+    assert privacy.complements(values, sums, privacy.FULL) == frozenset()
+    fixed = privacy.complements(values, sums, PARTNER_POLICY, fixed=[("part", 3)])
+    assert fixed == {("part", 4)}  # 12 is shown elsewhere: 25 instead
+
+
+def test_the_total_goes_when_no_other_part_can() -> None:
+    values, sums = row(3, 0, 40)
+    assert privacy.complements(values, sums, PARTNER_POLICY, fixed=[("part", 2)]) == {("total", 0)}
+
+
+def test_small_parts_whose_sum_comes_back_small_take_another_part() -> None:
+    """1 and 2 hidden beside 30 of a total of 33: each stays unknown, but together they
+    make 3, a small count the total gives back."""
+    values, sums = row(1, 2, 30)
+    assert privacy.complements(values, sums, PARTNER_POLICY) == {("part", 2)}
+    values, sums = row(3, 4, 30)  # 7 together: not small, and neither comes back
+    assert privacy.complements(values, sums, PARTNER_POLICY) == frozenset()
+
+
+def test_no_complement_is_wasted_on_a_part_its_row_gives_away() -> None:
+    """A row of 6 shown elsewhere (fixed) made of 1 and 5: masked, the 5 would be 5 or
+    more, so 5 exactly, and the 1 with it. Nothing can hide the 1 (the row is shown
+    elsewhere): no figure is masked for nothing. With a row of 9 (1 and 8), the 8 can
+    be masked (5 to 8, the 1 then 1 to 4), and the 20 of its column with it."""
+    both = {("part", 1), ("part", 2)}
+    for total, other, chosen in ((6.0, 5.0, frozenset()), (9.0, 8.0, both)):
+        values = {("row", 0): total, ("part", 0): 1.0, ("part", 1): other}
+        values |= {("part", 2): 20.0, ("column", 0): other + 20.0}
+        sums = [
+            privacy.Sum(("row", 0), (("part", 0), ("part", 1))),
+            privacy.Sum(("column", 0), (("part", 1), ("part", 2))),
+        ]
+        found = privacy.complements(values, sums, PARTNER_POLICY, fixed=[("row", 0)])
+        assert found == chosen
+
+
+def test_masked_counts_read_masque_on_the_pages(partner: Dataset) -> None:
+    policy = privacy.policy_for("partenaire", Settings({}))
+    frame = pd.DataFrame({"passages": [3.0, 12.0, 40.0]})
+    shown = privacy.mask_complements(
+        privacy.protect_frame(frame, policy), "passages", [False, True, False]
+    )
+    assert privacy.count_labels(shown, "passages", policy).tolist() == ["<5", "masqué", "40"]
+    assert shown["passages_suppressed"].tolist() == [True, True, False]
+    assert privacy.hidden_in(shown, "passages")
+    assert privacy.any_suppressed(policy, "masqué") and privacy.any_suppressed(policy, "<5")
+    assert privacy.mask_complements(frame, "passages", [False] * 3) is frame

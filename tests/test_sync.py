@@ -263,6 +263,33 @@ def test_additions_and_edits_reach_the_snapshot(
     assert_snapshot_is_server(store, server)
 
 
+def test_a_text_with_a_lone_surrogate_is_stored_with_a_replacement_character(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    """JSON may escape half of a UTF-16 pair alone ("\\ud800"): no character, and no
+    UTF-8 either. The record is kept, that half replaced by U+FFFD, on both backends."""
+    sync(settings, clock=clock)
+    store = SnapshotStore(settings.store_location)
+    clock.advance(minutes=10)
+    edited = server.records(BASE, "Passages")[5]["id"]
+    server.edit(BASE, "Passages", edited, {"Commentaire": "avant \ud800 après"})
+    added = server.add(
+        BASE, "Passages", {"Date": clock.value.isoformat(), "Personnes": 4, "Commentaire": "\udfff"}
+    )
+    clock.advance(minutes=2)
+
+    result = sync(settings, clock=clock)
+
+    assert result.tables["passages"].changed == 2
+    stored = by_id(store.records("passages"))
+    assert stored[edited]["fields"]["Commentaire"] == "avant \ufffd après"
+    assert stored[added]["fields"]["Commentaire"] == "\ufffd"
+    frames = prepared.load(store, dataset.recipe(settings))
+    comments = frames.passages.set_index("record_id")["comment"]
+    assert comments[edited] == "avant \ufffd après"
+    assert sync(settings, clock=clock).tables["passages"].changed == 0  # stable once stored
+
+
 def test_deletions_are_removed_by_reconciliation(
     settings: Settings, server: FakeAirtable, clock: FakeClock
 ) -> None:

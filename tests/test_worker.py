@@ -183,12 +183,10 @@ class Process:
         self.reader = threading.Thread(target=lambda: self.lines.extend(stdout), daemon=True)
         self.reader.start()
 
-    def terminate(self, within: float) -> tuple[int, float]:
-        """SIGTERM; (exit status, seconds it took to exit)."""
-        sent = time.monotonic()
+    def terminate(self, within: float) -> int:
+        """SIGTERM; the exit status (TimeoutExpired if still running after ``within``)."""
         self.popen.send_signal(signal.SIGTERM)
-        status = self.popen.wait(timeout=within)
-        return status, time.monotonic() - sent
+        return self.popen.wait(timeout=within)
 
     def kill(self) -> None:
         if self.popen.poll() is None:
@@ -216,9 +214,11 @@ def test_sigterm_mid_sync_leaves_the_old_or_the_new_snapshot_and_exits_0(
         wait_for(lambda: server.count(status=200) >= 3)  # the full listing is under way
         assert store.version == 0
 
-        status, seconds = process.terminate(within=10)
+        # ``within`` only keeps a hung worker from hanging the suite: that it stopped
+        # mid-sync, without finishing its listing, is what the log line below says.
+        status = process.terminate(within=30)
 
-        assert status == 0 and seconds < 3
+        assert status == 0
         process.reader.join(timeout=5)
         assert "abandonnée, les données locales restent entières (version 0)" in process.lines[-2]
         assert store.version == 0 and store.count("sites") == store.count("passages") == 0
@@ -226,8 +226,7 @@ def test_sigterm_mid_sync_leaves_the_old_or_the_new_snapshot_and_exits_0(
         # A second worker: its first sync completes; SIGTERM between cycles.
         process = Process(settings, "--every", "60")
         wait_for(lambda: any("Synchronisation complète" in line for line in process.lines))
-        status, seconds = process.terminate(within=10)
-        assert status == 0 and seconds < 3
+        assert process.terminate(within=30) == 0  # before the next cycle, 60 s away
         assert store.version == 1
         assert_snapshot_is_server(store, server)
 
@@ -242,9 +241,7 @@ def test_sigterm_mid_sync_leaves_the_old_or_the_new_snapshot_and_exits_0(
         server.reset_log()
         process = Process(settings, "--every", "60")
         wait_for(lambda: server.count(status=200) >= 3)
-        status, seconds = process.terminate(within=10)
-
-        assert status == 0 and seconds < 3
+        assert process.terminate(within=30) == 0
         after = (store.version, store.records("sites"), store.records("passages"))
         if after[0] == before[0]:
             assert after == before  # the old snapshot, whole

@@ -50,9 +50,8 @@ def _site_spans(
 def _loose(passages: pd.DataFrame, linked: pd.Series) -> pd.DataFrame:
     """The passages without a known Site, in the order they are grouped (date, id).
     Only the columns used: sorting the whole frame would move every column."""
-    return passages.loc[~linked, ["date", "record_id", "latitude", "longitude"]].sort_values(
-        ["date", "record_id"]
-    )
+    loose = passages.loc[~linked, ["date", "record_id", "latitude", "longitude"]]
+    return loose.take(sort_order(loose, ["date", "record_id"]))
 
 
 def _same_prefix(new: pd.DataFrame, old: pd.DataFrame) -> int:
@@ -112,10 +111,15 @@ def assign_camps(
     grid: dict[tuple[int, int], list[int]] = {}
     for c, (la, lo) in enumerate(zip(cand_lat, cand_lon, strict=True)):
         grid.setdefault((int(la // lat_step), int(lo // lon_step)), []).append(c)
+    # the candidates of a cell and its 8 neighbours, kept until a camp starts in one of
+    # them: most passages are in a cell seen before (9 lookups each cost more than the
+    # comparisons)
+    near: dict[tuple[int, int], list[int]] = {}
 
     tail = loose.iloc[start:]
     ids = tail["record_id"].to_list()
     assigned: list[str] = kept
+    hypot, cos, radians, inf = math.hypot, math.cos, math.radians, math.inf
     for pos, (when, lat, lon) in enumerate(
         zip(
             epoch_seconds(tail["date"]).tolist(),
@@ -124,20 +128,23 @@ def assign_camps(
             strict=True,
         )
     ):
-        cy, cx = int(lat // lat_step), int(lon // lon_step)
-        m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
-        chosen, best = -1, math.inf
-        for dy, dx in _AROUND:
-            for c in grid.get((cy + dy, cx + dx), ()):
-                if not cand_first[c] - gap <= when <= cand_last[c] + gap:
-                    continue
-                d = math.hypot(
-                    (cand_lat[c] - lat) * _M_PER_DEG_LAT, (cand_lon[c] - lon) * m_per_deg_lon
-                )
-                if d <= radius_m and (d < best or (d == best and c < chosen)):
-                    chosen, best = c, d
+        cell = (int(lat // lat_step), int(lon // lon_step))
+        around = near.get(cell)
+        if around is None:
+            cy, cx = cell
+            around = [c for dy, dx in _AROUND for c in grid.get((cy + dy, cx + dx), ())]
+            near[cell] = around
+        m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * cos(radians(lat))
+        chosen, best = -1, inf
+        for c in around:
+            if not cand_first[c] - gap <= when <= cand_last[c] + gap:
+                continue
+            d = hypot((cand_lat[c] - lat) * _M_PER_DEG_LAT, (cand_lon[c] - lon) * m_per_deg_lon)
+            if d <= radius_m and (d < best or (d == best and c < chosen)):
+                chosen, best = c, d
         if chosen >= 0:
-            cand_last[chosen] = max(cand_last[chosen], when)
+            if when > cand_last[chosen]:
+                cand_last[chosen] = when
         else:
             chosen = len(cand_id)
             cand_id.append("P-" + ids[pos])
@@ -145,7 +152,10 @@ def assign_camps(
             cand_lon.append(lon)
             cand_first.append(when)
             cand_last.append(when)
-            grid.setdefault((cy, cx), []).append(chosen)
+            grid.setdefault(cell, []).append(chosen)
+            cy, cx = cell
+            for dy, dx in _AROUND:
+                near.pop((cy + dy, cx + dx), None)
         assigned.append(cand_id[chosen])
     camp.loc[loose.index] = assigned
     return camp

@@ -16,8 +16,12 @@ Privacy: the dataset given is already the role's (``privacy.for_role``); every f
 then goes through ``privacy.protect_frame`` (positions at zone centres, small counts
 suppressed with ``<col>_suppressed`` columns: people and items, and also the counts of
 camps, passages, reports and evacuations, ``privacy.AGGREGATE_COUNT_COLUMNS``) before it
-is written. Which datasets a role may export is ``privacy.ACCESS``'s to say (a
-partner: camps, events, zones, population; a volunteer: none).
+is written. Counts that add up to figures the pages show (a camp's passages in the
+period, an evacuation's people sheltered or without solution) are masked with them
+(``carto.complements``, flagged like a small count): the same choice as the pages', so
+that a file and a page of the same view never give a hidden count back together.
+Which datasets a role may export is ``privacy.ACCESS``'s to say (a partner: camps,
+events, zones, population; a volunteer: none).
 
 Plain Python: no Streamlit here.
 """
@@ -31,7 +35,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from carto import filters, normalise, privacy
+from carto import complements, filters, normalise, privacy
 from carto.analytics import camp_tables, camps, events, figures, places, population, successors
 from carto.analytics import zones as zone_analytics
 from carto.analytics.figures import Period
@@ -221,6 +225,12 @@ class _Builder:
     def _period_passages(self) -> pd.Series:
         return self.shown.groupby("camp_id").size()
 
+    @cached_property
+    def passage_complements(self) -> complements.PassageComplements:
+        """The passage counts masked with the dashboard's and Coordination's (the same
+        rows, the same choice)."""
+        return complements.passage_complements(self.shown, self.scope.policy)
+
     # ----------------------------------------------------------------- datasets
 
     def table(self, name: str) -> Table:
@@ -293,7 +303,14 @@ class _Builder:
             status=frame["status"].map(lambda s: t(f"camp.status.{s}")).astype("str"),
         )
         flags = [c for c in frame.columns if c.endswith(privacy.SUPPRESSED_SUFFIX)]
-        return frame.reset_index(drop=True)[CAMP_COLUMNS + flags]
+        frame = frame.reset_index(drop=True)[CAMP_COLUMNS + flags]
+        masked = self.passage_complements.camps
+        by_camp = frame.set_index("camp_id")
+        whole = complements.whole_counts_complements(
+            by_camp["period_passages"], by_camp["n_passages"], masked, self.scope.policy
+        )
+        frame = privacy.mask_complements(frame, "period_passages", frame["camp_id"].isin(masked))
+        return privacy.mask_complements(frame, "n_passages", frame["camp_id"].isin(whole))
 
     def _events(self) -> pd.DataFrame:
         links = successors.successor_links(
@@ -303,13 +320,20 @@ class _Builder:
             self.opts.successor_days,
         )
         found = events.events_in(self.all_events, self.period.start, self.period.end)
+        masked = complements.evacuation_complements(found, self.scope.policy)  # the dashboard's
         frame = camp_tables.events_table(found.reset_index(drop=True), links)
+        for part in ("sheltered", "without_solution"):
+            chosen = frozenset((event,) for event, which in masked.events if which == part)
+            frame = privacy.mask_complements(
+                frame, part, complements.where(frame, ["event_id"], chosen)
+            )
         frame = frame.assign(
             kind=frame["kind"].fillna(t("event.kind.unknown")).astype("str"),
             shelter=_labelled(frame["shelter"], "event.shelter", unknown="event.shelter.unknown"),
             people_source=_labelled(frame["people_source"], "event.people_source"),
         )
-        return frame[EVENT_COLUMNS]
+        flags = [c for c in frame.columns if c.endswith(privacy.SUPPRESSED_SUFFIX)]
+        return frame[EVENT_COLUMNS + flags]
 
     def _zones(self) -> pd.DataFrame:
         states = camps.camp_states(
@@ -347,7 +371,6 @@ class _Builder:
             frame = frame.drop(columns=[c for c in PARTNER_DROPPED if c in frame.columns])
             frame = privacy.hide_record_ids(frame)
         frame = privacy.protect_frame(frame, policy)
-        frame = privacy.suppress_complements(frame, privacy.PEOPLE_PARTS, policy)
         ints = {
             col: pd.to_numeric(frame[col], errors="coerce").round().astype("Int64")
             for col in frame.columns
@@ -356,7 +379,8 @@ class _Builder:
         frame = frame.assign(**ints)
         order: list[str] = []
         for col in frame.columns:
-            if col.endswith(privacy.SUPPRESSED_SUFFIX):
+            # a complement is flagged as hidden like a small count ("masqué" on the pages)
+            if col.endswith((privacy.SUPPRESSED_SUFFIX, privacy.COMPLEMENT_SUFFIX)):
                 continue
             order.append(col)
             flag = col + privacy.SUPPRESSED_SUFFIX

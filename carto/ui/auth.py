@@ -12,11 +12,12 @@ cookie component it ships (``extra_streamlit_components.CookieManager``) to writ
 delete the cookie in the browser. Everything the server decides is checked here on
 every run, against the store:
 
-- a session holds the account and the session epoch it signed in with; a run whose
-  epoch is no longer the account's (logout anywhere, password change) ends it;
+- a session holds the account, the session epoch it signed in with and a mark of the
+  account's password hash; a run whose epoch or mark is no longer the account's (logout
+  anywhere, password change, the account removed and added again even by hand) ends it;
 - a cookie is accepted only when signed with the cookie key, not expired, for an
-  existing account, in its current epoch, and the account was active within the idle
-  timeout; a rerun the app starts itself (a new snapshot) is no activity;
+  existing account, in its current epoch and password, and the account was active
+  within the idle timeout; a rerun the app starts itself (a new snapshot) is no activity;
 - failed sign-ins are counted in the store: the ``max_failed_logins``-th in a row locks
   the account for ``lockout_minutes``, for every session and across restarts;
 - every sign-in, failure, lockout, logout, expiry and refused cookie is audited.
@@ -255,16 +256,17 @@ def acting_user(conf: Settings, roles: frozenset[str] | None = None) -> User | N
 
 
 def still_signed_in(
-    conf: Settings, username: str, epoch: object, roles: frozenset[str] | None = None
+    conf: Settings, username: str, stamp: object, roles: frozenset[str] | None = None
 ) -> User | None:
-    """The account ``username`` when a session that signed in at ``epoch`` is still
-    valid, from the store and the accounts alone: the account exists, its session epoch
-    is still ``epoch`` (no sign-out, password change or removal since), it was active
-    within the idle timeout and its role is among ``roles`` (any when None); else None.
+    """The account ``username`` when a session that signed in with ``stamp`` (its session
+    epoch and password mark) is still valid, from the store and the accounts alone: the
+    account exists with that epoch and password (no sign-out, password change or removal
+    since), it was active within the idle timeout and its role is among ``roles`` (any
+    when None); else None.
 
     It reads no session state and writes nothing, so it also serves code that runs
     outside the script thread, such as a deferred download (``carto.ui.downloads``)."""
-    account = _account_in_epoch(conf, username, epoch)
+    account = _account_in_epoch(conf, username, stamp)
     if account is None:
         return None
     idle, seen = _idle_limit(conf), store(conf).last_seen(username)
@@ -318,11 +320,17 @@ def _idle_limit(conf: Settings) -> dt.timedelta | None:
     return dt.timedelta(minutes=minutes) if minutes > 0 else None
 
 
-def _account_in_epoch(conf: Settings, username: str, epoch: object) -> Account | None:
-    """The account when it still exists and its session epoch is still ``epoch`` (no
-    sign-out, password change, role change or removal since); else None."""
+def _stamp(db: AuthStore, account: Account) -> tuple[int, str]:
+    """What a session is bound to: the account's session epoch and password mark."""
+    return db.session_epoch(account.username), accounts.credentials_mark(account)
+
+
+def _account_in_epoch(conf: Settings, username: str, stamp: object) -> Account | None:
+    """The account when it still exists with the session epoch and password of ``stamp``
+    (no sign-out, password change, role change or removal since, even by hand in the
+    accounts file); else None."""
     account = load_accounts(conf).get(username)
-    if account is None or epoch is None or store(conf).session_epoch(username) != epoch:
+    if account is None or stamp is None or _stamp(store(conf), account) != stamp:
         return None
     return account
 
@@ -373,7 +381,7 @@ def _resume_from_cookie(conf: Settings, token: str, moment: dt.datetime) -> User
         reason = "invalid"  # another key, tampered, expired or malformed
     elif account is None:
         reason = "account"
-    elif claims.epoch != db.session_epoch(account.username):
+    elif (claims.epoch, claims.mark) != _stamp(db, account):
         reason = "revoked"
     else:
         idle = _idle_limit(conf)
@@ -402,7 +410,7 @@ def _log_cookie_sign_in(db: AuthStore, username: str, issued: dt.datetime) -> No
 def _start_session(db: AuthStore, account: Account, epoch: int, moment: dt.datetime) -> None:
     ss = st.session_state
     ss[_USER] = account.username
-    ss[_EPOCH] = epoch
+    ss[_EPOCH] = (epoch, accounts.credentials_mark(account))
     ss[_ACTIVITY] = moment.timestamp()
     ss[_TOUCHED] = moment.timestamp()
     ss.pop(_NOTICE, None)
@@ -493,11 +501,16 @@ def _cookie_order(conf: Settings) -> None:
             ss[_COOKIE_DELETE_ROUND] = int(ss.get(_COOKIE_DELETE_ROUND, 0)) + 1
 
 
-def _issue_cookie(conf: Settings, username: str, epoch: int) -> None:
+def _issue_cookie(conf: Settings, account: Account, epoch: int) -> None:
     days = AuthOptions.from_settings(conf).cookie_expiry_days
     if days > 0:
         token = accounts.issue_token(
-            username, epoch, _cookie_key(conf), days, store(conf).instance_id()
+            account.username,
+            epoch,
+            _cookie_key(conf),
+            days,
+            store(conf).instance_id(),
+            mark=accounts.credentials_mark(account),
         )
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
         st.session_state.pop(_COOKIE_DELETE, None)
@@ -581,7 +594,7 @@ def _on_login(conf: Settings) -> None:
     epoch = db.session_epoch(account.username)
     _start_session(db, account, epoch, moment)
     ss[_IGNORE_COOKIE] = True
-    _issue_cookie(conf, account.username, epoch)
+    _issue_cookie(conf, account, epoch)
     db.log_event(audit.LOGIN, account.username)
 
 
@@ -622,13 +635,13 @@ def _change_password(user: User, conf: Settings) -> None:
         ss["pw_notice"] = ("error", t("account.password.mismatch"))
         return
     try:
-        accounts.set_password(accounts.accounts_path(conf), username, new)
+        account = accounts.set_password(accounts.accounts_path(conf), username, new)
     except accounts.AccountError as exc:
         ss["pw_notice"] = ("error", str(exc))
         return
     epoch = db.bump_session_epoch(username)  # other sessions and cookies end
-    ss[_EPOCH] = epoch
-    _issue_cookie(conf, username, epoch)
+    ss[_EPOCH] = (epoch, accounts.credentials_mark(account))
+    _issue_cookie(conf, account, epoch)
     db.log_event(audit.PASSWORD_CHANGED, username)
     ss["pw_notice"] = ("success", t("account.password.changed"))
 

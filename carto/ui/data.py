@@ -9,7 +9,8 @@ Privacy (docs/architecture.md §5): the dataset is the role's (``privacy.apply``
 page shows is protected here too, outside the caches: frames through
 ``privacy.protect_frame``, single figures as ``privacy.Count`` and changes between
 periods through ``privacy.delta``, so that a partner never sees a derived count, mean,
-difference or delta in (0, threshold).
+difference or delta in (0, threshold); figures shown with their total are masked with
+their complements (``carto.complements``, the same choice as the exports').
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from carto import audit, base_setup, filters, memory, privacy, schema, sync
+from carto import audit, base_setup, complements, filters, memory, privacy, schema, sync
 from carto.airtable_client import AirtableError
 from carto.analytics import (
     alerts,
@@ -421,32 +422,43 @@ class Evacuations:
 
     events: pd.DataFrame
     # events, people = sheltered + without_solution + unknown, uncounted events, events
-    # per shelter code (``shelter_<code>``), each as the role may see it
+    # per shelter code (``shelter_<code>``), each as the role may see it: "<5" when
+    # small, "masqué" when the other figures would give a small one away
+    # (``complements.evacuation_complements``)
     totals: dict[str, privacy.Count]
-    # True when a part of people (or of events by shelter) is hidden as a small count:
-    # the other parts are then not shown either (with the total they would give it away)
-    people_parts_hidden: bool
-    shelter_parts_hidden: bool
     weekly: pd.DataFrame  # per week: people, sheltered, without_solution, unknown
 
 
 _EVACUATION_COUNTS = ["people", *figures.OUTCOME_PARTS]
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _evacuation_complements(
+    _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
+) -> complements.EvacuationComplements:
+    found = events.events_in(_evacuation_events(_v, key), start, end)
+    return complements.evacuation_complements(found, _v.policy)  # the policy is in the key
+
+
 def evacuations(v: View) -> Evacuations:
-    """The period's evacuations as the role may see them (every count protected)."""
-    found = events.events_in(evacuation_events(v), v.period.start, v.period.end)
+    """The period's evacuations as the role may see them (every count protected, and
+    masked with the figures that add up to it: the events export masks the same)."""
+    found = events.events_in(_evacuation_events(v, v.key), v.period.start, v.period.end)
+    masked = _evacuation_complements(v, v.key, v.period.start, v.period.end)
     raw = figures.evacuation_totals(found)
-    totals = {str(key): privacy.count(value, v.policy) for key, value in raw.items()}
-    people_parts = [totals[c] for c in figures.OUTCOME_PARTS]
-    shelter_parts = [totals[f"shelter_{c}"] for c in figures.SHELTER_CODES]
-    weekly = figures.weekly_evacuation_outcomes(found)
+    totals = {
+        str(key): privacy.count(value, v.policy, key in masked.totals) for key, value in raw.items()
+    }
+    weekly = privacy.protect_frame(
+        figures.weekly_evacuation_outcomes(found), v.policy, _EVACUATION_COUNTS
+    )
+    for part in figures.OUTCOME_PARTS:
+        weeks = frozenset((week,) for week, which in masked.weekly if which == part)
+        weekly = privacy.mask_complements(weekly, part, complements.where(weekly, ["week"], weeks))
     return Evacuations(
-        events=found,
+        events=privacy.protect_frame(found, v.policy),
         totals=totals,
-        people_parts_hidden=any(c.suppressed for c in people_parts),
-        shelter_parts_hidden=any(c.suppressed for c in shelter_parts),
-        weekly=privacy.protect_frame(weekly, v.policy, _EVACUATION_COUNTS),
+        weekly=weekly,
     )
 
 
@@ -600,6 +612,14 @@ def _activity(
     )
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _passage_complements(
+    _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
+) -> complements.PassageComplements:
+    rows = figures.in_period(_v.passages, Period(start, end))
+    return complements.passage_complements(rows, _v.policy)  # the policy is in the key
+
+
 def activity(v: View) -> Activity:
     """Population, camps, passages and services of the view's period against the
     previous one, weekly activity and needs; every figure protected."""
@@ -617,15 +637,21 @@ def activity(v: View) -> Activity:
         found = trend(now, before, policy)
         return found if gap is None else Trend(found.now, None)
 
+    masked = _passage_complements(v, v.key, period.start, period.end)
+    passages = change(raw.passages, raw.passages_before)
+    if masked.total:
+        passages = Trend(privacy.count(raw.passages, policy, complement=True), None)
+    weekly = privacy.protect_frame(raw.weekly_passages, policy)
+    chosen = complements.where(weekly, ["week", "association"], masked.weekly)
     return Activity(
         population=change(now["people"], before["people"]),
         camps=change(now["camps"], before["camps"]),
-        passages=change(raw.passages, raw.passages_before),
+        passages=passages,
         services={
             key: change(raw.services[key], raw.services_before[key]) for key in schema.DISTRIBUTIONS
         },
         population_series=privacy.protect_frame(series, policy),
-        weekly_passages=privacy.protect_frame(raw.weekly_passages, policy),
+        weekly_passages=privacy.mask_complements(weekly, "passages", chosen),
         weekly_items=privacy.protect_frame(raw.weekly_items, policy),
         needs_weekly=privacy.protect_frame(raw.needs_weekly, policy),
         no_comparison=gap,
@@ -803,7 +829,10 @@ def _coverage(
 def coverage_of_period(v: View) -> Coverage:
     """Passages per association and weekday and double visits of the period."""
     covered, pairs = _coverage(v, v.key, v.period.start, v.period.end)
+    masked = _passage_complements(v, v.key, v.period.start, v.period.end)
     table = privacy.protect_frame(covered, v.policy)
+    chosen = complements.where(table, ["association", "weekday"], masked.weekday)
+    table = privacy.mask_complements(table, "passages", chosen)
     labels = table.assign(passages=privacy.count_labels(table, "passages", v.policy))
     twice = coverage.items_distributed_twice(pairs)
     return Coverage(

@@ -7,7 +7,7 @@ on a worker thread, outside the script run (no session state there), and serves 
 returns under ``/media/<id>.<ext>``. The callable
 
 1. checks the session the page was drawn for, from the store and the accounts
-   (``auth.still_signed_in`` with the username, session epoch and role bound when the
+   (``auth.still_signed_in`` with the username, session stamp and role bound when the
    page was drawn): the account still exists, nobody signed it out or changed its
    password since, it was active within the idle timeout, its role is unchanged and may
    have this file;
@@ -76,7 +76,7 @@ class Holder:
 
     username: str
     role: str
-    epoch: object  # the session epoch this session signed in with
+    stamp: object  # the session epoch and password mark this session signed in with
     session_id: str = ""  # the Streamlit session that drew the page ("" outside a run)
 
 
@@ -104,7 +104,7 @@ def deferred_file(conf: Settings, who: Holder, file: FileToMake) -> Produce:
     role is one of ``file.roles``), makes the file, audits it, remembers it."""
 
     def make() -> bytes:
-        user = auth.still_signed_in(conf, who.username, who.epoch, file.roles & {who.role})
+        user = auth.still_signed_in(conf, who.username, who.stamp, file.roles & {who.role})
         if user is None:
             rerun_session(who.session_id)  # it shows why, in French
             raise DownloadRefused(t("download.refused"))
