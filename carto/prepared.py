@@ -722,6 +722,8 @@ def changed_camps(removed: Sequence[Part], added: Sequence[Part]) -> set[str] | 
     tables = [t for t, _ in [*removed, *added]]
     if not tables or any(t.schema != tables[0].schema for t in tables):
         return None
+    if not {"record_id", "camp_id"} <= set(tables[0].column_names):
+        return None
     keys = {tuple(values) for _, values in [*removed, *added]}
     if len(keys) > 1:
         return None
