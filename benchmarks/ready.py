@@ -322,6 +322,7 @@ def pages_report(pages: dict[str, Any]) -> str:
     header = ["page (first run after a 10-record refresh)"]
     for which in ("before", "after"):
         header += [f"{which} {small}", f"{which} {large}", f"{which} {large}/{small}"]
+    header += [f"{which} CPU {large}/{small}" for which in ("before", "after")]
     rows = []
     for page in pages[large]["after"]["pages"]:
         row = [page.removeprefix("pages/").removesuffix(".py")]
@@ -332,6 +333,11 @@ def pages_report(pages: dict[str, Any]) -> str:
                 row += ["–", "–", "–"]
                 continue
             row += [f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.1f}×"]
+        for which in ("before", "after"):
+            key = "first_after_refresh_cpu_seconds"
+            a = pages[small][which]["pages"].get(page, {}).get(key)
+            b = pages[large][which]["pages"].get(page, {}).get(key)
+            row.append(f"{b / a:.1f}×" if a and b is not None else "–")
         rows.append(row)
     return markdown_table(header, rows)
 

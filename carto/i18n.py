@@ -1532,9 +1532,13 @@ def format_date(value: dt.date | dt.datetime) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+# A date and time as ``format_datetime`` writes it (``strftime``; columns: ``dt.strftime``).
+DATETIME_FORMAT = "%d/%m/%Y à %H:%M"
+
+
 def format_datetime(value: dt.datetime) -> str:
     """A date and time as DD/MM/YYYY à HH:MM."""
-    return value.strftime("%d/%m/%Y à %H:%M")
+    return value.strftime(DATETIME_FORMAT)
 
 
 def format_age(seconds: float) -> str:

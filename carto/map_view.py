@@ -19,7 +19,7 @@ shown "<5". The card is markdown built on the server from the camp's id alone
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,13 +120,16 @@ def counted_what(publics: Sequence[str] = (), n: float | str | None = None) -> s
 
 # ------------------------------------------------------------------ camp texts
 
+# A camp's row of ``states``: a Series, or a plain record (``to_dict("records")``).
+Row = pd.Series | Mapping[Hashable, Any]
 
-def _flagged(row: pd.Series, column: str) -> bool:
+
+def _flagged(row: Row, column: str) -> bool:
     flag = row.get(column + privacy.SUPPRESSED_SUFFIX)
     return isinstance(flag, bool | np.bool_) and bool(flag)
 
 
-def _facts(row: pd.Series, small: str) -> list[tuple[str, str]]:
+def _facts(row: Row, small: str) -> list[tuple[str, str]]:
     """(label, value) lines about a camp (its name aside); values hold typed text as
     typed (the last association), counts the role may not see as ``small``."""
     last = f"{format_date(row['last_visit'])} ({format_days_ago(row['days_since_visit'])})"
@@ -154,7 +157,7 @@ def _plain(value: object) -> str:
     return " ".join(str(value).split()).replace("{", "{" + WORD_JOINER)
 
 
-def _tooltip_fields(row: pd.Series, small: str) -> tuple[str, str]:
+def _tooltip_fields(row: Row, small: str) -> tuple[str, str]:
     details = "\n".join(f"{label} : {_plain(value)}" for label, value in _facts(row, small))
     return _plain(row["name"]), details
 
@@ -205,7 +208,8 @@ def camp_points(
         return pd.DataFrame({c: pd.Series(dtype=object) for c in POINT_COLUMNS})
     size = public_count(active, publics).clip(lower=0)
     small = privacy.small_count_label(policy.small_count_threshold)
-    fields = [_tooltip_fields(row, small) for _, row in active.iterrows()]
+    # plain records: a Series per row (``iterrows``) cost 0.4 ms a camp, hundreds at 100k
+    fields = [_tooltip_fields(row, small) for row in active.to_dict("records")]
     return pd.DataFrame(
         {
             "latitude": active["latitude"].round(6),

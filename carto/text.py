@@ -16,6 +16,7 @@ select box (``format_func``). Plain Python: no Streamlit here.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -68,4 +69,14 @@ def escape_markdown(value: object) -> str:
     sees is the text as typed, white space aside. A missing value (None, NaN, NA) gives
     "".
     """
+    if type(value) is str:
+        return _escaped_text(value)
+    return "".join(_escape_char(char) for char in plain_line(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _escaped_text(value: str) -> str:
+    """``escape_markdown`` of a text, kept: a table of hundreds of camps escapes every
+    cell, character by character, on each run, and most cells (names, days, counts) are
+    those of the run before."""
     return "".join(_escape_char(char) for char in plain_line(value))

@@ -30,7 +30,7 @@ from carto.export import contents as X
 from carto.export import files, formats, names, summary
 from carto.export.formats import Table
 from carto.filters import Filters
-from carto.i18n import FR, format_int, t
+from carto.i18n import FR, format_datetime, format_int, t
 from carto.options import AnalysisOptions
 from carto.settings import Settings
 from carto.store import AuthStore
@@ -314,6 +314,16 @@ def test_kml_reads_back_with_names_and_descriptions(staff_tables: dict[str, Tabl
     zones = ET.fromstring(formats.to_kml(staff_tables["zones"]))
     polygons = zones.findall(f".//{KML}Polygon")
     assert len(polygons) == staff_tables["zones"].rows
+
+
+def test_passage_placemarks_are_named_by_camp_and_time(staff_tables: dict[str, Table]) -> None:
+    table = staff_tables["passages"]
+    assert table.names is not None and table.rows > 0
+    expected = [
+        f"{camp} – {format_datetime(when)}"
+        for camp, when in zip(table.frame["camp_name"], table.frame["date"], strict=True)
+    ]
+    assert table.names.tolist() == expected
 
 
 def test_population_has_no_map_format(staff_tables: dict[str, Table], staff: X.Scope) -> None:

@@ -190,3 +190,38 @@ def test_the_forecast_from_recent_weeks_is_the_one_from_the_whole_history(
         pd.testing.assert_frame_equal(
             needs.forecast(passages, as_of, weeks), whole, check_exact=True
         )
+
+
+@pytest.mark.parametrize("breakdown", ["arrondissement", "camp"])
+def test_the_grouped_forecast_from_recent_weeks_is_the_one_from_the_whole_history(
+    demo_dataset: Dataset, breakdown: str
+) -> None:
+    passages = demo_dataset.passages
+    by = needs.breakdown_labels(
+        passages, places.camp_places(passages, demo_dataset.sites), breakdown
+    )
+    today = demo_dataset.today
+    whole = needs.needs_forecast(needs.weekly_needs(passages, by=by), today, 4)
+    recent = needs.forecast(passages, today, 4, by=by)
+
+    def shown(forecast: pd.DataFrame) -> pd.DataFrame:  # the rows a breakdown shows
+        keep = forecast["need"].fillna(0).gt(0) | forecast["usual"].fillna(0).gt(0)
+        return forecast[keep].reset_index(drop=True)
+
+    assert len(shown(recent)) > 3
+    pd.testing.assert_frame_equal(shown(recent), shown(whole), check_exact=True)
+
+
+def test_the_weeks_of_a_period_are_those_of_the_whole_history(demo_dataset: Dataset) -> None:
+    passages = demo_dataset.passages
+    whole = needs.weekly_needs(passages)
+    start, end = (
+        pd.Timestamp(demo_dataset.today) - pd.Timedelta(days=40),
+        pd.Timestamp(demo_dataset.today) - pd.Timedelta(days=10),
+    )
+    period = needs.weekly_needs(passages, start, end)
+    weeks = whole["week"].between(needs.monday(start), needs.monday(end))
+    assert period["week"].nunique() >= 5
+    pd.testing.assert_frame_equal(
+        period.reset_index(drop=True), whole[weeks].reset_index(drop=True), check_exact=True
+    )

@@ -114,11 +114,13 @@ def assert_same(a: prepared.Frames, b: prepared.Frames) -> None:
         pd.testing.assert_frame_equal(a.as_dict()[name], b.as_dict()[name])
 
 
-def filled_store(folder: Path) -> SnapshotStore:
+def filled_store(folder: Path, records: demo.DemoBase | None = None) -> SnapshotStore:
+    """A store of ``records`` (default: ``base()``) and its ready frames."""
+    records = records or base()
     store = SnapshotStore(folder / "store.sqlite")
     with store.transaction() as conn:
-        store.replace_table(conn, "sites", base().sites)
-        store.replace_table(conn, "passages", base().passages)
+        store.replace_table(conn, "sites", records.sites)
+        store.replace_table(conn, "passages", records.passages)
     prepared.load(store, recipe(SETTINGS))
     return store
 

@@ -17,7 +17,7 @@ from carto.analytics.camps import (
     SUPPRESSED,
     camp_states,
     camp_status,
-    counted,
+    in_time_order,
     latest_counts,
 )
 from carto.analytics.events import evacuation_events
@@ -63,7 +63,9 @@ def camp_tables(
 ) -> CampTables:
     """Camps, events and links as known at the end of ``as_of`` (later passages ignored)."""
     end = pd.Timestamp(as_of).tz_localize(timezone) + pd.Timedelta(days=1)
-    known = passages[passages["date"] < end]
+    before_end = (passages["date"] < end).to_numpy(dtype=bool)
+    # every passage, usually (as of today): the frame itself, whose results are kept
+    known = passages if before_end.all() else passages[before_end]
     events = evacuation_events(known, sites, count_window_days, merge_days)
     places = camp_places(known, sites)
     links = successor_links(places, events, successor_distance_m, successor_days)
@@ -90,8 +92,8 @@ def camps_table(
     camps["status"] = camp_status(states).reindex(camps.index, fill_value=STATUS_STALE)
     camps = camps.rename(columns={"site_status": "last_site_status"})
 
-    seen = counted(passages).sort_values(["date", "record_id"])
-    last_count = latest_counts(seen)
+    read = ["camp_id", "date", "record_id", *LATEST_COUNTS]
+    last_count = latest_counts(in_time_order(passages, [*read, *(c + SUPPRESSED for c in read)]))
     camps["last_count_date"] = last_count["date"].reindex(camps.index)
     flags = []
     for col in LATEST_COUNTS:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, epoch_seconds
-from carto.analytics.frames import local_times
+from carto.analytics.frames import local_times, sort_order
 
 WEEKDAYS = tuple(range(7))  # 0 = Monday, as pandas; labels: catalogue keys weekday.<n>
 PAIR_COLUMNS = [
@@ -51,7 +51,8 @@ def duplicate_visits(passages: pd.DataFrame, hours: float) -> pd.DataFrame:
     distribution keys concerned. Passages without an association are left out.
     """
     seen = counted(passages)
-    seen = seen[seen["association"].notna()].sort_values(["camp_id", "date", "record_id"])
+    seen = seen[seen["association"].notna()]
+    seen = seen.take(sort_order(seen, ["camp_id", "date", "record_id"]))  # sorted by Arrow
     if seen.empty:
         return _empty_pairs(passages["date"])
     window = hours * 3600

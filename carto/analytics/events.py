@@ -14,7 +14,6 @@ families, children).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,8 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import epoch_seconds, in_time_order, round_days
 from carto.analytics.frames import local_times
-from carto.analytics.memo import CampMemo, camp_fingerprints
+from carto.analytics.lineage import camp_keys
+from carto.analytics.memo import MISSING, CampMemo, size_of
 from carto.analytics.places import camp_places
 
 EVACUATION_KINDS = (
@@ -89,12 +89,41 @@ def evacuation_events(
     """
     needed = ["record_id", "date", "day", "association", "camp_id", "people", "sheltered"]
     needed += ["evacuation", "site_status", *GROUP_COUNTS]
+    params = (count_window_days, merge_days)
+    # Each camp's events are kept under its rows' fingerprint (``lineage.camp_keys``:
+    # for the next version of a frame, only the changed camps are hashed again): only
+    # the camps not kept have their rows read.
+    read = [c for c in [*needed, "is_duplicate"] if c in passages.columns and c != "camp_id"]
+    keys = camp_keys(passages, read)
+    kept = {cid: _MEMO.get((fp, "events", cid, params)) for cid, fp in keys.items()}
+    todo = sorted(cid for cid, found in kept.items() if found is MISSING)
+    if todo:
+        rows = passages[passages["camp_id"].isin(todo).to_numpy(dtype=bool)]
+        made = _described(rows, needed, count_window_days, merge_days)
+        for cid in todo:
+            kept[cid] = made.get(cid, ())
+            _MEMO.put((keys[cid], "events", cid, params), kept[cid], size_of(kept[cid]))
+    described = [e for cid in sorted(kept) for e in kept[cid]]  # type: ignore[attr-defined]
+    if not described:
+        return empty_events(passages["date"])
+    events = pd.DataFrame(described)
+    places = camp_places(passages, sites)  # kept for the frame: other analyses place it too
+    place_cols = ["name", "arrondissement", "latitude", "longitude", "site_type"]
+    events = events.join(places[place_cols], on="camp_id")
+    events = events.sort_values(["date", "camp_id"], ignore_index=True)
+    return _typed(events)[EVENT_COLUMNS]
+
+
+def _described(
+    passages: pd.DataFrame, needed: list[str], count_window_days: int, merge_days: int
+) -> dict[str, tuple[dict[str, Any], ...]]:
+    """The described events of each camp of ``passages`` that has any."""
     seen = in_time_order(passages, needed)
     seen = seen.assign(day=round_days(seen["date"]))  # a report after midnight: its round's
     explicit = seen["evacuation"].isin(EVACUATION_KINDS)
     report = explicit | seen["site_status"].isin(EVACUATED_SITE_STATUSES)
     if not report.any():
-        return empty_events(passages["date"])
+        return {}
     seen = seen.assign(rep_explicit=explicit, rep_any=report)
     # Only the passages of reporting camps from ``count_window_days`` before their first
     # report matter (earlier counts never describe an event).
@@ -104,32 +133,18 @@ def evacuation_events(
     # Stable: within a camp, rows stay in time order (camp codes: a sort of text is slower).
     codes = pd.factorize(touched["camp_id"], sort=True)[0]
     touched = touched.take(np.argsort(codes, kind="stable"))
-    params = (count_window_days, merge_days)
-    prints = camp_fingerprints(touched, [*needed, "rep_explicit", "rep_any"])
-    described: list[dict[str, Any]] = []
-    columns: list[dict[str, Any]] = []  # made once, for the first camp not kept
-
-    def describe(camp_id: str, lo: int, hi: int) -> tuple[dict[str, Any], ...]:
-        if not columns:
-            columns.append(_columns(touched))
-        part = {c: v[lo:hi] for c, v in columns[0].items()}
-        return tuple(
+    columns = _columns(touched)
+    camp_ids = touched["camp_id"].to_numpy()
+    bounds = np.flatnonzero(camp_ids[1:] != camp_ids[:-1]) + 1
+    described: dict[str, tuple[dict[str, Any], ...]] = {}
+    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(touched)], strict=True):
+        camp_id = str(camp_ids[lo])
+        part = {c: v[lo:hi] for c, v in columns.items()}
+        described[camp_id] = tuple(
             _describe(event, part, count_window_days * 86_400)
             for event in _camp_events(camp_id, part, merge_days)
         )
-
-    camp_ids = touched["camp_id"].to_numpy()
-    bounds = np.flatnonzero(camp_ids[1:] != camp_ids[:-1]) + 1
-    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(touched)], strict=True):
-        camp_id = str(camp_ids[lo])
-        make = partial(describe, camp_id, lo, hi)
-        described.extend(_MEMO.get_or_make(prints.get(camp_id), ("events", camp_id, params), make))
-    events = pd.DataFrame(described)
-    places = camp_places(passages, sites)  # kept for the frame: other analyses place it too
-    place_cols = ["name", "arrondissement", "latitude", "longitude", "site_type"]
-    events = events.join(places[place_cols], on="camp_id")
-    events = events.sort_values(["date", "camp_id"], ignore_index=True)
-    return _typed(events)[EVENT_COLUMNS]
+    return described
 
 
 def _columns(rows: pd.DataFrame) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -75,15 +76,18 @@ def comparison_gap(
     return None
 
 
-def in_period(passages: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Counted passages (duplicates once) whose day lies in the period."""
+def in_period(
+    passages: pd.DataFrame, period: Period, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Counted passages (duplicates once) whose day lies in the period; with ``columns``,
+    only those of them (``camps.counted``: the other columns are not copied)."""
     days = passages["day"]
-    return counted(passages[(days >= period.start) & (days <= period.end)])
+    return counted(passages, columns, where=(days >= period.start) & (days <= period.end))
 
 
 def services_delivered(passages: pd.DataFrame, period: Period) -> pd.Series:
     """Items delivered in the period, by distribution field key."""
-    rows = in_period(passages, period)
+    rows = in_period(passages, period, list(schema.DISTRIBUTIONS))
     return rows[list(schema.DISTRIBUTIONS)].sum().round().astype(int)
 
 

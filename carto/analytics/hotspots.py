@@ -16,7 +16,7 @@ are shown (``carto.ui.data``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,19 +61,20 @@ def unmet_needs(
 ) -> pd.Series:
     """Per camp (index ``camp_id``): the needs of its latest passage left uncovered."""
     end = as_of.normalize() + pd.Timedelta(days=1)
-    recent = counted(passages)
-    recent = recent[
-        (recent["date"] < end) & (recent["date"] >= end - pd.Timedelta(days=window_days))
-    ]
-    delivered = recent.groupby("camp_id")[list(NEED_ITEM.values())].sum()
+    dates = passages["date"]
+    window = ((dates < end) & (dates >= end - pd.Timedelta(days=window_days))).to_numpy(bool)
+    # the window's rows and the columns read only: not a copy of every passage
+    recent = counted(passages, ["camp_id", *NEED_ITEM.values()], where=window)
+    delivered = recent.groupby("camp_id")[list(NEED_ITEM.values())].sum() > 0
+    given: dict[Hashable, dict[Hashable, Any]] = delivered.to_dict("index")
     out: dict[str, list[str]] = {}
     for camp_id, asked in zip(states["camp_id"], states["needs"], strict=True):
         items = list(asked) if isinstance(asked, (list, tuple, np.ndarray)) else []
-        given = delivered.loc[camp_id] if camp_id in delivered.index else None
+        camp_given = given.get(camp_id)
         out[camp_id] = [
             need
             for need in items
-            if need not in NEED_ITEM or given is None or given[NEED_ITEM[need]] <= 0
+            if need not in NEED_ITEM or camp_given is None or not camp_given[NEED_ITEM[need]]
         ]
     return pd.Series(out, dtype=object)
 

@@ -74,7 +74,14 @@ def weekly_needs(
     every week down into groups: a ``group`` column is added, one row per week, group
     and item for every group seen in those weeks."""
     read = ["date", "record_id", "day", "camp_id", "needs", "people"]
-    seen = in_time_order(passages, [*read, *(given for _, given in NEED_ITEMS.values())])
+    read += [given for _, given in NEED_ITEMS.values()]
+    # only the rows of the weeks asked for (the period's, not the whole history)
+    within = np.ones(len(passages), dtype=bool)
+    if start is not None:
+        within &= (passages["day"] >= monday(start)).to_numpy(dtype=bool)
+    if end is not None:
+        within &= (passages["day"] < monday(end) + pd.Timedelta(days=7)).to_numpy(dtype=bool)
+    seen = in_time_order(passages, read, where=within)
     first = start if start is not None else seen["day"].min() if len(seen) else None
     last = end if end is not None else seen["day"].max() if len(seen) else None
     if first is None or last is None or pd.isna(first) or pd.isna(last):
@@ -183,16 +190,18 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
     return frame[columns]
 
 
-def forecast(passages: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataFrame:
-    """``needs_forecast(weekly_needs(passages), as_of, weeks)`` from the weeks it reads
-    only: the last ``weeks`` complete weeks before ``as_of`` (and the one holding it),
-    not the whole history (from its first passage when that is later)."""
+def forecast(
+    passages: pd.DataFrame, as_of: dt.date, weeks: int, by: pd.Series | None = None
+) -> pd.DataFrame:
+    """``needs_forecast(weekly_needs(passages, by=by), as_of, weeks)`` from the weeks it
+    reads only: the last ``weeks`` complete weeks before ``as_of`` (and the one holding
+    it), not the whole history (from its first passage when that is later)."""
     counted_days = passages["day"][~passages["is_duplicate"].to_numpy(dtype=bool)]
     first = counted_days.min() if len(counted_days) else None
     if first is None or pd.isna(first):
-        return needs_forecast(weekly_needs(passages), as_of, weeks)
+        return needs_forecast(weekly_needs(passages, by=by), as_of, weeks)
     since = monday(pd.Timestamp(as_of)) - pd.Timedelta(days=7 * (weeks + 1))
-    return needs_forecast(weekly_needs(passages, start=max(since, first)), as_of, weeks)
+    return needs_forecast(weekly_needs(passages, start=max(since, first), by=by), as_of, weeks)
 
 
 def whole_need(mean: float) -> float:

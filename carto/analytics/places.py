@@ -15,6 +15,7 @@ when the camp's arrondissement comes only from positions.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 
 from carto.analytics.camps import counted
 from carto.analytics.frames import local_times
+from carto.analytics.lineage import by_camp
 from carto.analytics.memo import per_frame
 from carto.i18n import t
 
@@ -59,9 +61,19 @@ def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
 
     Duplicate submissions are left out; first and last visits are aware timestamps.
     Kept while both frames live (``memo.per_frame``): a page's analyses each place the
-    camps of the same frames.
+    camps of the same frames; and for the next version, which places again only the
+    camps whose passages changed (``lineage.by_camp``).
     """
-    return per_frame("camp_places", [passages, sites], lambda: _places(passages, sites))
+
+    def make() -> pd.DataFrame:
+        place = partial(_places, sites=sites)
+        return by_camp("camp_places", [passages, sites], place, _by_camp_id)
+
+    return per_frame("camp_places", [passages, sites], make)
+
+
+def _by_camp_id(places: pd.DataFrame) -> pd.DataFrame:
+    return places.sort_index()
 
 
 def _places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:

@@ -39,15 +39,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, in_time_order, round_days
-from carto.analytics.memo import MISSING, CampMemo, camp_fingerprints, size_of
+from carto.analytics.lineage import camp_keys
+from carto.analytics.memo import MISSING, CampMemo
 from carto.analytics.successors import successor_links
 
 # Relative standard deviation of one count, and its growth per day of age (a camp's
@@ -64,14 +66,26 @@ SCATTER = 0.2
 _EVACUATED = frozenset({"Évacué", "Démantelé"})
 _FULL_KINDS = frozenset({schema.EVACUATION_SHELTERED, schema.EVACUATION_NO_SOLUTION})
 _KINDS = (*_FULL_KINDS, schema.EVACUATION_PARTIAL)
-# The columns a camp's contribution reads (``_Rows``, ``_rounds``, ``_events``).
-_READ = ("_d", "_report", "_explicit", "site_status", "evacuation", "people", "sheltered")
+# The passages' columns a camp's parts and contribution are made from (what keys them).
+_BASE_READ = (
+    "date",
+    "record_id",
+    "is_duplicate",
+    "people",
+    "site_status",
+    "evacuation",
+    "sheltered",
+    "latitude",
+    "longitude",
+)
 # Each camp's contribution kept across snapshot versions (carto.analytics.memo): five
 # arrays of one float a day, about 15 kB a camp for a year.
 _MEMO = CampMemo(max_entries=20_000, max_bytes=64 * 2**20)
 # Each camp's rounds and evacuation events (``_camp_parts``): what its contribution and
 # the successor cuts start from, kept so that a new version loops over changed camps only.
 _PARTS = CampMemo(max_entries=20_000, max_bytes=32 * 2**20)
+# The successor links the cuts follow (``_successor_cuts``), by what they are made of.
+_LINKS = CampMemo(max_entries=64, max_bytes=8 * 2**20)
 
 
 @dataclass
@@ -90,7 +104,7 @@ class _Camp:
     age: np.ndarray  # that count's age in days
     low: np.ndarray  # amounts the range goes below value, beyond the counting error
     high: np.ndarray
-    gaps: list[tuple[int, float]]  # (days apart, log ratio) of successive counts
+    gaps: dict[int, np.ndarray]  # days apart -> log ratios of successive counts
 
 
 def estimated_population(
@@ -126,8 +140,10 @@ def estimated_population(
 
 
 def _camp_size(camp: _Camp) -> int:
-    """About the bytes a camp's arrays hold in the memo."""
-    return size_of([*vars(camp).values()])
+    """About the bytes a camp's arrays hold in the memo (not ``size_of``: it walks every
+    tuple of the gaps, a few hundred a camp)."""
+    arrays = (camp.value, camp.base, camp.age, camp.low, camp.high)
+    return sum(a.nbytes + 112 for a in (*arrays, *camp.gaps.values())) + 200
 
 
 def _contributions(
@@ -138,46 +154,64 @@ def _contributions(
     successor_distance_m: float,
     successor_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Day × camp arrays (value, sd, low, high) on ``days``, or None without any camp."""
-    missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
-    # Only the columns read below, in time order (kept for the frame: camps.time_order),
-    # then by camp: as sort_values(["camp_id", "date", "record_id"]), at a fraction of it.
-    columns = ["camp_id", "date", "record_id", "people", "site_status", *missing]
-    seen = in_time_order(passages, columns)
-    if seen.empty or len(days) == 0:
+    """Day × camp arrays (value, sd, low, high) on ``days``, or None without any camp.
+
+    Each camp's parts (rounds, events, place) and contribution are kept (``_PARTS``,
+    ``_MEMO``) under its rows' fingerprint (``lineage.camp_keys``: for the next version
+    of a frame, only the changed camps are hashed again) and everything else they
+    depend on; only the camps not found there have their rows read."""
+    counted_rows = ~passages["is_duplicate"].to_numpy(dtype=bool)
+    if len(days) == 0 or not counted_rows.any():
         return None
-    seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})[columns]
-    codes = pd.factorize(seen["camp_id"], sort=True)[0]
-    codes[codes < 0] = codes.max() + 1  # rows without a camp last, as sort_values puts them
-    seen = seen.take(np.argsort(codes, kind="stable")).reset_index(drop=True)
-    rday = round_days(seen["date"])
-    origin = min(days.min(), rday.min())
+    # The first round day of any counted passage: round_days keeps the order of dates.
+    first = passages["date"][counted_rows].min()
+    origin = min(days.min(), round_days(pd.Series([first]))[0])
     n = int((days.max() - origin).days) + 1
-    seen = seen.assign(
-        _d=((rday - origin).dt.days).astype(int),
-        _explicit=seen["evacuation"].isin(_KINDS),
-        _report=seen["evacuation"].isin(_KINDS) | seen["site_status"].isin(_EVACUATED),
-    )
-    rows = _Rows(seen)
-    # A camp's contribution reads its own rows, the parameters and the cuts it is given:
-    # those make its key in the memo (carto.analytics.memo).
-    prints = camp_fingerprints(seen, _READ)
-    rounds, events = _camp_parts(seen, rows, prints, merge_days)
-    cuts = _successor_cuts(seen, rows, rounds, events, successor_distance_m, successor_days, origin)
-    camps = sorted(set(rows.camp))
+    keys = camp_keys(passages, [c for c in _BASE_READ if c in passages.columns])
+    parts: dict[str, _Parts | None] = {}
+    todo: list[str] = []
+    for cid, fingerprint in keys.items():
+        found = _PARTS.get((fingerprint, "parts", cid, merge_days, origin))
+        if found is MISSING:
+            todo.append(cid)
+        else:
+            parts[cid] = found  # type: ignore[assignment]
+    made = _Seen(passages, origin)
+    made.need(todo)
+    for cid in todo:
+        parts[cid] = made.parts(cid, merge_days)
+        _PARTS.put(
+            (keys[cid], "parts", cid, merge_days, origin), parts[cid], _parts_size(parts[cid])
+        )
+    cuts = _successor_cuts(parts, successor_distance_m, successor_days, origin, passages["date"])
+    camps = sorted(cid for cid, p in parts.items() if p is not None)
+    memo_keys = [
+        (keys[cid], "population", cid, n, window, merge_days, origin, *cuts.get(cid, {}).items())
+        for cid in camps
+    ]
+    kept = [_MEMO.get(key) for key in memo_keys]
+    made.need(cid for cid, built in zip(camps, kept, strict=True) if built is MISSING)
     pick = ((days - origin).days).to_numpy()
-    value, base, age, low, high = (np.zeros((len(days), len(camps))) for _ in range(5))
-    gaps: dict[int, list[float]] = {}
-    for j, cid in enumerate(camps):
-        camp_cuts = cuts.get(cid, {})
-        key = ("population", cid, n, window, merge_days, tuple(camp_cuts.items()))
-        make = partial(_camp, rows, rounds.get(cid, {}), events.get(cid, []), n, window, camp_cuts)
-        built = _MEMO.get_or_make(prints.get(cid), key, make, _camp_size)
-        value[:, j], base[:, j], age[:, j] = built.value[pick], built.base[pick], built.age[pick]
-        low[:, j], high[:, j] = built.low[pick], built.high[pick]
-        for gap, ratio in built.gaps:
-            gaps.setdefault(gap, []).append(ratio)
-    count_sd, drift_sd = _fitted_sd(gaps)
+    built: list[_Camp] = []
+    gaps: dict[int, list[np.ndarray]] = {}
+    for j, (cid, found) in enumerate(zip(camps, kept, strict=True)):
+        if not isinstance(found, _Camp):
+            camp_parts = parts[cid]
+            assert camp_parts is not None
+            found = made.contribution(cid, camp_parts, n, window, cuts.get(cid, {}))
+            _MEMO.put(memo_keys[j], found, _camp_size(found))
+        built.append(found)
+        for gap, ratios in found.gaps.items():
+            gaps.setdefault(gap, []).append(ratios)
+    if not built:
+        return None
+
+    def days_by_camp(field: str) -> np.ndarray:
+        return np.column_stack([getattr(b, field) for b in built])[pick]
+
+    value, base, age = days_by_camp("value"), days_by_camp("base"), days_by_camp("age")
+    low, high = days_by_camp("low"), days_by_camp("high")
+    count_sd, drift_sd = _fitted_sd({g: np.concatenate(r) for g, r in gaps.items()})
     # Each contribution's counting error, on every day and camp at once.
     sd = base * np.sqrt(count_sd**2 + age * drift_sd**2)
     return value, sd, low, high
@@ -195,6 +229,113 @@ class _Rows:
         self.kind: list[object] = seen["evacuation"].to_list()
         self.people = seen["people"].to_numpy(dtype=float)
         self.sheltered = seen["sheltered"].to_numpy(dtype=float)
+
+
+class _Parts(NamedTuple):
+    """What ``_camp_parts`` keeps of one camp."""
+
+    rounds: dict[int, tuple[float, float, bool]]  # round day -> (largest, smallest, empty)
+    events: tuple[tuple[int, tuple[int, ...]], ...]  # (day, positions from its first row)
+    partial: tuple[tuple[int, pd.Timestamp], ...]  # (day, first report) of partial ones
+    place: tuple[float, float, pd.Timestamp]  # median latitude, longitude; first visit
+
+
+def _parts_size(parts: _Parts | None) -> int:
+    """About the bytes a camp's parts hold in the memo."""
+    if parts is None:
+        return 64
+    events = sum(80 + 8 * len(rows) for _, rows in parts.events)
+    return 400 + 150 * len(parts.rounds) + events + 120 * len(parts.partial)
+
+
+class _Seen:
+    """The counted passages of some camps, read when first needed: in time order, by
+    camp, with their round day (``_d``, from ``origin``) and evacuation reports."""
+
+    def __init__(self, passages: pd.DataFrame, origin: pd.Timestamp) -> None:
+        self.passages = passages
+        self.origin = origin
+        self.asked: set[str] = set()
+        self.spans: dict[str, tuple[int, int]] = {}  # each camp's rows
+        self.seen = pd.DataFrame()
+        self.rows: _Rows | None = None
+        self.made: dict[str, _Parts] = {}
+
+    def need(self, camps: Iterable[str]) -> None:
+        """Have the rows of ``camps`` read (with those asked for before)."""
+        wanted = set(camps) - self.asked
+        if not wanted:
+            return
+        self.asked |= wanted
+        missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
+        columns = ["camp_id", "date", "record_id", "people", "site_status", *missing]
+        mask = self.passages["camp_id"].isin(sorted(self.asked)).to_numpy(dtype=bool)
+        seen = in_time_order(self.passages, columns, where=mask)
+        seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})[columns]
+        # Then by camp, as sort_values(["camp_id", "date", "record_id"]) at a fraction of it.
+        codes = pd.factorize(seen["camp_id"], sort=True)[0]
+        seen = seen.take(np.argsort(codes, kind="stable")).reset_index(drop=True)
+        rday = round_days(seen["date"])
+        self.seen = seen.assign(
+            _d=((rday - self.origin).dt.days).astype(int),
+            _explicit=seen["evacuation"].isin(_KINDS),
+            _report=seen["evacuation"].isin(_KINDS) | seen["site_status"].isin(_EVACUATED),
+        )
+        self.rows = _Rows(self.seen)
+        ids = self.seen["camp_id"].astype("str").to_numpy()
+        starts = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist()] if len(ids) else []
+        ends = [*starts[1:], len(ids)]
+        self.spans = {str(ids[lo]): (lo, hi) for lo, hi in zip(starts, ends, strict=True)}
+
+    def parts(self, cid: str, merge_days: int) -> _Parts | None:
+        """The parts of ``cid`` (read before), None when it has no counted row."""
+        if cid not in self.spans:
+            return None
+        if cid not in self.made:
+            self._make_parts(merge_days)
+        return self.made[cid]
+
+    def _make_parts(self, merge_days: int) -> None:
+        """The parts of every camp read and not made yet."""
+        assert self.rows is not None
+        todo = [cid for cid in self.spans if cid not in self.made]
+        positions = np.concatenate([np.arange(*self.spans[cid]) for cid in todo])
+        seen, rows = self.seen.iloc[positions], self.rows
+        rounds = _rounds(seen)
+        events = _events(rows, merge_days, positions.tolist())
+        places = seen.groupby("camp_id", sort=False).agg(
+            latitude=("latitude", "median"),
+            longitude=("longitude", "median"),
+            first_visit=("date", "min"),
+        )
+        latitude = places["latitude"].to_dict()
+        longitude = places["longitude"].to_dict()
+        first_visit = places["first_visit"].to_dict()
+        dates = self.seen["date"].tolist()
+        for cid in todo:
+            lo = self.spans[cid][0]
+            camp_events = events.get(cid, [])
+            self.made[cid] = _Parts(
+                rounds.get(cid, {}),
+                tuple((e.day, tuple(p - lo for p in e.rows)) for e in camp_events),
+                tuple((e.day, dates[e.rows[0]]) for e in camp_events if _partial(rows, e)),
+                (float(latitude[cid]), float(longitude[cid]), first_visit[cid]),
+            )
+
+    def contribution(
+        self, cid: str, parts: _Parts, n: int, window: int, cuts: dict[int, float]
+    ) -> _Camp:
+        """The contribution of ``cid`` (read before)."""
+        assert self.rows is not None
+        lo = self.spans[cid][0]
+        camp_events = [_Event(day, [lo + p for p in rel]) for day, rel in parts.events]
+        return _camp(self.rows, parts.rounds, camp_events, n, window, cuts)
+
+
+def _partial(rows: _Rows, event: _Event) -> bool:
+    """Whether an event's first report is of a partial evacuation."""
+    first = event.rows[0]
+    return bool(rows.explicit[first]) and rows.kind[first] == schema.EVACUATION_PARTIAL
 
 
 def _rounds(seen: pd.DataFrame) -> dict[str, dict[int, tuple[float, float, bool]]]:
@@ -220,60 +361,6 @@ def _rounds(seen: pd.DataFrame) -> dict[str, dict[int, tuple[float, float, bool]
         elif top == top:  # a count of people was given
             out.setdefault(str(cid), {})[int(d)] = (top, bottom, False)
     return out
-
-
-# A camp's rounds and events as ``_camp_parts`` keeps them: (round day → round), and
-# (day, positions from the camp's first row) per event.
-_Parts = tuple[dict[int, tuple[float, float, bool]], tuple[tuple[int, tuple[int, ...]], ...]]
-
-
-def _camp_parts(
-    seen: pd.DataFrame,
-    rows: _Rows,
-    prints: dict[str, tuple[int, int, int, str]],
-    merge_days: int,
-) -> tuple[dict[str, dict[int, tuple[float, float, bool]]], dict[str, list[_Event]]]:
-    """``_rounds`` and ``_events`` of every camp (``seen`` sorted by camp), made only for
-    the camps whose rows are not those of a kept result (``_PARTS``, keyed on the camp's
-    fingerprint): both loop in Python over every row they are given."""
-    codes = pd.factorize(seen["camp_id"])[0]
-    starts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()]
-    spans = list(zip(starts, [*starts[1:], len(codes)], strict=True))
-    kept: dict[int, _Parts] = {}
-    todo: list[tuple[int, int]] = []
-    for lo, hi in spans:
-        cid = str(rows.camp[lo])
-        fingerprint = prints.get(cid)
-        key = (fingerprint, "parts", cid, merge_days)
-        found = _PARTS.get(key) if fingerprint is not None else MISSING
-        if found is MISSING:
-            todo.append((lo, hi))
-        else:
-            kept[lo] = found  # type: ignore[assignment]
-    if todo:
-        positions = np.concatenate([np.arange(lo, hi) for lo, hi in todo])
-        made_rounds = _rounds(seen.iloc[positions])
-        made_events = _events(rows, merge_days, positions.tolist())
-        for lo, _ in todo:
-            cid = str(rows.camp[lo])
-            parts: _Parts = (
-                made_rounds.get(cid, {}),
-                tuple((e.day, tuple(p - lo for p in e.rows)) for e in made_events.get(cid, [])),
-            )
-            kept[lo] = parts
-            fingerprint = prints.get(cid)
-            if fingerprint is not None:
-                _PARTS.put((fingerprint, "parts", cid, merge_days), parts, size_of(list(parts)))
-    rounds: dict[str, dict[int, tuple[float, float, bool]]] = {}
-    events: dict[str, list[_Event]] = {}
-    for lo, _ in spans:
-        camp_rounds, camp_events = kept[lo]
-        cid = str(rows.camp[lo])
-        if camp_rounds:
-            rounds[cid] = camp_rounds
-        if camp_events:
-            events[cid] = [_Event(day, [lo + p for p in rel]) for day, rel in camp_events]
-    return rounds, events
 
 
 def _events(
@@ -390,19 +477,20 @@ def _camp(
 
 def _camp_gaps(
     by_day: dict[int, tuple[float, float, bool]], camp_events: list[_Event]
-) -> list[tuple[int, float]]:
-    """One camp's successive counts at most 7 days apart, not around an evacuation:
-    (days apart, log ratio), for ``_fitted_sd``."""
+) -> dict[int, np.ndarray]:
+    """One camp's successive counts at most 7 days apart, not around an evacuation: the
+    log ratios by days apart, for ``_fitted_sd`` (arrays: gathered over every camp on
+    each estimate, a few hundred pairs a camp)."""
     evacuated = sorted(e.day for e in camp_events)
     counts = [(d, c) for d, (c, _, gone) in sorted(by_day.items()) if not gone and c > 0]
-    return [
-        (d1 - d0, math.log(c1 / c0))
-        for (d0, c0), (d1, c1) in itertools.pairwise(counts)
-        if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated)
-    ]
+    found: dict[int, list[float]] = {}
+    for (d0, c0), (d1, c1) in itertools.pairwise(counts):
+        if d1 - d0 <= 7 and not any(d0 <= e <= d1 for e in evacuated):
+            found.setdefault(d1 - d0, []).append(math.log(c1 / c0))
+    return {gap: np.array(ratios) for gap, ratios in found.items()}
 
 
-def _fitted_sd(gaps: dict[int, list[float]]) -> tuple[float, float]:
+def _fitted_sd(gaps: Mapping[int, Sequence[float] | np.ndarray]) -> tuple[float, float]:
     """(count sd, drift sd per day) measured on successive counts of the same camp
     (``gaps``: log ratios by days apart, ``_camp_gaps``): the log ratio of two counts
     ``g`` days apart varies as 2 × count² + g × drift² (a robust variance per gap, then a
@@ -419,7 +507,7 @@ def _fitted_sd(gaps: dict[int, list[float]]) -> tuple[float, float]:
     return min(max(math.sqrt(intercept / 2), 0.005), 0.2), min(math.sqrt(slope), 0.2)
 
 
-def _robust_var(values: list[float]) -> float:
+def _robust_var(values: Sequence[float] | np.ndarray) -> float:
     """A variance that a few wild values (a miscount, a camp splitting) do not blow up."""
     x = np.asarray(values)
     mad = float(np.median(np.abs(x - np.median(x))))
@@ -427,52 +515,73 @@ def _robust_var(values: list[float]) -> float:
 
 
 def _successor_cuts(
-    seen: pd.DataFrame,
-    rows: _Rows,
-    rounds: dict[str, dict[int, tuple[float, float, bool]]],
-    events: dict[str, list[_Event]],
+    parts: dict[str, _Parts | None],
     distance_m: float,
     days: int,
     origin: pd.Timestamp,
+    dates: pd.Series,
 ) -> dict[str, dict[int, float]]:
     """For each camp partially evacuated: on the day a successor is first counted, the
-    count to take off the remainder it carries."""
-    firsts = [
-        ev.rows[0]
-        for camp_events in events.values()
-        for ev in camp_events
-        if rows.explicit[ev.rows[0]] and rows.kind[ev.rows[0]] == schema.EVACUATION_PARTIAL
-    ]
+    count to take off the remainder it carries (``dates``: the passages' dates, whose
+    time zone the first reports take)."""
+    # by camp, then in time: whatever order the camps' parts were found in
+    firsts = sorted(
+        ((cid, day, when) for cid, p in parts.items() if p is not None for day, when in p.partial),
+        key=lambda first: (first[0], first[1]),
+    )
     if not firsts:
         return {}
-    places = seen.groupby("camp_id").agg(
-        latitude=("latitude", "median"),
-        longitude=("longitude", "median"),
-        first_visit=("date", "min"),
-    )
-    first = seen.iloc[firsts]
+    camps = sorted(cid for cid, p in parts.items() if p is not None)
+    where = [parts[cid].place for cid in camps]  # type: ignore[union-attr]
+    # The links follow from the partial evacuations and every camp's place alone: kept
+    # for them (a refresh that changed a count changes neither).
+    key = (tuple(firsts), tuple(zip(camps, where, strict=True)), distance_m, days, origin)
+    pairs = _LINKS.get(key)
+    if pairs is MISSING:
+        pairs = _links(camps, where, firsts, distance_m, days, origin, dates)
+        _LINKS.put(key, pairs, 200 * (len(camps) + len(firsts)))
+    cuts: dict[str, dict[int, float]] = {}
+    for pred, succ in pairs:  # type: ignore[attr-defined]
+        succ_parts = parts.get(succ)
+        rounds = succ_parts.rounds if succ_parts is not None else {}
+        counts = [(d, c) for d, (c, _, gone) in sorted(rounds.items()) if not gone]
+        if counts:
+            cuts.setdefault(pred, {})[counts[0][0]] = counts[0][1]
+    return cuts
+
+
+def _links(
+    camps: list[str],
+    where: list[tuple[float, float, pd.Timestamp]],
+    firsts: list[tuple[str, int, pd.Timestamp]],
+    distance_m: float,
+    days: int,
+    origin: pd.Timestamp,
+    dates: pd.Series,
+) -> list[tuple[str, str]]:
+    """(predecessor, successor) of the successor links of those partial evacuations."""
+    places = pd.DataFrame(
+        {
+            "latitude": [w[0] for w in where],
+            "longitude": [w[1] for w in where],
+            "first_visit": pd.Series([w[2] for w in where], dtype=dates.dtype),
+        }
+    ).set_axis(pd.Index(camps, name="camp_id"))
     found = pd.DataFrame(
         {
-            "event_id": [f"{c}@{d}" for c, d in zip(first["camp_id"], first["_d"], strict=True)],
-            "camp_id": first["camp_id"].to_numpy(),
-            "date": origin + pd.to_timedelta(first["_d"].to_numpy(), unit="D"),
-            "first_report": first["date"].to_numpy(),
-            "latitude": places.loc[first["camp_id"], "latitude"].to_numpy(),
-            "longitude": places.loc[first["camp_id"], "longitude"].to_numpy(),
+            "event_id": [f"{c}@{d}" for c, d, _ in firsts],
+            "camp_id": [c for c, _, _ in firsts],
+            "date": origin + pd.to_timedelta([d for _, d, _ in firsts], unit="D"),
+            "first_report": pd.Series([w for _, _, w in firsts], dtype=dates.dtype),
+            "latitude": places.loc[[c for c, _, _ in firsts], "latitude"].to_numpy(),
+            "longitude": places.loc[[c for c, _, _ in firsts], "longitude"].to_numpy(),
         }
     )
-    found["first_report"] = pd.to_datetime(found["first_report"], utc=True).dt.tz_convert(
-        seen["date"].dt.tz
-    )
     links = successor_links(places, found, distance_m, days)
-    cuts: dict[str, dict[int, float]] = {}
-    for pred, succ in zip(links["predecessor_id"], links["successor_id"], strict=True):
-        counts = [
-            (d, c) for d, (c, _, gone) in sorted(rounds.get(str(succ), {}).items()) if not gone
-        ]
-        if counts:
-            cuts.setdefault(str(pred), {})[counts[0][0]] = counts[0][1]
-    return cuts
+    return [
+        (str(pred), str(succ))
+        for pred, succ in zip(links["predecessor_id"], links["successor_id"], strict=True)
+    ]
 
 
 def daily_camp_counts(

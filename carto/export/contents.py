@@ -39,11 +39,12 @@ from carto import complements, filters, normalise, privacy
 from carto.analytics import camp_tables, camps, events, figures, places, population, successors
 from carto.analytics import zones as zone_analytics
 from carto.analytics.figures import Period
+from carto.analytics.frames import sort_order
 from carto.dataset import Dataset
 from carto.export import names
 from carto.export.formats import Table
 from carto.filters import Filters
-from carto.i18n import format_date, format_datetime, format_int, t, t_n
+from carto.i18n import DATETIME_FORMAT, format_date, format_int, t, t_n
 from carto.options import AnalysisOptions
 from carto.settings import Settings
 
@@ -216,7 +217,10 @@ class _Builder:
     def known(self) -> pd.DataFrame:
         """The passages known at the end of the period."""
         end = self.opts.day_start(self.period.end) + pd.Timedelta(days=1)
-        return self.scope.passages[self.scope.passages["date"] < end]
+        before_end = (self.scope.passages["date"] < end).to_numpy(dtype=bool)
+        # every passage, usually (a period ending today): the frame itself, whose
+        # per-camp results are kept from one version to the next (analytics.lineage)
+        return self.scope.passages if before_end.all() else self.scope.passages[before_end]
 
     def _period_passages(self) -> pd.Series:
         return self.shown.groupby("camp_id").size()
@@ -258,7 +262,7 @@ class _Builder:
         )
 
     def _passages(self) -> pd.DataFrame:
-        rows = self.shown.sort_values(["date", "record_id"])
+        rows = self.shown.take(sort_order(self.shown, ["date", "record_id"]))
         rows = rows.assign(
             camp_name=rows["camp_id"].map(self.places["name"]).astype("str"),
             **{col: _joined(rows[col]) for col in LIST_COLUMNS},
@@ -399,14 +403,9 @@ class _Builder:
 
     def _names(self, name: str, frame: pd.DataFrame) -> pd.Series | None:
         """The placemark name of each row (map datasets)."""
-        if name == PASSAGES:
-            return pd.Series(
-                [
-                    f"{camp} – {format_datetime(when)}"
-                    for camp, when in zip(frame["camp_name"], frame["date"], strict=True)
-                ],
-                dtype="str",
-            )
+        if name == PASSAGES:  # "<camp> – <format_datetime(date)>", written per column
+            when = frame["date"].dt.strftime(DATETIME_FORMAT).fillna("")
+            return (frame["camp_name"].map(str) + " – " + when).astype("str")
         if name in (SITES, CAMPS):
             return frame["name"].fillna(t("camp.unnamed")).astype("str")
         if name == EVENTS:

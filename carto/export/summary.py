@@ -92,7 +92,7 @@ def summary_figures(scope: Scope, opts: AnalysisOptions, now: dt.datetime | None
         period.start,
         period.end,
     )
-    shown = figures.in_period(passages, period)
+    shown = figures.in_period(passages, period, ["camp_id", "association"])
     services = figures.services_delivered(passages, period)
     lines = tuple(_evacuation_line(found, code) for code in SHELTER_ORDER)
     people = pop["people"]

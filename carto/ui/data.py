@@ -599,10 +599,11 @@ def _activity(
 ) -> _Activity:
     period = Period(start, end)
     previous = period.previous()
-    rows = figures.in_period(_v.passages, period)
+    # the columns the weekly figures read (``counted``: the others are not copied)
+    rows = figures.in_period(_v.passages, period, ["day", "association", *schema.DISTRIBUTIONS])
     return _Activity(
         passages=len(rows),
-        passages_before=len(figures.in_period(_v.passages, previous)),
+        passages_before=len(figures.in_period(_v.passages, previous, ["day"])),
         services=figures.services_delivered(_v.passages, period),
         services_before=figures.services_delivered(_v.passages, previous),
         weekly_passages=weeks_.weekly_passages(rows),
@@ -718,7 +719,7 @@ def _grouped_forecast(
     _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
 ) -> pd.DataFrame:
     by = needs.breakdown_labels(_v.passages, camp_places(_v.ds), breakdown)
-    return needs.needs_forecast(needs.weekly_needs(_v.passages, by=by), as_of, weeks)
+    return needs.forecast(_v.passages, as_of, weeks, by=by)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -819,7 +820,8 @@ class Coverage:
 def _coverage(
     _v: View, key: tuple[object, ...], start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = figures.in_period(_v.passages, Period(start, end))
+    read = ["camp_id", "record_id", "association", "date", "day", *schema.DISTRIBUTIONS]
+    rows = figures.in_period(_v.passages, Period(start, end), read)
     pairs = coverage.duplicate_visits(rows, _v.options.duplicate_visit_hours)
     return coverage.who_covers_what(rows), pairs
 

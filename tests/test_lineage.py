@@ -1,0 +1,217 @@
+"""Per-camp results carried from one version of the ready frames to the next
+(carto.analytics.lineage) equal a computation from scratch, whatever the edits."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from carto import chunks, demo, prepared
+from carto.analytics import camps, events, lineage, memo, places, population
+from carto.dataset import recipe
+from carto.store import SnapshotStore
+from tests import test_prepared
+from tests.test_prepared import EDIT, SETTINGS, _edit_fields, apply
+
+TODAY = dt.date(2026, 11, 20)
+WINDOW = 7
+
+
+@functools.cache
+def base() -> demo.DemoBase:
+    """About 1,000 passages of 24 camps: an edit changes a few camps, not all."""
+    generated = demo.generate(seed=11, days=60, today=TODAY, n_camps=24)
+    return dataclasses.replace(generated, passages=[copy.deepcopy(r) for r in generated.passages])
+
+
+def filled_store(folder: Path) -> SnapshotStore:
+    return test_prepared.filled_store(folder, base())
+
+
+def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
+    """Every result ``lineage`` carries over, on these frames."""
+    as_of = passages["date"].max()
+    days = population.day_range(as_of - pd.Timedelta(days=40), as_of)
+    return [
+        places.camp_places(passages, sites),
+        camps.camp_states(passages, sites, as_of, WINDOW),
+        camps.camp_states(passages, sites, as_of - pd.Timedelta(days=20), WINDOW),
+        population.estimated_population(passages, days, WINDOW),
+        population.estimated_population(passages, days[-10:], WINDOW, merge_days=0),
+        events.evacuation_events(passages, sites, WINDOW, 1),
+    ]
+
+
+def read(store: SnapshotStore) -> prepared.Frames:
+    frames = prepared.read_stored(store, recipe(SETTINGS).key, store.version)
+    assert frames is not None
+    return frames
+
+
+def refresh(store: SnapshotStore, edits: list[tuple[str, float, int]], elsewhere: bool) -> None:
+    """Write ``edits`` as a sync does; ``elsewhere``: in another process (this one then
+    decodes the changed chunks, as a page process does), else in this one."""
+    held = dict(prepared._DECODED), dict(prepared._CHUNKS)
+    with store.transaction(bump_version=False) as conn:
+        for edit in edits:
+            apply(store, conn, edit)
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    if elsewhere:
+        prepared._DECODED.clear()
+        prepared._DECODED.update(held[0])
+        prepared._CHUNKS.clear()
+        prepared._CHUNKS.update(held[1])
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3),
+    elsewhere=st.booleans(),
+)
+@example(steps=[[("people", 0.3, 12)]], elsewhere=True)
+@example(steps=[[("delete_passage", 0.5, 0), ("insert_passage", 0.2, 50)]], elsewhere=True)
+@example(
+    steps=[[("move", 0.4, 3), ("unlink_site", 0.7, 0)], [("link_site", 0.1, 4)]], elsewhere=False
+)
+def test_carried_results_equal_a_cold_computation(
+    steps: list[list[tuple[str, float, int]]], elsewhere: bool
+) -> None:
+    memo.clear_all()
+    prepared.forget()
+    with tempfile.TemporaryDirectory(prefix="carto-lineage-") as tmp:
+        store = filled_store(Path(tmp))
+        frames = read(store)
+        analyses(frames.passages, frames.sites)  # kept for the first version
+        before = lineage.token(frames.passages)
+        for edits in steps:
+            refresh(store, edits, elsewhere)
+            frames = read(store)
+            # made from the previous frame and the changed chunks: as from every chunk
+            manifest = chunks.Manifest.from_bytes(prepared._DECODED["passages"][0])
+            held = prepared._CHUNKS["passages"]
+            whole = prepared._frame([held[c.digest] for c in manifest.chunks], manifest.columns)
+            pd.testing.assert_frame_equal(frames.passages, whole, check_exact=True)
+            now = lineage.token(frames.passages)
+            # the carried path is the one under test (unless no passage changed)
+            assert now == before or lineage.lineage(now) is not None
+            before = now
+            carried = analyses(frames.passages, frames.sites)
+            # shallow copies carry no token: computed whole
+            cold = analyses(frames.passages.copy(deep=False), frames.sites.copy(deep=False))
+            for a, b in zip(carried, cold, strict=True):
+                pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[set[str]]:
+    """The camps each call of ``module.name`` was given rows of, from now on."""
+    calls: list[set[str]] = []
+    real: Callable[..., Any] = getattr(module, name)
+
+    def counting(rows: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
+        calls.append(set(rows["camp_id"].dropna()))
+        return real(rows, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_a_refresh_computes_only_the_camps_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memo.clear_all()
+    prepared.forget()
+    store = filled_store(tmp_path)
+    frames = read(store)
+    analyses(frames.passages, frames.sites)
+    edited = frames.passages.iloc[len(frames.passages) // 2]
+    as_of = frames.passages["date"].max()
+    placed = _counting(monkeypatch, places, "_places")
+    states = _counting(monkeypatch, camps, "_camp_states")
+    hashed = _counting(monkeypatch, lineage, "camp_fingerprints")
+    held = dict(prepared._DECODED), dict(prepared._CHUNKS)
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    prepared._DECODED.update(held[0])  # as a page process that did not write it
+    prepared._CHUNKS.update(held[1])
+    frames = read(store)
+    places.camp_places(frames.passages, frames.sites)
+    camps.camp_states(frames.passages, frames.sites, as_of, WINDOW)
+    for kept in (population._MEMO, population._PARTS, events._MEMO):
+        kept.hits = kept.misses = 0
+    days = population.day_range(as_of - pd.Timedelta(days=40), as_of)
+    population.estimated_population(frames.passages, days, WINDOW)
+    events.evacuation_events(frames.passages, frames.sites, WINDOW, 1)
+    # that camp's rows only; the states take their places from the whole frame's
+    assert placed == [{edited["camp_id"]}]
+    assert states == [{edited["camp_id"]}]
+    counted = frames.passages["camp_id"].nunique()
+    assert population._PARTS.misses == 1 and population._PARTS.hits == counted - 1
+    assert population._MEMO.misses == 1 and population._MEMO.hits == counted - 1
+    assert events._MEMO.misses == 1 and events._MEMO.hits == counted - 1
+    # the fingerprints of that camp only, once for each set of columns
+    assert hashed == [{edited["camp_id"]}] * 2
+
+
+def _part(frame: pd.DataFrame) -> prepared.Part:
+    """A decoded chunk of those rows."""
+    table = pa.Table.from_pandas(frame.drop(columns="needs"), preserve_index=False)
+    return table, {"needs": frame["needs"].to_list()}
+
+
+def test_changed_camps_are_those_of_rows_added_removed_or_changed() -> None:
+    before = pd.DataFrame(
+        {
+            "record_id": ["r1", "r2", "r3", "r4"],
+            "camp_id": ["a", "b", "c", "d"],
+            "people": [1.0, None, 3.0, 4.0],
+            "needs": [["Eau"], [], ["Repas"], []],
+        }
+    )
+    assert prepared.changed_camps([_part(before)], [_part(before.copy())]) == set()
+    after = before.copy()
+    after.loc[1, "people"] = None  # missing stays missing: unchanged
+    after.loc[2, "needs"] = ["Repas", "Eau"]  # a list cell changed
+    after.loc[3, "camp_id"] = "e"  # moved to another camp: both
+    after = pd.concat([after.drop(index=0), before.iloc[[0]].assign(record_id="r9", camp_id="f")])
+    # split in two chunks on one side: rows are matched by record id, not by chunk
+    found = prepared.changed_camps([_part(before)], [_part(after.iloc[:2]), _part(after.iloc[2:])])
+    assert found == {"a", "c", "d", "e", "f"}
+    assert prepared.changed_camps([_part(before)], []) == {"a", "b", "c", "d"}
+    other = _part(after.assign(people=after["people"].astype("str")))
+    assert prepared.changed_camps([_part(before)], [other]) is None  # another column type
+
+
+def test_a_frame_without_a_token_is_computed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    memo.clear_all()
+    frame = pd.DataFrame({"camp_id": ["a", "b"], "x": [1, 2]}).set_index("camp_id")
+    lineage.tag(frame, "content")
+    lineage.follow("child", "content", {"a"})
+    calls: list[int] = []
+
+    def compute(rows: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(rows))
+        return rows
+
+    lineage.by_camp("t", [frame.reset_index()], compute, lambda f: f)  # not tagged
+    lineage.by_camp("t", [frame.reset_index()], compute, lambda f: f)
+    assert calls == [2, 2]
+    tagged = frame.reset_index()
+    lineage.tag(tagged, "other")
+    lineage.by_camp("t", [tagged], compute, lambda f: f)
+    lineage.by_camp("t", [tagged], compute, lambda f: f)  # kept for its token
+    assert calls == [2, 2, 2]
