@@ -885,14 +885,14 @@ def _assembled(name: str, manifest_bytes: bytes, fetch: Fetch) -> pd.DataFrame |
             parts[c.digest] = decode_chunk(blob.data)
     frame = None
     if found is not None:  # the frame held before, but for the chunks that changed
-        frame = _spliced(found[1], chunks.Manifest.from_bytes(found[0]), manifest, parts)
+        frame = _from_held(found[1], chunks.Manifest.from_bytes(found[0]), manifest, parts)
     if frame is None:
         frame = _frame([parts[c.digest] for c in manifest.chunks], manifest.columns)
     _remember(name, manifest_bytes, frame, parts)
     return frame
 
 
-def _spliced(
+def _from_held(
     previous: pd.DataFrame,
     before: chunks.Manifest,
     manifest: chunks.Manifest,
