@@ -28,9 +28,15 @@ ROUND_START_HOUR = 5
 # Démantelé; active when not closed and seen within ``active_days``; else stale.
 STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE = "active", "closed", "stale"
 STATUSES = (STATUS_ACTIVE, STATUS_CLOSED, STATUS_STALE)
-_M_PER_DEG_LAT = 110_540.0
-_M_PER_DEG_LON_EQUATOR = 111_320.0
-_AROUND = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # a cell and its 8 neighbours
+M_PER_DEG_LAT = 110_540.0
+M_PER_DEG_LON_EQUATOR = 111_320.0
+AROUND = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # a cell and its 8 neighbours
+
+
+def grid_steps(radius_m: float) -> tuple[float, float]:
+    """The grid's cell size in degrees (latitude, longitude): at least ``radius_m`` wide up
+    to 60° of latitude, so that a passage only looks at the 3×3 cells around it."""
+    return radius_m / M_PER_DEG_LAT, 2 * radius_m / M_PER_DEG_LON_EQUATOR
 
 
 def _site_spans(
@@ -68,8 +74,7 @@ def assign_camps(
     # Candidate camps (sites first, then the camps loose passages start) indexed in a grid
     # of cells at least ``radius_m`` wide, so that a passage only looks at the 3×3 cells
     # around it. A camp's time span grows as passages join it.
-    lat_step = radius_m / _M_PER_DEG_LAT
-    lon_step = 2 * radius_m / _M_PER_DEG_LON_EQUATOR  # wide enough up to 60° of latitude
+    lat_step, lon_step = grid_steps(radius_m)
     cand_id = ["S-" + s for s in site_span.index]
     cand_lat = site_pos["latitude"].to_list()
     cand_lon = site_pos["longitude"].to_list()
@@ -99,14 +104,14 @@ def assign_camps(
         around = near.get(cell)
         if around is None:
             cy, cx = cell
-            around = [c for dy, dx in _AROUND for c in grid.get((cy + dy, cx + dx), ())]
+            around = [c for dy, dx in AROUND for c in grid.get((cy + dy, cx + dx), ())]
             near[cell] = around
-        m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * cos(radians(lat))
+        m_per_deg_lon = M_PER_DEG_LON_EQUATOR * cos(radians(lat))
         chosen, best = -1, inf
         for c in around:
             if not cand_first[c] - gap <= when <= cand_last[c] + gap:
                 continue
-            d = hypot((cand_lat[c] - lat) * _M_PER_DEG_LAT, (cand_lon[c] - lon) * m_per_deg_lon)
+            d = hypot((cand_lat[c] - lat) * M_PER_DEG_LAT, (cand_lon[c] - lon) * m_per_deg_lon)
             if d <= radius_m and (d < best or (d == best and c < chosen)):
                 chosen, best = c, d
         if chosen >= 0:
@@ -121,7 +126,7 @@ def assign_camps(
             cand_last.append(when)
             grid.setdefault(cell, []).append(chosen)
             cy, cx = cell
-            for dy, dx in _AROUND:
+            for dy, dx in AROUND:
                 near.pop((cy + dy, cx + dx), None)
         assigned.append(cand_id[chosen])
     camp.loc[loose.index] = assigned

@@ -38,12 +38,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from carto.analytics.camps import (
-    _AROUND,
-    _M_PER_DEG_LAT,
-    _M_PER_DEG_LON_EQUATOR,
+    AROUND,
     DUPLICATE_FLAG,
     DUPLICATE_WINDOW,
+    M_PER_DEG_LAT,
+    M_PER_DEG_LON_EQUATOR,
     epoch_seconds,
+    grid_steps,
     mark_duplicates,
 )
 from carto.analytics.frames import sort_order
@@ -140,8 +141,7 @@ class _Walk:
     def __init__(self, radius_m: float, gap_days: int) -> None:
         self.radius = radius_m
         self.gap = gap_days * 86_400
-        self.lat_step = radius_m / _M_PER_DEG_LAT
-        self.lon_step = 2 * radius_m / _M_PER_DEG_LON_EQUATOR  # as camps.assign_camps
+        self.lat_step, self.lon_step = grid_steps(radius_m)  # the grid of camps.assign_camps
 
     def cell(self, lat: float, lon: float) -> Cell:
         return int(lat // self.lat_step), int(lon // self.lon_step)
@@ -272,7 +272,7 @@ class _Window:
         for name in self.earlier:
             n = int(self.by_camp[self.bounds[self.code[name]]])
             cy, cx = walk.cell(float(lats[n]), float(lons[n]))
-            for dy, dx in _AROUND:
+            for dy, dx in AROUND:
                 self.grid.setdefault((cy + dy, cx + dx), set()).add(name)
         self.spans: dict[str, tuple[int, int]] | None = None  # Site: first, last visit
         self.statics: dict[str, _Static | None] = {}
@@ -474,7 +474,7 @@ class _Again:
 
     def around(self, i: int) -> set[Cell]:
         cy, cx = int(self.cy[i]), int(self.cx[i])
-        return {(cy + dy, cx + dx) for dy, dx in _AROUND}
+        return {(cy + dy, cx + dx) for dy, dx in AROUND}
 
     def place(self, micros: int, record_id: str) -> int:
         """How many of the passages walked again come before (date, id)."""
@@ -498,7 +498,7 @@ class _Again:
         at again, in each cell around it one after the other while a dirty camp is near
         (``follow``)."""
         cy, cx = cell
-        for dy, dx in _AROUND:
+        for dy, dx in AROUND:
             near = (cy + dy, cx + dx)
             if near not in self.streams:
                 self.follow(near, after)
@@ -593,7 +593,7 @@ class _Again:
         walk, when = self.walk, int(self.seconds[i])
         lat, lon = float(self.lats[i]), float(self.lons[i])
         around = self.around(i)
-        m_per_deg_lon = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
+        m_per_deg_lon = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat))
         best: tuple[float, Order] | None = None
         chosen = None
         seen: set[str] = set()
@@ -609,9 +609,7 @@ class _Again:
                     continue
                 if not state.first - walk.gap <= when <= state.last + walk.gap:
                     continue
-                d = math.hypot(
-                    (state.lat - lat) * _M_PER_DEG_LAT, (state.lon - lon) * m_per_deg_lon
-                )
+                d = math.hypot((state.lat - lat) * M_PER_DEG_LAT, (state.lon - lon) * m_per_deg_lon)
                 if d <= walk.radius and (best is None or (d, state.order) < best):
                     best, chosen = (d, state.order), name
         return chosen
