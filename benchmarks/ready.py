@@ -273,7 +273,11 @@ def run_pages(tree: Path, config: Path, out: Path, memory: bool = False) -> dict
 
 
 def export_tree(repo: Path, ref: str, folder: Path) -> Path:
+    """``ref``'s files under ``folder`` (exported once per run: the rebuild and the
+    pages both measure it)."""
     tree = folder / f"tree-{ref}"
+    if tree.exists():
+        return tree
     tree.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(repo), "archive", ref], check=True, capture_output=True
