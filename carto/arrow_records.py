@@ -42,6 +42,8 @@ BLOCK: Final = 4096
 # (normalising one costs about 30 ms more than its rows, measured at 100k) against the
 # part of the read that overlaps nothing (the first blocks).
 AHEAD_LINES: Final = 25_000
+# Arrow's default size of a block of JSON parsed at once (``ReadOptions.block_size``).
+_MIN_BLOCK_BYTES: Final = 1 << 20
 # Threads reading blocks ahead: one per core of the machine the benchmark runs on (2).
 READERS: Final = 2
 
@@ -115,7 +117,11 @@ def _read(data: bytes, schema: pa.Schema, threads: bool = True) -> pa.Table | No
     """The lines of ``data`` as one table, or None when Arrow refuses them; with
     ``threads``, parsed by Arrow's pool of threads."""
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    reading = pa_json.ReadOptions(use_threads=threads)
+    # read alone: in one block, so that the columns come in one chunk each (several
+    # chunks were concatenated, a copy of every column, to flatten the records' fields)
+    reading = pa_json.ReadOptions(
+        use_threads=threads, block_size=max(len(data), _MIN_BLOCK_BYTES) if not threads else None
+    )
     try:
         return pa_json.read_json(pa.BufferReader(data), read_options=reading, parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -217,6 +223,7 @@ def _raw(table: pa.Table, mapping: FieldMapping) -> Raw:
             for f, child in zip(mapping.table.fields, children, strict=True)
         },
         index=pd.RangeIndex(len(table)),
+        copy=False,  # each column its own block: the numbers were copied into one
     )
     return Raw(
         ids=pd.Series(table.column("id").to_pandas(), dtype="str"),
