@@ -39,8 +39,8 @@ from carto.schema import FieldMapping, FieldType
 # Records per read when the whole read is refused: a refused block is read the slow way.
 BLOCK: Final = 4096
 # Records per block read ahead of normalisation (``read_ahead``): a block's fixed costs
-# (normalising one costs about 30 ms more than its rows, measured at 100k) against the
-# part of the read that overlaps nothing (the first blocks).
+# (normalising one makes a few dozen pandas calls whatever its rows) against the part of
+# the read that overlaps nothing (the first blocks).
 AHEAD_LINES: Final = 25_000
 # Arrow's default size of a block of JSON parsed at once (``ReadOptions.block_size``).
 _MIN_BLOCK_BYTES: Final = 1 << 20
@@ -190,8 +190,8 @@ def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[s
     Arrow's work (the pattern's search, the JSON parse) runs outside the interpreter's
     lock; each block is parsed by its reader alone: Arrow's own pool of threads beside
     the readers and the caller made more threads than cores, and normalisation, which
-    waits for nothing, took about twice its CPU time in wall clock (profiled at 100k).
-    Normalisation is row by row: blocks give the rows the whole would."""
+    waits for nothing, waited for a core (its wall clock well above its CPU time in a
+    profile at 100k). Normalisation is row by row: blocks give the rows the whole would."""
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
     cuts = [0, *ends[AHEAD_LINES - 1 :: AHEAD_LINES].tolist()]
     if cuts[-1] < len(data):
