@@ -7,8 +7,9 @@ that later runs skip the generation), then, in a process of this tree (and of th
 of ``--before-ref``, alternated ``--rounds`` times), runs the stages of a rebuild one
 after the other, timing each (wall clock and CPU time of the process), then the whole
 rebuild as ``benchmarks.ready`` times it. The stages are the parts called one by one:
-their sum is not the whole, which may overlap them (the passages read ahead in a thread)
-and writes to the store. With ``--profile``, a cProfile of one whole rebuild by this tree
+their sum is not the whole, which may overlap them (the passages read ahead in threads:
+timed as the rebuild runs them too, read ahead + normalise) and writes to the store.
+With ``--profile``, a cProfile of one whole rebuild by this tree
 is written there (``python -m pstats FILE``). Prints a table (median seconds per stage,
 records/s: the records of the rebuild over the stage's CPU time) and writes
 ``benchmarks/results/<date>_rebuild_stages<suffix>.json``.
@@ -87,6 +88,14 @@ def stages(store: SnapshotStore, built: prepared.Recipe) -> dict[str, dict[str, 
             return prepared._concat(passages, kept), prepared._concat(quarantine, quarantined)
 
         passages, quarantine = step("normalise passages (the others, as dicts)", others)
+
+        def ahead() -> None:
+            for block, _ in arrow_records.read_ahead(lines, options.passages_map):
+                normalise_raw_passages(block, sites, options)
+
+        # the two stages above as a rebuild runs them: blocks read while others are
+        # normalised (``arrow_records.read_ahead``; its rest, the texts, left out)
+        step("Arrow read ahead + normalise, by blocks", ahead)
         sites = step("order sites", lambda: prepared._ordered(sites))
         passages = step("order passages", lambda: prepared._ordered(passages))
         camp = step(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
@@ -38,8 +39,13 @@ from carto.schema import FieldMapping, FieldType
 # Records per read when the whole read is refused: a refused block is read the slow way.
 BLOCK: Final = 4096
 # Records per block read ahead of normalisation (``read_ahead``): a block's fixed costs
-# (a dozen pandas calls) against the part of the read that overlaps nothing (the first).
-AHEAD_LINES: Final = 20_000
+# (normalising one makes a few dozen pandas calls whatever its rows) against the part of
+# the read that overlaps nothing (the first blocks).
+AHEAD_LINES: Final = 25_000
+# Arrow's default size of a block of JSON parsed at once (``ReadOptions.block_size``).
+_MIN_BLOCK_BYTES: Final = 1 << 20
+# Threads reading blocks ahead: one per core of the machine the benchmark runs on (2).
+READERS: Final = 2
 
 _NUMBER = (FieldType.NUMBER,)
 _LIST = (FieldType.MULTI_SELECT, FieldType.LINKS)
@@ -107,11 +113,17 @@ def _joined(data: memoryview, offsets: np.ndarray, rows: np.ndarray) -> bytes:
     return b"".join(data[offsets[a] : offsets[b]] for a, b in zip(starts, stops, strict=True))
 
 
-def _read(data: bytes, schema: pa.Schema) -> pa.Table | None:
-    """The lines of ``data`` as one table, or None when Arrow refuses them."""
+def _read(data: bytes, schema: pa.Schema, threads: bool = True) -> pa.Table | None:
+    """The lines of ``data`` as one table, or None when Arrow refuses them; with
+    ``threads``, parsed by Arrow's pool of threads."""
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    # read alone: in one block, so that the columns come in one chunk each (several
+    # chunks were concatenated, a copy of every column, to flatten the records' fields)
+    reading = pa_json.ReadOptions(
+        use_threads=threads, block_size=max(len(data), _MIN_BLOCK_BYTES) if not threads else None
+    )
     try:
-        return pa_json.read_json(pa.BufferReader(data), parse_options=options)
+        return pa_json.read_json(pa.BufferReader(data), read_options=reading, parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
@@ -130,9 +142,10 @@ def _column(values: pa.Array, field_type: FieldType) -> pd.Series:
     return pd.Series(values.to_pandas())
 
 
-def read(data: bytes, mapping: FieldMapping) -> tuple[Raw, list[str]]:
+def read(data: bytes, mapping: FieldMapping, threads: bool = True) -> tuple[Raw, list[str]]:
     """(the records Arrow read, the texts of those left to the caller) of the store's
-    record texts joined by newlines (``SnapshotStore.record_lines_in``)."""
+    record texts joined by newlines (``SnapshotStore.record_lines_in``); with
+    ``threads``, the JSON parsed by Arrow's pool of threads, else in the calling one."""
     schema = _schema(mapping)
     if not data:
         return _raw(schema.empty_table(), mapping), []
@@ -143,14 +156,14 @@ def read(data: bytes, mapping: FieldMapping) -> tuple[Raw, list[str]]:
     suspect = suspect.to_numpy(zero_copy_only=False)
     rest = np.flatnonzero(suspect)
     good = np.flatnonzero(~suspect)
-    whole = _read(_joined(view, offsets, good), schema) if len(good) else None
+    whole = _read(_joined(view, offsets, good), schema, threads) if len(good) else None
     if whole is not None or not len(good):
         read_rows, tables = [good], [whole or schema.empty_table()]
     else:  # a record Arrow refuses: read by blocks, each refused block the slow way
         read_rows, tables, refused = [], [], [rest]
         for start in range(0, len(good), BLOCK):
             block = good[start : start + BLOCK]
-            part = _read(_joined(view, offsets, block), schema)
+            part = _read(_joined(view, offsets, block), schema, threads)
             if part is None:
                 refused.append(block)
             else:
@@ -172,11 +185,13 @@ def read(data: bytes, mapping: FieldMapping) -> tuple[Raw, list[str]]:
 
 
 def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[str]]]:
-    """``read`` of consecutive blocks of ``AHEAD_LINES`` lines of ``data``, each read in a
-    thread while the caller normalises the block before: Arrow's work (the pattern's
-    search, the JSON read) runs outside the interpreter's lock, so on two cores it
-    mostly overlaps normalisation's. Normalisation is row by row: blocks give the rows
-    the whole would."""
+    """``read`` of consecutive blocks of ``AHEAD_LINES`` lines of ``data``, in order, each
+    read by one of ``READERS`` threads while the caller normalises the blocks before.
+    Arrow's work (the pattern's search, the JSON parse) runs outside the interpreter's
+    lock; each block is parsed by its reader alone: Arrow's own pool of threads beside
+    the readers and the caller made more threads than cores, and normalisation, which
+    waits for nothing, waited for a core (its wall clock well above its CPU time in a
+    profile at 100k). Normalisation is row by row: blocks give the rows the whole would."""
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
     cuts = [0, *ends[AHEAD_LINES - 1 :: AHEAD_LINES].tolist()]
     if cuts[-1] < len(data):
@@ -187,14 +202,17 @@ def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[s
         return
 
     def block(start: int, stop: int) -> tuple[Raw, list[str]]:
-        return read(data[start:stop], mapping)  # a copy of two blocks at a time
+        return read(data[start:stop], mapping, threads=False)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arrow-read") as pool:
-        pending = pool.submit(block, *spans[0])
-        for span in spans[1:]:
-            done, pending = pending, pool.submit(block, *span)
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="arrow-read") as pool:
+        # at most READERS blocks read ahead of the one normalised: bounded memory
+        pending = deque(pool.submit(block, *span) for span in spans[:READERS])
+        for span in spans[READERS:]:
+            done = pending.popleft()
+            pending.append(pool.submit(block, *span))
             yield done.result()
-        yield pending.result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _raw(table: pa.Table, mapping: FieldMapping) -> Raw:
@@ -205,6 +223,7 @@ def _raw(table: pa.Table, mapping: FieldMapping) -> Raw:
             for f, child in zip(mapping.table.fields, children, strict=True)
         },
         index=pd.RangeIndex(len(table)),
+        copy=False,  # each column its own block: the numbers were copied into one
     )
     return Raw(
         ids=pd.Series(table.column("id").to_pandas(), dtype="str"),

@@ -240,3 +240,64 @@ def test_a_field_named_like_a_canonical_key_is_not_that_field() -> None:
     other = {**CLEAN, "id": "recOTHER00000001", "fields": {**CLEAN["fields"], "comment": "x"}}
     kept, _ = normalise_passages([other, CLEAN], SITES, OPTIONS)
     assert kept["comment"].tolist() == ["appeler le [téléphone]"] * 2
+
+
+def _raws_equal(a: arrow_records.Raw, b: arrow_records.Raw) -> None:
+    pd.testing.assert_series_equal(a.ids, b.ids)
+    pd.testing.assert_series_equal(a.created, b.created)
+    pd.testing.assert_frame_equal(a.fields, b.fields)
+    assert a.empty.tolist() == b.empty.tolist()
+
+
+def test_a_block_read_alone_gives_what_arrows_pool_reads() -> None:
+    """``read_ahead``'s readers parse a block without Arrow's pool of threads, in one
+    piece (over 1 MiB: the pool parses it in several): the same records read, the same
+    texts left to the reference path, on messy records among clean ones."""
+    odd = [
+        {"Personnes": "env. 30"},  # a number as text
+        {"Besoins": "Eau"},  # a string for a list
+        {"Site": [1]},  # a list of something else than strings
+        # read by Arrow: fields the mapping does not know, a lone surrogate (U+FFFD)
+        {"Inconnu": {"a": [1, None]}, "people": 3},
+        {"Commentaire": "\ud800 demi-paire"},
+    ]
+    recs = [
+        {**CLEAN, "id": f"recBIG{i:010d}", "fields": {**CLEAN["fields"], **odd[i % 50]}}
+        if i % 50 < len(odd)
+        else {**CLEAN, "id": f"recBIG{i:010d}"}
+        for i in range(9000)
+    ]
+    data = lines(recs)
+    assert len(data) > 2 * 2**20, "several blocks of Arrow's pool"
+    pooled, pooled_rest = arrow_records.read(data, MAPPING)
+    alone, alone_rest = arrow_records.read(data, MAPPING, threads=False)
+    assert alone_rest == pooled_rest and len(alone_rest) == 3 * 9000 // 50
+    _raws_equal(alone, pooled)
+    assert both_ways(recs[:300]) == (300 - 3 * 6, 3 * 6)
+
+
+def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks come in the order of the lines, each as ``read`` alone gives it, and the
+    readers hold at most ``READERS`` blocks beyond the one the caller normalises."""
+    monkeypatch.setattr(arrow_records, "AHEAD_LINES", 10)
+    recs = [{**CLEAN, "id": f"recAHEAD{i:08d}"} for i in range(95)]
+    data = lines(recs)
+    started: list[int] = []
+    real = arrow_records.read
+
+    def counted(block: bytes, mapping: Any, threads: bool = True) -> Any:
+        started.append(len(started))
+        return real(block, mapping, threads)
+
+    monkeypatch.setattr(arrow_records, "read", counted)
+    got = []
+    for n, (raw, rest) in enumerate(arrow_records.read_ahead(data, MAPPING)):
+        assert len(started) <= n + 1 + arrow_records.READERS
+        got.append((raw, rest))
+    assert len(got) == 10
+    ids = [i for raw, _ in got for i in raw.ids.tolist()]
+    assert ids == [r["id"] for r in recs]
+    block = b"\n".join(data.split(b"\n")[10:20]) + b"\n"
+    _raws_equal(got[1][0], real(block, MAPPING)[0])
