@@ -4,6 +4,7 @@ version, role, filters and options instead of computing them again (issue 15).""
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from carto import privacy
+from carto import memory, privacy
 from carto.analytics import coverage
 from carto.dataset import build_dataset, open_store
 from carto.settings import load_settings
@@ -76,5 +77,36 @@ def test_a_new_version_frees_the_previous_versions_frames(app_config: Path) -> N
     assert not at.exception, [e.value for e in at.exception]
     now = data._role_dataset(store.location, store.version, policy, conf)
     assert 42 in now.passages.loc[now.passages["record_id"] == rid, "people"].to_list()
+    assert memory.wait_collected(timeout=60)  # the full collection, once no page runs
     gc.collect()
     assert [ref() is None for ref in alive] == [True, True]
+
+
+def test_a_new_versions_first_run_leaves_the_full_collection_to_idle_time(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run of a page at a new version does not walk every object alive (the
+    full collection, frozen objects included: 0.15 s at 100,000 passages, growing with
+    the base); a background thread does it once no page runs (issue 15)."""
+    at = run_page("pages/tableau_de_bord.py")
+    assert memory.wait_collected(timeout=60)
+    unfrozen_in: list[str] = []
+    real = gc.unfreeze
+
+    def recording() -> None:
+        unfrozen_in.append(threading.current_thread().name)
+        real()
+
+    monkeypatch.setattr(gc, "unfreeze", recording)
+    before = memory.idle_collections()
+    store = open_store(load_settings())
+    with store.transaction() as conn:
+        rid = sorted(store.table_ids(conn, "passages"))[0]
+        record = store.records_by_id(conn, "passages", [rid])[rid]
+        record["fields"]["Personnes"] = 43
+        store.upsert(conn, "passages", [record])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert memory.wait_collected(timeout=60)
+    assert memory.idle_collections() == before + 1
+    assert unfrozen_in == ["carto-memory"]
