@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 
 from carto import memory, privacy
-from carto.analytics import coverage
+from carto.analytics import coverage, quality
 from carto.dataset import build_dataset, open_store
 from carto.settings import load_settings
 from carto.ui import data
@@ -38,6 +38,26 @@ def test_coordination_rerun_reuses_the_coverage_tables(
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(calls) == computed
+
+
+def test_quality_rerun_reuses_the_report(app_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quality page's issues, their French reasons and its tables are computed once
+    per version, not again on each rerun (issue 15: thousands of rows at 100,000
+    passages)."""
+    st.cache_resource.clear()
+    calls: list[int] = []
+    real = quality.reasons
+
+    def counting(issues: pd.DataFrame) -> pd.Series:
+        calls.append(len(issues))
+        return real(issues)
+
+    monkeypatch.setattr(quality, "reasons", counting)
+    at = run_page("pages/qualite.py")
+    assert len(calls) == 1 and calls[0] > 0
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(calls) == 1
 
 
 def test_the_loaded_dataset_is_out_of_the_garbage_collector_scans(app_config: Path) -> None:

@@ -325,19 +325,21 @@ def estimated_population(v: View, start: dt.date, end: dt.date) -> pd.DataFrame:
     return privacy.protect_frame(_population(v, v.key, start, end), v.policy)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _quality_issues(_ds: Dataset, key: CacheKey, tables: AirtableTables) -> pd.DataFrame:
-    return quality.issue_list(_ds.passages, _ds.sites, _ds.quarantine, tables.base_id, tables.names)
+def _quality_tables(ds: Dataset) -> AirtableTables:
+    """The tables the quality links point to (none in demo mode: no base to link to)."""
+    tables = AirtableTables.from_settings(settings())
+    return dataclasses.replace(tables, base_id="") if ds.is_demo else tables
+
+
+def _issues(ds: Dataset, tables: AirtableTables) -> pd.DataFrame:
+    issues = quality.issue_list(ds.passages, ds.sites, ds.quarantine, tables.base_id, tables.names)
+    return issues.assign(reason=quality.reasons(issues))
 
 
 def quality_issues(ds: Dataset) -> pd.DataFrame:
     """Every quarantined or flagged record with its reasons (``reason``, in French) and
     Airtable link."""
-    tables = AirtableTables.from_settings(settings())
-    if ds.is_demo:  # no link to a base
-        tables = dataclasses.replace(tables, base_id="")
-    issues = _quality_issues(ds, ds.cache_key, tables)
-    return issues.assign(reason=quality.reasons(issues))
+    return quality_report(ds).issues
 
 
 @dataclass(frozen=True)
@@ -350,18 +352,28 @@ class QualityReport:
     trend: pd.DataFrame  # week, status, records
 
 
-def quality_report(ds: Dataset) -> QualityReport:
-    """What was set aside or flagged in the snapshot, and why (weeks in the configured
-    time zone)."""
-    issues = quality_issues(ds)
-    trend = quality.weekly_trend(issues, options().timezone)
+# A resource, not data: one shared, read-only report per version, instead of its
+# thousands of rows (lists of codes and parameters) unpickled on every rerun.
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _quality_report(
+    _ds: Dataset, key: CacheKey, tables: AirtableTables, timezone: str
+) -> QualityReport:
+    issues = _issues(_ds, tables)
+    trend = quality.weekly_trend(issues, timezone)
     kinds = quality.counts_by_kind(issues)
+    names = {c: t(f"kind.{c}") for c in kinds["codes"].unique()}
     return QualityReport(
-        counts=quality.record_counts(ds.passages, ds.sites, ds.quarantine, issues),
+        counts=quality.record_counts(_ds.passages, _ds.sites, _ds.quarantine, issues),
         issues=issues,
-        kinds=kinds.assign(kind=kinds["codes"].map(lambda c: t(f"kind.{c}")).astype("str")),
+        kinds=kinds.assign(kind=kinds["codes"].map(names).astype("str")),
         trend=trend.reset_index().melt(id_vars="week", var_name="status", value_name="records"),
     )
+
+
+def quality_report(ds: Dataset) -> QualityReport:
+    """What was set aside or flagged in the snapshot, and why (weeks in the configured
+    time zone), computed once per snapshot version, role and links."""
+    return _quality_report(ds, ds.cache_key, _quality_tables(ds), options().timezone)
 
 
 @dataclass(frozen=True)
