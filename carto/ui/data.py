@@ -101,7 +101,9 @@ def _drop_older_versions(location: str, version: int) -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
     memory.release()
-    if not memory.wait_collected(0):  # never idle since the last version: not later still
+    # still pending from the last version (pages ran ever since): now, so that frozen
+    # garbage waits for one version at most
+    if not memory.wait_collected(0):
         memory.collect_frozen()
     memory.collect_when_idle(_pages_running)
 
