@@ -16,48 +16,40 @@ from carto import memory, privacy
 from carto.analytics import coverage, quality
 from carto.dataset import build_dataset, open_store
 from carto.settings import load_settings
+from carto.store import SnapshotStore
 from carto.ui import data
 from testing.app import run_page
 
 
-def test_coordination_rerun_reuses_the_coverage_tables(
-    app_config: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("page", "module", "name"),
+    [
+        ("pages/coordination.py", coverage, "who_covers_what"),
+        # thousands of issues at 100,000 passages, their French reasons with them
+        ("pages/qualite.py", quality, "reasons"),
+    ],
+)
+def test_a_rerun_reuses_what_the_first_run_computed(
+    page: str, module: object, name: str, app_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Coordination's coverage tables, the quality page's issues and reasons: computed
+    once per version, not again on a rerun (a click)."""
     st.cache_data.clear()
+    st.cache_resource.clear()
     calls: list[int] = []
-    real = coverage.who_covers_what
+    real = getattr(module, name)
 
-    def counting(passages: pd.DataFrame) -> pd.DataFrame:
-        calls.append(len(passages))
-        return real(passages)
+    def counting(frame: pd.DataFrame) -> object:
+        calls.append(len(frame))
+        return real(frame)
 
-    monkeypatch.setattr(coverage, "who_covers_what", counting)
-    at = run_page("pages/coordination.py")
+    monkeypatch.setattr(module, name, counting)
+    at = run_page(page)
     computed = len(calls)
-    assert computed >= 1, "the page shows who covers what"
+    assert computed >= 1 and calls[0] > 0, "the page computes it"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(calls) == computed
-
-
-def test_quality_rerun_reuses_the_report(app_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The quality page's issues, their French reasons and its tables are computed once
-    per version, not again on each rerun (issue 15: thousands of rows at 100,000
-    passages)."""
-    st.cache_resource.clear()
-    calls: list[int] = []
-    real = quality.reasons
-
-    def counting(issues: pd.DataFrame) -> pd.Series:
-        calls.append(len(issues))
-        return real(issues)
-
-    monkeypatch.setattr(quality, "reasons", counting)
-    at = run_page("pages/qualite.py")
-    assert len(calls) == 1 and calls[0] > 0
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert len(calls) == 1
 
 
 def test_the_loaded_dataset_is_out_of_the_garbage_collector_scans(app_config: Path) -> None:
@@ -75,6 +67,16 @@ def test_the_loaded_dataset_is_out_of_the_garbage_collector_scans(app_config: Pa
     assert frozen >= 4 * passages
 
 
+def _edit_first_passage(store: SnapshotStore, people: int) -> str:
+    """Set the number of people of the first passage (a new snapshot version); its id."""
+    with store.transaction() as conn:
+        rid = sorted(store.table_ids(conn, "passages"))[0]
+        record = store.records_by_id(conn, "passages", [rid])[rid]
+        record["fields"]["Personnes"] = people
+        store.upsert(conn, "passages", [record])
+    return str(rid)
+
+
 def test_a_new_version_frees_the_previous_versions_frames(app_config: Path) -> None:
     """After a refresh that makes a new snapshot version and the page's next run, nothing
     keeps the previous version's frames alive (neither the cached datasets nor the
@@ -88,11 +90,7 @@ def test_a_new_version_frees_the_previous_versions_frames(app_config: Path) -> N
     frames = [before.passages, data._dataset(store.location, store.version, conf).passages]
     alive = [weakref.ref(frame) for frame in frames]
     del before, frames
-    with store.transaction() as conn:
-        rid = sorted(store.table_ids(conn, "passages"))[0]
-        record = store.records_by_id(conn, "passages", [rid])[rid]
-        record["fields"]["Personnes"] = 42
-        store.upsert(conn, "passages", [record])
+    rid = _edit_first_passage(store, 42)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     now = data._role_dataset(store.location, store.version, policy, conf)
@@ -120,11 +118,7 @@ def test_a_new_versions_first_run_leaves_the_full_collection_to_idle_time(
     monkeypatch.setattr(gc, "unfreeze", recording)
     before = memory.idle_collections()
     store = open_store(load_settings())
-    with store.transaction() as conn:
-        rid = sorted(store.table_ids(conn, "passages"))[0]
-        record = store.records_by_id(conn, "passages", [rid])[rid]
-        record["fields"]["Personnes"] = 43
-        store.upsert(conn, "passages", [record])
+    _edit_first_passage(store, 43)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert memory.wait_collected(timeout=60)
