@@ -56,6 +56,8 @@ def test_the_loaded_dataset_is_out_of_the_garbage_collector_scans(app_config: Pa
     """Its lists and dicts (needs, flags: several per passage) would otherwise be scanned
     by every collection of every page run."""
     st.cache_resource.clear()
+    # a collection left pending by an earlier test would unfreeze and freeze meanwhile
+    assert memory.wait_collected(timeout=60)
     gc.unfreeze()
     at = run_page("pages/tableau_de_bord.py")
     assert not at.exception
