@@ -111,19 +111,20 @@ _requested = 0
 _covered = 0
 _runs = 0
 _worker: threading.Thread | None = None
+_busy: Callable[[], bool] = bool  # the last call's: what the thread waits on
 
 
 def collect_when_idle(busy: Callable[[], bool]) -> None:
     """Run ``collect_frozen`` in a background thread as soon as ``busy()`` is false (no
-    page runs): once for however many calls came before it ran."""
-    global _requested, _worker
+    page runs): once for however many calls came before it ran (``busy`` the last
+    one's)."""
+    global _requested, _worker, _busy
     with _done:
+        _busy = busy
         _requested += 1
         _done.notify_all()
         if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(
-                target=_collect_loop, args=(busy,), name="carto-memory", daemon=True
-            )
+            _worker = threading.Thread(target=_collect_loop, name="carto-memory", daemon=True)
             _worker.start()
 
 
@@ -131,13 +132,13 @@ def _wanted() -> bool:
     return _requested > _covered
 
 
-def _collect_loop(busy: Callable[[], bool]) -> None:
+def _collect_loop() -> None:
     global _covered, _runs
     while True:
         with _done:
             _done.wait_for(_wanted)
             asked = _requested
-        while busy():
+        while _busy():
             time.sleep(IDLE_POLL_SECONDS)
         collect_frozen()
         with _done:

@@ -113,6 +113,7 @@ def test_the_idle_collection_waits_for_the_pages_then_frees_frozen_cycles() -> N
     class Node:
         pass
 
+    assert memory.wait_collected(timeout=60)  # none left pending by another test
     cycle = Node()
     cycle.self = cycle  # type: ignore[attr-defined]
     alive = weakref.ref(cycle)
