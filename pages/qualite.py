@@ -63,7 +63,7 @@ shown = st.segmented_control(
 rows = issues if shown is None else issues[issues["status"] == shown]
 table = rows.assign(
     status=rows["status"].map(status_label),
-    table=rows["table"].map(lambda k: t(f"table.{k}")),
+    table=rows["table"].map({k: t(f"table.{k}") for k in rows["table"].unique()}),
     when=rows["when"].dt.strftime("%d/%m/%Y %H:%M"),
 )
 if ds.is_demo:

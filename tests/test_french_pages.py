@@ -31,8 +31,8 @@ from carto.accounts import ROLES
 from carto.export import contents as export_contents
 from carto.i18n import MISSING, t
 from carto.map_view import TOOLTIP_FIELDS
-from carto.ui import charts, layout, navigation, tables
-from testing.app import ROOT, login, new_app
+from carto.ui import charts, layout, navigation, screens, tables
+from testing.app import ROOT, login, new_app, run_page
 
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|null)\b|<NA>")
 DECIMAL_POINT = re.compile(r"\d\.\d")
@@ -64,8 +64,13 @@ def table_problems(at: AppTest) -> Iterator[str]:
             yield f"table without the French placeholder: {list(table.value.columns)}"
         raw = table.value
         shown_bytes = proto.arrow_data.styler.display_values
-        if not shown_bytes:
-            yield f"table without French display values: {list(raw.columns)}"
+        if not shown_bytes:  # texts only: shown as they are, the placeholder where missing
+            if not tables.plain_text(raw):
+                yield f"table without French display values: {list(raw.columns)}"
+            for column in raw.columns:
+                for cell in raw[column].dropna().tolist():
+                    if MISSING_WORDS.search(str(cell)):
+                        yield f"table {column}: {cell!r}"
             continue
         shown = dataframe_util.convert_arrow_bytes_to_pandas_df(shown_bytes)
         for column in raw.columns:
@@ -211,3 +216,20 @@ def test_streamlit_config_hides_its_english_chrome() -> None:
     assert '[data-testid="stElementToolbar"]' in css
     assert '[data-testid="stDataFrameColumnMenu"]' in css
     assert t("widget.no_results") in css
+
+
+def test_a_table_of_texts_is_drawn_as_it_is_with_the_placeholder(app_config: Path) -> None:
+    """Texts need no French writing: such a table (the quality list: hundreds of rows at
+    100,000 passages) is drawn without a Styler rewriting every cell in every session,
+    its missing cells left to the "—" placeholder; a table with numbers keeps its
+    French display values."""
+    assert tables.plain_text(pd.DataFrame({"a": ["x", None], "b": [None, None]}))
+    for other in ([1.5, None], [True, False], [pd.Timestamp("2026-01-05"), None]):
+        assert not tables.plain_text(pd.DataFrame({"a": ["x", "y"], "b": other}))
+    at = run_page("pages/qualite.py", role="admin")
+    (records,) = at.container(screens.key("table", screens.WIDE, "quality-records")).dataframe
+    assert tables.plain_text(records.value) and records.value["airtable_url"].isna().all()
+    assert not records.proto.arrow_data.styler.display_values
+    assert records.proto.placeholder == MISSING
+    (kinds,) = at.container(screens.key("table", screens.WIDE, "quality-kinds")).dataframe
+    assert kinds.proto.arrow_data.styler.display_values  # its counts, the French way

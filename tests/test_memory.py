@@ -100,3 +100,33 @@ def test_decoded_lists_share_their_repeated_values() -> None:
     items = [item for cell in needs for item in cell]
     assert len(items) > len(set(items)), "repeated needs"
     assert len({id(item) for item in items}) == len(set(items))
+
+
+def test_the_idle_collection_waits_for_the_pages_then_frees_frozen_cycles() -> None:
+    """``collect_when_idle`` collects nothing while pages run (``busy``), then, in its
+    own thread, the garbage cycles that were frozen with a dataset (never collected by
+    the collector's own runs), and freezes what is left."""
+    import gc
+    import threading
+    import weakref
+
+    class Node:
+        pass
+
+    assert memory.wait_collected(timeout=60)  # none left pending by another test
+    cycle = Node()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    alive = weakref.ref(cycle)
+    gc.freeze()  # as a page's objects are, with the dataset
+    del cycle
+    memory.release()  # the collector's own scan: frozen objects left alone
+    assert alive() is not None
+    running = threading.Event()
+    running.set()
+    memory.collect_when_idle(running.is_set)
+    assert not memory.wait_collected(timeout=0.3), "no collection while a page runs"
+    assert alive() is not None
+    running.clear()
+    assert memory.wait_collected(timeout=30)
+    assert alive() is None
+    assert gc.get_freeze_count() > 0, "what is left frozen again"

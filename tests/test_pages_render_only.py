@@ -95,3 +95,22 @@ def test_issue_kinds_are_codes_until_shown(demo_dataset: Dataset) -> None:
     kinds = quality.counts_by_kind(issues)
     assert list(kinds.columns) == ["status", "codes", "records"]
     assert set(kinds["codes"]) <= {k.removeprefix("kind.") for k in FR if k.startswith("kind.")}
+
+
+def test_issue_links_fill_the_record_template_for_each_record(demo_dataset: Dataset) -> None:
+    """The links of flagged records: Airtable's record address of each, whatever the
+    table's name holds (spaces, braces); none without a base."""
+    from carto.normalise import AIRTABLE_RECORD_URL
+
+    ds = demo_dataset
+    names = {"passages": "Passages {2026}", "sites": "Sites"}
+    issues = quality.issue_list(ds.passages, ds.sites, ds.quarantine, "appBASE", names)
+    flagged = issues[issues["status"] == quality.FLAGGED]
+    assert len(flagged) >= 2 and set(flagged["table"]) >= {"passages"}
+    expected = [
+        AIRTABLE_RECORD_URL.format(base="appBASE", table=names[table], record=record)
+        for table, record in zip(flagged["table"], flagged["record_id"], strict=True)
+    ]
+    assert flagged["airtable_url"].tolist() == expected
+    plain = quality.issue_list(ds.passages, ds.sites, ds.quarantine, "", names)
+    assert plain.loc[plain["status"] == quality.FLAGGED, "airtable_url"].isna().all()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from carto.analytics.frames import described
@@ -17,11 +18,22 @@ QUARANTINED = "quarantined"
 FLAGGED = "flagged"
 
 
-def record_url(base_id: str, table: str, record_id: str) -> str | None:
-    """The record's page in Airtable, where it can be fixed at the source."""
+def record_urls(base_id: str, table: str, record_ids: pd.Series) -> list[str | None]:
+    """Each record's page in Airtable, where it can be fixed at the source (None
+    without a base)."""
     if not base_id:
-        return None
-    return AIRTABLE_RECORD_URL.format(base=base_id, table=table, record=record_id)
+        return [None] * len(record_ids)
+    # one format around a marker: a second one would read braces in a name as fields
+    prefix = AIRTABLE_RECORD_URL.format(base=base_id, table=table, record="\0")
+    head, tail = prefix.split("\0")
+    return [f"{head}{r}{tail}" for r in record_ids.tolist()]
+
+
+def _not_empty(lists: pd.Series) -> np.ndarray:
+    """Which cells of a column of lists hold something (one C-level pass: ``.map(len)``
+    cost 14 ms at 100,000 passages, on every first run of the page)."""
+    lengths = np.fromiter(map(len, lists.tolist()), dtype=np.int64, count=len(lists))
+    return lengths > 0
 
 
 def issue_list(
@@ -36,7 +48,7 @@ def issue_list(
     ``issue_params`` (every reason or flag and what it quotes), link, date."""
     flagged = []
     for table_key, frame in (("passages", passages), ("sites", sites)):
-        rows = frame[frame["flag_codes"].map(len) > 0]
+        rows = frame[_not_empty(frame["flag_codes"])]
         when = rows["date"] if "date" in rows else rows["created_time"]
         flagged.append(
             pd.DataFrame(
@@ -48,10 +60,9 @@ def issue_list(
                     "issue_codes": rows["flag_codes"],
                     "issue_params": rows["flag_params"],
                     "when": when,
-                    "airtable_url": [
-                        record_url(base_id, table_names.get(table_key, table_key), r)
-                        for r in rows["record_id"]
-                    ],
+                    "airtable_url": record_urls(
+                        base_id, table_names.get(table_key, table_key), rows["record_id"]
+                    ),
                 }
             )
         )
