@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,84 @@ def test_a_request_delayed_in_flight_moves_its_window() -> None:
     # The second request may have arrived as late as its answer minus a round trip:
     # the seventh waits a window after that, not after the second's send.
     assert sent[6] == pytest.approx(sent[1] + delay + window, abs=1e-3)
+
+
+class RoundTrips:
+    """A limit's record kept as PostgreSQL keeps it: each hold takes a round trip to
+    lock it (the clock read half-way) and another to commit, on the same clock as the
+    requests."""
+
+    def __init__(self, time_: FakeTime, seconds: float) -> None:
+        self.time, self.seconds, self.state = time_, seconds, ""
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[RateHold]:
+        self.time.now += self.seconds / 2
+        held = RateHold(self.state, self.time.now)
+        self.time.now += self.seconds / 2
+        yield held
+        self.state = held.state
+        self.time.now += self.seconds
+
+
+def test_a_place_that_frees_within_a_window_is_taken_for_the_time_it_frees() -> None:
+    """Each fifth request of a sequential listing goes a window after the one five
+    before, not a window plus the round trips of looking at the record again once the
+    place is free (they added up over a listing, every window after moved by them)."""
+    time_ = FakeTime()
+    store = RoundTrips(time_, 0.002)
+    limiter = RateLimiter(5.0, store=store, clock=time_, sleep=time_.sleep)  # type: ignore[arg-type]
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    warm_up(limiter, time_, 0.05)
+    sent = []
+    for _ in range(21):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.05
+        limiter.release(ticket, answered=True)
+
+    assert in_any_window(sent, 1.0) == 5
+    for i in (5, 10, 15):
+        assert sent[i + 5] - sent[i] == pytest.approx(window, abs=1e-9)
+
+
+def test_a_place_taken_ahead_is_held_for_every_limiter(tmp_path: Path) -> None:
+    """While one limiter waits for the place it took, another sharing the record (a
+    second process) is given the place after it, not the same one."""
+    time_ = FakeTime()
+    path = tmp_path / "airtable-appX.rate"
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    asked: list[float] = []
+
+    class Asked(Exception):
+        pass
+
+    def other_sleep(seconds: float) -> None:
+        asked.append(time_.now + seconds)
+        raise Asked  # when it would send: enough to know
+
+    other = RateLimiter(5.0, path=path, clock=time_, sleep=other_sleep)
+
+    def sleep(seconds: float) -> None:
+        if not asked:
+            with pytest.raises(Asked):
+                other.acquire()
+        time_.now += seconds
+
+    limiter = RateLimiter(5.0, path=path, clock=time_, sleep=sleep)
+    sent = []
+    for _ in range(6):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.01
+        limiter.release(ticket, answered=True)
+
+    # no round trip learnt yet: each window counted from the answer (0.01 s later)
+    assert sent[5] == pytest.approx(sent[0] + 0.01 + window)
+    assert asked == [pytest.approx(sent[1] + 0.01 + window)]
+    state = json.loads(path.read_text(encoding="utf-8"))
+    # the other's place, never used, given back: only the six sent are left
+    assert len(state["sends"]) == 6 and all(entry[3] is not None for entry in state["sends"])
 
 
 def test_until_enough_answers_an_answer_bounds_the_arrival() -> None:
