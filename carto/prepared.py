@@ -238,8 +238,11 @@ class Prebuild:
 
     BATCH = 2000  # most records one batch adds (the thread is busy: the listing runs ahead)
     # The thread takes what is pending as soon as it is idle and this many records wait:
-    # the batch left for the end of the listing stays small.
-    LEAST = 300
+    # the batch left for the end of the listing stays small. Each batch has a cost of
+    # its own besides its records (the camps redone around it, the chunks it changes
+    # and every manifest encoded): fewer, larger batches take the thread less time
+    # during the listing, whose thread competes with it for the interpreter.
+    LEAST = 1000
 
     def __init__(self, sites_records: Sequence[Record], recipe: Recipe) -> None:
         self.recipe = recipe
