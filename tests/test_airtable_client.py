@@ -103,6 +103,18 @@ def warm_up(limiter: RateLimiter, time_: FakeTime, round_trip: float) -> None:
     time_.now += 2.0
 
 
+def one_by_one(limiter: RateLimiter, time_: FakeTime, n: int, round_trip: float) -> list[float]:
+    """``n`` requests sent one after the other's answer, as a listing sends its pages:
+    when each went."""
+    sent = []
+    for _ in range(n):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += round_trip
+        limiter.release(ticket, answered=True)
+    return sent
+
+
 def in_any_window(sent: list[float], seconds: float) -> int:
     """The most sends within any window of ``seconds``."""
     return max(sum(1 for u in sent if t <= u < t + seconds) for t in sent)
@@ -113,12 +125,7 @@ def test_limiter_holds_each_place_until_a_second_after_the_answer() -> None:
     limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
     window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
     warm_up(limiter, time_, 0.05)
-    sent = []
-    for _ in range(16):
-        ticket = limiter.acquire()
-        sent.append(time_.now)
-        time_.now += 0.05  # a steady round trip
-        limiter.release(ticket, answered=True)
+    sent = one_by_one(limiter, time_, 16, 0.05)  # a steady round trip
 
     assert in_any_window(sent, window) == 5  # the whole allowance, never more
     # As fast as the limit allows: five requests per window, not five per window + slack.
@@ -178,12 +185,7 @@ def test_a_place_that_frees_within_a_window_is_taken_for_the_time_it_frees() -> 
     limiter = RateLimiter(5.0, store=store, clock=time_, sleep=time_.sleep)  # type: ignore[arg-type]
     window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
     warm_up(limiter, time_, 0.05)
-    sent = []
-    for _ in range(21):
-        ticket = limiter.acquire()
-        sent.append(time_.now)
-        time_.now += 0.05
-        limiter.release(ticket, answered=True)
+    sent = one_by_one(limiter, time_, 21, 0.05)
 
     assert in_any_window(sent, 1.0) == 5
     for i in (5, 10, 15):
