@@ -57,6 +57,16 @@ row of the store's ``rate_limits`` table instead (``carto.store.RateStore``: loc
 server's clock (``clock_timestamp()``), the one clock the app replicas and the worker
 share wherever they run. A process is named by host, pid namespace and pid: a dead one
 is noticed on its own host, elsewhere its place frees after ``STALE_SECONDS``.
+
+Taking a place ahead. When every place is held but one frees within a window (a
+sequential listing's sixth request, waiting for the first's window to end), the request
+takes it at once, recorded as sent at the time it frees, and waits in its process until
+then (on the process's clock, read after the record's: never sooner). Every other
+limiter sees the place held meanwhile. Looking at the record again once the place was
+free, as before, put two round trips to PostgreSQL between that time and the send, and
+each listing's window after it moved by them. A 429 met by another process during that
+wait (at most a window) is seen by this one at its next request; one of its own process
+makes it ask again.
 """
 
 from __future__ import annotations
@@ -202,8 +212,9 @@ class RateLimiter:
     ``acquire`` waits for a place and records the send; ``release`` records the answer
     (or its absence). With ``path`` the record lives in that file under an exclusive
     ``flock``, so every process using the same file shares one limit; with ``store``,
-    in that PostgreSQL store's row ``name`` (its clock the database's, ``clock`` unused),
-    shared by every process on every host; without either, in this object only.
+    in that PostgreSQL store's row ``name`` (its clock the database's; ``clock`` only
+    times this process's waits for a place taken ahead), shared by every process on
+    every host; without either, in this object only.
     """
 
     def __init__(
@@ -228,6 +239,7 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._memory: dict[str, Any] = _empty_state()
+        self._pauses = 0  # 429 pauses this limiter set (a reserved place then waits again)
 
     @property
     def burst(self) -> int:
@@ -235,20 +247,52 @@ class RateLimiter:
 
     def acquire(self) -> str:
         """Wait until a request may be sent, record it as in flight; returns its ticket
-        for ``release``."""
+        for ``release``. A place that frees within a window is taken at once, for the
+        time it frees (see ``_reserve``)."""
         while True:
-            with self._state() as (state, now):
-                ready = self._ready_at(state, now)
-                if ready <= now:
+            pauses = self._pauses
+            with self._state() as (state, now, local):
+                ready, known = self._ready_at(state, now)
+                if ready <= now or known:
                     ticket = uuid.uuid4().hex[:16]
-                    state["sends"].append([ticket, _process_id(), now, None])
-                    return ticket
+                    state["sends"].append([ticket, _process_id(), max(ready, now), None])
+                    at = local + max(ready - now, 0.0)
+                    break
             self._sleep(max(ready - now, POLL_SECONDS))
+        if not self._reserve(ticket, at, pauses):
+            return self.acquire()
+        return ticket
+
+    def _reserve(self, ticket: str, at: float, pauses: int) -> bool:
+        """Wait, on this process's clock, for the place ``ticket`` took at a later time
+        (``at``, that time on this clock: read after the record's, so no sooner).
+        Taken rather than looked for again once free: on PostgreSQL the second look
+        cost two round trips between the free place and the send, each moving every
+        later window. Held meanwhile (in flight for every limiter), the place is given
+        back if the wait fails or a 429 of this process paused the base meanwhile
+        (False: ask again)."""
+        wait = at - self._clock()
+        if wait <= 0:
+            return True
+        try:
+            self._sleep(wait)
+        except BaseException:
+            self.cancel(ticket)
+            raise
+        if self._pauses != pauses:
+            self.cancel(ticket)
+            return False
+        return True
+
+    def cancel(self, ticket: str) -> None:
+        """The request of ``ticket`` was not sent: its place is free again."""
+        with self._state() as (state, _, _):
+            state["sends"] = [entry for entry in state["sends"] if entry[0] != ticket]
 
     def release(self, ticket: str, *, answered: bool = False) -> None:
         """The request of ``ticket`` got its answer (``answered``), or failed without
         one (timeout, dropped connection): it stops being in flight."""
-        with self._state() as (state, now):
+        with self._state() as (state, now, _):
             for entry in state["sends"]:
                 if entry[0] == ticket and entry[3] is None:
                     sent = float(entry[2])
@@ -259,12 +303,15 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Hold every later request for ``seconds`` (a 429 penalty applies to the base)."""
-        with self._state() as (state, now):
+        with self._state() as (state, now, _):
             until = now + seconds
             state["paused_until"] = max(float(state["paused_until"]), until)
+            self._pauses += 1
 
-    def _ready_at(self, state: dict[str, Any], now: float) -> float:
-        """When the next request may go; prunes what no longer holds a place."""
+    def _ready_at(self, state: dict[str, Any], now: float) -> tuple[float, bool]:
+        """When the next request may go, and whether that time is known already (a
+        place frees then, within a window: not an answer awaited, not a long pause);
+        prunes what no longer holds a place."""
         window = RATE_WINDOW_SECONDS + self.margin
         held: list[list[Any]] = []
         for entry in state["sends"]:
@@ -284,33 +331,39 @@ class RateLimiter:
         if paused > now + PAUSE_CEILING_SECONDS:
             paused = state["paused_until"] = 0.0  # a clock reset, as above
         if len(held) < self.burst:
-            return max(now, paused)
-        releases = sorted(float(e[3]) + window for e in held if e[3] is not None)
-        freed = len(held) - self.burst + 1  # places that must free up
-        if len(releases) < freed:
-            return max(now + POLL_SECONDS, paused)  # wait for answers in flight
-        return max(releases[freed - 1], paused)
+            ready = max(now, paused)
+        else:
+            releases = sorted(float(e[3]) + window for e in held if e[3] is not None)
+            freed = len(held) - self.burst + 1  # places that must free up
+            if len(releases) < freed:
+                return max(now + POLL_SECONDS, paused), False  # wait for answers in flight
+            ready = max(releases[freed - 1], paused)
+        # no further: a send time beyond a window reads as written before a clock reset
+        return ready, ready <= now + window
 
     @contextmanager
-    def _state(self) -> Iterator[tuple[dict[str, Any], float]]:
-        """The shared record, locked (this object's threads, then other processes), and
-        the time now on the record's clock, read once the lock is held."""
+    def _state(self) -> Iterator[tuple[dict[str, Any], float, float]]:
+        """The shared record, locked (this object's threads, then other processes), the
+        time now on the record's clock, read once the lock is held, and the time on
+        this process's clock read after it (the same on one host: one clock)."""
         with self._lock:
             if self.store is not None:
                 with self.store.hold(self.name) as held:
+                    local = self._clock()
                     state = _parse_state(held.state.encode(), held.now)
-                    yield state, held.now
+                    yield state, held.now, local
                     held.state = json.dumps(state, separators=(",", ":"))
                 return
             if self.path is None or fcntl is None:
-                yield self._memory, self._clock()
+                now = self._clock()
+                yield self._memory, now, now
                 return
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 now = self._clock()
                 state = _read_state(fd, now)
-                yield state, now
+                yield state, now, now
                 data = json.dumps(state, separators=(",", ":")).encode()
                 os.lseek(fd, 0, os.SEEK_SET)
                 os.write(fd, data)

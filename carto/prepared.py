@@ -227,32 +227,41 @@ Ready = tuple[Frames, dict[str, bytes]] | None
 
 
 class Prebuild:
-    """The frames of a first full listing, made while it is listed: the Sites once all
-    are listed, the passages by batches of pages in a thread while the next pages are
-    awaited (the listing waits on Airtable's rate limit most of the time), and, once the
-    listing ended (``finish``), the frames themselves in that thread while the commit
-    writes the records. Normalisation is row by row: batches give the rows one
-    normalisation of all would (``finish`` checks the ids)."""
+    """The frames of a first full listing, made while it is listed (the listing waits on
+    Airtable's rate limit most of the time): in a thread, batch by batch of pages, the
+    passages are added to the frames as a refresh adds them (``refreshed``: placed among
+    the rows, the camps redone around them, only the chunks they change encoded; the
+    first batch, with the Sites, makes them). Once the listing ended (``finish``) only
+    the last batch is left to add, while the commit writes the records. A passage listed
+    again replaces its row, as the writes keep its last listing; a listing that starts
+    over starts the frames over."""
 
-    BATCH = 2000  # most records one call normalises (each call has a fixed cost of ~20 ms)
+    BATCH = 2000  # most records one batch adds (the thread is busy: the listing runs ahead)
     # The thread takes what is pending as soon as it is idle and this many records wait:
-    # the batch left for the end of the listing stays small.
-    LEAST = 300
+    # the batch left for the end of the listing stays small. Each batch has a cost of
+    # its own besides its records (the camps redone around it, the chunks it changes
+    # and every manifest encoded): fewer, larger batches take the thread less time
+    # during the listing, whose thread competes with it for the interpreter.
+    LEAST = 1000
 
     def __init__(self, sites_records: Sequence[Record], recipe: Recipe) -> None:
         self.recipe = recipe
-        self.sites, self._q_sites = normalise_sites(sites_records, recipe.normalise)
+        self._sites = list(sites_records)
         self._pending: list[Record] = []
-        self._parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] = []
         self._ids: list[str] = []
+        self._folds: list[Future[None]] = []
         self._made: Future[Ready] | None = None
+        # the frames so far and every blob encoded for them: the thread's only
+        self._frames: Frames | None = None
+        self._blobs: dict[str, bytes] = {}
+        self._failed = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
 
     def add(self, records: Sequence[Record]) -> None:
         """Passages just listed, in listing order."""
         self._pending.extend(records)
         self._ids.extend(str(r["id"]) for r in records)
-        idle = not self._parts or self._parts[-1].done()
+        idle = not self._folds or self._folds[-1].done()
         if len(self._pending) >= self.BATCH or (idle and len(self._pending) >= self.LEAST):
             self._submit()
 
@@ -260,38 +269,71 @@ class Prebuild:
         """The listing starts over (its offset expired): forget its passages."""
         self._pool.shutdown(wait=True)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prebuild")
-        self._pending, self._parts, self._ids, self._made = [], [], [], None
+        self._pending, self._folds, self._ids, self._made = [], [], [], None
+        self._frames, self._blobs, self._failed = None, {}, False
 
     def _submit(self) -> None:
         batch, self._pending = self._pending, []
-        self._parts.append(
-            self._pool.submit(normalise_passages, batch, self.sites, self.recipe.normalise)
-        )
+        self._folds.append(self._pool.submit(self._fold, batch))
+
+    def _fold(self, batch: list[Record]) -> None:
+        """In the thread: the passages of ``batch`` (the last of an id listed twice)
+        added to the frames, or the frames made from them and the Sites."""
+        if self._failed:
+            return  # a batch before failed: ``finish`` raises its error
+        try:
+            self._add(batch)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _add(self, batch: list[Record]) -> None:
+        latest = {str(r["id"]): r for r in batch}
+        if self._frames is None:
+            options = self.recipe.normalise
+            sites, q_sites = normalise_sites(self._sites, options)
+            kept, quarantined = normalise_passages(list(latest.values()), sites, options)
+            quarantine = pd.concat([q_sites, quarantined], ignore_index=True)
+            frames = _frames_from(sites, kept, quarantine, self.recipe)
+            blobs = _blobs(frames)
+        else:
+            changed = {"passages": set(latest)}
+            records = {"sites": {}, "passages": latest}
+            frames, touched = refreshed(self._frames, changed, records, self.recipe)
+            manifests = {n: chunks.Manifest.from_bytes(self._blobs[n]) for n in NAMES}
+            blobs = _blobs(frames, manifests, touched)
+        self._frames = frames
+        self._blobs.update(blobs)
 
     def finish(self, passages_ids: Iterable[str]) -> None:
-        """The listing ended with the passages ``passages_ids``: the thread makes the
-        frames from here (once; later calls change nothing)."""
+        """The listing ended with the passages ``passages_ids``: the thread adds the last
+        batch from here (once; later calls change nothing)."""
         if self._made is not None:
             return
         if self._pending:
             self._submit()
-        ids = list(passages_ids)
-        usable = ids == self._ids and len(set(ids)) == len(ids)
-        self._made = self._pool.submit(self._assemble, list(self._parts) if usable else None)
+        usable = list(passages_ids) == self._ids
+        self._made = self._pool.submit(self._final, usable)
 
-    def _assemble(self, parts: list[Future[tuple[pd.DataFrame, pd.DataFrame]]] | None) -> Ready:
-        if parts is None:
+    def _final(self, usable: bool) -> Ready:
+        """In the thread, after every batch: the frames and the blobs their manifests
+        list (those of chunks a later batch changed left out)."""
+        for fold in self._folds:
+            fold.result()  # done already: the one thread ran them first; raises a failure
+        if not usable or self._frames is None:
             return None
-        done = [f.result() for f in parts]  # done already: the one thread ran them first
-        kept = pd.concat([p for p, _ in done], ignore_index=True)
-        quarantine = pd.concat([self._q_sites, *(q for _, q in done)], ignore_index=True)
-        frames = _frames_from(self.sites, kept, quarantine, self.recipe)
-        return frames, _blobs(frames)
+        listed = {
+            chunks.blob_name(name, c.digest)
+            for name in NAMES
+            for c in chunks.Manifest.from_bytes(self._blobs[name]).chunks
+        }
+        blobs = {k: v for k, v in self._blobs.items() if k in NAMES or k in listed}
+        return self._frames, blobs
 
     def ready(self, passages_ids: Iterable[str]) -> Ready:
         """The frames and their encoding, when the passages added are ``passages_ids``
-        (each once, as ``finish`` was told if it was called); else None (the caller
-        builds them from the records)."""
+        (as ``finish`` was told if it was called); else None (the caller builds them
+        from the records)."""
         ids = list(passages_ids)
         self.finish(ids)
         assert self._made is not None

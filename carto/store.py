@@ -353,7 +353,11 @@ class Database:
         with self.engine.connect() as conn:
             conn.execution_options(carto_write=write)
             with conn.begin():
-                yield conn
+                try:
+                    yield conn
+                except BaseException:
+                    _give_up_if_busy(conn)
+                    raise
 
     def instance_id(self) -> str:
         """A random id made once for this store: sign-in cookies carry it, so that a
@@ -531,6 +535,21 @@ def _pipeline(conn: Any) -> AbstractContextManager[Any]:
     import psycopg
 
     return conn.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
+
+
+def _give_up_if_busy(conn: Connection) -> None:
+    """After an exception inside a transaction: on PostgreSQL, when it interrupted a
+    command (a signal's exception raised while psycopg awaited its answer: the worker's
+    stop), the connection is dropped, the server rolling the transaction back; a
+    rollback sent on it would fail (another command in progress) and hide the
+    exception."""
+    import psycopg
+
+    raw = conn.connection.driver_connection if conn.dialect.name == "postgresql" else None
+    if isinstance(raw, psycopg.Connection) and (
+        raw.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
+    ):
+        conn.invalidate()
 
 
 # ---------------------------------------------------------------------------- snapshot
@@ -759,6 +778,27 @@ class SnapshotStore:
             self._note(conn, table_key, (row[0] for row in given))
             self._upsert_rows(conn, table_key, self._copy_absent(conn, table_key, given))
         return len(given)
+
+    @staticmethod
+    def savepoint(conn: Connection, name: str) -> None:
+        """Inside a transaction: a point ``rollback_to`` can take it back to."""
+        conn.exec_driver_sql(f"SAVEPOINT {name}")
+
+    @staticmethod
+    def rollback_to(conn: Connection, name: str) -> None:
+        """Inside a transaction: undo what it did since the ``savepoint`` ``name`` (kept)."""
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+
+    def copy_new(
+        self, conn: Connection, table_key: str, rows: list[tuple[str, str, str]]
+    ) -> dict[str, str]:
+        """PostgreSQL, inside a ``transaction``: write the rows (``upsert_encoded``'s)
+        whose id the table lacks, with ``COPY`` (``_copy_absent``); returns the texts
+        written, by id. The others are left for ``upsert_encoded``."""
+        left = {row[0] for row in self._copy_absent(conn, table_key, rows)}
+        written = {row[0]: row[2] for row in rows if row[0] not in left}
+        self._note(conn, table_key, written)
+        return written
 
     def _upsert_rows(
         self, conn: Connection, table_key: str, rows: Iterable[tuple[str, str, str]]

@@ -27,8 +27,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -220,10 +220,50 @@ class _Fetched:
     # Each record of ``records`` as the store keeps it (``SnapshotStore.encode``), by id:
     # encoded page by page while the next page was awaited, not in the commit.
     texts: dict[str, str] = field(default_factory=dict)
+    # Those of them written already, by id (their texts): in the transaction that
+    # commits them, page by page during the listing (``_Early``).
+    written: dict[str, str] = field(default_factory=dict)
 
 
 # Applied to each page as it arrives, before it is encoded (retention, for passages).
 Shape = Callable[[list[Record]], list[Record]]
+
+
+class _Early:
+    """A first sync on PostgreSQL: the passages written page by page, while the next
+    pages are awaited, into the transaction that will commit them (opened before the
+    listing: a failure or a stop rolls them back with it). Its commit then writes only
+    what was listed again (``_apply``). Not on SQLite: its write lock, held during the
+    listing, would keep the apps' own writes (audit, accounts) waiting."""
+
+    def __init__(self, store: SnapshotStore, conn: Any) -> None:
+        self.store = store
+        self.conn = conn
+        self.written: dict[str, str] = {}
+        store.savepoint(conn, "carto_listing")
+
+    def restart(self) -> None:
+        """The listing starts over (its offset expired): what it wrote goes."""
+        self.store.rollback_to(self.conn, "carto_listing")
+        self.written.clear()
+
+    def page(self, stored: list[tuple[Record, str]]) -> None:
+        """One page's passages (``SnapshotStore.storable``'s pairs), written if new."""
+        rows = [(str(r["id"]), r.get("createdTime", ""), text) for r, text in stored]
+        self.written.update(self.store.copy_new(self.conn, "passages", rows))
+
+
+@contextmanager
+def _early_writes(
+    store: SnapshotStore, prebuild: prepared.Prebuild | None
+) -> Iterator[_Early | None]:
+    """Around a first sync's passages listing and its commit (``prebuild``): on
+    PostgreSQL, the transaction of the commit, opened now (``_Early``)."""
+    if prebuild is None or store.db.backend != "postgresql":
+        yield None
+        return
+    with store.transaction(bump_version=False) as conn:
+        yield _Early(store, conn)
 
 
 def _list(
@@ -233,18 +273,22 @@ def _list(
     progress: Progress | None,
     shape: Shape | None = None,
     prebuild: prepared.Prebuild | None = None,
+    early: _Early | None = None,
     **options: Any,
 ) -> tuple[list[Record], dict[str, str]]:
     """Every page of one listing, each shaped and encoded as it arrives (the listing
     waits on Airtable's rate limit most of the time: the encoding costs the sync no
     time there, where the commit would pay it); restarts from the start when the
     offset expires. Returns the records and their texts by id. ``prebuild`` is given
-    each page too (normalised while the next pages are awaited)."""
+    each page too (added to the frames while the next pages are awaited), and so is
+    ``early`` (written)."""
     for attempt in range(restarts + 1):
         records: list[Record] = []
         texts: dict[str, str] = {}
         if prebuild is not None and attempt:
             prebuild.restart()
+        if early is not None and attempt:
+            early.restart()
         try:
             for pages, page in enumerate(table.iterate(**options), start=1):
                 got = [dict(r) for r in page]
@@ -256,6 +300,8 @@ def _list(
                 records.extend(got)
                 if prebuild is not None:
                     prebuild.add(got)
+                if early is not None:
+                    early.page(stored)
                 if progress is not None:
                     progress(key, pages, len(records))
             return records, texts
@@ -275,11 +321,13 @@ def _fetch(
     progress: Progress | None,
     shape: Shape | None = None,
     prebuild: prepared.Prebuild | None = None,
+    early: _Early | None = None,
 ) -> _Fetched:
     restarts = SyncOptions.from_settings(settings).listing_restarts
     if plan.full:
-        records, texts = _list(table, key, restarts, progress, shape, prebuild)
-        return _Fetched(records, {r["id"] for r in records}, True, True, texts)
+        records, texts = _list(table, key, restarts, progress, shape, prebuild, early)
+        written = early.written if early is not None else {}
+        return _Fetched(records, {r["id"] for r in records}, True, True, texts, written)
     assert plan.since is not None
     since = formulas.GT(formulas.LAST_MODIFIED_TIME(), plan.since.astimezone(dt.UTC))
     records, texts = _list(table, key, restarts, progress, shape, formula=since)
@@ -310,20 +358,27 @@ def _apply(store: SnapshotStore, conn: Any, key: str, fetched: _Fetched) -> Tabl
     """Inside the transaction: write one table's changes; returns its statistics. A
     record is changed when its text differs from the stored one and, decoded, so does
     its content (texts equal: contents equal; only the few that differ are decoded)."""
-    ids = None if fetched.full else [r["id"] for r in fetched.records]
-    stored = store.texts_by_id(conn, key, ids)
+    early = fetched.written  # stored during the listing, in this transaction: ours
+    whole = fetched.full and not early
+    ids = None if whole else [r["id"] for r in fetched.records if r["id"] not in early]
+    stored = {**store.texts_by_id(conn, key, ids), **early}
     deleted: set[str] = set()
     if fetched.live_ids is not None:
-        known = (set(stored) if fetched.full else store.table_ids(conn, key)) | {
+        known = (set(stored) if whole else store.table_ids(conn, key)) | {
             r["id"] for r in fetched.records
         }
         deleted = known - fetched.live_ids
     changed: list[tuple[str, str, str]] = []
+    written = dict(early)  # each counted changed once, not written again
+    n_written = 0
     for rec in fetched.records:
         rid = rec["id"]
         if rid in deleted:
             continue
         new = fetched.texts.get(rid) or SnapshotStore.encode(rec)
+        if written.pop(rid, None) == new:
+            n_written += 1
+            continue
         old = stored.get(rid)
         if old == new or (old is not None and json.loads(old) == rec):
             continue
@@ -332,7 +387,7 @@ def _apply(store: SnapshotStore, conn: Any, key: str, fetched: _Fetched) -> Tabl
     removed = store.delete_ids(conn, key, sorted(deleted)) if deleted else 0
     return TableStats(
         fetched=len(fetched.records),
-        changed=len(changed),
+        changed=n_written + len(changed),
         deleted=removed,
         full=fetched.full,
         reconciled=fetched.reconciled,
@@ -402,13 +457,18 @@ def _commit(
     month: str,
     retention: privacy.CommentRetention,
     prebuild: prepared.Prebuild | None = None,
+    early: _Early | None = None,
 ) -> dict[str, TableStats]:
-    """Write both tables, the sync metadata and the bookkeeping in one transaction; the
-    version is bumped only when a record changed (or after a full listing). The
-    records come shaped and encoded from the listing (``_list``): what is left here
-    is comparing texts and writing the changed ones."""
+    """Write both tables, the sync metadata and the bookkeeping in one transaction (that
+    of ``early``, when the listing wrote in it); the version is bumped only when a
+    record changed (or after a full listing). The records come shaped and encoded from
+    the listing (``_list``): what is left here is comparing texts and writing the
+    changed ones."""
     started = entry["started_at"]
-    with store.transaction(bump_version=False) as conn:
+    writing: AbstractContextManager[Any] = (
+        nullcontext(early.conn) if early is not None else store.transaction(bump_version=False)
+    )
+    with writing as conn:
         with prepared.paused_gc():
             stats = {key: _apply(store, conn, key, fetched[key]) for key in TABLE_KEYS}
         # The stored comments that aged past retention go with the daily reconciliation
@@ -487,7 +547,7 @@ def sync(
             "sites": _fetch(settings, "sites", tables["sites"], plan, stored["sites"], progress)
         }
         prebuild = _prebuild(settings, plan, stored, fetched["sites"])
-        with _first_listing(prebuild):
+        with _first_listing(prebuild), _early_writes(store, prebuild) as early:
             fetched["passages"] = _fetch(
                 settings,
                 "passages",
@@ -497,6 +557,7 @@ def sync(
                 progress,
                 retention.strip,
                 prebuild,
+                early,
             )
             if prebuild is not None:  # its thread makes the frames while the commit writes records
                 prebuild.finish(r["id"] for r in fetched["passages"].records)
@@ -504,7 +565,7 @@ def sync(
             any_full = plan.full or any(f.full for f in fetched.values())
             mode = "full" if any_full else mode
             entry = _log_entry(started, mode, calls)
-            stats = _commit(settings, store, fetched, entry, month, retention, prebuild)
+            stats = _commit(settings, store, fetched, entry, month, retention, prebuild, early)
             fetched.clear()  # the records go while the collector is paused (see there)
     except BaseException as exc:
         _record_failure(store, started, mode, month, client.calls - calls_before, exc)

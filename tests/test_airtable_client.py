@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,18 @@ def warm_up(limiter: RateLimiter, time_: FakeTime, round_trip: float) -> None:
     time_.now += 2.0
 
 
+def one_by_one(limiter: RateLimiter, time_: FakeTime, n: int, round_trip: float) -> list[float]:
+    """``n`` requests sent one after the other's answer, as a listing sends its pages:
+    when each went."""
+    sent = []
+    for _ in range(n):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += round_trip
+        limiter.release(ticket, answered=True)
+    return sent
+
+
 def in_any_window(sent: list[float], seconds: float) -> int:
     """The most sends within any window of ``seconds``."""
     return max(sum(1 for u in sent if t <= u < t + seconds) for t in sent)
@@ -112,12 +125,7 @@ def test_limiter_holds_each_place_until_a_second_after_the_answer() -> None:
     limiter = RateLimiter(5.0, clock=time_, sleep=time_.sleep)
     window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
     warm_up(limiter, time_, 0.05)
-    sent = []
-    for _ in range(16):
-        ticket = limiter.acquire()
-        sent.append(time_.now)
-        time_.now += 0.05  # a steady round trip
-        limiter.release(ticket, answered=True)
+    sent = one_by_one(limiter, time_, 16, 0.05)  # a steady round trip
 
     assert in_any_window(sent, window) == 5  # the whole allowance, never more
     # As fast as the limit allows: five requests per window, not five per window + slack.
@@ -148,6 +156,79 @@ def test_a_request_delayed_in_flight_moves_its_window() -> None:
     # The second request may have arrived as late as its answer minus a round trip:
     # the seventh waits a window after that, not after the second's send.
     assert sent[6] == pytest.approx(sent[1] + delay + window, abs=1e-3)
+
+
+class RoundTrips:
+    """A limit's record kept as PostgreSQL keeps it: each hold takes a round trip to
+    lock it (the clock read half-way) and another to commit, on the same clock as the
+    requests."""
+
+    def __init__(self, time_: FakeTime, seconds: float) -> None:
+        self.time, self.seconds, self.state = time_, seconds, ""
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[RateHold]:
+        self.time.now += self.seconds / 2
+        held = RateHold(self.state, self.time.now)
+        self.time.now += self.seconds / 2
+        yield held
+        self.state = held.state
+        self.time.now += self.seconds
+
+
+def test_a_place_that_frees_within_a_window_is_taken_for_the_time_it_frees() -> None:
+    """Each fifth request of a sequential listing goes a window after the one five
+    before, not a window plus the round trips of looking at the record again once the
+    place is free (they added up over a listing, every window after moved by them)."""
+    time_ = FakeTime()
+    store = RoundTrips(time_, 0.002)
+    limiter = RateLimiter(5.0, store=store, clock=time_, sleep=time_.sleep)  # type: ignore[arg-type]
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    warm_up(limiter, time_, 0.05)
+    sent = one_by_one(limiter, time_, 21, 0.05)
+
+    assert in_any_window(sent, 1.0) == 5
+    for i in (5, 10, 15):
+        assert sent[i + 5] - sent[i] == pytest.approx(window, abs=1e-9)
+
+
+def test_a_place_taken_ahead_is_held_for_every_limiter(tmp_path: Path) -> None:
+    """While one limiter waits for the place it took, another sharing the record (a
+    second process) is given the place after it, not the same one."""
+    time_ = FakeTime()
+    path = tmp_path / "airtable-appX.rate"
+    window = 1.0 + RATE_WINDOW_MARGIN_SECONDS
+    asked: list[float] = []
+
+    class Asked(Exception):
+        pass
+
+    def other_sleep(seconds: float) -> None:
+        asked.append(time_.now + seconds)
+        raise Asked  # when it would send: enough to know
+
+    other = RateLimiter(5.0, path=path, clock=time_, sleep=other_sleep)
+
+    def sleep(seconds: float) -> None:
+        if not asked:
+            with pytest.raises(Asked):
+                other.acquire()
+        time_.now += seconds
+
+    limiter = RateLimiter(5.0, path=path, clock=time_, sleep=sleep)
+    sent = []
+    for _ in range(6):
+        ticket = limiter.acquire()
+        sent.append(time_.now)
+        time_.now += 0.01
+        limiter.release(ticket, answered=True)
+
+    # no round trip learnt yet: each window counted from the answer (0.01 s later)
+    assert sent[5] == pytest.approx(sent[0] + 0.01 + window)
+    assert asked == [pytest.approx(sent[1] + 0.01 + window)]
+    state = json.loads(path.read_text(encoding="utf-8"))
+    # the other's place, never used, given back: only the six sent are left
+    assert len(state["sends"]) == 6 and all(entry[3] is not None for entry in state["sends"])
 
 
 def test_until_enough_answers_an_answer_bounds_the_arrival() -> None:

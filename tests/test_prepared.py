@@ -683,8 +683,8 @@ def _listed_by_pages(prebuild: prepared.Prebuild, passages: list[Record], page: 
     when the listing waits on the rate limit)."""
     for start in range(0, len(passages), page):
         prebuild.add(passages[start : start + page])
-        for part in prebuild._parts:
-            part.result()
+        for fold in prebuild._folds:
+            fold.result()
 
 
 def test_prebuild_leaves_a_small_batch_for_the_end_and_makes_the_frames_once_finished(
@@ -728,6 +728,102 @@ def test_prebuild_gives_no_frames_for_other_passages_than_it_was_given() -> None
     _listed_by_pages(again, data.passages, 10)
     again.finish(ids)
     assert again.ready([*ids[1:], ids[0]]) is None  # not the ids it was finished with
-    twice = prepared.Prebuild(data.sites, recipe(SETTINGS))
-    _listed_by_pages(twice, [*data.passages, data.passages[0]], 10)
-    assert twice.ready([*ids, ids[0]]) is None  # a passage listed twice
+
+
+def _decoded(folder: Path, blobs: dict[str, bytes]) -> prepared.Frames:
+    """The frames ``blobs`` encode, written to a store and read back afresh; they hold
+    the manifests and the chunks these list, no other."""
+    listed = {
+        chunks.blob_name(name, c.digest)
+        for name in prepared.NAMES
+        for c in chunks.Manifest.from_bytes(blobs[name]).chunks
+    }
+    assert set(blobs) == listed | set(prepared.NAMES)
+    store = SnapshotStore(folder / "snapshot.sqlite")
+    with store.transaction(bump_version=False) as conn:
+        prepared._write(store, conn, 0, recipe(SETTINGS).key, blobs)
+    prepared.forget()
+    frames = prepared.read_stored(store, recipe(SETTINGS).key, 0)
+    assert frames is not None
+    return frames
+
+
+def test_prebuild_adds_each_batch_to_the_frames_and_leaves_the_last_for_the_end(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The thread adds each batch to the frames while the listing goes on: once it ended,
+    only the last batch is added and the chunks it changed encoded, not every chunk.
+    The frames, and what their blobs decode to, are a build's."""
+    data = base()
+    listed = sorted(data.passages, key=lambda r: (r["createdTime"], r["id"]))  # Airtable's
+    monkeypatch.setattr(prepared.Prebuild, "LEAST", 40)
+    prebuild = prepared.Prebuild(data.sites, recipe(SETTINGS))
+    _listed_by_pages(prebuild, listed, 10)
+    encoded: list[int] = []
+    real = prepared.encode_chunks
+
+    def counted(name: str, frame: pd.DataFrame, spans: list[tuple[int, int]]) -> Any:
+        encoded.append(sum(stop - start for start, stop in spans))
+        return real(name, frame, spans)
+
+    monkeypatch.setattr(prepared, "encode_chunks", counted)
+    made = prebuild.ready([str(r["id"]) for r in listed])
+
+    assert made is not None
+    assert 0 < sum(encoded) < len(listed) // 2
+    full = prepared.build(data.sites, data.passages, recipe(SETTINGS))
+    assert_same(made[0], full)
+    assert_same(_decoded(tmp_path, made[1]), full)
+
+
+LISTED_AGAIN = st.tuples(  # which passage, where in the listing, its people count then
+    st.floats(min_value=0, max_value=0.999),
+    st.floats(min_value=0, max_value=1),
+    st.integers(min_value=0, max_value=60),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    page=st.integers(min_value=1, max_value=40),
+    least=st.integers(min_value=1, max_value=120),
+    again=st.lists(LISTED_AGAIN, max_size=4),
+    restart=st.none() | st.floats(min_value=0, max_value=1),
+)
+@example(page=100, least=300, again=[], restart=None)  # one batch: the frames made at the end
+@example(page=7, least=1, again=[(0.0, 1.0, 5), (0.5, 0.0, 9)], restart=0.5)
+def test_a_prebuild_equals_a_build_of_what_the_listing_left(
+    folder: Path,
+    page: int,
+    least: int,
+    again: list[tuple[float, float, int]],
+    restart: float | None,
+) -> None:
+    """Whatever the pages and the batches, with passages listed twice (edited in
+    between, as a record changed during the listing) and a listing that started over
+    part-way, the frames made while listing and what their blobs decode to are a build
+    of the records the listing leaves in the store (the last of each id)."""
+    data = base()
+    listed = list(data.passages)
+    for where, at, people in again:
+        record = copy.deepcopy(data.passages[int(where * len(data.passages))])
+        record["fields"]["Personnes"] = people
+        listed.insert(int(at * len(listed)), record)
+    with mock.patch.object(prepared.Prebuild, "LEAST", least):
+        prebuild = prepared.Prebuild(data.sites, recipe(SETTINGS))
+        try:
+            if restart is not None:
+                _listed_by_pages(prebuild, listed[: int(restart * len(listed))], page)
+                prebuild.restart()
+            _listed_by_pages(prebuild, listed, page)
+            made = prebuild.ready([str(r["id"]) for r in listed])
+        finally:
+            prebuild.close()
+    assert made is not None
+    last = list({r["id"]: r for r in listed}.values())
+    full = prepared.build(data.sites, last, recipe(SETTINGS))
+    assert_same(made[0], full)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        assert_same(_decoded(Path(tmp), made[1]), full)

@@ -24,7 +24,7 @@ from carto import sync as sync_module
 from carto.airtable_client import AirtableUnavailable
 from carto.base_setup import table_spec
 from carto.settings import TOKEN_ENV, Settings, load_settings
-from carto.store import SnapshotStore, close_engines
+from carto.store import SnapshotStore, backend_of, close_engines
 from carto.sync import (
     BudgetExhausted,
     RefreshGuard,
@@ -491,6 +491,81 @@ def test_an_expired_offset_restarts_the_listing(
     assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
 
 
+def test_a_first_listing_that_restarts_keeps_only_what_it_listed_last(
+    settings: Settings, server: FakeAirtable, clock: FakeClock
+) -> None:
+    """A passage of the first pages deleted before the listing starts over (its offset
+    expired) is not in the snapshot, nor counted as deleted: the first sync wrote the
+    pages it listed before (on PostgreSQL, into its transaction) and took them back."""
+    gone = server.records(BASE, "Passages")[0]["id"]
+    expired: list[int] = []
+
+    def expire_once(table: str, pages: int, records: int) -> None:
+        if table == "passages" and pages == 2 and not expired:
+            server.delete(BASE, "Passages", gone)
+            expired.append(server.expire_offsets())
+
+    result = sync(settings, clock=clock, progress=expire_once)
+
+    assert expired == [1]
+    passages = result.tables["passages"]
+    assert passages.fetched == passages.changed == len(server.records(BASE, "Passages"))
+    assert passages.deleted == 0
+    assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
+
+
+def test_a_first_sync_on_postgresql_writes_the_passages_while_listing(
+    settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a first sync writes its passages page by page, while the next pages
+    are awaited, into the transaction that commits them: its commit writes none again.
+    On SQLite (its write lock, held meanwhile, would keep the apps' writes waiting) the
+    commit writes them all. Either way none is seen before the commit."""
+    at_commit: list[int] = []
+    real = SnapshotStore.upsert_encoded
+
+    def upsert(self: SnapshotStore, conn: Any, table_key: str, rows: Any) -> int:
+        rows = list(rows)
+        if table_key == "passages":
+            at_commit.append(len(rows))
+        return real(self, conn, table_key, rows)
+
+    seen: list[int] = []
+
+    def progress(table: str, pages: int, records: int) -> None:
+        if table == "passages":
+            seen.append(SnapshotStore(settings.store_location).count("passages"))
+
+    monkeypatch.setattr(SnapshotStore, "upsert_encoded", upsert)
+    result = sync(settings, clock=clock, progress=progress)
+
+    n = len(server.records(BASE, "Passages"))
+    postgres = backend_of(settings.store_location) == "postgresql"
+    assert at_commit == [0 if postgres else n]
+    assert len(seen) > 1 and set(seen) == {0}
+    assert result.tables["passages"].changed == n
+    assert_snapshot_is_server(SnapshotStore(settings.store_location), server)
+
+
+def test_a_first_sync_that_fails_mid_listing_leaves_the_store_empty(
+    tmp_path: Path, server: FakeAirtable, clock: FakeClock, store_location: str | Path
+) -> None:
+    """Pages written during the listing (PostgreSQL) go with the failed transaction."""
+    store_url = {"store": {"url": store_location}} if isinstance(store_location, str) else {}
+    settings = write_settings(tmp_path, server, airtable={"max_retries": 2}, **store_url)
+
+    def fail_after_two_pages(table: str, pages: int, records: int) -> None:
+        if table == "passages" and pages == 2:
+            server.inject("503", count=50)
+
+    with pytest.raises(AirtableUnavailable):
+        sync(settings, clock=clock, progress=fail_after_two_pages)
+
+    store = SnapshotStore(settings.store_location)
+    assert store.version == 0 and store.count("sites") == store.count("passages") == 0
+    assert not store.sync_log(1)[0]["ok"]
+
+
 # ------------------------------------------------------------------------ atomicity
 
 
@@ -751,8 +826,8 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
     settings: Settings, server: FakeAirtable, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Its commit does not read every record back from the store inside the transaction
-    (the records it listed are the store's): the passages were normalised by batches
-    while they were listed, and the frames are those of a rebuild."""
+    (the records it listed are the store's): the passages were added to the frames by
+    batches while they were listed, and the frames are those of a rebuild."""
 
     def read_back(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("every record read back from the store")
@@ -793,7 +868,7 @@ def test_a_first_sync_lists_with_the_collector_paused_and_makes_frames_during_it
         return records, texts
 
     def commit(*args: Any, **kwargs: Any) -> Any:
-        prebuild = args[-1] if len(args) > 6 else kwargs.get("prebuild")
+        prebuild = args[6] if len(args) > 6 else kwargs.get("prebuild")
         finished_before_commit.append(prebuild is not None and prebuild._made is not None)
         collector_on.append(gc.isenabled())
         return real_commit(*args, **kwargs)

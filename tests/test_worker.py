@@ -19,10 +19,11 @@ import pytest
 
 from carto import cli
 from carto.settings import TOKEN_ENV, Settings
-from carto.store import SnapshotStore
+from carto.store import SnapshotStore, close_engines
 from carto.sync import RefreshGuard, budget_status
 from carto.worker import Worker
 from testing.fake_airtable import FakeAirtable
+from testing.postgres import TemporaryPostgres
 from tests.test_sync import (
     BASE,
     T0,
@@ -199,6 +200,33 @@ def wait_for(condition: Any, timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_sigterm_mid_first_sync_on_postgresql_leaves_the_store_empty(
+    tmp_path: Path, clock: FakeClock, postgres_server: TemporaryPostgres
+) -> None:
+    """On PostgreSQL a first sync writes its passages, page by page, into the
+    transaction that will commit them: stopped mid-listing, it takes them back."""
+    server = make_server(clock, rate_limit=5, days=60)
+    server.latency_seconds = 0.1
+    process: Process | None = None
+    try:
+        url = postgres_server.database()
+        settings = write_settings(
+            tmp_path, server, airtable={"requests_per_second": 5.0}, store={"url": url}
+        )
+        store = SnapshotStore(url)
+        process = Process(settings, "--every", "60")
+        wait_for(lambda: server.count(status=200) >= 4)  # passages' pages written meanwhile
+        assert process.terminate(within=30) == 0
+        process.reader.join(timeout=5)
+        assert "abandonnée, les données locales restent entières (version 0)" in process.lines[-2]
+        assert store.version == 0 and store.count("sites") == store.count("passages") == 0
+    finally:
+        if process is not None:
+            process.kill()
+        server.stop()
+        close_engines()
 
 
 def test_sigterm_mid_sync_leaves_the_old_or_the_new_snapshot_and_exits_0(
