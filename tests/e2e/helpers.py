@@ -69,7 +69,11 @@ def download_file(page: Any, label_start: str) -> Any:
     replaces the button under it."""
     settle(page)
     button = page.locator("[data-testid='stDownloadButton']", has_text=label_start).first
-    button.wait_for(timeout=120_000)
+    try:
+        button.wait_for(timeout=120_000)
+    except Exception as error:  # say which page the browser was on instead
+        titles = page.locator("h1").all_inner_texts()
+        raise AssertionError(f"no button {label_start!r} on {page.url} {titles}") from error
     with page.expect_download(timeout=60_000) as info:
         button.locator("button").click()
     return info.value

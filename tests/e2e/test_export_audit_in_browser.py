@@ -15,7 +15,7 @@ import pytest
 from carto.i18n import t
 from carto.settings import load_settings
 from carto.store import AuthStore
-from tests.e2e.conftest import VIEWPORT, sign_in
+from tests.e2e.conftest import VIEWPORT, sign_in, wait_for_cookie
 from tests.e2e.helpers import download_file, settle
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +46,10 @@ def test_export_audited_then_gone_once_the_account_signs_out(
     # one browser session throughout (pages reached from the menu): no cookie needed
     context = browser.new_context(viewport=VIEWPORT)
     page = sign_in(context, app_url, USER)
+    # the cookie's hidden frame answers with a rerun of the page it was drawn on: a menu
+    # click before that answer can be undone by it (the button below never came, once,
+    # the machine loaded by two browser suites)
+    wait_for_cookie(context)
     before = len(exports(app_config_path))
 
     # an export: one audit entry, for the file and the rows handed over
