@@ -100,10 +100,11 @@ def _drop_older_versions(location: str, version: int) -> None:
         return
     st.cache_data.clear()
     st.cache_resource.clear()
-    memory.release()
-    # still pending from the last version (pages ran ever since): now, so that frozen
-    # garbage waits for one version at most
-    if not memory.wait_collected(0):
+    if memory.wait_collected(0):
+        memory.release()
+    else:
+        # still pending from the last version (pages ran ever since): now, so that frozen
+        # garbage waits for one version at most (it collects and trims what release would)
         memory.collect_frozen()
     memory.collect_when_idle(_pages_running)
 
