@@ -560,7 +560,7 @@ def _resolve_positions(
 
 def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | None) -> pd.Series:
     """Airtable dateTime strings (UTC) or plain dates (local) → aware local timestamps."""
-    text = col.astype("str")
+    text = written_times(col.astype("str"))
     has_time = text.str.contains("T", regex=False, na=False)
     result = utc_times(text.where(has_time)).dt.tz_convert(tz)
     date_only = ~has_time & col.notna()
@@ -614,12 +614,23 @@ def _created(raw: pd.Series, tz: str) -> pd.Series:
 # A date-time as Airtable's API writes it: UTC, at most microseconds.
 _API_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$"
 
+# Words pandas (through numpy) reads as the instant of reading: a record's date must
+# be written in it, so these are unreadable dates, never "the day the page loaded".
+RELATIVE_TIME_WORDS: Final = ("now", "today")
+
+
+def written_times(text: pd.Series) -> pd.Series:
+    """The texts with the words pandas would read as the current instant made missing."""
+    return text.mask(text.isin(RELATIVE_TIME_WORDS))
+
 
 def utc_times(text: pd.Series) -> pd.Series:
     """``pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")`` in
     microseconds: the texts written as the API writes date-times are read by Arrow
     (several times faster at 100,000 rows), the others by pandas; an impossible day
-    (30 February) stops Arrow, and then pandas reads them all."""
+    (30 February) stops Arrow, and then pandas reads them all. "now" and "today" are
+    missing, not the current instant (``written_times``)."""
+    text = written_times(text)
     values = pa.array(text, from_pandas=True, type=pa.string())
     api = pc.match_substring_regex(values, _API_TIME).fill_null(False)
     try:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from carto import schema
 from carto.dataset import normalise_options
 from carto.i18n import t
-from carto.normalise import describe, normalise, utc_times
+from carto.normalise import RELATIVE_TIME_WORDS, describe, normalise, utc_times
 from carto.settings import Settings
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="Europe/Paris")
@@ -111,6 +111,8 @@ def test_swapped_coordinates_are_corrected_and_flagged() -> None:
     [
         ({"Date": None, "Latitude": 48.88, "Longitude": 2.36}, "Date manquante"),
         ({"Date": "hier soir", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible"),
+        ({"Date": "today", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible : « today »"),
+        ({"Date": "now", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible : « now »"),
         ({"Localisation": "près du métro"}, "Aucune position"),
         ({"Latitude": 0, "Longitude": 0}, "Position (0, 0)"),
         ({"Latitude": 43.3, "Longitude": 5.4}, "hors de la zone"),
@@ -375,7 +377,14 @@ _API = st.builds(
     st.sampled_from(["", ".000", ".5", ".123456"]),
 )
 _TIME_TEXTS = st.one_of(
-    _API, _API, _API, _API_LIKE, st.none(), st.text(max_size=12), st.just("2026-11-20")
+    _API,
+    _API,
+    _API,
+    _API_LIKE,
+    st.none(),
+    st.text(max_size=12),
+    st.just("2026-11-20"),
+    st.sampled_from(RELATIVE_TIME_WORDS),
 )
 
 
@@ -384,7 +393,17 @@ _TIME_TEXTS = st.one_of(
 def test_utc_times_are_what_pandas_reads(texts: list[str | None], start: int) -> None:
     """The date-times written as the API writes them are read by Arrow, the others by
     pandas: the same instants as pandas reading them all (an impossible day, a leap
-    second, a year pandas cannot hold: missing alike)."""
+    second, a year pandas cannot hold: missing alike), except the words pandas reads as
+    the current instant, which are missing."""
     text = pd.Series(texts, dtype="str", index=range(start, start + len(texts)))
-    expected = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    written = text.mask(text.isin(RELATIVE_TIME_WORDS))
+    expected = pd.to_datetime(written, utc=True, format="ISO8601", errors="coerce")
     pd.testing.assert_series_equal(utc_times(text), expected.dt.as_unit("us"))
+
+
+@pytest.mark.parametrize("word", RELATIVE_TIME_WORDS)
+def test_words_pandas_reads_as_now_are_not_times(word: str) -> None:
+    """pandas reads these words as the instant of reading; they must not become one."""
+    assert pd.to_datetime(pd.Series([word]), utc=True, format="ISO8601").notna().all()
+    read = utc_times(pd.Series([word, "2026-11-20T19:30:00.000Z"], dtype="str"))
+    assert read.isna().tolist() == [True, False]
