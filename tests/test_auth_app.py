@@ -19,6 +19,7 @@ from pathlib import Path
 
 import h3
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -688,6 +689,37 @@ def test_the_cookie_order_is_drawn_until_the_browser_confirms_it(
     monkeypatch.setattr(auth, "_cookie_component", lambda **args: True)  # it answers
     at.run()
     assert "auth_cookie_pending" not in at.session_state
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"),
+    [
+        ("https://carto.example.org/", True),
+        ("HTTPS://carto.example.org/carte", True),
+        ("http://127.0.0.1:8501/", False),
+        (None, False),
+    ],
+)
+def test_the_cookie_is_sent_over_https_only_when_the_app_is_served_over_https(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch, url: str | None, secure: bool
+) -> None:
+    """Served over HTTPS, the cookie carries ``Secure``: a first visit typed as
+    http:// (before HSTS applies) does not send the token in clear. The order the
+    browser is given is the one checked."""
+    orders: list[dict[str, object]] = []
+
+    def component(**args: object) -> bool:
+        orders.append(args)
+        return False
+
+    monkeypatch.setattr(auth, "_cookie_component", component)
+    monkeypatch.setattr(type(st.context), "url", property(lambda self: url))
+    login(new_app(), "benevole")
+    (order,) = [o for o in orders if o.get("method") == "set"]
+    options = order["options"]
+    assert isinstance(options, dict)
+    assert options.get("secure", False) is secure
+    assert options["sameSite"] == "strict" and options["path"] == "/"
 
 
 def test_the_page_keeps_its_places_when_the_cookie_order_goes(
