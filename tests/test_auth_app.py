@@ -26,6 +26,7 @@ from streamlit.util import calc_hash
 from carto import accounts, audit, privacy, sync
 from carto.accounts import COOKIE_KEY_ENV, ROLES
 from carto.dataset import demo_key, generate_demo, write_demo_snapshot
+from carto.i18n import t
 from carto.settings import CONFIG_ENV, load_settings
 from carto.store import AuthStore, SnapshotStore
 from carto.ui import auth, navigation
@@ -39,7 +40,9 @@ from testing.app import (
     submit_login,
     write_accounts,
 )
+from testing.hostile import EVIL
 from tests.conftest import write_demo_config
+from tests.test_text import unescape, unescaped_syntax
 
 MAP_TITLE = "Carte des campements"
 
@@ -388,6 +391,20 @@ def test_an_account_removed_and_added_again_by_hand_ends_its_sessions_and_cookie
     with_cookie(monkeypatch, old_cookie)
     assert is_login_page(new_app().run())
     assert store.audit_log(1)[0]["details"] == {"reason": "revoked"}
+
+
+def test_the_sidebar_shows_a_display_name_as_plain_text(live_config: Path) -> None:
+    """A display name is typed by an admin, but shown to its holder as markdown: a link
+    or image in it stays text."""
+    typed = f"Camp [lien]({EVIL}/x) ![pixel]({EVIL}/p.png) <b>gras</b>"
+    path = live_config.parent / "accounts.yaml"
+    accounts.add_account(path, "nomhostile", TEST_PASSWORD, "benevole", name=typed)
+    at = login(new_app(), "nomhostile", TEST_PASSWORD)
+    before, after = t("auth.signed_in", name="\0", role=t("role.benevole")).split("\0")
+    (caption,) = [c.value for c in at.sidebar.caption if c.value.startswith(before)]
+    shown = caption.removeprefix(before).removesuffix(after)
+    assert not unescaped_syntax(shown), shown
+    assert unescape(shown) == typed
 
 
 def test_wrong_current_password_changes_nothing(live_config: Path) -> None:

@@ -45,6 +45,7 @@ from carto.i18n import t, t_n
 from carto.options import AuthOptions
 from carto.settings import Settings
 from carto.store import AuthStore
+from carto.text import escape_markdown
 from carto.ui import downloads, navigation, tables
 
 _USER = "auth_username"
@@ -725,7 +726,8 @@ def safe_start_page() -> None:
 def sidebar(conf: Settings, user: User) -> None:
     """Who is signed in, and the logout button."""
     with st.sidebar:
-        st.caption(t("auth.signed_in", name=user.label, role=t(f"role.{user.role}")))
+        name = escape_markdown(user.label)  # a display name an admin typed
+        st.caption(t("auth.signed_in", name=name, role=t(f"role.{user.role}")))
         st.button(
             t("auth.logout"),
             key="logout",
