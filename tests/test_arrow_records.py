@@ -4,15 +4,17 @@ path (records decoded one by one, ``normalise_passages``), on messy records."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from carto import arrow_records, schema
+from carto import arrow_records, normalise, schema
 from carto.dataset import normalise_options
 from carto.normalise import normalise_passages, normalise_raw_passages, normalise_sites
 from carto.schema import FieldType
@@ -301,3 +303,26 @@ def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     assert ids == [r["id"] for r in recs]
     block = b"\n".join(data.split(b"\n")[10:20]) + b"\n"
     _raws_equal(got[1][0], real(block, MAPPING)[0])
+
+
+item_lists = st.lists(st.one_of(st.none(), st.lists(st.one_of(st.none(), st.text(max_size=2)))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(item_lists, st.integers(min_value=0, max_value=70))
+def test_lists_from_arrow_are_the_rows_lists_each_distinct_one_made_once(
+    rows: list[list[str | None] | None], many: int
+) -> None:
+    """``normalise._python_lists`` gives each row its items (a missing list: empty);
+    equal lists are one object when one number per list fits (few options, short
+    lists), and still equal, each its own, when it does not (``many`` distinct items
+    in one long list: beyond 63 bits)."""
+    rows = [*rows, [f"option {i}" for i in range(many)]]
+    values = pa.array(rows, pa.list_(pa.string()))
+    got = normalise._python_lists(values)
+    assert got == [r or [] for r in rows]
+    assert all(type(cell) is list for cell in got)
+    distinct = len({item for r in rows for item in r or []})
+    if max(len(r or []) for r in rows) * math.log2(distinct + 2) < 62:
+        shared = {tuple(cell): id(cell) for cell in got}
+        assert all(shared[tuple(cell)] == id(cell) for cell in got)
