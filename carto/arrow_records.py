@@ -42,6 +42,9 @@ BLOCK: Final = 4096
 # (normalising one makes a few dozen pandas calls whatever its rows) against the part of
 # the read that overlaps nothing (the first blocks).
 AHEAD_LINES: Final = 25_000
+# Records of the first block, smaller: normalisation waits for it, every other block is
+# read while the ones before are normalised.
+FIRST_LINES: Final = 5_000
 # Arrow's default size of a block of JSON parsed at once (``ReadOptions.block_size``).
 _MIN_BLOCK_BYTES: Final = 1 << 20
 # Threads reading blocks ahead: one per core of the machine the benchmark runs on (2).
@@ -185,7 +188,8 @@ def read(data: bytes, mapping: FieldMapping, threads: bool = True) -> tuple[Raw,
 
 
 def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[str]]]:
-    """``read`` of consecutive blocks of ``AHEAD_LINES`` lines of ``data``, in order, each
+    """``read`` of consecutive blocks of lines of ``data`` (``FIRST_LINES``, then
+    ``AHEAD_LINES`` each), in order, each
     read by one of ``READERS`` threads while the caller normalises the blocks before.
     Arrow's work (the pattern's search, the JSON parse) runs outside the interpreter's
     lock; each block is parsed by its reader alone: Arrow's own pool of threads beside
@@ -193,7 +197,12 @@ def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[s
     waits for nothing, waited for a core (its wall clock well above its CPU time in a
     profile at 100k). Normalisation is row by row: blocks give the rows the whole would."""
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
-    cuts = [0, *ends[AHEAD_LINES - 1 :: AHEAD_LINES].tolist()]
+    first = min(FIRST_LINES, AHEAD_LINES)
+    cuts = [
+        0,
+        *ends[first - 1 : first].tolist(),
+        *ends[first - 1 + AHEAD_LINES :: AHEAD_LINES].tolist(),
+    ]
     if cuts[-1] < len(data):
         cuts.append(len(data))
     spans = list(itertools.pairwise(cuts))

@@ -281,9 +281,11 @@ def test_a_block_read_alone_gives_what_arrows_pool_reads() -> None:
 def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Blocks come in the order of the lines, each as ``read`` alone gives it, and the
-    readers hold at most ``READERS`` blocks beyond the one the caller normalises."""
+    """Blocks come in the order of the lines, each as ``read`` alone gives it (the first
+    smaller), and the readers hold at most ``READERS`` blocks beyond the one the caller
+    normalises."""
     monkeypatch.setattr(arrow_records, "AHEAD_LINES", 10)
+    monkeypatch.setattr(arrow_records, "FIRST_LINES", 4)
     recs = [{**CLEAN, "id": f"recAHEAD{i:08d}"} for i in range(95)]
     data = lines(recs)
     started: list[int] = []
@@ -298,10 +300,10 @@ def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     for n, (raw, rest) in enumerate(arrow_records.read_ahead(data, MAPPING)):
         assert len(started) <= n + 1 + arrow_records.READERS
         got.append((raw, rest))
-    assert len(got) == 10
+    assert [len(raw) for raw, _ in got] == [4, *[10] * 9, 1]
     ids = [i for raw, _ in got for i in raw.ids.tolist()]
     assert ids == [r["id"] for r in recs]
-    block = b"\n".join(data.split(b"\n")[10:20]) + b"\n"
+    block = b"\n".join(data.split(b"\n")[4:14]) + b"\n"
     _raws_equal(got[1][0], real(block, MAPPING)[0])
 
 
