@@ -282,10 +282,10 @@ def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Blocks come in the order of the lines, each as ``read`` alone gives it (the first
-    smaller), and the readers hold at most ``READERS`` blocks beyond the one the caller
-    normalises."""
+    smaller, read beside the second), and the readers hold at most ``READERS`` blocks
+    beyond the one the caller normalises."""
     monkeypatch.setattr(arrow_records, "AHEAD_LINES", 10)
-    monkeypatch.setattr(arrow_records, "FIRST_LINES", 4)
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", 20)
     recs = [{**CLEAN, "id": f"recAHEAD{i:08d}"} for i in range(95)]
     data = lines(recs)
     started: list[int] = []
@@ -300,10 +300,11 @@ def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     for n, (raw, rest) in enumerate(arrow_records.read_ahead(data, MAPPING)):
         assert len(started) <= n + 1 + arrow_records.READERS
         got.append((raw, rest))
-    assert [len(raw) for raw, _ in got] == [4, *[10] * 9, 1]
+    # the first: FIRST_SHARE of the lines of the first READERS blocks (2 × 10)
+    assert [len(raw) for raw, _ in got] == [8, *[10] * 8, 7]
     ids = [i for raw, _ in got for i in raw.ids.tolist()]
     assert ids == [r["id"] for r in recs]
-    block = b"\n".join(data.split(b"\n")[4:14]) + b"\n"
+    block = b"\n".join(data.split(b"\n")[8:18]) + b"\n"
     _raws_equal(got[1][0], real(block, MAPPING)[0])
 
 
@@ -328,3 +329,14 @@ def test_lists_from_arrow_are_the_rows_lists_each_distinct_one_made_once(
     if max(len(r or []) for r in rows) * math.log2(distinct + 2) < 62:
         shared = {tuple(cell): id(cell) for cell in got}
         assert all(shared[tuple(cell)] == id(cell) for cell in got)
+
+
+def test_few_lines_are_read_as_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below ``SPLIT_LINES`` lines, ``read_ahead`` reads them all at once (a second
+    normalisation would cost more than the read it overlaps); from it, in blocks."""
+    recs = [{**CLEAN, "id": f"recFEW{i:010d}"} for i in range(30)]
+    data = lines(recs)
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", 31)
+    assert [len(raw) for raw, _ in arrow_records.read_ahead(data, MAPPING)] == [30]
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", 30)
+    assert [len(raw) for raw, _ in arrow_records.read_ahead(data, MAPPING)] == [12, 18]
