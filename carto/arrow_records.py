@@ -40,13 +40,12 @@ from carto.schema import FieldMapping, FieldType
 BLOCK: Final = 4096
 # Records per block read ahead of normalisation (``read_ahead``), at most: the memory of
 # the blocks in flight. Fewer blocks, less CPU: normalising one makes a few dozen pandas
-# calls whatever its rows (at 100k: 5 blocks cost more CPU than 2, and no less wall time
-# on 2 cores, where the readers and normalisation share them).
+# calls whatever its rows, and on 2 cores the readers and normalisation share them.
 AHEAD_LINES: Final = 100_000
 # The first block's share of the lines the readers start on at once (``READERS`` blocks):
-# normalisation waits for the first; the next is read while it is normalised. At 100k,
-# reading a block costs about twice normalising it: 0.4 lets the second block's read end
-# about when the first is normalised.
+# normalisation waits for the first; the next is read while it is normalised. Reading
+# passages takes about twice the CPU time of normalising them (``benchmarks.rebuild_stages``):
+# 0.4 lets the second block's read end about when the first is normalised.
 FIRST_SHARE: Final = 0.4
 # Records below which all are read as one block: a second normalisation's fixed cost
 # would outweigh the part of the read it overlaps.
