@@ -38,10 +38,18 @@ from carto.schema import FieldMapping, FieldType
 
 # Records per read when the whole read is refused: a refused block is read the slow way.
 BLOCK: Final = 4096
-# Records per block read ahead of normalisation (``read_ahead``): a block's fixed costs
-# (normalising one makes a few dozen pandas calls whatever its rows) against the part of
-# the read that overlaps nothing (the first blocks).
-AHEAD_LINES: Final = 25_000
+# Records per block read ahead of normalisation (``read_ahead``), at most: the memory of
+# the blocks in flight. Fewer blocks, less CPU: normalising one makes a few dozen pandas
+# calls whatever its rows, and on 2 cores the readers and normalisation share them.
+AHEAD_LINES: Final = 100_000
+# The first block's share of the lines the readers start on at once (``READERS`` blocks):
+# normalisation waits for the first; the next is read while it is normalised. Reading
+# passages takes about twice the CPU time of normalising them (``benchmarks.rebuild_stages``):
+# 0.4 lets the second block's read end about when the first is normalised.
+FIRST_SHARE: Final = 0.4
+# Records below which all are read as one block: a second normalisation's fixed cost
+# would outweigh the part of the read it overlaps.
+SPLIT_LINES: Final = 20_000
 # Arrow's default size of a block of JSON parsed at once (``ReadOptions.block_size``).
 _MIN_BLOCK_BYTES: Final = 1 << 20
 # Threads reading blocks ahead: one per core of the machine the benchmark runs on (2).
@@ -185,15 +193,22 @@ def read(data: bytes, mapping: FieldMapping, threads: bool = True) -> tuple[Raw,
 
 
 def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[str]]]:
-    """``read`` of consecutive blocks of ``AHEAD_LINES`` lines of ``data``, in order, each
-    read by one of ``READERS`` threads while the caller normalises the blocks before.
+    """``read`` of consecutive blocks of lines of ``data``, in order, each read by one of
+    ``READERS`` threads while the caller normalises the blocks before: the first block
+    ``FIRST_SHARE`` of the lines of the first ``READERS`` blocks, the others of
+    ``AHEAD_LINES`` lines (the last fewer); one block below ``SPLIT_LINES`` lines.
     Arrow's work (the pattern's search, the JSON parse) runs outside the interpreter's
     lock; each block is parsed by its reader alone: Arrow's own pool of threads beside
     the readers and the caller made more threads than cores, and normalisation, which
     waits for nothing, waited for a core (its wall clock well above its CPU time in a
     profile at 100k). Normalisation is row by row: blocks give the rows the whole would."""
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
-    cuts = [0, *ends[AHEAD_LINES - 1 :: AHEAD_LINES].tolist()]
+    lines = len(ends) + (0 if data.endswith(b"\n") else 1)
+    if lines < SPLIT_LINES:
+        yield read(data, mapping)
+        return
+    first = max(1, int(FIRST_SHARE * min(lines, READERS * AHEAD_LINES)))
+    cuts = [0, *ends[first - 1 :: AHEAD_LINES].tolist()]
     if cuts[-1] < len(data):
         cuts.append(len(data))
     spans = list(itertools.pairwise(cuts))

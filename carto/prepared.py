@@ -198,13 +198,17 @@ def build_from_lines(
     (``SnapshotStore.record_lines_in``): read by Arrow, but for the records it may not
     read as the records say (``arrow_records``), normalised from their dicts."""
     options = recipe.normalise
-    sites, q_sites = normalise_sites(list(sites_records), options)
     kept, quarantined, rest = [], [], []
-    for raw, texts in arrow_records.read_ahead(passages_lines, options.passages_map):
-        passages, quarantine = normalise_raw_passages(raw, sites, options)
-        kept.append(passages)
-        quarantined.append(quarantine)
-        rest += texts
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sites") as pool:
+        # the Sites normalised while the readers parse the first block of passages
+        # (normalisation waits for it anyway), not before they start
+        sites_done = pool.submit(normalise_sites, list(sites_records), options)
+        for raw, texts in arrow_records.read_ahead(passages_lines, options.passages_map):
+            passages, quarantine = normalise_raw_passages(raw, sites_done.result()[0], options)
+            kept.append(passages)
+            quarantined.append(quarantine)
+            rest += texts
+        sites, q_sites = sites_done.result()
     if rest:
         records = [SnapshotStore.decode(text) for text in rest]
         passages, quarantine = normalise_passages(records, sites, options)

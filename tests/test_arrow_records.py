@@ -4,15 +4,17 @@ path (records decoded one by one, ``normalise_passages``), on messy records."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from carto import arrow_records, schema
+from carto import arrow_records, normalise, schema
 from carto.dataset import normalise_options
 from carto.normalise import normalise_passages, normalise_raw_passages, normalise_sites
 from carto.schema import FieldType
@@ -279,9 +281,11 @@ def test_a_block_read_alone_gives_what_arrows_pool_reads() -> None:
 def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Blocks come in the order of the lines, each as ``read`` alone gives it, and the
-    readers hold at most ``READERS`` blocks beyond the one the caller normalises."""
+    """Blocks come in the order of the lines, each as ``read`` alone gives it (the first
+    smaller, read beside the second), and the readers hold at most ``READERS`` blocks
+    beyond the one the caller normalises."""
     monkeypatch.setattr(arrow_records, "AHEAD_LINES", 10)
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", 20)
     recs = [{**CLEAN, "id": f"recAHEAD{i:08d}"} for i in range(95)]
     data = lines(recs)
     started: list[int] = []
@@ -296,8 +300,43 @@ def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     for n, (raw, rest) in enumerate(arrow_records.read_ahead(data, MAPPING)):
         assert len(started) <= n + 1 + arrow_records.READERS
         got.append((raw, rest))
-    assert len(got) == 10
+    # the first: FIRST_SHARE of the lines of the first READERS blocks (2 × 10)
+    assert [len(raw) for raw, _ in got] == [8, *[10] * 8, 7]
     ids = [i for raw, _ in got for i in raw.ids.tolist()]
     assert ids == [r["id"] for r in recs]
-    block = b"\n".join(data.split(b"\n")[10:20]) + b"\n"
+    block = b"\n".join(data.split(b"\n")[8:18]) + b"\n"
     _raws_equal(got[1][0], real(block, MAPPING)[0])
+
+
+item_lists = st.lists(st.one_of(st.none(), st.lists(st.one_of(st.none(), st.text(max_size=2)))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(item_lists, st.integers(min_value=0, max_value=70))
+def test_lists_from_arrow_are_the_rows_lists_each_distinct_one_made_once(
+    rows: list[list[str | None] | None], many: int
+) -> None:
+    """``normalise._python_lists`` gives each row its items (a missing list: empty);
+    equal lists are one object when one number per list fits (few options, short
+    lists), and still equal, each its own, when it does not (``many`` distinct items
+    in one long list: beyond 63 bits)."""
+    rows = [*rows, [f"option {i}" for i in range(many)]]
+    values = pa.array(rows, pa.list_(pa.string()))
+    got = normalise._python_lists(values)
+    assert got == [r or [] for r in rows]
+    assert all(type(cell) is list for cell in got)
+    distinct = len({item for r in rows for item in r or []})
+    if max(len(r or []) for r in rows) * math.log2(distinct + 2) < 62:
+        shared = {tuple(cell): id(cell) for cell in got}
+        assert all(shared[tuple(cell)] == id(cell) for cell in got)
+
+
+def test_few_lines_are_read_as_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below ``SPLIT_LINES`` lines, ``read_ahead`` reads them all at once (a second
+    normalisation would cost more than the read it overlaps); from it, in blocks."""
+    recs = [{**CLEAN, "id": f"recFEW{i:010d}"} for i in range(30)]
+    data = lines(recs)
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", 31)
+    assert [len(raw) for raw, _ in arrow_records.read_ahead(data, MAPPING)] == [30]
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", 30)
+    assert [len(raw) for raw, _ in arrow_records.read_ahead(data, MAPPING)] == [12, 18]

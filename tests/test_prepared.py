@@ -470,14 +470,15 @@ def test_spans_apart_are_encoded_as_each_alone(
             pd.testing.assert_frame_equal(prepared.decode(data), rows)
 
 
-@pytest.mark.parametrize("lines", [1, 7, 10_000])
+@pytest.mark.parametrize(("split", "lines"), [(0, 1), (0, 7), (0, 10_000), (20_000, 10_000)])
 def test_passages_read_ahead_by_blocks_give_the_frames_of_their_records(
-    monkeypatch: pytest.MonkeyPatch, lines: int
+    monkeypatch: pytest.MonkeyPatch, split: int, lines: int
 ) -> None:
     """A full rebuild reads the passages' texts by blocks, each normalised while the
     next is read: the frames are those of the records normalised together, in any
     order, whatever the size of the blocks."""
     monkeypatch.setattr(arrow_records, "AHEAD_LINES", lines)
+    monkeypatch.setattr(arrow_records, "SPLIT_LINES", split)
     passages = list(reversed(base().passages))
     texts = "\n".join(SnapshotStore.encode(r) for r in passages).encode("utf-8")
     frames = prepared.build_from_lines(base().sites, texts, recipe(SETTINGS))
