@@ -22,7 +22,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import epoch_seconds, in_time_order, round_days
 from carto.analytics.frames import local_times
-from carto.analytics.lineage import camp_keys
+from carto.analytics.lineage import camp_keys, rows_of
 from carto.analytics.memo import MISSING, CampMemo, size_of
 from carto.analytics.places import camp_places
 
@@ -98,7 +98,7 @@ def evacuation_events(
     kept = {cid: _MEMO.get((fp, "events", cid, params)) for cid, fp in keys.items()}
     todo = sorted(cid for cid, found in kept.items() if found is MISSING)
     if todo:
-        rows = passages[passages["camp_id"].isin(todo).to_numpy(dtype=bool)]
+        rows = rows_of(passages, todo, [*needed, "is_duplicate"])
         made = _described(rows, needed, count_window_days, merge_days)
         for cid in todo:
             kept[cid] = made.get(cid, ())

@@ -48,7 +48,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, in_time_order, round_days
-from carto.analytics.lineage import camp_keys
+from carto.analytics.lineage import by_camp, camp_keys
 from carto.analytics.memo import MISSING, CampMemo
 from carto.analytics.successors import successor_links
 
@@ -593,6 +593,32 @@ def daily_camp_counts(
     Évacué, Démantelé) still counts on that day and not after unless seen again."""
     if len(days) == 0 or not (~passages["is_duplicate"]).any():
         return pd.DataFrame(index=days, dtype=float)
+    read = ["date", "record_id", "camp_id", "people", "site_status", "day", "is_duplicate", column]
+    key = (str(days.dtype), *days.asi8.tolist(), window, column)
+
+    def make(rows: pd.DataFrame) -> pd.DataFrame:  # camp × day: a row per camp
+        return _daily_camp_counts(rows, days, window, column).T
+
+    # Each camp's column is made from its rows alone: for the next version of a frame,
+    # only the changed camps' are made again (``lineage.by_camp``).
+    per_camp = by_camp("daily_camp_counts", [passages], make, _by_camp_id, key, read)
+    matrix = per_camp.T
+    matrix.index = days
+    return matrix
+
+
+def _by_camp_id(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_index()
+
+
+def _daily_camp_counts(
+    passages: pd.DataFrame, days: pd.DatetimeIndex, window: int, column: str
+) -> pd.DataFrame:
+    """``daily_camp_counts`` of those passages (columns ``camp_id``, one per camp with a
+    counted passage)."""
+    if not (~passages["is_duplicate"]).any():
+        no_camp = pd.Index([], dtype="str", name="camp_id")
+        return pd.DataFrame(index=days, columns=no_camp, dtype=float)
     # A count reaches ``window`` - 1 days past its round, a closing the next day: rows
     # older than the window before the first day change nothing (their round day is the
     # calendar day or the one before). Every camp keeps its column.
