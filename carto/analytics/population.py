@@ -48,7 +48,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, in_time_order, round_days
-from carto.analytics.lineage import by_camp, camp_keys
+from carto.analytics.lineage import by_camp, camp_keys, rows_of
 from carto.analytics.memo import MISSING, CampMemo
 from carto.analytics.successors import successor_links
 
@@ -269,8 +269,10 @@ class _Seen:
         self.asked |= wanted
         missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
         columns = ["camp_id", "date", "record_id", "people", "site_status", *missing]
-        mask = self.passages["camp_id"].isin(sorted(self.asked)).to_numpy(dtype=bool)
-        seen = in_time_order(self.passages, columns, where=mask)
+        # Those camps' rows first, then in time order: sorting the few rows of changed
+        # camps, not the whole frame (the order of rows by date and record id is the same).
+        rows = rows_of(self.passages, self.asked, [*columns, "is_duplicate"])
+        seen = in_time_order(rows, columns)
         seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})[columns]
         # Then by camp, as sort_values(["camp_id", "date", "record_id"]) at a fraction of it.
         codes = pd.factorize(seen["camp_id"], sort=True)[0]
