@@ -96,6 +96,7 @@ def clear() -> None:
     they name contents, and go with their frames."""
     with _LOCK:
         _LINEAGE.clear()
+        _CHANGED_ROWS.clear()
     _RESULTS.clear()
 
 
@@ -105,12 +106,39 @@ def rows_of(
     """The rows of ``camps``, in the frame's order; with ``columns``, only those of them
     the frame has, and the camp id (picking rows copies every column kept: at 100,000
     passages, dozens of columns a computation never reads)."""
-    wanted = sorted(camps)
-    mask = passages[CAMP].isin(wanted).to_numpy(dtype=bool)
+    wanted = frozenset(camps)
+    mask = _changed_rows(passages, wanted)
+    if mask is None:
+        mask = passages[CAMP].isin(sorted(wanted)).to_numpy(dtype=bool)
     if columns is not None:
         keys = dict.fromkeys([CAMP, *columns])
         passages = passages[[c for c in keys if c in passages.columns]]
     return passages[mask]
+
+
+# Per token: the rows of the camps its lineage names (a mask), found once for the
+# several analyses that take those camps' rows (each a pass over the whole frame).
+_CHANGED_ROWS: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+
+
+def _changed_rows(passages: pd.DataFrame, camps: frozenset[str]) -> np.ndarray | None:
+    """The mask of the rows of ``camps`` when they are the camps the frame's lineage
+    names (kept for its token), else None."""
+    name = token(passages)
+    found = lineage(name) if name is not None else None
+    if found is None or found.camps != camps:
+        return None
+    with _LOCK:
+        mask = _CHANGED_ROWS.get(name)
+    if mask is None or len(mask) != len(passages):
+        mask = passages[CAMP].isin(sorted(camps)).to_numpy(dtype=bool)
+        mask.flags.writeable = False
+        with _LOCK:
+            _CHANGED_ROWS[name] = mask
+            _CHANGED_ROWS.move_to_end(name)
+            while len(_CHANGED_ROWS) > LINEAGE_ENTRIES:
+                _CHANGED_ROWS.popitem(last=False)
+    return mask
 
 
 Key = tuple[Hashable, ...]
