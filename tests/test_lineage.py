@@ -144,6 +144,7 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     states = _counting(monkeypatch, camps, "_camp_states")
     hashed = _counting(monkeypatch, lineage, "camp_fingerprints")
     counted_daily = _counting(monkeypatch, population, "_daily_camp_counts")
+    described = _counting(monkeypatch, events, "_camp_events_frame")
     held = dict(prepared._DECODED), dict(prepared._CHUNKS)
     with store.transaction(bump_version=False) as conn:
         _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
@@ -167,7 +168,9 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     counted = frames.passages["camp_id"].nunique()
     assert population._PARTS.misses == 1 and population._PARTS.hits == counted - 1
     assert population._MEMO.misses == 1 and population._MEMO.hits == counted - 1
-    assert events._MEMO.misses == 1 and events._MEMO.hits == counted - 1
+    # the other camps' events are carried whole (not even looked up per camp)
+    assert events._MEMO.misses == 1 and events._MEMO.hits == 0
+    assert described == [{edited["camp_id"]}]
     # the fingerprints of that camp only, once for each set of columns
     assert hashed == [{edited["camp_id"]}] * 2
 
