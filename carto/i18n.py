@@ -918,6 +918,7 @@ FR: Mapping[str, str] = {
     "audit.format.csv-excel-fr": "CSV « Excel français »",
     "audit.format.html": "page HTML téléchargée",
     "audit.format.page": "affichée dans la page",
+    "audit.format.apercu": "aperçu dans la page Exports",
     # e-mail digest and alerts (carto/digest.py, carto/mail.py, issue 18)
     "audit.event.digest_subscription": "Abonnement e-mail changé",
     "audit.event.digest_sent": "E-mail envoyé",

@@ -43,14 +43,19 @@ class LatLon:
 
 _DEC = r"-?\d{1,3}(?:\.\d+)?"
 _DEC_COMMA = r"-?\d{1,3}(?:,\d+)?"
+# Every pattern here runs in time linear in the text: a form can send 100,000
+# characters, and a regular expression that backtracks over them holds the interpreter
+# (every session of the app) for minutes. Separators are atomic groups: once the spaces
+# around a separator are taken, they are not tried again one by one.
+_MLAT = re.compile(rf"mlat=({_DEC})")
+_MLON = re.compile(rf"mlon=({_DEC})")
 _LINK_PATTERNS = (
-    re.compile(rf"mlat=({_DEC}).*?mlon=({_DEC})"),
     re.compile(rf"@({_DEC}),\s*({_DEC})"),
     re.compile(rf"[?&](?:q|query|ll|daddr|destination)=(?:loc:)?({_DEC})(?:,|%2C)\s*({_DEC})"),
     re.compile(rf"geo:({_DEC}),({_DEC})"),
 )
-_PLAIN_DOT = re.compile(rf"(?<![\d.,])({_DEC})\s*[,;/ ]\s*({_DEC})(?![\d.])")
-_PLAIN_COMMA = re.compile(rf"(?<![\d.,])({_DEC_COMMA})\s*[; /]\s*({_DEC_COMMA})(?![\d,])")
+_PLAIN_DOT = re.compile(rf"(?<![\d.,])({_DEC})(?>\s*[,;/ ]\s*)({_DEC})(?![\d.])")
+_PLAIN_COMMA = re.compile(rf"(?<![\d.,])({_DEC_COMMA})(?>\s*[; /]\s*)({_DEC_COMMA})(?![\d,])")
 
 
 def parse_latlon_text(text: object) -> LatLon | None:
@@ -61,6 +66,9 @@ def parse_latlon_text(text: object) -> LatLon | None:
     """
     if not isinstance(text, str) or not text.strip():
         return None
+    osm = _osm_marker(text)
+    if osm is not None:
+        return _pair(*osm)
     for pattern in _LINK_PATTERNS:
         m = pattern.search(text)
         if m:
@@ -72,6 +80,21 @@ def parse_latlon_text(text: object) -> LatLon | None:
                 pair = _pair(a, b)
                 if pair is not None:
                     return pair
+    return None
+
+
+def _osm_marker(text: str) -> tuple[str, str] | None:
+    """An OpenStreetMap marker's "mlat=…" and the first "mlon=…" after it on the same
+    line, as ``mlat=(…).*?mlon=(…)`` finds them, in one pass: when a line's first
+    "mlat=" has no "mlon=" after it, no later "mlat=" of that line has one either."""
+    position = 0
+    while (lat := _MLAT.search(text, position)) is not None:
+        line_end = text.find("\n", lat.end())
+        line_end = len(text) if line_end < 0 else line_end
+        lon = _MLON.search(text, lat.end(), line_end)
+        if lon is not None:
+            return lat.group(1), lon.group(1)
+        position = line_end
     return None
 
 
@@ -108,7 +131,11 @@ _PHONE_INTL = re.compile(r"(?<![\d+])(?:\+|00)\s?[1-9](?:[\s.\-]?\(?\d\)?){8,14}
 # Any other run of 9 digits or more that is not the decimals of a number: a phone number
 # typed without its leading 0 or read as a number from a count field ("612345678").
 _LONG_DIGITS = re.compile(r"(?<![\d.,])\d{9,}(?!\d)")
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# An e-mail address is found from its "@" (``_emails``), not by a pattern tried at
+# every character: "[\w.+-]+@" tried at each start of a long word without "@" reads the
+# rest of the word each time, which is quadratic.
+_EMAIL_LOCAL = re.compile(r"[\w.+\-]")
+_EMAIL_DOMAIN = re.compile(r"[\w\-]++(?:\.[\w\-]++)+")
 
 
 def scrub_pii(text: str, phone_label: str, email_label: str) -> str:
@@ -117,7 +144,26 @@ def scrub_pii(text: str, phone_label: str, email_label: str) -> str:
     Phone numbers: French ones in every usual spelling, international ones (+ or 00 and
     at least 9 digits) and any bare run of 9 digits or more. Street numbers, counts,
     postcodes and the decimals of coordinates are left alone."""
-    text = _EMAIL.sub(email_label, text)
+    text = _replace_emails(text, email_label)
     for pattern in (_PHONE_FR, _PHONE_INTL, _LONG_DIGITS):
         text = pattern.sub(phone_label, text)
     return text
+
+
+def _replace_emails(text: str, label: str) -> str:
+    """``re.sub(r"[\\w.+\\-]+@[\\w\\-]+(?:\\.[\\w\\-]+)+", label, text)`` in linear time:
+    from each "@" after the last address replaced, the name is the run of name
+    characters before it and the domain what follows it."""
+    parts: list[str] = []
+    done = 0  # end of the text copied or replaced so far
+    at = text.find("@")
+    while at >= 0:
+        start = at
+        while start > done and _EMAIL_LOCAL.match(text, start - 1):
+            start -= 1
+        domain = _EMAIL_DOMAIN.match(text, at + 1) if start < at else None
+        if domain is not None:
+            parts += (text[done:start], label)
+            done = domain.end()
+        at = text.find("@", max(at + 1, done))
+    return "".join(parts) + text[done:] if parts else text

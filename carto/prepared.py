@@ -68,6 +68,7 @@ import gc
 import hashlib
 import itertools
 import json
+import logging
 import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -96,6 +97,8 @@ from carto.normalise import (
 )
 from carto.options import AnalysisOptions
 from carto.store import Record, SnapshotStore
+
+log = logging.getLogger(__name__)
 
 # Bump when what the frames hold or how they are encoded changes: stored frames of
 # another format are rebuilt.
@@ -280,7 +283,7 @@ class Prebuild:
         """In the thread: the passages of ``batch`` (the last of an id listed twice)
         added to the frames, or the frames made from them and the Sites."""
         if self._failed:
-            return  # a batch before failed: ``finish`` raises its error
+            return  # a batch before failed: ``_final`` gives no frames
         try:
             self._add(batch)
         except BaseException:
@@ -317,9 +320,17 @@ class Prebuild:
 
     def _final(self, usable: bool) -> Ready:
         """In the thread, after every batch: the frames and the blobs their manifests
-        list (those of chunks a later batch changed left out)."""
+        list (those of chunks a later batch changed left out); None when a batch
+        failed, so that the commit builds the frames from the records rather than the
+        sync failing on what is only a head start (a real fault in the records fails
+        that build too, and says so)."""
         for fold in self._folds:
-            fold.result()  # done already: the one thread ran them first; raises a failure
+            error = fold.exception()  # done already: the one thread ran them first
+            if error is not None:
+                log.warning(
+                    "frames made while listing failed; built from the records", exc_info=error
+                )
+                return None
         if not usable or self._frames is None:
             return None
         listed = {

@@ -638,8 +638,10 @@ def request_from_params(
     chosen = tuple(
         dict.fromkeys(zones[c] for c in map(code_of, params.get("zone") or []) if c in zones)
     )
-    # isdecimal, not isdigit: "²" is a digit that int() refuses
-    limit = int(first("nb")) if first("nb").isdecimal() else DEFAULT_LIMIT
+    # isdecimal, not isdigit: "²" is a digit that int() refuses; and a few digits only,
+    # since int() refuses more than 4,300 of them
+    nb = first("nb")
+    limit = int(nb) if nb.isdecimal() and len(nb) <= 3 else DEFAULT_LIMIT
     return RoundRequest(
         association,
         first("equipe")[:TEAM_MAX_CHARS],

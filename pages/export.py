@@ -1,13 +1,14 @@
 """Exports: the datasets of the filtered view as CSV, Excel, GeoJSON or KML (issue 7)."""
 
 import functools
+import json
 from typing import Any
 
 import streamlit as st
 
 from carto.accounts import PARTNER
 from carto.export import contents as export_contents
-from carto.export import files, formats
+from carto.export import files, formats, names
 from carto.i18n import format_int, t, t_n
 from carto.ui import auth, data, downloads, layout
 from carto.ui import tables as french_tables
@@ -94,10 +95,17 @@ for i, file in enumerate(files.plan(writable, fmt, scope, excel_fr)):
         st.caption(t("export.my_maps_limit", rows=format_int(file.rows)))
 
 st.subheader(t("export.preview"))
+view = json.dumps(names.audit_filters(scope.filters, scope.period), sort_keys=True)
 tabs = st.tabs([table.title for table in tables])
 for tab, table in zip(tabs, tables, strict=True):
     with tab:
         shown = min(PREVIEW_ROWS, table.rows)
+        downloads.audit_view(
+            conf,
+            user,
+            (files.PREVIEW, table.dataset, view),
+            functools.partial(files.record_preview, scope=scope, dataset=table.dataset, rows=shown),
+        )
         st.caption(t_n("export.preview_caption", shown, rows=format_int(table.rows)))
         french_tables.show(
             table.frame.head(PREVIEW_ROWS),

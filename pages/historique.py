@@ -5,7 +5,7 @@ import streamlit as st
 
 from carto import schema
 from carto.i18n import format_date, format_int, t, t_n
-from carto.ui import charts, data, layout, plots, rounds, tables
+from carto.ui import address, charts, data, layout, plots, rounds, tables
 
 v = layout.start_page(t("history.title"))
 camps = data.history_camps(v)
@@ -13,14 +13,15 @@ if camps.empty:
     st.info(t("history.none"))
     st.stop()
 labels_of = dict(zip(camps["camp_id"], camps["label"], strict=True))
+address.read_choice("camp", list(labels_of))
 camp_id = st.selectbox(
     t("history.pick"),
     list(labels_of),
     format_func=labels_of.__getitem__,
     help=t("history.pick_help"),
     key="camp",
-    bind="query-params",
 )
+address.write_choice("camp", camp_id)
 camp = camps.set_index("camp_id").loc[camp_id]
 rounds.passage_button(rounds.passage_link(v, camps, camp_id, data.settings()))
 whole_life = st.toggle(

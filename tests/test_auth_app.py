@@ -19,12 +19,14 @@ from pathlib import Path
 
 import h3
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from carto import accounts, audit, privacy, sync
 from carto.accounts import COOKIE_KEY_ENV, ROLES
 from carto.dataset import demo_key, generate_demo, write_demo_snapshot
+from carto.i18n import t
 from carto.settings import CONFIG_ENV, load_settings
 from carto.store import AuthStore, SnapshotStore
 from carto.ui import auth, navigation
@@ -38,7 +40,9 @@ from testing.app import (
     submit_login,
     write_accounts,
 )
+from testing.hostile import EVIL
 from tests.conftest import write_demo_config
+from tests.test_text import unescape, unescaped_syntax
 
 MAP_TITLE = "Carte des campements"
 
@@ -389,6 +393,20 @@ def test_an_account_removed_and_added_again_by_hand_ends_its_sessions_and_cookie
     assert store.audit_log(1)[0]["details"] == {"reason": "revoked"}
 
 
+def test_the_sidebar_shows_a_display_name_as_plain_text(live_config: Path) -> None:
+    """A display name is typed by an admin, but shown to its holder as markdown: a link
+    or image in it stays text."""
+    typed = f"Camp [lien]({EVIL}/x) ![pixel]({EVIL}/p.png) <b>gras</b>"
+    path = live_config.parent / "accounts.yaml"
+    accounts.add_account(path, "nomhostile", TEST_PASSWORD, "benevole", name=typed)
+    at = login(new_app(), "nomhostile", TEST_PASSWORD)
+    before, after = t("auth.signed_in", name="\0", role=t("role.benevole")).split("\0")
+    (caption,) = [c.value for c in at.sidebar.caption if c.value.startswith(before)]
+    shown = caption.removeprefix(before).removesuffix(after)
+    assert not unescaped_syntax(shown), shown
+    assert unescape(shown) == typed
+
+
 def test_wrong_current_password_changes_nothing(live_config: Path) -> None:
     at = login(new_app(), "coordinateur", TEST_PASSWORD)
     at.switch_page("pages/mon_compte.py").run()
@@ -688,6 +706,37 @@ def test_the_cookie_order_is_drawn_until_the_browser_confirms_it(
     monkeypatch.setattr(auth, "_cookie_component", lambda **args: True)  # it answers
     at.run()
     assert "auth_cookie_pending" not in at.session_state
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"),
+    [
+        ("https://carto.example.org/", True),
+        ("HTTPS://carto.example.org/carte", True),
+        ("http://127.0.0.1:8501/", False),
+        (None, False),
+    ],
+)
+def test_the_cookie_is_sent_over_https_only_when_the_app_is_served_over_https(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch, url: str | None, secure: bool
+) -> None:
+    """Served over HTTPS, the cookie carries ``Secure``: a first visit typed as
+    http:// (before HSTS applies) does not send the token in clear. The order the
+    browser is given is the one checked."""
+    orders: list[dict[str, object]] = []
+
+    def component(**args: object) -> bool:
+        orders.append(args)
+        return False
+
+    monkeypatch.setattr(auth, "_cookie_component", component)
+    monkeypatch.setattr(type(st.context), "url", property(lambda self: url))
+    login(new_app(), "benevole")
+    (order,) = [o for o in orders if o.get("method") == "set"]
+    options = order["options"]
+    assert isinstance(options, dict)
+    assert options.get("secure", False) is secure
+    assert options["sameSite"] == "strict" and options["path"] == "/"
 
 
 def test_the_page_keeps_its_places_when_the_cookie_order_goes(

@@ -143,11 +143,34 @@ def test_map_layers_can_be_switched(app_config: Path) -> None:
 
 
 def test_history_page_follows_the_camp_in_the_url(app_config: Path) -> None:
+    """The map card's link names a camp by its id: the page opens on that camp, and the
+    address keeps the id of the camp chosen, never its name (which can say where it is).
+    An id that is no camp of the list is ignored."""
     at = run_page("pages/historique.py")
-    options = at.selectbox(key="camp").options
-    assert len(options) >= 10
+    picker = at.selectbox(key="camp")
+    assert len(picker.options) >= 10
     assert len(at.get("plotly_chart")) >= 3
     assert len(at.dataframe) >= 1
+    assert at.query_params == {"camp": picker.value}
+    picker.select_index(3).run()
+    linked, label = at.selectbox(key="camp").value, at.selectbox(key="camp").options[3]
+    assert at.query_params == {"camp": linked}
+    assert label not in linked
+
+    opened = new_app()
+    opened.query_params["camp"] = linked  # the map card's link
+    login(opened)
+    opened.switch_page("pages/historique.py").run()
+    assert opened.selectbox(key="camp").value == linked
+    assert opened.query_params == {"camp": linked}
+    opened.selectbox(key="camp").select_index(5).run()
+    other = opened.selectbox(key="camp").value
+    assert other != linked and opened.query_params == {"camp": other}
+    opened.query_params["camp"] = "P-recNOTACAMP000000"
+    opened.run()
+    assert not opened.exception
+    assert opened.selectbox(key="camp").value == other  # ignored, and written over
+    assert opened.query_params == {"camp": other}
 
 
 def test_hotspot_zones_tab_states_the_zone_size_and_lists_its_camps(app_config: Path) -> None:

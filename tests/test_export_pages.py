@@ -77,8 +77,11 @@ def downloaded(at: AppTest, makers: dict[str, Deferred], index: int = 0) -> byte
     return download(at, makers, index)[1]
 
 
-def export_entries(config: Path) -> list[dict[str, Any]]:
-    return AuthStore(load_settings(config).store_path).audit_log(event="export")
+def export_entries(config: Path, *, previews: bool = False) -> list[dict[str, Any]]:
+    """The export entries of the audit log, newest first; the Exports page's previews
+    only when asked for."""
+    entries = AuthStore(load_settings(config).store_path).audit_log(event="export")
+    return [e for e in entries if previews or e["details"]["format"] != files.PREVIEW]
 
 
 def test_export_page_exports_exactly_the_dashboards_rows(
@@ -294,6 +297,40 @@ def test_the_summary_shown_in_the_page_is_audited_once_per_view(app_config: Path
 
     run_page(SUMMARY, role="admin")  # another user, another entry
     assert [e["username"] for e in export_entries(app_config)][:1] == ["admin"]
+
+
+def test_the_exports_preview_is_audited_once_per_dataset_and_view(app_config: Path) -> None:
+    """The preview shows a dataset's first 100 rows: narrowing the filters, any row.
+    Each dataset shown is an audit entry, once per session and view, with the rows
+    shown; a partner's too."""
+    at = run_page(EXPORT)
+    at.multiselect(key="export_datasets").set_value(["passages", "camps"]).run()
+    shown = {
+        "passages": shown_table(at, "export-passages").shape[0],
+        "camps": shown_table(at, "export-camps").shape[0],
+    }
+    entries = export_entries(app_config, previews=True)
+    assert {e["details"]["dataset"]: e["details"]["rows"] for e in entries} == shown
+    for entry in entries:
+        assert entry["username"] == "coordinateur" and entry["details"]["format"] == files.PREVIEW
+        assert entry["details"]["filters"]["periode"] == "30j"
+    assert not export_entries(app_config)  # no file was made
+    at.radio(key="export_format").set_value("xlsx").run()
+    at.switch_page("pages/carte.py").run()
+    at.switch_page(EXPORT).run()
+    at.multiselect(key="export_datasets").set_value(["passages", "camps"]).run()
+    assert len(export_entries(app_config, previews=True)) == 2  # the same views again
+
+    at.sidebar.multiselect(key="assoc").set_value(["Utopia 56"]).run()
+    newest = export_entries(app_config, previews=True)[:2]
+    assert {e["details"]["dataset"] for e in newest} == {"passages", "camps"}
+    assert all(e["details"]["filters"]["associations"] == ["Utopia 56"] for e in newest)
+
+    partner = run_page(EXPORT, role="partenaire")
+    (dataset,) = partner.multiselect(key="export_datasets").value
+    entry = export_entries(app_config, previews=True)[0]
+    assert entry["username"] == "partenaire" and entry["details"]["dataset"] == dataset
+    assert entry["details"]["role"] == "partenaire"
 
 
 @pytest.mark.parametrize(("page", "role"), [(SUMMARY, "partenaire"), (EXPORT, "benevole")])

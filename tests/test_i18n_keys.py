@@ -73,7 +73,9 @@ DYNAMIC: dict[str, Iterable[tuple[str, ...]]] = {
     "audit.dataset.{}": [(files.SUMMARY,), (street.SHEET_DATASET,)],
     "audit.detail.form.{}": [("password",)],
     "audit.detail.reason.{}": [(r,) for r in ("invalid", "account", "revoked", "idle")],
-    "audit.format.{}": [(f,) for f in ("csv-excel-fr", files.SUMMARY_FILE, files.SUMMARY_PAGE)],
+    "audit.format.{}": [
+        (f,) for f in ("csv-excel-fr", files.SUMMARY_FILE, files.SUMMARY_PAGE, files.PREVIEW)
+    ],
     # carto.settings._type_name: a setting's type in a configuration error.
     "config.type.{}": [(k.__name__,) for k in (int, float, str, bool, list, dict)],
     "camp.status.{}": [(s,) for s in ("active", "closed", "stale")],

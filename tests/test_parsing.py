@@ -1,7 +1,11 @@
 """Tolerant parsers: numbers, coordinates, personal data."""
 
+import re
+import time
+from collections.abc import Callable
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carto import parsing
@@ -149,3 +153,82 @@ def test_scrub_email_and_keeps_other_numbers() -> None:
 def test_scrub_never_raises_and_leaves_no_email(text: str) -> None:
     out = parsing.scrub_pii(text + " a.b@c.fr", "[téléphone]", "[email]")
     assert "a.b@c.fr" not in out
+
+
+# The patterns the linear parsers replaced (quadratic on long texts from a form): the
+# parsers must find exactly what these found.
+_DEC = r"-?\d{1,3}(?:\.\d+)?"
+_QUADRATIC_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_QUADRATIC_MLAT = re.compile(rf"mlat=({_DEC}).*?mlon=({_DEC})")
+_QUADRATIC_PLAIN = (
+    re.compile(rf"(?<![\d.,])({_DEC})\s*[,;/ ]\s*({_DEC})(?![\d.])"),
+    re.compile(r"(?<![\d.,])(-?\d{1,3}(?:,\d+)?)\s*[; /]\s*(-?\d{1,3}(?:,\d+)?)(?![\d,])"),
+)
+_EMAIL_TEXT = st.lists(
+    st.sampled_from(["a", "é", "b.", "+", "-", "_", "@", ".", " ", "\n", "x@y.fr", "@@", ".."]),
+    max_size=20,
+).map("".join)
+_POSITION_PIECES = ("48", ".88", ",5", "2", ".36", ",", ";", "/", "-", "x", "mlat=", "mlon=")
+_LINK_PIECES = ("&", "@", "?q=", "geo:", "%2C", "1234", ".", " ", "  ", "\n")
+_POSITION_TEXT = st.lists(
+    st.sampled_from(_POSITION_PIECES + _LINK_PIECES),
+    max_size=16,
+).map("".join)
+
+
+@settings(max_examples=400)
+@given(_EMAIL_TEXT)
+def test_emails_are_replaced_exactly_as_the_pattern_replaced_them(text: str) -> None:
+    assert parsing._replace_emails(text, "[email]") == _QUADRATIC_EMAIL.sub("[email]", text)
+
+
+@settings(max_examples=400)
+@given(_POSITION_TEXT)
+def test_osm_markers_are_found_exactly_as_the_pattern_found_them(text: str) -> None:
+    m = _QUADRATIC_MLAT.search(text)
+    assert parsing._osm_marker(text) == (m.groups() if m else None)
+
+
+@settings(max_examples=400)
+@given(_POSITION_TEXT)
+def test_plain_pairs_are_found_exactly_as_the_patterns_found_them(text: str) -> None:
+    for old, new in zip(_QUADRATIC_PLAIN, (parsing._PLAIN_DOT, parsing._PLAIN_COMMA), strict=True):
+        assert [m.groups() for m in new.finditer(text)] == [m.groups() for m in old.finditer(text)]
+
+
+def _slowest_growth(read: Callable[[str], object], make: Callable[[int], str]) -> float:
+    """How many times more CPU ``read`` takes on a text 16 times as long (best of 5):
+    about 16 when linear, about 256 when quadratic. CPU time of this thread, not wall
+    time: a busy machine that preempts the thread does not count."""
+
+    def best(n: int) -> float:
+        text = make(n)
+        times = []
+        for _ in range(5):
+            start = time.thread_time()
+            read(text)
+            times.append(time.thread_time() - start)
+        return max(min(times), 1e-6)
+
+    return best(80_000) / best(5_000)
+
+
+@pytest.mark.parametrize(
+    ("read", "make"),
+    [
+        (parsing.parse_latlon_text, lambda n: "1.5" + " " * n + "x"),
+        (parsing.parse_latlon_text, lambda n: "1,5" + " " * n + "x"),
+        (parsing.parse_latlon_text, lambda n: "mlat=1 " * (n // 7)),
+        (lambda s: parsing.scrub_pii(s, "T", "E"), lambda n: "contact@" + "a" * n),
+        (lambda s: parsing.scrub_pii(s, "T", "E"), lambda n: "@" + "a" * n),
+        (lambda s: parsing.scrub_pii(s, "T", "E"), lambda n: "a" * n + "@"),
+    ],
+    ids=("spaces-after-number", "spaces-after-comma", "markers", "domain", "after-at", "name"),
+)
+def test_a_long_text_from_a_form_is_read_in_time_linear_in_its_length(
+    read: Callable[[str], object], make: Callable[[int], str]
+) -> None:
+    """A form field of 80,000 characters must not hold the app for minutes: reading
+    it grows with its length, not with its square (a ratio between two lengths, not a
+    time)."""
+    assert _slowest_growth(read, make) < 64

@@ -51,12 +51,15 @@ def today() -> dt.date:
 
 
 def test_a_crafted_limit_or_evening_in_the_link_takes_the_default() -> None:
-    """``nb=²`` passed ``str.isdigit`` and crashed ``int``; an evening years away or in
-    year 1 was taken as is (year 1 made saving overflow, years away purged every plan)."""
+    """``nb=²`` passed ``str.isdigit`` and crashed ``int``, and so did 5,000 digits; an
+    evening years away or in year 1 was taken as is (year 1 made saving overflow, years
+    away purged every plan)."""
     default = rounds.request_from_params({}, ASSOCIATIONS, ZONES, DAY)
     for crafted in (
         {"nb": ["²"]},
         {"nb": ["٨"]},  # an Arabic-Indic 8 is still read as 8
+        {"nb": ["1" * 5000]},  # more digits than int() reads
+        {"nb": ["0" * 40 + "8"]},
         {"soir": ["0001-01-01"]},
         {"soir": [(DAY + dt.timedelta(days=3 * 365)).isoformat()]},
         {"soir": [(DAY - dt.timedelta(days=30)).isoformat()]},

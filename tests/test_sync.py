@@ -6,6 +6,7 @@ import datetime as dt
 import gc
 import io
 import json
+import logging
 import math
 import subprocess
 import sys
@@ -848,6 +849,37 @@ def test_a_first_sync_builds_its_frames_from_the_records_it_listed(
     assert result.full and result.changed == result.fetched > 0
     assert len(made) == 1 and made[0] is not None
     _assert_ready_frames_are_a_rebuild(settings, SnapshotStore(settings.store_location))
+
+
+def test_a_first_sync_whose_frames_fail_while_listing_builds_them_from_the_records(
+    settings: Settings,
+    server: FakeAirtable,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The frames made while listing are a head start: a batch that fails to fold in
+    leaves the commit to build them from the records, and the sync succeeds with every
+    record and the frames of a rebuild."""
+    real_add = prepared.Prebuild._add
+    folds: list[int] = []
+
+    def add(self: prepared.Prebuild, batch: list[Any]) -> None:
+        folds.append(len(batch))
+        if len(folds) == 2:
+            raise ValueError("a batch that cannot be folded in")
+        real_add(self, batch)
+
+    monkeypatch.setattr(prepared.Prebuild, "BATCH", 70)  # several batches of the 5 pages
+    monkeypatch.setattr(prepared.Prebuild, "_add", add)
+    with caplog.at_level(logging.WARNING, logger="carto.prepared"):
+        result = sync(settings, clock=clock)
+    assert len(folds) >= 2
+    assert result.full and result.changed == result.fetched > 0
+    assert any(r.exc_info and "cannot be folded" in str(r.exc_info[1]) for r in caplog.records)
+    store = SnapshotStore(settings.store_location)
+    assert len(store.records("passages")) == len(server.records(BASE, "Passages"))
+    _assert_ready_frames_are_a_rebuild(settings, store)
 
 
 def test_a_first_sync_lists_with_the_collector_paused_and_makes_frames_during_its_commit(

@@ -25,6 +25,7 @@ EXCEL_FR_VARIANT = "excel-fr"
 SUMMARY = "synthese"  # the advocacy summary, as the audit log names the dataset
 SUMMARY_FILE = "html"  # … downloaded as an HTML file
 SUMMARY_PAGE = "page"  # … shown in the Synthèse page
+PREVIEW = "apercu"  # a dataset's first rows shown in the Exports page, as its format
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,20 @@ def record(store: AuthStore, username: str, file: ExportFile, scope: Scope) -> N
             },
             role=scope.role,
         )
+
+
+def record_preview(store: AuthStore, username: str, scope: Scope, dataset: str, rows: int) -> None:
+    """The audit entry of a dataset's first ``rows`` rows shown in the Exports page:
+    narrowing the filters, a preview shows any row, so it is an export too."""
+    audit.record_export(
+        store,
+        username,
+        dataset=dataset,
+        fmt=PREVIEW,
+        rows=rows,
+        filters=names.audit_filters(scope.filters, scope.period),
+        role=scope.role,
+    )
 
 
 def record_summary(

@@ -45,6 +45,7 @@ from carto.i18n import t, t_n
 from carto.options import AuthOptions
 from carto.settings import Settings
 from carto.store import AuthStore
+from carto.text import escape_markdown
 from carto.ui import downloads, navigation, tables
 
 _USER = "auth_username"
@@ -470,6 +471,16 @@ def _write_cookie(conf: Settings) -> None:
         _cookie_order(conf)
 
 
+def cookie_options(expires: str, page_url: str | None) -> dict[str, object]:
+    """The sign-in cookie's attributes: the whole app, same site only, and sent over
+    HTTPS only when the app is served over HTTPS (else a first visit typed as http://
+    would carry the token in clear; a plain-HTTP address, e.g. a laptop, keeps it)."""
+    options: dict[str, object] = {"path": "/", "expires": expires, "sameSite": "strict"}
+    if page_url is not None and page_url.lower().startswith("https://"):
+        options["secure"] = True
+    return options
+
+
 def _cookie_order(conf: Settings) -> None:
     ss = st.session_state
     pending: tuple[str, str] | None = ss.get(_COOKIE_SET)
@@ -483,7 +494,7 @@ def _cookie_order(conf: Settings) -> None:
             method="set",
             cookie=name,
             value=token,
-            options={"path": "/", "expires": expires, "sameSite": "strict"},
+            options=cookie_options(expires, st.context.url),
             key="auth_cookie_set_" + hashlib.sha256(token.encode()).hexdigest()[:12],
             default=False,
         )
@@ -715,7 +726,8 @@ def safe_start_page() -> None:
 def sidebar(conf: Settings, user: User) -> None:
     """Who is signed in, and the logout button."""
     with st.sidebar:
-        st.caption(t("auth.signed_in", name=user.label, role=t(f"role.{user.role}")))
+        name = escape_markdown(user.label)  # a display name an admin typed
+        st.caption(t("auth.signed_in", name=name, role=t(f"role.{user.role}")))
         st.button(
             t("auth.logout"),
             key="logout",

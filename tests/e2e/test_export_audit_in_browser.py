@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from carto.export import files
 from carto.i18n import t
 from carto.settings import load_settings
 from carto.store import AuthStore
@@ -26,9 +27,11 @@ USER = "admin"
 
 
 def exports(config: Path) -> list[dict[str, Any]]:
-    """The account's export entries in the served app's audit log, newest first."""
+    """The account's export entries in the served app's audit log, newest first, but
+    those of the Exports page's previews (tests/test_export_pages.py checks them)."""
     store = AuthStore(load_settings(config).store_path)
-    return store.audit_log(event="export", username=USER)
+    entries = store.audit_log(event="export", username=USER)
+    return [e for e in entries if e["details"]["format"] != files.PREVIEW]
 
 
 def fetch_without_cookie(url: str) -> tuple[int, bytes]:
