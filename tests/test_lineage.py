@@ -51,6 +51,8 @@ def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
         population.estimated_population(passages, days, WINDOW),
         population.estimated_population(passages, days[-10:], WINDOW, merge_days=0),
         events.evacuation_events(passages, sites, WINDOW, 1),
+        population.daily_camp_counts(passages, days, WINDOW, "unaccompanied_minors"),
+        population.daily_camp_counts(passages, days[-10:], WINDOW),
     ]
 
 
@@ -141,6 +143,8 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     placed = _counting(monkeypatch, places, "_places")
     states = _counting(monkeypatch, camps, "_camp_states")
     hashed = _counting(monkeypatch, lineage, "camp_fingerprints")
+    counted_daily = _counting(monkeypatch, population, "_daily_camp_counts")
+    described = _counting(monkeypatch, events, "_camp_events_frame")
     held = dict(prepared._DECODED), dict(prepared._CHUNKS)
     with store.transaction(bump_version=False) as conn:
         _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
@@ -156,13 +160,17 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     days = population.day_range(as_of - pd.Timedelta(days=40), as_of)
     population.estimated_population(frames.passages, days, WINDOW)
     events.evacuation_events(frames.passages, frames.sites, WINDOW, 1)
+    population.daily_camp_counts(frames.passages, days[-10:], WINDOW)
     # that camp's rows only; the states take their places from the whole frame's
     assert placed == [{edited["camp_id"]}]
+    assert counted_daily == [{edited["camp_id"]}]
     assert states == [{edited["camp_id"]}]
     counted = frames.passages["camp_id"].nunique()
     assert population._PARTS.misses == 1 and population._PARTS.hits == counted - 1
     assert population._MEMO.misses == 1 and population._MEMO.hits == counted - 1
-    assert events._MEMO.misses == 1 and events._MEMO.hits == counted - 1
+    # the other camps' events are carried whole (not even looked up per camp)
+    assert events._MEMO.misses == 1 and events._MEMO.hits == 0
+    assert described == [{edited["camp_id"]}]
     # the fingerprints of that camp only, once for each set of columns
     assert hashed == [{edited["camp_id"]}] * 2
 

@@ -267,7 +267,21 @@ def camp_states(
     def make(rows: pd.DataFrame) -> pd.DataFrame:
         return _camp_states(rows, sites, as_of, active_days, placed)
 
-    return by_camp("camp_states", [passages, sites], make, _by_camp_column, (as_of, active_days))
+    key = (as_of, active_days)
+    read = [*_state_read(), "is_duplicate"]
+    return by_camp("camp_states", [passages, sites], make, _by_camp_column, key, read)
+
+
+def _state_read() -> list[str]:
+    """The passage columns ``_camp_states`` reads."""
+    from carto.analytics.places import PLACE_READ
+
+    read = [*PLACE_READ, "association", "site_status", "needs", *_PEOPLE_COLS]
+    return read + [c + SUPPRESSED for c in _PEOPLE_COLS]
+
+
+# The counts a camp's state shows (its latest count).
+_PEOPLE_COLS = ["people", "families", "unaccompanied_minors", "single_women", "children"]
 
 
 def _by_camp_column(states: pd.DataFrame) -> pd.DataFrame:
@@ -283,12 +297,10 @@ def _camp_states(
 ) -> pd.DataFrame:
     """``camp_states`` of ``passages``; ``placed``: the camps' places when every passage
     of theirs was seen by then (else made from those seen)."""
-    from carto.analytics.places import PLACE_READ, camp_places
+    from carto.analytics.places import camp_places
 
     end = as_of.normalize() + pd.Timedelta(days=1)
-    people_cols = ["people", "families", "unaccompanied_minors", "single_women", "children"]
-    read = [*PLACE_READ, "association", "site_status", "needs", *people_cols]
-    read += [c + SUPPRESSED for c in people_cols]
+    read = _state_read()
     before_end = (passages["date"] < end).to_numpy(dtype=bool)
     seen = in_time_order(passages, read, where=before_end)
     if seen.empty:
@@ -304,8 +316,8 @@ def _camp_states(
     )
     states = stats.join(where).join(last[["date", "association", "site_status", "needs"]])
     states = states.rename(columns={"date": "last_visit", "association": "last_association"})
-    flags = [c + SUPPRESSED for c in people_cols if c + SUPPRESSED in last_count.columns]
-    states = states.join(last_count[people_cols + flags])
+    flags = [c + SUPPRESSED for c in _PEOPLE_COLS if c + SUPPRESSED in last_count.columns]
+    states = states.join(last_count[_PEOPLE_COLS + flags])
     last_day = states["last_visit"].dt.tz_localize(None).dt.normalize()
     days_since = (as_of.tz_localize(None).normalize() - last_day).dt.days
     states["days_since_visit"] = days_since.astype(int)

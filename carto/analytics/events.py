@@ -13,7 +13,9 @@ families, children).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import epoch_seconds, in_time_order, round_days
 from carto.analytics.frames import local_times
-from carto.analytics.lineage import camp_keys
+from carto.analytics.lineage import by_camp, camp_keys, rows_of
 from carto.analytics.memo import MISSING, CampMemo, size_of
 from carto.analytics.places import camp_places
 
@@ -86,9 +88,36 @@ def evacuation_events(
     within ``count_window_days`` before the first report (``people_source`` says which).
     ``sheltered`` is the largest number reported sheltered (0 for an evacuation "sans
     solution" that gives none); ``without_solution`` is people minus sheltered.
+    A camp's events come from its rows alone (and its place): for the next version of
+    a frame, only the changed camps' are made again and spliced in (``lineage.by_camp``).
     """
-    needed = ["record_id", "date", "day", "association", "camp_id", "people", "sheltered"]
-    needed += ["evacuation", "site_status", *GROUP_COUNTS]
+
+    def make(rows: pd.DataFrame) -> pd.DataFrame:
+        # the places of the whole frame (kept for it: other analyses place it too)
+        places = partial(camp_places, passages, sites)
+        return _camp_events_frame(rows, places, count_window_days, merge_days)
+
+    read = [*_NEEDED, "is_duplicate"]
+    key = (count_window_days, merge_days)
+    return by_camp("evacuation_events", [passages, sites], make, _by_date, key, read)
+
+
+_NEEDED = ["record_id", "date", "day", "association", "camp_id", "people", "sheltered"]
+_NEEDED += ["evacuation", "site_status", *GROUP_COUNTS]
+
+
+def _by_date(events: pd.DataFrame) -> pd.DataFrame:
+    return events.sort_values(["date", "camp_id"], ignore_index=True)
+
+
+def _camp_events_frame(
+    passages: pd.DataFrame,
+    places: Callable[[], pd.DataFrame],
+    count_window_days: int,
+    merge_days: int,
+) -> pd.DataFrame:
+    """``evacuation_events`` of those passages, placed by ``places()`` (every camp's)."""
+    needed = _NEEDED
     params = (count_window_days, merge_days)
     # Each camp's events are kept under its rows' fingerprint (``lineage.camp_keys``:
     # for the next version of a frame, only the changed camps are hashed again): only
@@ -98,7 +127,7 @@ def evacuation_events(
     kept = {cid: _MEMO.get((fp, "events", cid, params)) for cid, fp in keys.items()}
     todo = sorted(cid for cid, found in kept.items() if found is MISSING)
     if todo:
-        rows = passages[passages["camp_id"].isin(todo).to_numpy(dtype=bool)]
+        rows = rows_of(passages, todo, [*needed, "is_duplicate"])
         made = _described(rows, needed, count_window_days, merge_days)
         for cid in todo:
             kept[cid] = made.get(cid, ())
@@ -107,11 +136,9 @@ def evacuation_events(
     if not described:
         return empty_events(passages["date"])
     events = pd.DataFrame(described)
-    places = camp_places(passages, sites)  # kept for the frame: other analyses place it too
     place_cols = ["name", "arrondissement", "latitude", "longitude", "site_type"]
-    events = events.join(places[place_cols], on="camp_id")
-    events = events.sort_values(["date", "camp_id"], ignore_index=True)
-    return _typed(events)[EVENT_COLUMNS]
+    events = events.join(places()[place_cols], on="camp_id")
+    return _typed(_by_date(events))[EVENT_COLUMNS]
 
 
 def _described(

@@ -96,13 +96,49 @@ def clear() -> None:
     they name contents, and go with their frames."""
     with _LOCK:
         _LINEAGE.clear()
+        _CHANGED_ROWS.clear()
     _RESULTS.clear()
 
 
-def rows_of(passages: pd.DataFrame, camps: Iterable[str]) -> pd.DataFrame:
-    """The rows of ``camps``, in the frame's order."""
-    wanted = sorted(camps)
-    return passages[passages[CAMP].isin(wanted).to_numpy(dtype=bool)]
+def rows_of(
+    passages: pd.DataFrame, camps: Iterable[str], columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The rows of ``camps``, in the frame's order; with ``columns``, only those of them
+    the frame has, and the camp id (picking rows copies every column kept: at 100,000
+    passages, dozens of columns a computation never reads)."""
+    wanted = frozenset(camps)
+    mask = _changed_rows(passages, wanted)
+    if mask is None:
+        mask = passages[CAMP].isin(sorted(wanted)).to_numpy(dtype=bool)
+    if columns is not None:
+        keys = dict.fromkeys([CAMP, *columns])
+        passages = passages[[c for c in keys if c in passages.columns]]
+    return passages[mask]
+
+
+# Per token: the rows of the camps its lineage names (a mask), found once for the
+# several analyses that take those camps' rows (each a pass over the whole frame).
+_CHANGED_ROWS: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+
+
+def _changed_rows(passages: pd.DataFrame, camps: frozenset[str]) -> np.ndarray | None:
+    """The mask of the rows of ``camps`` when they are the camps the frame's lineage
+    names (kept for its token), else None."""
+    name = token(passages)
+    found = lineage(name) if name is not None else None
+    if found is None or found.camps != camps:
+        return None
+    with _LOCK:
+        mask = _CHANGED_ROWS.get(name)
+    if mask is None or len(mask) != len(passages):
+        mask = passages[CAMP].isin(sorted(camps)).to_numpy(dtype=bool)
+        mask.flags.writeable = False
+        with _LOCK:
+            _CHANGED_ROWS[name] = mask
+            _CHANGED_ROWS.move_to_end(name)
+            while len(_CHANGED_ROWS) > LINEAGE_ENTRIES:
+                _CHANGED_ROWS.popitem(last=False)
+    return mask
 
 
 Key = tuple[Hashable, ...]
@@ -136,13 +172,15 @@ def by_camp(
     compute: Callable[[pd.DataFrame], pd.DataFrame],
     order: Callable[[pd.DataFrame], pd.DataFrame],
     extra: Key = (),
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``compute(frames[0])``: a frame of rows per camp (camp ids in the index named
     ``camp_id``, else in a column of that name), each camp's rows made from that camp's
     passages alone, with ``frames[1:]`` and ``extra`` (which make the key with every
     frame's token). With a kept result of the passages' parent, only the changed camps'
-    passages are computed and spliced in, then put in ``compute``'s order by ``order``.
-    Handed out as a shallow copy (copy-on-write)."""
+    passages are computed and spliced in, then put in ``compute``'s order by ``order``;
+    ``columns``: the only passage columns ``compute`` reads (the changed camps' rows are
+    picked with those alone). Handed out as a shallow copy (copy-on-write)."""
     key = _key(name, frames, extra)
     if key is None:
         return compute(frames[0])
@@ -151,7 +189,7 @@ def by_camp(
         return found.copy(deep=False)
     before, camps = _carried(name, frames, extra)
     if isinstance(before, pd.DataFrame):
-        made = _spliced(before, compute(rows_of(frames[0], camps)), camps, order)
+        made = _spliced(before, compute(rows_of(frames[0], camps, columns)), camps, order)
     else:
         made = compute(frames[0])
     _RESULTS.put(key, made, int(made.memory_usage(index=True, deep=False).sum()))
@@ -190,7 +228,7 @@ def camp_keys(passages: pd.DataFrame, columns: Sequence[str]) -> dict[str, Finge
     before, camps = _carried("camp_keys", [passages], tuple(columns))
     if isinstance(before, dict):
         made = {c: v for c, v in before.items() if c not in camps}
-        made.update(camp_fingerprints(rows_of(passages, camps), columns))
+        made.update(camp_fingerprints(rows_of(passages, camps, columns), columns))
     else:
         made = camp_fingerprints(passages, columns)
     _RESULTS.put(key, made, 200 * len(made))

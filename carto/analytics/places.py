@@ -67,7 +67,8 @@ def camp_places(passages: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
 
     def make() -> pd.DataFrame:
         place = partial(_places, sites=sites)
-        return by_camp("camp_places", [passages, sites], place, _by_camp_id)
+        read = [*PLACE_READ, "is_duplicate"]
+        return by_camp("camp_places", [passages, sites], place, _by_camp_id, columns=read)
 
     return per_frame("camp_places", [passages, sites], make)
 

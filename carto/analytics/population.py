@@ -48,7 +48,7 @@ import pandas as pd
 
 from carto import schema
 from carto.analytics.camps import counted, in_time_order, round_days
-from carto.analytics.lineage import camp_keys
+from carto.analytics.lineage import by_camp, camp_keys, rows_of
 from carto.analytics.memo import MISSING, CampMemo
 from carto.analytics.successors import successor_links
 
@@ -269,8 +269,10 @@ class _Seen:
         self.asked |= wanted
         missing = {c: np.nan for c in ("evacuation", "sheltered", "latitude", "longitude")}
         columns = ["camp_id", "date", "record_id", "people", "site_status", *missing]
-        mask = self.passages["camp_id"].isin(sorted(self.asked)).to_numpy(dtype=bool)
-        seen = in_time_order(self.passages, columns, where=mask)
+        # Those camps' rows first, then in time order: sorting the few rows of changed
+        # camps, not the whole frame (the order of rows by date and record id is the same).
+        rows = rows_of(self.passages, self.asked, [*columns, "is_duplicate"])
+        seen = in_time_order(rows, columns)
         seen = seen.assign(**{c: v for c, v in missing.items() if c not in seen.columns})[columns]
         # Then by camp, as sort_values(["camp_id", "date", "record_id"]) at a fraction of it.
         codes = pd.factorize(seen["camp_id"], sort=True)[0]
@@ -593,6 +595,32 @@ def daily_camp_counts(
     Évacué, Démantelé) still counts on that day and not after unless seen again."""
     if len(days) == 0 or not (~passages["is_duplicate"]).any():
         return pd.DataFrame(index=days, dtype=float)
+    read = ["date", "record_id", "camp_id", "people", "site_status", "day", "is_duplicate", column]
+    key = (str(days.dtype), *days.asi8.tolist(), window, column)
+
+    def make(rows: pd.DataFrame) -> pd.DataFrame:  # camp × day: a row per camp
+        return _daily_camp_counts(rows, days, window, column).T
+
+    # Each camp's column is made from its rows alone: for the next version of a frame,
+    # only the changed camps' are made again (``lineage.by_camp``).
+    per_camp = by_camp("daily_camp_counts", [passages], make, _by_camp_id, key, read)
+    matrix = per_camp.T
+    matrix.index = days
+    return matrix
+
+
+def _by_camp_id(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_index()
+
+
+def _daily_camp_counts(
+    passages: pd.DataFrame, days: pd.DatetimeIndex, window: int, column: str
+) -> pd.DataFrame:
+    """``daily_camp_counts`` of those passages (columns ``camp_id``, one per camp with a
+    counted passage)."""
+    if not (~passages["is_duplicate"]).any():
+        no_camp = pd.Index([], dtype="str", name="camp_id")
+        return pd.DataFrame(index=days, columns=no_camp, dtype=float)
     # A count reaches ``window`` - 1 days past its round, a closing the next day: rows
     # older than the window before the first day change nothing (their round day is the
     # calendar day or the one before). Every camp keeps its column.
