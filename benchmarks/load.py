@@ -12,10 +12,11 @@
 4. **waves**: ``--sessions`` sessions (roles mixed: ``ROLE_MIX``) open within
    ``STAGGER_SECONDS``, each walks its role's pages in its own random order for
    ``--rounds`` rounds, with a think time between clicks, then all close; ``--waves``
-   times (memory per session and growth across waves), then one more wave during which
-   a 10-record refresh (a new version) is committed halfway by a process of its own, as
-   the sync worker would: its "first page after a refresh" is each session's first
-   page asked for after the commit (``mark_after_refresh``, by the commit's instant);
+   times (memory per session and growth across waves), then ``--refresh-waves`` more
+   (default 1), during each of which a 10-record refresh (a new version) is committed
+   halfway by a process of its own, as the sync worker would: its "first page after a
+   refresh" is each session's first page asked for after the commit
+   (``mark_after_refresh``, by the commit's instant);
 5. **two replicas**: two fresh ``streamlit run`` processes on the same store, the same
    sessions split between them (as sticky sessions through the proxy), alone walks on
    each, then one wave like those of step 4.
@@ -207,9 +208,13 @@ def memory_mib(pid: int) -> dict[str, float]:
     return {"rss_mib": fields["VmRSS"], "hwm_mib": fields["VmHWM"]}
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time the process used so far, user and system (``/proc/PID/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """CPU time the process used so far, user and system (``/proc/PID/stat``); with
+    ``thread``, that thread's alone (``/proc/PID/task/TID/stat``: the main thread's id
+    is the process's: Tornado's event loop, which writes every message to the
+    websockets, while the scripts run in threads of their own)."""
+    where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
+    fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -329,6 +334,7 @@ async def wave(
     if refresh_store:
         tasks.append(_refresh_halfway(walker, settings, info))
     started, cpu = time.monotonic(), [cpu_seconds(pid) for pid in pids]
+    main_cpu = [cpu_seconds(pid, pid) for pid in pids]
     stop_lag = asyncio.Event()
     lag = asyncio.ensure_future(loop_lag(stop_lag))
     gathered = asyncio.gather(*tasks)
@@ -337,6 +343,9 @@ async def wave(
     info["client_lag_max_seconds"] = await lag
     info["seconds"] = time.monotonic() - started
     info["server_cpu_seconds"] = [cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
+    info["server_main_thread_cpu_seconds"] = [
+        cpu_seconds(pid, pid) - c for pid, c in zip(pids, main_cpu, strict=True)
+    ]
     info["runs"] = walker.done
     info["open_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
     info["peak_so_far_mib"] = [memory_mib(pid)["hwm_mib"] for pid in pids]
@@ -345,6 +354,9 @@ async def wave(
     if refresh_store:
         info["after_refresh_marked"] = mark_after_refresh(
             walker.runs, phase, info["refresh_committed_at"]
+        )
+        info["after_refresh"] = load_report.overall(
+            [r for r in walker.runs if r["phase"] == phase and r["after_refresh"]]
         )
     await asyncio.sleep(SETTLE_SECONDS)
     info["closed_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
@@ -431,17 +443,22 @@ async def one_replica(
             {"open_mib": info["open_mib"][0], "closed_mib": info["closed_mib"][0]}
         )
         waves.append(info)
-    log("1 replica: a wave with a 10-record refresh halfway")
-    info = await wave(walker, [url], settings, args, "refresh", [pid], refresh_store=True)
-    memory["refresh_wave"] = {"open_mib": info["open_mib"][0], "closed_mib": info["closed_mib"][0]}
-    waves.append(info)
+    memory["refresh_waves"] = []
+    for i in range(args.refresh_waves):
+        log(f"1 replica: a wave with a 10-record refresh halfway ({i + 1})")
+        phase = "refresh" if i == 0 else f"refresh{i + 1}"
+        info = await wave(walker, [url], settings, args, phase, [pid], refresh_store=True)
+        after = {"open_mib": info["open_mib"][0], "closed_mib": info["closed_mib"][0]}
+        memory["refresh_waves"].append(after)
+        memory["refresh_wave"] = after  # the last one's
+        waves.append(info)
     memory["peak_mib"] = memory_mib(pid)["hwm_mib"]
     memory["check"] = load_report.memory_check(memory, args.sessions, MEMORY_BOUND_MIB)
     runs = walker.runs
     return stats([r for r in runs if r["phase"].startswith("wave")]) | {
         "alone": stats([r for r in runs if r["phase"] == "alone"]),
         "after_refresh": load_report.overall([r for r in runs if r["after_refresh"]]),
-        "refresh_wave": stats([r for r in runs if r["phase"] == "refresh"]),
+        "refresh_wave": stats([r for r in runs if r["phase"].startswith("refresh")]),
         "waves": waves,
         "memory": memory,
     }
@@ -518,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="walks through the pages")
     parser.add_argument("--waves", type=int, default=3, help="waves without a refresh")
+    parser.add_argument(
+        "--refresh-waves",
+        type=int,
+        default=1,
+        help="waves with a refresh (each: 10 first pages after a refresh)",
+    )
     parser.add_argument("--replica-waves", type=int, default=1, help="0: no replicas part")
     parser.add_argument("--think-min", type=float, default=0.5, help="seconds between clicks")
     parser.add_argument("--think-max", type=float, default=2.0)

@@ -231,3 +231,13 @@ def test_the_refreshing_process_is_shut_down_without_holding_the_clients(
     info = asyncio.run(scenario())
     assert seen == [True], "the event loop ran while the pool shut down"
     assert info["refresh_committed_at"] == 123.0 and info["refresh_version"] == 2
+
+
+def test_the_main_threads_cpu_time_is_part_of_the_process() -> None:
+    """The server's event loop (its main thread, whose id is the process's) apart from
+    the whole process."""
+    import os
+
+    pid = os.getpid()
+    main = load.cpu_seconds(pid, pid)
+    assert 0.0 < main <= load.cpu_seconds(pid)
