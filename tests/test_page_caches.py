@@ -159,10 +159,30 @@ def test_a_new_version_is_prepared_once_before_the_pages_ask(
     conf = load_settings()
     assert not data.prepare_version(conf), "nothing new yet"
     builds, variants = _count_builds(monkeypatch)
+    unfrozen_in: list[str] = []
+    busy_while_building: list[bool] = []
+    real_unfreeze, real_build = gc.unfreeze, data.build_dataset
+
+    def unfreeze() -> None:
+        unfrozen_in.append(threading.current_thread().name)
+        real_unfreeze()
+
+    def build(*args: object, **kwargs: object) -> object:
+        busy_while_building.append(data._pages_running())
+        return real_build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gc, "unfreeze", unfreeze)
+    monkeypatch.setattr(data, "build_dataset", build)
+    collections = memory.idle_collections()
     store = open_store(conf)
     rid = _edit_first_passage(store, 44)
     assert data.prepare_version(conf)
     assert (len(builds), len(variants)) == (1, 1)
+    # the full collection in the switch, in the preparing thread, and no idle one after
+    assert unfrozen_in == [threading.current_thread().name]
+    assert memory.wait_collected(timeout=60)
+    assert memory.idle_collections() == collections
+    assert busy_while_building == [True], "the idle collection waits for the build"
     assert not data.prepare_version(conf), "prepared once"
     policy = privacy.policy_for("coordinateur", conf)
     ready = data._role_dataset(store.location, store.version, policy, conf)

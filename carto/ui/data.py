@@ -90,14 +90,16 @@ _versions: dict[str, int] = {}
 _versions_lock = threading.Lock()
 
 
-def _drop_older_versions(location: str, version: int) -> bool:
+def _drop_older_versions(location: str, version: int, collect: bool = False) -> bool:
     """The first time a store is read at a new version, empty every cache and give the
     memory back, so that a process holds the data of one version, not of the last
     few (issue 15: memory does not grow with each refresh); what only a full
     collection frees (``memory.collect_frozen``: 0.15 s at 100,000 passages) once no
     page runs, not in this page's first run. A process reading two
     stores (tests, a demo beside a live base) rebuilds both after either changes.
-    Whether this call switched the version."""
+    With ``collect`` (off the pages' path: ``prepare_version``'s thread), the full
+    collection runs in the switch, before the new version is built and while fewer
+    objects are alive, instead of later in idle time. Whether this call switched."""
     # The caches are emptied under the lock: a session that reads the new version at the
     # same time waits for it, rather than loading the version into a cache about to be
     # emptied and loading it again after.
@@ -108,6 +110,9 @@ def _drop_older_versions(location: str, version: int) -> bool:
             return False
         st.cache_data.clear()
         st.cache_resource.clear()
+        if collect:
+            memory.collect_frozen()
+            return True
         if memory.wait_collected(0):
             memory.release()
         else:
@@ -133,11 +138,34 @@ def prepare_version(conf: Settings, location: str | None = None) -> bool:
     store = open_store(conf)
     if location is not None and store.location != location:
         return False
-    if store.version == 0 or not _drop_older_versions(store.location, store.version):
+    if store.version == 0:
         return False
-    for role in sorted(_roles.get(store.location, ())):
-        _role_dataset(store.location, store.version, privacy.policy_for(role, conf), conf)
+    with _preparing:
+        if not _drop_older_versions(store.location, store.version, collect=True):
+            return False
+        for role in sorted(_roles.get(store.location, ())):
+            _role_dataset(store.location, store.version, privacy.policy_for(role, conf), conf)
     return True
+
+
+class _Preparing:
+    """How many threads prepare a version now: the idle collection waits for them as
+    for the pages (it ran during a build, both holding the interpreter in turns)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+_preparing = _Preparing()
 
 
 # How often a server looks for a new snapshot version (one read of the store's version).
@@ -168,14 +196,18 @@ def _in_server() -> bool:
 
 def _watch_loop(location: str) -> None:
     """Until ``location`` is no longer watched (``_watched``: a test's store)."""
+    failed = ""  # the last failure logged: once, not every poll
     while location in _watched:
         time.sleep(VERSION_POLL_SECONDS)
         path = config_path()
         try:
             conf = _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
             prepare_version(conf, location)
-        except Exception:  # the next page shows what is wrong; keep watching
-            log.exception("Preparing a new snapshot version failed")
+            failed = ""
+        except Exception as exc:  # the next page shows what is wrong; keep watching
+            if repr(exc) != failed:
+                log.exception("Preparing a new snapshot version failed")
+            failed = repr(exc)
 
 
 # The name Streamlit gives the thread of each script run (its ScriptRunner).
@@ -183,7 +215,10 @@ _SCRIPT_THREAD = "ScriptRunner.scriptThread"
 
 
 def _pages_running() -> bool:
-    """Whether a page's script runs in this process (some session's script thread)."""
+    """Whether a page's script runs in this process (some session's script thread), or
+    a new version is being prepared (``prepare_version``)."""
+    if _preparing.count:
+        return True
     return any(thread.name == _SCRIPT_THREAD for thread in threading.enumerate())
 
 
