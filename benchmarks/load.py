@@ -12,10 +12,11 @@
 4. **waves**: ``--sessions`` sessions (roles mixed: ``ROLE_MIX``) open within
    ``STAGGER_SECONDS``, each walks its role's pages in its own random order for
    ``--rounds`` rounds, with a think time between clicks, then all close; ``--waves``
-   times (memory per session and growth across waves), then one more wave during which
-   a 10-record refresh (a new version) is committed halfway by a process of its own, as
-   the sync worker would: its "first page after a refresh" is each session's first
-   page asked for after the commit;
+   times (memory per session and growth across waves), then ``--refresh-waves`` more
+   (default 1), during each of which a 10-record refresh (a new version) is committed
+   halfway by a process of its own, as the sync worker would: its "first page after a
+   refresh" is each session's first page asked for after the commit
+   (``mark_after_refresh``, by the commit's instant);
 5. **two replicas**: two fresh ``streamlit run`` processes on the same store, the same
    sessions split between them (as sticky sessions through the proxy), alone walks on
    each, then one wave like those of step 4.
@@ -24,8 +25,10 @@ The clients are websocket clients speaking Streamlit's protocol (``benchmarks.
 load_client``), signed in by a cookie minted as the app mints it; a run counts only if
 it drew its page. Page time: from the rerun sent to ``script_finished``. Memory: the
 server's VmRSS and VmHWM (``/proc/PID/status``); its CPU time per wave
-(``/proc/PID/stat``). ``--server-option`` passes options to the servers (e.g.
-``runner.postScriptGC=false``). Writes ``benchmarks/results/
+(``/proc/PID/stat``). The clients share one event loop: how late its timers ran at
+worst in each wave (``client_lag_max_seconds``) tells whether the clients themselves
+delayed the clicks or the reading of the answers. ``--server-option`` passes options
+to the servers (e.g. ``runner.postScriptGC=false``). Writes ``benchmarks/results/
 <date>_load.json`` (every page run, the machine, the load averages) and prints tables.
 """
 
@@ -84,6 +87,7 @@ MEMORY_BOUND_MIB = 25.0  # per session, and left behind per wave once its sessio
 SETTLE_SECONDS = 3.0  # after closing: the server ends the sessions
 STAGGER_SECONDS = 5.0  # the sessions of a wave open within this many seconds
 WAVE_LIMIT_SECONDS = 900.0
+LAG_TICK_SECONDS = 0.05  # how often the clients' event loop is checked for lateness
 _T0 = time.perf_counter()
 
 
@@ -204,9 +208,13 @@ def memory_mib(pid: int) -> dict[str, float]:
     return {"rss_mib": fields["VmRSS"], "hwm_mib": fields["VmHWM"]}
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time the process used so far, user and system (``/proc/PID/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """CPU time the process used so far, user and system (``/proc/PID/stat``); with
+    ``thread``, that thread's alone (``/proc/PID/task/TID/stat``: the main thread's id
+    is the process's: Tornado's event loop, which writes every message to the
+    websockets, while the scripts run in threads of their own)."""
+    where = f"/proc/{pid}" if thread is None else f"/proc/{pid}/task/{thread}"
+    fields = Path(f"{where}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -229,7 +237,6 @@ class Walker:
         self.think = think
         self.seed = seed
         self.runs: list[dict[str, Any]] = []
-        self.refreshed_at: float | None = None  # time.monotonic() at the last commit
         self.done = 0
         self.expected = 0
         self.halfway = asyncio.Event()
@@ -266,22 +273,43 @@ class Walker:
         await session.open()
         try:
             labels = {"role": role, "user": user, "phase": phase, "server": url}
-            seen = self.refreshed_at
             self.record(await session.run(), start=True, after_refresh=False, **labels)
             for page in walk_order(role, rounds, rng):
                 if think:
                     await asyncio.sleep(rng.uniform(*self.think))
-                latest = self.refreshed_at
-                run = await session.run(page)
-                after = latest != seen and latest is not None and run.started > latest
-                seen = latest
-                self.record(run, start=False, after_refresh=after, **labels)
+                self.record(await session.run(page), start=False, after_refresh=False, **labels)
         finally:
             self.walking -= 1
             if self.walking <= 0:
                 self.all_walked.set()
             await self.release.wait()
             await session.close()
+
+
+def mark_after_refresh(runs: Sequence[dict[str, Any]], phase: str, committed_at: float) -> int:
+    """Mark each session's first run of ``phase`` asked for at or after the commit
+    (``committed_at``, ``time.monotonic()``) as its first page after the refresh; how
+    many were marked. Marked after the wave, from the commit's own instant: a mark taken
+    when the refreshing process had answered came late, and missed the runs asked for
+    in between."""
+    first: dict[str, dict[str, Any]] = {}
+    for run in sorted(runs, key=lambda r: float(r["started"])):
+        if run["phase"] == phase and run["started"] >= committed_at:
+            first.setdefault(str(run["user"]), run)
+    for run in first.values():
+        run["after_refresh"] = True
+    return len(first)
+
+
+async def loop_lag(stop: asyncio.Event, tick: float = LAG_TICK_SECONDS) -> float:
+    """How late, at worst, a timer of this event loop fired until ``stop`` is set
+    (seconds): a blocked loop delays the clients' clicks and their reading alike."""
+    worst = 0.0
+    while not stop.is_set():
+        due = time.monotonic() + tick
+        await asyncio.sleep(tick)
+        worst = max(worst, time.monotonic() - due)
+    return worst
 
 
 async def wave(
@@ -306,27 +334,44 @@ async def wave(
     if refresh_store:
         tasks.append(_refresh_halfway(walker, settings, info))
     started, cpu = time.monotonic(), [cpu_seconds(pid) for pid in pids]
+    main_cpu = [cpu_seconds(pid, pid) for pid in pids]
+    stop_lag = asyncio.Event()
+    lag = asyncio.ensure_future(loop_lag(stop_lag))
     gathered = asyncio.gather(*tasks)
     await asyncio.wait_for(walker.all_walked.wait(), WAVE_LIMIT_SECONDS)
+    stop_lag.set()
+    info["client_lag_max_seconds"] = await lag
     info["seconds"] = time.monotonic() - started
     info["server_cpu_seconds"] = [cpu_seconds(pid) - c for pid, c in zip(pids, cpu, strict=True)]
+    info["server_main_thread_cpu_seconds"] = [
+        cpu_seconds(pid, pid) - c for pid, c in zip(pids, main_cpu, strict=True)
+    ]
     info["runs"] = walker.done
     info["open_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
     info["peak_so_far_mib"] = [memory_mib(pid)["hwm_mib"] for pid in pids]
     walker.release.set()
     await gathered
+    if refresh_store:
+        info["after_refresh_marked"] = mark_after_refresh(
+            walker.runs, phase, info["refresh_committed_at"]
+        )
+        info["after_refresh"] = load_report.overall(
+            [r for r in walker.runs if r["phase"] == phase and r["after_refresh"]]
+        )
     await asyncio.sleep(SETTLE_SECONDS)
     info["closed_mib"] = [memory_mib(pid)["rss_mib"] for pid in pids]
     info["load_average"] = os.getloadavg()
     return info
 
 
-def refresh_store(config: str) -> tuple[float, int]:
+def refresh_store(config: str) -> tuple[float, int, float]:
     """A 10-record refresh of the store of ``config``, as the sync commits it (records,
-    new version, ready frames); its duration and the new version."""
+    new version, ready frames); its duration, the new version and the commit's instant
+    (``time.monotonic()``: one clock for every process of the machine on Linux)."""
     settings = load_settings(config)
     store = SnapshotStore(settings.store_location)
-    return refresh(store, settings, random.Random(16), True), store.version
+    seconds = refresh(store, settings, random.Random(16), True)
+    return seconds, store.version, time.monotonic()
 
 
 async def _refresh_halfway(walker: Walker, settings: Settings, info: dict[str, Any]) -> None:
@@ -334,13 +379,18 @@ async def _refresh_halfway(walker: Walker, settings: Settings, info: dict[str, A
     # interpreter lock for seconds, and the clients' reading with it
     loop = asyncio.get_running_loop()
     config = str(settings.source)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
         await loop.run_in_executor(pool, load_settings, config)  # started and imported
         await walker.halfway.wait()
-        seconds, version = await loop.run_in_executor(pool, refresh_store, config)
-    walker.refreshed_at = time.monotonic()
+        seconds, version, committed = await loop.run_in_executor(pool, refresh_store, config)
+    finally:
+        # not in this loop: waiting for the process to exit (0.6 s and more, its frames
+        # freed) held every client still, then let their clicks out all at once
+        await asyncio.to_thread(pool.shutdown)
     info["refresh_seconds"] = seconds
     info["refresh_version"] = version
+    info["refresh_committed_at"] = committed
 
 
 async def alone(
@@ -393,17 +443,22 @@ async def one_replica(
             {"open_mib": info["open_mib"][0], "closed_mib": info["closed_mib"][0]}
         )
         waves.append(info)
-    log("1 replica: a wave with a 10-record refresh halfway")
-    info = await wave(walker, [url], settings, args, "refresh", [pid], refresh_store=True)
-    memory["refresh_wave"] = {"open_mib": info["open_mib"][0], "closed_mib": info["closed_mib"][0]}
-    waves.append(info)
+    memory["refresh_waves"] = []
+    for i in range(args.refresh_waves):
+        log(f"1 replica: a wave with a 10-record refresh halfway ({i + 1})")
+        phase = "refresh" if i == 0 else f"refresh{i + 1}"
+        info = await wave(walker, [url], settings, args, phase, [pid], refresh_store=True)
+        after = {"open_mib": info["open_mib"][0], "closed_mib": info["closed_mib"][0]}
+        memory["refresh_waves"].append(after)
+        memory["refresh_wave"] = after  # the last one's
+        waves.append(info)
     memory["peak_mib"] = memory_mib(pid)["hwm_mib"]
     memory["check"] = load_report.memory_check(memory, args.sessions, MEMORY_BOUND_MIB)
     runs = walker.runs
     return stats([r for r in runs if r["phase"].startswith("wave")]) | {
         "alone": stats([r for r in runs if r["phase"] == "alone"]),
         "after_refresh": load_report.overall([r for r in runs if r["after_refresh"]]),
-        "refresh_wave": stats([r for r in runs if r["phase"] == "refresh"]),
+        "refresh_wave": stats([r for r in runs if r["phase"].startswith("refresh")]),
         "waves": waves,
         "memory": memory,
     }
@@ -480,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="walks through the pages")
     parser.add_argument("--waves", type=int, default=3, help="waves without a refresh")
+    parser.add_argument(
+        "--refresh-waves",
+        type=int,
+        default=1,
+        help="waves with a refresh (each: 10 first pages after a refresh)",
+    )
     parser.add_argument("--replica-waves", type=int, default=1, help="0: no replicas part")
     parser.add_argument("--think-min", type=float, default=0.5, help="seconds between clicks")
     parser.add_argument("--think-max", type=float, default=2.0)

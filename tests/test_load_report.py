@@ -156,3 +156,88 @@ def test_report_has_the_tables() -> None:
     assert re.search(r"40 s \(0\.80 cores\) \|\s+0\.50 s \|", text)  # CPU per page run
     assert "per session (worst wave)" in text
     assert text.rstrip().endswith("met |")
+
+
+def _timed_run(user: str, started: float, phase: str = "refresh") -> dict[str, Any]:
+    return {"user": user, "started": started, "phase": phase, "after_refresh": False}
+
+
+def test_the_first_page_after_a_refresh_is_each_sessions_first_asked_after_the_commit() -> None:
+    runs = [
+        _timed_run("a", 9.0),
+        _timed_run("a", 10.4),  # a's first after the commit at 10.0
+        _timed_run("a", 11.0),
+        _timed_run("b", 10.0),  # asked in the commit's instant: after it
+        _timed_run("b", 10.2),
+        _timed_run("c", 9.9),  # c asked nothing after it
+        _timed_run("d", 10.1, phase="wave1"),  # another wave's
+    ]
+    assert load.mark_after_refresh(runs, "refresh", 10.0) == 2
+    marked = [(r["user"], r["started"]) for r in runs if r["after_refresh"]]
+    assert marked == [("a", 10.4), ("b", 10.0)]
+
+
+def test_the_refreshing_process_is_shut_down_without_holding_the_clients(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Waiting for the refreshing process to exit ran in the clients' event loop: every
+    client stood still meanwhile (their clicks then went out all at once, and the pages
+    that finished meanwhile were read late). The loop now runs during the shutdown."""
+    import asyncio
+    import concurrent.futures
+    import threading
+    from types import SimpleNamespace
+
+    shutting_down, loop_ran = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    class Pool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def submit(self, fn: Any, *args: Any) -> concurrent.futures.Future[Any]:
+            done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+            done.set_result(fn(*args))
+            return done
+
+        def shutdown(self, wait: bool = True, **kwargs: object) -> None:
+            shutting_down.set()
+            seen.append(loop_ran.wait(timeout=5))
+
+        def __enter__(self) -> Pool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.shutdown()
+
+    monkeypatch.setattr(load, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(load, "load_settings", lambda config: None)
+    monkeypatch.setattr(load, "refresh_store", lambda config: (0.5, 2, 123.0))
+
+    async def scenario() -> dict[str, Any]:
+        walker = load.Walker((0.0, 0.0), 1)
+        walker.halfway.set()
+        info: dict[str, Any] = {}
+        refreshing = asyncio.ensure_future(
+            load._refresh_halfway(walker, SimpleNamespace(source="x.toml"), info)  # type: ignore[arg-type]
+        )
+        while not refreshing.done():
+            await asyncio.sleep(0.01)
+            if shutting_down.is_set():  # a tick of the loop during the shutdown
+                loop_ran.set()
+        await refreshing
+        return info
+
+    info = asyncio.run(scenario())
+    assert seen == [True], "the event loop ran while the pool shut down"
+    assert info["refresh_committed_at"] == 123.0 and info["refresh_version"] == 2
+
+
+def test_the_main_threads_cpu_time_is_part_of_the_process() -> None:
+    """The server's event loop (its main thread, whose id is the process's) apart from
+    the whole process."""
+    import os
+
+    pid = os.getpid()
+    main = load.cpu_seconds(pid, pid)
+    assert 0.0 < main <= load.cpu_seconds(pid)

@@ -130,3 +130,23 @@ def test_the_idle_collection_waits_for_the_pages_then_frees_frozen_cycles() -> N
     assert memory.wait_collected(timeout=30)
     assert alive() is None
     assert gc.get_freeze_count() > 0, "what is left frozen again"
+
+
+def test_a_full_collection_run_elsewhere_covers_the_idle_ones_asked_before_it() -> None:
+    """A version prepared off the pages' path collects in place (``collect_frozen``):
+    the idle collection asked for before does not run again for it, the pages still
+    running or not."""
+    import threading
+
+    assert memory.wait_collected(timeout=60)  # none left pending by another test
+    runs = memory.idle_collections()
+    running = threading.Event()
+    running.set()
+    memory.collect_when_idle(running.is_set)
+    assert not memory.wait_collected(timeout=0), "asked for, pages running"
+    memory.collect_frozen()
+    assert memory.wait_collected(timeout=30)
+    running.clear()
+    memory.collect_when_idle(running.is_set)  # a later one still runs, once idle
+    assert memory.wait_collected(timeout=30)
+    assert memory.idle_collections() == runs + 1

@@ -126,3 +126,105 @@ def test_a_new_versions_first_run_leaves_the_full_collection_to_idle_time(
     assert memory.wait_collected(timeout=60)
     assert memory.idle_collections() == before + 1
     assert unfrozen_in == ["carto-memory"]
+
+
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+    """The threads that built a dataset and those that built a role's variant."""
+    builds: list[str] = []
+    variants: list[str] = []
+    real_build, real_apply = data.build_dataset, data.privacy.apply
+
+    def build(*args: object, **kwargs: object) -> object:
+        builds.append(threading.current_thread().name)
+        return real_build(*args, **kwargs)  # type: ignore[arg-type]
+
+    def apply(*args: object, **kwargs: object) -> object:
+        variants.append(threading.current_thread().name)
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(data, "build_dataset", build)
+    monkeypatch.setattr(data.privacy, "apply", apply)
+    return builds, variants
+
+
+def test_a_new_version_is_prepared_once_before_the_pages_ask(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``prepare_version`` (the server's watcher thread calls it) switches to a new
+    version and builds its dataset and the variants of the roles the pages asked for:
+    the next page run at that version builds neither again (issue 15: the first page
+    after a refresh, of every session)."""
+    at = run_page("pages/tableau_de_bord.py")  # a coordinator's
+    assert memory.wait_collected(timeout=60)
+    conf = load_settings()
+    assert not data.prepare_version(conf), "nothing new yet"
+    builds, variants = _count_builds(monkeypatch)
+    unfrozen_in: list[str] = []
+    busy_while_building: list[bool] = []
+    real_unfreeze, real_build = gc.unfreeze, data.build_dataset
+
+    def unfreeze() -> None:
+        unfrozen_in.append(threading.current_thread().name)
+        real_unfreeze()
+
+    def build(*args: object, **kwargs: object) -> object:
+        busy_while_building.append(data._pages_running())
+        return real_build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gc, "unfreeze", unfreeze)
+    monkeypatch.setattr(data, "build_dataset", build)
+    collections = memory.idle_collections()
+    store = open_store(conf)
+    rid = _edit_first_passage(store, 44)
+    assert data.prepare_version(conf)
+    assert (len(builds), len(variants)) == (1, 1)
+    # the full collection in the switch, in the preparing thread, and no idle one after
+    assert unfrozen_in == [threading.current_thread().name]
+    assert memory.wait_collected(timeout=60)
+    assert memory.idle_collections() == collections
+    assert busy_while_building == [True], "the idle collection waits for the build"
+    assert not data.prepare_version(conf), "prepared once"
+    policy = privacy.policy_for("coordinateur", conf)
+    ready = data._role_dataset(store.location, store.version, policy, conf)
+    assert 44 in ready.passages.loc[ready.passages["record_id"] == rid, "people"].to_list()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (len(builds), len(variants)) == (1, 1), "the page found them built"
+    assert memory.wait_collected(timeout=60)
+
+
+def test_a_server_watches_for_new_versions_in_a_thread_of_its_own(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a server, the first page run starts one thread per store that prepares each
+    new version as soon as it is committed, without any page run."""
+    assert not [t for t in threading.enumerate() if t.name == "carto-versions"], (
+        "none under AppTest"
+    )
+    at = run_page("pages/tableau_de_bord.py")
+    assert not [t for t in threading.enumerate() if t.name == "carto-versions"]
+    assert memory.wait_collected(timeout=60)
+    builds, variants = _count_builds(monkeypatch)
+    monkeypatch.setattr(data, "_in_server", lambda: True)
+    monkeypatch.setattr(data, "VERSION_POLL_SECONDS", 0.01)
+    store = open_store(load_settings())
+    data._watch_versions(store.location)
+    data._watch_versions(store.location)  # once per store
+    watchers = [t for t in threading.enumerate() if t.name == "carto-versions"]
+    assert len(watchers) == 1
+    try:
+        _edit_first_passage(store, 45)
+        version = store.version
+        for _ in range(3000):  # at most 30 s, asserting no duration
+            if data._versions.get(store.location) == version and variants:
+                break
+            watchers[0].join(0.01)
+        assert (builds, variants) == (["carto-versions"], ["carto-versions"])
+    finally:
+        data._watched.discard(store.location)
+        watchers[0].join(30)
+    assert not watchers[0].is_alive()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (len(builds), len(variants)) == (1, 1), "the page found them built"
+    assert memory.wait_collected(timeout=60)

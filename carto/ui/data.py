@@ -18,13 +18,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime import Runtime
 
 from carto import audit, base_setup, complements, filters, memory, privacy, schema, sync
 from carto.airtable_client import AirtableError
@@ -58,6 +61,7 @@ from carto.store import AuthStore
 from carto.ui import auth, errors
 
 memory.tune()
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
@@ -86,27 +90,124 @@ _versions: dict[str, int] = {}
 _versions_lock = threading.Lock()
 
 
-def _drop_older_versions(location: str, version: int) -> None:
+def _drop_older_versions(location: str, version: int, collect: bool = False) -> bool:
     """The first time a store is read at a new version, empty every cache and give the
     memory back, so that a process holds the data of one version, not of the last
     few (issue 15: memory does not grow with each refresh); what only a full
     collection frees (``memory.collect_frozen``: 0.15 s at 100,000 passages) once no
     page runs, not in this page's first run. A process reading two
-    stores (tests, a demo beside a live base) rebuilds both after either changes."""
+    stores (tests, a demo beside a live base) rebuilds both after either changes.
+    With ``collect`` (off the pages' path: ``prepare_version``'s thread), the full
+    collection runs in the switch, before the new version is built and while fewer
+    objects are alive, instead of later in idle time. Whether this call switched."""
+    # The caches are emptied under the lock: a session that reads the new version at the
+    # same time waits for it, rather than loading the version into a cache about to be
+    # emptied and loading it again after.
     with _versions_lock:
         previous = _versions.get(location)
         _versions[location] = version
-    if previous is None or previous == version:
-        return
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    if memory.wait_collected(0):
-        memory.release()
-    else:
-        # still pending from the last version (pages ran ever since): now, so that frozen
-        # garbage waits for one version at most (it collects and trims what release would)
-        memory.collect_frozen()
+        if previous is None or previous == version:
+            return False
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        if collect:
+            memory.collect_frozen()
+            return True
+        if memory.wait_collected(0):
+            memory.release()
+        else:
+            # still pending from the last version (pages ran ever since): now, so that
+            # frozen garbage waits for one version at most (it collects and trims what
+            # release would)
+            memory.collect_frozen()
     memory.collect_when_idle(_pages_running)
+    return True
+
+
+# The roles whose dataset the pages asked for, per store: their variants are built again
+# with each new version (``prepare_version``), before the pages ask.
+_roles: dict[str, set[str]] = {}
+
+
+def prepare_version(conf: Settings, location: str | None = None) -> bool:
+    """Switch to the store's current version if it is new (``_drop_older_versions``)
+    and build its dataset and the variants of the roles the pages asked for, once for
+    every session: their first runs at that version find them built, or wait on the
+    same build (Streamlit's lock per cache key). Whether the version was new (False
+    too when the settings no longer point to ``location``)."""
+    store = open_store(conf)
+    if location is not None and store.location != location:
+        return False
+    if store.version == 0:
+        return False
+    with _preparing:
+        if not _drop_older_versions(store.location, store.version, collect=True):
+            return False
+        for role in sorted(_roles.get(store.location, ())):
+            _role_dataset(store.location, store.version, privacy.policy_for(role, conf), conf)
+    return True
+
+
+class _Preparing:
+    """How many threads prepare a version now: the idle collection waits for them as
+    for the pages (it ran during a build, both holding the interpreter in turns)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+_preparing = _Preparing()
+
+
+# How often a server looks for a new snapshot version (one read of the store's version).
+VERSION_POLL_SECONDS = 0.5
+_watched: set[str] = set()
+_watched_lock = threading.Lock()
+
+
+def _watch_versions(location: str) -> None:
+    """Once per store, in a server (``streamlit run``), start the thread that prepares
+    each new version as soon as it is committed (``prepare_version``): a sync worker's
+    refresh is then loaded between two clicks, not in the next page's first run. Not
+    under ``AppTest`` (its runtime is a mock), whose tests switch versions themselves."""
+    if not _in_server():
+        return
+    with _watched_lock:
+        if location in _watched:
+            return
+        _watched.add(location)
+    threading.Thread(
+        target=_watch_loop, args=(location,), name="carto-versions", daemon=True
+    ).start()
+
+
+def _in_server() -> bool:
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def _watch_loop(location: str) -> None:
+    """Until ``location`` is no longer watched (``_watched``: a test's store)."""
+    failed = ""  # the last failure logged: once, not every poll
+    while location in _watched:
+        time.sleep(VERSION_POLL_SECONDS)
+        path = config_path()
+        try:
+            conf = _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
+            prepare_version(conf, location)
+            failed = ""
+        except Exception as exc:  # the next page shows what is wrong; keep watching
+            if repr(exc) != failed:
+                log.exception("Preparing a new snapshot version failed")
+            failed = repr(exc)
 
 
 # The name Streamlit gives the thread of each script run (its ScriptRunner).
@@ -114,7 +215,10 @@ _SCRIPT_THREAD = "ScriptRunner.scriptThread"
 
 
 def _pages_running() -> bool:
-    """Whether a page's script runs in this process (some session's script thread)."""
+    """Whether a page's script runs in this process (some session's script thread), or
+    a new version is being prepared (``prepare_version``)."""
+    if _preparing.count:
+        return True
     return any(thread.name == _SCRIPT_THREAD for thread in threading.enumerate())
 
 
@@ -155,7 +259,8 @@ def dataset() -> Dataset:
     ``cache_key`` tells the views apart), rebuilt only when the snapshot version
     changes. Stops with a notice when nobody is signed in."""
     conf = settings()
-    role_policy = policy()
+    role = auth.require_user(conf).role
+    role_policy = privacy.policy_for(role, conf)
     with st.spinner(t("loading.data")):
         store = open_store(conf)
         if store.version == 0:  # live mode, never synced: start one and say so
@@ -166,6 +271,8 @@ def dataset() -> Dataset:
                 st.warning(t("error.no_snapshot_worker"), icon=":material/cloud_sync:")
             st.stop()
         _drop_older_versions(store.location, store.version)
+        _roles.setdefault(store.location, set()).add(role)
+        _watch_versions(store.location)
         return _role_dataset(store.location, store.version, role_policy, conf)
 
 
