@@ -1064,8 +1064,9 @@ FR: Mapping[str, str] = {
     "export.title": "Exports",
     "export.caption": (
         "Les données exportées sont exactement celles des pages, pour les filtres et la "
-        "période choisis dans la barre latérale. Chaque téléchargement est inscrit au "
-        "journal d'audit (qui, quand, filtres, nombre de lignes)."
+        "période choisis dans la barre latérale. Chaque téléchargement, et l'aperçu de "
+        "chaque jeu de données, est inscrit au journal d'audit (qui, quand, filtres, "
+        "nombre de lignes)."
     ),
     "export.partner_note": (
         "Export partenaire : positions ramenées au centre de leur zone, petits nombres "
