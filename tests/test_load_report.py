@@ -228,7 +228,10 @@ def test_the_refreshing_process_is_shut_down_without_holding_the_clients(
         await refreshing
         return info
 
-    info = asyncio.run(scenario())
+    # in a thread of its own: under `make test` the browser suite's playwright keeps an
+    # event loop running in the main thread, where asyncio.run is refused
+    with concurrent.futures.ThreadPoolExecutor(1) as runner:
+        info = runner.submit(asyncio.run, scenario()).result()
     assert seen == [True], "the event loop ran while the pool shut down"
     assert info["refresh_committed_at"] == 123.0 and info["refresh_version"] == 2
 
