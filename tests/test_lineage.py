@@ -223,3 +223,17 @@ def test_a_frame_without_a_token_is_computed_whole(monkeypatch: pytest.MonkeyPat
     lineage.by_camp("t", [tagged], compute, lambda f: f)
     lineage.by_camp("t", [tagged], compute, lambda f: f)  # kept for its token
     assert calls == [2, 2, 2]
+
+
+def test_the_changed_rows_follow_the_lineage_noted_last() -> None:
+    """The same content can be reached from two parents (a change undone, a frame of
+    another store the process held before): its lineage is noted again and names other
+    camps. The rows taken for them are theirs, not those of the camps noted first."""
+    frame = pd.DataFrame(
+        {"camp_id": ["a", "b", "c", "a"], "people": [1.0, 2.0, 3.0, 4.0]}, dtype=object
+    )
+    lineage.tag(frame, ("passages", b"child"))
+    lineage.follow(("passages", b"child"), ("passages", b"first parent"), ["a"])
+    assert lineage.rows_of(frame, {"a"})["camp_id"].tolist() == ["a", "a"]
+    lineage.follow(("passages", b"child"), ("passages", b"second parent"), ["c"])
+    assert lineage.rows_of(frame, {"c"})["camp_id"].tolist() == ["c"]

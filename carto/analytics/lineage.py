@@ -118,7 +118,7 @@ def rows_of(
 
 # Per token: the rows of the camps its lineage names (a mask), found once for the
 # several analyses that take those camps' rows (each a pass over the whole frame).
-_CHANGED_ROWS: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+_CHANGED_ROWS: OrderedDict[Hashable, tuple[frozenset[str], np.ndarray]] = OrderedDict()
 
 
 def _changed_rows(passages: pd.DataFrame, camps: frozenset[str]) -> np.ndarray | None:
@@ -129,12 +129,15 @@ def _changed_rows(passages: pd.DataFrame, camps: frozenset[str]) -> np.ndarray |
     if found is None or found.camps != camps:
         return None
     with _LOCK:
-        mask = _CHANGED_ROWS.get(name)
+        kept = _CHANGED_ROWS.get(name)
+    # kept with its camps: a token's lineage can be noted again from another parent (the
+    # same content reached another way), naming other camps
+    mask = kept[1] if kept is not None and kept[0] == camps else None
     if mask is None or len(mask) != len(passages):
         mask = passages[CAMP].isin(sorted(camps)).to_numpy(dtype=bool)
         mask.flags.writeable = False
         with _LOCK:
-            _CHANGED_ROWS[name] = mask
+            _CHANGED_ROWS[name] = (camps, mask)
             _CHANGED_ROWS.move_to_end(name)
             while len(_CHANGED_ROWS) > LINEAGE_ENTRIES:
                 _CHANGED_ROWS.popitem(last=False)
