@@ -593,14 +593,15 @@ def _resolve_positions(
 
 def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | None) -> pd.Series:
     """Airtable dateTime strings (UTC) or plain dates (local) → aware local timestamps."""
-    text = written_times(col.astype("str"))
+    text = col.astype("str")
     has_time = text.str.contains("T", regex=False, na=False)
     result = utc_times(text.where(has_time)).dt.tz_convert(tz)
     date_only = ~has_time & col.notna()
     if date_only.any():
         # Airtable date fields send ISO dates; text fields typed in France hold DD/MM/YYYY.
-        local = pd.to_datetime(text.where(date_only), format="ISO8601", errors="coerce")
-        french = pd.to_datetime(text.where(local.isna()), format="%d/%m/%Y", errors="coerce")
+        written = written_times(text.where(date_only))
+        local = pd.to_datetime(written, format="ISO8601", errors="coerce")
+        french = pd.to_datetime(written.where(local.isna()), format="%d/%m/%Y", errors="coerce")
         local = local.fillna(french)
         local = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
         result = result.where(~date_only, local)
@@ -662,8 +663,8 @@ def utc_times(text: pd.Series) -> pd.Series:
     microseconds: the texts written as the API writes date-times are read by Arrow
     (several times faster at 100,000 rows), the others by pandas; an impossible day
     (30 February) stops Arrow, and then pandas reads them all. "now" and "today" are
-    missing, not the current instant (``written_times``)."""
-    text = written_times(text)
+    missing, not the current instant (``written_times``: only the texts pandas reads can
+    be these words)."""
     values = pa.array(text, from_pandas=True, type=pa.string())
     api = pc.match_substring_regex(values, _API_TIME).fill_null(False)
     try:
@@ -672,11 +673,12 @@ def utc_times(text: pd.Series) -> pd.Series:
         read = None
     others = ~api.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
     if read is None or others.all():
-        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        parsed = pd.to_datetime(written_times(text), utc=True, format="ISO8601", errors="coerce")
         return parsed.dt.as_unit(TIME_UNIT)
     out = read.to_pandas().set_axis(text.index)
     if others.any():
-        parsed = pd.to_datetime(text[others], utc=True, format="ISO8601", errors="coerce")
+        written = written_times(text[others])
+        parsed = pd.to_datetime(written, utc=True, format="ISO8601", errors="coerce")
         out[others] = parsed.dt.as_unit(TIME_UNIT)
     return out
 
