@@ -69,16 +69,21 @@ def _settings(path: str, mtime: float) -> Settings:
     return load_settings()
 
 
+def _current_settings() -> Settings:
+    """The settings of the config file as it is now (cached until it changes)."""
+    path = config_path()
+    return _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
 def settings() -> Settings:
     """The application's settings (reread when the file changes); a broken config stops
     the page with what to fix. Every page calls it first, so it also installs the French
     error message (``errors.install``) on runs that Streamlit starts without app.py."""
     errors.install()
-    path = config_path()
     try:
-        return _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
+        return _current_settings()
     except (ConfigError, ValueError) as exc:
-        st.error(t("error.config", error=exc, path=path))
+        st.error(t("error.config", error=exc, path=config_path()))
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -199,10 +204,8 @@ def _watch_loop(location: str) -> None:
     failed = ""  # the last failure logged: once, not every poll
     while location in _watched:
         time.sleep(VERSION_POLL_SECONDS)
-        path = config_path()
         try:
-            conf = _settings(str(path), path.stat().st_mtime if path.exists() else 0.0)
-            prepare_version(conf, location)
+            prepare_version(_current_settings(), location)
             failed = ""
         except Exception as exc:  # the next page shows what is wrong; keep watching
             if repr(exc) != failed:
