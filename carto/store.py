@@ -248,6 +248,15 @@ def _url(location: str | Path) -> URL:
     )
 
 
+def location_name(location: str | Path) -> str:
+    """What a store location is called in messages and cache keys (``Database.location``;
+    never the password), found without opening anything."""
+    url = _url(location)
+    if url.get_backend_name() == "sqlite":
+        return str(Path(url.database or ""))
+    return url.render_as_string(hide_password=True)
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _ENGINES: dict[str, Engine] = {}
@@ -317,8 +326,7 @@ class Database:
         if self.backend == "sqlite":
             self.path = Path(url.database or "")
             secure_sqlite(self.path)
-        # Where the store is, for messages and cache keys (never the password).
-        self.location = str(self.path) if self.path else url.render_as_string(hide_password=True)
+        self.location = location_name(location)
         self.engine = _engine(url)
         self._create_schema()
 

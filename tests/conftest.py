@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from carto import demo
 from carto.dataset import Dataset, build_dataset, ensure_demo_snapshot
 from carto.settings import CONFIG_ENV, Settings, load_settings
 from carto.store import close_engines
-from carto.ui import errors
+from carto.ui import data, errors
 from testing.postgres import PostgresMissing, TemporaryPostgres
 
 TODAY = dt.date(2026, 11, 26)
@@ -94,6 +95,18 @@ def app_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, steady_day: None
     path = write_demo_config(tmp_path)
     monkeypatch.setenv(CONFIG_ENV, str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_version_watcher_left() -> Iterator[None]:
+    """Fail a test that leaves a version watcher (``carto.ui.data``) running: it polls
+    with the settings of whichever test runs next, and one left by a test once wrote the
+    plain demo over the snapshot a later test had just written."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == data.WATCHER_THREAD:
+            thread.join(10)
+            assert not thread.is_alive(), "a version watcher outlived its test"
 
 
 @pytest.fixture(autouse=True)

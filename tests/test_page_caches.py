@@ -15,10 +15,11 @@ import streamlit as st
 from carto import memory, privacy
 from carto.analytics import coverage, quality
 from carto.dataset import build_dataset, open_store
-from carto.settings import load_settings
-from carto.store import SnapshotStore
+from carto.settings import CONFIG_ENV, load_settings
+from carto.store import SnapshotStore, location_name
 from carto.ui import data
 from testing.app import run_page
+from tests.conftest import write_demo_config
 
 
 @pytest.mark.parametrize(
@@ -193,38 +194,85 @@ def test_a_new_version_is_prepared_once_before_the_pages_ask(
     assert memory.wait_collected(timeout=60)
 
 
+def _watchers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == data.WATCHER_THREAD]
+
+
 def test_a_server_watches_for_new_versions_in_a_thread_of_its_own(
     app_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In a server, the first page run starts one thread per store that prepares each
     new version as soon as it is committed, without any page run."""
-    assert not [t for t in threading.enumerate() if t.name == "carto-versions"], (
-        "none under AppTest"
-    )
+    assert not _watchers(), "none under AppTest"
     at = run_page("pages/tableau_de_bord.py")
-    assert not [t for t in threading.enumerate() if t.name == "carto-versions"]
+    assert not _watchers()
     assert memory.wait_collected(timeout=60)
     builds, variants = _count_builds(monkeypatch)
-    monkeypatch.setattr(data, "_in_server", lambda: True)
-    monkeypatch.setattr(data, "VERSION_POLL_SECONDS", 0.01)
     store = open_store(load_settings())
-    data._watch_versions(store.location)
-    data._watch_versions(store.location)  # once per store
-    watchers = [t for t in threading.enumerate() if t.name == "carto-versions"]
-    assert len(watchers) == 1
-    try:
-        _edit_first_passage(store, 45)
-        version = store.version
-        for _ in range(3000):  # at most 30 s, asserting no duration
-            if data._versions.get(store.location) == version and variants:
-                break
-            watchers[0].join(0.01)
-        assert (builds, variants) == (["carto-versions"], ["carto-versions"])
-    finally:
-        data._watched.discard(store.location)
-        watchers[0].join(30)
+    # the server only while the watcher runs: the page's last run below, under AppTest,
+    # started a second watcher once, which outlived this test and wrote the plain demo
+    # over the snapshot of a later test (tests/test_rounds_attack.py, seen in CI)
+    with monkeypatch.context() as server:
+        server.setattr(data, "_in_server", lambda: True)
+        server.setattr(data, "VERSION_POLL_SECONDS", 0.01)
+        data._watch_versions(store.location)
+        data._watch_versions(store.location)  # once per store
+        watchers = _watchers()
+        assert len(watchers) == 1
+        try:
+            _edit_first_passage(store, 45)
+            version = store.version
+            for _ in range(3000):  # at most 30 s, asserting no duration
+                if data._versions.get(store.location) == version and variants:
+                    break
+                watchers[0].join(0.01)
+            assert (builds, variants) == ([data.WATCHER_THREAD], [data.WATCHER_THREAD])
+        finally:
+            data._watched.discard(store.location)
+            watchers[0].join(30)
     assert not watchers[0].is_alive()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert (len(builds), len(variants)) == (1, 1), "the page found them built"
+    assert not _watchers(), "no watcher outside a server"
     assert memory.wait_collected(timeout=60)
+
+
+def test_the_version_watcher_stops_with_the_server(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watcher polls while its process serves pages, not for the rest of the process
+    (a test's, or a server shutting down)."""
+    run_page("pages/tableau_de_bord.py")
+    store = open_store(load_settings())
+    serving = [True]
+    monkeypatch.setattr(data, "_in_server", lambda: serving[0])
+    monkeypatch.setattr(data, "VERSION_POLL_SECONDS", 0.01)
+    data._watch_versions(store.location)
+    (watcher,) = _watchers()
+    try:
+        serving[0] = False
+        watcher.join(30)
+        assert not watcher.is_alive(), "still polling after the server is gone"
+    finally:
+        data._watched.discard(store.location)
+        watcher.join(30)
+
+
+def test_preparing_a_version_never_writes_a_store(
+    app_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher only reads: with the settings now naming another store (an edited
+    config; in the tests, the next test's), nothing is written there, not even the
+    demo snapshot a page would write; and its own store's missing demo is left to the
+    next page."""
+    run_page("pages/tableau_de_bord.py")
+    watched = open_store(load_settings()).location
+    (tmp_path / "other").mkdir()
+    other = write_demo_config(tmp_path / "other")
+    monkeypatch.setenv(CONFIG_ENV, str(other))
+    conf = load_settings()
+    assert not data.prepare_version(conf, watched)
+    assert not (tmp_path / "other" / "demo.sqlite").exists()
+    assert not data.prepare_version(conf, location_name(conf.store_location))
+    assert SnapshotStore(conf.store_location).version == 0, "no demo written"

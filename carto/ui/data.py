@@ -57,7 +57,7 @@ from carto.filters import Filters
 from carto.i18n import format_date, format_int, t
 from carto.options import AirtableTables, AnalysisOptions, SyncOptions
 from carto.settings import ConfigError, Settings, config_path, load_settings
-from carto.store import AuthStore
+from carto.store import AuthStore, SnapshotStore, location_name
 from carto.ui import auth, errors
 
 memory.tune()
@@ -139,10 +139,16 @@ def prepare_version(conf: Settings, location: str | None = None) -> bool:
     and build its dataset and the variants of the roles the pages asked for, once for
     every session: their first runs at that version find them built, or wait on the
     same build (Streamlit's lock per cache key). Whether the version was new (False
-    too when the settings no longer point to ``location``)."""
-    store = open_store(conf)
-    if location is not None and store.location != location:
+    too when the settings no longer point to ``location``).
+
+    It only reads the store: a demo snapshot missing or of another day is written by
+    the next page (``open_store``), never here. A watcher that wrote it wrote into
+    whatever store the settings name at that moment: in the tests, a watcher left over
+    from an earlier test wrote the plain demo over the one a later test had just
+    written (a failure seen in CI)."""
+    if location is not None and location_name(conf.store_location) != location:
         return False
+    store = SnapshotStore(conf.store_location)
     if store.version == 0:
         return False
     with _preparing:
@@ -175,6 +181,7 @@ _preparing = _Preparing()
 
 # How often a server looks for a new snapshot version (one read of the store's version).
 VERSION_POLL_SECONDS = 0.5
+WATCHER_THREAD = "carto-versions"  # the name of each store's watcher thread
 _watched: set[str] = set()
 _watched_lock = threading.Lock()
 
@@ -190,9 +197,7 @@ def _watch_versions(location: str) -> None:
         if location in _watched:
             return
         _watched.add(location)
-    threading.Thread(
-        target=_watch_loop, args=(location,), name="carto-versions", daemon=True
-    ).start()
+    threading.Thread(target=_watch_loop, args=(location,), name=WATCHER_THREAD, daemon=True).start()
 
 
 def _in_server() -> bool:
@@ -200,9 +205,10 @@ def _in_server() -> bool:
 
 
 def _watch_loop(location: str) -> None:
-    """Until ``location`` is no longer watched (``_watched``: a test's store)."""
+    """While this process serves pages (``_in_server``) and ``location`` is watched
+    (``_watched``: a test's store)."""
     failed = ""  # the last failure logged: once, not every poll
-    while location in _watched:
+    while location in _watched and _in_server():
         time.sleep(VERSION_POLL_SECONDS)
         try:
             prepare_version(_current_settings(), location)
