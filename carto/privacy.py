@@ -275,8 +275,12 @@ def _without_flag_params(frame: pd.DataFrame) -> pd.DataFrame:
     quote (``flag_params``)."""
     if "flag_params" not in frame.columns:
         return frame
-    empty: pd.Series = pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
+    # one empty list for every row, as the ready frames share theirs (frames are read-only)
+    empty: pd.Series = pd.Series([_NO_PARAMS] * len(frame), index=frame.index, dtype=object)
     return frame.assign(flag_params=empty)
+
+
+_NO_PARAMS: list[dict[str, object]] = []
 
 
 # -------------------------------------------------------------------- pseudonyms
@@ -370,17 +374,26 @@ def with_pseudonyms(passages: pd.DataFrame) -> pd.DataFrame:
 def zone_centres(
     latitude: pd.Series, longitude: pd.Series, resolution: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The centre of the H3 cell of each position (NaN where the position is unknown)."""
-    lat_out = np.full(len(latitude), np.nan)
-    lon_out = np.full(len(latitude), np.nan)
+    """The centre of the H3 cell of each position (NaN where the position is unknown).
+    One cell lookup per distinct position: a Site's passages share its position."""
+    lat = pd.to_numeric(latitude, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lon = pd.to_numeric(longitude, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lat_out = np.full(len(lat), np.nan)
+    lon_out = np.full(len(lat), np.nan)
+    known = np.flatnonzero(~(np.isnan(lat) | np.isnan(lon)))
+    if not len(known):
+        return lat_out, lon_out
+    pairs = np.column_stack([lat[known], lon[known]])
+    distinct, where = np.unique(pairs, axis=0, return_inverse=True)
     centres: dict[str, tuple[float, float]] = {}
-    for i, (la, lo) in enumerate(zip(latitude.tolist(), longitude.tolist(), strict=True)):
-        if la is None or lo is None or pd.isna(la) or pd.isna(lo):
-            continue
-        cell = h3.latlng_to_cell(float(la), float(lo), resolution)
+    found = np.empty((len(distinct), 2))
+    for i, (la, lo) in enumerate(distinct.tolist()):
+        cell = h3.latlng_to_cell(la, lo, resolution)
         if cell not in centres:
             centres[cell] = h3.cell_to_latlng(cell)
-        lat_out[i], lon_out[i] = centres[cell]
+        found[i] = centres[cell]
+    lat_out[known] = found[where.ravel(), 0]
+    lon_out[known] = found[where.ravel(), 1]
     return lat_out, lon_out
 
 
@@ -412,11 +425,15 @@ def blur_positions(
     c_lat, c_lon = zone_centres(camps["latitude"], camps["longitude"], resolution)
     camp_lat = pd.Series(c_lat, index=camps.index)
     camp_lon = pd.Series(c_lon, index=camps.index)
-    own_lat, own_lon = zone_centres(passages["latitude"], passages["longitude"], resolution)
-    lat = camp_lat.reindex(passages["camp_id"]).to_numpy()
-    lon = camp_lon.reindex(passages["camp_id"]).to_numpy()
-    lat = np.where(np.isnan(lat), own_lat, lat)
-    lon = np.where(np.isnan(lon), own_lon, lon)
+    lat = camp_lat.reindex(passages["camp_id"]).to_numpy(dtype=float, copy=True)
+    lon = camp_lon.reindex(passages["camp_id"]).to_numpy(dtype=float, copy=True)
+    # a passage whose camp has no position (none: no camp) takes its own zone
+    alone = np.flatnonzero(np.isnan(lat) | np.isnan(lon))
+    if len(alone):
+        rows = passages.iloc[alone]
+        own_lat, own_lon = zone_centres(rows["latitude"], rows["longitude"], resolution)
+        lat[alone] = np.where(np.isnan(lat[alone]), own_lat, lat[alone])
+        lon[alone] = np.where(np.isnan(lon[alone]), own_lon, lon[alone])
     return passages.assign(latitude=lat, longitude=lon), blurred_sites
 
 

@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import h3
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carto import privacy, schema
 from carto.accounts import ROLES
@@ -448,3 +451,59 @@ def test_masked_counts_read_masque_on_the_pages(partner: Dataset) -> None:
     assert privacy.hidden_in(shown, "passages")
     assert privacy.any_suppressed(policy, "masqué") and privacy.any_suppressed(policy, "<5")
     assert privacy.mask_complements(frame, "passages", [False] * 3) is frame
+
+
+# ---------------------------------------------------------- zone centres, position by position
+
+_LATITUDES = st.one_of(st.none(), st.just(float("nan")), st.floats(48.80, 48.92))
+_LONGITUDES = st.one_of(st.none(), st.just(float("nan")), st.floats(2.22, 2.47))
+
+
+def _centre_of_each(latitude: list[Any], longitude: list[Any], res: int) -> np.ndarray:
+    """The definition, one position at a time."""
+    out = np.full((len(latitude), 2), np.nan)
+    for i, (la, lo) in enumerate(zip(latitude, longitude, strict=True)):
+        if la is not None and lo is not None and not (np.isnan(la) or np.isnan(lo)):
+            out[i] = h3.cell_to_latlng(h3.latlng_to_cell(la, lo, res))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_LATITUDES, _LONGITUDES), max_size=40),
+    repeats=st.lists(st.integers(0, 39), max_size=20),
+)
+def test_zone_centres_are_each_positions_cell_centre(
+    rows: list[tuple[float | None, float | None]], repeats: list[int]
+) -> None:
+    """Looked up once per distinct position, each position still gets its own cell's
+    centre (positions repeated, unknown, or missing on one side)."""
+    rows = rows + [rows[i] for i in repeats if i < len(rows)]
+    latitude = [la for la, _ in rows]
+    longitude = [lo for _, lo in rows]
+    got = privacy.zone_centres(
+        pd.Series(latitude, dtype="Float64"), pd.Series(longitude, dtype="float64"), RES
+    )
+    np.testing.assert_array_equal(np.column_stack(got), _centre_of_each(latitude, longitude, RES))
+
+
+def test_a_passage_whose_camp_has_no_position_takes_its_own_zone() -> None:
+    """Blurred by camp; a passage with no camp, or whose camp has no known position,
+    by its own position (and stays unknown without one)."""
+    passages = pd.DataFrame(
+        {
+            "camp_id": ["P-a", "P-a", None, "P-b", None],
+            "latitude": [48.8810, 48.8820, 48.8500, np.nan, np.nan],
+            "longitude": [2.3600, 2.3610, 2.3000, np.nan, np.nan],
+        }
+    )
+    sites = pd.DataFrame({"record_id": ["recS"], "latitude": [48.87], "longitude": [2.35]})
+    blurred, _ = privacy.blur_positions(passages, sites, RES)
+    camp = h3.cell_to_latlng(h3.latlng_to_cell(48.8815, 2.3605, RES))  # the camp's median
+    own = h3.cell_to_latlng(h3.latlng_to_cell(48.85, 2.30, RES))
+    assert list(zip(blurred["latitude"], blurred["longitude"], strict=True))[:3] == [
+        camp,
+        camp,
+        own,
+    ]
+    assert blurred.iloc[3:][["latitude", "longitude"]].isna().all().all()
