@@ -14,7 +14,7 @@ import pandas as pd
 
 from carto import demo, prepared, schema
 from carto.normalise import Normalised, NormaliseOptions, normalise
-from carto.options import AirtableTables, AnalysisOptions, DemoOptions
+from carto.options import AirtableTables, AnalysisOptions, DemoOptions, first_date
 from carto.settings import Settings
 from carto.store import SnapshotStore
 
@@ -59,6 +59,7 @@ def normalise_options(settings: Settings, now: pd.Timestamp | None = None) -> No
         timezone=tz,
         now=now if now is not None else pd.Timestamp.now(tz=tz),
         max_count=settings["quality.max_count"],
+        first_date=first_date(settings),
         area_bounds=(lat_min, lat_max, lon_min, lon_max),
         base_id="" if settings.demo else tables.base_id,
         table_names=tables.names,

@@ -66,6 +66,9 @@ FR: Mapping[str, str] = {
     "config.error.unknown": "réglage inconnu « {key} » ; réglages connus : {known}",
     "config.error.not_found": "fichier de configuration introuvable : {path}",
     "config.error.toml": "{path} : TOML invalide ({error})",
+    "config.error.first_date": (
+        "{key} : une date AAAA-MM-JJ à partir du 1900-01-01 attendue, reçu « {value} »"
+    ),
     "config.error.field_keys": (
         "clé de champ inconnue pour la table {table} dans la configuration : {unknown} "
         "(clés valides : {valid})"
@@ -405,6 +408,7 @@ FR: Mapping[str, str] = {
     # quarantine and warnings (normalisation)
     "reason.no_date": "Date manquante",
     "reason.bad_date": "Date illisible : « {value} »",
+    "reason.old_date": "Date trop ancienne : « {value} » (avant le {first})",
     "reason.no_position": "Aucune position : ni coordonnées, ni site lié, ni localisation lisible",
     "reason.out_of_area": "Position hors de la zone couverte ({lat} ; {lon})",
     "reason.zero_position": "Position (0, 0) : coordonnées absentes ou erronées",
@@ -428,6 +432,7 @@ FR: Mapping[str, str] = {
     # short labels of each kind of data-quality issue (grouping on the quality page)
     "kind.reason.no_date": "Date manquante",
     "kind.reason.bad_date": "Date illisible",
+    "kind.reason.old_date": "Date trop ancienne",
     "kind.reason.no_position": "Aucune position",
     "kind.reason.out_of_area": "Position hors zone",
     "kind.reason.zero_position": "Position (0, 0)",

@@ -145,6 +145,7 @@ class NormaliseOptions:
     now: pd.Timestamp | None
     max_count: int
     area_bounds: tuple[float, float, float, float]
+    first_date: dt.date  # passages dated before it are quarantined
     base_id: str
     table_names: Mapping[str, str]
 
@@ -591,8 +592,11 @@ def _resolve_positions(
     frame["site_id"] = frame["site_id"].astype("str")
 
 
-def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | None) -> pd.Series:
-    """Airtable dateTime strings (UTC) or plain dates (local) → aware local timestamps."""
+def _parse_dates(
+    col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | None, first: dt.date
+) -> pd.Series:
+    """Airtable dateTime strings (UTC) or plain dates (local) → aware local timestamps;
+    a date before ``first`` (local day) is quarantined."""
     text = col.astype("str")
     has_time = text.str.contains("T", regex=False, na=False)
     result = utc_times(text.where(has_time)).dt.tz_convert(tz)
@@ -609,6 +613,11 @@ def _parse_dates(col: pd.Series, issues: _Issues, tz: str, now: pd.Timestamp | N
     unreadable = result.isna().to_numpy() & ~missing
     issues.quarantine(_where(missing), lambda i: _msg("reason.no_date"))
     issues.quarantine(_where(unreadable), lambda i: _msg("reason.bad_date", value=col.iat[i]))
+    too_old = (result < pd.Timestamp(first).tz_localize(tz)).fillna(False).to_numpy()
+    shown_first = first.strftime("%d/%m/%Y")
+    issues.quarantine(
+        _where(too_old), lambda i: _msg("reason.old_date", value=col.iat[i], first=shown_first)
+    )
     if now is not None:
         future = (result > now + pd.Timedelta(minutes=10)).fillna(False).to_numpy()
         issues.flag(_where(future), lambda i: _msg("flag.future_date"))
@@ -763,7 +772,9 @@ def normalise_raw_passages(
     issues = _Issues(len(raw))
     for i in _where(raw.empty):
         issues.reasons[i].append(_msg("reason.empty_record"))
-    frame["date"] = _parse_dates(frame["date"], issues, options.timezone, options.now)
+    frame["date"] = _parse_dates(
+        frame["date"], issues, options.timezone, options.now, options.first_date
+    )
     frame["site_id"] = _first_links(frame["site"])
     count_keys = schema.PASSAGES.keys_of(FieldType.NUMBER)
     count_keys = [k for k in count_keys if k not in ("latitude", "longitude")]

@@ -14,11 +14,29 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Final
 
 import pandas as pd
 
 from carto.analytics.hotspots import Weights
-from carto.settings import Settings
+from carto.i18n import t
+from carto.settings import ConfigError, Settings
+
+# The earliest [quality] first_date allowed: Streamlit's date widgets refuse days before
+# 1684, and a period of centuries makes every daily series that long.
+EARLIEST_FIRST_DATE: Final = dt.date(1900, 1, 1)
+
+
+def first_date(settings: Settings) -> dt.date:
+    """``[quality] first_date``: passages dated before it are quarantined."""
+    value = settings["quality.first_date"]
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or day < EARLIEST_FIRST_DATE:
+        raise ConfigError(t("config.error.first_date", key="quality.first_date", value=value))
+    return day
 
 
 @dataclass(frozen=True)

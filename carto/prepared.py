@@ -151,6 +151,7 @@ class Recipe:
             "timezone": o.timezone,
             "max_count": o.max_count,
             "area_bounds": list(o.area_bounds),
+            "first_date": o.first_date.isoformat(),
             "base_id": o.base_id,
             "table_names": sorted(o.table_names.items()),
             "radius_m": self.radius_m,

@@ -290,6 +290,13 @@ SETTINGS: tuple[Setting, ...] = (
         "positions outside it are set aside.",
     ),
     Setting(
+        "quality",
+        "first_date",
+        "2015-01-01",
+        "First plausible day of a passage (YYYY-MM-DD, not before 1900-01-01): a passage "
+        "dated before it is a typing error and is set aside.",
+    ),
+    Setting(
         "filters",
         "default_period",
         "30j",

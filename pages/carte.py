@@ -5,7 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
-from carto import privacy
+from carto import options, privacy
 from carto.i18n import t, t_n
 from carto.map_view import camp_card as card_of
 from carto.map_view import (
@@ -19,7 +19,11 @@ from carto.ui import auth, carte, data, filters, layout, navigation, rounds
 
 v = layout.start_page(t("map.title"))
 conf = data.settings()
-first = v.passages["day"].min().date() if len(v.passages) else v.ds.today
+# never before [quality] first_date: the data holds no earlier day, but a slider
+# starting before 1684 would break the page
+first = max(
+    v.passages["day"].min().date() if len(v.passages) else v.ds.today, options.first_date(conf)
+)
 publics = v.filters.publics
 
 day = v.ds.today

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from carto import filters, privacy
 from carto.analytics import events, population
 from carto.analytics.figures import Period
-from carto.dataset import build_dataset, open_store
+from carto.dataset import build_dataset, demo_key, generate_demo, open_store, write_demo_snapshot
 from carto.i18n import format_date, t, t_n
 from carto.map_view import (
     camp_list,
@@ -34,7 +34,9 @@ from carto.map_view import (
     legend,
     visit_colour,
 )
+from carto.normalise import describe
 from carto.settings import load_settings
+from carto.store import SnapshotStore
 from carto.text import escape_markdown
 from testing.app import (
     login,
@@ -330,3 +332,43 @@ def test_a_partner_lists_the_names_its_data_gives_it(app_config: Path) -> None:
     assert len(partner) == metric_int(at, t("map.metric.camps")) > 0
     assert not staff & set(partner[LIST_CAMP])
     assert sorted(partner[LIST_CAMP]) == sorted(p["title"] for p in map_points(at))
+
+
+OLD_DATE = "1678-01-02T19:00:00.000Z"  # before 1684: Streamlit's slider refuses the day
+
+
+def write_demo_with_old_passage(config: Path) -> str:
+    """Today's demo snapshot with one more passage, dated ``OLD_DATE`` (the security
+    review's record, as anyone filling in the form can send it); returns its id."""
+    conf = load_settings(config)
+    today = pd.Timestamp.now(tz=conf["general.timezone"]).date()
+    base = generate_demo(conf, today)
+    record = "recOLDOLDOLDOLDOL1"
+    fields = {"Date": OLD_DATE, "Association": "Utopia 56", "Personnes": 12}
+    fields |= {"Latitude": 48.8625, "Longitude": 2.2490}
+    base.passages.append(
+        {"id": record, "createdTime": "2026-11-20T19:00:00.000Z", "fields": fields}
+    )
+    write_demo_snapshot(SnapshotStore(conf.store_location), base, demo_key(conf, today))
+    return record
+
+
+@pytest.mark.parametrize("role", ["benevole", "partenaire"])
+def test_a_passage_dated_1678_neither_breaks_the_map_nor_is_lost(
+    app_config: Path, role: str
+) -> None:
+    record = write_demo_with_old_passage(app_config)
+    streamlit.cache_data.clear()
+    streamlit.cache_resource.clear()
+    at = run_page("pages/carte.py", role=role)
+    assert not at.error, [e.value for e in at.error]
+    at.selectbox(key=filters.PARAM_PERIOD).set_value(filters.CUSTOM).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.date_input(key=filters.PARAM_DATES).min >= dt.date(2015, 1, 1)
+    conf = load_settings(app_config)
+    ds = build_dataset(conf, open_store(conf))
+    assert record not in set(ds.passages["record_id"])
+    held = ds.quarantine.set_index("record_id").loc[record]
+    assert describe(held["reason_codes"], held["reason_params"]) == (
+        f"Date trop ancienne : « {OLD_DATE} » (avant le 01/01/2015)"
+    )

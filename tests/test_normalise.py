@@ -113,6 +113,14 @@ def test_swapped_coordinates_are_corrected_and_flagged() -> None:
         ({"Date": "hier soir", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible"),
         ({"Date": "today", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible : « today »"),
         ({"Date": "now", "Latitude": 48.88, "Longitude": 2.36}, "Date illisible : « now »"),
+        (
+            {"Date": "1678-01-02T19:00:00.000Z", "Latitude": 48.88, "Longitude": 2.36},
+            "Date trop ancienne : « 1678-01-02T19:00:00.000Z » (avant le 01/01/2015)",
+        ),
+        (
+            {"Date": "31/12/2014", "Latitude": 48.88, "Longitude": 2.36},
+            "Date trop ancienne : « 31/12/2014 »",
+        ),
         ({"Localisation": "près du métro"}, "Aucune position"),
         ({"Latitude": 0, "Longitude": 0}, "Position (0, 0)"),
         ({"Latitude": 43.3, "Longitude": 5.4}, "hors de la zone"),

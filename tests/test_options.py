@@ -24,7 +24,7 @@ from carto.analytics import (
     quality,
 )
 from carto.dataset import Dataset
-from carto.options import AirtableTables, AnalysisOptions
+from carto.options import AirtableTables, AnalysisOptions, first_date
 from carto.settings import ConfigError, Settings
 from carto.ui import data
 
@@ -198,3 +198,17 @@ def test_empty_frames_take_the_configured_time_zone(demo_dataset: Dataset) -> No
     }
     for name, column in found.items():
         assert str(column.dt.tz) == zone, name
+
+
+@pytest.mark.parametrize("value", ["2015-13-01", "01/01/2015", "1678-01-02", ""])
+def test_a_first_date_unreadable_or_before_1900_is_refused_in_french(value: str) -> None:
+    conf = Settings({}).with_values(quality__first_date=value)
+    with pytest.raises(ConfigError, match=r"quality\.first_date : une date AAAA-MM-JJ"):
+        first_date(conf)
+
+
+def test_the_first_date_is_read_from_the_settings() -> None:
+    assert first_date(Settings({})) == dt.date(2015, 1, 1)
+    assert first_date(Settings({}).with_values(quality__first_date="2020-03-04")) == dt.date(
+        2020, 3, 4
+    )

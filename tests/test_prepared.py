@@ -141,6 +141,7 @@ EDIT = st.tuples(
             "tonight",
             "redate",
             "fix_date",
+            "old_date",
             "move_site",
             "delete_site",
             "add_site",
@@ -214,6 +215,8 @@ def apply(store: SnapshotStore, conn: Any, edit: tuple[str, float, int]) -> None
         if isinstance(fields.get("Date"), str) and "T" in fields["Date"]:
             moved = pd.Timestamp(fields["Date"]) + pd.Timedelta(hours=(n - 30) * 3)
             fields["Date"] = moved.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    elif kind == "old_date":  # before [quality] first_date: into the quarantine
+        fields["Date"] = f"{1900 + n}-01-02T19:00:00.000Z"
     elif kind == "fix_date":  # a date and a place: out of the quarantine if it was in
         fields["Date"] = "2026-11-12T20:00:00.000Z"
         fields.setdefault("Latitude", 48.88 + n / 10_000)
@@ -240,6 +243,8 @@ def folder() -> Iterator[Path]:
         [("no_date", 0.625, 0), ("tonight", 0.5, 1), ("tonight", 0.2, 2)],
     ]
 )
+# a passage dated 1900 (quarantined), then given back a date of the base (out again)
+@example(steps=[[("old_date", 0.4, 0)], [("fix_date", 0.4, 1)]])
 # edits set in place (nothing the grouping reads changed), then one that regroups
 @example(steps=[[("people", 0.3, 12), ("people_text", 0.6, 5)], [("people", 0.999, 0)]])
 # every Site deleted: a frame of no row (pandas parses no date in seconds) must have the
@@ -828,3 +833,11 @@ def test_a_prebuild_equals_a_build_of_what_the_listing_left(
     assert_same(made[0], full)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         assert_same(_decoded(Path(tmp), made[1]), full)
+
+
+def test_the_frames_are_rebuilt_when_the_first_date_changes() -> None:
+    """Which passages are quarantined for their date depends on ``[quality] first_date``:
+    frames stored with another one are not read as current."""
+    later = SETTINGS.with_values(quality__first_date="2026-11-01")
+    assert recipe(later).key != recipe(SETTINGS).key
+    assert recipe(later).normalise.first_date == dt.date(2026, 11, 1)

@@ -50,13 +50,15 @@ _GAP_CHOICE = "_sans_passage"
 _GAP_WRITTEN = "_sans_passage_url"
 
 
-def _first_day(ds: Dataset) -> dt.date | None:
-    return ds.passages["day"].min().date() if len(ds.passages) else None
+def _first_day(ds: Dataset, floor: dt.date) -> dt.date | None:
+    first = ds.passages["day"].min().date() if len(ds.passages) else None
+    return None if first is None else max(first, floor)
 
 
-def sidebar(ds: Dataset, default_period: str) -> tuple[filters.Filters, Period]:
-    """Draw the filters in the sidebar; return the choice and the period it means."""
-    first = _first_day(ds)
+def sidebar(ds: Dataset, default_period: str, floor: dt.date) -> tuple[filters.Filters, Period]:
+    """Draw the filters in the sidebar; return the choice and the period it means
+    (``floor``: ``[quality] first_date``, no date widget offers a day before it)."""
+    first = _first_day(ds, floor)
     default = default_period if default_period in filters.PERIODS else "30j"
     options = filters.url_options()
     choice_state = _choice_state(default, ds.today)

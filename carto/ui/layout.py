@@ -8,6 +8,7 @@ import streamlit as st
 from carto import privacy
 from carto.dataset import Dataset
 from carto.i18n import format_age, format_datetime, t
+from carto.options import first_date
 from carto.text import escape_markdown
 from carto.ui import auth, data, filters
 
@@ -85,7 +86,8 @@ def start_page(title: str) -> data.View:
     When the filters keep no passage of the period, a French empty-state message says so."""
     ds = data.dataset()
     page_header(title, ds)
-    choice, period = filters.sidebar(ds, data.settings()["filters.default_period"])
+    conf = data.settings()
+    choice, period = filters.sidebar(ds, conf["filters.default_period"], first_date(conf))
     if choice.narrows:
         st.caption(t("filter.active"))
     view = data.view(ds, choice, period)
