@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -69,9 +70,15 @@ def escape_markdown(value: object) -> str:
     sees is the text as typed, white space aside. A missing value (None, NaN, NA) gives
     "".
     """
-    if type(value) is str:
+    if type(value) is str and len(value) <= CACHED_LENGTH:
         return _escaped_text(value)
     return "".join(_escape_char(char) for char in plain_line(value))
+
+
+# Texts longer than this are escaped each time, not kept: cells are short, and a long
+# text kept (a crafted link's value can reach 512 Ki characters) would hold its memory,
+# and its escaped copy, until 8192 others pushed it out.
+CACHED_LENGTH = 1000
 
 
 @functools.lru_cache(maxsize=8192)
@@ -80,3 +87,19 @@ def _escaped_text(value: str) -> str:
     cell, character by character, on each run, and most cells (names, days, counts) are
     those of the run before."""
     return "".join(_escape_char(char) for char in plain_line(value))
+
+
+# What a notice quotes of the values a visitor wrote (a link's parameters): enough to
+# recognise them, bounded whatever the link holds.
+QUOTED_VALUES = 5
+QUOTED_WIDTH = 120
+ELLIPSIS = "…"
+
+
+def quoted(values: Sequence[str], most: int = QUOTED_VALUES, width: int = QUOTED_WIDTH) -> str:
+    """``values`` joined by " ; " for a notice: the first ``most``, each cut to ``width``
+    characters; "…" marks what was cut or left out."""
+    cut = [v if len(v) <= width else v[:width] + ELLIPSIS for v in values[:most]]
+    if len(values) > most:
+        cut.append(ELLIPSIS)
+    return " ; ".join(cut)

@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carto.text import MARKDOWN_SPECIAL, WORD_JOINER, escape_markdown
+from carto import text
+from carto.text import MARKDOWN_SPECIAL, WORD_JOINER, escape_markdown, quoted
 
 # Streamlit's own patterns (frontend bundle of 1.67), applied to what it would see.
 EMOJI = re.compile(r":(?!material\/|streamlit:)[\w+-][\w_+-]*:")
@@ -124,3 +125,24 @@ def test_any_text_is_shown_literally(typed: str) -> None:
     shown = escape_markdown(typed)
     assert not unescaped_syntax(shown)
     assert unescape(shown) == typed_as_shown(typed)
+
+
+def test_long_texts_are_escaped_without_being_kept() -> None:
+    """A crafted link's value of half a million characters is escaped as any text, but
+    the cache keeps no entry for it: ten distinct ones leave its size as it was."""
+    before = text._escaped_text.cache_info().currsize
+    for i in range(10):
+        value = "." * 520_000 + f":{i}"
+        assert unescape(escape_markdown(value)) == value
+    assert text._escaped_text.cache_info().currsize == before
+    short = "Pont de Flandre (sous le pont) " + "x" * 400
+    escape_markdown(short)
+    assert text._escaped_text.cache_info().currsize == before + 1  # short ones are kept
+
+
+def test_a_notice_quotes_a_few_values_each_cut() -> None:
+    values = [f"besoins={i}" + "." * 500 for i in range(8)]
+    said = quoted(values)
+    parts = said.split(" ; ")
+    assert parts == [v[: text.QUOTED_WIDTH] + "…" for v in values[: text.QUOTED_VALUES]] + ["…"]
+    assert quoted(["periode=hier", "assoc=Inconnue"]) == "periode=hier ; assoc=Inconnue"

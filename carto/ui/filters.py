@@ -37,7 +37,7 @@ from carto.filters import (
     UrlOptions,
 )
 from carto.i18n import format_date, t, t_n
-from carto.text import escape_markdown
+from carto.text import escape_markdown, quoted
 
 _CAMP_KEYS = (PARAM_ARRONDISSEMENTS, PARAM_PUBLICS, PARAM_NEEDS, PARAM_STATUSES)
 _RESET_KEYS = (PARAM_ASSOCIATIONS, *_CAMP_KEYS)
@@ -226,8 +226,9 @@ def _write_address(
 
 def _ignored_notice(ignored: list[str]) -> None:
     """Say which values of the link were ignored. They are whatever the link's author
-    wrote (a toast is markdown): escaped, so that a crafted link shows no link or image."""
-    params = escape_markdown(" ; ".join(ignored))
+    wrote (a toast is markdown): escaped, so that a crafted link shows no link or image,
+    and only the first few, cut, so that a link of any length gives a short notice."""
+    params = escape_markdown(quoted(ignored))
     st.toast(t("filter.url_ignored", params=params), icon=":material/link_off:")
 
 
