@@ -368,6 +368,58 @@ def test_injection_payloads_come_out_inert_in_csv_and_xlsx() -> None:
     assert ws["C2"].value == -1.5 and ws["C2"].data_type == "n"
 
 
+IMG = '<img src="https://evil.example/p.png" onerror=alert(1)>'
+
+
+def kml_marks(data: bytes) -> list[ET.Element]:
+    return ET.fromstring(data).findall(f"{KML}Document/{KML}Placemark")
+
+
+def test_kml_names_and_data_values_come_out_inert_after_xml_parsing() -> None:
+    """Google Earth renders a placemark's name, description and data values as HTML:
+    after XML parsing, a record's text must be escaped HTML in each, never live markup
+    (the security review's payload, in a comment and as a camp's name)."""
+    frame = pd.DataFrame(
+        {
+            "comment": pd.Series([IMG, "Tentes & couvertures"], dtype="str"),
+            "latitude": [48.85, 48.86],
+            "longitude": [2.35, 2.36],
+        }
+    )
+    names_ = pd.Series([IMG, "Pont <b>"], dtype="str")
+    table = Table("passages", "Passages", frame, {"comment": "Commentaire"}, names=names_)
+    table = dataclasses.replace(table, geometry="point")
+    marks = kml_marks(formats.to_kml(table))
+    assert len(marks) == 2
+    for mark, name, comment in zip(marks, names_, frame["comment"], strict=True):
+        assert mark.findtext(f"{KML}name") == html.escape(name, quote=False)
+        values = {
+            d.get("name"): d.findtext(f"{KML}value")
+            for d in mark.findall(f"{KML}ExtendedData/{KML}Data")
+        }
+        assert values["comment"] == html.escape(comment, quote=False)
+        assert "<img" not in (mark.findtext(f"{KML}description") or "")
+        for text in (mark.findtext(f".//{KML}{tag}") or "" for tag in ("name", "value")):
+            assert "<" not in text and ">" not in text
+
+
+def test_a_control_character_in_a_record_leaves_a_well_formed_kml() -> None:
+    """XML forbids most control characters (and U+FFFE, U+FFFF): one in a comment made
+    the whole file unreadable; they are removed, the rest of the text kept."""
+    texts = ["bonne soirée\x01\x0b", "a\x00b\x1fc\ufffe\uffff", "ligne\nsuivante\td"]
+    frame = pd.DataFrame(
+        {"comment": pd.Series(texts, dtype="str"), "latitude": [48.85] * 3, "longitude": [2.35] * 3}
+    )
+    table = Table("passages", "Passages", frame, {"comment": "Commentaire"}, names=pd.Series(texts))
+    table = dataclasses.replace(table, geometry="point")
+    marks = kml_marks(formats.to_kml(table))
+    kept = ["bonne soirée", "abc", "ligne\nsuivante\td"]
+    for mark, text in zip(marks, kept, strict=True):
+        assert mark.findtext(f"{KML}name") == text
+        assert mark.findtext(f"{KML}ExtendedData/{KML}Data/{KML}value") == text
+        assert text.split("\n")[0] in (mark.findtext(f"{KML}description") or "")
+
+
 def test_a_passage_comment_payload_through_the_whole_export(
     demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:

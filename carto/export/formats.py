@@ -62,7 +62,10 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\0＝＋－＠")
 _FORMULA_AFTER_SPACE = frozenset("=+-@＝＋－＠")
 XLSX_MAX_TEXT = 32_767  # Excel's limit for one cell
 XLSX_MAX_SHEET_TITLE = 31
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters XML 1.0 forbids (XLSX and KML are XML): C0 controls but tab and line
+# breaks, lone surrogates (not encodable in UTF-8) and the non-characters U+FFFE, U+FFFF.
+# One of them in a record's text would make the file unreadable: they are removed.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -223,7 +226,7 @@ def sheet_title(title: str, taken: set[str]) -> str:
 
 
 def _xlsx_text(value: str) -> str:
-    return neutralise(_XLSX_ILLEGAL.sub("", value))[:XLSX_MAX_TEXT]
+    return neutralise(xml_text(value))[:XLSX_MAX_TEXT]
 
 
 def to_xlsx(tables: Sequence[Table]) -> bytes:
@@ -375,8 +378,14 @@ def _data_text(kind: Kind, value: Any) -> str:
     return str(value)
 
 
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML forbids (``_XML_ILLEGAL``)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
 def _html(text: str) -> str:
-    """Text made inert inside an HTML description (before XML escaping)."""
+    """Text made inert inside HTML (before XML escaping): a KML reader such as Google
+    Earth renders a Placemark's description, name and data values as HTML."""
     return html.escape(text, quote=False)
 
 
@@ -386,14 +395,15 @@ def _kml_coords(points: Sequence[Sequence[float]]) -> str:
 
 def to_kml(table: Table, name_of: Callable[[int], str] | None = None) -> bytes:
     """A KML 2.2 document: one Placemark per located row, with a name, an HTML
-    description whose values are escaped, a TimeStamp and ExtendedData."""
+    description, a TimeStamp and ExtendedData; the name and every value are
+    HTML-escaped (a reader renders them as HTML), every text rid of what XML forbids."""
     _require_map(table)
     ET.register_namespace("", KML_NS)
 
     def el(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
         child = ET.SubElement(parent, f"{{{KML_NS}}}{tag}")
         if text is not None:
-            child.text = text
+            child.text = xml_text(text)
         return child
 
     root = ET.Element(f"{{{KML_NS}}}kml")
@@ -417,7 +427,7 @@ def to_kml(table: Table, name_of: Callable[[int], str] | None = None) -> bytes:
         if geometry is None:
             continue
         mark = el(doc, "Placemark")
-        el(mark, "name", name_of(i) if name_of else (str(names[i]) if names else ""))
+        el(mark, "name", _html(name_of(i) if name_of else (str(names[i]) if names else "")))
         lines = [
             f"{_html(table.label(col))} : {_html(_display(kind, values[i]))}"
             for col, kind, values in shown
@@ -433,7 +443,7 @@ def to_kml(table: Table, name_of: Callable[[int], str] | None = None) -> bytes:
             item = el(data, "Data")
             item.set("name", col)
             el(item, "displayName", table.label(col))
-            el(item, "value", _data_text(kind, values[i]))
+            el(item, "value", _html(_data_text(kind, values[i])))
         if geometry["type"] == "Point":
             el(el(mark, "Point"), "coordinates", _kml_coords([geometry["coordinates"]]))
         else:
