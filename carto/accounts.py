@@ -27,10 +27,12 @@ import re
 import secrets
 import string
 import tempfile
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import parseaddr
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,25 @@ def check_username(username: str) -> str:
     if not _USERNAME.match(name):
         raise AccountError(t("accounts.error.username", username=username))
     return name
+
+
+def check_email(email: str) -> str:
+    """An account's e-mail address, stripped: empty (no address) or exactly one bare
+    address; AccountError otherwise. A line break would make every message to it fail
+    to build, a comma would send it to two people."""
+    address = email.strip()
+    if not address:
+        return ""
+    local, at, domain = address.partition("@")
+    if (
+        parseaddr(address)[1] != address
+        or any(char.isspace() or char in ',;<>"' for char in address)
+        or any(unicodedata.category(char) == "Cc" for char in address)
+        or not (local and at and domain)
+        or "@" in domain
+    ):
+        raise AccountError(t("accounts.error.email"))
+    return address
 
 
 def check_role(role: str) -> str:
@@ -304,6 +325,7 @@ def add_account(
 ) -> Account:
     """Create an account (AccountError if it exists or anything is invalid)."""
     username, role = check_username(username), check_role(role)
+    email = check_email(email)
     check_password(password)
     password_hash = hash_password(password, rounds)  # slow: before taking the lock
     with _updating(path) as accounts:

@@ -468,9 +468,18 @@ class Run:
             self._audit(audit.DIGEST_SKIPPED, account.username, details)
             return self._add(Outcome(account.username, kind, "skipped", reason, message))
         assert self.config is not None
-        built = mail.build_message(
-            self.config.sender, account.email, message.subject, message.text(), message.html()
-        )
+        try:
+            # checked and built here: an address written in the accounts file by hand (a
+            # line break, a comma: two recipients) must not stop the other accounts' mails
+            to = accounts.check_email(account.email)
+            built = mail.build_message(
+                self.config.sender, to, message.subject, message.text(), message.html()
+            )
+        except ValueError as exc:  # AccountError included
+            reason = t("digest.failed.bad_email", username=account.username)
+            log.warning("digest for %s not built: bad e-mail address (%s)", account.username, exc)
+            self._audit(audit.DIGEST_FAILED, account.username, {**details, "error": reason})
+            return self._add(Outcome(account.username, kind, "failed", reason, message))
         try:
             mail.send(self.config, built)
         except mail.MailError as exc:

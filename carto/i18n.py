@@ -938,6 +938,10 @@ FR: Mapping[str, str] = {
     "accounts.error.digest_no_email": (
         "Le compte « {username} » n'a pas d'adresse e-mail : impossible de l'abonner."
     ),
+    "accounts.error.email": (
+        "Adresse e-mail invalide : une seule adresse, sans espace, virgule ni retour à la "
+        "ligne (par exemple prenom.nom@association.org)."
+    ),
     "account.digest.daily": "la synthèse chaque matin",
     "account.digest.alerts": "les alertes de protection, dès qu'elles apparaissent",
     "account.digest.off": "aucun e-mail",
@@ -1015,6 +1019,10 @@ FR: Mapping[str, str] = {
     "digest.intro.alert": "Bonjour {name}, nouvelles alertes de protection {hours} :",
     "digest.skipped.no_email": (
         "Pas d'adresse e-mail pour le compte « {username} » : rien n'est envoyé."
+    ),
+    "digest.failed.bad_email": (
+        "Adresse e-mail du compte « {username} » invalide : rien n'est envoyé (corrigez-la "
+        "dans le fichier de comptes)."
     ),
     "cli.digest.sent": "Envoyé à « {username} » ({kind}) : {detail}",
     "cli.digest.failed": "Échec pour « {username} » ({kind}) : {detail}",

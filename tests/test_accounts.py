@@ -479,3 +479,30 @@ def test_account_workflows_live_in_one_place() -> None:
         text = (root / caller).read_text(encoding="utf-8")
         assert not [s for s in steps if re.search(r"\b" + re.escape(s), text)], caller
         assert "accounts.delete(" in text and "accounts.unlock(" in text, caller
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "x@asso.test\nBcc: victim@evil.example",
+        "x@asso.test\rBcc: y@evil.example",
+        "a@asso.test, b@evil.example",
+        "a@asso.test;b@evil.example",
+        "Alice <a@asso.test>",
+        "a b@asso.test",
+        "sans-arobase",
+        "a@b@asso.test",
+        "@asso.test",
+        "x@asso.test\x00",
+    ],
+)
+def test_an_account_e_mail_must_be_one_bare_address(tmp_path: Path, email: str) -> None:
+    path = tmp_path / "a.yaml"
+    with pytest.raises(AccountError, match="Adresse e-mail invalide"):
+        accounts.add_account(path, "alice", TEST_PASSWORD, "benevole", email=email, rounds=4)
+    assert not path.exists() or "alice" not in accounts.read_accounts(path)
+    added = accounts.add_account(
+        path, "alice", TEST_PASSWORD, "benevole", email=" alice.m@asso.test ", rounds=4
+    )
+    assert added.email == accounts.read_accounts(path)["alice"].email == "alice.m@asso.test"
+    assert accounts.check_email("") == ""

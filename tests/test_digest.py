@@ -472,6 +472,32 @@ def test_an_account_without_address_is_skipped(setup: tuple[Settings, Inbox]) ->
     assert digest_events(conf, audit.DIGEST_SKIPPED)[0]["username"] == "coordinateur"
 
 
+@pytest.mark.parametrize(
+    "bad", ["x@asso.test\nBcc: victim@evil.example", "a@asso.test, b@evil.example"]
+)
+def test_a_bad_address_in_the_accounts_file_stops_no_other_mail(
+    setup: tuple[Settings, Inbox], bad: str
+) -> None:
+    """An address edited by hand in the accounts file (a line break: the message cannot
+    be built; a comma: two recipients) fails that account's mail, logged and audited,
+    and the accounts after it get theirs."""
+    conf, inbox = setup
+    add(conf, accounts.COORDINATOR, accounts.DIGEST_DAILY)
+    add(conf, accounts.VOLUNTEER, accounts.DIGEST_DAILY)
+    path = accounts.accounts_path(conf)
+    known = accounts.read_accounts(path)
+    known["benevole"] = dataclasses.replace(known["benevole"], email=bad)
+    accounts.write_accounts(path, known)
+    outcomes = digest.run(conf, store_of(conf), now=MORNING)
+    assert [(o.username, o.status) for o in outcomes] == [
+        ("benevole", "failed"),
+        ("coordinateur", "sent"),
+    ]
+    assert outcomes[0].detail == t("digest.failed.bad_email", username="benevole")
+    assert [m["To"] for m in inbox.messages] == ["coordinateur@asso.test"]
+    assert digest_events(conf, audit.DIGEST_FAILED)[0]["username"] == "benevole"
+
+
 # ------------------------------------------------------------------------ TLS
 
 
