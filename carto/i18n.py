@@ -483,6 +483,15 @@ FR: Mapping[str, str] = {
     "cli.count.fields.one": "{n} champ",
     "cli.count.fields.other": "{n} champs",
     "cli.config_error": "Erreur de configuration : {error}",
+    "store.error.scheme": (
+        "[store] url : « {scheme}:// » n'est pas pris en charge, seuls sqlite:// et "
+        "postgresql:// le sont."
+    ),
+    "store.error.url": (
+        "[store] url illisible : attendu sqlite:///chemin ou "
+        "postgresql://utilisateur:mot-de-passe@hôte:port/base (l'adresse n'est pas recopiée "
+        "ici : elle peut contenir un mot de passe)."
+    ),
     "cli.sync.progress": "{table} : {records} ({pages})…",
     "cli.sync.done.full": "Synchronisation complète : {fetched}, {changed}, {deleted}.",
     "cli.sync.done.incremental": (

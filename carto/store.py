@@ -70,9 +70,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
+from carto.i18n import t
 from carto.private_files import secure_sqlite
+from carto.settings import ConfigError
 
 _METADATA = MetaData()
 Table(
@@ -238,14 +241,17 @@ def _url(location: str | Path) -> URL:
     ``postgresql://`` URL (PostgreSQL is reached through psycopg 3)."""
     if isinstance(location, Path) or "://" not in location:
         return URL.create("sqlite", database=str(location))
-    url = make_url(location)
+    # the errors name the scheme, never the URL: it may hold a password, and they are
+    # printed on the command line and in logs
+    try:
+        url = make_url(location)
+    except (ArgumentError, ValueError):
+        raise ConfigError(t("store.error.url")) from None
     if url.get_backend_name() == "sqlite":
         return url.set(drivername="sqlite")
     if url.get_backend_name() == "postgresql":
         return url.set(drivername="postgresql+psycopg")
-    raise ValueError(
-        f"[store] url: only sqlite:// and postgresql:// are supported, not {location!r}"
-    )
+    raise ConfigError(t("store.error.scheme", scheme=url.drivername))
 
 
 def location_name(location: str | Path) -> str:

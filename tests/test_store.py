@@ -4,13 +4,15 @@ PostgreSQL (``store_location``, tests/conftest.py: each test runs on both)."""
 import math
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from carto.settings import Settings
+from carto import cli
+from carto.settings import ConfigError, Settings
 from carto.store import AuthStore, Database, SnapshotStore, close_engines
 from testing import postgres
 from testing.postgres import TemporaryPostgres
@@ -294,6 +296,34 @@ def test_store_locations(tmp_path: Path) -> None:
     assert Database(f"sqlite:///{tmp_path / 'c.sqlite'}").path == tmp_path / "c.sqlite"
     with pytest.raises(ValueError, match="postgresql://"):
         Database("mysql://user@localhost/carto")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgres://carto:hunter2@db.example/carto", "« postgres:// » n'est pas pris en charge"),
+        ("mysql://carto:hunter2@db.example/carto", "« mysql:// » n'est pas pris en charge"),
+        ("postgresql://carto:hunter2@db.example:port/carto", "[store] url illisible"),
+        ("://carto:hunter2@db.example/carto", "[store] url illisible"),
+    ],
+)
+def test_a_bad_store_url_is_named_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, said: str
+) -> None:
+    """A wrong [store] url is a configuration error that says what is wrong without
+    repeating the URL (its password), on the command line too."""
+    with pytest.raises(ConfigError) as raised:
+        Database(url)
+    assert said in str(raised.value)
+    assert "hunter2" not in "".join(traceback.format_exception(raised.value))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[airtable]\nbase_id = "appTEST"\n[store]\nurl = "{url}"\n', encoding="utf-8"
+    )
+    assert cli.main(["--config", str(config), "check"]) == 2
+    out = capsys.readouterr()
+    assert said in out.err
+    assert "hunter2" not in out.err + out.out
 
 
 def test_store_url_setting_outside_demo_mode_only(tmp_path: Path) -> None:
