@@ -43,7 +43,9 @@ FR: Mapping[str, str] = {
     "age.days.one": "{n} jour",
     "age.days.other": "{n} jours",
     "error.config": (
-        "La configuration est invalide : {error}. Corrigez le fichier {path} puis rechargez."
+        "La configuration de CartoCampement est invalide : l'administrateur doit la "
+        "corriger. Ce qu'il faut corriger, et où, est écrit dans le journal du serveur (le "
+        "terminal où l'application a été lancée) ; rechargez ensuite la page."
     ),
     "error.no_snapshot_worker": (
         "Aucune donnée locale n'est encore disponible : la synchronisation avec Airtable "
@@ -762,8 +764,12 @@ FR: Mapping[str, str] = {
     "auth.back_to_map": "Revenir à la carte",
     "safe_start.title": "CartoCampement ne peut pas démarrer",
     "safe_start.intro": (
-        "Les données sont sensibles : l'application refuse de démarrer tant que ces "
-        "points ne sont pas corrigés."
+        "Les données sont sensibles : l'application refuse de démarrer tant que sa "
+        "configuration n'est pas corrigée par l'administrateur."
+    ),
+    "safe_start.where": (
+        "Ce qu'il faut corriger est écrit dans le journal du serveur (le terminal où "
+        "l'application a été lancée)."
     ),
     "safe_start.key_missing": (
         "Aucune clé de cookie : définissez la variable d'environnement {env}, ou {env} dans "

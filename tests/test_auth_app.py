@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -155,6 +156,7 @@ def test_live_mode_has_no_demo_account(live_config: Path) -> None:
 def test_safe_start_refuses_to_start(
     live_config: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     key: str | None,
     accounts_file: bool,
     message: str,
@@ -165,13 +167,35 @@ def test_safe_start_refuses_to_start(
         monkeypatch.setenv(COOKIE_KEY_ENV, key)
     if not accounts_file:
         (live_config.parent / "accounts.yaml").unlink()
-    at = new_app().run()
+    with caplog.at_level(logging.ERROR):
+        at = new_app().run()
     assert not at.exception
     assert at.title[0].value == "CartoCampement ne peut pas démarrer"
-    assert any(message in m.value for m in at.markdown)
+    # what is wrong, and where, goes to the server log only: the visitor is not signed in
+    assert not any(message in m.value for m in (*at.markdown, *at.error, *at.info))
+    assert any("journal du serveur" in m.value for m in at.info)
+    page = " ".join(m.value for m in (*at.markdown, *at.error, *at.info, *at.caption))
+    assert str(live_config.parent) not in page and "accounts.yaml" not in page
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("carto")]
+    assert any("cannot start" in m and message in m for m in logged), logged
     assert not is_login_page(at)
     open_url(at, "tableau_de_bord")
     assert at.title[0].value == "CartoCampement ne peut pas démarrer" and not at.metric
+
+
+def test_an_unreadable_accounts_file_is_told_to_the_log_only(
+    live_config: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The YAML parser's message and the file's path are for the administrator."""
+    accounts_file = live_config.parent / "accounts.yaml"
+    accounts_file.write_text("credentials: [unclosed\n", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        at = new_app().run()
+    assert at.title[0].value == "CartoCampement ne peut pas démarrer"
+    page = " ".join(m.value for m in (*at.markdown, *at.error, *at.info, *at.caption))
+    assert str(accounts_file) not in page and "illisible" not in page and "line" not in page
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("carto")]
+    assert any(str(accounts_file) in m and "illisible" in m for m in logged), logged
 
 
 def test_demo_mode_starts_without_a_cookie_key(

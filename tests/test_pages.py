@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -46,15 +47,38 @@ def test_period_filter_changes_the_figures(app_config: Path) -> None:
     assert 0 < week < month
 
 
-def test_broken_config_shows_what_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("config", "detail"),
+    [
+        ("[demo]\nseed = 'x'\n", "demo.seed"),
+        ("[demo]\nnope = 1\n", "réglage inconnu « demo.nope » ; réglages connus : "),
+        ("[demo\n", "TOML invalide"),
+    ],
+)
+def test_broken_config_is_told_to_the_log_not_to_the_visitor(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    config: str,
+    detail: str,
+) -> None:
+    """Before sign-in, the page says the administrator must fix the configuration and
+    where to read what: no path, setting list or parser message. The server log (the
+    terminal of ``make run``) says what is wrong and in which file."""
     bad = tmp_path / "config.toml"
-    bad.write_text("[demo]\nseed = 'x'\n", encoding="utf-8")
+    bad.write_text(config, encoding="utf-8")
     monkeypatch.setenv("CARTO_CONFIG", str(bad))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
+    with caplog.at_level(logging.ERROR):
+        at.run()
     assert not at.exception
-    assert "configuration est invalide" in at.error[0].value
-    assert "demo.seed" in at.error[0].value
+    shown = " ".join(e.value for e in at.error)
+    assert "configuration de CartoCampement est invalide" in shown
+    assert "journal du serveur" in shown
+    for secret in (str(tmp_path), "config.toml", detail, "demo."):
+        assert secret not in shown
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("carto")]
+    assert any(str(bad) in m and detail in m for m in logged), logged
 
 
 def test_quality_page(app_config: Path) -> None:

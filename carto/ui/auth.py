@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ from carto.settings import Settings
 from carto.store import AuthStore
 from carto.text import escape_markdown
 from carto.ui import downloads, navigation, tables
+
+log = logging.getLogger("carto.auth")
 
 _USER = "auth_username"
 _EPOCH = "auth_epoch"
@@ -718,8 +721,11 @@ def safe_start_page() -> None:
     conf = data.settings()
     st.title(t("safe_start.title"))
     st.error(t("safe_start.intro"), icon=":material/gpp_bad:")
+    # what and where (the accounts file's path, the YAML parser's message, how weak the
+    # cookie key is) only in the server log: the page is shown before anyone signs in
     for problem in startup_problems(conf):
-        st.markdown(f"- {problem}")
+        log.error("CartoCampement cannot start until this is fixed: %s", problem)
+    st.info(t("safe_start.where"), icon=":material/terminal:")
     st.caption(t("safe_start.footer"))
 
 

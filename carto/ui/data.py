@@ -83,9 +83,7 @@ def settings() -> Settings:
     try:
         return _current_settings()
     except (ConfigError, ValueError) as exc:
-        st.error(t("error.config", error=exc, path=config_path()))
-        st.stop()
-        raise  # unreachable: st.stop() raises
+        errors.stop_on_config_error(exc, config_path().resolve())
 
 
 # The snapshot version each store's data was last read at. The caches are keyed on the

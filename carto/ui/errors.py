@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -34,6 +35,20 @@ def show_french_message(exc: Exception) -> bool:
     log.error("Unexpected error in a page (reference %s)", reference, exc_info=exc)
     st.error(t("error.unexpected", reference=reference), icon=":material/error:")
     return True
+
+
+def stop_on_config_error(exc: Exception, path: object) -> NoReturn:
+    """A broken configuration: what is wrong and where to the server log, whose reader
+    can fix it; to whoever opened the page, a French message without either (paths,
+    setting names and parser details are not for a visitor who has not signed in)."""
+    log.error(
+        "CartoCampement: the configuration %s is invalid, fix it and reload the page: %s",
+        path,
+        exc,
+    )
+    st.error(t("error.config"), icon=":material/settings_alert:")
+    st.stop()
+    raise AssertionError("unreachable: st.stop() raises")
 
 
 def install() -> None:

@@ -34,7 +34,7 @@ from carto.i18n import format_date, format_decimal, format_int, t, t_n
 from carto.settings import ConfigError, Settings
 from carto.store import AuthStore
 from carto.text import escape_markdown
-from carto.ui import auth, data
+from carto.ui import auth, data, errors
 
 POSITION_KEY = "ma_position"  # the component's key (its state: this session only)
 DENIED, UNAVAILABLE = "denied", "unavailable"
@@ -126,9 +126,7 @@ def options(conf: Settings) -> rounds.RoundOptions:
     try:
         return rounds.RoundOptions.from_settings(conf)
     except ConfigError as exc:
-        st.error(t("error.config", error=exc, path=conf.source))
-        st.stop()
-        raise  # unreachable
+        errors.stop_on_config_error(exc, conf.source)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
