@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from carto import privacy
+from carto import privacy, schema
 from carto.analytics import figures
 from carto.analytics.weeks import week_start
 
@@ -151,10 +151,18 @@ def evacuation_complements(found: pd.DataFrame, policy: privacy.Policy) -> Evacu
     the chart is its events; a total is its weeks; the people are the three totals. An
     event's shelter code ("all", "none") tells the part it makes whole or empty: that
     part is never chosen. The events per shelter code are left out: the events export
-    lists each event with its code, so no mask here would hide them."""
+    lists each event with its code, so no mask here would hide them.
+
+    A partial evacuation whose people left without solution are not small is given
+    away by the estimated population: the camp counts them until it is counted again
+    (``population.estimated_population``), so that the day's drop is those sheltered.
+    Both its parts are then taken as shown, never chosen: the other figures of its sums
+    are masked instead. (With a small part, the population leaves them out.)"""
     if policy.small_count_threshold <= 1 or found.empty:
         return NO_EVACUATION_COMPLEMENT
     parts = figures.evacuation_outcomes(found)
+    partial = found["kind"].eq(schema.EVACUATION_PARTIAL).fillna(False).to_numpy(dtype=bool)
+    left = partial & (parts["without_solution"] >= policy.small_count_threshold).to_numpy(bool)
     weeks = week_start(pd.to_datetime(parts["date"])).tolist()
     weekly = figures.weekly_evacuation_outcomes(found).set_index("week")
     totals = figures.evacuation_totals(found)
@@ -167,18 +175,20 @@ def evacuation_complements(found: pd.DataFrame, policy: privacy.Policy) -> Evacu
         found["event_id"].astype("str").tolist(),
         found["people"].notna().tolist(),
         parts["shelter"].tolist(),
+        left.tolist(),
         weeks,
         parts[["people", *EVENT_PARTS]].astype(float).itertuples(index=False),
         strict=True,
     )
-    for event, counted, shelter, week, (people, *split) in rows:
+    for event, counted, shelter, counted_after, week, (people, *split) in rows:
         whole: Cell = ("event", event, "people")
         cells: list[Cell] = [("event", event, part) for part in EVENT_PARTS]
         values[whole] = people
         values.update(zip(cells, split, strict=True))
         (fixed if counted else unshown).append(whole)
         fixed.append(("event", event, "unknown"))
-        if shelter != "partial":  # all: sheltered = people, none: without = people
+        # all: sheltered = people, none: without = people; or the population tells both
+        if shelter != "partial" or counted_after:
             fixed += [("event", event, "sheltered"), ("event", event, "without_solution")]
         sums.append(privacy.Sum(whole, tuple(cells)))
         for part, cell in zip(EVENT_PARTS, cells, strict=True):

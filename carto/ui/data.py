@@ -435,6 +435,7 @@ def _population(_v: View, key: tuple[object, ...], start: dt.date, end: dt.date)
         merge_days=o.evacuation_merge_days,
         successor_distance_m=o.successor_distance_m,
         successor_days=o.successor_days,
+        hidden_below=_v.policy.small_count_threshold,  # the policy is in the key
     )
 
 
