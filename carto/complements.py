@@ -253,6 +253,129 @@ def _week_complements(
     return privacy.complements(week_values, sums, policy, unshown=unshown, fixed=given)
 
 
+# The needs plan's whole figures (``needs.forecast``): what to bring, what is usually
+# delivered, and the camps that reported the need.
+NEEDS_MEASURES = ("need", "usual", "camps")
+
+
+@dataclass(frozen=True)
+class NeedsComplements:
+    """The needs plan's figures masked as complements, each as (breakdown, group, item,
+    measure): the group is "" on the total's rows."""
+
+    cells: frozenset[tuple[str, str, str, str]]
+
+    def of(self, breakdown: str, measure: str) -> frozenset[tuple[str, str]]:
+        """(group, item) of the rows of ``breakdown`` whose ``measure`` is masked."""
+        return frozenset((g, i) for b, g, i, m in self.cells if (b, m) == (breakdown, measure))
+
+
+NO_NEEDS_COMPLEMENT = NeedsComplements(frozenset())
+
+
+def needs_complements(
+    plans: dict[str, pd.DataFrame], zone_of: dict[str, str], policy: privacy.Policy
+) -> NeedsComplements:
+    """Which figures of the needs plan (Coordination, and its packing list) to mask as
+    complements, from its forecast under each breakdown (``plans``: ``needs.forecast`` by
+    name of ``needs.BREAKDOWNS``, every row, before the plan leaves out those with
+    nothing needed nor usually delivered) and the arrondissement of each camp's group
+    (``zone_of``). The breakdown is a display choice, not a filter: the total, the
+    arrondissements and the camps of one view are one table, whose groups add up.
+
+    Each row is rounded on its own (what to bring is rounded up), so that the parts'
+    figures add up to the total give or take what rounding left. Why this is safe: the
+    role is taken to know, for each sum (the total over the arrondissements or over the
+    camps, an arrondissement over its camps), the exact sum of its parts' figures
+    (``privacy.complements``' ``known``), which tells it at least as much as the total
+    and the rounding do (parts that add up to that sum can always be rounded to make
+    the shown total); a "<5" that this cannot give back, the real figures cannot either.
+    The arrondissements are protected first, against the total; then the camps, against
+    the total and their arrondissement: one hidden ("<5" or "masqué") stays hidden (the
+    sum of its camps is taken as unknown, or as masked), one shown tells the sum. The
+    total is shown anyway (the dashboard's weekly needs give it), a row left out is told
+    (0), so only the groups shown are chosen."""
+    if policy.small_count_threshold <= 1:
+        return NO_NEEDS_COMPLEMENT
+    chosen: set[tuple[str, str, str, str]] = set()
+    for measure in NEEDS_MEASURES:
+        values: dict[Cell, float] = {}
+        listed: dict[Cell, bool] = {}
+        for breakdown, frame in plans.items():
+            if frame.empty:
+                continue
+            groups = (
+                frame["group"].astype("str").tolist()
+                if "group" in frame.columns
+                else [""] * len(frame)
+            )
+            shown = (frame["need"].fillna(0).gt(0) | frame["usual"].fillna(0).gt(0)).tolist()
+            figures_ = frame[measure].astype(float).fillna(0.0).tolist()
+            items = frame["item"].astype("str").tolist()
+            for group, item, value, row_shown in zip(groups, items, figures_, shown, strict=True):
+                values[(breakdown, group, item)] = value
+                listed[(breakdown, group, item)] = row_shown and breakdown != "total"
+        zones = _needs_step(values, listed, "arrondissement", {}, frozenset(), policy)
+        hidden = {
+            ("zone", c[1], c[2])
+            for c in values
+            if c[0] == "arrondissement" and (c in zones or privacy.is_small(values[c], policy))
+        }
+        camps = _needs_step(values, listed, "camp", zone_of, frozenset(hidden), policy, zones)
+        chosen |= {(str(c[0]), str(c[1]), str(c[2]), measure) for c in zones | camps}
+    return NeedsComplements(frozenset(chosen))
+
+
+def _needs_step(
+    values: dict[Cell, float],
+    listed: dict[Cell, bool],
+    breakdown: str,
+    zone_of: dict[str, str],
+    hidden_zones: frozenset[Cell],
+    policy: privacy.Policy,
+    zones: frozenset[Cell] = frozenset(),
+) -> frozenset[Cell]:
+    """The complements among the rows of ``breakdown`` (``needs_complements``): the sum
+    of its parts over the total, and with ``zone_of`` over each arrondissement (hidden
+    ones in ``hidden_zones``, masked as complements in ``zones``)."""
+    cells = {c: v for c, v in values.items() if c[0] in ("total", breakdown)}
+    members: dict[Cell, list[Cell]] = {}
+    for cell in cells:
+        if cell[0] != breakdown or not listed[cell]:
+            continue
+        item = cell[2]
+        members.setdefault(("parts", "total", item), []).append(cell)
+        if cell[1] in zone_of:
+            members.setdefault(("parts", zone_of[cell[1]], item), []).append(cell)
+    sums: list[privacy.Sum[Cell]] = []
+    known: list[Cell] = []
+    unknown: list[Cell] = []
+    masked: list[Cell] = []
+    for whole, parts in members.items():
+        cells[whole] = float(sum(cells[p] for p in parts))
+        sums.append(privacy.Sum(whole, tuple(parts)))
+        total: Cell = ("total", "", whole[2])
+        if whole[1] == "total":
+            small = privacy.is_small(cells.get(total, 0.0), policy)
+            (unknown if small else known).append(whole)
+        elif ("arrondissement", whole[1], whole[2]) in zones:
+            masked.append(whole)
+        elif ("zone", whole[1], whole[2]) in hidden_zones:
+            unknown.append(whole)
+        else:
+            known.append(whole)
+    fixed = [c for c in cells if c[0] != breakdown or not listed.get(c, False)]
+    return privacy.complements(
+        cells,
+        sums,
+        policy,
+        unshown=unknown,
+        fixed=fixed + known,
+        masked=masked,
+        known=known,
+    ) - set(masked)
+
+
 def where(frame: pd.DataFrame, keys: list[str], chosen: frozenset[tuple[Any, ...]]) -> pd.Series:
     """True on the rows of ``frame`` whose ``keys`` columns name one of ``chosen``."""
     if not chosen or frame.empty:

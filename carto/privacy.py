@@ -483,6 +483,7 @@ def complements(
     unshown: Iterable[Key] = (),
     fixed: Iterable[Key] = (),
     masked: Iterable[Key] = (),
+    known: Iterable[Key] = (),
 ) -> frozenset[Key]:
     """The cells to mask besides the small counts, so that no masked cell comes back
     by adding and subtracting what is shown (complementary, "secondary", suppression).
@@ -492,8 +493,10 @@ def complements(
     shown nowhere (an association's passages, which two tables add up to: the role
     knows only that they are 0 or more); ``fixed`` cells are shown unmasked elsewhere,
     so masking them here would hide nothing; ``masked`` cells are already complements
-    of a related figure. The role is assumed to know every shown value, that "<5" is 1
-    to threshold − 1 and a complement ("masqué") threshold or more, and to combine the
+    of a related figure; ``known`` cells are told exactly, even small (a figure no page
+    shows that the role is taken to work out: a sum of rounded figures). The role is
+    assumed to know every shown value, that "<5" is 1 to threshold − 1 and a complement
+    ("masqué") threshold or more, and to combine the
     sums as often as it likes: bounds carried from sum to sum (subtraction and what it
     implies), and any combination of sums (elimination). A masked cell found again that
     way, or several small counts of one sum that add up to a small count the rest gives
@@ -505,7 +508,9 @@ def complements(
     complement (``masked`` included); none under a policy without a threshold."""
     if policy.small_count_threshold <= 1:
         return frozenset(masked)
-    return _Suppression(values, sums, policy.small_count_threshold, unshown, fixed, masked).run()
+    return _Suppression(
+        values, sums, policy.small_count_threshold, unshown, fixed, masked, known
+    ).run()
 
 
 _SHOWN, _SMALL, _COMPLEMENT, _UNSHOWN = range(4)
@@ -524,6 +529,7 @@ class _Suppression(Generic[Key]):
         unshown: Iterable[Key],
         fixed: Iterable[Key],
         masked: Iterable[Key],
+        known: Iterable[Key] = (),
     ) -> None:
         self.keys = list(values)
         index = {key: i for i, key in enumerate(self.keys)}
@@ -531,9 +537,12 @@ class _Suppression(Generic[Key]):
         self.threshold = threshold
         hidden_elsewhere = {index[key] for key in masked}
         no_page = {index[key] for key in unshown}
+        told = {index[key] for key in known}
         self.state = [
             _UNSHOWN
             if i in no_page
+            else _SHOWN
+            if i in told
             else _SMALL
             if 0 < v < threshold
             else _COMPLEMENT

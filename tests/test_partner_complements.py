@@ -34,8 +34,8 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from carto import privacy, schema
-from carto.analytics import events, figures, population, weeks
+from carto import complements, privacy, schema
+from carto.analytics import events, figures, needs, population, weeks
 from carto.dataset import (
     Dataset,
     build_dataset,
@@ -578,3 +578,170 @@ def test_an_outcome_the_population_gives_is_never_its_complement(
         reading.hidden.pop(("event", told, part), None)
         reading.shown[("event", told, part)] = value
     nothing_comes_back(reading)
+
+
+# ----------------------------------------------------------------- needs plan
+
+
+# How a figure of the needs plan is rounded from the mean it stands for: what to bring
+# is rounded up, the usual delivery half up, the camps (a mean) to a tenth.
+def _between(measure: str, shown: float) -> tuple[float, float]:
+    """The means a shown figure can stand for (bounds, open or not)."""
+    if measure == "need":
+        return shown - 1 + 1e-9, shown
+    if measure == "camps":
+        return shown - 0.05, shown + 0.05 - 1e-9
+    return shown - 0.5, shown + 0.5 - 1e-9
+
+
+def _possible(measure: str, lo: float, hi: float) -> set[float]:
+    """The figures the means in [lo, hi] are rounded to."""
+    if hi < lo:
+        return set()
+    if measure == "need":
+        return set(range(int(np.ceil(lo - 1e-12)), int(np.ceil(hi - 1e-12)) + 1))
+    if measure == "camps":
+        tenths = range(int(np.floor(lo * 10 + 0.5)), int(np.floor(hi * 10 + 0.5 - 1e-9)) + 1)
+        return {n / 10 for n in tenths}
+    return set(range(int(np.floor(lo + 0.5)), int(np.floor(hi + 0.5 - 1e-12)) + 1))
+
+
+def needs_given_back(view: data.View, weeks_: int) -> tuple[list[str], int]:
+    """A partner reads the needs plan under every breakdown (the same view: the
+    breakdown is a display choice) and works out each hidden figure from the sums
+    between the rows (the total over the arrondissements and over the camps, each
+    arrondissement over its camps), knowing how each shown figure was rounded, that
+    "<5" is under 5 and "masqué" 5 or more, and that a row left out needs nothing and
+    usually gets nothing. The figures it finds exactly, and how many were hidden."""
+    plans = {b: data.needs_plan(view, weeks_, b).rows for b in needs.BREAKDOWNS}
+    camp_zone = pd.DataFrame(
+        {
+            "camp": needs.breakdown_labels(view.passages, data.camp_places(view.ds), "camp"),
+            "zone": needs.breakdown_labels(
+                view.passages, data.camp_places(view.ds), "arrondissement"
+            ),
+        }
+    ).drop_duplicates("camp")
+    zone_of = dict(zip(camp_zone["camp"], camp_zone["zone"], strict=True))
+    leaks: list[str] = []
+    n_hidden = 0
+    for measure in ("need", "usual", "camps"):
+        lo: dict[Key, float] = {}
+        hi: dict[Key, float] = {}
+        truth_hidden: dict[Key, str] = {}
+        sums: dict[Key, list[Key]] = {}
+        for breakdown, rows in plans.items():
+            masked = hidden(rows, measure)
+            for i in rows.index:
+                group = str(rows.at[i, "group"]) if "group" in rows.columns else ""
+                key = (breakdown, group, str(rows.at[i, "item"]))
+                if not masked[i]:
+                    lo[key], hi[key] = _between(measure, float(rows.at[i, measure]))
+                elif bool(rows.get(f"{measure}_complement", pd.Series(False)).get(i, False)):
+                    lo[key], hi[key] = _between(measure, THRESHOLD)[0], np.inf
+                    truth_hidden[key] = "masqué"
+                else:
+                    lo[key], hi[key] = 1e-9, _between(measure, THRESHOLD)[0] - 1e-9
+                    truth_hidden[key] = "<5"
+        for item in needs.NEED_ITEMS:
+            for breakdown in ("arrondissement", "camp"):
+                groups = {k for k in lo if k[0] == breakdown and k[2] == item}
+                sums.setdefault(("total", "", item), []).extend(sorted(groups))
+            for camp in sorted(k for k in lo if k[0] == "camp" and k[2] == item):
+                zone = ("arrondissement", zone_of.get(camp[1], ""), item)
+                if zone in lo:
+                    sums.setdefault(zone, []).append(camp)
+        pairs = []
+        for item in needs.NEED_ITEMS:
+            for breakdown in ("arrondissement", "camp"):
+                parts = [k for k in sums.get(("total", "", item), []) if k[0] == breakdown]
+                pairs.append((("total", "", item), parts))
+        pairs += [(k, v) for k, v in sums.items() if k[0] == "arrondissement"]
+        for _ in range(50):
+            changed = False
+            for total, parts in pairs:
+                if total not in lo or not parts:
+                    continue
+                missing_camps = measure == "camps"  # rows left out may hold camps
+                p_lo = sum(lo[p] for p in parts)
+                p_hi = np.inf if missing_camps else sum(hi[p] for p in parts)
+                if not missing_camps and p_hi < hi[total] - 1e-12:
+                    hi[total], changed = p_hi, True
+                if p_lo > lo[total] + 1e-12:
+                    lo[total], changed = p_lo, True
+                for p in parts:
+                    others_lo = p_lo - lo[p]
+                    high = hi[total] - others_lo
+                    if high < hi[p] - 1e-12:
+                        hi[p], changed = high, True
+                    if not missing_camps:
+                        others_hi = p_hi - hi[p]
+                        low = lo[total] - others_hi
+                        if low > lo[p] + 1e-12:
+                            lo[p], changed = low, True
+            if not changed:
+                break
+        for key, kind in truth_hidden.items():
+            n_hidden += 1
+            if not np.isfinite(hi[key]):
+                continue  # "masqué" and nothing bounds it
+            found = _possible(measure, lo[key], hi[key])
+            if kind == "<5":
+                found = {v for v in found if 0 < v < THRESHOLD}
+            else:
+                found = {v for v in found if v >= THRESHOLD}
+            if len(found) == 1:
+                leaks.append(f"{measure} {key} ({kind}) = {found.pop()}")
+    return leaks, n_hidden
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(period="30j"),
+        Filters(period="30j", arrondissements=("75012", "75013")),
+        Filters(period="7j", arrondissements=("75013", "75019")),
+        Filters(period="90j", arrondissements=("93 Pantin", "75010")),
+    ],
+    ids=["all", "two-arrondissements", "7j", "90j"],
+)
+def test_a_partner_gets_no_need_back_by_switching_the_breakdown(
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions, f: Filters
+) -> None:
+    """Coordination's needs plan, by total, arrondissement or camp: a group shown "<5"
+    came back as the total minus the other groups (the review: 75013's 4 tents, exactly
+    with two arrondissements, to ±1 with all). Rounding taken into account, no hidden
+    figure of any breakdown comes back."""
+    view, _ = partner_view(demo_dataset, demo_settings, f, opts)
+    leaks, n_hidden = needs_given_back(view, opts.forecast_weeks)
+    assert n_hidden > 0
+    assert not leaks
+
+
+def test_staff_needs_plan_masks_nothing(
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
+) -> None:
+    st.cache_data.clear()
+    scope = X.scope_for(demo_dataset, "coordinateur", demo_settings, Filters(period="30j"))
+    view = data.View(scope.ds, scope.filters, scope.period, scope.passages, scope.policy, opts)
+    for breakdown in needs.BREAKDOWNS:
+        rows = data.needs_plan(view, opts.forecast_weeks, breakdown).rows
+        assert not any(c.endswith(privacy.COMPLEMENT_SUFFIX) for c in rows.columns)
+        assert not rows["need"].isna().any()
+
+
+def test_needs_complements_close_a_lone_small_group(partner_policy: privacy.Policy) -> None:
+    """Three arrondissements of one camp each: the one needing 4 tents takes the
+    smallest other with it, under both breakdowns, and only under a threshold."""
+    zones = pd.DataFrame(
+        {"item": "tents", "group": ["A", "B", "C"], "need": [4.0, 30.0, 9.0], "usual": 0.0}
+    ).assign(camps=1.0)
+    camps = zones.assign(group=["a", "b", "c"])
+    total = pd.DataFrame({"item": ["tents"], "need": [43.0], "usual": [0.0], "camps": [3.0]})
+    plans = {"total": total, "arrondissement": zones, "camp": camps}
+    zone_of = {"a": "A", "b": "B", "c": "C"}
+    found = complements.needs_complements(plans, zone_of, partner_policy)
+    assert found.of("arrondissement", "need") == {("C", "tents")}
+    assert found.of("camp", "need") == {("c", "tents")}
+    assert found.of("total", "need") == frozenset()
+    assert complements.needs_complements(plans, zone_of, privacy.FULL).cells == frozenset()
