@@ -4,7 +4,8 @@ The pages and exports of one view (the same filters and period) show figures tha
 add up to others (the digest shows none that do): a week of the evacuation chart and
 the period's total above it, the passages of an association per week on the dashboard
 and per weekday on Coordination, each camp's passages in the camps export and the
-dashboard's "Passages". A count hidden as small ("<5") would come back by subtracting the other
+dashboard's "Passages", the needs plan's groups (arrondissements, camps) and its total. A
+count hidden as small ("<5") would come back by subtracting the other
 parts from the total. Here each group of figures is written down once, as the sums a
 role can read off them (``privacy.Sum``), and ``privacy.complements`` says which other
 figures to mask with it ("masqué"). The pages (``carto.ui.data``) and the exports
