@@ -155,11 +155,18 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
     complete = weekly[weekly["week"] + pd.Timedelta(days=6) <= today]
     grouped = "group" in weekly.columns
     groups: list[Any] = sorted(weekly["group"].dropna().unique()) if grouped else [None]
+    # Each group's and item's weeks split once (the same rows, in the same order, as
+    # filtering the whole table per group and item: 350 camps made that quadratic).
+    by_week = complete.sort_values("week", kind="stable")  # one week per group and item
+    split = {
+        (key if grouped else (None, key)): part
+        for key, part in by_week.groupby(["group", "item"] if grouped else "item", sort=False)
+    }
+    none = complete.iloc[0:0]
     rows = []
     for group in groups:
-        mine = complete[complete["group"] == group] if grouped else complete
         for item in NEED_ITEMS:
-            history = mine[mine["item"] == item].sort_values("week").tail(weeks)
+            history = split.get((group, item), none).tail(weeks)
             row: dict[str, Any] = {
                 "item": item,
                 "week": next_week,
@@ -168,10 +175,11 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
             }
             if grouped:
                 row["group"] = group
-            for m in MEASURES:
-                mean = float(history[m].mean()) if len(history) else float("nan")
+            measured = history[list(MEASURES)].to_numpy(dtype=float)  # one read per row
+            for k, m in enumerate(MEASURES):
+                mean = float(measured[:, k].mean()) if len(history) else float("nan")
                 row[m] = round(mean, 1)
-                row[f"last_{m}"] = float(history[m].iloc[-1]) if len(history) else float("nan")
+                row[f"last_{m}"] = float(measured[-1, k]) if len(history) else float("nan")
                 if m == "people":
                     row["need"] = whole_need(mean)
                 if m == "delivered":
