@@ -4,7 +4,8 @@ The pages and exports of one view (the same filters and period) show figures tha
 add up to others (the digest shows none that do): a week of the evacuation chart and
 the period's total above it, the passages of an association per week on the dashboard
 and per weekday on Coordination, each camp's passages in the camps export and the
-dashboard's "Passages". A count hidden as small ("<5") would come back by subtracting the other
+dashboard's "Passages", the needs plan's groups (arrondissements, camps) and its total. A
+count hidden as small ("<5") would come back by subtracting the other
 parts from the total. Here each group of figures is written down once, as the sums a
 role can read off them (``privacy.Sum``), and ``privacy.complements`` says which other
 figures to mask with it ("masqué"). The pages (``carto.ui.data``) and the exports
@@ -24,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from carto import privacy
+from carto import privacy, schema
 from carto.analytics import figures
 from carto.analytics.weeks import week_start
 
@@ -151,10 +152,18 @@ def evacuation_complements(found: pd.DataFrame, policy: privacy.Policy) -> Evacu
     the chart is its events; a total is its weeks; the people are the three totals. An
     event's shelter code ("all", "none") tells the part it makes whole or empty: that
     part is never chosen. The events per shelter code are left out: the events export
-    lists each event with its code, so no mask here would hide them."""
+    lists each event with its code, so no mask here would hide them.
+
+    A partial evacuation whose people left without solution are not small is given
+    away by the estimated population: the camp counts them until it is counted again
+    (``population.estimated_population``), so that the day's drop is those sheltered.
+    Both its parts are then taken as shown, never chosen: the other figures of its sums
+    are masked instead. (With a small part, the population leaves them out.)"""
     if policy.small_count_threshold <= 1 or found.empty:
         return NO_EVACUATION_COMPLEMENT
     parts = figures.evacuation_outcomes(found)
+    partial = found["kind"].eq(schema.EVACUATION_PARTIAL).fillna(False).to_numpy(dtype=bool)
+    left = partial & (parts["without_solution"] >= policy.small_count_threshold).to_numpy(bool)
     weeks = week_start(pd.to_datetime(parts["date"])).tolist()
     weekly = figures.weekly_evacuation_outcomes(found).set_index("week")
     totals = figures.evacuation_totals(found)
@@ -167,18 +176,20 @@ def evacuation_complements(found: pd.DataFrame, policy: privacy.Policy) -> Evacu
         found["event_id"].astype("str").tolist(),
         found["people"].notna().tolist(),
         parts["shelter"].tolist(),
+        left.tolist(),
         weeks,
         parts[["people", *EVENT_PARTS]].astype(float).itertuples(index=False),
         strict=True,
     )
-    for event, counted, shelter, week, (people, *split) in rows:
+    for event, counted, shelter, counted_after, week, (people, *split) in rows:
         whole: Cell = ("event", event, "people")
         cells: list[Cell] = [("event", event, part) for part in EVENT_PARTS]
         values[whole] = people
         values.update(zip(cells, split, strict=True))
         (fixed if counted else unshown).append(whole)
         fixed.append(("event", event, "unknown"))
-        if shelter != "partial":  # all: sheltered = people, none: without = people
+        # all: sheltered = people, none: without = people; or the population tells both
+        if shelter != "partial" or counted_after:
             fixed += [("event", event, "sheltered"), ("event", event, "without_solution")]
         sums.append(privacy.Sum(whole, tuple(cells)))
         for part, cell in zip(EVENT_PARTS, cells, strict=True):
@@ -241,6 +252,129 @@ def _week_complements(
         sums.append(privacy.Sum(("total", part), in_weeks))
     sums.append(privacy.Sum(("total", "people"), tuple(("total", p) for p in EVENT_PARTS)))
     return privacy.complements(week_values, sums, policy, unshown=unshown, fixed=given)
+
+
+# The needs plan's whole figures (``needs.forecast``): what to bring, what is usually
+# delivered, and the camps that reported the need.
+NEEDS_MEASURES = ("need", "usual", "camps")
+
+
+@dataclass(frozen=True)
+class NeedsComplements:
+    """The needs plan's figures masked as complements, each as (breakdown, group, item,
+    measure): the group is "" on the total's rows."""
+
+    cells: frozenset[tuple[str, str, str, str]]
+
+    def of(self, breakdown: str, measure: str) -> frozenset[tuple[str, str]]:
+        """(group, item) of the rows of ``breakdown`` whose ``measure`` is masked."""
+        return frozenset((g, i) for b, g, i, m in self.cells if (b, m) == (breakdown, measure))
+
+
+NO_NEEDS_COMPLEMENT = NeedsComplements(frozenset())
+
+
+def needs_complements(
+    plans: dict[str, pd.DataFrame], zone_of: dict[str, str], policy: privacy.Policy
+) -> NeedsComplements:
+    """Which figures of the needs plan (Coordination, and its packing list) to mask as
+    complements, from its forecast under each breakdown (``plans``: ``needs.forecast`` by
+    name of ``needs.BREAKDOWNS``, every row, before the plan leaves out those with
+    nothing needed nor usually delivered) and the arrondissement of each camp's group
+    (``zone_of``). The breakdown is a display choice, not a filter: the total, the
+    arrondissements and the camps of one view are one table, whose groups add up.
+
+    Each row is rounded on its own (what to bring is rounded up), so that the parts'
+    figures add up to the total give or take what rounding left. Why this is safe: the
+    role is taken to know, for each sum (the total over the arrondissements or over the
+    camps, an arrondissement over its camps), the exact sum of its parts' figures
+    (``privacy.complements``' ``known``), which tells it at least as much as the total
+    and the rounding do (parts that add up to that sum can always be rounded to make
+    the shown total); a "<5" that this cannot give back, the real figures cannot either.
+    The arrondissements are protected first, against the total; then the camps, against
+    the total and their arrondissement: one hidden ("<5" or "masqué") stays hidden (the
+    sum of its camps is taken as unknown, or as masked), one shown tells the sum. The
+    total is shown anyway (the dashboard's weekly needs give it), a row left out is told
+    (0), so only the groups shown are chosen."""
+    if policy.small_count_threshold <= 1:
+        return NO_NEEDS_COMPLEMENT
+    chosen: set[tuple[str, str, str, str]] = set()
+    for measure in NEEDS_MEASURES:
+        values: dict[Cell, float] = {}
+        listed: dict[Cell, bool] = {}
+        for breakdown, frame in plans.items():
+            if frame.empty:
+                continue
+            groups = (
+                frame["group"].astype("str").tolist()
+                if "group" in frame.columns
+                else [""] * len(frame)
+            )
+            shown = (frame["need"].fillna(0).gt(0) | frame["usual"].fillna(0).gt(0)).tolist()
+            figures_ = frame[measure].astype(float).fillna(0.0).tolist()
+            items = frame["item"].astype("str").tolist()
+            for group, item, value, row_shown in zip(groups, items, figures_, shown, strict=True):
+                values[(breakdown, group, item)] = value
+                listed[(breakdown, group, item)] = row_shown and breakdown != "total"
+        zones = _needs_step(values, listed, "arrondissement", {}, frozenset(), policy)
+        hidden = {
+            ("zone", c[1], c[2])
+            for c in values
+            if c[0] == "arrondissement" and (c in zones or privacy.is_small(values[c], policy))
+        }
+        camps = _needs_step(values, listed, "camp", zone_of, frozenset(hidden), policy, zones)
+        chosen |= {(str(c[0]), str(c[1]), str(c[2]), measure) for c in zones | camps}
+    return NeedsComplements(frozenset(chosen))
+
+
+def _needs_step(
+    values: dict[Cell, float],
+    listed: dict[Cell, bool],
+    breakdown: str,
+    zone_of: dict[str, str],
+    hidden_zones: frozenset[Cell],
+    policy: privacy.Policy,
+    zones: frozenset[Cell] = frozenset(),
+) -> frozenset[Cell]:
+    """The complements among the rows of ``breakdown`` (``needs_complements``): the sum
+    of its parts over the total, and with ``zone_of`` over each arrondissement (hidden
+    ones in ``hidden_zones``, masked as complements in ``zones``)."""
+    cells = {c: v for c, v in values.items() if c[0] in ("total", breakdown)}
+    members: dict[Cell, list[Cell]] = {}
+    for cell in cells:
+        if cell[0] != breakdown or not listed[cell]:
+            continue
+        item = cell[2]
+        members.setdefault(("parts", "total", item), []).append(cell)
+        if cell[1] in zone_of:
+            members.setdefault(("parts", zone_of[cell[1]], item), []).append(cell)
+    sums: list[privacy.Sum[Cell]] = []
+    known: list[Cell] = []
+    unknown: list[Cell] = []
+    masked: list[Cell] = []
+    for whole, parts in members.items():
+        cells[whole] = float(sum(cells[p] for p in parts))
+        sums.append(privacy.Sum(whole, tuple(parts)))
+        total: Cell = ("total", "", whole[2])
+        if whole[1] == "total":
+            small = privacy.is_small(cells.get(total, 0.0), policy)
+            (unknown if small else known).append(whole)
+        elif ("arrondissement", whole[1], whole[2]) in zones:
+            masked.append(whole)
+        elif ("zone", whole[1], whole[2]) in hidden_zones:
+            unknown.append(whole)
+        else:
+            known.append(whole)
+    fixed = [c for c in cells if c[0] != breakdown or not listed.get(c, False)]
+    return privacy.complements(
+        cells,
+        sums,
+        policy,
+        unshown=unknown,
+        fixed=fixed + known,
+        masked=masked,
+        known=known,
+    ) - set(masked)
 
 
 def where(frame: pd.DataFrame, keys: list[str], chosen: frozenset[tuple[Any, ...]]) -> pd.Series:

@@ -483,6 +483,7 @@ def complements(
     unshown: Iterable[Key] = (),
     fixed: Iterable[Key] = (),
     masked: Iterable[Key] = (),
+    known: Iterable[Key] = (),
 ) -> frozenset[Key]:
     """The cells to mask besides the small counts, so that no masked cell comes back
     by adding and subtracting what is shown (complementary, "secondary", suppression).
@@ -492,8 +493,10 @@ def complements(
     shown nowhere (an association's passages, which two tables add up to: the role
     knows only that they are 0 or more); ``fixed`` cells are shown unmasked elsewhere,
     so masking them here would hide nothing; ``masked`` cells are already complements
-    of a related figure. The role is assumed to know every shown value, that "<5" is 1
-    to threshold − 1 and a complement ("masqué") threshold or more, and to combine the
+    of a related figure; ``known`` cells are told exactly, even small (a figure no page
+    shows that the role is taken to work out: a sum of rounded figures). The role is
+    assumed to know every shown value, that "<5" is 1 to threshold − 1 and a complement
+    ("masqué") threshold or more, and to combine the
     sums as often as it likes: bounds carried from sum to sum (subtraction and what it
     implies), and any combination of sums (elimination). A masked cell found again that
     way, or several small counts of one sum that add up to a small count the rest gives
@@ -505,12 +508,29 @@ def complements(
     complement (``masked`` included); none under a policy without a threshold."""
     if policy.small_count_threshold <= 1:
         return frozenset(masked)
-    return _Suppression(values, sums, policy.small_count_threshold, unshown, fixed, masked).run()
+    return _Suppression(
+        values, sums, policy.small_count_threshold, unshown, fixed, masked, known
+    ).run()
 
 
 _SHOWN, _SMALL, _COMPLEMENT, _UNSHOWN = range(4)
 _INF = float("inf")
 _MAX_PASSES = 64  # bound propagation on a page's sums settles in a few passes
+
+
+@dataclasses.dataclass(frozen=True)
+class _Closing:
+    """A sum as ``_Suppression._closes_on`` reads it: the cells not shown for good, what
+    the others leave them together, and their priors summed (lo, finite hi, how many
+    have no upper bound)."""
+
+    hidden: frozenset[int]
+    count: int
+    total_shown: bool
+    together: float
+    lo: float
+    hi: float
+    infinite: int
 
 
 class _Suppression(Generic[Key]):
@@ -524,6 +544,7 @@ class _Suppression(Generic[Key]):
         unshown: Iterable[Key],
         fixed: Iterable[Key],
         masked: Iterable[Key],
+        known: Iterable[Key] = (),
     ) -> None:
         self.keys = list(values)
         index = {key: i for i, key in enumerate(self.keys)}
@@ -531,9 +552,12 @@ class _Suppression(Generic[Key]):
         self.threshold = threshold
         hidden_elsewhere = {index[key] for key in masked}
         no_page = {index[key] for key in unshown}
+        told = {index[key] for key in known}
         self.state = [
             _UNSHOWN
             if i in no_page
+            else _SHOWN
+            if i in told
             else _SMALL
             if 0 < v < threshold
             else _COMPLEMENT
@@ -547,6 +571,10 @@ class _Suppression(Generic[Key]):
         for n, (total, parts) in enumerate(self.sums):
             for i in dict.fromkeys((total, *parts)):
                 self.member_of[i].append(n)
+        # What ``_closes_on`` reads of each sum, kept until a cell of it is masked: a
+        # sum of hundreds of camps was walked again for each of its cells.
+        self._closing: dict[int, _Closing] = {}
+        self._widths: dict[int, tuple[float, int]] = {}  # ``_width``'s, the same way
 
     def run(self) -> frozenset[Key]:
         while True:
@@ -563,6 +591,9 @@ class _Suppression(Generic[Key]):
                 chosen = self.choose(cell, sums)
                 if chosen is not None:
                     self.state[chosen] = _COMPLEMENT
+                    for n in self.member_of[chosen]:
+                        self._closing.pop(n, None)
+                        self._widths.pop(n, None)
                     touched.update(self.member_of[chosen])
                     handled.add(cell)
             if not touched:  # nothing comes back, or nothing more can be masked
@@ -682,10 +713,17 @@ class _Suppression(Generic[Key]):
     def _width(self, n: int, i: int) -> float:
         """How wide sum ``n`` alone leaves cell ``i``, from what is shown of its other
         cells (not from what other sums tell of them: those are found on their own)."""
-        total, parts = self.sums[n]
-        others = parts if i == total else [total, *(p for p in parts if p != i)]
-        widths = [high - low for low, high in (self.prior(c) for c in others)]
-        return sum(widths)  # inf when one is unbounded
+        found = self._widths.get(n)
+        if found is None:
+            total, parts = self.sums[n]
+            widths = [high - low for low, high in (self.prior(c) for c in (total, *parts))]
+            finite = [w for w in widths if w != _INF]
+            found = self._widths[n] = (sum(finite), len(widths) - len(finite))
+        low, high = self.prior(i)
+        own = high - low
+        if found[1] - (own == _INF):
+            return _INF  # one of the others is unbounded
+        return found[0] - (0.0 if own == _INF else own)
 
     def choose(self, cell: int, sums: list[int]) -> int | None:
         """The cell to mask for ``cell``: a part of the ``sums`` that give it away
@@ -748,18 +786,36 @@ class _Suppression(Generic[Key]):
         return any(self._closes_on(n, i) for n in self.member_of[i])
 
     def _closes_on(self, n: int, i: int) -> bool:
+        found = self._closing.get(n)
+        if found is None:
+            found = self._closing[n] = self._closing_of(n)
+        if i not in found.hidden:
+            return True
+        if found.total_shown:
+            low, high = self._hidden_prior(i)
+            # the other hidden cells' priors, summed (every prior is a whole number)
+            others_lo = found.lo - low
+            infinite = found.infinite - (high == _INF)
+            others_hi = _INF if infinite else found.hi - (0.0 if high == _INF else high)
+            together = found.together
+            return min(high, together - others_lo) - max(low, together - others_hi) < 0.5
+        return found.count == 1  # a total whose parts are all shown for good
+
+    def _closing_of(self, n: int) -> _Closing:
         total, parts = self.sums[n]
         hidden = [c for c in (total, *parts) if not self._shown_for_good(c)]
-        if i not in hidden:
-            return True
-        if total not in hidden:
-            together = self.value[total] - sum(self.value[p] for p in parts if p not in hidden)
-            low, high = self._hidden_prior(i)
-            priors = [self._hidden_prior(c) for c in hidden if c != i]
-            others_lo = sum(lo for lo, _ in priors)
-            others_hi = sum(hi for _, hi in priors)
-            return min(high, together - others_lo) - max(low, together - others_hi) < 0.5
-        return len(hidden) == 1  # a total whose parts are all shown for good
+        members = set(hidden)
+        together = self.value[total] - sum(self.value[p] for p in parts if p not in members)
+        priors = [self._hidden_prior(c) for c in hidden]
+        return _Closing(
+            hidden=frozenset(hidden),
+            count=len(hidden),
+            total_shown=total not in members,
+            together=together,
+            lo=sum(lo for lo, _ in priors),
+            hi=sum(hi for _, hi in priors if hi != _INF),
+            infinite=sum(1 for _, hi in priors if hi == _INF),
+        )
 
     def _hidden_prior(self, i: int) -> tuple[float, float]:
         """What the role would know of cell ``i`` masked: "<5", or a complement."""

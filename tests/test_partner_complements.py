@@ -26,6 +26,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,14 +34,23 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from carto import privacy
-from carto.analytics import events, figures, weeks
-from carto.dataset import Dataset
+from carto import complements, privacy, schema
+from carto.analytics import events, figures, needs, population, weeks
+from carto.dataset import (
+    Dataset,
+    build_dataset,
+    demo_as_of,
+    demo_key,
+    generate_demo,
+    write_demo_snapshot,
+)
 from carto.export import contents as X
 from carto.filters import Filters
 from carto.options import AnalysisOptions
-from carto.settings import Settings
+from carto.settings import Settings, load_settings
+from carto.store import SnapshotStore
 from carto.ui import data
+from tests.conftest import TODAY, write_demo_config
 
 THRESHOLD = 5
 PARTNER = "partenaire"
@@ -428,3 +438,310 @@ def test_without_complements_a_table_gives_its_small_counts_back(
             reading.cell(key, value, 0 < value < THRESHOLD, value)
         exposed += bool(subtract(reading)) or bool(solved_by_elimination(reading))
     assert exposed > 50
+
+
+# ------------------------------------------------------------------- population
+
+CAMP_A = {"Latitude": 48.8625, "Longitude": 2.2490}  # Bois de Boulogne
+CAMP_B = {"Latitude": 48.8480, "Longitude": 2.2700}  # 2 km away
+CAMP_C = {"Latitude": 48.8700, "Longitude": 2.2560}  # 1 km from the first
+BOULOGNE = Filters(period="7j", arrondissements=("75016",))
+
+
+def passage_record(rid: str, when: str, **fields: object) -> dict[str, Any]:
+    base = {"Date": when, "Association": "Utopia 56", "Arrondissement": "75016"}
+    return {"id": rid, "createdTime": when, "fields": {**base, "Statut du site": "Actif", **fields}}
+
+
+def evacuated_camp(folder: Path, sheltered: int, second: bool = False) -> tuple[Settings, Dataset]:
+    """The demo with two camps in 75016 (88 and 40 people), the first partially evacuated
+    four days before the demo's last day: 88 people concerned, ``sheltered`` of them
+    sheltered (the review's case: 85, and 3 left without solution, "<5"). With
+    ``second``, a third camp of 60 people partially evacuated the day before, 45
+    sheltered and 15 left without solution (in the same week)."""
+    settings = load_settings(write_demo_config(folder))
+    base = generate_demo(settings, TODAY)
+    base.passages.extend(
+        [
+            passage_record(
+                "recAAAAAAAAAAAAAA1", "2026-11-20T19:00:00.000Z", Personnes=88, **CAMP_A
+            ),
+            passage_record(
+                "recBBBBBBBBBBBBBB1", "2026-11-20T19:30:00.000Z", Personnes=40, **CAMP_B
+            ),
+            passage_record(
+                "recAAAAAAAAAAAAAA2",
+                "2026-11-22T19:00:00.000Z",
+                Personnes=88,
+                **{"Évacuation": schema.EVACUATION_PARTIAL, "Personnes mises à l'abri": sheltered},
+                **CAMP_A,
+            ),
+        ]
+    )
+    if second:
+        base.passages.extend(
+            [
+                passage_record(
+                    "recCCCCCCCCCCCCCC1", "2026-11-19T19:00:00.000Z", Personnes=60, **CAMP_C
+                ),
+                passage_record(
+                    "recCCCCCCCCCCCCCC2",
+                    "2026-11-21T19:00:00.000Z",
+                    Personnes=60,
+                    **{"Évacuation": schema.EVACUATION_PARTIAL, "Personnes mises à l'abri": 45},
+                    **CAMP_C,
+                ),
+            ]
+        )
+    now = pd.Timestamp(TODAY, tz="Europe/Paris") + pd.Timedelta(hours=23, minutes=59)
+    store = SnapshotStore(settings.store_location)
+    write_demo_snapshot(store, base, demo_key(settings, TODAY), demo_as_of(TODAY, now))
+    return settings, build_dataset(settings, store, now=now)
+
+
+def partner_sees(
+    ds: Dataset, settings: Settings, f: Filters, opts: AnalysisOptions
+) -> dict[str, Any]:
+    """What a partner is shown of one view where the population meets the evacuations:
+    the events export, the dashboard's and the export's population series, the map's
+    people on every day of the period, and the printable summary's population."""
+    view, scope = partner_view(ds, settings, f, opts)
+    series = data.activity(view).population_series
+    days = pd.date_range(view.period.start.date(), view.period.end.date(), freq="D")
+    summary = data.summary_figures(view, PARTNER)
+    return {
+        "events": X.build_one(scope, opts, "events").frame,
+        "series": series,
+        "export": X.build_one(scope, opts, "population").frame,
+        "map": [data.map_figures(view, day.date(), 7).people.label for day in days],
+        "summary": (summary.population_end, summary.population_mean, summary.population_peak),
+    }
+
+
+def test_the_population_gives_no_hidden_evacuation_outcome_back(
+    tmp_path_factory: pytest.TempPathFactory, opts: AnalysisOptions
+) -> None:
+    """A partial evacuation of 88 people shows its people and hides its outcome (85
+    sheltered "masqué", 3 left without solution "<5"). Whatever the hidden outcome (1 to
+    4 left without solution), the partner is shown the same: the events export, and
+    every day of the population series (dashboard, export, the map's figure for each
+    day, summary), which counted those left at the camp until it was counted again, so
+    that the day after the evacuation gave both parts back by subtraction (128 people,
+    then 43: 85 sheltered, and 43 − 40 = 3 without solution)."""
+    seen = []
+    for sheltered in (85, 84, 86, 87):
+        settings, ds = evacuated_camp(tmp_path_factory.mktemp("evacuated"), sheltered)
+        seen.append(partner_sees(ds, settings, BOULOGNE, opts))
+    table = seen[0]["events"]
+    assert table["kind"].tolist() == [schema.EVACUATION_PARTIAL]
+    assert hidden(table, "without_solution").all() and hidden(table, "sheltered").all()
+    for other in seen[1:]:
+        for key in ("events", "series", "export"):
+            pd.testing.assert_frame_equal(seen[0][key], other[key], obj=key)
+        assert seen[0]["map"] == other["map"]
+        assert seen[0]["summary"] == other["summary"]
+
+
+def test_staff_population_counts_those_left_without_solution(
+    tmp_path_factory: pytest.TempPathFactory, opts: AnalysisOptions
+) -> None:
+    """Coordinators see the population as before: the camp keeps its 3 people after
+    the evacuation (40 + 3 a day); the partner's rule takes them off."""
+    settings, ds = evacuated_camp(tmp_path_factory.mktemp("evacuated"), 85)
+    st.cache_data.clear()
+    staff = X.scope_for(ds, "coordinateur", settings, BOULOGNE)
+    days = population.day_range(staff.period.start, staff.period.end)
+    shown = X.build_one(staff, opts, "population").frame.set_index("day")["people"]
+    assert shown.loc["2026-11-22"] == 128 and (shown.loc["2026-11-23":] == 43).all()
+    full = X.estimate(staff.passages, days, opts)["people"]
+    partner_rule = X.estimate(staff.passages, days, opts, privacy.Policy(small_count_threshold=5))
+    assert (full - partner_rule["people"]).loc["2026-11-23":].eq(3).all()
+
+
+def test_an_outcome_the_population_gives_is_never_its_complement(
+    tmp_path_factory: pytest.TempPathFactory, opts: AnalysisOptions
+) -> None:
+    """Two partial evacuations in one week: 60 people with 15 left without solution, and
+    the review's 88 with 3 ("<5"). The camp of the first counts its 15 until it is
+    counted again, so that the population gives both its parts back (188 people the day
+    of its evacuation, 143 the next: 45 sheltered, 15 left). Masking them as the 3's
+    complements hid nothing: the week's bar minus them gave the 3 back. Played as in
+    the tests above, with those two parts shown, nothing comes back."""
+    settings, ds = evacuated_camp(tmp_path_factory.mktemp("evacuated"), 85, second=True)
+    view, scope = partner_view(ds, settings, BOULOGNE, opts)
+    series = X.build_one(scope, opts, "population").frame.set_index("day")["people"]
+    assert series["2026-11-21"] - series["2026-11-22"] == 45
+    reading = evacuation_reading(view, scope, opts)
+    table = X.build_one(scope, opts, "events").frame
+    (told,) = table.loc[table["people"] == 60, "event_id"]
+    for part, value in (("sheltered", 45.0), ("without_solution", 15.0)):
+        reading.hidden.pop(("event", told, part), None)
+        reading.shown[("event", told, part)] = value
+    nothing_comes_back(reading)
+
+
+# ----------------------------------------------------------------- needs plan
+
+
+# How a figure of the needs plan is rounded from the mean it stands for: what to bring
+# is rounded up, the usual delivery half up, the camps (a mean) to a tenth.
+def _between(measure: str, shown: float) -> tuple[float, float]:
+    """The means a shown figure can stand for (bounds, open or not)."""
+    if measure == "need":
+        return shown - 1 + 1e-9, shown
+    if measure == "camps":
+        return shown - 0.05, shown + 0.05 - 1e-9
+    return shown - 0.5, shown + 0.5 - 1e-9
+
+
+def _possible(measure: str, lo: float, hi: float) -> set[float]:
+    """The figures the means in [lo, hi] are rounded to."""
+    if hi < lo:
+        return set()
+    if measure == "need":
+        return set(range(int(np.ceil(lo - 1e-12)), int(np.ceil(hi - 1e-12)) + 1))
+    if measure == "camps":
+        tenths = range(int(np.floor(lo * 10 + 0.5)), int(np.floor(hi * 10 + 0.5 - 1e-9)) + 1)
+        return {n / 10 for n in tenths}
+    return set(range(int(np.floor(lo + 0.5)), int(np.floor(hi + 0.5 - 1e-12)) + 1))
+
+
+def needs_given_back(view: data.View, weeks_: int) -> tuple[list[str], int]:
+    """A partner reads the needs plan under every breakdown (the same view: the
+    breakdown is a display choice) and works out each hidden figure from the sums
+    between the rows (the total over the arrondissements and over the camps, each
+    arrondissement over its camps), knowing how each shown figure was rounded, that
+    "<5" is under 5 and "masqué" 5 or more, and that a row left out needs nothing and
+    usually gets nothing. The figures it finds exactly, and how many were hidden."""
+    plans = {b: data.needs_plan(view, weeks_, b).rows for b in needs.BREAKDOWNS}
+    camp_zone = pd.DataFrame(
+        {
+            "camp": needs.breakdown_labels(view.passages, data.camp_places(view.ds), "camp"),
+            "zone": needs.breakdown_labels(
+                view.passages, data.camp_places(view.ds), "arrondissement"
+            ),
+        }
+    ).drop_duplicates("camp")
+    zone_of = dict(zip(camp_zone["camp"], camp_zone["zone"], strict=True))
+    leaks: list[str] = []
+    n_hidden = 0
+    for measure in ("need", "usual", "camps"):
+        lo: dict[Key, float] = {}
+        hi: dict[Key, float] = {}
+        truth_hidden: dict[Key, str] = {}
+        sums: dict[Key, list[Key]] = {}
+        for breakdown, rows in plans.items():
+            masked = hidden(rows, measure)
+            for i in rows.index:
+                group = str(rows.at[i, "group"]) if "group" in rows.columns else ""
+                key = (breakdown, group, str(rows.at[i, "item"]))
+                if not masked[i]:
+                    lo[key], hi[key] = _between(measure, float(rows.at[i, measure]))
+                elif bool(rows.get(f"{measure}_complement", pd.Series(False)).get(i, False)):
+                    lo[key], hi[key] = _between(measure, THRESHOLD)[0], np.inf
+                    truth_hidden[key] = "masqué"
+                else:
+                    lo[key], hi[key] = 1e-9, _between(measure, THRESHOLD)[0] - 1e-9
+                    truth_hidden[key] = "<5"
+        for item in needs.NEED_ITEMS:
+            for breakdown in ("arrondissement", "camp"):
+                groups = {k for k in lo if k[0] == breakdown and k[2] == item}
+                sums.setdefault(("total", "", item), []).extend(sorted(groups))
+            for camp in sorted(k for k in lo if k[0] == "camp" and k[2] == item):
+                zone = ("arrondissement", zone_of.get(camp[1], ""), item)
+                if zone in lo:
+                    sums.setdefault(zone, []).append(camp)
+        pairs = []
+        for item in needs.NEED_ITEMS:
+            for breakdown in ("arrondissement", "camp"):
+                parts = [k for k in sums.get(("total", "", item), []) if k[0] == breakdown]
+                pairs.append((("total", "", item), parts))
+        pairs += [(k, v) for k, v in sums.items() if k[0] == "arrondissement"]
+        for _ in range(50):
+            changed = False
+            for total, parts in pairs:
+                if total not in lo or not parts:
+                    continue
+                missing_camps = measure == "camps"  # rows left out may hold camps
+                p_lo = sum(lo[p] for p in parts)
+                p_hi = np.inf if missing_camps else sum(hi[p] for p in parts)
+                if not missing_camps and p_hi < hi[total] - 1e-12:
+                    hi[total], changed = p_hi, True
+                if p_lo > lo[total] + 1e-12:
+                    lo[total], changed = p_lo, True
+                for p in parts:
+                    others_lo = p_lo - lo[p]
+                    high = hi[total] - others_lo
+                    if high < hi[p] - 1e-12:
+                        hi[p], changed = high, True
+                    if not missing_camps:
+                        others_hi = p_hi - hi[p]
+                        low = lo[total] - others_hi
+                        if low > lo[p] + 1e-12:
+                            lo[p], changed = low, True
+            if not changed:
+                break
+        for key, kind in truth_hidden.items():
+            n_hidden += 1
+            if not np.isfinite(hi[key]):
+                continue  # "masqué" and nothing bounds it
+            found = _possible(measure, lo[key], hi[key])
+            if kind == "<5":
+                found = {v for v in found if 0 < v < THRESHOLD}
+            else:
+                found = {v for v in found if v >= THRESHOLD}
+            if len(found) == 1:
+                leaks.append(f"{measure} {key} ({kind}) = {found.pop()}")
+    return leaks, n_hidden
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(period="30j"),
+        Filters(period="30j", arrondissements=("75012", "75013")),
+        Filters(period="7j", arrondissements=("75013", "75019")),
+        Filters(period="90j", arrondissements=("93 Pantin", "75010")),
+    ],
+    ids=["all", "two-arrondissements", "7j", "90j"],
+)
+def test_a_partner_gets_no_need_back_by_switching_the_breakdown(
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions, f: Filters
+) -> None:
+    """Coordination's needs plan, by total, arrondissement or camp: a group shown "<5"
+    came back as the total minus the other groups (the review: 75013's 4 tents, exactly
+    with two arrondissements, to ±1 with all). Rounding taken into account, no hidden
+    figure of any breakdown comes back."""
+    view, _ = partner_view(demo_dataset, demo_settings, f, opts)
+    leaks, n_hidden = needs_given_back(view, opts.forecast_weeks)
+    assert n_hidden > 0
+    assert not leaks
+
+
+def test_staff_needs_plan_masks_nothing(
+    demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
+) -> None:
+    st.cache_data.clear()
+    scope = X.scope_for(demo_dataset, "coordinateur", demo_settings, Filters(period="30j"))
+    view = data.View(scope.ds, scope.filters, scope.period, scope.passages, scope.policy, opts)
+    for breakdown in needs.BREAKDOWNS:
+        rows = data.needs_plan(view, opts.forecast_weeks, breakdown).rows
+        assert not any(c.endswith(privacy.COMPLEMENT_SUFFIX) for c in rows.columns)
+        assert not rows["need"].isna().any()
+
+
+def test_needs_complements_close_a_lone_small_group(partner_policy: privacy.Policy) -> None:
+    """Three arrondissements of one camp each: the one needing 4 tents takes the
+    smallest other with it, under both breakdowns, and only under a threshold."""
+    zones = pd.DataFrame(
+        {"item": "tents", "group": ["A", "B", "C"], "need": [4.0, 30.0, 9.0], "usual": 0.0}
+    ).assign(camps=1.0)
+    camps = zones.assign(group=["a", "b", "c"])
+    total = pd.DataFrame({"item": ["tents"], "need": [43.0], "usual": [0.0], "camps": [3.0]})
+    plans = {"total": total, "arrondissement": zones, "camp": camps}
+    zone_of = {"a": "A", "b": "B", "c": "C"}
+    found = complements.needs_complements(plans, zone_of, partner_policy)
+    assert found.of("arrondissement", "need") == {("C", "tents")}
+    assert found.of("camp", "need") == {("c", "tents")}
+    assert found.of("total", "need") == frozenset()
+    assert complements.needs_complements(plans, zone_of, privacy.FULL).cells == frozenset()

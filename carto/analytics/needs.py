@@ -155,33 +155,48 @@ def needs_forecast(weekly: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.DataF
     complete = weekly[weekly["week"] + pd.Timedelta(days=6) <= today]
     grouped = "group" in weekly.columns
     groups: list[Any] = sorted(weekly["group"].dropna().unique()) if grouped else [None]
-    rows = []
-    for group in groups:
-        mine = complete[complete["group"] == group] if grouped else complete
-        for item in NEED_ITEMS:
-            history = mine[mine["item"] == item].sort_values("week").tail(weeks)
-            row: dict[str, Any] = {
-                "item": item,
-                "week": next_week,
-                "iso_week": iso_week_label(next_week),
-                "weeks_used": len(history),
-            }
-            if grouped:
-                row["group"] = group
-            for m in MEASURES:
-                mean = float(history[m].mean()) if len(history) else float("nan")
-                row[m] = round(mean, 1)
-                row[f"last_{m}"] = float(history[m].iloc[-1]) if len(history) else float("nan")
-                if m == "people":
-                    row["need"] = whole_need(mean)
-                if m == "delivered":
-                    row["usual"] = whole_usual(mean)
-            row["gap"] = row["need"] - row["usual"]
-            rows.append(row)
     columns = [*FORECAST_COLUMNS, "group"] if grouped else FORECAST_COLUMNS
-    if not rows:
+    if not groups:
         return _empty_forecast(columns)
-    frame = pd.DataFrame(rows)
+    # Every group and item at once (350 camps made a loop over them take seconds): its
+    # last ``weeks`` complete weeks (one row a week), their sums, count and last.
+    keys = ["group", "item"] if grouped else ["item"]
+    recent = complete.sort_values("week", kind="stable").groupby(keys, sort=False).tail(weeks)
+    index = (
+        pd.MultiIndex.from_product([groups, list(NEED_ITEMS)], names=keys)
+        if grouped
+        else pd.Index(list(NEED_ITEMS), name="item")
+    )
+    by_row = recent.groupby(keys, sort=False)
+    # whole numbers (counts, people, items): their sums are exact, as the mean's
+    sums = by_row[list(MEASURES)].sum().reindex(index)
+    lasts = by_row[list(MEASURES)].last().reindex(index)
+    used = by_row.size().reindex(index).fillna(0).astype(int).tolist()
+    frame = pd.DataFrame(
+        {
+            "item": [item for _ in groups for item in NEED_ITEMS],
+            "week": [next_week] * len(index),
+            "iso_week": [iso_week_label(next_week)] * len(index),
+            "weeks_used": used,
+        }
+    )
+    if grouped:
+        frame["group"] = [group for group in groups for _ in NEED_ITEMS]
+    for m in MEASURES:
+        means = [
+            total / n if n else float("nan")
+            for total, n in zip(sums[m].tolist(), used, strict=True)
+        ]
+        frame[m] = [round(mean, 1) for mean in means]
+        frame[f"last_{m}"] = [
+            float(last) if n else float("nan")
+            for last, n in zip(lasts[m].tolist(), used, strict=True)
+        ]
+        if m == "people":
+            frame["need"] = [whole_need(mean) for mean in means]
+        if m == "delivered":
+            frame["usual"] = [whole_usual(mean) for mean in means]
+    frame["gap"] = frame["need"] - frame["usual"]
     frame["week"] = pd.to_datetime(frame["week"])
     frame["iso_week"] = frame["iso_week"].astype("str")
     frame["item"] = frame["item"].astype("str")

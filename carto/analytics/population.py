@@ -114,10 +114,19 @@ def estimated_population(
     merge_days: int = 1,
     successor_distance_m: float = 600.0,
     successor_days: int = 14,
+    hidden_below: int = 0,
 ) -> pd.DataFrame:
     """Per day: ``people`` (estimated population), ``people_low`` and ``people_high``
-    (its range), ``camps`` (camps counted)."""
-    found = _contributions(passages, days, window, merge_days, successor_distance_m, successor_days)
+    (its range), ``camps`` (camps counted).
+
+    ``hidden_below`` is a privacy policy's small-count threshold (0: none). Under one, a
+    partial evacuation whose people left without solution are under it (shown "<5" with
+    the event) leaves nobody counted at its camp until the camp is counted again: the
+    day's drop would give them back (the people concerned are shown, and the drop is
+    those sheltered), as the remainder itself would."""
+    found = _contributions(
+        passages, days, window, merge_days, successor_distance_m, successor_days, hidden_below
+    )
     if found is None:
         zero = pd.Series(0.0, index=days)
         return pd.DataFrame(
@@ -153,6 +162,7 @@ def _contributions(
     merge_days: int,
     successor_distance_m: float,
     successor_days: int,
+    hidden_below: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Day × camp arrays (value, sd, low, high) on ``days``, or None without any camp.
 
@@ -186,7 +196,17 @@ def _contributions(
     cuts = _successor_cuts(parts, successor_distance_m, successor_days, origin, passages["date"])
     camps = sorted(cid for cid, p in parts.items() if p is not None)
     memo_keys = [
-        (keys[cid], "population", cid, n, window, merge_days, origin, *cuts.get(cid, {}).items())
+        (
+            keys[cid],
+            "population",
+            cid,
+            n,
+            window,
+            merge_days,
+            origin,
+            hidden_below,
+            *cuts.get(cid, {}).items(),
+        )
         for cid in camps
     ]
     kept = [_MEMO.get(key) for key in memo_keys]
@@ -198,7 +218,7 @@ def _contributions(
         if not isinstance(found, _Camp):
             camp_parts = parts[cid]
             assert camp_parts is not None
-            found = made.contribution(cid, camp_parts, n, window, cuts.get(cid, {}))
+            found = made.contribution(cid, camp_parts, n, window, cuts.get(cid, {}), hidden_below)
             _MEMO.put(memo_keys[j], found, _camp_size(found))
         built.append(found)
         for gap, ratios in found.gaps.items():
@@ -325,13 +345,19 @@ class _Seen:
             )
 
     def contribution(
-        self, cid: str, parts: _Parts, n: int, window: int, cuts: dict[int, float]
+        self,
+        cid: str,
+        parts: _Parts,
+        n: int,
+        window: int,
+        cuts: dict[int, float],
+        hidden_below: int = 0,
     ) -> _Camp:
         """The contribution of ``cid`` (read before)."""
         assert self.rows is not None
         lo = self.spans[cid][0]
         camp_events = [_Event(day, [lo + p for p in rel]) for day, rel in parts.events]
-        return _camp(self.rows, parts.rounds, camp_events, n, window, cuts)
+        return _camp(self.rows, parts.rounds, camp_events, n, window, cuts, hidden_below)
 
 
 def _partial(rows: _Rows, event: _Event) -> bool:
@@ -409,8 +435,10 @@ def _camp(
     n: int,
     window: int,
     cuts: dict[int, float],
+    hidden_below: int = 0,
 ) -> _Camp:
-    """One camp's contribution on each of ``n`` days."""
+    """One camp's contribution on each of ``n`` days (``hidden_below``:
+    ``estimated_population``'s)."""
     days = [np.zeros(n) for _ in range(5)]
     out = _Camp(days[0], days[1], days[2], days[3], days[4], _camp_gaps(rounds, camp_events))
     events = {e.day: e for e in camp_events}
@@ -450,6 +478,8 @@ def _camp(
                 if len(shelt):
                     value = max(concerned - float(shelt.max()), 0.0)
                     low, high = SCATTER * value, 0.0
+                    if 0 < value < hidden_below:
+                        value, low = 0.0, 0.0  # the next days' drop would tell it
                 else:
                     value, low, high = concerned, concerned, 0.0
                 anchor, state = d, "remainder"

@@ -349,7 +349,7 @@ class _Builder:
     def _population(self) -> pd.DataFrame:
         days = population.day_range(self.period.start, self.period.end)
         window = self.opts.population_window_days
-        pop = estimate(self.scope.passages, days, self.opts)
+        pop = estimate(self.scope.passages, days, self.opts, self.scope.policy)
         minors = estimated_subcount(self.scope.passages, "unaccompanied_minors", days, window)
         return pd.DataFrame(
             {
@@ -443,8 +443,14 @@ class _Builder:
         return None
 
 
-def estimate(passages: pd.DataFrame, days: pd.DatetimeIndex, opts: AnalysisOptions) -> pd.DataFrame:
-    """The estimated population and its range per day, with the pages' settings."""
+def estimate(
+    passages: pd.DataFrame,
+    days: pd.DatetimeIndex,
+    opts: AnalysisOptions,
+    policy: privacy.Policy = privacy.FULL,
+) -> pd.DataFrame:
+    """The estimated population and its range per day, with the pages' settings, as
+    ``policy`` may see it (``population.estimated_population``'s ``hidden_below``)."""
     return population.estimated_population(
         passages,
         days,
@@ -452,6 +458,7 @@ def estimate(passages: pd.DataFrame, days: pd.DatetimeIndex, opts: AnalysisOptio
         merge_days=opts.evacuation_merge_days,
         successor_distance_m=opts.successor_distance_m,
         successor_days=opts.successor_days,
+        hidden_below=policy.small_count_threshold,
     )
 
 

@@ -85,7 +85,7 @@ def summary_figures(scope: Scope, opts: AnalysisOptions, now: dt.datetime | None
     passages = scope.passages
     window = opts.population_window_days
     days = population.day_range(period.start, period.end)
-    pop = estimate(passages, days, opts)
+    pop = estimate(passages, days, opts, scope.policy)
     minors = estimated_subcount(passages, "unaccompanied_minors", days, window)
     found = events.events_in(
         events.evacuation_events(passages, scope.ds.sites, window, opts.evacuation_merge_days),

@@ -433,6 +433,7 @@ def _population(_v: View, key: tuple[object, ...], start: dt.date, end: dt.date)
         merge_days=o.evacuation_merge_days,
         successor_distance_m=o.successor_distance_m,
         successor_days=o.successor_days,
+        hidden_below=_v.policy.small_count_threshold,  # the policy is in the key
     )
 
 
@@ -870,12 +871,23 @@ def _total_forecast(_v: View, key: tuple[object, ...], as_of: dt.date, weeks: in
     return needs.forecast(_v.passages, as_of, weeks)
 
 
-def _protect_forecast(forecast: pd.DataFrame, policy: privacy.Policy) -> pd.DataFrame:
-    """A forecast as ``policy`` lets it be seen: means and whole quantities protected;
+def _protect_forecast(
+    forecast: pd.DataFrame,
+    policy: privacy.Policy,
+    masked: complements.NeedsComplements = complements.NO_NEEDS_COMPLEMENT,
+    breakdown: str = "total",
+) -> pd.DataFrame:
+    """A forecast as ``policy`` lets it be seen: means and whole quantities protected,
+    and the figures ``masked`` names on the rows of ``breakdown`` masked as complements;
     the gap (a difference) hidden when small either way, and not shown at all (NaN,
     ``gap_hidden``) when the need or the usual delivery is suppressed: it would give the
     hidden one away."""
     shown = privacy.protect_frame(forecast, policy, _FORECAST_COUNTS)
+    if masked.cells:
+        keyed = shown if "group" in shown.columns else shown.assign(group="")
+        for measure in complements.NEEDS_MEASURES:
+            chosen = complements.where(keyed, ["group", "item"], masked.of(breakdown, measure))
+            shown = privacy.mask_complements(shown, measure, chosen)
     if policy.small_count_threshold <= 1:
         return shown.assign(gap_suppressed=False, gap_hidden=False)
     flags = [f"{c}{privacy.SUPPRESSED_SUFFIX}" for c in ("need", "usual")]
@@ -900,17 +912,40 @@ class NeedsPlan:
     gap_hidden: bool  # some gap is not shown, because the need or the usual is hidden
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _needs_complements(
+    _v: View, key: tuple[object, ...], as_of: dt.date, weeks: int
+) -> complements.NeedsComplements:
+    plans = {"total": _total_forecast(_v, key, as_of, weeks)}
+    for breakdown in needs.BREAKDOWNS[1:]:
+        plans[breakdown] = _grouped_forecast(_v, key, breakdown, as_of, weeks)
+    places_ = camp_places(_v.ds)
+    groups = pd.DataFrame(
+        {
+            "camp": needs.breakdown_labels(_v.passages, places_, "camp"),
+            "zone": needs.breakdown_labels(_v.passages, places_, "arrondissement"),
+        }
+    ).drop_duplicates("camp")
+    zone_of = dict(zip(groups["camp"].tolist(), groups["zone"].tolist(), strict=True))
+    return complements.needs_complements(plans, zone_of, _v.policy)  # the policy is in the key
+
+
 def needs_plan(v: View, weeks: int, breakdown: str = "total") -> NeedsPlan:
     """Next week's needs in whole units against the usual weekly deliveries, for the
     whole view or per arrondissement or camp (``needs.BREAKDOWNS``); rows with nothing
-    needed nor usually delivered are left out of a breakdown."""
+    needed nor usually delivered are left out of a breakdown. The breakdowns are one
+    table: a figure that the others would give back is masked with it
+    (``complements.needs_complements``)."""
+    masked = complements.NO_NEEDS_COMPLEMENT
+    if v.policy.small_count_threshold > 1:
+        masked = _needs_complements(v, v.key, v.ds.today, weeks)
     if breakdown == "total":
         forecast = _total_forecast(v, v.key, v.ds.today, weeks)
     else:
         forecast = _grouped_forecast(v, v.key, breakdown, v.ds.today, weeks)
         keep = forecast["need"].fillna(0).gt(0) | forecast["usual"].fillna(0).gt(0)
         forecast = forecast[keep]
-    rows = _protect_forecast(forecast, v.policy).reset_index(drop=True)
+    rows = _protect_forecast(forecast, v.policy, masked, breakdown).reset_index(drop=True)
     monday = weeks_.monday(v.ds.today) + pd.Timedelta(days=7)
     labels = pd.DataFrame(
         {
