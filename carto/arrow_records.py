@@ -102,13 +102,31 @@ def _pattern(mapping: FieldMapping) -> str:
     return "|".join(parts)
 
 
-def _lines(data: bytes) -> tuple[pa.Array, np.ndarray]:
-    """The lines of ``data`` (ending with a newline), each with its newline, as strings
-    over the same bytes (no copy), and their offsets."""
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
-    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
-    return lines, offsets
+# Bytes scanned for newlines at once (``_line_offsets``): a whole text's scan made a
+# temporary array of its size, whose fresh pages the kernel filled at each rebuild.
+_SCAN_BYTES: Final = 1 << 20
+
+
+def _line_offsets(data: memoryview) -> np.ndarray:
+    """Where each line of ``data`` starts, then where the last ends (``len(data)``): a
+    line ends after a newline, or at the end of the text."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = [
+        np.flatnonzero(raw[at : at + _SCAN_BYTES] == ord("\n")) + (at + 1)
+        for at in range(0, len(raw), _SCAN_BYTES)
+    ]
+    offsets = np.concatenate([[0], *ends]).astype(np.int64)
+    if offsets[-1] != len(raw):  # the last line without its newline
+        offsets = np.append(offsets, len(raw))
+    return offsets
+
+
+def _lines(data: memoryview, offsets: np.ndarray) -> pa.Array:
+    """The lines of ``data`` (``offsets``: ``_line_offsets``), each with its newline, as
+    strings over the same bytes (no copy)."""
+    return pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(data)
+    )
 
 
 def _joined(data: memoryview, offsets: np.ndarray, rows: np.ndarray) -> bytes:
@@ -150,16 +168,24 @@ def _column(values: pa.Array, field_type: FieldType) -> pd.Series:
     return pd.Series(values.to_pandas())
 
 
-def read(data: bytes, mapping: FieldMapping, threads: bool = True) -> tuple[Raw, list[str]]:
+def read(
+    data: bytes | memoryview, mapping: FieldMapping, threads: bool = True
+) -> tuple[Raw, list[str]]:
     """(the records Arrow read, the texts of those left to the caller) of the store's
     record texts joined by newlines (``SnapshotStore.record_lines_in``); with
     ``threads``, the JSON parsed by Arrow's pool of threads, else in the calling one."""
-    schema = _schema(mapping)
-    if not data:
-        return _raw(schema.empty_table(), mapping), []
-    data = data if data.endswith(b"\n") else data + b"\n"
     view = memoryview(data)
-    lines, offsets = _lines(data)
+    return _read_lines(view, _line_offsets(view), mapping, threads)
+
+
+def _read_lines(
+    view: memoryview, offsets: np.ndarray, mapping: FieldMapping, threads: bool
+) -> tuple[Raw, list[str]]:
+    """``read`` of ``view``, its lines at ``offsets`` (``_line_offsets``)."""
+    schema = _schema(mapping)
+    if len(offsets) < 2:
+        return _raw(schema.empty_table(), mapping), []
+    lines = _lines(view, offsets)
     suspect = pc.match_substring_regex(lines, _pattern(mapping))
     suspect = suspect.to_numpy(zero_copy_only=False)
     rest = np.flatnonzero(suspect)
@@ -188,8 +214,16 @@ def read(data: bytes, mapping: FieldMapping, threads: bool = True) -> tuple[Raw,
     if nothing.any():
         rest = np.concatenate([rest, np.concatenate(read_rows)[nothing]])
         table = table.filter(pa.array(~nothing))
-    texts = [bytes(view[offsets[i] : offsets[i + 1] - 1]).decode("utf-8") for i in np.sort(rest)]
+    texts = [_text(view, offsets, i) for i in np.sort(rest).tolist()]
     return _raw(table, mapping), texts
+
+
+def _text(view: memoryview, offsets: np.ndarray, row: int) -> str:
+    """The text of one line, without its newline."""
+    start, stop = int(offsets[row]), int(offsets[row + 1])
+    if view[stop - 1] == ord("\n"):
+        stop -= 1
+    return bytes(view[start:stop]).decode("utf-8")
 
 
 def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[str]]]:
@@ -202,22 +236,24 @@ def read_ahead(data: bytes, mapping: FieldMapping) -> Iterator[tuple[Raw, list[s
     the readers and the caller made more threads than cores, and normalisation, which
     waits for nothing, waited for a core (its wall clock well above its CPU time in a
     profile at 100k). Normalisation is row by row: blocks give the rows the whole would."""
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")) + 1
-    lines = len(ends) + (0 if data.endswith(b"\n") else 1)
+    view = memoryview(data)
+    offsets = _line_offsets(view)
+    lines = len(offsets) - 1
     if lines < SPLIT_LINES:
-        yield read(data, mapping)
+        yield _read_lines(view, offsets, mapping, threads=True)
         return
     first = max(1, int(FIRST_SHARE * min(lines, READERS * AHEAD_LINES)))
-    cuts = [0, *ends[first - 1 :: AHEAD_LINES].tolist()]
-    if cuts[-1] < len(data):
-        cuts.append(len(data))
+    cuts = [0, *range(first, lines, AHEAD_LINES), lines]  # in lines
     spans = list(itertools.pairwise(cuts))
     if len(spans) < 2:
-        yield read(data, mapping)
+        yield _read_lines(view, offsets, mapping, threads=True)
         return
 
     def block(start: int, stop: int) -> tuple[Raw, list[str]]:
-        return read(data[start:stop], mapping, threads=False)
+        # the block's bytes and line offsets as views of the whole's: no copy
+        at = offsets[start : stop + 1]
+        part = view[int(at[0]) : int(at[-1])]
+        return _read_lines(part, at - at[0], mapping, threads=False)
 
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="arrow-read") as pool:
         # at most READERS blocks read ahead of the one normalised: bounded memory

@@ -198,18 +198,27 @@ def build_from_lines(
     """``build`` of the passages as the store keeps them, their texts one per line
     (``SnapshotStore.record_lines_in``): read by Arrow, but for the records it may not
     read as the records say (``arrow_records``), normalised from their dicts."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sites") as pool:
+        sites_done = pool.submit(normalise_sites, list(sites_records), recipe.normalise)
+        return _frames_from(*_normalised_lines(sites_done, passages_lines, recipe), recipe)
+
+
+_Rows = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # sites, passages, quarantine
+
+
+def _normalised_lines(
+    sites_done: Future[tuple[pd.DataFrame, pd.DataFrame]], passages_lines: bytes, recipe: Recipe
+) -> _Rows:
+    """The Sites (normalised by ``sites_done``, in a thread) and the passages of
+    ``passages_lines`` normalised, in any order, with the quarantine of both."""
     options = recipe.normalise
     kept, quarantined, rest = [], [], []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sites") as pool:
-        # the Sites normalised while the readers parse the first block of passages
-        # (normalisation waits for it anyway), not before they start
-        sites_done = pool.submit(normalise_sites, list(sites_records), options)
-        for raw, texts in arrow_records.read_ahead(passages_lines, options.passages_map):
-            passages, quarantine = normalise_raw_passages(raw, sites_done.result()[0], options)
-            kept.append(passages)
-            quarantined.append(quarantine)
-            rest += texts
-        sites, q_sites = sites_done.result()
+    for raw, texts in arrow_records.read_ahead(passages_lines, options.passages_map):
+        passages, quarantine = normalise_raw_passages(raw, sites_done.result()[0], options)
+        kept.append(passages)
+        quarantined.append(quarantine)
+        rest += texts
+    sites, q_sites = sites_done.result()
     if rest:
         records = [SnapshotStore.decode(text) for text in rest]
         passages, quarantine = normalise_passages(records, sites, options)
@@ -218,7 +227,7 @@ def build_from_lines(
     quarantine = pd.concat([q_sites, _concat(*quarantined)], ignore_index=True)
     passages = _concat(*kept)
     kept.clear()  # the blocks' rows, copied: not kept while the frames are made
-    return _frames_from(sites, passages, quarantine, recipe)
+    return sites, passages, quarantine
 
 
 def _frames_from(
@@ -1000,9 +1009,27 @@ def _blobs(
 ) -> dict[str, bytes]:
     """The manifests and the chunks to write: every chunk, or, given the manifests of the
     frames these were updated from and the chunk keys whose rows may have changed
-    (``touched``), only the chunks not stored already."""
+    (``touched``), only the chunks not stored already. Every chunk: the Sites and the
+    quarantine are encoded in a thread beside the passages (a few dozen chunks each,
+    whose fixed costs came after the passages' hundreds)."""
+    named = frames.as_dict()
+    if before is not None:
+        return _blobs_of(named, before, touched)
+    small = {n: f for n, f in named.items() if n != "passages"}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode-small") as pool:
+        beside = pool.submit(_blobs_of, small)
+        blobs = _blobs_of({"passages": named["passages"]})
+        return {**blobs, **beside.result()}
+
+
+def _blobs_of(
+    frames: Mapping[str, pd.DataFrame],
+    before: Mapping[str, chunks.Manifest] | None = None,
+    touched: Mapping[str, set[int]] | None = None,
+) -> dict[str, bytes]:
+    """``_blobs`` of those frames, by name, in the calling thread."""
     blobs: dict[str, bytes] = {}
-    for name, frame in frames.as_dict().items():
+    for name, frame in frames.items():
         previous = before[name].by_key() if before and name in before else {}
         changed = touched.get(name, set()) if touched is not None else None
         held = _CHUNKS.get(name, {})
@@ -1093,12 +1120,22 @@ def _tagged(frames: Frames | None, found: Mapping[str, Any]) -> Frames | None:
 Current = Callable[[], tuple[Frames, dict[str, bytes] | None]]
 
 
+def _normalised_store(store: SnapshotStore, conn: Any, recipe: Recipe) -> _Rows:
+    """Every record the transaction sees normalised (``_normalised_lines``); the Sites
+    in a thread while the database joins the passages' texts (it leaves the
+    interpreter's lock meanwhile)."""
+    sites = store.records_in(conn, "sites", ordered=False)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sites") as pool:
+        sites_done = pool.submit(normalise_sites, sites, recipe.normalise)
+        lines = store.record_lines_in(conn, "passages")
+        return _normalised_lines(sites_done, lines, recipe)
+
+
 def _rebuild(store: SnapshotStore, conn: Any, recipe: Recipe) -> Frames:
     """Every frame from the records the transaction sees (read in any order: ``build``
     puts the rows in the canonical order)."""
     with paused_gc():
-        sites = store.records_in(conn, "sites", ordered=False)
-        return build_from_lines(sites, store.record_lines_in(conn, "passages"), recipe)
+        return _frames_from(*_normalised_store(store, conn, recipe), recipe)
 
 
 def rebuilt(store: SnapshotStore, conn: Any, recipe: Recipe) -> tuple[Frames, dict[str, bytes]]:

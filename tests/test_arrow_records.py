@@ -289,13 +289,13 @@ def test_read_ahead_gives_the_blocks_in_order_and_reads_few_ahead(
     recs = [{**CLEAN, "id": f"recAHEAD{i:08d}"} for i in range(95)]
     data = lines(recs)
     started: list[int] = []
-    real = arrow_records.read
+    real, read_lines = arrow_records.read, arrow_records._read_lines
 
-    def counted(block: bytes, mapping: Any, threads: bool = True) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
         started.append(len(started))
-        return real(block, mapping, threads)
+        return read_lines(*args, **kwargs)
 
-    monkeypatch.setattr(arrow_records, "read", counted)
+    monkeypatch.setattr(arrow_records, "_read_lines", counted)
     got = []
     for n, (raw, rest) in enumerate(arrow_records.read_ahead(data, MAPPING)):
         assert len(started) <= n + 1 + arrow_records.READERS
@@ -340,3 +340,41 @@ def test_few_lines_are_read_as_one_block(monkeypatch: pytest.MonkeyPatch) -> Non
     assert [len(raw) for raw, _ in arrow_records.read_ahead(data, MAPPING)] == [30]
     monkeypatch.setattr(arrow_records, "SPLIT_LINES", 30)
     assert [len(raw) for raw, _ in arrow_records.read_ahead(data, MAPPING)] == [12, 18]
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"\n")),
+    piece=st.integers(1, 9),
+)
+def test_lines_are_found_piece_by_piece_as_in_one_scan(
+    data: bytes, piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newlines are looked for by pieces of the text (no temporary of its size):
+    each line starts after a newline, the last ends at the end whether or not a newline
+    ends it, wherever the pieces cut."""
+    monkeypatch.setattr(arrow_records, "_SCAN_BYTES", piece)
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    expected = starts if starts[-1] == len(data) else [*starts, len(data)]
+    assert arrow_records._line_offsets(memoryview(data)).tolist() == expected
+
+
+def test_the_last_record_needs_no_newline() -> None:
+    """The store's texts end without a newline: the last record is read whole, by Arrow
+    or, when odd, given back to the caller whole; as with a newline after it."""
+    odd = {**CLEAN, "id": "recODDLAST000001", "fields": {**CLEAN["fields"], "Personnes": "30"}}
+    for last in (CLEAN, odd):
+        recs = [{**CLEAN, "id": "recFIRST00000001"}, last]
+        data = lines(recs)
+        assert not data.endswith(b"\n")
+        raw, rest = arrow_records.read(data, MAPPING)
+        with_newline, rest_newline = arrow_records.read(data + b"\n", MAPPING)
+        _raws_equal(raw, with_newline)
+        assert rest == rest_newline
+        assert [*raw.ids.tolist(), *(SnapshotStore.decode(t)["id"] for t in rest)] == [
+            r["id"] for r in recs
+        ]
+        if last is odd:
+            assert rest == [SnapshotStore.encode(odd)]

@@ -85,3 +85,56 @@ def test_camps_are_those_of_the_definition(rows: list[tuple[int, int, int, str |
     )
     assigned = camps.assign_camps(passages, SITES, RADIUS, GAP_DAYS)
     assert assigned.to_list() == by_definition(passages, SITES)
+
+
+def marks_by_definition(passages: pd.DataFrame) -> pd.Series:
+    """The duplicate marks stated plainly in pandas: in camp, association (missing as
+    empty), date, creation time then id order, a passage of the same camp and
+    association as the one before it, dated at most 30 minutes after it."""
+    keys = ["camp_id", "association", "date", "created_time", "record_id"]
+    order = passages[keys].sort_values(keys, na_position="last", kind="stable")
+    same = (order["camp_id"] == order["camp_id"].shift()) & (
+        order["association"].fillna("") == order["association"].fillna("").shift()
+    )
+    close = (order["date"] - order["date"].shift()) <= camps.DUPLICATE_WINDOW
+    return (same & close).fillna(False).astype(bool).reindex(passages.index)
+
+
+# Camps, associations (missing and empty alike), dates minutes apart (the window's
+# edge, equal dates, missing ones), creation times and ids that break ties.
+MARKED = st.tuples(
+    st.sampled_from([None, "S-recA", "S-recB", "P-recC"]),
+    st.sampled_from([None, "", "Utopia 56", "Croix-Rouge française"]),
+    st.one_of(st.none(), st.integers(min_value=0, max_value=120).map(lambda m: m - m % 5)),
+    st.integers(min_value=0, max_value=3),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(MARKED, max_size=40), start=st.integers(min_value=0, max_value=3))
+def test_duplicate_marks_are_those_of_the_definition(
+    rows: list[tuple[str | None, str | None, int | None, int]], start: int
+) -> None:
+    """``mark_duplicates`` (integer codes sorted, neighbours compared by numpy) marks
+    the passages the plain pandas statement marks, on any index."""
+    n = len(rows)
+    passages = pd.DataFrame(
+        {
+            "camp_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "association": pd.Series([r[1] for r in rows], dtype="str"),
+            "date": pd.Series(
+                [pd.NaT if r[2] is None else T0 + pd.Timedelta(minutes=r[2]) for r in rows],
+                dtype="datetime64[us, Europe/Paris]",
+            ),
+            "created_time": pd.Series(
+                [T0 + pd.Timedelta(minutes=r[3]) for r in rows],
+                dtype="datetime64[us, Europe/Paris]",
+            ),
+            "record_id": pd.Series(
+                [f"rec{(7 * i) % 11:02d}{i:03d}" for i in range(n)], dtype="str"
+            ),
+        },
+        index=pd.RangeIndex(start, start + n)[::-1] if n else pd.RangeIndex(0),
+    )
+    got = camps.mark_duplicates(passages)
+    pd.testing.assert_series_equal(got, marks_by_definition(passages), check_names=False)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import unicodedata
 from typing import Any
 
 import pandas as pd
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carto import schema
+from carto import normalise as normalise_module
+from carto import parsing, schema
 from carto.dataset import normalise_options
 from carto.i18n import t
 from carto.normalise import RELATIVE_TIME_WORDS, describe, normalise, utc_times
@@ -415,3 +417,33 @@ def test_words_pandas_reads_as_now_are_not_times(word: str) -> None:
     assert pd.to_datetime(pd.Series([word]), utc=True, format="ISO8601").notna().all()
     read = utc_times(pd.Series([word, "2026-11-20T19:30:00.000Z"], dtype="str"))
     assert read.isna().tolist() == [True, False]
+
+
+def _scrubbed_one_by_one(value: object) -> object:
+    """The definition ``normalise._scrub`` follows, text by text: a text holding an @ or
+    at least 9 decimal digits (Unicode Nd) is scrubbed, any other is kept."""
+    if value is None:
+        return None
+    text = str(value)
+    many_digits = sum(unicodedata.category(c) == "Nd" for c in text) >= 9
+    if "@" in text or many_digits:
+        return parsing.scrub_pii(text, t("pii.phone"), t("pii.email"))
+    return text
+
+
+_FREE_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["Équipe Nord 1", "06 12 34 56 78", "a@b.fr", "٠٦١٢٣٤٥٦٧٨", "12345678", ""]),
+    st.text(alphabet="0123456789 .+@abcé٣", max_size=24),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_FREE_TEXTS, max_size=40), st.integers(min_value=0, max_value=5))
+def test_free_text_is_scrubbed_as_each_text_alone(values: list[str | None], start: int) -> None:
+    """Free text is scrubbed once per distinct text: the column is what scrubbing each
+    row alone gives, missing values kept, its index and text type kept."""
+    col = pd.Series(values, dtype="str", index=pd.RangeIndex(start, start + len(values)))
+    got = normalise_module._scrub(col)
+    expected = pd.Series([_scrubbed_one_by_one(v) for v in values], dtype="str", index=col.index)
+    pd.testing.assert_series_equal(got, expected)

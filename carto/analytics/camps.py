@@ -147,14 +147,54 @@ def epoch_seconds(dates: pd.Series) -> np.ndarray:
 
 
 def mark_duplicates(passages: pd.DataFrame) -> pd.Series:
-    """True for a passage sent again by the same association for the same camp within 30 min."""
-    keys = ["camp_id", "association", "date", "created_time", "record_id"]
-    order = passages[keys].iloc[sort_order(passages, keys)]
-    same = (order["camp_id"] == order["camp_id"].shift()) & (
-        order["association"].fillna("") == order["association"].fillna("").shift()
+    """True for a passage sent again by the same association for the same camp within 30 min:
+    in camp, association (missing as empty), date, creation time then id order, one of
+    the same camp and association as the one before it, dated at most 30 minutes after
+    it. Camps and associations are sorted and compared as integer codes (which camp
+    comes first does not change who comes before whom within one), the neighbours by
+    numpy: the strings sorted, shifted and compared by pandas cost twice as much at
+    100,000 passages."""
+    camp = pd.factorize(passages["camp_id"])[0]  # missing: -1, never a duplicate
+    association, sort_key = _association_codes(passages["association"])
+    keys = pd.DataFrame(
+        {
+            "camp": camp,
+            "association": sort_key,
+            "date": passages["date"].array,
+            "created_time": passages["created_time"].array,
+            "record_id": passages["record_id"].array,
+        }
     )
-    close = (order["date"] - order["date"].shift()) <= DUPLICATE_WINDOW
-    return (same & close).fillna(False).astype(bool).reindex(passages.index)
+    order = sort_order(keys, list(keys.columns))
+    camp, association = camp[order], association[order]
+    dates = keys["date"]
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    when = dates.to_numpy()[order]
+    marks = np.zeros(len(order), dtype=bool)
+    marks[1:] = (
+        (camp[1:] == camp[:-1])
+        & (camp[1:] >= 0)
+        & (association[1:] == association[:-1])
+        & (when[1:] - when[:-1] <= DUPLICATE_WINDOW.to_timedelta64())  # NaT: False
+    )
+    out = np.empty(len(order), dtype=bool)
+    out[order] = marks
+    return pd.Series(out, index=passages.index)
+
+
+def _association_codes(association: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes equal where the associations are, a missing one as empty; codes that sort
+    them as their texts would relative to each other where it matters: empty first,
+    missing last). A camp's empty and missing associations count as one, but follow
+    each other only when it has no other: as the texts sorted them."""
+    missing = association.isna().to_numpy(dtype=bool)
+    codes = pd.factorize(association.fillna(""))[0]
+    empty = ~missing & (association.fillna("x") == "").to_numpy(dtype=bool)
+    sort_key = codes + 1
+    sort_key[empty] = 0
+    sort_key[missing] = codes.max(initial=0) + 2
+    return codes, sort_key
 
 
 def with_camps(
