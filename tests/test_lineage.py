@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from carto import chunks, demo, prepared
-from carto.analytics import camps, events, lineage, memo, places, population
+from carto.analytics import alerts, camps, events, lineage, memo, places, population
 from carto.dataset import recipe
 from carto.store import SnapshotStore
 from tests import test_prepared
@@ -53,6 +53,8 @@ def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
         events.evacuation_events(passages, sites, WINDOW, 1),
         population.daily_camp_counts(passages, days, WINDOW, "unaccompanied_minors"),
         population.daily_camp_counts(passages, days[-10:], WINDOW),
+        alerts.protection_alerts(passages, sites, as_of, 48),
+        alerts.protection_alerts(passages, sites, as_of - pd.Timedelta(days=10), 24 * 5),
     ]
 
 
@@ -145,6 +147,7 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     hashed = _counting(monkeypatch, lineage, "camp_fingerprints")
     counted_daily = _counting(monkeypatch, population, "_daily_camp_counts")
     described = _counting(monkeypatch, events, "_camp_events_frame")
+    alerted = _counting(monkeypatch, alerts, "counted")  # the rows an alert reads
     held = dict(prepared._DECODED), dict(prepared._CHUNKS)
     with store.transaction(bump_version=False) as conn:
         _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
@@ -161,6 +164,7 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     population.estimated_population(frames.passages, days, WINDOW)
     events.evacuation_events(frames.passages, frames.sites, WINDOW, 1)
     population.daily_camp_counts(frames.passages, days[-10:], WINDOW)
+    alerts.protection_alerts(frames.passages, frames.sites, as_of, 48)
     # that camp's rows only; the states take their places from the whole frame's
     assert placed == [{edited["camp_id"]}]
     assert counted_daily == [{edited["camp_id"]}]
@@ -171,6 +175,7 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     # the other camps' events are carried whole (not even looked up per camp)
     assert events._MEMO.misses == 1 and events._MEMO.hits == 0
     assert described == [{edited["camp_id"]}]
+    assert alerted == [{edited["camp_id"]}]
     # the fingerprints of that camp only, once for each set of columns
     assert hashed == [{edited["camp_id"]}] * 2
 
