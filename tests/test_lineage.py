@@ -180,6 +180,46 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     assert hashed == [{edited["camp_id"]}] * 2
 
 
+def _buffers(column: pd.Series) -> set[int]:
+    """The addresses of the memory a column's values are in."""
+    values = column.array
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        arrays = values.__arrow_array__().chunks
+        return {b.address for a in arrays for b in a.buffers() if b is not None}
+    return {column.to_numpy().__array_interface__["data"][0]}
+
+
+def test_an_edit_set_in_place_is_read_sharing_the_columns_it_did_not_change(
+    tmp_path: Path,
+) -> None:
+    """A page process reading a refresh that changed a count (no row added, removed or
+    moved) makes the new frame from the one it held: the changed rows converted in the
+    columns where they differ, every other column shared, not copied (the copy grew
+    with the base); the frame is the one of every chunk."""
+    memo.clear_all()
+    prepared.forget()
+    store = filled_store(tmp_path)
+    before = read(store).passages
+    edited = before.iloc[len(before) // 2]
+    people = 41.0 if edited["people"] != 41 else 42.0
+    held = dict(prepared._DECODED), dict(prepared._CHUNKS)
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, edited["record_id"], {"Personnes": people})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    prepared._DECODED.update(held[0])  # as a page process that did not write it
+    prepared._CHUNKS.update(held[1])
+    after = read(store).passages
+    manifest = chunks.Manifest.from_bytes(prepared._DECODED["passages"][0])
+    chunk_parts = prepared._CHUNKS["passages"]
+    whole = prepared._frame([chunk_parts[c.digest] for c in manifest.chunks], manifest.columns)
+    pd.testing.assert_frame_equal(after, whole, check_exact=True)
+    assert after.loc[after["record_id"] == edited["record_id"], "people"].tolist() == [people]
+    for column in ("latitude", "date", "day", "association", "camp_id", "is_duplicate"):
+        assert _buffers(after[column]) == _buffers(before[column]), column
+    assert not _buffers(after["people"]) & _buffers(before["people"])
+
+
 def _part(frame: pd.DataFrame) -> prepared.Part:
     """A decoded chunk of those rows."""
     table = pa.Table.from_pandas(frame.drop(columns="needs"), preserve_index=False)
