@@ -87,13 +87,12 @@ def _camp_alerts(
     reports = reports[reports["camp_id"].isin(alerted)]
     if reports.empty:
         return empty_alerts(passages["date"])
-    alerts = reports.groupby("camp_id").agg(
-        last_report=("date", "max"),
-        unaccompanied_minors=("unaccompanied_minors", "max"),
-        families=("families", "max"),
-        children=("children", "max"),
-        people=("people", "max"),
-        associations=("association", lambda s: ", ".join(sorted(set(s.dropna())))),
+    grouped = reports.groupby("camp_id")
+    # one pass for the maxima (named aggregations went through one per column)
+    alerts = grouped[["date", "unaccompanied_minors", "families", "children", "people"]].max()
+    alerts = alerts.rename(columns={"date": "last_report"})
+    alerts["associations"] = grouped["association"].agg(
+        lambda s: ", ".join(sorted(set(s.dropna())))
     )
     minors = (alerts["unaccompanied_minors"] > 0).to_numpy()
     families = (alerts["families"] > 0).to_numpy()
