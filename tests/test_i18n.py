@@ -113,7 +113,8 @@ def test_hotspot_reasons_use_singular_counts() -> None:
     )
 
     def text(row: SimpleNamespace) -> str:
-        codes, params = zip(*hotspots._reasons(row), strict=True)
+        quoted = [getattr(row, c) for c in hotspots._REASON_READ]
+        codes, params = zip(*hotspots._reasons(*quoted), strict=True)
         return hotspots.describe(codes, params)
 
     assert text(row) == "1 personne dont 1 famille, 1 femme seule, aucun passage depuis 1 jour"

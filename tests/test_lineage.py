@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from carto import chunks, demo, prepared
-from carto.analytics import camps, events, lineage, memo, places, population
+from carto.analytics import alerts, camps, events, lineage, memo, places, population
 from carto.dataset import recipe
 from carto.store import SnapshotStore
 from tests import test_prepared
@@ -53,6 +53,8 @@ def analyses(passages: pd.DataFrame, sites: pd.DataFrame) -> list[pd.DataFrame]:
         events.evacuation_events(passages, sites, WINDOW, 1),
         population.daily_camp_counts(passages, days, WINDOW, "unaccompanied_minors"),
         population.daily_camp_counts(passages, days[-10:], WINDOW),
+        alerts.protection_alerts(passages, sites, as_of, 48),
+        alerts.protection_alerts(passages, sites, as_of - pd.Timedelta(days=10), 24 * 5),
     ]
 
 
@@ -145,6 +147,7 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     hashed = _counting(monkeypatch, lineage, "camp_fingerprints")
     counted_daily = _counting(monkeypatch, population, "_daily_camp_counts")
     described = _counting(monkeypatch, events, "_camp_events_frame")
+    alerted = _counting(monkeypatch, alerts, "counted")  # the rows an alert reads
     held = dict(prepared._DECODED), dict(prepared._CHUNKS)
     with store.transaction(bump_version=False) as conn:
         _edit_fields(store, conn, edited["record_id"], {"Personnes": 41})
@@ -161,6 +164,7 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     population.estimated_population(frames.passages, days, WINDOW)
     events.evacuation_events(frames.passages, frames.sites, WINDOW, 1)
     population.daily_camp_counts(frames.passages, days[-10:], WINDOW)
+    alerts.protection_alerts(frames.passages, frames.sites, as_of, 48)
     # that camp's rows only; the states take their places from the whole frame's
     assert placed == [{edited["camp_id"]}]
     assert counted_daily == [{edited["camp_id"]}]
@@ -171,8 +175,49 @@ def test_a_refresh_computes_only_the_camps_it_changed(
     # the other camps' events are carried whole (not even looked up per camp)
     assert events._MEMO.misses == 1 and events._MEMO.hits == 0
     assert described == [{edited["camp_id"]}]
+    assert alerted == [{edited["camp_id"]}]
     # the fingerprints of that camp only, once for each set of columns
     assert hashed == [{edited["camp_id"]}] * 2
+
+
+def _buffers(column: pd.Series) -> set[int]:
+    """The addresses of the memory a column's values are in."""
+    values = column.array
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        arrays = values.__arrow_array__().chunks
+        return {b.address for a in arrays for b in a.buffers() if b is not None}
+    return {column.to_numpy().__array_interface__["data"][0]}
+
+
+def test_an_edit_set_in_place_is_read_sharing_the_columns_it_did_not_change(
+    tmp_path: Path,
+) -> None:
+    """A page process reading a refresh that changed a count (no row added, removed or
+    moved) makes the new frame from the one it held: the changed rows converted in the
+    columns where they differ, every other column shared, not copied (the copy grew
+    with the base); the frame is the one of every chunk."""
+    memo.clear_all()
+    prepared.forget()
+    store = filled_store(tmp_path)
+    before = read(store).passages
+    edited = before.iloc[len(before) // 2]
+    people = 41.0 if edited["people"] != 41 else 42.0
+    held = dict(prepared._DECODED), dict(prepared._CHUNKS)
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, edited["record_id"], {"Personnes": people})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    prepared._DECODED.update(held[0])  # as a page process that did not write it
+    prepared._CHUNKS.update(held[1])
+    after = read(store).passages
+    manifest = chunks.Manifest.from_bytes(prepared._DECODED["passages"][0])
+    chunk_parts = prepared._CHUNKS["passages"]
+    whole = prepared._frame([chunk_parts[c.digest] for c in manifest.chunks], manifest.columns)
+    pd.testing.assert_frame_equal(after, whole, check_exact=True)
+    assert after.loc[after["record_id"] == edited["record_id"], "people"].tolist() == [people]
+    for column in ("latitude", "date", "day", "association", "camp_id", "is_duplicate"):
+        assert _buffers(after[column]) == _buffers(before[column]), column
+    assert not _buffers(after["people"]) & _buffers(before["people"])
 
 
 def _part(frame: pd.DataFrame) -> prepared.Part:

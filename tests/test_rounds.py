@@ -213,6 +213,47 @@ def test_suggest_orders_by_priority_with_reasons(board: pd.DataFrame) -> None:
     assert len(in_zone) <= 2 and (in_zone["arrondissement"] == zone).all()
 
 
+@pytest.mark.parametrize("role", ["admin", "partenaire"])
+def test_the_pages_board_writes_no_reason_text(
+    demo_settings: Settings, demo_dataset: Dataset, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    """The board of "Autour de moi" and "Préparer une maraude" is the active camps with
+    their alerts and scores as the other pages show them, without the French text of
+    every scored camp's reasons, which it never shows."""
+    import streamlit
+
+    from carto import filters
+    from carto.analytics import hotspots
+    from carto.ui import data
+    from carto.ui import rounds as street
+
+    policy = privacy.policy_for(role, demo_settings)
+    monkeypatch.setattr(data, "settings", lambda: demo_settings)
+    monkeypatch.setattr(data, "policy", lambda: policy)
+    streamlit.cache_data.clear()
+    ds = privacy.apply(demo_dataset, policy)
+    f = filters.Filters()
+    v = data.view(ds, f, f.period_for(ds.today, ds.passages["day"].min().date()))
+    written: list[int] = []
+    real = hotspots.reasons
+
+    def counting(scores: pd.DataFrame) -> pd.Series:
+        written.append(len(scores))
+        return real(scores)
+
+    monkeypatch.setattr(hotspots, "reasons", counting)
+    found = street.board(v, ds.today)
+    assert written == []
+    assert found["score"].gt(0).any() and found["alert_reasons"].map(bool).any()
+    expected = rounds.camp_board(
+        data.camp_states(v, ds.today),
+        data.protection_alerts(v, ds.today),
+        data.hotspot_scores(v, ds.today),
+    )
+    pd.testing.assert_frame_equal(found, privacy.protect_frame(expected, policy), check_exact=True)
+    streamlit.cache_data.clear()
+
+
 # ------------------------------------------------------------------ packing list
 
 

@@ -9,6 +9,7 @@ the latest such report, up to ``now``, reports people sheltered (``Personnes mis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from carto import schema
 from carto.analytics.camps import counted
 from carto.analytics.frames import local_times
+from carto.analytics.lineage import by_camp
 from carto.analytics.places import camp_places
 
 # Codes of the ``reasons`` column (labels: catalogue keys ``alert.reason.<code>``).
@@ -45,12 +47,33 @@ def protection_alerts(
     """Alerted camps, columns ``ALERT_COLUMNS``, most minors and families first.
 
     Counts are the largest reported in the window; ``last_report`` is the latest passage
-    reporting minors or families; ``reasons`` lists ``minors`` and/or ``families``.
+    reporting minors or families; ``reasons`` lists ``minors`` and/or ``families``. A
+    camp's alert is made from its passages alone: for the next version of the passages,
+    only the camps whose passages changed are looked at again (``lineage.by_camp``).
     """
+
+    def make(rows: pd.DataFrame) -> pd.DataFrame:
+        # the places of the whole frame (kept for it: the camp states place it too)
+        return _ranked(_camp_alerts(rows, now, hours, lambda: camp_places(passages, sites)))
+
+    read = [*_READ, "is_duplicate"]
+    return by_camp("protection_alerts", [passages, sites], make, _ranked, (now, hours), read)
+
+
+# The passage columns an alert reads.
+_READ = ["camp_id", "date", "association", "sheltered", "evacuation", "people", *GROUPS]
+
+
+def _camp_alerts(
+    passages: pd.DataFrame,
+    now: pd.Timestamp,
+    hours: float,
+    placed: Callable[[], pd.DataFrame],
+) -> pd.DataFrame:
+    """The alerts of ``passages``' camps, unordered; ``placed``: the camps' places."""
     since = now - pd.Timedelta(hours=hours)
     dates = passages["date"]
-    read = ["camp_id", "date", "association", "sheltered", "evacuation", "people", *GROUPS]
-    window = counted(passages, read, where=(dates >= since) & (dates <= now))
+    window = counted(passages, _READ, where=(dates >= since) & (dates <= now))
     vulnerable = (window["unaccompanied_minors"] > 0) | (window["families"] > 0)
     reports = window[vulnerable]
     if reports.empty:
@@ -64,13 +87,12 @@ def protection_alerts(
     reports = reports[reports["camp_id"].isin(alerted)]
     if reports.empty:
         return empty_alerts(passages["date"])
-    alerts = reports.groupby("camp_id").agg(
-        last_report=("date", "max"),
-        unaccompanied_minors=("unaccompanied_minors", "max"),
-        families=("families", "max"),
-        children=("children", "max"),
-        people=("people", "max"),
-        associations=("association", lambda s: ", ".join(sorted(set(s.dropna())))),
+    grouped = reports.groupby("camp_id")
+    # one pass for the maxima (named aggregations went through one per column)
+    alerts = grouped[["date", "unaccompanied_minors", "families", "children", "people"]].max()
+    alerts = alerts.rename(columns={"date": "last_report"})
+    alerts["associations"] = grouped["association"].agg(
+        lambda s: ", ".join(sorted(set(s.dropna())))
     )
     minors = (alerts["unaccompanied_minors"] > 0).to_numpy()
     families = (alerts["families"] > 0).to_numpy()
@@ -82,9 +104,13 @@ def protection_alerts(
         index=alerts.index,
         dtype=object,
     )
-    places = camp_places(passages, sites)  # kept for the frame: other analyses place it too
-    alerts = alerts.join(places[["name", "arrondissement", "latitude", "longitude"]])
-    alerts = alerts.reset_index()
+    alerts = alerts.join(placed()[["name", "arrondissement", "latitude", "longitude"]])
+    return alerts.reset_index()[ALERT_COLUMNS]
+
+
+def _ranked(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Alerts most minors and families first, then the latest report (camp ids: a
+    total order, whatever order the rows came in)."""
     weight = alerts["unaccompanied_minors"].fillna(0) + alerts["families"].fillna(0)
     alerts = alerts.assign(_w=weight).sort_values(
         ["_w", "last_report", "camp_id"], ascending=[False, False, True], ignore_index=True

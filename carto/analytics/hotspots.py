@@ -66,15 +66,16 @@ def unmet_needs(
     # the window's rows and the columns read only: not a copy of every passage
     recent = counted(passages, ["camp_id", *NEED_ITEM.values()], where=window)
     delivered = recent.groupby("camp_id")[list(NEED_ITEM.values())].sum() > 0
-    given: dict[Hashable, dict[Hashable, Any]] = delivered.to_dict("index")
+    # per item, the camps that got it (a set per item, not a dict per camp)
+    given: dict[str, set[Hashable]] = {
+        item: set(delivered.index[delivered[item].to_numpy(dtype=bool)])
+        for item in NEED_ITEM.values()
+    }
     out: dict[str, list[str]] = {}
     for camp_id, asked in zip(states["camp_id"], states["needs"], strict=True):
         items = list(asked) if isinstance(asked, (list, tuple, np.ndarray)) else []
-        camp_given = given.get(camp_id)
         out[camp_id] = [
-            need
-            for need in items
-            if need not in NEED_ITEM or camp_given is None or not camp_given[NEED_ITEM[need]]
+            need for need in items if need not in NEED_ITEM or camp_id not in given[NEED_ITEM[need]]
         ]
     return pd.Series(out, dtype=object)
 
@@ -108,7 +109,11 @@ def camp_scores(
     active["vulnerability"] = vulnerability.round(2)
     active["unmet_needs"] = unmet.to_numpy()
     active["score"] = (people * vulnerability * needs_factor * days_factor).round(1)
-    reasons = [_reasons(row) for row in active.itertuples()]
+    # plain tuples of the columns the reasons quote (itertuples of every column, named,
+    # cost more than the reasons)
+    reasons = [
+        _reasons(*row) for row in active[list(_REASON_READ)].itertuples(index=False, name=None)
+    ]
     active["reason_codes"] = pd.Series(
         [[code for code, _ in found] for found in reasons], index=active.index, dtype=object
     )
@@ -122,19 +127,27 @@ def _share(part: pd.Series, people: pd.Series) -> pd.Series:
     return (part.fillna(0).astype(float) / people).clip(0, 1)
 
 
-def _reasons(row: Any) -> list[Reason]:
-    found: list[Reason] = [("people", {"n": float(row.people)})]
-    for code, value in (
-        ("minors", row.unaccompanied_minors),
-        ("families", row.families),
-        ("women", row.single_women),
-    ):
+_REASON_READ = (
+    "people",
+    "unaccompanied_minors",
+    "families",
+    "single_women",
+    "days_since_visit",
+    "unmet_needs",
+)
+
+
+def _reasons(
+    people: Any, minors: Any, families: Any, women: Any, days_since: Any, unmet: Any
+) -> list[Reason]:
+    found: list[Reason] = [("people", {"n": float(people)})]
+    for code, value in (("minors", minors), ("families", families), ("women", women)):
         if pd.notna(value) and value > 0:
             found.append((code, {"n": float(value)}))
-    days = int(row.days_since_visit)
+    days = int(days_since)
     found.append(("days", {"n": days}) if days > 0 else ("today", {}))
-    if row.unmet_needs:
-        found.append(("unmet", {"needs": list(row.unmet_needs)}))
+    if unmet:
+        found.append(("unmet", {"needs": list(unmet)}))
     return found
 
 

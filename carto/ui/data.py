@@ -653,10 +653,15 @@ def _hotspots(_v: View, key: tuple[object, ...], as_of: dt.date) -> pd.DataFrame
     )
 
 
+def hotspot_factors(v: View, as_of: dt.date) -> pd.DataFrame:
+    """Active camps ranked by hotspot score, with the score's factors and reason codes
+    but not their French text (counts protected; a score is not a count)."""
+    return privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+
+
 def hotspot_scores(v: View, as_of: dt.date) -> pd.DataFrame:
-    """Active camps ranked by hotspot score, with their ``reasons`` in French (counts
-    protected; a score is not a count)."""
-    scores = privacy.protect_frame(_hotspots(v, v.key, as_of), v.policy)
+    """``hotspot_factors`` with each camp's ``reasons`` in French."""
+    scores = hotspot_factors(v, as_of)
     return scores.assign(reasons=hotspots.reasons(scores))
 
 

@@ -131,8 +131,9 @@ def options(conf: Settings) -> rounds.RoundOptions:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _board(_v: data.View, key: tuple[object, ...], day: dt.date) -> pd.DataFrame:
+    # the scores' factors only: the board shows no reason text (written per scored camp)
     return rounds.camp_board(
-        data.camp_states(_v, day), data.protection_alerts(_v, day), data.hotspot_scores(_v, day)
+        data.camp_states(_v, day), data.protection_alerts(_v, day), data.hotspot_factors(_v, day)
     )
 
 
