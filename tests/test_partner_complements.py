@@ -185,11 +185,12 @@ def opts(demo_settings: Settings) -> AnalysisOptions:
 
 
 def partner_view(
-    ds: Dataset, settings: Settings, f: Filters, opts: AnalysisOptions
+    ds: Dataset, settings: Settings, f: Filters, opts: AnalysisOptions, role: str = PARTNER
 ) -> tuple[data.View, X.Scope]:
-    """The data layer's view of a partner (as ``data.view`` makes it) and its export scope."""
+    """The data layer's view of a partner (as ``data.view`` makes it) and its export
+    scope; of another ``role`` when given (staff, to compare)."""
     st.cache_data.clear()
-    scope = X.scope_for(ds, PARTNER, settings, f)
+    scope = X.scope_for(ds, role, settings, f)
     view = data.View(scope.ds, f, scope.period, scope.passages, scope.policy, opts)
     return view, scope
 
@@ -367,9 +368,9 @@ def test_a_partner_gets_no_passage_count_back_by_subtraction(
 def test_staff_see_every_passage_count(
     demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
-    st.cache_data.clear()
-    scope = X.scope_for(demo_dataset, "coordinateur", demo_settings, Filters(period="7j"))
-    view = data.View(scope.ds, scope.filters, scope.period, scope.passages, scope.policy, opts)
+    view, scope = partner_view(
+        demo_dataset, demo_settings, Filters(period="7j"), opts, role="coordinateur"
+    )
     act = data.activity(view)
     assert act.passages.now.value == len(figures.in_period(view.passages, view.period))
     assert not act.weekly_passages["passages"].isna().any()
@@ -721,9 +722,9 @@ def test_a_partner_gets_no_need_back_by_switching_the_breakdown(
 def test_staff_needs_plan_masks_nothing(
     demo_dataset: Dataset, demo_settings: Settings, opts: AnalysisOptions
 ) -> None:
-    st.cache_data.clear()
-    scope = X.scope_for(demo_dataset, "coordinateur", demo_settings, Filters(period="30j"))
-    view = data.View(scope.ds, scope.filters, scope.period, scope.passages, scope.policy, opts)
+    view, _ = partner_view(
+        demo_dataset, demo_settings, Filters(period="30j"), opts, role="coordinateur"
+    )
     for breakdown in needs.BREAKDOWNS:
         rows = data.needs_plan(view, opts.forecast_weeks, breakdown).rows
         assert not any(c.endswith(privacy.COMPLEMENT_SUFFIX) for c in rows.columns)
