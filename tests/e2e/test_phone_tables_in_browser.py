@@ -109,10 +109,33 @@ def table_key(screen: str, name: str) -> str:
     return screens.key("table", screen, name)
 
 
+# Tables the demo of some days has no row for: the page says so instead (Coordination's
+# camps without a passage for 3 days: none on a demo generated on a Tuesday, which failed
+# this test every Tuesday). The start of that sentence, by table.
+EMPTY_SOME_DAYS = {"gaps": t("coord.no_gap.other", n=0).split("0")[0]}
+STATE_SHOWN = """([key, text]) => !!document.querySelector(`.st-key-${key}`)
+  || document.body.innerText.includes(text)"""
+
+
 def expected_narrow(url_path: str, role: str) -> dict[str, tuple[str, ...] | str]:
     if url_path == "export":  # its preview shows the first dataset the role may export
         return {f"export-{export_contents.datasets_for_role(role)[0]}": FIRST_TWO}
     return NARROW.get(url_path, {})
+
+
+def drawn_today(page: Any, url_path: str, role: str) -> dict[str, tuple[str, ...] | str]:
+    """The expected narrow tables, less those the page says it has no row for today
+    (``EMPTY_SOME_DAYS``: the sentence shown, and no such table)."""
+    expected = dict(expected_narrow(url_path, role))
+    for name, empty in EMPTY_SOME_DAYS.items():
+        if name not in expected:
+            continue
+        key = table_key(screens.NARROW, name)
+        page.wait_for_function(STATE_SHOWN, arg=[key, empty], timeout=60_000)
+        if not page.query_selector(f".st-key-{key}"):
+            assert page.get_by_text(empty).count(), (url_path, name)
+            del expected[name]
+    return expected
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +184,7 @@ def check_phone(page: Any, url_path: str, role: str) -> dict[str, list[str]]:
             assert table["sideways"] <= 1, f"{where} scrolls sideways by {table['sideways']}px"
             seen[table["key"].removeprefix(f"table{screens.NARROW}-")] = table["headers"]
 
-    expected = expected_narrow(url_path, role)
+    expected = drawn_today(page, url_path, role)
     # the tables are drawn once the page's run is over (the map page takes longer)
     page.wait_for_function(DRAWN, arg=len(expected))
     page.wait_for_timeout(500)  # the tables size themselves to the page
@@ -184,7 +207,9 @@ def check_wide(page: Any, url_path: str, role: str, narrow: dict[str, list[str]]
     narrow ones are hidden."""
     page.set_viewport_size(WIDE_SCREEN)
     page.wait_for_timeout(1000)  # the tables draw themselves at the new width
-    expected = expected_narrow(url_path, role)
+    expected = {
+        name: cols for name, cols in expected_narrow(url_path, role).items() if name in narrow
+    }
     for tab, names in by_tab(expected):
         open_tab(page, tab)
         page.wait_for_function(HEADED)
