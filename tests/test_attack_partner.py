@@ -4,6 +4,7 @@ the browser, where its developer tools read it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -67,4 +68,14 @@ def test_a_partners_gap_rings_follow_its_points(app_config: Path) -> None:
     def spots(layer: str) -> set[tuple[float, float, float]]:
         return {(p["latitude"], p["longitude"], p["radius"]) for p in layers.get(layer, [])}
 
+    # the demo of some days has no camp without a recent passage (every Tuesday's): the
+    # map of an earlier day then has some
+    today = at.slider(key="etat_au").value
+    assert isinstance(today, dt.date)
+    for back in range(1, 15):
+        if spots("gaps"):
+            break
+        at.slider(key="etat_au").set_value(today - dt.timedelta(days=back)).run()
+        assert not at.exception, [e.value for e in at.exception]
+        layers = map_layers(at)
     assert spots("gaps") and spots("gaps") <= spots("camps")
