@@ -1057,12 +1057,18 @@ def _spliced_column(
         pieces += [previous.iloc[at:start], fresh.iloc[taken : taken + stop - start]]
         at, taken = stop, taken + stop - start
     pieces.append(previous.iloc[at:])
-    out = pd.concat(pieces, ignore_index=True)
-    values = out.array
-    if isinstance(values, pd.arrays.ArrowStringArray):  # one Arrow chunk, as ``_frame``
-        whole = values.__arrow_array__().combine_chunks()
-        out = pd.Series(pd.array(whole, dtype=values.dtype), name=previous.name)
-    return out.set_axis(previous.index)
+    return _one_chunk(pd.concat(pieces, ignore_index=True)).set_axis(previous.index)
+
+
+def _one_chunk(column: pd.Series) -> pd.Series:
+    """A text column as one Arrow chunk, as ``_frame`` makes them (a concatenation keeps
+    its parts' chunks, and every later operation would go through them one by one);
+    any other column as it is."""
+    values = column.array
+    if not isinstance(values, pd.arrays.ArrowStringArray):
+        return column
+    whole = values.__arrow_array__().combine_chunks()
+    return pd.Series(pd.array(whole, dtype=values.dtype), index=column.index, name=column.name)
 
 
 def _from_held(
@@ -1100,11 +1106,9 @@ def _from_held(
         else:
             runs.append((source, start, start + c.rows))
     frame = pd.concat([f.iloc[a:b] for f, a, b in runs], ignore_index=True)
-    for column in frame.columns:  # one Arrow chunk per text column, as ``_frame`` makes
-        values = frame[column].array
-        if isinstance(values, pd.arrays.ArrowStringArray):
-            whole = values.__arrow_array__().combine_chunks()
-            frame[column] = pd.Series(pd.array(whole, dtype=values.dtype), index=frame.index)
+    for column in frame.columns:
+        if isinstance(frame[column].array, pd.arrays.ArrowStringArray):
+            frame[column] = _one_chunk(frame[column])
     return frame
 
 
