@@ -22,8 +22,7 @@ found = data.protection_alerts(v)
 if found.empty:
     st.success(t("alert.none", hours=t_n("alert.hours", hours)))
 else:
-    badge = privacy.count(alerts.alert_count(found), v.policy).label
-    st.error(t_n("alert.badge", badge), icon=":material/child_care:")
+    st.error(t_n("alert.badge", alerts.alert_count(found)), icon=":material/child_care:")
     st.caption(t("alert.definition", hours=t_n("alert.hours", hours)))
     tables.show(
         pd.DataFrame(
@@ -44,7 +43,7 @@ else:
         narrow=(t("coord.col.camp"), t("coord.col.reasons")),
     )
     layout.suppressed_caption(
-        v.policy, badge, privacy.hidden_in(found, "unaccompanied_minors", "families")
+        v.policy, privacy.hidden_in(found, "unaccompanied_minors", "families")
     )
 
 st.subheader(t("coord.gaps"))

@@ -11,8 +11,9 @@ number of camps, passages, reports or evacuations in an aggregate: metric values
 deltas, cells of the count columns of tables, values of charts, and the numbers of
 people, camps, minors and families in map tooltips. Not counts, hence not checked:
 dates, days since a visit (« il y a 3 j », « Jours sans passage »), hours, hotspot
-scores, percentages, and the export page's row counts (how many rows the preview
-shows right below them, which the partner sees anyway).
+scores, percentages, the export page's row counts (how many rows the preview
+shows right below them, which the partner sees anyway), and the protection alerts'
+badge (how many camps the table right below it lists, one row each).
 """
 
 from __future__ import annotations
@@ -32,15 +33,24 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from carto import privacy, schema
-from carto.analytics import camps, figures, needs, places, weeks
-from carto.dataset import Dataset, build_dataset, open_store
+from carto.analytics import alerts, camps, figures, needs, places, weeks
+from carto.dataset import (
+    Dataset,
+    build_dataset,
+    demo_key,
+    generate_demo,
+    open_store,
+    write_demo_snapshot,
+)
 from carto.export import contents as X
 from carto.filters import PUBLICS
-from carto.i18n import PLURAL_FORMS, t
+from carto.i18n import PLURAL_FORMS, t, t_n
 from carto.map_view import camp_points
+from carto.options import AnalysisOptions
 from carto.settings import Settings, load_settings
+from carto.store import SnapshotStore
 from carto.ui import navigation
-from testing.app import login, new_app
+from testing.app import login, new_app, run_page, shown_table
 from tests.conftest import TODAY
 
 THRESHOLD = 5  # small_count_threshold (default)
@@ -326,3 +336,38 @@ def test_a_partner_sees_no_count_under_the_threshold_on_any_page(
     assert checked > 100  # the walk really read figures
     if narrow in ("arrondissement", "public"):
         assert suppressed > 0  # and some were small enough to be shown "<5"
+
+
+def write_demo_with_alerts(config: Path, camps: int) -> int:
+    """Write today's demo snapshot with minors and families reported only in the
+    passages of ``camps`` of its alerted camps: that many protection alerts today.
+    Returns how many camps the plain demo alerted (8 to 15 on the days tried)."""
+    conf = load_settings(config)
+    today = pd.Timestamp.now(tz=conf["general.timezone"]).date()
+    store = SnapshotStore(conf.store_location)
+    base = generate_demo(conf, today)
+    write_demo_snapshot(store, base, demo_key(conf, today))
+    ds = build_dataset(conf, open_store(conf))
+    opts = AnalysisOptions.from_settings(conf)
+    now = opts.day_start(today) + pd.Timedelta(days=1)
+    found = alerts.protection_alerts(ds.passages, ds.sites, now, opts.alert_hours)
+    kept = found["camp_id"].head(camps)
+    reporting = set(ds.passages.loc[ds.passages["camp_id"].isin(kept), "record_id"])
+    for record in base.passages:
+        if record["id"] not in reporting:
+            record["fields"].pop("Mineurs non accompagnés", None)
+            record["fields"].pop("Familles", None)
+    write_demo_snapshot(store, base, demo_key(conf, today))
+    return len(found)
+
+
+def test_a_partners_alert_badge_counts_the_camps_its_table_lists(app_config: Path) -> None:
+    """Three alerted camps, listed one row each: the badge says 3, not "<5" above
+    three rows (the count of camps is given by the table anyway)."""
+    assert write_demo_with_alerts(app_config, camps=3) > 3
+    for role in (PARTNER, "coordinateur"):
+        at = run_page("pages/coordination.py", role=role)
+        listed = shown_table(at, "alerts")
+        assert len(listed) == 3
+        badges = [e.value for e in at.error]
+        assert badges == [t_n("alert.badge", 3)], (role, badges)

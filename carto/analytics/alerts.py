@@ -119,7 +119,8 @@ def _ranked(alerts: pd.DataFrame) -> pd.DataFrame:
 
 
 def alert_count(alerts: pd.DataFrame) -> int:
-    """The number shown in the badge: alerted camps."""
+    """The number shown in the badge: alerted camps. Not protected as a small count for
+    a partner: the table under the badge lists the camps, one row each."""
     return len(alerts)
 
 
