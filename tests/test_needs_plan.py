@@ -8,10 +8,13 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from carto import packing_list, privacy
+from carto import packing_list, privacy, schema
 from carto.analytics import needs, places
 from carto.dataset import Dataset
 from carto.i18n import format_number, t
@@ -210,6 +213,53 @@ def test_the_grouped_forecast_from_recent_weeks_is_the_one_from_the_whole_histor
 
     assert len(shown(recent)) > 3
     pd.testing.assert_frame_equal(shown(recent), shown(whole), check_exact=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    association=st.sampled_from([None, *schema.ASSOCIATIONS]),
+    days_back=st.integers(0, 40),
+    weeks=st.integers(1, 6),
+    without_camp=st.floats(0.0, 0.3),
+    seed=st.integers(0, 2**16),
+)
+def test_every_breakdown_summed_from_the_camps_weeks_is_its_own_forecast(
+    demo_dataset: Dataset,
+    association: str | None,
+    days_back: int,
+    weeks: int,
+    without_camp: float,
+    seed: int,
+) -> None:
+    """The three breakdowns are read from one weekly table per camp (the page reads
+    them all for a partner's complements): each gives, row for row, the forecast made
+    from its own labels, also for passages without a camp (they count in their
+    arrondissement's and the total's reports and deliveries, in no camp's)."""
+    passages = demo_dataset.passages
+    if association is not None:
+        passages = passages[passages["association"] == association]
+    rng = np.random.default_rng(seed)
+    loose = rng.random(len(passages)) < without_camp
+    passages = passages.assign(camp_id=passages["camp_id"].mask(loose))
+    placed = places.camp_places(demo_dataset.passages, demo_dataset.sites)
+    as_of = demo_dataset.today - dt.timedelta(days=days_back)
+    weekly = needs.camp_weeks(passages, placed, as_of, weeks)
+    for breakdown in needs.BREAKDOWNS:
+        by = needs.breakdown_labels(passages, placed, breakdown)
+        direct = needs.forecast(passages, as_of, weeks, by=by)
+        summed = needs.breakdown_forecast(weekly, breakdown, as_of, weeks)
+        pd.testing.assert_frame_equal(summed, direct, check_exact=True)
+
+
+def test_the_camps_weeks_of_no_passage_give_empty_breakdowns(demo_dataset: Dataset) -> None:
+    placed = places.camp_places(demo_dataset.passages, demo_dataset.sites)
+    nothing = demo_dataset.passages.iloc[:0]
+    weekly = needs.camp_weeks(nothing, placed, demo_dataset.today, 4)
+    for breakdown in needs.BREAKDOWNS:
+        by = needs.breakdown_labels(nothing, placed, breakdown)
+        direct = needs.forecast(nothing, demo_dataset.today, 4, by=by)
+        summed = needs.breakdown_forecast(weekly, breakdown, demo_dataset.today, 4)
+        pd.testing.assert_frame_equal(summed, direct, check_exact=True)
 
 
 def test_the_weeks_of_a_period_are_those_of_the_whole_history(demo_dataset: Dataset) -> None:

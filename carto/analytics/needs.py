@@ -129,10 +129,18 @@ def breakdown_labels(
     if breakdown == "total":
         return None
     if breakdown == "arrondissement":
-        zone = places["arrondissement"].astype("str").fillna(t("needs.group.unknown_zone"))
-        return passages["camp_id"].map(zone).fillna(t("needs.group.unknown_zone")).astype("str")
+        return _zone_labels(passages, places)
     if breakdown != "camp":
         raise ValueError(f"unknown breakdown {breakdown!r}")
+    return _camp_labels(passages, places)
+
+
+def _zone_labels(passages: pd.DataFrame, places: pd.DataFrame) -> pd.Series:
+    zone = places["arrondissement"].astype("str").fillna(t("needs.group.unknown_zone"))
+    return passages["camp_id"].map(zone).fillna(t("needs.group.unknown_zone")).astype("str")
+
+
+def _camp_labels(passages: pd.DataFrame, places: pd.DataFrame) -> pd.Series:
     names = places["name"].astype("str")
     shared = names.map(names.value_counts()) > 1
     label = names.where(~shared, names + " (" + names.index.astype("str") + ")")
@@ -210,13 +218,67 @@ def forecast(
 ) -> pd.DataFrame:
     """``needs_forecast(weekly_needs(passages, by=by), as_of, weeks)`` from the weeks it
     reads only: the last ``weeks`` complete weeks before ``as_of`` (and the one holding
-    it), not the whole history (from its first passage when that is later)."""
+    it), not the whole history (from its first passage when that is later). The pages
+    read the same through ``camp_weeks`` and ``breakdown_forecast``, every breakdown
+    from one table (tests/test_needs_plan.py holds them equal)."""
+    start = _forecast_start(passages, as_of, weeks)
+    return needs_forecast(weekly_needs(passages, start=start, by=by), as_of, weeks)
+
+
+def _forecast_start(passages: pd.DataFrame, as_of: dt.date, weeks: int) -> pd.Timestamp | None:
+    """The first day ``forecast`` reads: ``weeks`` + 1 weeks before ``as_of``'s, or the
+    first counted passage's when later (None: no counted passage, every week read)."""
     counted_days = passages["day"][~passages["is_duplicate"].to_numpy(dtype=bool)]
     first = counted_days.min() if len(counted_days) else None
     if first is None or pd.isna(first):
-        return needs_forecast(weekly_needs(passages, by=by), as_of, weeks)
+        return None
     since = monday(pd.Timestamp(as_of)) - pd.Timedelta(days=7 * (weeks + 1))
-    return needs_forecast(weekly_needs(passages, start=max(since, first), by=by), as_of, weeks)
+    return max(since, first)
+
+
+# The group of the passages without a camp in ``camp_weeks``: they count in their
+# arrondissement's and the total's reports and deliveries, in no camp's.
+_NO_CAMP = "\x00"
+
+
+def camp_weeks(
+    passages: pd.DataFrame, places: pd.DataFrame, as_of: dt.date, weeks: int
+) -> pd.DataFrame:
+    """The weeks ``forecast`` reads, per camp: ``weekly_needs`` by camp label (``group``)
+    with each camp's arrondissement label (``zone``). Every breakdown's weeks are sums
+    of its rows (``breakdown_forecast``): reports and deliveries add up, a camp counts
+    once in its one arrondissement, and people are already summed over camps."""
+    start = _forecast_start(passages, as_of, weeks)
+    # labels for the rows read only (``weekly_needs`` reads from ``start``'s Monday)
+    read = passages if start is None else passages[passages["day"] >= monday(start)]
+    by = _camp_labels(read, places).fillna(_NO_CAMP)
+    zone = _zone_labels(read, places)
+    weekly = weekly_needs(passages, start=start, by=by)
+    pairs = pd.DataFrame({"group": by, "zone": zone}).drop_duplicates("group")
+    zone_of = pd.Series(pairs["zone"].to_numpy(), index=pairs["group"].to_numpy())
+    return weekly.assign(zone=weekly["group"].map(zone_of).astype("str"))
+
+
+def breakdown_forecast(
+    weekly: pd.DataFrame, breakdown: str, as_of: dt.date, weeks: int
+) -> pd.DataFrame:
+    """``forecast(passages, as_of, weeks, by=breakdown_labels(passages, places,
+    breakdown))`` from ``camp_weeks(passages, places, as_of, weeks)``: the same frame,
+    the camps' weeks read once for the three breakdowns."""
+    if breakdown not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {breakdown!r}")
+    if breakdown == "camp":
+        per = weekly[weekly["group"] != _NO_CAMP].drop(columns="zone")
+        return needs_forecast(per, as_of, weeks)
+    if weekly.empty:
+        return needs_forecast(_empty_weeks(grouped=breakdown != "total"), as_of, weeks)
+    keys = ["week", "iso_week", "item"]
+    if breakdown == "arrondissement":
+        keys.append("zone")
+    summed = weekly.groupby(keys, sort=False)[list(MEASURES)].sum().reset_index()
+    if breakdown == "arrondissement":
+        summed = summed.rename(columns={"zone": "group"})
+    return needs_forecast(summed, as_of, weeks)
 
 
 def whole_need(mean: float) -> float:

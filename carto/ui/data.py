@@ -864,16 +864,18 @@ _FORECAST_COUNTS = [*needs.MEASURES, *(f"last_{m}" for m in needs.MEASURES), "ne
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _grouped_forecast(
-    _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
-) -> pd.DataFrame:
-    by = needs.breakdown_labels(_v.passages, camp_places(_v.ds), breakdown)
-    return needs.forecast(_v.passages, as_of, weeks, by=by)
+def _camp_weeks(_v: View, key: tuple[object, ...], as_of: dt.date, weeks: int) -> pd.DataFrame:
+    return needs.camp_weeks(_v.passages, camp_places(_v.ds), as_of, weeks)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _total_forecast(_v: View, key: tuple[object, ...], as_of: dt.date, weeks: int) -> pd.DataFrame:
-    return needs.forecast(_v.passages, as_of, weeks)
+def _forecast(
+    _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
+) -> pd.DataFrame:
+    """The forecast of one breakdown, summed from the camps' weeks: a partner's
+    complements read all three (``_needs_complements``), the camps' weeks once."""
+    weekly = _camp_weeks(_v, key, as_of, weeks)
+    return needs.breakdown_forecast(weekly, breakdown, as_of, weeks)
 
 
 def _protect_forecast(
@@ -921,9 +923,7 @@ class NeedsPlan:
 def _needs_complements(
     _v: View, key: tuple[object, ...], as_of: dt.date, weeks: int
 ) -> complements.NeedsComplements:
-    plans = {"total": _total_forecast(_v, key, as_of, weeks)}
-    for breakdown in needs.BREAKDOWNS[1:]:
-        plans[breakdown] = _grouped_forecast(_v, key, breakdown, as_of, weeks)
+    plans = {b: _forecast(_v, key, b, as_of, weeks) for b in needs.BREAKDOWNS}
     places_ = camp_places(_v.ds)
     groups = pd.DataFrame(
         {
@@ -944,10 +944,8 @@ def needs_plan(v: View, weeks: int, breakdown: str = "total") -> NeedsPlan:
     masked = complements.NO_NEEDS_COMPLEMENT
     if v.policy.small_count_threshold > 1:
         masked = _needs_complements(v, v.key, v.ds.today, weeks)
-    if breakdown == "total":
-        forecast = _total_forecast(v, v.key, v.ds.today, weeks)
-    else:
-        forecast = _grouped_forecast(v, v.key, breakdown, v.ds.today, weeks)
+    forecast = _forecast(v, v.key, breakdown, v.ds.today, weeks)
+    if breakdown != "total":
         keep = forecast["need"].fillna(0).gt(0) | forecast["usual"].fillna(0).gt(0)
         forecast = forecast[keep]
     rows = _protect_forecast(forecast, v.policy, masked, breakdown).reset_index(drop=True)
