@@ -101,14 +101,15 @@ def write_config(
     rate_limit: float,
     penalty: float,
     refresh_interval: int,
-    role: str,
+    role: str | tuple[str, ...],
     store_url: str | None = None,
 ) -> Settings:
-    """A live configuration for the fake base, with one account (``role``, password
-    ``TEST_PASSWORD``) for the pages; the cookie key comes from the environment. The
-    store is a SQLite file in ``folder``, or the PostgreSQL database ``store_url``."""
+    """A live configuration for the fake base, with one account per role of ``role``
+    (named after it, password ``TEST_PASSWORD``) for the pages; the cookie key comes
+    from the environment. The store is a SQLite file in ``folder``, or the PostgreSQL
+    database ``store_url``."""
     accounts = folder / "accounts.yaml"
-    write_accounts(accounts, (role,))
+    write_accounts(accounts, (role,) if isinstance(role, str) else role)
     config = folder / "config.toml"
     config.write_text(
         "[airtable]\n"

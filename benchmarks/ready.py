@@ -21,7 +21,9 @@ the same store for each size (the demo generator of ``make bench``: seed 56, 365
   one page process (``benchmarks.after_refresh``: warm, refresh written by another
   process, first run timed), *after* with this tree and *before* with the tree of
   ``--before-ref`` (default ``main``, exported with ``git archive``), one after the
-  other in the same run, each on a copy of the size's store; and at the largest size
+  other in the same run, each on a copy of the size's store; signed in as an admin
+  (every page), then as a partner (``PAGE_ROLES``: its protected variant and
+  complements are other work) on the store the admin's run left; and at the largest size
   every page under AppTest (``benchmarks.pages``: cold, warm, peak memory), then
   ``VERSIONS`` new versions each followed by every page (the memory after each).
 
@@ -242,16 +244,22 @@ def write_live_config(folder: Path) -> Settings:
         rate_limit=5.0,
         penalty=30.0,
         refresh_interval=365 * 86400,
-        role="admin",
+        role=PAGE_ROLES,
     )
 
 
 VERSIONS = 4  # new snapshot versions after the pages (memory across refreshes)
+# The accounts whose pages are timed after a refresh: every page (admin), and a
+# partner's, whose frames and figures are protected again (another variant, complements).
+PAGE_ROLES = ("admin", "partenaire")
 
 
-def run_pages(tree: Path, config: Path, out: Path, memory: bool = False) -> dict[str, Any]:
-    """``benchmarks.after_refresh`` in a page process of ``tree``; with ``memory``,
-    ``benchmarks.pages`` (cold, warm, peak memory, then ``VERSIONS`` new versions)."""
+def run_pages(
+    tree: Path, config: Path, out: Path, memory: bool = False, role: str = "admin"
+) -> dict[str, Any]:
+    """``benchmarks.after_refresh`` in a page process of ``tree``, signed in as ``role``;
+    with ``memory``, ``benchmarks.pages`` (cold, warm, peak memory, then ``VERSIONS``
+    new versions)."""
     env = {
         **os.environ,
         CONFIG_ENV: str(config),
@@ -260,11 +268,11 @@ def run_pages(tree: Path, config: Path, out: Path, memory: bool = False) -> dict
         "PYTHONPATH": str(tree),
     }
     if memory:
-        cmd = [sys.executable, "-m", "benchmarks.pages", "--out", str(out), "--role", "admin"]
+        cmd = [sys.executable, "-m", "benchmarks.pages", "--out", str(out), "--role", role]
         cmd += ["--password", TEST_PASSWORD, "--warm-runs", "3", "--versions", str(VERSIONS)]
     else:
         cmd = [sys.executable, "-m", "benchmarks.after_refresh", "--out", str(out)]
-        cmd += ["--role", "admin", "--password", TEST_PASSWORD]
+        cmd += ["--role", role, "--password", TEST_PASSWORD]
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"page benchmark failed:\n{done.stdout}\n{done.stderr[-4000:]}")
@@ -309,6 +317,12 @@ def pages_before_after(
             found = run_pages(tree, Path(str(settings.source)), run_dir / "pages.json")
             found["load_average"] = os.getloadavg()
             results[label][which] = found
+            for role in PAGE_ROLES[1:]:  # on the store the first left (refreshed)
+                log(f"pages after a refresh, {label} ({which}: {code}), as {role}")
+                out = run_dir / f"pages-{role}.json"
+                found = run_pages(tree, Path(str(settings.source)), out, role=role)
+                found["load_average"] = os.getloadavg()
+                results[label][f"{which}_{role}"] = found
             if label == labels[-1]:
                 log(f"pages and memory across versions, {label} ({which}: {code})")
                 shutil.copy(store_file, run_dir / "snapshot.sqlite")
@@ -328,21 +342,29 @@ def pages_report(pages: dict[str, Any]) -> str:
         header += [f"{which} {small}", f"{which} {large}", f"{which} {large}/{small}"]
     header += [f"{which} CPU {large}/{small}" for which in ("before", "after")]
     rows = []
-    for page in pages[large]["after"]["pages"]:
-        row = [page.removeprefix("pages/").removesuffix(".py")]
-        for which in ("before", "after"):
-            a = pages[small][which]["pages"].get(page, {}).get("first_after_refresh_seconds")
-            b = pages[large][which]["pages"].get(page, {}).get("first_after_refresh_seconds")
-            if a is None or b is None:
-                row += ["–", "–", "–"]
-                continue
-            row += [f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.1f}×"]
-        for which in ("before", "after"):
-            key = "first_after_refresh_cpu_seconds"
-            a = pages[small][which]["pages"].get(page, {}).get(key)
-            b = pages[large][which]["pages"].get(page, {}).get(key)
-            row.append(f"{b / a:.1f}×" if a and b is not None else "–")
-        rows.append(row)
+    for role in PAGE_ROLES:
+        suffix = "" if role == PAGE_ROLES[0] else f"_{role}"
+        runs = {
+            (size, which): pages[size].get(which + suffix, {}).get("pages", {})
+            for size in (small, large)
+            for which in ("before", "after")
+        }
+        for page in runs[large, "after"]:
+            name = page.removeprefix("pages/").removesuffix(".py")
+            row = [name if not suffix else f"{name} ({role})"]
+            for which in ("before", "after"):
+                a = runs[small, which].get(page, {}).get("first_after_refresh_seconds")
+                b = runs[large, which].get(page, {}).get("first_after_refresh_seconds")
+                if a is None or b is None:
+                    row += ["–", "–", "–"]
+                    continue
+                row += [f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.1f}×"]
+            for which in ("before", "after"):
+                key = "first_after_refresh_cpu_seconds"
+                a = runs[small, which].get(page, {}).get(key)
+                b = runs[large, which].get(page, {}).get(key)
+                row.append(f"{b / a:.1f}×" if a and b is not None else "–")
+            rows.append(row)
     return markdown_table(header, rows)
 
 
