@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from carto import privacy
@@ -94,6 +96,42 @@ def test_a_clash_goes_to_the_camp_seen_last(monkeypatch: pytest.MonkeyPatch) -> 
     assert found["P-old"] == t("camp.alias", code="ABC")  # seen first: keeps its letters
     assert found["P-new"] == t("camp.alias", code=real("P-new", 1, 3))
     assert found.is_unique
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["S-recB", "S-recA", "P-rec1", "P-rec10", "P-rec2", None]),
+            st.one_of(st.none(), st.integers(0, 4)),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_camps_are_ordered_by_first_passage_then_id(
+    rows: list[tuple[str | None, int | None]],
+) -> None:
+    """``first_seen_order`` as the definition says it, sorted one camp at a time: the
+    first passage's date (a camp without any dated passage last), then the id."""
+    passages = pd.DataFrame(
+        {
+            "camp_id": pd.Series([c for c, _ in rows], dtype="str"),
+            "date": pd.to_datetime(
+                [None if d is None else f"2026-11-0{d + 1} 20:00" for _, d in rows]
+            ).tz_localize("Europe/Paris"),
+        }
+    )
+    firsts: dict[str, pd.Timestamp] = {}
+    for camp, date in zip(passages["camp_id"], passages["date"], strict=True):
+        if pd.isna(camp):
+            continue
+        known = firsts.get(camp, pd.NaT)
+        firsts[camp] = date if pd.isna(known) or (pd.notna(date) and date < known) else known
+    expected = sorted(
+        firsts, key=lambda c: (pd.isna(firsts[c]), firsts[c] if pd.notna(firsts[c]) else 0, c)
+    )
+    assert privacy.first_seen_order(passages) == expected
 
 
 def test_many_camps_take_longer_pseudonyms_and_stay_distinct() -> None:
