@@ -218,9 +218,9 @@ def forecast(
 ) -> pd.DataFrame:
     """``needs_forecast(weekly_needs(passages, by=by), as_of, weeks)`` from the weeks it
     reads only: the last ``weeks`` complete weeks before ``as_of`` (and the one holding
-    it), not the whole history (from its first passage when that is later). The pages
-    read the same through ``camp_weeks`` and ``breakdown_forecast``, every breakdown
-    from one table (tests/test_needs_plan.py holds them equal)."""
+    it), not the whole history (from its first passage when that is later). Where all
+    three breakdowns are read (a partner's complements), ``camp_weeks`` and
+    ``breakdown_forecast`` give the same from one table (tests/test_needs_plan.py)."""
     start = _forecast_start(passages, as_of, weeks)
     return needs_forecast(weekly_needs(passages, start=start, by=by), as_of, weeks)
 

@@ -872,10 +872,14 @@ def _camp_weeks(_v: View, key: tuple[object, ...], as_of: dt.date, weeks: int) -
 def _forecast(
     _v: View, key: tuple[object, ...], breakdown: str, as_of: dt.date, weeks: int
 ) -> pd.DataFrame:
-    """The forecast of one breakdown, summed from the camps' weeks: a partner's
-    complements read all three (``_needs_complements``), the camps' weeks once."""
-    weekly = _camp_weeks(_v, key, as_of, weeks)
-    return needs.breakdown_forecast(weekly, breakdown, as_of, weeks)
+    """The forecast of one breakdown: summed from the camps' weeks where a partner's
+    complements read all three (``_needs_complements``), else from the passages (the
+    total, most often the only one read, costs less than the camps' weeks)."""
+    if _v.policy.small_count_threshold > 1:
+        weekly = _camp_weeks(_v, key, as_of, weeks)
+        return needs.breakdown_forecast(weekly, breakdown, as_of, weeks)
+    by = needs.breakdown_labels(_v.passages, camp_places(_v.ds), breakdown)
+    return needs.forecast(_v.passages, as_of, weeks, by=by)
 
 
 def _protect_forecast(
