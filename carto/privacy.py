@@ -51,6 +51,8 @@ import enum
 import hashlib
 import hmac
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Generic, TypeVar
@@ -61,6 +63,7 @@ import pandas as pd
 
 from carto import schema
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, ROLES, VOLUNTEER
+from carto.analytics import lineage
 from carto.analytics.places import ALIAS
 from carto.dataset import Dataset
 from carto.i18n import format_int, format_number, t
@@ -248,6 +251,7 @@ def apply(ds: Dataset, policy: Policy) -> Dataset:
     if policy == FULL:
         return ds
     passages, sites, quarantine = ds.passages, ds.sites, ds.quarantine
+    aliases: dict[str, str] = {}
     if not policy.exact_positions:
         passages, sites = blur_positions(passages, sites, policy.zone_resolution)
     if not policy.comments:
@@ -255,14 +259,56 @@ def apply(ds: Dataset, policy: Policy) -> Dataset:
     if not policy.free_text:
         passages = _blank(passages, PARTNER_HIDDEN_PASSAGE_TEXT)
         passages = _without_flag_params(passages)
-        passages = with_pseudonyms(passages)
+        passages, aliases = _with_aliases(passages)
         sites = _without_flag_params(_blank(sites, PARTNER_HIDDEN_SITE_TEXT))
         quarantine = quarantine.iloc[0:0]
     if policy.small_count_threshold > 1:
         passages = suppress_small_counts(passages, COUNT_COLUMNS, policy.small_count_threshold)
+    _tag_variant(ds, passages, sites, policy.variant, aliases)
     return dataclasses.replace(
         ds, passages=passages, sites=sites, quarantine=quarantine, variant=policy.variant
     )
+
+
+# The pseudonyms of the last variants tagged, by token: what a new version's variant
+# compares its own with (a camp whose pseudonym changed has changed for ``lineage``).
+_ALIASES: OrderedDict[Hashable, dict[str, str]] = OrderedDict()
+_ALIASES_LOCK = threading.Lock()
+
+
+def _tag_variant(
+    ds: Dataset,
+    passages: pd.DataFrame,
+    sites: pd.DataFrame,
+    name: str,
+    aliases: dict[str, str],
+) -> None:
+    """Tag the variant's frames for ``lineage`` (per-camp results carried from the
+    previous version's variant): every step of ``apply`` makes a camp's rows from its
+    own rows and the Sites (whose token the results' keys hold), but for the pseudonyms,
+    dealt in the order the camps were first visited: the camps whose pseudonym differs
+    from the parent variant's count as changed too (no lineage when those are not
+    known)."""
+    lineage.tag_variant(sites, ds.sites, name)
+    source = lineage.token(ds.passages)
+    if source is None:
+        return
+    with _ALIASES_LOCK:
+        _ALIASES[(source, name)] = aliases
+        _ALIASES.move_to_end((source, name))
+        while len(_ALIASES) > lineage.LINEAGE_ENTRIES:
+            _ALIASES.popitem(last=False)
+
+    def renamed(parent: Hashable) -> frozenset[str] | None:
+        with _ALIASES_LOCK:
+            before = _ALIASES.get(parent)
+        if before is None:
+            return None
+        return frozenset(
+            c for c in before.keys() | aliases.keys() if before.get(c) != aliases.get(c)
+        )
+
+    lineage.tag_variant(passages, ds.passages, name, renamed)
 
 
 def _blank(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
@@ -371,10 +417,16 @@ def first_seen_order(passages: pd.DataFrame) -> list[str]:
 
 def with_pseudonyms(passages: pd.DataFrame) -> pd.DataFrame:
     """Passages with the ``camp_alias`` column naming their camp by its pseudonym."""
+    return _with_aliases(passages)[0]
+
+
+def _with_aliases(passages: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``with_pseudonyms``, and the pseudonym of each camp."""
     if "camp_id" not in passages.columns:
-        return passages
+        return passages, {}
     aliases = camp_pseudonyms(passages)
-    return passages.assign(**{ALIAS: passages["camp_id"].map(aliases).astype("str")})
+    named = passages.assign(**{ALIAS: passages["camp_id"].map(aliases).astype("str")})
+    return named, dict(zip(aliases.index.tolist(), aliases.tolist(), strict=True))
 
 
 # --------------------------------------------------------------------- positions

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import functools
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from carto import chunks, demo, prepared
+from carto import chunks, demo, prepared, privacy
 from carto.analytics import alerts, camps, events, lineage, memo, places, population
-from carto.dataset import recipe
+from carto.dataset import Dataset, recipe
 from carto.store import SnapshotStore
 from tests import test_prepared
 from tests.test_prepared import EDIT, SETTINGS, _edit_fields, apply
@@ -117,6 +118,147 @@ def test_carried_results_equal_a_cold_computation(
             cold = analyses(frames.passages.copy(deep=False), frames.sites.copy(deep=False))
             for a, b in zip(carried, cold, strict=True):
                 pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+PARTNER = privacy.Policy(
+    exact_positions=False, comments=False, free_text=False, small_count_threshold=5
+)
+
+
+def partner_view(frames: prepared.Frames, version: int) -> Dataset:
+    ds = Dataset(frames.passages, frames.sites, frames.quarantine, version, False, None, TODAY)
+    return privacy.apply(ds, PARTNER)
+
+
+def clashing_codes(camp_id: str, attempt: int, length: int = 3) -> str:
+    """Pseudonym letters from a space of two at the first attempt: most camps' clash,
+    and which camp keeps them depends on the order camps were first seen."""
+    if attempt == 0:
+        return "AA" + "BC"[zlib.crc32(camp_id.encode()) % 2]
+    return REAL_CODE(camp_id, attempt, length)
+
+
+REAL_CODE = privacy._pseudonym_code
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    steps=st.lists(st.lists(EDIT, min_size=1, max_size=6), min_size=1, max_size=3),
+    clashing=st.booleans(),
+)
+@example(steps=[[("delete_passage", 0.0, 0), ("move", 0.05, 3)]], clashing=True)
+@example(steps=[[("people", 0.3, 12)]], clashing=False)
+def test_a_partners_carried_results_equal_a_cold_computation(
+    steps: list[list[tuple[str, float, int]]], clashing: bool
+) -> None:
+    """A partner's variant carries its per-camp results from the previous version's
+    variant (``lineage.tag_variant``) as the frames do: equal to a computation from
+    scratch, pseudonyms included, also when an edit deals another camp's pseudonym
+    again (``clashing``: most camps' letters clash)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if clashing:
+            patch.setattr(privacy, "_pseudonym_code", clashing_codes)
+        memo.clear_all()
+        prepared.forget()
+        with tempfile.TemporaryDirectory(prefix="carto-lineage-") as tmp:
+            store = filled_store(Path(tmp))
+            view = partner_view(read(store), store.version)
+            analyses(view.passages, view.sites)  # kept for the first version
+            for edits in steps:
+                refresh(store, edits, elsewhere=True)
+                frames = read(store)
+                view = partner_view(frames, store.version)
+                noted = lineage.lineage(lineage.token(frames.passages))
+                now = lineage.token(view.passages)
+                assert now is not None
+                if noted is not None:  # the variant's lineage: the frame's and more
+                    found = lineage.lineage(now)
+                    assert found is not None and found.camps >= noted.camps
+                carried = analyses(view.passages, view.sites)
+                cold = analyses(view.passages.copy(deep=False), view.sites.copy(deep=False))
+                for a, b in zip(carried, cold, strict=True):
+                    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_a_camp_dealt_another_pseudonym_counts_as_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Camp b, first seen before a, takes the letters they both want; b's passage moved
+    after a's: a changed for the partner's variant (it takes the letters now), though
+    the frame's lineage names b alone."""
+    monkeypatch.setattr(privacy, "_pseudonym_code", lambda c, n, length=3: "ABC"[n] * 3)
+    memo.clear_all()
+
+    def frame(b_day: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "camp_id": pd.Series(["a", "b"], dtype="str"),
+                "date": pd.to_datetime(["2026-11-05", b_day]).tz_localize("Europe/Paris"),
+                "latitude": [48.85, 48.86],
+                "longitude": [2.35, 2.36],
+            }
+        )
+
+    sites = pd.DataFrame(
+        {c: pd.Series(dtype="str") for c in ("record_id", "latitude", "longitude")}
+    )
+    empty = pd.DataFrame()
+    lineage.tag(sites, ("sites", b"s"))
+    first, second = frame("2026-11-01"), frame("2026-11-09")
+    lineage.tag(first, ("passages", b"v1"))
+    lineage.tag(second, ("passages", b"v2"))
+    lineage.follow(("passages", b"v2"), ("passages", b"v1"), {"b"})
+    policy = dataclasses.replace(PARTNER, small_count_threshold=0)
+    one = privacy.apply(Dataset(first, sites, empty, 1, False, None, TODAY), policy)
+    two = privacy.apply(Dataset(second, sites, empty, 2, False, None, TODAY), policy)
+    assert one.passages.set_index("camp_id")[privacy.ALIAS].to_dict() == {
+        "a": "Campement BBB",
+        "b": "Campement AAA",
+    }
+    assert two.passages.set_index("camp_id")[privacy.ALIAS].to_dict() == {
+        "a": "Campement AAA",
+        "b": "Campement BBB",
+    }
+    found = lineage.lineage(lineage.token(two.passages))
+    assert found is not None and found.camps == {"a", "b"}
+
+
+def test_results_carried_to_a_camp_dealt_another_pseudonym_are_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every camp wants the same letters: the first seen keeps them. Its first passage
+    dated before the base's first date (into the quarantine): another camp, whose rows
+    did not change, is now first seen and takes them. The partner's carried results
+    name it so, as a computation from scratch does."""
+    monkeypatch.setattr(
+        privacy,
+        "_pseudonym_code",
+        lambda c, n, length=3: "AAA" if n == 0 else REAL_CODE(c, n, length),
+    )
+    memo.clear_all()
+    prepared.forget()
+    store = filled_store(tmp_path)
+    frames = read(store)
+    view = partner_view(frames, store.version)
+    analyses(view.passages, view.sites)
+    first = frames.passages.sort_values("date").iloc[0]
+    with store.transaction(bump_version=False) as conn:
+        _edit_fields(store, conn, first["record_id"], {"Date": "1901-01-02T19:00:00.000Z"})
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    frames = read(store)
+    noted = lineage.lineage(lineage.token(frames.passages))
+    assert noted is not None and noted.camps == {first["camp_id"]}
+    view = partner_view(frames, store.version)
+    aliases = view.passages.drop_duplicates("camp_id").set_index("camp_id")[privacy.ALIAS]
+    renamed = aliases[aliases == "Campement AAA"].index[0]
+    assert renamed != first["camp_id"]
+    found = lineage.lineage(lineage.token(view.passages))
+    assert found is not None and renamed in found.camps
+    carried = analyses(view.passages, view.sites)
+    cold = analyses(view.passages.copy(deep=False), view.sites.copy(deep=False))
+    for a, b in zip(carried, cold, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[set[str]]:

@@ -12,9 +12,12 @@ changed).
 ``by_camp`` keeps, per token, a frame of per-camp results; for a token whose parent's
 result is kept, it computes only the changed camps' rows and splices them in.
 ``camp_keys`` gives each camp a fingerprint of its rows (``memo.camp_fingerprints``),
-hashing again only the changed camps'. A frame without a token (a partner's variant, a
-filtered view, a frame a test built) is computed whole: nothing is shared between frames
-of different content, so nothing crosses from one role to another.
+hashing again only the changed camps'. A frame without a token (a filtered view, a
+frame a test built) is computed whole: nothing is shared between frames of different
+content. A role's variant of a tagged frame (``tag_variant``: made camp by camp, as
+``privacy.apply`` makes it) has a token of its own, the source's and the variant's
+name together, and the source's lineage with the camps the variant changed besides
+(a partner's pseudonyms): nothing crosses from one role to another.
 
 Only for computations in which a camp's result depends on that camp's rows alone (and on
 what the key holds besides): tests compare each with the cold computation after edits.
@@ -83,6 +86,32 @@ def follow(child: Hashable, parent: Hashable, camps: Iterable[str]) -> None:
         _LINEAGE.move_to_end(child)
         while len(_LINEAGE) > LINEAGE_ENTRIES:
             _LINEAGE.popitem(last=False)
+
+
+def tag_variant(
+    variant: pd.DataFrame,
+    source: pd.DataFrame,
+    name: str,
+    also_changed: Callable[[Hashable], frozenset[str] | None] | None = None,
+) -> None:
+    """Tag ``variant``, made from ``source`` so that each camp's rows come from that
+    camp's rows alone (and from frames whose tokens the results' keys hold), with
+    (``source``'s token, ``name``); when ``source``'s lineage is known, note the
+    variant's: the variant of its parent, with the same camps and those
+    ``also_changed(parent's variant token)`` names (None: no lineage noted, the next
+    results are computed whole). Nothing when ``source`` has no token."""
+    found = token(source)
+    if found is None:
+        return
+    child: Hashable = (found, name)
+    tag(variant, child)
+    noted = lineage(found)
+    if noted is None:
+        return
+    parent: Hashable = (noted.parent, name)
+    more = frozenset() if also_changed is None else also_changed(parent)
+    if more is not None:
+        follow(child, parent, noted.camps | more)
 
 
 def lineage(child: Hashable) -> Lineage | None:
