@@ -56,7 +56,7 @@ from typing import Any
 from benchmarks import airtable_bench as ab
 from benchmarks import load_report
 from benchmarks.load_client import PageRun, Session
-from benchmarks.ready import refresh, write_live_config
+from benchmarks.ready import PAGE_ROLES, refresh, write_live_config
 from benchmarks.report import machine_info, write_json
 from carto import accounts, demo, prepared
 from carto.accounts import ADMIN, COORDINATOR, PARTNER, VOLUNTEER
@@ -108,7 +108,7 @@ def prepare(folder: Path, camps: int, sessions: int, days: int = 365) -> tuple[S
     config.write_text(text, "utf-8")
     path = accounts.accounts_path(settings)
     for name, role in account_names(sessions).items():
-        if name != ADMIN:  # write_live_config's account
+        if name not in PAGE_ROLES:  # write_live_config's accounts, named after their role
             accounts.add_account(path, name, TEST_PASSWORD, role, rounds=4)
     base = demo.generate(seed=ab.SEED, days=days, today=ab.demo_today(), n_camps=camps)
     store = SnapshotStore(settings.store_location)
