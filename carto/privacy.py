@@ -285,17 +285,20 @@ def _tag_variant(
 ) -> None:
     """Tag the variant's frames for ``lineage`` (per-camp results carried from the
     previous version's variant): every step of ``apply`` makes a camp's rows from its
-    own rows and the Sites (whose token the results' keys hold), but for the pseudonyms,
-    dealt in the order the camps were first visited: the camps whose pseudonym differs
-    from the parent variant's count as changed too (no lineage when those are not
-    known)."""
+    own rows and the Sites, but for the pseudonyms, dealt in the order the camps were
+    first visited: the camps whose pseudonym differs from the parent variant's count as
+    changed too (no lineage when those are not known). The passages' variant is named
+    with the Sites' token: a camp takes its Site's zone, and a Site moved leaves the
+    passages that have their own position unchanged (a new variant all the same, with
+    no lineage: its parent, with these Sites, was never made)."""
     lineage.tag_variant(sites, ds.sites, name)
-    source = lineage.token(ds.passages)
-    if source is None:
+    source, sites_token = lineage.token(ds.passages), lineage.token(ds.sites)
+    if source is None or sites_token is None:
         return
+    named = (sites_token, name)
     with _ALIASES_LOCK:
-        _ALIASES[(source, name)] = aliases
-        _ALIASES.move_to_end((source, name))
+        _ALIASES[(source, named)] = aliases
+        _ALIASES.move_to_end((source, named))
         while len(_ALIASES) > lineage.LINEAGE_ENTRIES:
             _ALIASES.popitem(last=False)
 
@@ -308,7 +311,7 @@ def _tag_variant(
             c for c in before.keys() | aliases.keys() if before.get(c) != aliases.get(c)
         )
 
-    lineage.tag_variant(passages, ds.passages, name, renamed)
+    lineage.tag_variant(passages, ds.passages, named, renamed)
 
 
 def _blank(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:

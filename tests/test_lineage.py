@@ -148,6 +148,7 @@ REAL_CODE = privacy._pseudonym_code
 )
 @example(steps=[[("delete_passage", 0.0, 0), ("move", 0.05, 3)]], clashing=True)
 @example(steps=[[("people", 0.3, 12)]], clashing=False)
+@example(steps=[[("move_site", 0.0, 0)]], clashing=False)
 def test_a_partners_carried_results_equal_a_cold_computation(
     steps: list[list[tuple[str, float, int]]], clashing: bool
 ) -> None:
@@ -162,16 +163,20 @@ def test_a_partners_carried_results_equal_a_cold_computation(
         prepared.forget()
         with tempfile.TemporaryDirectory(prefix="carto-lineage-") as tmp:
             store = filled_store(Path(tmp))
-            view = partner_view(read(store), store.version)
+            frames = read(store)
+            view = partner_view(frames, store.version)
             analyses(view.passages, view.sites)  # kept for the first version
             for edits in steps:
+                sites_before = lineage.token(frames.sites)
                 refresh(store, edits, elsewhere=True)
                 frames = read(store)
                 view = partner_view(frames, store.version)
                 noted = lineage.lineage(lineage.token(frames.passages))
                 now = lineage.token(view.passages)
                 assert now is not None
-                if noted is not None:  # the variant's lineage: the frame's and more
+                # the variant's lineage: the frame's and more; none when the Sites
+                # changed (a camp takes its Site's zone: computed whole)
+                if noted is not None and lineage.token(frames.sites) == sites_before:
                     found = lineage.lineage(now)
                     assert found is not None and found.camps >= noted.camps
                 carried = analyses(view.passages, view.sites)
@@ -258,6 +263,60 @@ def test_results_carried_to_a_camp_dealt_another_pseudonym_are_its_own(
     carried = analyses(view.passages, view.sites)
     cold = analyses(view.passages.copy(deep=False), view.sites.copy(deep=False))
     for a, b in zip(carried, cold, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_a_site_moved_under_passages_with_their_own_position_is_a_new_variant(
+    tmp_path: Path,
+) -> None:
+    """A camp's partner position is its Site's zone; a Site moved leaves its passages
+    unchanged when each has its own position (found by an outside review: the partner
+    variant kept its token, and the camps' fingerprints their old zone). The variant is
+    another one, its fingerprints those of a computation from scratch."""
+    memo.clear_all()
+    prepared.forget()
+    store = filled_store(tmp_path)
+    frames = read(store)
+    camp = next(c for c in frames.passages["camp_id"].dropna() if str(c).startswith("S-"))
+    site_id = camp.removeprefix("S-")
+    ids = set(frames.passages.loc[frames.passages["camp_id"] == camp, "record_id"])
+    with store.transaction(bump_version=False) as conn:
+        site = store.records_by_id(conn, "sites", [site_id])[site_id]
+        for rid in ids:  # each passage of the camp at the Site, by its own position
+            _edit_fields(
+                store,
+                conn,
+                rid,
+                {
+                    "Latitude": site["fields"]["Latitude"],
+                    "Longitude": site["fields"]["Longitude"],
+                    "Site": [site_id],
+                },
+            )
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    frames = read(store)
+    before = partner_view(frames, store.version)
+    columns = list(population._BASE_READ)
+    lineage.camp_keys(before.passages, columns)
+    analyses(before.passages, before.sites)
+    with store.transaction(bump_version=False) as conn:
+        site = copy.deepcopy(store.records_by_id(conn, "sites", [site_id])[site_id])
+        site["fields"]["Latitude"] = float(site["fields"]["Latitude"]) + 0.03
+        store.upsert(conn, "sites", [site])
+        store.bump_version(conn)
+        prepared.after_write(store, conn, recipe(SETTINGS))
+    moved = read(store)
+    assert lineage.token(moved.passages) == lineage.token(frames.passages)
+    after = partner_view(moved, store.version)
+    at = after.passages["camp_id"] == camp
+    assert (after.passages.loc[at, "latitude"] != before.passages.loc[at, "latitude"]).all()
+    assert lineage.token(after.passages) != lineage.token(before.passages)
+    cold = memo.camp_fingerprints(after.passages.copy(deep=False), columns)
+    assert lineage.camp_keys(after.passages, columns) == cold
+    carried = analyses(after.passages, after.sites)
+    fresh = analyses(after.passages.copy(deep=False), after.sites.copy(deep=False))
+    for a, b in zip(carried, fresh, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 

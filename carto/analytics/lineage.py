@@ -91,15 +91,16 @@ def follow(child: Hashable, parent: Hashable, camps: Iterable[str]) -> None:
 def tag_variant(
     variant: pd.DataFrame,
     source: pd.DataFrame,
-    name: str,
+    name: Hashable,
     also_changed: Callable[[Hashable], frozenset[str] | None] | None = None,
 ) -> None:
     """Tag ``variant``, made from ``source`` so that each camp's rows come from that
-    camp's rows alone (and from frames whose tokens the results' keys hold), with
-    (``source``'s token, ``name``); when ``source``'s lineage is known, note the
-    variant's: the variant of its parent, with the same camps and those
-    ``also_changed(parent's variant token)`` names (None: no lineage noted, the next
-    results are computed whole). Nothing when ``source`` has no token."""
+    camp's rows alone and from what ``name`` holds (the variant's name, and the token
+    of any other frame it was made from), with (``source``'s token, ``name``); when
+    ``source``'s lineage is known, note the variant's: the variant of its parent, with
+    the same camps and those ``also_changed(parent's variant token)`` names (None: no
+    lineage noted, the next results are computed whole). Nothing when ``source`` has no
+    token."""
     found = token(source)
     if found is None:
         return
