@@ -418,13 +418,9 @@ def first_seen_order(passages: pd.DataFrame) -> list[str]:
     return [str(camp) for camp in ordered["camp_id"].tolist()]
 
 
-def with_pseudonyms(passages: pd.DataFrame) -> pd.DataFrame:
-    """Passages with the ``camp_alias`` column naming their camp by its pseudonym."""
-    return _with_aliases(passages)[0]
-
-
 def _with_aliases(passages: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """``with_pseudonyms``, and the pseudonym of each camp."""
+    """Passages with the ``camp_alias`` column naming their camp by its pseudonym, and
+    the pseudonym of each camp."""
     if "camp_id" not in passages.columns:
         return passages, {}
     aliases = camp_pseudonyms(passages)

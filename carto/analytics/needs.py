@@ -259,6 +259,12 @@ def camp_weeks(
     return weekly.assign(zone=weekly["group"].map(zone_of).astype("str"))
 
 
+def camp_zones(weekly: pd.DataFrame) -> dict[str, str]:
+    """The arrondissement label of each camp label of ``camp_weeks``' rows."""
+    pairs = weekly.loc[weekly["group"] != _NO_CAMP, ["group", "zone"]].drop_duplicates("group")
+    return dict(zip(pairs["group"].tolist(), pairs["zone"].tolist(), strict=True))
+
+
 def breakdown_forecast(
     weekly: pd.DataFrame, breakdown: str, as_of: dt.date, weeks: int
 ) -> pd.DataFrame:

@@ -928,14 +928,7 @@ def _needs_complements(
     _v: View, key: tuple[object, ...], as_of: dt.date, weeks: int
 ) -> complements.NeedsComplements:
     plans = {b: _forecast(_v, key, b, as_of, weeks) for b in needs.BREAKDOWNS}
-    places_ = camp_places(_v.ds)
-    groups = pd.DataFrame(
-        {
-            "camp": needs.breakdown_labels(_v.passages, places_, "camp"),
-            "zone": needs.breakdown_labels(_v.passages, places_, "arrondissement"),
-        }
-    ).drop_duplicates("camp")
-    zone_of = dict(zip(groups["camp"].tolist(), groups["zone"].tolist(), strict=True))
+    zone_of = needs.camp_zones(_camp_weeks(_v, key, as_of, weeks))  # read for the plans
     return complements.needs_complements(plans, zone_of, _v.policy)  # the policy is in the key
 
 
